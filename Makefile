@@ -1,0 +1,120 @@
+# keeper: build, test, run, install.
+#
+#   make            build build/keeper, build/org-dump, build/liborgparse.a
+#   make run        install what is missing, build, start the newsroom crew
+#   make test       install what is missing, build, run every test
+#   make check-asan the whole suite again under ASan+UBSan
+#   make bench      the benchmarks (bench/README.md)
+#   make fuzz       the org parser and config model fuzzers (FUZZ_SECONDS)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sanitizer builds are a switch: SAN=1 builds into build-asan/.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CC      ?= cc
+PY      ?= /usr/bin/python3
+PKGS    := libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd
+
+ifeq ($(SAN),1)
+B       := build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     := -O1 -g
+else
+B       := build
+SANFLAGS :=
+OPT     ?= -O2 -g
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+ifeq ($(CI),true)
+WERROR  ?= -Werror
+endif
+WERROR  ?=
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -MMD -MP \
+             -Iorgparse -Isrc $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+ORG_SRC := $(filter-out orgparse/org-dump.c,$(wildcard orgparse/*.c))
+ORG_OBJ := $(ORG_SRC:%.c=$(B)/%.o)
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+all: $(B)/keeper $(B)/org-dump $(B)/liborgparse.a
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/liborgparse.a: $(ORG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libkeeper.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/keeper: $(B)/src/main.o $(B)/libkeeper.a $(B)/liborgparse.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+$(B)/org-dump: $(B)/orgparse/org-dump.o $(B)/liborgparse.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+# Unit tests link the whole library; cmocka drives them.
+$(B)/tests/%: tests/unit/%.c $(B)/libkeeper.a $(B)/liborgparse.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags cmocka) -o $@ $< \
+	    $(B)/libkeeper.a $(B)/liborgparse.a $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lm -lpthread
+
+deps:
+	@bash .ci/deps
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; $$t || fail=1; \
+	done; exit $$fail
+
+integration: $(B)/keeper $(B)/org-dump
+	KEEPER_BIN=$(CURDIR)/$(B)/keeper ORG_DUMP=$(CURDIR)/$(B)/org-dump \
+	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# The suite proper, without the install step (CI and check-asan reuse it).
+test-suite: all unit integration
+
+test: deps
+	@$(MAKE) --no-print-directory test-suite
+
+check-asan: deps
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) --no-print-directory SAN=1 test-suite
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash crews/run-example.sh $(CURDIR)/$(B)/keeper
+
+bench: deps all
+	@bash bench/run.sh $(CURDIR)/$(B)
+
+fuzz: deps
+	@bash fuzz/run.sh $(FUZZ_SECONDS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(B)/keeper $(DESTDIR)$(BINDIR)/keeper
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps unit integration test-suite test check-asan run bench fuzz install clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,142 @@
+/*
+ * orgparse: a structural parser for Emacs org-mode text.
+ *
+ * org_parse() reads a buffer in one forward pass into a document: headings,
+ * planning lines, property drawers and their node properties, #+KEYWORD:
+ * lines, greater blocks, other drawers. It follows Emacs org-element (Org
+ * 9.5.5) for everything it reports. Any byte sequence is valid org: parsing
+ * never fails except for lack of memory, never reads out of bounds, and
+ * gives every element its 1-based line number.
+ *
+ * This library is standalone: it never logs, never exits and knows nothing
+ * of keeper.
+ *
+ * Ownership: org_parse() copies what it needs; the input buffer may be freed
+ * as soon as it returns. Every pointer reachable from an org_doc (strings,
+ * arrays) is owned by the document and lives until org_free(). Strings are
+ * NUL-terminated and also carry their length, because org text may contain
+ * NUL bytes. An absent optional string has s == NULL and len == 0.
+ */
+#ifndef ORGPARSE_ORG_H
+#define ORGPARSE_ORG_H
+
+#include <stddef.h>
+
+typedef struct org_str {
+	const char	*s;
+	size_t		 len;
+} org_str;
+
+enum org_type {
+	ORG_HEADING = 1,
+	ORG_PLANNING,
+	ORG_PROPERTY,		/* a node property of a real property drawer */
+	ORG_KEYWORD,
+	ORG_DRAWER,		/* any drawer other than a heading's property drawer */
+	ORG_BLOCK
+};
+
+typedef struct org_heading {
+	size_t		 line;
+	int		 level;		/* number of stars */
+	org_str		 todo;		/* TODO keyword, or absent */
+	org_str		 priority;	/* the letter/number inside [#X], or absent */
+	org_str		 title;		/* without keyword, priority, COMMENT, tags */
+	const org_str	*tags;		/* without colons */
+	size_t		 ntags;
+	int		 commented;	/* COMMENT keyword */
+	long		 parent;	/* index in doc->headings, -1 at top */
+	long		 planning;	/* index in doc->plannings, or -1 */
+	size_t		 props;		/* first node property in doc->props */
+	size_t		 nprops;	/* its property drawer's node properties */
+	int		 has_propdrawer;
+} org_heading;
+
+typedef struct org_planning {
+	size_t		 line;
+	long		 heading;
+	org_str		 scheduled;	/* raw timestamp text, or absent */
+	org_str		 deadline;
+	org_str		 closed;
+} org_planning;
+
+typedef struct org_prop {
+	size_t		 line;
+	long		 heading;	/* owning heading */
+	org_str		 key;		/* as written, without colons or '+' */
+	org_str		 value;		/* trimmed */
+	int		 append;	/* written :KEY+: */
+} org_prop;
+
+typedef struct org_keyword {
+	size_t		 line;
+	long		 heading;	/* heading whose section holds it, or -1 */
+	org_str		 key;		/* upper-cased */
+	org_str		 value;		/* trimmed */
+} org_keyword;
+
+typedef struct org_drawer {
+	size_t		 line;
+	long		 heading;
+	org_str		 name;		/* as written */
+} org_drawer;
+
+typedef struct org_block {
+	size_t		 line;		/* the #+BEGIN_ line */
+	size_t		 end_line;	/* the #+END_ line */
+	long		 heading;
+	org_str		 name;		/* upper-cased: SRC, EXAMPLE, QUOTE, ... */
+	org_str		 lang;		/* SRC only: the language, or absent */
+	org_str		 params;	/* the rest of the #+BEGIN_ line, or absent */
+	org_str		 value;		/* contents, comma escapes removed */
+} org_block;
+
+/* One entry per element, in document order; index points into the array
+ * for its type. */
+typedef struct org_elem {
+	enum org_type	 type;
+	size_t		 line;
+	size_t		 index;
+} org_elem;
+
+typedef struct org_doc {
+	const org_elem		*elems;
+	size_t			 nelems;
+	const org_heading	*headings;
+	size_t			 nheadings;
+	const org_planning	*plannings;
+	size_t			 nplannings;
+	const org_prop		*props;
+	size_t			 nprops;
+	const org_keyword	*keywords;
+	size_t			 nkeywords;
+	const org_drawer	*drawers;
+	size_t			 ndrawers;
+	const org_block		*blocks;
+	size_t			 nblocks;
+	size_t			 nlines;
+	void			*priv;		/* the parser's own */
+} org_doc;
+
+/* Parse len bytes at buf. Returns NULL only when out of memory. */
+org_doc		*org_parse(const char *buf, size_t len);
+void		 org_free(org_doc *);
+
+/*
+ * Value of property key (ASCII case-insensitive) for heading h (-1: the
+ * file's #+PROPERTY: lines only). A :KEY+: line appends to the value
+ * with a space, as org-entry-get does. With inherit, a heading without the
+ * property takes it from its ancestors, then from #+PROPERTY: lines.
+ * Returns a malloc'd string the caller frees, or NULL when absent (or out
+ * of memory). *line, when not NULL, gets the line of the defining entry.
+ */
+char		*org_property(const org_doc *, long h, const char *key,
+		    int inherit, size_t *line);
+
+/* The last #+KEY: keyword with this key (case-insensitive), or NULL. */
+const org_keyword *org_keyword_get(const org_doc *, const char *key);
+
+/* Index of the heading whose section holds line, -1 before the first. */
+long		 org_heading_at_line(const org_doc *, size_t line);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * cmd: the subcommands main.c dispatches to. Each takes the arguments after
+ * its own name (argv[0] is the subcommand) and returns the process exit
+ * status (SPEC §9: 0 ok, 64 usage, 65 config problems, ...).
+ */
+#ifndef KEEPER_CMD_H
+#define KEEPER_CMD_H
+
+#define EXIT_USAGE	64	/* EX_USAGE */
+#define EXIT_CONFIG	65	/* EX_DATAERR */
+
+int	cmd_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * crew: the crew manifest model (SPEC §3). Turns crew.org into a validated
+ * struct crew; problems go to the caller's diag as FILE:LINE: message.
+ *
+ * Ownership: crew_load()/crew_parse() allocate the crew and every string in
+ * it; crew_free() releases all of it. Paths in the struct are already
+ * resolved against the manifest's directory.
+ */
+#ifndef KEEPER_CREW_H
+#define KEEPER_CREW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define CREW_NAME_MAX	64
+
+struct crew_member {
+	char	*name;
+	size_t	 line;		/* of its heading */
+	char	*def;		/* resolved path of :DEF: */
+	char	*lifecycle;	/* resolved path of :LIFECYCLE:, or NULL */
+	int64_t	 interval_ms;	/* :INTERVAL:, default 1h */
+	int	 continuous;	/* :CONTINUOUS: t */
+	int64_t	 timeout_ms;	/* :TIMEOUT:, default the crew's */
+	char	*author;	/* :AUTHOR: "Name <mail>", or NULL */
+};
+
+struct crew_redact {
+	char	*regex;		/* a #+REDACT: line, PCRE2 syntax */
+	size_t	 line;
+};
+
+struct crew {
+	char	*path;		/* as given */
+	char	*dir;		/* directory of path */
+	char	*title;		/* #+TITLE:, or the file name without .org */
+	char	*repo;		/* resolved #+REPO:, or NULL */
+	int	 concurrency;	/* #+CONCURRENCY: 2 */
+	int64_t	 stagger_ms;	/* #+STAGGER: 30s */
+	int64_t	 boot_grace_ms;	/* #+BOOT-GRACE: 60s */
+	int64_t	 breather_ms;	/* #+BREATHER: 45s */
+	int64_t	 timeout_ms;	/* #+TIMEOUT: 15m */
+	int64_t	 backoff_base_ms; /* #+BACKOFF-BASE: 60s */
+	int64_t	 backoff_cap_ms;  /* #+BACKOFF-CAP: 30m */
+	int64_t	 retention_ms;	/* #+RETENTION: 90d */
+	char	*author_domain;	/* #+AUTHOR-DOMAIN:, default keeper.invalid */
+	char	*step_pattern;	/* #+STEP-PATTERN:, or NULL for the default */
+	char	*thought_pattern; /* #+THOUGHT-PATTERN:, or NULL */
+	struct crew_redact *redact;
+	size_t	 nredact;
+	struct crew_member *members;	/* runnable members, manifest order */
+	size_t	 nmembers;
+};
+
+/* 0 when the manifest is usable (warnings may be in d), -1 when it has
+ * errors (*out is NULL then). */
+int	 crew_load(const char *path, struct crew **out, struct diag *d);
+int	 crew_parse(const char *path, const char *buf, size_t len,
+	    struct crew **out, struct diag *d);
+/* A one-member crew for singleton mode (--def). No gate: concurrency 0. */
+struct crew *crew_singleton(const char *def, const char *lifecycle,
+	    int64_t interval_ms, int64_t timeout_ms);
+const struct crew_member *crew_find(const struct crew *, const char *name);
+void	 crew_free(struct crew *);
+
+#endif

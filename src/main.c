@@ -1,0 +1,45 @@
+/*
+ * main: the keeper command line. Parses nothing beyond the subcommand name;
+ * every subcommand lives in its own module behind cmd.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char **);
+	const char	*summary;
+} cmds[] = {
+	{ "check", cmd_check, "check crew, lifecycle and def files" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: keeper COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\n'keeper COMMAND --help' and man keeper(1) tell more\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "keeper: unknown command '%s'; try 'keeper --help'\n",
+	    argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,57 @@
+/*
+ * status: what the HTTP plane and `keeper status` show about each agent,
+ * as plain data, and the pure functions that turn it into the SPEC §10
+ * JSON shapes and health verdicts.
+ *
+ * The daemon fills struct agent_status from its workers on the loop thread
+ * and hands an array of them to status_*(); nothing here touches the loop,
+ * SQLite or git. Strings in the structs are borrowed for the call.
+ */
+#ifndef KEEPER_STATUS_H
+#define KEEPER_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outcome.h"
+
+#define STATUS_STEPS	5	/* recent steps kept per agent */
+
+enum health { HEALTH_OK, HEALTH_LATE, HEALTH_STALE, HEALTH_FAILING,
+	HEALTH_NEVER };
+
+struct status_line {			/* a step or thought, with its time */
+	int64_t		 at_ms;		/* unix ms */
+	const char	*text;		/* already redacted */
+};
+
+struct agent_status {
+	const char	*name;
+	int		 running;	/* a run is in flight */
+	int		 queue_place;	/* 1-based place at the gate, 0 none */
+	const char	*state;		/* lifecycle state, "" without one */
+	int		 hits;
+	int		 repeat;
+	const char	*const *states;	/* the lifecycle's states, in order */
+	size_t		 nstates;
+	struct status_line steps[STATUS_STEPS];	/* oldest first */
+	size_t		 nsteps;
+	const char	*thought;	/* current thought or daydream, or NULL */
+	int64_t		 last_run_ms;	/* 0 never */
+	int64_t		 next_tick_ms;	/* 0 not scheduled */
+	enum outcome	 last_outcome;
+	int		 no_work_streak;
+	int		 fail_streak;	/* consecutive failed/killed */
+	int64_t		 expected_gap_ms; /* the delay it last scheduled */
+	int64_t		 run_started_ms;  /* when running */
+	const char	*error;		/* config error shown, or NULL */
+};
+
+/* SPEC §10 health verdict for one agent at now. boot_ms is when the daemon
+ * started and grace_ms its boot grace (an agent never run is "never" only
+ * once the grace and its first gap have passed). */
+enum health	 status_health(const struct agent_status *, int64_t now_ms,
+		    int64_t boot_ms, int64_t grace_ms);
+const char	*status_health_name(enum health);
+
+#endif
