@@ -92,7 +92,7 @@ dump(FILE *f, const org_doc *d)
 			const org_heading *h = &d->headings[el->index];
 
 			fprintf(f, "{\"t\":\"heading\",\"line\":%zu,\"level\":%d,"
-			    "\"todo\":", h->line, h->level);
+			    "\"todo\":", h->line, h->olevel);
 			put_opt(f, h->todo);
 			fputs(",\"priority\":", f);
 			put_opt(f, h->priority);

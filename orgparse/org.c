@@ -2096,11 +2096,41 @@ parse_doc(struct parser *P)
 	free(stack);
 }
 
+/* #+STARTUP: odd / oddeven, the last one wins. */
+static int
+startup_odd(struct parser *P)
+{
+	size_t	 i;
+	int	 odd = 0;
+
+	for (i = 0; i < P->nkws; i++) {
+		const char *p = P->kws[i].value.s, *e = p + P->kws[i].value.len;
+		const char *q;
+
+		if (strcmp(P->kws[i].key.s, "STARTUP") != 0)
+			continue;
+		while (p < e) {
+			while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
+				p++;
+			for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) &&
+			    *q); q++)
+				;
+			if (q - p == 3 && strncasecmp(p, "odd", 3) == 0)
+				odd = 1;
+			else if (q - p == 7 && strncasecmp(p, "oddeven", 7) == 0)
+				odd = 0;
+			p = q;
+		}
+	}
+	return odd;
+}
+
 static void
 finish_headings(struct parser *P)
 {
 	struct todoset	 ts = { NULL, NULL, 0, 0, 0 };
 	size_t		 i;
+	int		 odd;
 
 	P->tagrefs = calloc(P->nheads ? P->nheads : 1, sizeof(*P->tagrefs));
 	if (P->tagrefs == NULL) {
@@ -2108,9 +2138,14 @@ finish_headings(struct parser *P)
 		return;
 	}
 	collect_todo(P, &ts);
-	for (i = 0; i < P->nheads && !P->oom; i++)
-		heading_fields(P, &P->heads[i], P->heads[i].line - 1, &ts,
-		    &P->tagrefs[i]);
+	odd = startup_odd(P);
+	for (i = 0; i < P->nheads && !P->oom; i++) {
+		org_heading *h = &P->heads[i];
+
+		/* org-reduced-level */
+		h->olevel = odd ? 1 + h->level / 2 : h->level;
+		heading_fields(P, h, h->line - 1, &ts, &P->tagrefs[i]);
+	}
 	free(ts.w);
 	free(ts.n);
 }
