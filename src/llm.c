@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,6 +442,33 @@ curl_retryable(CURLcode cc)
 	}
 }
 
+/*
+ * curl_easy_perform() with SIGPIPE blocked in this thread. With
+ * CURLOPT_NOSIGNAL libcurl leaves SIGPIPE alone, and a TLS library writing
+ * to a peer that hung up would otherwise kill the process; blocked, the
+ * write fails with EPIPE instead and the signal it left pending is taken
+ * off before the mask is restored. Per thread, so safe beside others.
+ */
+static CURLcode
+perform(CURL *curl)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe_set, old;
+	CURLcode cc;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0)
+		return curl_easy_perform(curl);
+	cc = curl_easy_perform(curl);
+	if (!sigismember(&old, SIGPIPE)) {
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	return cc;
+}
+
 static void
 fmt_ms(int64_t ms, char *buf, size_t len)
 {
@@ -559,7 +587,7 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 		cerr[0] = '\0';
 		reply->attempts++;
 		reply->http_status = 0;
-		cc = curl_easy_perform(curl);
+		cc = perform(curl);
 		wait = llm_backoff_ms(failures + 1);
 		if (cc == CURLE_OK) {
 			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -231,6 +231,7 @@ struct resp {
 	const char	*body;
 	size_t		 bodylen;	/* 0: strlen(body) */
 	int		 stall_ms;	/* pause after half the body */
+	int		 hangup;	/* close without answering */
 };
 
 #define MAXREQ 16
@@ -328,6 +329,10 @@ server_main(void *arg)
 		/* The last response repeats forever. */
 		r = &s->script[i < s->nscript ? i : s->nscript - 1];
 		i++;
+		if (r->hangup) {
+			close(fd);
+			continue;
+		}
 		blen = r->bodylen ? r->bodylen : strlen(r->body);
 		snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\n"
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
@@ -435,7 +440,7 @@ call(struct server *s, const char *path, const char *key, int64_t timeout,
 static void
 test_chat_request_shape(void **state)
 {
-	const struct resp script[] = { { 200, NULL, ok_body, 0, 0 } };
+	const struct resp script[] = { { 200, NULL, ok_body, 0, 0, 0 } };
 	struct llm_reply r;
 	struct server s;
 	json_t *j, *m;
@@ -482,7 +487,7 @@ test_chat_request_shape(void **state)
 static void
 test_chat_no_key_full_url(void **state)
 {
-	const struct resp script[] = { { 200, NULL, ok_body, 0, 0 } };
+	const struct resp script[] = { { 200, NULL, ok_body, 0, 0, 0 } };
 	struct llm_reply r;
 	struct server s;
 	char err[512];
@@ -508,8 +513,8 @@ test_chat_429_retry_after(void **state)
 {
 	const struct resp script[] = {
 		{ 429, "Retry-After: 1\r\n",
-		  "{\"error\":{\"message\":\"slow down\"}}", 0, 0 },
-		{ 200, NULL, ok_body, 0, 0 },
+		  "{\"error\":{\"message\":\"slow down\"}}", 0, 0, 0 },
+		{ 200, NULL, ok_body, 0, 0, 0 },
 	};
 	struct llm_reply r;
 	struct server s;
@@ -531,10 +536,33 @@ test_chat_429_retry_after(void **state)
 }
 
 static void
+test_chat_hangup_retried(void **state)
+{
+	const struct resp script[] = {
+		{ 0, NULL, "", 0, 0, 1 },
+		{ 200, NULL, ok_body, 0, 0, 0 },
+	};
+	struct llm_reply r;
+	struct server s;
+	char err[512];
+
+	(void)state;
+	server_start(&s, script, 2);
+	/* A connection closed with no answer is worth another attempt. */
+	assert_int_equal(call(&s, "/v1", "k", 5000, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.content, "The answer.");
+	assert_int_equal(r.attempts, 2);
+	llm_reply_release(&r);
+	server_stop(&s);
+	assert_int_equal(s.nreq, 2);
+	server_release(&s);
+}
+
+static void
 test_chat_500_forever(void **state)
 {
 	const struct resp script[] = {
-		{ 500, NULL, "{\"error\":{\"message\":\"boom\"}}", 0, 0 },
+		{ 500, NULL, "{\"error\":{\"message\":\"boom\"}}", 0, 0, 0 },
 	};
 	struct llm_reply r;
 	struct server s;
@@ -558,8 +586,8 @@ static void
 test_chat_retry_after_past_deadline(void **state)
 {
 	const struct resp script[] = {
-		{ 503, "retry-after: 60\r\n", "overloaded\n", 0, 0 },
-		{ 200, NULL, ok_body, 0, 0 },
+		{ 503, "retry-after: 60\r\n", "overloaded\n", 0, 0, 0 },
+		{ 200, NULL, ok_body, 0, 0, 0 },
 	};
 	struct llm_reply r;
 	struct server s;
@@ -581,9 +609,9 @@ test_chat_errors(void **state)
 	const struct resp script[] = {
 		{ 401, NULL, "{\"error\":{\"message\":\"Incorrect API key "
 		  "provided: sk-bad.\",\"type\":\"invalid_request_error\"}}",
-		  0, 0 },
-		{ 200, NULL, "<html>hello</html>", 0, 0 },
-		{ 200, NULL, "{\"choices\":[{\"message\":{}}]}", 0, 0 },
+		  0, 0, 0 },
+		{ 200, NULL, "<html>hello</html>", 0, 0, 0 },
+		{ 200, NULL, "{\"choices\":[{\"message\":{}}]}", 0, 0, 0 },
 	};
 	struct llm_reply r;
 	struct server s;
@@ -613,7 +641,7 @@ static void
 test_chat_slow_body(void **state)
 {
 	/* Headers and half the body, then silence far past the timeout. */
-	const struct resp script[] = { { 200, NULL, ok_body, 0, 20000 } };
+	const struct resp script[] = { { 200, NULL, ok_body, 0, 20000, 0 } };
 	struct llm_reply r;
 	struct server s;
 	char err[512];
@@ -630,7 +658,7 @@ test_chat_slow_body(void **state)
 static void
 test_chat_too_big(void **state)
 {
-	struct resp script[] = { { 200, NULL, NULL, 0, 0 } };
+	struct resp script[] = { { 200, NULL, NULL, 0, 0, 0 } };
 	struct llm_reply r;
 	struct server s;
 	char err[512], *big;
@@ -704,6 +732,7 @@ main(void)
 		cmocka_unit_test(test_chat_request_shape),
 		cmocka_unit_test(test_chat_no_key_full_url),
 		cmocka_unit_test(test_chat_429_retry_after),
+		cmocka_unit_test(test_chat_hangup_retried),
 		cmocka_unit_test(test_chat_500_forever),
 		cmocka_unit_test(test_chat_retry_after_past_deadline),
 		cmocka_unit_test(test_chat_errors),
