@@ -53,6 +53,13 @@ static const char *const builtin_patterns[] = {
 	"\\bgithub_pat_[A-Za-z0-9_]{20,}",
 	/* Slack tokens: xoxb- xoxa- xoxp- xoxr- xoxs- xoxo- */
 	"\\bxox[abposr]-[A-Za-z0-9-]{10,}",
+	/* Stripe, Google, Hugging Face, GitLab */
+	"\\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
+	"\\bAIza[0-9A-Za-z_-]{35}",
+	"\\bhf_[A-Za-z0-9]{30,}",
+	"\\bglpat-[A-Za-z0-9_-]{20,}",
+	/* JSON Web Tokens: header.payload.signature */
+	"\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}",
 	/* AWS access key ids */
 	"\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b",
 	/* Bearer TOKEN: keep the word, redact a token holding a digit */

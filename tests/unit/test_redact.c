@@ -48,6 +48,16 @@ test_api_keys(void **state)
 	    "slack [REDACTED]!");
 	check(NULL, "xoxp-1234-5678-abcdefABCDEF and xoxa-2-abcdef123456",
 	    "[REDACTED] and [REDACTED]");
+	check(NULL, "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc rk_test_"
+	    "abcdefghijklmnop1", "stripe [REDACTED] [REDACTED]");
+	check(NULL, "key=AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe",
+	    "key=[REDACTED]");
+	check(NULL, "HF hf_abcdefghijklmnopqrstuvwxyz0123456 ok",
+	    "HF [REDACTED] ok");
+	check(NULL, "glpat-xxxxxxxxxxxxxxxxxxxx!", "[REDACTED]!");
+	check(NULL, "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+	    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end",
+	    "jwt [REDACTED] end");
 }
 
 static void
@@ -138,6 +148,7 @@ test_ordinary_text(void **state)
 		"secret agent, secretary, tokenizer=bpe",
 		"ghp_short and AKIA alone",
 		"task-0123456789-abcdefghij",
+		"hf_model and glpat- and eyJ alone, AIza short",
 		"",
 	};
 	size_t i;
