@@ -13,6 +13,7 @@ static const struct {
 	const char	*summary;
 } cmds[] = {
 	{ "check", cmd_check, "check crew, lifecycle and def files" },
+	{ "exec-def", cmd_exec_def, "run an agent def once, by hand" },
 };
 
 static void
