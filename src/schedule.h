@@ -1,10 +1,12 @@
 /*
- * sched: the pure delay arithmetic of SPEC §5. No clock is read here: the
- * caller passes now and the last-run time, so every edge is unit-testable.
+ * schedule (prefix sched_): the pure delay arithmetic of SPEC §5. Named
+ * schedule.h, not sched.h, so that -Isrc never shadows <sched.h>. No
+ * clock is read here: the caller passes now and the last-run time, so
+ * every edge is unit-testable.
  * All times are milliseconds; results are clamped to [0, INT64_MAX/4].
  */
-#ifndef KEEPER_SCHED_H
-#define KEEPER_SCHED_H
+#ifndef KEEPER_SCHEDULE_H
+#define KEEPER_SCHEDULE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "sched.h"
+#include "schedule.h"
 
 #define S	1000LL
 #define M	(60 * S)

@@ -1,7 +1,7 @@
 /*
  * sched: delay arithmetic (SPEC §5), pure and overflow-safe.
  */
-#include "sched.h"
+#include "schedule.h"
 
 #define SCHED_MAX	(INT64_MAX / 4)
 
