@@ -388,7 +388,7 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->proc.data = c;
-	c->handles = P_N + 1;
+	c->handles = P_N + 2;	/* pipes, timer, process */
 
 	memset(&po, 0, sizeof(po));
 	io[0].flags = UV_IGNORE;

@@ -78,7 +78,7 @@ parse(int argc, char **argv, const char *usage, const char *allowed,
 	a->limit = 20;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		if (c == 'h' || c == O_HELP) {
 			fputs(usage, stdout);
 			printf("see keeper(1) for the details\n");

@@ -255,8 +255,10 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 	int64_t now = util_now_ms();
 
 	sorted = xcalloc(nsorted + 1, sizeof(*sorted));
-	memcpy(sorted, d->workers, nsorted * sizeof(*sorted));
-	qsort(sorted, nsorted, sizeof(*sorted), cmp_worker);
+	if (nsorted) {
+		memcpy(sorted, d->workers, nsorted * sizeof(*sorted));
+		qsort(sorted, nsorted, sizeof(*sorted), cmp_worker);
+	}
 	used = xcalloc(nsorted + 1, 1);
 	nw = xcalloc(nc->nmembers + nsorted + 1, sizeof(*nw));
 	d->crew = nc;
@@ -878,6 +880,7 @@ struct once {
 	struct worker_watch	 watch;
 	void			(*out)(const char *, void *);
 	void			*arg;
+	const char		*name;
 	enum outcome		 outcome;
 	int			 ended;
 };
@@ -886,7 +889,7 @@ static void
 once_line(struct worker_watch *ww, const char *kind, const char *text)
 {
 	struct once *o = ww->arg;
-	char *s = xasprintf("%s %s", kind, text);
+	char *s = xasprintf("%s: %s %s", o->name, kind, text);
 
 	o->out(s, o->arg);
 	free(s);
@@ -918,6 +921,7 @@ daemon_once(struct daemon *d, const char *name,
 		free(s);
 		return EXIT_CONFIG;
 	}
+	o.name = worker_name(w);
 	o.watch.on_line = once_line;
 	o.watch.on_end = once_end;
 	o.watch.arg = &o;

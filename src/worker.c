@@ -247,6 +247,11 @@ timer_closed(uv_handle_t *h)
 	struct worker *w = h->data;
 
 	free(w->name);
+	free(w->def);
+	free(w->result);
+	free(w->log);
+	free(w->error);
+	free(w->commit_id);
 	free(w->lc_path);
 	lc_spec_free(w->spec);
 	free(w->spec_error);
@@ -772,7 +777,7 @@ summary_line(struct worker *w)
 
 	sb_addf(&sb, "%s: %s", w->name, outcome_name(w->outcome));
 	if (w->state[0])
-		sb_addf(&sb, " in %s %d/%d -> %s %d", w->state, w->hits + 1,
+		sb_addf(&sb, " in %s %d/%d -> %s %d", w->state, w->hits,
 		    w->repeat, w->pos.state, w->pos.hits);
 	if (w->started_ms)
 		sb_addf(&sb, " (%" PRId64 " ms)", w->duration_ms);
@@ -783,7 +788,8 @@ summary_line(struct worker *w)
 		while (*rest == ':' || *rest == ' ')
 			rest++;
 		if (*rest)
-			sb_addf(&sb, "\ndaydream: %s", rest);
+			sb_addf(&sb, "\ndaydream: %.*s", (int)strcspn(rest,
+			    "\n"), rest);
 	} else if (w->outcome == OUTCOME_DREAMED && w->result) {
 		sb_addf(&sb, "\ndream: %s", w->result);
 	}
