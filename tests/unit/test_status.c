@@ -223,7 +223,7 @@ static void
 test_wire_bounded(void **state)
 {
 	struct agent_status a[12];
-	char names[12][8];
+	char names[12][16];
 	json_t *v, *w;
 
 	(void)state;
