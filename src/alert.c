@@ -359,8 +359,8 @@ worker(void *arg)
 			continue;
 		}
 		if (r < 0) {
-			log_warnx("event=alert_refused id=%s why=\"%s\"", id,
-			    why);
+			log_warnx("event=alert_refused id=%s why=%s", id,
+			    log_qv(why));
 			q->st.dropped++;
 			if (still)
 				pop_head(q);
@@ -375,7 +375,7 @@ worker(void *arg)
 			delay = q->backoff_cap_ms;
 		attempt++;
 		log_warnx("event=alert_retry id=%s attempt=%d delay_ms=%" PRId64
-		    " why=\"%s\"", id, attempt, delay, why);
+		    " why=%s", id, attempt, delay, log_qv(why));
 		wait_ms(q, delay);
 	}
 	pthread_mutex_unlock(&q->mu);
