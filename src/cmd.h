@@ -10,5 +10,6 @@
 #define EXIT_CONFIG	65	/* EX_DATAERR */
 
 int	cmd_check(int argc, char **argv);
+int	cmd_doctor(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct {
 	const char	*summary;
 } cmds[] = {
 	{ "check", cmd_check, "check crew, lifecycle and def files" },
+	{ "doctor", cmd_doctor, "check a deployment and say what is wrong" },
 };
 
 static void
