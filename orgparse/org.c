@@ -306,13 +306,28 @@ skip_blanks(const char *p, const char *e)
 	return p;
 }
 
-static int
-ieq(const char *p, const char *e, const char *lit)
+/* Does [p, e) start with lit, ASCII case-insensitively? */
+static inline int
+ieq_n(const char *p, const char *e, const char *lit, size_t n)
 {
-	size_t	 n = strlen(lit);
+	size_t	 i;
 
-	return (size_t)(e - p) >= n && strncasecmp(p, lit, n) == 0;
+	if ((size_t)(e - p) < n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = p[i], l = lit[i];
+
+		if (c == l)
+			continue;
+		/* Only letters fold. */
+		if (!(((l | 0x20) >= 'a' && (l | 0x20) <= 'z') &&
+		    (c | 0x20) == (l | 0x20)))
+			return 0;
+	}
+	return 1;
 }
+
+#define ieq(p, e, lit)	ieq_n((p), (e), (lit), sizeof(lit) - 1)
 
 /* ---------------------------------------------------------------- */
 /* Lines */
@@ -324,35 +339,43 @@ static int
 index_lines(struct parser *P)
 {
 	const char	*b = P->buf, *p, *e = P->buf + P->len, *q;
-	size_t		 cap = 0, n = 0, i;
+	size_t		 cap, i = 0;
 
-	/* Count first, so the arrays are allocated once. */
-	for (p = b; p < e; p = q + 1) {
-		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			q = e;
-		n++;
-	}
-	cap = n + 1;
+	cap = P->len / 32 + 16;
 	P->ls = malloc(cap * sizeof(size_t));
 	P->le = malloc(cap * sizeof(size_t));
 	P->nl = malloc(cap);
 	if (P->ls == NULL || P->le == NULL || P->nl == NULL)
 		return -1;
-	i = 0;
 	for (p = b; p < e; p = q + 1) {
+		if (i + 1 >= cap) {
+			size_t	*nls, *nle;
+			unsigned char *nnl;
+
+			cap *= 2;
+			nls = realloc(P->ls, cap * sizeof(size_t));
+			if (nls != NULL)
+				P->ls = nls;
+			nle = realloc(P->le, cap * sizeof(size_t));
+			if (nle != NULL)
+				P->le = nle;
+			nnl = realloc(P->nl, cap);
+			if (nnl != NULL)
+				P->nl = nnl;
+			if (nls == NULL || nle == NULL || nnl == NULL)
+				return -1;
+		}
 		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			q = e;
 		P->ls[i] = (size_t)(p - b);
 		P->nl[i] = q < e;
-		P->le[i] = (size_t)(q - b);
-		if (q < e && q > p && q[-1] == '\r')
-			P->le[i]--;
+		P->le[i] = (size_t)(q - b) - (q < e && q > p && q[-1] == '\r');
 		i++;
 	}
-	P->ls[n] = P->len;
-	P->le[n] = P->len;
-	P->nl[n] = 0;
-	P->nlines = n;
+	P->ls[i] = P->len;
+	P->le[i] = P->len;
+	P->nl[i] = 0;
+	P->nlines = i;
 	return 0;
 }
 
@@ -670,7 +693,7 @@ is_affiliated(struct parser *P, size_t l)
 	}
 	for (i = 0; kw[i]; i++) {
 		n = strlen(kw[i]);
-		if (ieq(p, e, kw[i]) && p + n < e && p[n] == ':')
+		if (ieq_n(p, e, kw[i], n) && p + n < e && p[n] == ':')
 			return 1;
 	}
 	return 0;
@@ -1345,7 +1368,19 @@ paragraph_end(struct parser *P, size_t l, size_t limit)
 		const char *s = LB(P, k);
 
 		e = LE(P, k);
-		if (s < e && *s == '*') {
+		if (s == e)
+			return k;
+		/* Most lines start with a letter that begins nothing. */
+		switch (*s) {
+		case ' ': case '\t': case '*': case '[': case '%': case '|':
+		case '+': case '#': case ':': case '-': case '\\': case 'C':
+		case 'c': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			break;
+		default:
+			continue;
+		}
+		if (*s == '*') {
 			if (is_heading(P, k))
 				return k;
 		}
