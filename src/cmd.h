@@ -11,5 +11,9 @@
 
 int	cmd_check(int argc, char **argv);
 int	cmd_exec_def(int argc, char **argv);	/* exec.c */
+int	cmd_run(int argc, char **argv);		/* cli.c */
+int	cmd_run_once(int argc, char **argv);	/* cli.c */
+int	cmd_status(int argc, char **argv);	/* cli.c */
+int	cmd_history(int argc, char **argv);	/* cli.c */
 
 #endif
