@@ -405,13 +405,16 @@ scan_flush(struct run *r)
 
 /* Processes ---------------------------------------------------------- */
 
-static void
+/* Reap what has exited; 0 when no child at all is left. */
+static int
 reap_all(void)
 {
+	pid_t p;
 	int st;
 
-	while (waitpid(-1, &st, WNOHANG) > 0)
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
 		;
+	return !(p == -1 && errno == ECHILD);
 }
 
 /*
@@ -495,7 +498,10 @@ kill_descendants(void)
 	size_t n;
 
 	for (int round = 0; round < 5000; round++) {
-		reap_all();
+		/* No child means no descendant: as a subreaper, every
+		 * orphan of the step would be our child. */
+		if (!reap_all())
+			break;
 		n = descendants(&pids);
 		for (size_t i = 0; i < n; i++)
 			(void)kill(pids[i], SIGKILL);
@@ -504,7 +510,7 @@ kill_descendants(void)
 			break;
 		nanosleep(&ms, NULL);
 	}
-	reap_all();
+	(void)reap_all();
 }
 
 /* Shell steps -------------------------------------------------------- */
