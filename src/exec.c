@@ -42,6 +42,7 @@
 
 #include "cmd.h"
 #include "def.h"
+#include "dur.h"
 #include "exec.h"
 #include "llm.h"
 #include "redact.h"
@@ -563,7 +564,7 @@ run_shell(struct run *r, size_t i, const char *shell)
 	struct child_err ce;
 	struct pollfd pfd[2];
 	enum step_st ret = ST_FAILED;
-	char buf[65536], *dir = NULL;
+	char buf[65536], dbuf[32], *dir = NULL;
 	ssize_t n;
 	pid_t pid, p;
 
@@ -667,8 +668,8 @@ run_shell(struct run *r, size_t i, const char *shell)
 		goto done;
 	if (timed_out) {
 		scan_flush(r);
-		seterr(r, "step \"%s\" timed out after %lld ms and was killed",
-		    s->name, (long long)s->timeout_ms);
+		seterr(r, "step \"%s\" timed out after %s and was killed",
+		    s->name, dur_format(s->timeout_ms, dbuf, sizeof(dbuf)));
 		ret = ST_KILLED;
 		goto done;
 	}
