@@ -138,7 +138,7 @@ def test_the_newsroom_pipeline(site, data):
     assert orgs(site, "drafts") == []
     html = (site / "index.html").read_text()
     assert "<h2>How busy is the box?</h2>" in html
-    assert "1 stories" in html
+    assert "1 story," in html
     assert run(site, data, "editor").startswith("NO-WORK:")
     assert run(site, data, "editor").startswith("NO-WORK:")
 
