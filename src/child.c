@@ -423,6 +423,9 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	c->open_pipes = P_N;
 	for (i = 0; i < P_N; i++)
 		uv_read_start((uv_stream_t *)&c->pipes[i], alloc_cb, read_cb);
+	/* The loop's cached time may be stale by now; the deadline counts
+	 * from the spawn. */
+	uv_update_time(loop);
 	if (o->timeout_ms > 0)
 		uv_timer_start(&c->timer, timeout_cb, (uint64_t)o->timeout_ms,
 		    0);

@@ -183,6 +183,7 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	    SCHED_NEVER, boot ? w->index : 0);
 	w->gap_ms = delay;
 	w->next_tick_ms = now + delay;
+	uv_update_time(w->d->loop);
 	uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
 }
 
@@ -856,6 +857,7 @@ stage_schedule(struct worker *w)
 	    !w->d->opts.oneshot) {
 		w->gap_ms = delay;
 		w->next_tick_ms = util_now_ms() + delay;
+		uv_update_time(w->d->loop);	/* timers count from now */
 		uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
 	}
 	daemon_tick_done(w->d, w);	/* may free w */
