@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
+#include "redact.h"
 #include "util.h"
 #include "worker.h"
 
@@ -243,6 +244,21 @@ cmp_key(const void *k, const void *b)
 	return strcmp(k, worker_name(*(struct worker *const *)b));
 }
 
+/* The crew's redaction patterns compiled; NULL with a message when one is
+ * not valid PCRE2. */
+static struct redactor *
+build_redactor(const struct crew *c, char *err, size_t errlen)
+{
+	const char **pats = xcalloc(c->nredact + 1, sizeof(*pats));
+	struct redactor *r;
+
+	for (size_t i = 0; i < c->nredact; i++)
+		pats[i] = c->redact[i].regex;
+	r = redact_new(pats, c->nredact, err, errlen);
+	free(pats);
+	return r;
+}
+
 /* Swap in a newly parsed manifest: keep workers by name, add new ones,
  * retire removed ones (after their current tick). */
 static void
@@ -350,6 +366,24 @@ daemon_reload(struct daemon *d, int force)
 		return;
 	}
 	diag_release(&dg);
+	{
+		char rerr[512];
+		struct redactor *rd = build_redactor(nc, rerr, sizeof(rerr));
+
+		if (rd == NULL) {
+			msg = xasprintf("%s: %s", d->manifest, rerr);
+			if (d->crew_error == NULL ||
+			    strcmp(msg, d->crew_error) != 0)
+				record_crew_error(d, msg);
+			free(d->crew_error);
+			d->crew_error = msg;
+			crew_free(nc);
+			daemon_status_changed(d);
+			return;
+		}
+		redact_free(d->redactor);
+		d->redactor = rd;
+	}
 	if (d->crew_error)
 		log_info("event=manifest-fixed");
 	free(d->crew_error);
@@ -461,6 +495,10 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		goto fail;
 	}
 	diag_release(&dg);
+	if ((d->redactor = build_redactor(c, err, errlen)) == NULL) {
+		rc = EXIT_CONFIG;
+		goto fail;
+	}
 
 	repo = c->repo ? xstrdup(c->repo) : o->repo ? xstrdup(o->repo) :
 	    xstrdup(".");
@@ -967,6 +1005,7 @@ daemon_free(struct daemon *d)
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_close(d->store);
+	redact_free(d->redactor);
 	if (d->crew)
 		crew_free(d->crew);
 	free(d->workers);

@@ -65,6 +65,7 @@ struct daemon {
 	char		*manifest;	/* absolute crew path, or NULL */
 	struct file_sig	 manifest_sig;
 	struct crew	*crew;		/* the last good manifest */
+	struct redactor	*redactor;	/* built-ins + the crew's #+REDACT: */
 	char		*crew_error;	/* why the current file is not used */
 	char		*repo;		/* absolute tenant repo */
 	char		*data;		/* absolute data dir */

@@ -17,6 +17,7 @@
 #include "lcspec.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "redact.h"
 #include "schedule.h"
 #include "statefile.h"
 #include "store.h"
@@ -99,9 +100,11 @@ path_of(struct worker *w, enum statefile_kind k)
 
 /* Everything shown or stored from a run passes through here first. */
 static char *
-scrub(const char *text)
+scrub(const struct worker *w, const char *text)
 {
-	return xstrdup(text ? text : "");
+	if (text == NULL)
+		return xstrdup("");
+	return redact_apply(w->d->redactor, text, strlen(text), NULL);
 }
 
 static struct sched_params
@@ -289,7 +292,7 @@ push_step(struct worker *w, const char *text)
 		    sizeof(w->steps_at[0]));
 		w->nsteps--;
 	}
-	w->steps[w->nsteps] = scrub(text);
+	w->steps[w->nsteps] = scrub(w, text);
 	w->steps_at[w->nsteps++] = util_now_ms();
 }
 
@@ -306,10 +309,10 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		sb_addf(&w->steprec, "%s\n", text);
 	} else if (strcmp(kind, "thought") == 0) {
 		free(w->thought);
-		w->thought = scrub(text);
+		w->thought = scrub(w, text);
 	}
 	for (ww = w->watchers; ww; ww = next) {
-		char *t = scrub(text);
+		char *t = scrub(w, text);
 
 		next = ww->next;
 		ww->on_line(ww, kind, t);
@@ -651,11 +654,11 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->tok_c = res->tokens_completion;
 	t = child_capture_text(&res->out);
 	free(w->result);
-	w->result = scrub(t);
+	w->result = scrub(w, t);
 	free(t);
 	t = child_capture_text(&res->err);
 	free(w->log);
-	w->log = scrub(t);
+	w->log = scrub(w, t);
 	free(t);
 	if (w->outcome == OUTCOME_KILLED)
 		w->error = xasprintf("killed after the %" PRId64 " ms timeout",

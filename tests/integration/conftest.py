@@ -108,7 +108,8 @@ class Crew:
         return p
 
     def log(self, p):
-        p.logfile.flush()
+        if not p.logfile.closed:
+            p.logfile.flush()
         with open(p.logfile.name) as f:
             return f.read()
 

@@ -205,3 +205,33 @@ def test_data_dir_inside_work_tree_refused(crew):
              what="daemon with an ignored data dir")
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=10) == 0
+
+
+def test_broken_manifest_keeps_the_last_good(crew):
+    crew.write("agents/ok.org", sh_def("echo ok"))
+    crew.write_crew([("a", {"DEF": "agents/ok.org", "INTERVAL": "50ms"})])
+    d = crew.start()
+    wait_for(lambda: crew.closed("a"), what="a ticks")
+    crew.write_crew([("a", {"DEF": "agents/ok.org", "INTERVAL": "bogus"})])
+    wait_for(lambda: crew.rows("(crew)"), what="the manifest error row")
+    err = crew.rows("(crew)")[0]
+    assert err["outcome"] == "error"
+    assert "crew.org:" in err["error"], err["error"]
+    n = len(crew.closed("a"))
+    wait_for(lambda: len(crew.closed("a")) >= n + 3, what="a keeps ticking")
+    st = crew.keeper("status", "--data", crew.data, "--json")
+    assert "crew.org:" in st.stdout
+    assert crew.stop(d) == 0
+    assert "manifest-error" in crew.log(d)
+
+
+def test_secrets_are_redacted_in_history(crew):
+    crew.write("agents/leak.org", sh_def(
+        "echo token=hunter2hunter2; echo 'private: SEKRIT-42'"))
+    crew.write("crew.org", "#+TITLE: t\n#+REDACT: SEKRIT-[0-9]+\n"
+               "* leak\n:PROPERTIES:\n:DEF: agents/leak.org\n:END:\n")
+    r = crew.run_once("leak")
+    assert r.returncode == 0, r.stderr
+    head = crew.rows("leak")[-1]["output_head"]
+    assert "hunter2" not in head and "SEKRIT-42" not in head
+    assert "[REDACTED]" in head
