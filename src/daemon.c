@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "log.h"
 #include "redact.h"
+#include "statesync.h"
 #include "util.h"
 #include "worker.h"
 
@@ -461,6 +462,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->pid = (long)getpid();
 	d->boot_ms = util_now_ms();
 	d->self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
+	/* State writes and commits share the pool; fsyncs run in parallel. */
+	(void)setenv("UV_THREADPOOL_SIZE", "8", 0);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
 	uv_timer_init(d->loop, &d->publish);
@@ -525,6 +528,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	if ((rc = take_lock(d, err, errlen)) != 0)
 		goto fail;
+	d->sync = statesync_new(d->loop, d->data);
 	dbpath = xasprintf("%s/keeper.db", d->data);
 	if (store_open(dbpath, &d->store, err, errlen) == -1) {
 		free(dbpath);
@@ -998,6 +1002,7 @@ daemon_free(struct daemon *d)
 			uv_close((uv_handle_t *)&d->ctl, noop_close);
 			(void)unlink(d->ctl_path);
 		}
+		statesync_free(d->sync);
 		uv_run(d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(d->loop);
 		free(d->loop);

@@ -72,6 +72,7 @@ struct daemon {
 	char		*self_exe;
 	int		 lock_fd;
 	struct store	*store;
+	struct statesync *sync;		/* state files, group-committed */
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */

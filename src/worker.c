@@ -20,6 +20,7 @@
 #include "redact.h"
 #include "schedule.h"
 #include "statefile.h"
+#include "statesync.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -356,14 +357,15 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	return 0;
 }
 
+/* State files go through the daemon's group commit (statesync.h): the
+ * loop never waits for an fsync. */
 static void
 stage_last_run(struct worker *w)
 {
-	char *p = path_of(w, SF_LAST_RUN), err[512];
+	char *p = path_of(w, SF_LAST_RUN), buf[64];
+	int n = statefile_format_last_run(w->tick_ms, buf, sizeof(buf));
 
-	if (statefile_write_last_run(p, w->tick_ms, err, sizeof(err)) == -1)
-		log_warnx("agent=%s event=state-write-failed msg=\"%s\"",
-		    w->name, err);
+	statesync_put(w->d->sync, p, buf, (size_t)n);
 	w->last_run_ms = w->tick_ms;
 	free(p);
 }
@@ -719,15 +721,15 @@ tick_finish(struct worker *w, enum outcome o)
 static void
 stage_persist(struct worker *w)
 {
-	char *p, err[512];
+	char *p, *text;
 
 	if (w->m == NULL || w->m->lifecycle == NULL || w->spec == NULL)
 		return;
 	lc_apply(w->spec, &w->pos, w->outcome, w->tick_ms);
 	p = path_of(w, SF_POS);
-	if (statefile_write_pos(p, &w->pos, err, sizeof(err)) == -1)
-		log_warnx("agent=%s event=state-write-failed msg=\"%s\"",
-		    w->name, err);
+	text = lc_pos_format(&w->pos);
+	statesync_put(w->d->sync, p, text, strlen(text));
+	free(text);
 	free(p);
 }
 

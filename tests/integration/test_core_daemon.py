@@ -21,8 +21,9 @@ def test_kill9_mid_run_then_restart(crew):
     run_pid = int(open(crew.path("run.pid")).read())
     gc_pid = int(open(crew.path("gc.pid")).read())
     assert pid_alive(run_pid) and pid_alive(gc_pid)
-    last_run = float(open(os.path.join(crew.data,
-                                       "keeper-last-run-slow")).read())
+    lr = os.path.join(crew.data, "keeper-last-run-slow")
+    wait_for(lambda: os.path.exists(lr), what="last-run written")
+    last_run = float(open(lr).read())
     os.kill(d.pid, signal.SIGKILL)
     d.wait()
     assert pid_alive(run_pid)          # the crash itself kills nothing
