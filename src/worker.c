@@ -545,6 +545,22 @@ child_exited(struct child *c, const struct child_result *res, void *arg)
 	stage_outcome(w, res);
 }
 
+/* The run exists: this is when it began (the gate wait is behind it). */
+static void
+child_spawned(struct child *c, pid_t pid, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	w->started_ms = w->run_started_ms = util_now_ms();
+	if (w->d->store && w->row_id > 0)
+		(void)store_started(w->d->store, w->row_id, w->started_ms,
+		    (long)pid, (long)pid);
+	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
+	    w->state, w->hits, (long)pid);
+	daemon_status_changed(w->d);
+}
+
 static char **
 build_env(struct worker *w)
 {
@@ -595,7 +611,7 @@ static void
 stage_run(struct worker *w)
 {
 	struct child_opts o;
-	struct child_cbs cb = { on_event, child_exited, w };
+	struct child_cbs cb = { child_spawned, on_event, child_exited, w };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
@@ -616,8 +632,8 @@ stage_run(struct worker *w)
 	o.timeout_ms = w->timeout_ms;
 	o.run_id = w->run_id;
 	o.data = w->d->data;
-	/* Waiting at the gate does not count: the clock starts here. */
-	w->started_ms = w->run_started_ms = util_now_ms();
+	/* Waiting at the gate does not count: the run's clock (started,
+	 * TIMEOUT) starts when the child exists (child_spawned()). */
 	for (size_t i = 0; i < w->nsteps; i++)
 		free(w->steps[i]);
 	w->nsteps = 0;
@@ -635,11 +651,6 @@ stage_run(struct worker *w)
 		return;
 	}
 	free_vec(env);
-	if (w->d->store && w->row_id > 0)
-		(void)store_started(w->d->store, w->row_id, w->started_ms,
-		    (long)child_pid(w->child), (long)child_pid(w->child));
-	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
-	    w->state, w->hits, (long)child_pid(w->child));
 	daemon_status_changed(w->d);
 }
 
@@ -662,7 +673,11 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	free(w->log);
 	w->log = scrub(w, t);
 	free(t);
-	if (w->outcome == OUTCOME_KILLED)
+	if (res->spawn_error) {
+		w->error = xasprintf("cannot start %s: %s", w->d->self_exe,
+		    strerror(res->spawn_error));
+		w->started_ms = 0;
+	} else if (w->outcome == OUTCOME_KILLED)
 		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
 		    w->timeout_ms);
 	else if (w->outcome == OUTCOME_FAILED)
