@@ -15,5 +15,6 @@ int	cmd_run(int argc, char **argv);		/* cli.c */
 int	cmd_run_once(int argc, char **argv);	/* cli.c */
 int	cmd_status(int argc, char **argv);	/* cli.c */
 int	cmd_history(int argc, char **argv);	/* cli.c */
+int	cmd_doctor(int argc, char **argv);
 
 #endif
