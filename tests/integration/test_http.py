@@ -184,7 +184,10 @@ def test_activity_shape(plane):
         assert w["agent"] in ("blocker", "quick")
     ats = [w["at"] for w in act["wire"]]
     assert ats == sorted(ats, reverse=True)
-    assert act["agent"]["name"] == "blocker"   # the one running
+    # The agent in front is a running one (the most recently active).
+    assert act["agent"]["running"] is True
+    assert act["agent"] in act["agents"] or act["agent"]["name"] in (
+        a["name"] for a in act["agents"] if a["running"])
 
 
 def test_health_and_changes_shape(plane):
