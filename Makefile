@@ -123,11 +123,19 @@ bench: deps all
 fuzz: deps
 	@bash fuzz/run.sh $(FUZZ_SECONDS)
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+# The systemd unit names the binary where it is installed (@BINDIR@).
+$(B)/keeper@.service: src/keeper@.service.in
+	@mkdir -p $(dir $@)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@.tmp && mv $@.tmp $@
+
+.PHONY: $(B)/keeper@.service
+
+install: $(B)/keeper $(B)/keeper@.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/keeper $(DESTDIR)$(BINDIR)/keeper
-	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	install -m 644 $(B)/keeper@.service $(DESTDIR)$(UNITDIR)/keeper@.service
 
 clean:
 	rm -rf build build-asan
