@@ -154,11 +154,13 @@ def daemon(tmp_path):
             p.wait()
     proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
     log.close()
+    assert proc.returncode == 0, (tmp_path / "keeper.log").read_text(
+        errors="replace")[-3000:]
 
 
 @pytest.fixture
