@@ -27,6 +27,7 @@
 #include "log.h"
 #include "redact.h"
 #include "statesync.h"
+#include "plane.h"
 #include "util.h"
 #include "worker.h"
 
@@ -889,7 +890,16 @@ int
 daemon_serve(struct daemon *d)
 {
 	int64_t now = util_now_ms();
+	struct plane_web *web;
+	char err[512];
 	char *dir;
+
+	/* The HTTP plane first: a --listen that cannot bind stops the start
+	 * before any tick. */
+	if (plane_start(d, &web, err, sizeof(err)) != 0) {
+		fprintf(stderr, "keeper: %s\n", err);
+		return 1;
+	}
 
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);
@@ -912,9 +922,8 @@ daemon_serve(struct daemon *d)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    d->data, d->repo, d->nworkers);
-	/* The HTTP plane (http.c) binds opts.listen here and writes
-	 * DATA/http.addr; it reads status through daemon_set_status_cb(). */
 	uv_run(d->loop, UV_RUN_DEFAULT);
+	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
 }
 

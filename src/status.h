@@ -17,6 +17,8 @@
 
 #include "outcome.h"
 
+struct lc_spec;
+
 #define STATUS_STEPS	5	/* recent steps kept per agent */
 
 enum health { HEALTH_OK, HEALTH_LATE, HEALTH_STALE, HEALTH_FAILING,
@@ -36,6 +38,8 @@ struct agent_status {
 	int		 repeat;
 	const char	*const *states;	/* the lifecycle's states, in order */
 	size_t		 nstates;
+	const struct lc_spec *spec;	/* or its spec (states NULL): names
+					   are read from spec->states */
 	struct status_line steps[STATUS_STEPS];	/* oldest first */
 	size_t		 nsteps;
 	const char	*thought;	/* current thought or daydream, or NULL */

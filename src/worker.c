@@ -893,6 +893,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->state = w->pos.state;
 	s->hits = w->pos.hits;
 	s->repeat = 1;
+	s->spec = w->spec;
 	if (w->spec) {
 		int i = lc_spec_find(w->spec, w->pos.state);
 
