@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
+#include "service.h"
 #include "util.h"
 #include "worker.h"
 
@@ -395,6 +396,7 @@ any_busy(const struct daemon *d)
 void
 daemon_tick_done(struct daemon *d, struct worker *w)
 {
+	service_tick_done(d->svc, w);
 	if (worker_removed(w) && !worker_busy(w)) {
 		for (size_t i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == w) {
@@ -817,13 +819,16 @@ on_signal(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("event=sighup");
+		service_reloading(d->svc);
 		daemon_reload(d, 1);
+		service_ready(d->svc);
 		return;
 	}
 	if (d->draining)
 		return;
 	log_info("event=drain signal=%d", signum);
 	d->draining = 1;
+	service_stopping(d->svc);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	if (!any_busy(d))
@@ -870,6 +875,8 @@ daemon_serve(struct daemon *d)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    d->data, d->repo, d->nworkers);
+	d->svc = service_new(d);
+	service_ready(d->svc);
 	/* The HTTP plane (http.c) binds opts.listen here and writes
 	 * DATA/http.addr; it reads status through daemon_set_status_cb(). */
 	uv_run(d->loop, UV_RUN_DEFAULT);
@@ -948,6 +955,8 @@ daemon_free(struct daemon *d)
 		for (size_t i = 0; i < d->nworkers; i++)
 			worker_free(d->workers[i]);
 		d->nworkers = 0;
+		service_close(d->svc);
+		d->svc = NULL;
 		uv_close((uv_handle_t *)&d->publish, noop_close);
 		if (d->sig_term.loop) {
 			uv_close((uv_handle_t *)&d->sig_term, noop_close);
