@@ -25,9 +25,10 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
-#include "redact.h"
-#include "statesync.h"
 #include "plane.h"
+#include "redact.h"
+#include "service.h"
+#include "statesync.h"
 #include "util.h"
 #include "worker.h"
 
@@ -431,6 +432,7 @@ any_busy(const struct daemon *d)
 void
 daemon_tick_done(struct daemon *d, struct worker *w)
 {
+	service_tick_done(d->svc, w);
 	if (worker_removed(w) && !worker_busy(w)) {
 		for (size_t i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == w) {
@@ -860,13 +862,16 @@ on_signal(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("event=sighup");
+		service_reloading(d->svc);
 		daemon_reload(d, 1);
+		service_ready(d->svc);
 		return;
 	}
 	if (d->draining)
 		return;
 	log_info("event=drain signal=%d", signum);
 	d->draining = 1;
+	service_stopping(d->svc);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	if (!any_busy(d))
@@ -922,6 +927,8 @@ daemon_serve(struct daemon *d)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    d->data, d->repo, d->nworkers);
+	d->svc = service_new(d);
+	service_ready(d->svc);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
@@ -999,6 +1006,8 @@ daemon_free(struct daemon *d)
 		for (size_t i = 0; i < d->nworkers; i++)
 			worker_free(d->workers[i]);
 		d->nworkers = 0;
+		service_close(d->svc);
+		d->svc = NULL;
 		uv_close((uv_handle_t *)&d->publish, noop_close);
 		if (d->sig_term.loop) {
 			uv_close((uv_handle_t *)&d->sig_term, noop_close);
