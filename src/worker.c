@@ -932,7 +932,8 @@ worker_sentinel_facts(const struct worker *w, struct sentinel_worker *f)
 	f->idle = !w->busy && !w->stopped && !w->removed;
 	f->due_ms = f->idle ? w->next_tick_ms : 0;
 	f->running = w->child != NULL;
-	if (f->running && w->timeout_ms > 0)
+	/* The clock starts when the child is spawned, not when asked for. */
+	if (f->running && w->started_ms > 0 && w->timeout_ms > 0)
 		f->deadline_ms = w->started_ms + w->timeout_ms;
 	f->holds_slot = w->have_slot;
 }
