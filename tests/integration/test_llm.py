@@ -8,6 +8,7 @@ broken replies (garbage, missing content, error status, a body that
 stalls past the timeout), token usage in the telemetry, and that secrets
 printed by a step or echoed by the server are redacted on the way out.
 """
+import json
 import os
 import socket
 import subprocess
@@ -262,3 +263,48 @@ def test_unreachable_server_fails_within_the_timeout(tmp_path, repo):
     assert res.returncode == 1
     assert b"llm: timed out after 800ms (2 attempts, last: " in res.stderr, \
         res.stderr
+
+
+def test_run_once_records_usage_and_keeps_secrets_out(crew, fake):
+    """Through the daemon's path: usage lands in the run history, and a
+    secret printed by a step or returned by the model reaches neither the
+    history nor `keeper history`."""
+    fake.script(Response(200, chat_reply(
+        "Filed with key %s and ACME-777\nsecond line" % SECRET_KEY,
+        usage=(30, 12, 42))))
+    crew.write("agents/ask.org", """#+TITLE: ask
+* gather
+#+BEGIN_SRC sh
+echo "::thought::logging in with password=hunter2"
+echo "note" > note.txt
+echo "facts: AKIAIOSFODNN7EXAMPLE"
+#+END_SRC
+* ask
+#+BEGIN_SRC llm :timeout 20s
+{{prev}}
+#+END_SRC
+""")
+    crew.write("crew.org", "#+TITLE: t\n#+REPO: repo\n"
+               "#+REDACT: ACME-[0-9]+\n"
+               "* ask\n:PROPERTIES:\n:DEF: agents/ask.org\n:END:\n")
+    env = llm_env(fake)
+    r = crew.keeper("run-once", "ask", "--crew", crew.crew, "--data",
+                    crew.data, env=env)
+    assert r.returncode == 0, r.stderr
+    assert len(fake.requests) == 1
+    # The model saw what the step printed: the agent's own business.
+    assert "AKIAIOSFODNN7EXAMPLE" in fake.requests[0].body.decode()
+
+    (row,) = crew.rows("ask")
+    assert row["outcome"] == "done"
+    assert row["tokens_prompt"] == 30
+    assert row["tokens_completion"] == 12
+    assert "[REDACTED]" in row["output_head"]
+    hist = crew.keeper("history", "ask", "--crew", crew.crew, "--data",
+                       crew.data, "--json", env=env)
+    assert hist.returncode == 0, hist.stderr
+    assert json.loads(hist.stdout), hist.stdout
+    published = "\n".join([repr(row), hist.stdout, r.stdout, r.stderr])
+    for secret in ("hunter2", "AKIAIOSFODNN7EXAMPLE", "ACME-777",
+                   SECRET_KEY):
+        assert secret not in published, secret
