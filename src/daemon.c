@@ -464,6 +464,9 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
 	/* State writes and commits share the pool; fsyncs run in parallel. */
 	(void)setenv("UV_THREADPOOL_SIZE", "8", 0);
+	/* A CLI client that hangs up mid-answer must not kill the daemon;
+	 * children get every signal back at its default (child.c). */
+	(void)signal(SIGPIPE, SIG_IGN);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
 	uv_timer_init(d->loop, &d->publish);
@@ -868,6 +871,18 @@ on_signal(uv_signal_t *s, int signum)
 	d->draining = 1;
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
+	/* Ticks still waiting for a slot never started: they end now. The
+	 * array may shrink under us (a removed worker is freed), so walk a
+	 * copy. */
+	{
+		size_t n = d->nworkers;
+		struct worker **ws = xcalloc(n + 1, sizeof(*ws));
+
+		memcpy(ws, d->workers, n * sizeof(*ws));
+		for (size_t i = 0; i < n; i++)
+			worker_unqueue(ws[i]);
+		free(ws);
+	}
 	if (!any_busy(d))
 		uv_stop(d->loop);
 }
@@ -920,6 +935,8 @@ daemon_serve(struct daemon *d)
 
 struct once {
 	struct worker_watch	 watch;
+	struct worker		*w;
+	uv_signal_t		 sig[2];
 	void			(*out)(const char *, void *);
 	void			*arg;
 	const char		*name;
@@ -949,6 +966,17 @@ once_end(struct worker_watch *ww, struct worker *w, enum outcome oc,
 	o->out(summary, o->arg);
 }
 
+/* Ctrl-C on a watched tick: the run is killed and recorded, not left
+ * behind in its own session. */
+static void
+once_signal(uv_signal_t *h, int signum)
+{
+	struct once *o = h->data;
+
+	(void)signum;
+	worker_abort(o->w);
+}
+
 int
 daemon_once(struct daemon *d, const char *name,
     void (*out)(const char *, void *), void *arg)
@@ -964,13 +992,22 @@ daemon_once(struct daemon *d, const char *name,
 		return EXIT_CONFIG;
 	}
 	o.name = worker_name(w);
+	o.w = w;
 	o.watch.on_line = once_line;
 	o.watch.on_end = once_end;
 	o.watch.arg = &o;
 	if (worker_tick(w, "run-once", &o.watch) == -1)
 		return EXIT_LOCKED;
+	for (int i = 0; i < 2; i++) {
+		uv_signal_init(d->loop, &o.sig[i]);
+		o.sig[i].data = &o;
+		uv_signal_start(&o.sig[i], once_signal, i ? SIGTERM : SIGINT);
+		uv_unref((uv_handle_t *)&o.sig[i]);
+	}
 	while (!o.ended && uv_run(d->loop, UV_RUN_ONCE))
 		;
+	for (int i = 0; i < 2; i++)
+		uv_close((uv_handle_t *)&o.sig[i], NULL);
 	uv_run(d->loop, UV_RUN_NOWAIT);
 	return daemon_exit_for(o.outcome);
 }

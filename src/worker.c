@@ -242,6 +242,23 @@ worker_stop(struct worker *w)
 }
 
 void
+worker_unqueue(struct worker *w)
+{
+	if (!w->gw.queued)
+		return;
+	gate_cancel(&w->d->gate, &w->gw);
+	w->error = xstrdup("shut down while waiting at the gate");
+	tick_finish(w, OUTCOME_INTERRUPTED);
+}
+
+void
+worker_abort(struct worker *w)
+{
+	if (w->child)
+		child_kill(w->child);
+}
+
+void
 worker_unwatch(struct worker *w, struct worker_watch *ww)
 {
 	struct worker_watch **pp;
