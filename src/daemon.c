@@ -446,6 +446,37 @@ daemon_tick_done(struct daemon *d, struct worker *w)
 	}
 }
 
+static void
+ckpt_work(uv_work_t *req)
+{
+	struct daemon *d = req->data;
+
+	(void)store_checkpoint(d->dbpath);
+}
+
+static void
+ckpt_done(uv_work_t *req, int status)
+{
+	struct daemon *d = req->data;
+
+	(void)status;
+	d->ckpt_busy = 0;
+}
+
+/* The WAL wants a checkpoint: it fsyncs, so it runs on the pool. */
+static void
+wal_full(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ckpt_busy)
+		return;
+	d->ckpt_busy = 1;
+	d->ckpt.data = d;
+	if (uv_queue_work(d->loop, &d->ckpt, ckpt_work, ckpt_done) != 0)
+		d->ckpt_busy = 0;
+}
+
 int
 daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
     size_t errlen)
@@ -533,12 +564,12 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		goto fail;
 	d->sync = statesync_new(d->loop, d->data);
 	dbpath = xasprintf("%s/keeper.db", d->data);
+	d->dbpath = dbpath;
 	if (store_open(dbpath, &d->store, err, errlen) == -1) {
-		free(dbpath);
 		rc = 1;
 		goto fail;
 	}
-	free(dbpath);
+	store_on_wal(d->store, wal_full, d);
 	(void)store_interrupt_open(d->store, util_now_ms(), kill_leftover, d);
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
@@ -1057,5 +1088,6 @@ daemon_free(struct daemon *d)
 	free(d->data);
 	free(d->self_exe);
 	free(d->ctl_path);
+	free(d->dbpath);
 	free(d);
 }

@@ -31,9 +31,9 @@ def test_kill9_mid_run_then_restart(crew):
     d2 = crew.start()
     wait_for(lambda: not pid_alive(run_pid) and not pid_alive(gc_pid),
              what="leftovers killed at boot")
-    rows = crew.rows("slow")
-    assert rows[0]["outcome"] == "interrupted"
-    assert rows[0]["ended"] is not None
+    wait_for(lambda: crew.rows("slow")[0]["outcome"] == "interrupted",
+             what="the open row marked interrupted")
+    assert crew.rows("slow")[0]["ended"] is not None
     # cadence resumes from last-run: the next tick is due 3 s after it,
     # not at once and not 3 s after the restart
     wait_for(lambda: len(crew.rows("slow")) >= 2, timeout=10,
