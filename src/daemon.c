@@ -25,7 +25,9 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
+#include "plane.h"
 #include "redact.h"
+#include "service.h"
 #include "statesync.h"
 #include "util.h"
 #include "worker.h"
@@ -430,6 +432,7 @@ any_busy(const struct daemon *d)
 void
 daemon_tick_done(struct daemon *d, struct worker *w)
 {
+	service_tick_done(d->svc, w);
 	if (worker_removed(w) && !worker_busy(w)) {
 		for (size_t i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == w) {
@@ -893,13 +896,16 @@ on_signal(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("event=sighup");
+		service_reloading(d->svc);
 		daemon_reload(d, 1);
+		service_ready(d->svc);
 		return;
 	}
 	if (d->draining)
 		return;
 	log_info("event=drain signal=%d", signum);
 	d->draining = 1;
+	service_stopping(d->svc);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	/* Ticks still waiting for a slot never started: they end now. The
@@ -935,7 +941,16 @@ int
 daemon_serve(struct daemon *d)
 {
 	int64_t now = util_now_ms();
+	struct plane_web *web;
+	char err[512];
 	char *dir;
+
+	/* The HTTP plane first: a --listen that cannot bind stops the start
+	 * before any tick. */
+	if (plane_start(d, &web, err, sizeof(err)) != 0) {
+		fprintf(stderr, "keeper: %s\n", err);
+		return 1;
+	}
 
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);
@@ -958,9 +973,10 @@ daemon_serve(struct daemon *d)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    d->data, d->repo, d->nworkers);
-	/* The HTTP plane (http.c) binds opts.listen here and writes
-	 * DATA/http.addr; it reads status through daemon_set_status_cb(). */
+	d->svc = service_new(d);
+	service_ready(d->svc);
 	uv_run(d->loop, UV_RUN_DEFAULT);
+	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
 }
 
@@ -1058,6 +1074,8 @@ daemon_free(struct daemon *d)
 		for (size_t i = 0; i < d->nworkers; i++)
 			worker_free(d->workers[i]);
 		d->nworkers = 0;
+		service_close(d->svc);
+		d->svc = NULL;
 		uv_close((uv_handle_t *)&d->publish, noop_close);
 		if (d->sig_term.loop) {
 			uv_close((uv_handle_t *)&d->sig_term, noop_close);

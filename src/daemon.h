@@ -90,6 +90,8 @@ struct daemon {
 	daemon_status_cb status_cb;	/* the HTTP plane hooks here */
 	void		*status_arg;
 
+	struct service	*svc;		/* service.c: notify, alerts, cron */
+
 	uv_fs_event_t	 watch;
 	int		 watching;
 	uv_signal_t	 sig_term, sig_int, sig_hup;

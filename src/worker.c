@@ -20,6 +20,7 @@
 #include "log.h"
 #include "redact.h"
 #include "schedule.h"
+#include "sentinel.h"
 #include "statefile.h"
 #include "statesync.h"
 #include "store.h"
@@ -161,6 +162,8 @@ timer_cb(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
+	if (sentinel_fault("skip-timer"))	/* TEST-ONLY, sentinel.h */
+		return;
 	(void)worker_tick(w, "schedule", NULL);
 }
 
@@ -301,6 +304,8 @@ worker_free(struct worker *w)
 {
 	if (w->have_slot) {
 		w->have_slot = 0;
+		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
+			return;
 		gate_release(&w->d->gate);
 	}
 	gate_cancel(&w->d->gate, &w->gw);
@@ -603,6 +608,8 @@ release_slot(struct worker *w)
 {
 	if (w->have_slot) {
 		w->have_slot = 0;
+		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
+			return;
 		gate_release(&w->d->gate);
 	}
 }
@@ -964,6 +971,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->state = w->pos.state;
 	s->hits = w->pos.hits;
 	s->repeat = 1;
+	s->spec = w->spec;
 	if (w->spec) {
 		int i = lc_spec_find(w->spec, w->pos.state);
 
@@ -986,4 +994,31 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
+}
+
+/* ---- service.c hooks: facts for the sentinel, its repair, alerts ---- */
+
+void
+worker_sentinel_facts(const struct worker *w, struct sentinel_worker *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->idle = !w->busy && !w->stopped && !w->removed;
+	f->due_ms = f->idle ? w->next_tick_ms : 0;
+	f->running = w->child != NULL;
+	if (f->running && w->timeout_ms > 0)
+		f->deadline_ms = w->started_ms + w->timeout_ms;
+	f->holds_slot = w->have_slot;
+}
+
+void
+worker_expire(struct worker *w)
+{
+	if (w->child != NULL)
+		child_expire(w->child);
+}
+
+const char *
+worker_run_id(const struct worker *w)
+{
+	return w->run_id[0] ? w->run_id : NULL;
 }

@@ -68,9 +68,25 @@ def quick_def(path):
 * hello
 #+begin_src sh
 echo "::step::saying hello"
+echo hello > hello.txt
 echo hello
 #+end_src
 """)
+
+
+def seed_commit(repo):
+    """A commit made the way keeper makes them, before the daemon starts:
+    the feed must show it from the first snapshot on."""
+    (repo / "seed.txt").write_text("seed\n")
+    env = dict(os.environ, GIT_AUTHOR_NAME="quick",
+               GIT_AUTHOR_EMAIL="quick@keeper.invalid",
+               GIT_COMMITTER_NAME="quick",
+               GIT_COMMITTER_EMAIL="quick@keeper.invalid")
+    subprocess.run(["git", "-C", str(repo), "add", "seed.txt"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m",
+                    "quick: wake 1/1 \u2014 seeded\n\nKeeper-Agent: quick\n"
+                    "Keeper-State: wake\nKeeper-Run: 1"],
+                   check=True, env=env)
 
 
 class Daemon:
@@ -81,6 +97,7 @@ class Daemon:
         self.repo.mkdir()
         self.data.mkdir()
         subprocess.run(["git", "init", "-q", str(self.repo)], check=True)
+        seed_commit(self.repo)
         lines = ["#+TITLE: plane", keywords]
         for name, d, extra in members:
             lines += [f"* {name}", ":PROPERTIES:", f":DEF: {d}", extra,
@@ -124,14 +141,20 @@ class Daemon:
         return None
 
     def stop(self):
+        """SIGTERM drains and exits 0 (under ASan: no leak, no error in
+        the plane's teardown)."""
+        killed = False
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                killed = True
         self.log.close()
+        log = (self.tmp / "keeper.log").read_text(errors="replace")
+        assert not killed and self.proc.returncode == 0, log[-3000:]
 
 
 @pytest.fixture
@@ -161,9 +184,15 @@ def test_http_addr_written(plane):
     assert 0 < plane.port < 65536
 
 
+def said(d, name, text):
+    a = d.agent(name)
+    return a is not None and any(text in s["text"] for s in a["steps"])
+
+
 def test_activity_shape(plane):
     wait_for(lambda: running(plane, "blocker") and
-             plane.agent("blocker")["steps"], what="blocker mid-run")
+             said(plane, "blocker", "starting with key"),
+             what="blocker mid-run")
     act = plane.activity()
     assert set(act) >= {"agents", "wire", "agent"}
     assert [a["name"] for a in act["agents"]] == ["blocker", "quick"]
@@ -184,7 +213,10 @@ def test_activity_shape(plane):
         assert w["agent"] in ("blocker", "quick")
     ats = [w["at"] for w in act["wire"]]
     assert ats == sorted(ats, reverse=True)
-    assert act["agent"]["name"] == "blocker"   # the one running
+    # The agent in front is a running one (the most recently active).
+    assert act["agent"]["running"] is True
+    assert act["agent"] in act["agents"] or act["agent"]["name"] in (
+        a["name"] for a in act["agents"] if a["running"])
 
 
 def test_health_and_changes_shape(plane):
@@ -194,12 +226,28 @@ def test_health_and_changes_shape(plane):
     assert status == (200 if h["status"] == "ok" else 503)
     assert all(v in ("ok", "late", "stale", "failing", "never")
                for v in h["agents"].values())
-    status, c = plane.json("/_changes")
-    assert status == 200
-    assert isinstance(c["commits"], list)
+    # The feed shows the repository's history, newest first, and follows
+    # HEAD when a run ends (quick's run writes a file: keeper commits it).
+    wait_for(lambda: not running(plane, "quick"), what="quick's run")
+
+    def head():
+        return subprocess.run(["git", "-C", str(plane.repo), "rev-parse",
+                               "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    c = wait_for(lambda: (lambda c: c if c["commits"] and
+                          c["commits"][0]["id"] == head() else None)(
+        plane.json("/_changes")[1]), what="HEAD in /_changes")
+    assert set(c) == {"commits", "keeper"}
     assert c["keeper"]["agents"] == 2
-    for k in c["commits"]:
-        assert set(k) >= {"id", "author", "time", "subject"}
+    assert c["keeper"]["status"] in ("ok", "degraded")
+    k = c["commits"][0]
+    assert set(k) >= {"id", "author", "time", "subject", "agent", "state",
+                      "run"}
+    assert k["agent"] == "quick" and k["subject"].startswith("quick:")
+    assert c["commits"][-1]["subject"] == "quick: wake 1/1 \u2014 seeded"
+    assert c["commits"][-1]["state"] == "wake"
+    # Unix milliseconds, like every time on the plane.
+    assert abs(k["time"] - time.time() * 1000) < 600_000
 
 
 def test_dashboard_served(plane):
@@ -397,17 +445,20 @@ def test_events_push_changes(plane):
 
 
 def test_secret_never_served(plane):
-    """The blocker prints an sk- key as a step and in a thought; quick's
-    run commits nothing secret. No endpoint may show the key."""
+    """The blocker prints an sk- key as a step and in a thought. No
+    endpoint may show the key, mid-run or after."""
     wait_for(lambda: running(plane, "blocker") and
-             plane.agent("blocker")["steps"], what="blocker's steps")
+             said(plane, "blocker", "starting with key"),
+             what="blocker's steps")
+    paths = ("/_activity", "/_health", "/_changes", "/")
+    bodies = [plane.get(p)[2] for p in paths]
+    bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
+    # The line is there, with the key replaced.
+    assert b"starting with key [REDACTED]" in bodies[0]
     plane.gate.touch()
     wait_for(lambda: not running(plane, "blocker"), what="blocker done")
-    bodies = [plane.get(p)[2] for p in ("/_activity", "/_health",
-                                        "/_changes", "/")]
+    bodies += [plane.get(p)[2] for p in paths]
     bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
-    act = plane.activity()
-    assert "[REDACTED]" in json.dumps(act)
     for b in bodies:
         assert SECRET.encode() not in b
         assert SECRET[3:].encode() not in b
