@@ -13,6 +13,16 @@ import time
 
 import pytest
 
+import ctypes
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    """The daemon gets SIGTERM if pytest itself dies (PR_SET_PDEATHSIG):
+    a killed test run leaves no keeper behind."""
+    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 SECRET = "sk-proj4f8e2a9c1b7d6e5f3a2b1c0d9e8f7a6b"
 
@@ -57,7 +67,7 @@ echo "working"
 #+end_src
 * wait
 #+begin_src sh
-while [ ! -e {gate} ]; do sleep 0.02; done
+i=0; while [ ! -e {gate} ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done
 echo "done waiting"
 #+end_src
 """)
@@ -109,7 +119,8 @@ class Daemon:
             [KEEPER, "run", "--crew", str(self.crew), "--repo",
              str(self.repo), "--data", str(self.data),
              "--listen", "127.0.0.1:0"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)
         addr_file = self.data / "http.addr"
         wait_for(lambda: addr_file.exists() and
                  addr_file.read_text().endswith("\n"), what="http.addr")
