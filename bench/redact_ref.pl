@@ -5,9 +5,7 @@ use strict;
 use warnings;
 use Time::HiRes qw(time);
 
-my $kw = 'pass(?:word|wd)|pwd|token|secret|api[_-]?key|access[_-]?key|'
-    . 'secret[_-]?key|private[_-]?key|auth[_-]?key|client[_-]?secret|'
-    . 'credentials?';
+my $kw = 'pass(?:word|wd)|pwd|token|secret|apikey|[_-]key|credentials?';
 my @pats = (
     qr/\bsk-(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}/,
     qr/\bgh[pousr]_[A-Za-z0-9]{20,}/,
@@ -19,7 +17,7 @@ my @pats = (
     qr/\bglpat-[A-Za-z0-9_-]{20,}/,
     qr/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/,
     qr/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/,
-    qr/(?i)\bbearer[ \t]+\K(?=[A-Za-z._~+\/-]*[0-9])[A-Za-z0-9._~+\/-]{8,}=*/,
+    qr/(?i)\bbearer[ \t]+\K(?:(?=[A-Za-z._~+\/-]*[0-9])[A-Za-z0-9._~+\/-]{8,}|[A-Za-z0-9._~+\/-]{20,})=*/,
     qr/(?i)\bauthorization["']?[ \t]*[:=][ \t]*["']?(?:basic|token)[ \t]+\K[A-Za-z0-9._~+\/-]+=*/,
     qr/(?i)(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?(?:$kw)["']?[ \t]*[:=][ \t]*(?:"\K[^"\n]+|'\K[^'\n]+|\K[^\s"',;&\x00-\x1f]+)/,
     qr/:\/\/[^\/\s:@]+:\K[^\/\s@]+(?=@)/,

@@ -64,6 +64,8 @@ struct tagref {
 	size_t	 first, n;
 };
 
+struct todoset;
+
 struct parser {
 	/* input */
 	const char	*buf;
@@ -85,6 +87,9 @@ struct parser {
 	org_block	*blks;	size_t nblks, cblks;
 	org_str		*tags;	size_t ntags, ctags;
 	struct tagref	*tagrefs;	/* per heading */
+	size_t		 ntagrefs, ctagrefs;
+	int		 maybe_todo;	/* a #+TODO:-like line exists */
+	struct todoset	*dflt;		/* TODO/DONE, used while parsing */
 
 	long		 cur_heading;
 
@@ -168,16 +173,69 @@ mkstr(struct parser *P, const char *s, size_t n)
 	return r;
 }
 
+/* Upper case of code point c, for the scripts keys are written in:
+ * ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic. */
+static long
+upcase_cp(long c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 32;
+	if (c == 0xB5)
+		return 0x39C;
+	if (c == 0x3C2)
+		return 0x3A3;
+	if (c < 0xE0 || c == 0xDF)
+		return c;
+	if (c <= 0xFE)
+		return c == 0xF7 ? c : c - 32;
+	if (c == 0xFF)
+		return 0x178;
+	if (c >= 0x100 && c <= 0x137)
+		return c & 1 ? c - 1 : c;
+	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+		return c & 1 ? c : c - 1;
+	if (c >= 0x14A && c <= 0x177)
+		return c & 1 ? c - 1 : c;
+	if (c >= 0x3B1 && c <= 0x3C9)
+		return c - 32;
+	if (c >= 0x430 && c <= 0x44F)
+		return c - 32;
+	if (c >= 0x450 && c <= 0x45F)
+		return c - 80;
+	return c;
+}
+
+static size_t	u8char(const unsigned char *, const unsigned char *, long *);
+
+/* Copy of [s, s + n) upper-cased as Emacs' upcase does for the scripts
+ * above; other characters are kept. Case pairs in these ranges encode in
+ * the same number of bytes, except U+00FF (2) and U+0178 (2): all 2. */
 static org_str
 mkupper(struct parser *P, const char *s, size_t n)
 {
-	org_str	 r = mkstr(P, s, n);
-	size_t	 i;
+	org_str		 r = mkstr(P, s, n);
+	unsigned char	*d = (unsigned char *)(uintptr_t)r.s;
+	size_t		 i, k;
+	long		 c, u;
 
-	if (r.s != NULL)
-		for (i = 0; i < n; i++)
-			if (r.s[i] >= 'a' && r.s[i] <= 'z')
-				((char *)r.s)[i] = (char)(r.s[i] - 32);
+	if (d == NULL)
+		return r;
+	for (i = 0; i < n; i += k) {
+		k = u8char(d + i, d + n, &c);
+		if (c == 0xDF) {
+			/* Sharp s upcases to "SS", also two bytes. */
+			d[i] = d[i + 1] = 'S';
+			continue;
+		}
+		if (c < 0 || (u = upcase_cp(c)) == c)
+			continue;
+		if (k == 1)
+			d[i] = (unsigned char)u;
+		else if (k == 2 && u < 0x800) {
+			d[i] = (unsigned char)(0xC0 | (u >> 6));
+			d[i + 1] = (unsigned char)(0x80 | (u & 0x3F));
+		}
+	}
 	return r;
 }
 
@@ -306,13 +364,28 @@ skip_blanks(const char *p, const char *e)
 	return p;
 }
 
-static int
-ieq(const char *p, const char *e, const char *lit)
+/* Does [p, e) start with lit, ASCII case-insensitively? */
+static inline int
+ieq_n(const char *p, const char *e, const char *lit, size_t n)
 {
-	size_t	 n = strlen(lit);
+	size_t	 i;
 
-	return (size_t)(e - p) >= n && strncasecmp(p, lit, n) == 0;
+	if ((size_t)(e - p) < n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = p[i], l = lit[i];
+
+		if (c == l)
+			continue;
+		/* Only letters fold. */
+		if (!(((l | 0x20) >= 'a' && (l | 0x20) <= 'z') &&
+		    (c | 0x20) == (l | 0x20)))
+			return 0;
+	}
+	return 1;
 }
+
+#define ieq(p, e, lit)	ieq_n((p), (e), (lit), sizeof(lit) - 1)
 
 /* ---------------------------------------------------------------- */
 /* Lines */
@@ -324,35 +397,51 @@ static int
 index_lines(struct parser *P)
 {
 	const char	*b = P->buf, *p, *e = P->buf + P->len, *q;
-	size_t		 cap = 0, n = 0, i;
+	size_t		 cap, i = 0;
 
-	/* Count first, so the arrays are allocated once. */
-	for (p = b; p < e; p = q + 1) {
-		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			q = e;
-		n++;
-	}
-	cap = n + 1;
+	cap = P->len / 32 + 16;
 	P->ls = malloc(cap * sizeof(size_t));
 	P->le = malloc(cap * sizeof(size_t));
 	P->nl = malloc(cap);
 	if (P->ls == NULL || P->le == NULL || P->nl == NULL)
 		return -1;
-	i = 0;
 	for (p = b; p < e; p = q + 1) {
+		if (i + 1 >= cap) {
+			size_t	*nls, *nle;
+			unsigned char *nnl;
+
+			cap *= 2;
+			nls = realloc(P->ls, cap * sizeof(size_t));
+			if (nls != NULL)
+				P->ls = nls;
+			nle = realloc(P->le, cap * sizeof(size_t));
+			if (nle != NULL)
+				P->le = nle;
+			nnl = realloc(P->nl, cap);
+			if (nnl != NULL)
+				P->nl = nnl;
+			if (nls == NULL || nle == NULL || nnl == NULL)
+				return -1;
+		}
 		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			q = e;
 		P->ls[i] = (size_t)(p - b);
 		P->nl[i] = q < e;
-		P->le[i] = (size_t)(q - b);
-		if (q < e && q > p && q[-1] == '\r')
-			P->le[i]--;
+		if (!P->maybe_todo) {
+			const char *t = skip_blanks(p, q);
+
+			if (q - t >= 7 && t[0] == '#' && t[1] == '+')
+				P->maybe_todo = ieq(t + 2, q, "TODO:") ||
+				    ieq(t + 2, q, "SEQ_TODO:") ||
+				    ieq(t + 2, q, "TYP_TODO:");
+		}
+		P->le[i] = (size_t)(q - b) - (q < e && q > p && q[-1] == '\r');
 		i++;
 	}
-	P->ls[n] = P->len;
-	P->le[n] = P->len;
-	P->nl[n] = 0;
-	P->nlines = n;
+	P->ls[i] = P->len;
+	P->le[i] = P->len;
+	P->nl[i] = 0;
+	P->nlines = i;
 	return 0;
 }
 
@@ -670,7 +759,7 @@ is_affiliated(struct parser *P, size_t l)
 	}
 	for (i = 0; kw[i]; i++) {
 		n = strlen(kw[i]);
-		if (ieq(p, e, kw[i]) && p + n < e && p[n] == ':')
+		if (ieq_n(p, e, kw[i], n) && p + n < e && p[n] == ':')
 			return 1;
 	}
 	return 0;
@@ -1345,7 +1434,19 @@ paragraph_end(struct parser *P, size_t l, size_t limit)
 		const char *s = LB(P, k);
 
 		e = LE(P, k);
-		if (s < e && *s == '*') {
+		if (s == e)
+			return k;
+		/* Most lines start with a letter that begins nothing. */
+		switch (*s) {
+		case ' ': case '\t': case '*': case '[': case '%': case '|':
+		case '+': case '#': case ':': case '-': case '\\': case 'C':
+		case 'c': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			break;
+		default:
+			continue;
+		}
+		if (*s == '*') {
 			if (is_heading(P, k))
 				return k;
 		}
@@ -1871,18 +1972,36 @@ parse_elements(struct parser *P, size_t beg, size_t end, enum mode mode,
 /* ---------------------------------------------------------------- */
 /* Headings */
 
-struct todoset {
-	const char	**w;
-	size_t		 *n;
-	size_t		  cnt, cap;
-	int		  any;
+struct tword {
+	const char	*w;
+	size_t		 n;
 };
+
+struct todoset {
+	struct tword	*v;
+	size_t		 cnt, cap;
+	int		 any;
+};
+
+static int
+todo_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return memcmp(a, b, an);
+}
+
+static int
+tword_cmp(const void *x, const void *y)
+{
+	const struct tword *a = x, *b = y;
+
+	return todo_cmp(a->w, a->n, b->w, b->n);
+}
 
 static int
 todo_add(struct parser *P, struct todoset *ts, const char *w, size_t n)
 {
-	size_t	 c2 = ts->cap;
-
 	/* TODO keyword keys: NAME(x...) keeps NAME. */
 	if (n >= 2 && w[n - 1] == ')') {
 		const char *o = memchr(w, '(', n - 1);
@@ -1890,19 +2009,32 @@ todo_add(struct parser *P, struct todoset *ts, const char *w, size_t n)
 		if (o != NULL)
 			n = (size_t)(o - w);
 	}
-	if (ts->cnt == ts->cap) {
-		ts->w = grow(ts->w, &c2, ts->cnt, sizeof(*ts->w), &P->oom);
-		if (ts->w == NULL)
-			return -1;
-		ts->n = realloc(ts->n, c2 * sizeof(*ts->n));
-		if (ts->n == NULL) {
-			P->oom = 1;
-			return -1;
-		}
-		ts->cap = c2;
+	if ((ts->v = grow(ts->v, &ts->cap, ts->cnt, sizeof(*ts->v),
+	    &P->oom)) == NULL)
+		return -1;
+	ts->v[ts->cnt].w = w;
+	ts->v[ts->cnt++].n = n;
+	return 0;
+}
+
+/* Sorted by length then bytes, so a heading's first word is found by
+ * binary search however many #+TODO: lines the file has. */
+static int
+todo_find(const struct todoset *ts, const char *w, size_t n)
+{
+	size_t	 lo = 0, hi = ts->cnt, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = todo_cmp(ts->v[mid].w, ts->v[mid].n, w, n);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	ts->w[ts->cnt] = w;
-	ts->n[ts->cnt++] = n;
 	return 0;
 }
 
@@ -1936,6 +2068,8 @@ collect_todo(struct parser *P, struct todoset *ts)
 		todo_add(P, ts, "TODO", 4);
 		todo_add(P, ts, "DONE", 4);
 	}
+	if (ts->cnt > 1)
+		qsort(ts->v, ts->cnt, sizeof(*ts->v), tword_cmp);
 }
 
 static int
@@ -1955,7 +2089,7 @@ heading_fields(struct parser *P, org_heading *h, size_t l,
     struct todoset *ts, struct tagref *tr)
 {
 	const char	*s = LB(P, l), *e = LE(P, l), *p, *ts0, *te, *q;
-	size_t		 i, n;
+	size_t		 n;
 	int		 any = 0;
 
 	p = s;
@@ -1964,16 +2098,10 @@ heading_fields(struct parser *P, org_heading *h, size_t l,
 	p = skip_blanks(p, e);
 	/* TODO keyword: a known word followed by a space. */
 	q = memchr(p, ' ', (size_t)(e - p));
-	if (q != NULL) {
-		for (i = 0; i < ts->cnt; i++) {
-			if (ts->n[i] == (size_t)(q - p) &&
-			    memcmp(ts->w[i], p, ts->n[i]) == 0) {
-				h->todo = mkstr(P, p, ts->n[i]);
-				p = skip_blanks(q + 1, e);
-				any = 1;
-				break;
-			}
-		}
+	if (q != NULL && todo_find(ts, p, (size_t)(q - p))) {
+		h->todo = mkstr(P, p, (size_t)(q - p));
+		p = skip_blanks(q + 1, e);
+		any = 1;
 	}
 	/* Priority: \[#.\][ \t]* */
 	if (e - p >= 4 && p[0] == '[' && p[1] == '#') {
@@ -2085,6 +2213,18 @@ parse_doc(struct parser *P)
 		stack[sn++] = P->nheads - 1;
 		P->cur_heading = (long)P->nheads - 1;
 		emit(P, ORG_HEADING, l, P->nheads - 1);
+		{
+			struct tagref *tr = PUSH(P, tagrefs, ntagrefs,
+			    ctagrefs);
+
+			if (tr == NULL)
+				break;
+			tr->first = tr->n = 0;
+			/* While the line is in cache, unless #+TODO: lines
+			 * may change the keywords. */
+			if (!P->maybe_todo)
+				heading_fields(P, h, l, P->dflt, tr);
+		}
 		for (next = l + 1; next < P->nlines && !is_heading(P, next);
 		    next++)
 			;
@@ -2128,26 +2268,24 @@ startup_odd(struct parser *P)
 static void
 finish_headings(struct parser *P)
 {
-	struct todoset	 ts = { NULL, NULL, 0, 0, 0 };
+	struct todoset	 ts = { NULL, 0, 0, 0 };
 	size_t		 i;
 	int		 odd;
 
-	P->tagrefs = calloc(P->nheads ? P->nheads : 1, sizeof(*P->tagrefs));
-	if (P->tagrefs == NULL) {
-		P->oom = 1;
-		return;
-	}
-	collect_todo(P, &ts);
 	odd = startup_odd(P);
-	for (i = 0; i < P->nheads && !P->oom; i++) {
+	for (i = 0; i < P->nheads; i++) {
 		org_heading *h = &P->heads[i];
 
 		/* org-reduced-level */
 		h->olevel = odd ? 1 + h->level / 2 : h->level;
-		heading_fields(P, h, h->line - 1, &ts, &P->tagrefs[i]);
 	}
-	free(ts.w);
-	free(ts.n);
+	if (!P->maybe_todo)
+		return;
+	collect_todo(P, &ts);
+	for (i = 0; i < P->nheads && !P->oom; i++)
+		heading_fields(P, &P->heads[i], P->heads[i].line - 1, &ts,
+		    &P->tagrefs[i]);
+	free(ts.v);
 }
 
 static void
@@ -2182,6 +2320,8 @@ parser_free(struct parser *P)
 org_doc *
 org_parse(const char *buf, size_t len)
 {
+	static struct tword dw[] = { { "DONE", 4 }, { "TODO", 4 } };
+	struct todoset	 dflt = { dw, 2, 2, 0 };
 	struct parser	 P;
 	org_doc		*d = NULL;
 	struct priv	*pv = NULL;
@@ -2192,6 +2332,7 @@ org_parse(const char *buf, size_t len)
 	P.len = buf != NULL ? len : 0;
 	if (index_lines(&P) < 0)
 		goto fail;
+	P.dflt = &dflt;
 	parse_doc(&P);
 	if (!P.oom)
 		finish_headings(&P);

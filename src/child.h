@@ -19,8 +19,8 @@
  *
  * Ownership: child_start() allocates; on_exit is called once, after which
  * the caller calls child_free() (handles close asynchronously and the
- * memory goes in the last close callback). Strings in child_opts are
- * copied as needed by uv_spawn and may be freed after child_start().
+ * memory goes in the last close callback). child_opts is copied and may
+ * be freed after child_start() returns.
  */
 #ifndef KEEPER_CHILD_H
 #define KEEPER_CHILD_H
@@ -56,6 +56,7 @@ struct child_result {
 	int64_t		 duration_ms;
 	struct child_capture out, err;
 	long		 tokens_prompt, tokens_completion;	/* -1 none */
+	int		 spawn_error;	/* errno when it never started */
 };
 
 struct child_opts {
@@ -69,6 +70,9 @@ struct child_opts {
 };
 
 struct child_cbs {
+	/* The child exists (spawned on the thread pool); not called when
+	 * the spawn failed (on_exit then reports spawn_error). */
+	void	(*on_spawn)(struct child *, pid_t pid, void *arg);
 	/* kind is the first word of the event line, text the rest. */
 	void	(*on_event)(struct child *, const char *kind, const char *text,
 		    void *arg);
@@ -83,6 +87,9 @@ int	 child_start(uv_loop_t *, const struct child_opts *,
 pid_t	 child_pid(const struct child *);
 /* Kill now (drain at a deadline): SIGKILL to the group and the sweep. */
 void	 child_kill(struct child *);
+/* Kill now as a timeout (the outcome is killed): the deadline timer, and
+ * the sentinel when that timer did not do it. */
+void	 child_expire(struct child *);
 void	 child_free(struct child *);
 
 /* The captured stream as text: head, and when it overflowed a marker and

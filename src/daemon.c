@@ -26,6 +26,9 @@
 #include "diag.h"
 #include "log.h"
 #include "plane.h"
+#include "redact.h"
+#include "service.h"
+#include "statesync.h"
 #include "util.h"
 #include "worker.h"
 
@@ -244,6 +247,21 @@ cmp_key(const void *k, const void *b)
 	return strcmp(k, worker_name(*(struct worker *const *)b));
 }
 
+/* The crew's redaction patterns compiled; NULL with a message when one is
+ * not valid PCRE2. */
+static struct redactor *
+build_redactor(const struct crew *c, char *err, size_t errlen)
+{
+	const char **pats = xcalloc(c->nredact + 1, sizeof(*pats));
+	struct redactor *r;
+
+	for (size_t i = 0; i < c->nredact; i++)
+		pats[i] = c->redact[i].regex;
+	r = redact_new(pats, c->nredact, err, errlen);
+	free(pats);
+	return r;
+}
+
 /* Swap in a newly parsed manifest: keep workers by name, add new ones,
  * retire removed ones (after their current tick). */
 static void
@@ -351,6 +369,24 @@ daemon_reload(struct daemon *d, int force)
 		return;
 	}
 	diag_release(&dg);
+	{
+		char rerr[512];
+		struct redactor *rd = build_redactor(nc, rerr, sizeof(rerr));
+
+		if (rd == NULL) {
+			msg = xasprintf("%s: %s", d->manifest, rerr);
+			if (d->crew_error == NULL ||
+			    strcmp(msg, d->crew_error) != 0)
+				record_crew_error(d, msg);
+			free(d->crew_error);
+			d->crew_error = msg;
+			crew_free(nc);
+			daemon_status_changed(d);
+			return;
+		}
+		redact_free(d->redactor);
+		d->redactor = rd;
+	}
 	if (d->crew_error)
 		log_info("event=manifest-fixed");
 	free(d->crew_error);
@@ -396,6 +432,7 @@ any_busy(const struct daemon *d)
 void
 daemon_tick_done(struct daemon *d, struct worker *w)
 {
+	service_tick_done(d->svc, w);
 	if (worker_removed(w) && !worker_busy(w)) {
 		for (size_t i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == w) {
@@ -428,6 +465,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->pid = (long)getpid();
 	d->boot_ms = util_now_ms();
 	d->self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
+	/* State writes and commits share the pool; fsyncs run in parallel. */
+	(void)setenv("UV_THREADPOOL_SIZE", "8", 0);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
 	uv_timer_init(d->loop, &d->publish);
@@ -462,6 +501,10 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		goto fail;
 	}
 	diag_release(&dg);
+	if ((d->redactor = build_redactor(c, err, errlen)) == NULL) {
+		rc = EXIT_CONFIG;
+		goto fail;
+	}
 
 	repo = c->repo ? xstrdup(c->repo) : o->repo ? xstrdup(o->repo) :
 	    xstrdup(".");
@@ -488,6 +531,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	if ((rc = take_lock(d, err, errlen)) != 0)
 		goto fail;
+	d->sync = statesync_new(d->loop, d->data);
 	dbpath = xasprintf("%s/keeper.db", d->data);
 	if (store_open(dbpath, &d->store, err, errlen) == -1) {
 		free(dbpath);
@@ -818,13 +862,16 @@ on_signal(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("event=sighup");
+		service_reloading(d->svc);
 		daemon_reload(d, 1);
+		service_ready(d->svc);
 		return;
 	}
 	if (d->draining)
 		return;
 	log_info("event=drain signal=%d", signum);
 	d->draining = 1;
+	service_stopping(d->svc);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
 	if (!any_busy(d))
@@ -880,6 +927,8 @@ daemon_serve(struct daemon *d)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    d->data, d->repo, d->nworkers);
+	d->svc = service_new(d);
+	service_ready(d->svc);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
@@ -957,6 +1006,8 @@ daemon_free(struct daemon *d)
 		for (size_t i = 0; i < d->nworkers; i++)
 			worker_free(d->workers[i]);
 		d->nworkers = 0;
+		service_close(d->svc);
+		d->svc = NULL;
 		uv_close((uv_handle_t *)&d->publish, noop_close);
 		if (d->sig_term.loop) {
 			uv_close((uv_handle_t *)&d->sig_term, noop_close);
@@ -969,6 +1020,7 @@ daemon_free(struct daemon *d)
 			uv_close((uv_handle_t *)&d->ctl, noop_close);
 			(void)unlink(d->ctl_path);
 		}
+		statesync_free(d->sync);
 		uv_run(d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(d->loop);
 		free(d->loop);
@@ -976,6 +1028,7 @@ daemon_free(struct daemon *d)
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_close(d->store);
+	redact_free(d->redactor);
 	if (d->crew)
 		crew_free(d->crew);
 	free(d->workers);

@@ -65,12 +65,14 @@ struct daemon {
 	char		*manifest;	/* absolute crew path, or NULL */
 	struct file_sig	 manifest_sig;
 	struct crew	*crew;		/* the last good manifest */
+	struct redactor	*redactor;	/* built-ins + the crew's #+REDACT: */
 	char		*crew_error;	/* why the current file is not used */
 	char		*repo;		/* absolute tenant repo */
 	char		*data;		/* absolute data dir */
 	char		*self_exe;
 	int		 lock_fd;
 	struct store	*store;
+	struct statesync *sync;		/* state files, group-committed */
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
@@ -84,6 +86,8 @@ struct daemon {
 	int		 publish_pending;
 	daemon_status_cb status_cb;	/* the HTTP plane hooks here */
 	void		*status_arg;
+
+	struct service	*svc;		/* service.c: notify, alerts, cron */
 
 	uv_fs_event_t	 watch;
 	int		 watching;

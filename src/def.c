@@ -115,23 +115,77 @@ parse_args(struct def_step *st, const char *s, const char *path, size_t line,
 	return 0;
 }
 
-static int
-keyword_at(const org_doc *doc, size_t line)
+/* A forward-only cursor over the raw text, to read the lines right above
+ * a block: org-element folds affiliated keywords (#+NAME:, #+HEADER:)
+ * into the element, so the document does not list them as keywords. */
+struct cursor {
+	const char	*buf;
+	size_t		 len;
+	size_t		 line;		/* 1-based line that starts at off */
+	size_t		 off;
+};
+
+static void
+cursor_to(struct cursor *c, size_t line)
 {
-	size_t lo = 0, hi = doc->nkeywords;
+	const char *nl;
 
-	/* Keywords are in document order: binary search by line. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (doc->keywords[mid].line < line)
-			lo = mid + 1;
-		else
-			hi = mid;
+	while (c->line < line && c->off < c->len &&
+	    (nl = memchr(c->buf + c->off, '\n', c->len - c->off)) != NULL) {
+		c->off = (size_t)(nl - c->buf) + 1;
+		c->line++;
 	}
-	if (lo < doc->nkeywords && doc->keywords[lo].line == line)
-		return (int)lo;
-	return -1;
+}
+
+/* The line before the one starting at *off: its bytes in [*s, *s + *n),
+ * and *off moves to its start. 0 at the top of the buffer. */
+static int
+line_before(const char *buf, size_t *off, const char **s, size_t *n)
+{
+	size_t end, start;
+
+	if (*off == 0)
+		return 0;
+	end = *off - 1;			/* the '\n' ending that line */
+	start = end;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	*s = buf + start;
+	*n = end - start;
+	*off = start;
+	return 1;
+}
+
+/* Split a raw "#+KEY: value" line; 0 when it is not one. */
+static int
+raw_keyword(const char *s, size_t n, const char **key, size_t *klen,
+    const char **val, size_t *vlen)
+{
+	const char *e = s + n, *p;
+
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	if (e - s < 3 || s[0] != '#' || s[1] != '+')
+		return 0;
+	for (p = s + 2; p < e && *p != ':' && *p != ' ' && *p != '\t'; p++)
+		;
+	if (p == e || *p != ':' || p == s + 2)
+		return 0;
+	*key = s + 2;
+	*klen = (size_t)(p - *key);
+	for (p++; p < e && is_space(*p); p++)
+		;
+	while (e > p && is_space(e[-1]))
+		e--;
+	*val = p;
+	*vlen = (size_t)(e - p);
+	return 1;
+}
+
+static int
+key_is(const char *key, size_t klen, const char *want)
+{
+	return klen == strlen(want) && strncasecmp(key, want, klen) == 0;
 }
 
 static int
@@ -194,32 +248,31 @@ known_args(struct def_step *st, const char *path, struct diag *d)
 /* Keywords that attach to the element below them (org-element's
  * affiliated keywords). */
 static int
-affiliated(const org_keyword *kw)
+affiliated(const char *key, size_t klen)
 {
 	static const char *const aff[] = {
 		"NAME", "HEADER", "HEADERS", "CAPTION", "RESULTS", "PLOT",
 		"SRCNAME", "TBLNAME", "DATA", "LABEL", "SOURCE", NULL
 	};
 
-	if (kw->key.len > 5 && strncmp(kw->key.s, "ATTR_", 5) == 0)
+	if (klen > 5 && strncasecmp(key, "ATTR_", 5) == 0)
 		return 1;
 	for (size_t i = 0; aff[i]; i++)
-		if (kw->key.len == strlen(aff[i]) &&
-		    strncmp(kw->key.s, aff[i], kw->key.len) == 0)
+		if (key_is(key, klen, aff[i]))
 			return 1;
 	return 0;
 }
 
 /* Build the step for src block b; 0 when it is one, -1 when not. */
 static int
-parse_step(struct agent_def *df, const org_doc *doc, const org_block *b,
-    struct def_step *st, struct diag *d)
+parse_step(struct agent_def *df, const org_doc *doc, struct cursor *cur,
+    const org_block *b, struct def_step *st, struct diag *d)
 {
-	struct sb hdr = { 0 };
+	struct sb hdr = { 0 }, up = { 0 };
 	char *lang = cfg_strn(b->lang.s, b->lang.len), *v;
-	const char *name = NULL;
-	size_t namelen = 0;
-	int k, ret = -1;
+	const char *name = NULL, *ls, *key, *val;
+	size_t namelen = 0, off, n, klen, vlen;
+	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
 	st->line = b->line;
@@ -240,28 +293,29 @@ parse_step(struct agent_def *df, const org_doc *doc, const org_block *b,
 		goto done;
 	}
 
-	/* Affiliated keywords right above the block: #+NAME:, #+HEADER:. */
-	for (size_t l = b->line; l > 1 && (k = keyword_at(doc, l - 1)) >= 0;
-	    l--) {
-		const org_keyword *kw = &doc->keywords[k];
-
-		if (!affiliated(kw))
-			break;
-		if (kw->key.len == 4 && strncmp(kw->key.s, "NAME", 4) == 0) {
-			if (name == NULL) {
-				name = kw->value.s;
-				namelen = kw->value.len;
-			}
-		} else if ((kw->key.len == 6 &&
-		    strncmp(kw->key.s, "HEADER", 6) == 0) ||
-		    (kw->key.len == 7 && strncmp(kw->key.s, "HEADERS", 7) == 0)) {
-			v = cfg_strn(kw->value.s, kw->value.len);
-			/* Upper lines first, the BEGIN line last: it wins. */
-			sb_adds(&hdr, " ");
-			sb_adds(&hdr, v);
-			free(v);
+	/* Affiliated keywords right above the block: #+NAME:, #+HEADER:.
+	 * Read upwards; #+HEADER: values are prepended so that the upper
+	 * lines come first and the BEGIN line, added last, wins. */
+	cursor_to(cur, b->line);
+	off = cur->line == b->line ? cur->off : 0;
+	while (line_before(cur->buf, &off, &ls, &n) &&
+	    raw_keyword(ls, n, &key, &klen, &val, &vlen) &&
+	    affiliated(key, klen)) {
+		if (key_is(key, klen, "NAME")) {
+			name = val;	/* the topmost one, as org-element */
+			namelen = vlen;
+		} else if (key_is(key, klen, "HEADER") ||
+		    key_is(key, klen, "HEADERS")) {
+			sb_reset(&up);
+			sb_addc(&up, ' ');
+			sb_add(&up, val, vlen);
+			if (hdr.len)
+				sb_add(&up, hdr.buf, hdr.len);
+			sb_reset(&hdr);
+			sb_add(&hdr, up.buf, up.len);
 		}
 	}
+	sb_release(&up);
 	if (b->params.s != NULL) {
 		v = cfg_strn(b->params.s, b->params.len);
 		sb_adds(&hdr, " ");
@@ -366,6 +420,7 @@ def_parse(const char *path, const char *buf, size_t len,
 	struct def_step st;
 	org_doc *doc;
 	size_t nerr = d->nerrors, first, nsrc = 0;
+	struct cursor cur = { buf, len, 1, 0 };
 
 	*out = NULL;
 	if ((doc = org_parse(buf, len)) == NULL) {
@@ -390,7 +445,7 @@ def_parse(const char *path, const char *buf, size_t len,
 		/* Like org-babel, a commented subtree does not run. */
 		if (commented(doc, b->heading))
 			continue;
-		if (parse_step(df, doc, b, &st, d) == -1) {
+		if (parse_step(df, doc, &cur, b, &st, d) == -1) {
 			step_release(&st);
 			continue;
 		}

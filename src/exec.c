@@ -42,7 +42,10 @@
 
 #include "cmd.h"
 #include "def.h"
+#include "dur.h"
 #include "exec.h"
+#include "llm.h"
+#include "redact.h"
 #include "util.h"
 
 /* A shell step's body travels as one argv string (sh -c BODY); Linux caps
@@ -78,6 +81,7 @@ struct run {
 	pcre2_match_data	*md;
 	const char		*tmpdir;
 	struct scan		 scan;
+	struct redactor		*rd;		/* for event text and errors */
 	int			 sigfd;		/* read end of the SIGCHLD self-pipe */
 	char			*err;
 	size_t			 errlen;
@@ -289,17 +293,20 @@ tmpfile_open(struct run *r)
 static void
 event(struct run *r, const char *kind, const char *text, size_t len)
 {
-	char buf[EXEC_EVENT_MAX];
+	char buf[EXEC_EVENT_MAX], *red;
 	size_t n;
 
+	/* The daemon redacts again; this keeps secrets off the wire and
+	 * out of a terminal someone is sharing. */
+	red = redact_apply(r->rd, text, len, &len);
 	if (r->o->event_fd >= 0) {
-		n = exec_event_line(buf, kind, text, len);
+		n = exec_event_line(buf, kind, red, len);
 		/* Telemetry is best effort: a daemon that went away must not
 		 * fail the run. */
 		(void)write_all(r->o->event_fd, buf, n);
-		return;
-	}
-	fprintf(stderr, "   %s: %.*s\n", kind, (int)len, text);
+	} else
+		fprintf(stderr, "   %s: %.*s\n", kind, (int)len, red);
+	free(red);
 }
 
 static void
@@ -399,13 +406,16 @@ scan_flush(struct run *r)
 
 /* Processes ---------------------------------------------------------- */
 
-static void
+/* Reap what has exited; 0 when no child at all is left. */
+static int
 reap_all(void)
 {
+	pid_t p;
 	int st;
 
-	while (waitpid(-1, &st, WNOHANG) > 0)
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
 		;
+	return !(p == -1 && errno == ECHILD);
 }
 
 /*
@@ -489,7 +499,10 @@ kill_descendants(void)
 	size_t n;
 
 	for (int round = 0; round < 5000; round++) {
-		reap_all();
+		/* No child means no descendant: as a subreaper, every
+		 * orphan of the step would be our child. */
+		if (!reap_all())
+			break;
 		n = descendants(&pids);
 		for (size_t i = 0; i < n; i++)
 			(void)kill(pids[i], SIGKILL);
@@ -498,7 +511,7 @@ kill_descendants(void)
 			break;
 		nanosleep(&ms, NULL);
 	}
-	reap_all();
+	(void)reap_all();
 }
 
 /* Shell steps -------------------------------------------------------- */
@@ -551,7 +564,7 @@ run_shell(struct run *r, size_t i, const char *shell)
 	struct child_err ce;
 	struct pollfd pfd[2];
 	enum step_st ret = ST_FAILED;
-	char buf[65536], *dir = NULL;
+	char buf[65536], dbuf[32], *dir = NULL;
 	ssize_t n;
 	pid_t pid, p;
 
@@ -655,8 +668,8 @@ run_shell(struct run *r, size_t i, const char *shell)
 		goto done;
 	if (timed_out) {
 		scan_flush(r);
-		seterr(r, "step \"%s\" timed out after %lld ms and was killed",
-		    s->name, (long long)s->timeout_ms);
+		seterr(r, "step \"%s\" timed out after %s and was killed",
+		    s->name, dur_format(s->timeout_ms, dbuf, sizeof(dbuf)));
 		ret = ST_KILLED;
 		goto done;
 	}
@@ -688,15 +701,232 @@ done:
 
 /* LLM steps ---------------------------------------------------------- */
 
+/* An earlier step's output, read back for a placeholder. */
+static int
+read_output(struct run *r, size_t j, char **val, size_t *len, char *err,
+    size_t errlen)
+{
+	const struct out *o = &r->outs[j];
+	size_t got = 0;
+	ssize_t n;
+
+	if (o->size > (off_t)EXEC_TEMPLATE_MAX) {
+		snprintf(err, errlen, "output of step \"%s\" is %lld bytes, "
+		    "over the %u a placeholder may insert",
+		    r->def->steps[j].name, (long long)o->size,
+		    EXEC_TEMPLATE_MAX);
+		return -2;
+	}
+	*val = xmalloc((size_t)o->size + 1);
+	while (got < (size_t)o->size) {
+		n = pread(o->fd, *val + got, (size_t)o->size - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot read the output of step "
+			    "\"%s\": %s", r->def->steps[j].name,
+			    n == 0 ? "short file" : strerror(errno));
+			free(*val);
+			*val = NULL;
+			return -2;
+		}
+		got += (size_t)n;
+	}
+	/* Like $(...) in the shell: the trailing newlines go, so that
+	 * "Count: {{prev}} words" reads as written. */
+	while (got > 0 && (*val)[got - 1] == '\n')
+		got--;
+	(*val)[got] = '\0';
+	*len = got;
+	return 0;
+}
+
+struct tctx {
+	struct run	*r;
+	size_t		 i;	/* the step being expanded */
+};
+
+/* {{prev}}, {{agent}}, {{state}}, {{hits}}, then earlier steps by name
+ * (the nearest one when names repeat). */
+static int
+tlookup(void *arg, const char *name, char **val, size_t *len, char *err,
+    size_t errlen)
+{
+	struct tctx *t = arg;
+	struct run *r = t->r;
+	const char *v = NULL;
+	size_t j;
+
+	if (strcmp(name, "prev") == 0) {
+		if (t->i == 0) {
+			*val = xstrdup("");
+			*len = 0;
+			return 0;
+		}
+		return read_output(r, t->i - 1, val, len, err, errlen);
+	}
+	if (strcmp(name, "agent") == 0)
+		v = r->o->agent;
+	else if (strcmp(name, "state") == 0)
+		v = r->o->state;
+	else if (strcmp(name, "hits") == 0)
+		v = r->o->hits;
+	if (v != NULL || strcmp(name, "agent") == 0 ||
+	    strcmp(name, "state") == 0 || strcmp(name, "hits") == 0) {
+		*val = xstrdup(v ? v : "");
+		*len = strlen(*val);
+		return 0;
+	}
+	for (j = t->i; j-- > 0;)
+		if (r->def->steps[j].name &&
+		    strcmp(r->def->steps[j].name, name) == 0)
+			return read_output(r, j, val, len, err, errlen);
+	for (j = t->i; j < r->def->nsteps; j++)
+		if (r->def->steps[j].name &&
+		    strcmp(r->def->steps[j].name, name) == 0) {
+			snprintf(err, errlen, "placeholder {{%s}} names a step "
+			    "that has not run yet", name);
+			return -2;
+		}
+	return -1;
+}
+
+static int
+expand(struct run *r, size_t i, const char *tmpl, struct sb *out)
+{
+	struct tctx t = { r, i };
+	char err[512];
+
+	if (exec_template(tmpl, tlookup, &t, out, err, sizeof(err)) == 0)
+		return 0;
+	seterr(r, "step \"%s\": %s", r->def->steps[i].name, err);
+	return -1;
+}
+
 static enum step_st
 run_llm(struct run *r, size_t i)
 {
-	seterr(r, "step \"%s\": llm steps are not available in this build",
-	    r->def->steps[i].name);
-	return ST_FAILED;
+	const struct def_step *s = &r->def->steps[i];
+	struct out *o = &r->outs[i];
+	struct sb prompt = { 0 }, system = { 0 };
+	struct llm_request req;
+	struct llm_reply rep;
+	struct exec_nowork nw = { 0 };
+	enum step_st ret = ST_FAILED;
+	const char *sys, *url;
+	char err[1024], *u;
+	size_t clen;
+
+	memset(&rep, 0, sizeof(rep));
+	memset(&req, 0, sizeof(req));
+	if (expand(r, i, s->body, &prompt) == -1)
+		goto done;
+	sys = s->system ? s->system : r->def->system;
+	if (sys && expand(r, i, sys, &system) == -1)
+		goto done;
+	url = getenv("KEEPER_LLM_URL");
+	if (url == NULL || url[0] == '\0') {
+		seterr(r, "step \"%s\": KEEPER_LLM_URL is not set", s->name);
+		goto done;
+	}
+	req.url = url;
+	req.key = getenv("KEEPER_LLM_KEY");
+	if (req.key && req.key[0] == '\0')
+		req.key = NULL;
+	req.model = s->model ? s->model : r->def->model;
+	if (req.model == NULL || req.model[0] == '\0')
+		req.model = getenv("KEEPER_LLM_MODEL");
+	if (req.model == NULL || req.model[0] == '\0') {
+		seterr(r, "step \"%s\": no model: set :model, #+MODEL: or "
+		    "KEEPER_LLM_MODEL", s->name);
+		goto done;
+	}
+	req.system = sys ? system.buf ? system.buf : "" : NULL;
+	req.prompt = prompt.buf ? prompt.buf : "";
+	req.timeout_ms = s->timeout_ms > 0 ? s->timeout_ms :
+	    EXEC_LLM_TIMEOUT_MS;
+	if (llm_chat(&req, &rep, err, sizeof(err)) == -1) {
+		u = redact_apply(r->rd, err, strlen(err), NULL);
+		seterr(r, "step \"%s\": %s", s->name, u);
+		free(u);
+		goto done;
+	}
+	u = xasprintf("%ld %ld %ld", rep.prompt_tokens < 0 ? 0 :
+	    rep.prompt_tokens, rep.completion_tokens < 0 ? 0 :
+	    rep.completion_tokens, rep.total_tokens < 0 ? 0 :
+	    rep.total_tokens);
+	event(r, "usage", u, strlen(u));
+	free(u);
+	clen = strlen(rep.content);
+	if (write_all(o->fd, rep.content, clen) == -1) {
+		seterr(r, "step \"%s\": cannot store its output: %s",
+		    s->name, strerror(errno));
+		goto done;
+	}
+	o->size = (off_t)clen;
+	scan_feed(r, rep.content, clen);
+	scan_flush(r);
+	exec_nowork_feed(&nw, rep.content, clen);
+	ret = exec_nowork_result(&nw) ? ST_NO_WORK : ST_OK;
+done:
+	llm_reply_release(&rep);
+	sb_release(&prompt);
+	sb_release(&system);
+	return ret;
+}
+
+/* :if-env NAME: the step runs only when NAME is set and not empty;
+ * otherwise its output is its input, so the chain goes on. */
+static int
+skipped(struct run *r, size_t i)
+{
+	const char *var = def_arg(&r->def->steps[i], "if-env"), *v;
+	char *msg;
+
+	if (var == NULL || var[0] == '\0')
+		return 0;
+	if ((v = getenv(var)) != NULL && v[0] != '\0')
+		return 0;
+	if (i > 0) {
+		close(r->outs[i].fd);
+		r->outs[i].fd = fcntl(r->outs[i - 1].fd, F_DUPFD_CLOEXEC, 0);
+		r->outs[i].size = r->outs[i - 1].size;
+	}
+	msg = xasprintf("%s skipped: %s is not set", r->def->steps[i].name,
+	    var);
+	event(r, "step", msg, strlen(msg));
+	free(msg);
+	return 1;
 }
 
 /* The run ------------------------------------------------------------ */
+
+/* The crew's #+REDACT: patterns, one a line in KEEPER_REDACT, on top of
+ * the built-in ones. NULL (built-ins only) when there are none. */
+static struct redactor *
+redactor_from_env(void)
+{
+	const char *v = getenv("KEEPER_REDACT");
+	struct redactor *rd;
+	char **pats = NULL, *copy, *line, *save = NULL, err[512];
+	size_t n = 0;
+
+	if (v == NULL || v[0] == '\0')
+		return NULL;
+	copy = xstrdup(v);
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		pats = xreallocarray(pats, n + 1, sizeof(*pats));
+		pats[n++] = line;
+	}
+	rd = redact_new((const char *const *)pats, n, err, sizeof(err));
+	if (rd == NULL)
+		fprintf(stderr, "keeper exec-def: ignoring KEEPER_REDACT: %s\n",
+		    err);
+	free(pats);
+	free(copy);
+	return rd;
+}
 
 static pcre2_code *
 compile(const char *pat, const char *what, char *err, size_t errlen)
@@ -770,6 +1000,7 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	if (r.thought_re == NULL)
 		goto done;
 	r.md = pcre2_match_data_create(16, NULL);
+	r.rd = redactor_from_env();
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
 		snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
@@ -807,7 +1038,9 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 		event_begin(&r, s->name);
 		t0 = util_mono_ms();
 		memset(&r.scan, 0, sizeof(r.scan));
-		if (s->lang == DEF_LLM)
+		if (skipped(&r, i))
+			st = ST_OK;
+		else if (s->lang == DEF_LLM)
 			st = run_llm(&r, i);
 		else
 			st = run_shell(&r, i, s->lang == DEF_BASH ? "bash" :
@@ -844,6 +1077,13 @@ done:
 		if (r.outs[i].fd != -1)
 			close(r.outs[i].fd);
 	free(r.outs);
+	if (err[0] != '\0') {
+		char *red = redact_apply(r.rd, err, strlen(err), NULL);
+
+		snprintf(err, errlen, "%s", red);
+		free(red);
+	}
+	redact_free(r.rd);
 	pcre2_match_data_free(r.md);
 	pcre2_code_free(r.step_re);
 	pcre2_code_free(r.thought_re);

@@ -35,15 +35,14 @@
 /*
  * A key name that ends in one of these words, then '=' or ':', then the
  * value. The name may carry any prefix (DB_PASSWORD, x-api-key,
- * aws_secret_access_key, PGPASSWORD) but must end in the word, so
- * prompt_tokens or token_count are left alone. The look-behind makes a
+ * aws_secret_access_key, OPENAI_KEY, PGPASSWORD) but must end in the
+ * word, so prompt_tokens or token_count are left alone; a bare "key" or
+ * "monkey" is not a credential, "_key" and "-key" are. The look-behind makes a
  * match start only where a name starts, keeping the scan linear on long
  * runs of letters.
  */
 #define KEYWORDS \
-	"pass(?:word|wd)|pwd|token|secret|api[_-]?key|access[_-]?key|" \
-	"secret[_-]?key|private[_-]?key|auth[_-]?key|client[_-]?secret|" \
-	"credentials?"
+	"pass(?:word|wd)|pwd|token|secret|apikey|[_-]key|credentials?"
 
 static const char *const builtin_patterns[] = {
 	/* OpenAI/Anthropic-style keys: sk-…, sk-proj-…, sk-ant-… */
@@ -62,8 +61,10 @@ static const char *const builtin_patterns[] = {
 	"\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}",
 	/* AWS access key ids */
 	"\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b",
-	/* Bearer TOKEN: keep the word, redact a token holding a digit */
-	"(?i)\\bbearer[ \\t]+\\K(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*",
+	/* Bearer TOKEN: keep the word; a token holds a digit or is long,
+	 * which the words of "the bearer of bad news" are not */
+	"(?i)\\bbearer[ \\t]+\\K(?:(?=[A-Za-z._~+/-]*[0-9])"
+	    "[A-Za-z0-9._~+/-]{8,}|[A-Za-z0-9._~+/-]{20,})=*",
 	/* Authorization: Basic … / token … */
 	"(?i)\\bauthorization[\"']?[ \\t]*[:=][ \\t]*[\"']?(?:basic|token)"
 	    "[ \\t]+\\K[A-Za-z0-9._~+/-]+=*",

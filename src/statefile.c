@@ -79,14 +79,20 @@ done:
 }
 
 int
+statefile_format_last_run(int64_t ms, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%" PRId64 ".%03d\n", ms / 1000,
+	    (int)(ms % 1000));
+}
+
+int
 statefile_write_last_run(const char *path, int64_t ms, char *err,
     size_t errlen)
 {
 	char buf[64];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%" PRId64 ".%03d\n", ms / 1000,
-	    (int)(ms % 1000));
+	n = statefile_format_last_run(ms, buf, sizeof(buf));
 	return statefile_write(path, buf, (size_t)n, err, errlen);
 }
 

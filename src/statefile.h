@@ -26,6 +26,8 @@ char	*statefile_path(const char *data, enum statefile_kind,
 int	 statefile_write(const char *path, const void *buf, size_t len,
 	    char *err, size_t errlen);
 
+/* The last-run text for ms ("1700000000.123\n") into buf; its length. */
+int	 statefile_format_last_run(int64_t ms, char *buf, size_t len);
 /* Unix seconds as text, with milliseconds. */
 int	 statefile_write_last_run(const char *path, int64_t ms, char *err,
 	    size_t errlen);

@@ -77,4 +77,17 @@ int	 store_dream_stats(struct store *, const char *agent,
 int	 store_streak(struct store *, const char *agent);
 const char *store_errmsg(struct store *);
 
+/* service.c: record an alert (a repeated id is a no-op); 0 or -1. */
+int	 store_alert(struct store *, const char *id, const char *agent,
+	    const char *from, const char *to, int fail_streak,
+	    int suppressed, int64_t at_ms, const char *run_id,
+	    const char *text);
+/* Retention (housekeep.h): closed runs and alerts older than now_ms -
+ * retention_ms are deleted; returns the runs deleted, or -1 with err. */
+int64_t	 store_prune(struct store *, int64_t now_ms, int64_t retention_ms,
+	    char *err, size_t errlen);
+/* The handle, for housekeeping (checkpoint, VACUUM) on the loop thread. */
+struct sqlite3;
+struct sqlite3	*store_db(struct store *);
+
 #endif

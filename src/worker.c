@@ -17,8 +17,11 @@
 #include "lcspec.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "redact.h"
 #include "schedule.h"
+#include "sentinel.h"
 #include "statefile.h"
+#include "statesync.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -99,9 +102,11 @@ path_of(struct worker *w, enum statefile_kind k)
 
 /* Everything shown or stored from a run passes through here first. */
 static char *
-scrub(const char *text)
+scrub(const struct worker *w, const char *text)
 {
-	return xstrdup(text ? text : "");
+	if (text == NULL)
+		return xstrdup("");
+	return redact_apply(w->d->redactor, text, strlen(text), NULL);
 }
 
 static struct sched_params
@@ -150,6 +155,8 @@ timer_cb(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
+	if (sentinel_fault("skip-timer"))	/* TEST-ONLY, sentinel.h */
+		return;
 	(void)worker_tick(w, "schedule", NULL);
 }
 
@@ -183,6 +190,7 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	    SCHED_NEVER, boot ? w->index : 0);
 	w->gap_ms = delay;
 	w->next_tick_ms = now + delay;
+	uv_update_time(w->d->loop);
 	uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
 }
 
@@ -269,6 +277,8 @@ worker_free(struct worker *w)
 {
 	if (w->have_slot) {
 		w->have_slot = 0;
+		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
+			return;
 		gate_release(&w->d->gate);
 	}
 	gate_cancel(&w->d->gate, &w->gw);
@@ -288,7 +298,7 @@ push_step(struct worker *w, const char *text)
 		    sizeof(w->steps_at[0]));
 		w->nsteps--;
 	}
-	w->steps[w->nsteps] = scrub(text);
+	w->steps[w->nsteps] = scrub(w, text);
 	w->steps_at[w->nsteps++] = util_now_ms();
 }
 
@@ -305,10 +315,10 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		sb_addf(&w->steprec, "%s\n", text);
 	} else if (strcmp(kind, "thought") == 0) {
 		free(w->thought);
-		w->thought = scrub(text);
+		w->thought = scrub(w, text);
 	}
 	for (ww = w->watchers; ww; ww = next) {
-		char *t = scrub(text);
+		char *t = scrub(w, text);
 
 		next = ww->next;
 		ww->on_line(ww, kind, t);
@@ -352,14 +362,15 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	return 0;
 }
 
+/* State files go through the daemon's group commit (statesync.h): the
+ * loop never waits for an fsync. */
 static void
 stage_last_run(struct worker *w)
 {
-	char *p = path_of(w, SF_LAST_RUN), err[512];
+	char *p = path_of(w, SF_LAST_RUN), buf[64];
+	int n = statefile_format_last_run(w->tick_ms, buf, sizeof(buf));
 
-	if (statefile_write_last_run(p, w->tick_ms, err, sizeof(err)) == -1)
-		log_warnx("agent=%s event=state-write-failed msg=\"%s\"",
-		    w->name, err);
+	statesync_put(w->d->sync, p, buf, (size_t)n);
 	w->last_run_ms = w->tick_ms;
 	free(p);
 }
@@ -526,6 +537,8 @@ release_slot(struct worker *w)
 {
 	if (w->have_slot) {
 		w->have_slot = 0;
+		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
+			return;
 		gate_release(&w->d->gate);
 	}
 }
@@ -537,6 +550,22 @@ child_exited(struct child *c, const struct child_result *res, void *arg)
 
 	(void)c;
 	stage_outcome(w, res);
+}
+
+/* The run exists: this is when it began (the gate wait is behind it). */
+static void
+child_spawned(struct child *c, pid_t pid, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	w->started_ms = w->run_started_ms = util_now_ms();
+	if (w->d->store && w->row_id > 0)
+		(void)store_started(w->d->store, w->row_id, w->started_ms,
+		    (long)pid, (long)pid);
+	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
+	    w->state, w->hits, (long)pid);
+	daemon_status_changed(w->d);
 }
 
 static char **
@@ -589,7 +618,7 @@ static void
 stage_run(struct worker *w)
 {
 	struct child_opts o;
-	struct child_cbs cb = { on_event, child_exited, w };
+	struct child_cbs cb = { child_spawned, on_event, child_exited, w };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
@@ -610,8 +639,8 @@ stage_run(struct worker *w)
 	o.timeout_ms = w->timeout_ms;
 	o.run_id = w->run_id;
 	o.data = w->d->data;
-	/* Waiting at the gate does not count: the clock starts here. */
-	w->started_ms = w->run_started_ms = util_now_ms();
+	/* Waiting at the gate does not count: the run's clock (started,
+	 * TIMEOUT) starts when the child exists (child_spawned()). */
 	for (size_t i = 0; i < w->nsteps; i++)
 		free(w->steps[i]);
 	w->nsteps = 0;
@@ -629,11 +658,6 @@ stage_run(struct worker *w)
 		return;
 	}
 	free_vec(env);
-	if (w->d->store && w->row_id > 0)
-		(void)store_started(w->d->store, w->row_id, w->started_ms,
-		    (long)child_pid(w->child), (long)child_pid(w->child));
-	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
-	    w->state, w->hits, (long)child_pid(w->child));
 	daemon_status_changed(w->d);
 }
 
@@ -650,13 +674,17 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->tok_c = res->tokens_completion;
 	t = child_capture_text(&res->out);
 	free(w->result);
-	w->result = scrub(t);
+	w->result = scrub(w, t);
 	free(t);
 	t = child_capture_text(&res->err);
 	free(w->log);
-	w->log = scrub(t);
+	w->log = scrub(w, t);
 	free(t);
-	if (w->outcome == OUTCOME_KILLED)
+	if (res->spawn_error) {
+		w->error = xasprintf("cannot start %s: %s", w->d->self_exe,
+		    strerror(res->spawn_error));
+		w->started_ms = 0;
+	} else if (w->outcome == OUTCOME_KILLED)
 		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
 		    w->timeout_ms);
 	else if (w->outcome == OUTCOME_FAILED)
@@ -715,15 +743,15 @@ tick_finish(struct worker *w, enum outcome o)
 static void
 stage_persist(struct worker *w)
 {
-	char *p, err[512];
+	char *p, *text;
 
 	if (w->m == NULL || w->m->lifecycle == NULL || w->spec == NULL)
 		return;
 	lc_apply(w->spec, &w->pos, w->outcome, w->tick_ms);
 	p = path_of(w, SF_POS);
-	if (statefile_write_pos(p, &w->pos, err, sizeof(err)) == -1)
-		log_warnx("agent=%s event=state-write-failed msg=\"%s\"",
-		    w->name, err);
+	text = lc_pos_format(&w->pos);
+	statesync_put(w->d->sync, p, text, strlen(text));
+	free(text);
 	free(p);
 }
 
@@ -856,6 +884,7 @@ stage_schedule(struct worker *w)
 	    !w->d->opts.oneshot) {
 		w->gap_ms = delay;
 		w->next_tick_ms = util_now_ms() + delay;
+		uv_update_time(w->d->loop);	/* timers count from now */
 		uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
 	}
 	daemon_tick_done(w->d, w);	/* may free w */
@@ -892,4 +921,31 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
+}
+
+/* ---- service.c hooks: facts for the sentinel, its repair, alerts ---- */
+
+void
+worker_sentinel_facts(const struct worker *w, struct sentinel_worker *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->idle = !w->busy && !w->stopped && !w->removed;
+	f->due_ms = f->idle ? w->next_tick_ms : 0;
+	f->running = w->child != NULL;
+	if (f->running && w->timeout_ms > 0)
+		f->deadline_ms = w->started_ms + w->timeout_ms;
+	f->holds_slot = w->have_slot;
+}
+
+void
+worker_expire(struct worker *w)
+{
+	if (w->child != NULL)
+		child_expire(w->child);
+}
+
+const char *
+worker_run_id(const struct worker *w)
+{
+	return w->run_id[0] ? w->run_id : NULL;
 }

@@ -69,4 +69,12 @@ void	 worker_stop(struct worker *);
 void	 worker_status(const struct worker *, struct agent_status *);
 void	 worker_free(struct worker *);
 
+/* service.c hooks. The sentinel's facts about this worker; a run past
+ * its deadline killed as a timeout; the last run's id (NULL none). */
+struct sentinel_worker;
+void	 worker_sentinel_facts(const struct worker *,
+	    struct sentinel_worker *);
+void	 worker_expire(struct worker *);
+const char *worker_run_id(const struct worker *);
+
 #endif

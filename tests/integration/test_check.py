@@ -396,3 +396,13 @@ def test_repo_examples_are_clean():
         pytest.skip("no crews/*.org or agents/*.org in the repository yet")
     p = run(*[str(f) for f in files], cwd=REPO)
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("page", ["keeper-crew.5", "keeper-lifecycle.5",
+                                  "keeper-agent.5"])
+def test_man_page_lint(page):
+    # mandoc is in .ci/deps; warnings and worse fail, style notes do not.
+    p = subprocess.run(["mandoc", "-T", "lint", "-W", "warning",
+                        str(REPO / "man" / page)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == "", p.stdout + p.stderr

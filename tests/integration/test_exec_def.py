@@ -200,7 +200,7 @@ def proc_alive(pid):
 
 def test_timeout_kills_the_step_and_its_children(tmp_path, repo):
     d = write_def(tmp_path, """* stuck
-#+BEGIN_SRC sh :timeout 300ms
+#+BEGIN_SRC sh :timeout 2s
 sleep 301 &
 echo $! > bg.pid
 setsid sleep 302 &
@@ -215,7 +215,7 @@ touch later-ran
 """)
     res, events = exec_def_events(d, repo)
     assert res.returncode == 1
-    assert b'step "stuck" timed out after 300 ms' in res.stderr
+    assert b'step "stuck" timed out after 2s and was killed' in res.stderr
     assert not (repo / "later-ran").exists()
     assert events[0] == "step-begin stuck"
     assert "step about to hang" in events
@@ -427,3 +427,46 @@ def test_usage_errors(tmp_path, repo):
     assert res.returncode == 64
     res = exec_def(tmp_path / "missing.org", repo)
     assert res.returncode == 65
+
+
+def test_run_once_shows_steps_while_the_step_runs(tmp_path, repo):
+    # End to end with the daemon side of the event protocol: `keeper
+    # run-once` re-executes exec-def and prints its events as they come.
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    d = write_def(tmp_path, """* wait
+#+BEGIN_SRC sh
+echo "::step::waiting for release"
+while [ ! -e release ]; do sleep 0.01; done
+echo released
+#+END_SRC
+""", name="w.org")
+    p = subprocess.Popen([KEEPER, "run-once", "--def", str(d), "--repo",
+                          str(repo), "--data", str(data)], cwd=tmp_path,
+                         env=clean_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    seen = b""
+    try:
+        end = time.monotonic() + DEADLINE
+        while b"step waiting for release" not in seen:
+            left = end - time.monotonic()
+            assert left > 0, seen
+            ready, _, _ = select.select([p.stdout], [], [], left)
+            if ready:
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                seen += chunk
+        if p.poll() == 64:
+            pytest.skip("keeper run-once is not in this build")
+        assert b"step waiting for release" in seen, seen
+        assert p.poll() is None  # still waiting for the release file
+        (repo / "release").touch()
+        out, err = p.communicate(timeout=DEADLINE)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert b"step-end wait ok" in seen + out

@@ -144,24 +144,42 @@ test_unnamed_and_named_blocks(void **state)
 	    "echo three\n"
 	    "#+END_SRC\n"
 	    "#+NAME: four\n"
-	    "#+HEADER: :timeout 5s\n"
+	    "#+HEADER: :timeout 5s :dir up\n"
+	    "#+header: :timeout 6s :model m\n"
 	    "#+BEGIN_SRC sh :dir x\n"
 	    "echo four\n"
+	    "#+END_SRC\n"
+	    "* Five\n"
+	    "#+NAME: detached\n"
+	    "\n"
+	    "#+BEGIN_SRC sh\n"
+	    "echo five\n"
 	    "#+END_SRC\n";
 	struct diag d = { 0 };
 	struct agent_def *df;
 
 	(void)state;
+	const char *want[] = {
+		"a.org:15: warning: :model is ignored in sh blocks",
+		NULL
+	};
+
 	df = parse(text, &d);
-	assert_int_equal(d.n, 0);
-	assert_int_equal(df->nsteps, 4);
+	expect_diag(&d, want);
+	diag_release(&d);
+	assert_int_equal(df->nsteps, 5);
 	assert_string_equal(df->steps[0].name, "step-1");
 	assert_string_equal(df->steps[1].name, "second");
 	assert_string_equal(df->steps[2].name, "Head");
 	/* #+NAME: beats the heading, so two blocks can share one. */
 	assert_string_equal(df->steps[3].name, "four");
-	assert_int_equal(df->steps[3].timeout_ms, 5000);
+	/* Lower #+HEADER: lines win over upper ones, the BEGIN line over
+	 * both. */
+	assert_int_equal(df->steps[3].timeout_ms, 6000);
 	assert_string_equal(df->steps[3].dir, "x");
+	assert_string_equal(df->steps[3].model, "m");
+	/* A blank line detaches a #+NAME: from the block. */
+	assert_string_equal(df->steps[4].name, "Five");
 	def_free(df);
 }
 

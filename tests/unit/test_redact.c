@@ -86,6 +86,8 @@ test_bearer(void **state)
 	    "Authorization: Bearer [REDACTED]\r\n");
 	check(NULL, "curl -H 'authorization: bearer abc123def456' x",
 	    "curl -H 'authorization: bearer [REDACTED]' x");
+	check(NULL, "Bearer abcdefghijklmnopqrstuvwxyzABC",
+	    "Bearer [REDACTED]");
 	check(NULL, "Authorization: Basic dXNlcjpwYXNzd29yZA==",
 	    "Authorization: Basic [REDACTED]");
 	/* Prose is not a token. */
@@ -111,6 +113,9 @@ test_assignments(void **state)
 	    "x-api-key: [REDACTED]");
 	check(NULL, "PGPASSWORD=pw psql", "PGPASSWORD=[REDACTED] psql");
 	check(NULL, "client_secret: cs-77", "client_secret: [REDACTED]");
+	check(NULL, "KEEPER_LLM_KEY=abc OPENAI-KEY: d private_key=e",
+	    "KEEPER_LLM_KEY=[REDACTED] OPENAI-KEY: [REDACTED] "
+	    "private_key=[REDACTED]");
 	check(NULL, "db: postgres://app:pa55w0rd@db.local/app",
 	    "db: postgres://app:[REDACTED]@db.local/app");
 }
@@ -149,6 +154,7 @@ test_ordinary_text(void **state)
 		"ghp_short and AKIA alone",
 		"task-0123456789-abcdefghij",
 		"hf_model and glpat- and eyJ alone, AIza short",
+		"key: value, monkey=3, keys=4, the key=door",
 		"",
 	};
 	size_t i;
