@@ -232,7 +232,7 @@ def test_activity_shape(plane):
 
 def test_health_and_changes_shape(plane):
     status, h = plane.json("/_health")
-    assert set(h) == {"status", "agents"}
+    assert set(h) >= {"status", "agents"}
     assert set(h["agents"]) == {"blocker", "quick"}
     assert status == (200 if h["status"] == "ok" else 503)
     assert all(v in ("ok", "late", "stale", "failing", "never")
