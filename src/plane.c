@@ -18,6 +18,7 @@
 #include "plane.h"
 #include "redact.h"
 #include "repo.h"
+#include "service.h"
 #include "util.h"
 #include "worker.h"
 
@@ -223,6 +224,7 @@ web_publish(struct plane_web *w)
 	c.error = d->crew_error;
 	c.boot_ms = d->boot_ms;
 	c.grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
+	c.sentinel = service_sentinel(d->svc);
 	(void)plane_publish(w->plane, w->st, n, &c, util_now_ms());
 	/* Fewer agents running than last time: a run ended, and may have
 	 * committed. */
