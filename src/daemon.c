@@ -326,7 +326,7 @@ record_crew_error(struct daemon *d, const char *msg)
 	struct run_rec r;
 	int64_t now = util_now_ms();
 
-	log_warnx("event=manifest-error msg=\"%s\" keeping=last-good", msg);
+	log_warnx("event=manifest-error msg=%s keeping=last-good", log_qv(msg));
 	if (d->store == NULL)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -880,8 +880,8 @@ ctl_listen(struct daemon *d)
 	d->ctl_open = 1;
 	if ((rc = uv_pipe_bind(&d->ctl, d->ctl_path)) != 0 ||
 	    (rc = uv_listen((uv_stream_t *)&d->ctl, 64, ctl_connection)) != 0)
-		log_warnx("event=control-socket-failed path=%s msg=\"%s\"",
-		    d->ctl_path, uv_strerror(rc));
+		log_warnx("event=control-socket-failed path=%s msg=%s",
+		    log_qv(d->ctl_path), log_qv(uv_strerror(rc)));
 	if (dfd != -1)
 		close(dfd);
 	return rc;
@@ -972,7 +972,7 @@ daemon_serve(struct daemon *d)
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
-	    d->data, d->repo, d->nworkers);
+	    log_qv(d->data), log_qv(d->repo), d->nworkers);
 	d->svc = service_new(d);
 	service_ready(d->svc);
 	uv_run(d->loop, UV_RUN_DEFAULT);

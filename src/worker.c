@@ -144,15 +144,15 @@ load_position(struct worker *w)
 		w->last_run_ms = ms;
 		break;
 	case 2:
-		log_warnx("agent=%s event=state-file-ignored msg=\"%s\"",
-		    w->name, err);
+		log_warnx("agent=%s event=state-file-ignored msg=%s",
+		    w->name, log_qv(err));
 		break;
 	}
 	free(p);
 	p = path_of(w, SF_POS);
 	if (statefile_read_pos(p, &w->pos, err, sizeof(err)) == 2)
-		log_warnx("agent=%s event=state-file-ignored msg=\"%s\"",
-		    w->name, err);
+		log_warnx("agent=%s event=state-file-ignored msg=%s",
+		    w->name, log_qv(err));
 	free(p);
 	w->streak = w->d->store ? store_streak(w->d->store, w->name) : 0;
 }
@@ -447,8 +447,8 @@ stage_reload(struct worker *w)
 		if (w->spec_error == NULL)
 			w->spec_error = xasprintf("%s: invalid lifecycle",
 			    w->m->lifecycle);
-		log_warnx("agent=%s event=lifecycle-error msg=\"%s\"", w->name,
-		    w->spec_error);
+		log_warnx("agent=%s event=lifecycle-error msg=%s", w->name,
+		    log_qv(w->spec_error));
 	} else {
 		w->state_names = xcalloc(w->spec->nstates + 1,
 		    sizeof(*w->state_names));
@@ -723,8 +723,8 @@ stage_run(struct worker *w)
 		release_slot(w);
 		w->error = xstrdup(err);
 		w->duration_ms = 0;
-		log_warnx("agent=%s event=spawn-failed msg=\"%s\"", w->name,
-		    err);
+		log_warnx("agent=%s event=spawn-failed msg=%s", w->name,
+		    log_qv(err));
 		tick_finish(w, OUTCOME_FAILED);
 		return;
 	}
@@ -863,8 +863,8 @@ stage_record(struct worker *w)
 	if (w->row_id > 0)
 		(void)store_end(w->d->store, &r);
 	else if ((w->row_id = store_record(w->d->store, &r)) < 0)
-		log_warnx("agent=%s event=history-write-failed msg=\"%s\"",
-		    w->name, store_errmsg(w->d->store));
+		log_warnx("agent=%s event=history-write-failed msg=%s",
+		    w->name, log_qv(store_errmsg(w->d->store)));
 	free(head);
 }
 
@@ -917,8 +917,8 @@ stage_publish(struct worker *w)
 	sum = summary_line(w);
 	if (w->outcome == OUTCOME_ERROR || w->outcome == OUTCOME_FAILED ||
 	    w->outcome == OUTCOME_KILLED)
-		log_warnx("agent=%s event=tick outcome=%s msg=\"%s\"", w->name,
-		    outcome_name(w->outcome), w->error ? w->error : "");
+		log_warnx("agent=%s event=tick outcome=%s msg=%s", w->name,
+		    outcome_name(w->outcome), log_qv(w->error));
 	else
 		log_info("agent=%s event=tick outcome=%s state=%s dur_ms=%"
 		    PRId64, w->name, outcome_name(w->outcome), w->state,
@@ -1005,7 +1005,8 @@ worker_sentinel_facts(const struct worker *w, struct sentinel_worker *f)
 	f->idle = !w->busy && !w->stopped && !w->removed;
 	f->due_ms = f->idle ? w->next_tick_ms : 0;
 	f->running = w->child != NULL;
-	if (f->running && w->timeout_ms > 0)
+	/* The clock starts when the child is spawned, not when asked for. */
+	if (f->running && w->started_ms > 0 && w->timeout_ms > 0)
 		f->deadline_ms = w->started_ms + w->timeout_ms;
 	f->holds_slot = w->have_slot;
 }
