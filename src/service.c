@@ -101,8 +101,16 @@ observe(struct service *s, struct worker *w, int64_t now)
 void
 service_tick_done(struct service *s, struct worker *w)
 {
-	if (s == NULL || s->closing || worker_removed(w))
+	/* A draining daemon arms no next tick, so its agents would look
+	 * stale: no verdicts then. */
+	if (s == NULL || s->closing || s->d->draining)
 		return;
+	if (worker_removed(w)) {
+		/* It left the crew: a member of that name added later starts
+		 * from ok, like any new member. */
+		alert_hub_forget(s->alerts, worker_name(w));
+		return;
+	}
 	observe(s, w, util_now_ms());
 }
 
