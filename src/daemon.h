@@ -73,6 +73,9 @@ struct daemon {
 	int		 lock_fd;
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */
+	char		*dbpath;
+	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
+	int		 ckpt_busy;
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
@@ -86,6 +89,8 @@ struct daemon {
 	int		 publish_pending;
 	daemon_status_cb status_cb;	/* the HTTP plane hooks here */
 	void		*status_arg;
+
+	struct service	*svc;		/* service.c: notify, alerts, cron */
 
 	uv_fs_event_t	 watch;
 	int		 watching;

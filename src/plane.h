@@ -30,4 +30,17 @@ void		 plane_set_redact(struct plane *, status_redact_fn, void *arg);
 int		 plane_publish(struct plane *, const struct agent_status *,
 		    size_t n, const struct status_crew *, int64_t now_ms);
 
+/*
+ * The daemon glue. plane_start() binds the daemon's --listen address,
+ * writes DATA/http.addr, hooks the daemon's status-changed callback and
+ * starts its timers; plane_stop() undoes it (after the loop has stopped;
+ * the struct is freed once its handles have closed). Loop thread only.
+ */
+struct daemon;
+struct plane_web;
+
+int		 plane_start(struct daemon *, struct plane_web **, char *err,
+		    size_t errlen);
+void		 plane_stop(struct plane_web *);
+
 #endif

@@ -719,7 +719,19 @@ stage_changes(struct repo *r, git_index *idx,
 			old.path = oldpath;
 		}
 		if (git_index_add_bypath(idx, path) < 0) {
-			giterr(err, errlen, "cannot stage a file");
+			/* A writer truncated or replaced it under us: the
+			 * same case as below, found by libgit2 first. */
+			if (lstat(full, &st2) == -1 || !same_stat(&st1, &st2)) {
+				git_error_clear();
+				free(full);
+				free(oldpath);
+				res->nskipped++;
+				res->flags |= REPO_F_SKIPPED;
+				continue;
+			}
+			seterr(err, errlen, "cannot stage '%s': %s", path,
+			    git_error_last() ? git_error_last()->message :
+			    "unknown error");
 			free(full);
 			free(oldpath);
 			git_status_list_free(sl);
@@ -951,9 +963,9 @@ worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
 			free(full);
 			continue;
 		}
-		free(full);
 		if (S_ISDIR(st.st_mode)) {
 			git_tree_entry_free(te);
+			free(full);
 			continue;
 		}
 		if (S_ISLNK(st.st_mode))
@@ -966,9 +978,21 @@ worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
 			    GIT_FILEMODE_BLOB;
 		git_tree_entry_free(te);
 		if (git_blob_create_from_workdir(&blob, r->git, path) < 0) {
-			giterr(err, errlen, "cannot read a work-tree file");
+			struct stat st2;
+
+			/* Changed under us by another writer: skip it. */
+			if (lstat(full, &st2) == -1 || !same_stat(&st, &st2)) {
+				git_error_clear();
+				free(full);
+				continue;
+			}
+			seterr(err, errlen, "cannot read '%s': %s", path,
+			    git_error_last() ? git_error_last()->message :
+			    "unknown error");
+			free(full);
 			goto done;
 		}
+		free(full);
 		upd_add(&u, GIT_TREE_UPDATE_UPSERT, &blob, mode, path);
 		(*nfiles)++;
 	}

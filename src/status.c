@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lcspec.h"
 #include "status.h"
 #include "util.h"
 
@@ -162,8 +163,12 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	json_t *o = json_object(), *lc = json_object(), *st = json_array();
 	json_t *steps = json_array();
 
-	for (size_t i = 0; i < a->nstates; i++)
-		json_array_append_new(st, jstr(a->states[i]));
+	if (a->states != NULL)
+		for (size_t i = 0; i < a->nstates; i++)
+			json_array_append_new(st, jstr(a->states[i]));
+	else if (a->spec != NULL)
+		for (size_t i = 0; i < a->spec->nstates; i++)
+			json_array_append_new(st, jstr(a->spec->states[i].name));
 	json_object_set_new(lc, "state", jstr_or_null(a->state));
 	json_object_set_new(lc, "hits", json_integer(a->hits));
 	json_object_set_new(lc, "repeat", json_integer(a->repeat));
@@ -336,6 +341,12 @@ status_health_json(const struct agent_status *as, size_t n,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	if (c->sentinel != NULL)
+		json_object_set_new(o, "sentinel", json_pack("{s:I, s:I, s:I, "
+		    "s:I}", "missed_timer", (json_int_t)c->sentinel->missed_timer,
+		    "overdue_run", (json_int_t)c->sentinel->overdue_run,
+		    "leaked_slot", (json_int_t)c->sentinel->leaked_slot,
+		    "lost_slot", (json_int_t)c->sentinel->lost_slot));
 	*code = ok ? 200 : 503;
 	return o;
 }

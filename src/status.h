@@ -17,6 +17,8 @@
 
 #include "outcome.h"
 
+struct lc_spec;
+
 #define STATUS_STEPS	5	/* recent steps kept per agent */
 
 enum health { HEALTH_OK, HEALTH_LATE, HEALTH_STALE, HEALTH_FAILING,
@@ -36,6 +38,8 @@ struct agent_status {
 	int		 repeat;
 	const char	*const *states;	/* the lifecycle's states, in order */
 	size_t		 nstates;
+	const struct lc_spec *spec;	/* or its spec (states NULL): names
+					   are read from spec->states */
 	struct status_line steps[STATUS_STEPS];	/* oldest first */
 	size_t		 nsteps;
 	const char	*thought;	/* current thought or daydream, or NULL */
@@ -49,12 +53,21 @@ struct agent_status {
 	const char	*error;		/* config error shown, or NULL */
 };
 
+/* The sentinel's repairs so far (service.c, keeper(1) HOUSEKEEPING). */
+struct status_sentinel {
+	uint64_t	 missed_timer;
+	uint64_t	 overdue_run;
+	uint64_t	 leaked_slot;
+	uint64_t	 lost_slot;
+};
+
 /* Crew-wide facts the JSON shows beside the agents. */
 struct status_crew {
 	const char	*name;		/* crew title, or NULL */
 	const char	*error;		/* manifest error shown, or NULL */
 	int64_t		 boot_ms;	/* when the daemon started */
 	int64_t		 grace_ms;	/* its boot grace */
+	const struct status_sentinel *sentinel;	/* /_health, or NULL */
 };
 
 #define STATUS_WIRE	40	/* lines kept on the merged wire */

@@ -723,8 +723,10 @@ commit_loop(void *arg)
 			fclose(f);
 		}
 		free(p);
-		if (repo_commit(r, &ci, &res, err, sizeof(err)) != 0)
+		if (repo_commit(r, &ci, &res, err, sizeof(err)) != 0) {
+			print_error("%s: %s\n", t->agent, err);
 			t->rc = -1;
+		}
 		else if (res.status == REPO_COMMITTED)
 			t->commits++;
 	}

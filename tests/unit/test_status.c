@@ -246,6 +246,26 @@ test_wire_bounded(void **state)
 }
 
 static void
+test_states_from_spec(void **state)
+{
+	struct lc_state ls[3] = { { .name = "wake" }, { .name = "audit" },
+	    { .name = "rem" } };
+	struct lc_spec spec = { .states = ls, .nstates = 3 };
+	struct agent_status a = idle_agent("s");
+	json_t *v;
+
+	(void)state;
+	a.state = "audit";
+	a.spec = &spec;
+	v = status_activity(&a, 1, &crew, NOW);
+	assert_json(json_incref(json_object_get(json_array_get(json_object_get(
+	    v, "agents"), 0), "lifecycle")),
+	    "{\"state\":\"audit\",\"hits\":0,\"repeat\":0,"
+	    "\"states\":[\"wake\",\"audit\",\"rem\"]}");
+	json_decref(v);
+}
+
+static void
 test_health_json(void **state)
 {
 	struct agent_status a[2];
@@ -354,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_activity_empty),
 		cmocka_unit_test(test_busiest_without_running),
 		cmocka_unit_test(test_wire_bounded),
+		cmocka_unit_test(test_states_from_spec),
 		cmocka_unit_test(test_health_json),
 		cmocka_unit_test(test_changes_json),
 		cmocka_unit_test(test_redact_walks_every_string),
