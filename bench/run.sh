@@ -1,12 +1,12 @@
 #!/bin/bash
-# Run every bench/*.sh but this one, passing the build directory.
-# Usage: run.sh BUILD_DIR
+# bench/run.sh BUILD_DIR: runs every bench/*.sh in turn and prints results.
 set -uo pipefail
+B=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-B=${1:-$here/../build}
-status=0
+rc=0
 for s in "$here"/*.sh; do
 	[ "$(basename "$s")" = run.sh ] && continue
-	bash "$s" "$B" || status=1
+	echo "== $(basename "$s" .sh)"
+	bash "$s" "$B" || rc=1
 done
-exit $status
+exit $rc

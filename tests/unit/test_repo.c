@@ -1,0 +1,1150 @@
+/*
+ * test_repo: repo.c against real repositories made in mkdtemp directories.
+ * The git CLI sets scenes up and inspects the results; keeper's side is
+ * libgit2 only. Includes repo.c to reach the stage hook.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include "../../src/repo.c"
+
+static char errbuf[512];
+
+/* Run a shell command built from fmt; returns its exit status. */
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Output of a shell command, trailing newlines removed; caller frees. */
+static char *
+out(const char *fmt, ...)
+{
+	char cmd[4096], buf[4096];
+	struct sb sb = { 0 };
+	va_list ap;
+	FILE *f;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_add(&sb, buf, n);
+	pclose(f);
+	while (sb.len > 0 && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	return sb_detach(&sb);
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static char *
+mkrepo(void)
+{
+	char tmpl[] = "/tmp/keeper-repo-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	assert_int_equal(sh("git init -q -b main %s", d), 0);
+	return xstrdup(d);
+}
+
+static void
+rmrf(char *d)
+{
+	sh("rm -rf %s", d);
+	free(d);
+}
+
+static struct repo_commit_info
+info(const char *agent, const char *run, const char *result)
+{
+	struct repo_commit_info ci = { 0 };
+
+	ci.agent = agent;
+	ci.state = "wake_add";
+	ci.hits = 1;
+	ci.repeat = 3;
+	ci.run_id = run;
+	ci.result = result;
+	return ci;
+}
+
+static int
+count_commits(const char *d)
+{
+	char *s = out("git -C %s rev-list --count HEAD 2>/dev/null", d);
+	int n = atoi(s);
+
+	free(s);
+	return n;
+}
+
+/* Commit one file on the git CLI as a human. */
+static void
+human_commit(const char *d, const char *name, const char *text)
+{
+	put(d, name, text);
+	assert_int_equal(sh("cd %s && git add -A && git -c user.name=h "
+	    "-c user.email=h@x commit -qm 'human %s'", d, name), 0);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	/* The CLI in tests must not read the developer's configuration. */
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("HOME", "/nonexistent", 1);
+	setenv("TZ", "UTC", 1);
+	repo_init();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	repo_shutdown();
+	return 0;
+}
+
+/* ---- messages ---- */
+
+static void
+test_message(void **state)
+{
+	struct repo_commit_info ci = info("wren", "r42",
+	    "\n  wrote the intro  \nsecond line\n\nthird\n");
+	char *m;
+
+	(void)state;
+	m = repo_message(&ci);
+	assert_string_equal(m, "wren: wake_add 1/3 \xe2\x80\x94 wrote the intro"
+	    "\n\nsecond line\n\nthird\n\nKeeper-Agent: wren\n"
+	    "Keeper-State: wake_add\nKeeper-Run: r42\n");
+	free(m);
+
+	ci.result = "";
+	m = repo_message(&ci);
+	assert_string_equal(m, "wren: wake_add 1/3\n\nKeeper-Agent: wren\n"
+	    "Keeper-State: wake_add\nKeeper-Run: r42\n");
+	free(m);
+
+	ci.state = NULL;
+	ci.result = "hello";
+	ci.outcome = "killed";
+	m = repo_message(&ci);
+	assert_string_equal(m, "wren: killed: hello\n\nKeeper-Agent: wren\n"
+	    "Keeper-Run: r42\nKeeper-Outcome: killed\n");
+	free(m);
+}
+
+static void
+test_cut_cols(void **state)
+{
+	char *s;
+	/* 80 'é' (2 bytes each, 1 column). */
+	char e[161];
+
+	(void)state;
+	for (int i = 0; i < 80; i++)
+		memcpy(e + 2 * i, "\xc3\xa9", 2);
+	e[160] = '\0';
+	s = repo_cut_cols(e, strlen(e), 72);
+	/* 71 characters and the ellipsis: 72 columns. */
+	assert_int_equal(strlen(s), 71 * 2 + 3);
+	assert_memory_equal(s + 142, "\xe2\x80\xa6", 3);
+	free(s);
+
+	s = repo_cut_cols("short", 5, 72);
+	assert_string_equal(s, "short");
+	free(s);
+
+	/* Wide characters count two columns: 40 of them overflow 72. */
+	{
+		struct sb sb = { 0 };
+		for (int i = 0; i < 40; i++)
+			sb_adds(&sb, "\xe6\xbc\xa2");	/* 漢 */
+		s = repo_cut_cols(sb.buf, sb.len, 72);
+		assert_int_equal(strlen(s), 35 * 3 + 3);
+		free(s);
+		sb_release(&sb);
+	}
+	/* Invalid bytes and control characters never reach a subject. */
+	s = repo_cut_cols("a\xff" "b\tc", 5, 72);
+	assert_string_equal(s, "a\xef\xbf\xbd" "b c");
+	free(s);
+}
+
+static void
+test_body_bounded(void **state)
+{
+	struct sb big = { 0 };
+	struct repo_commit_info ci;
+	char *m;
+
+	(void)state;
+	sb_adds(&big, "subject\n");
+	for (int i = 0; i < 1000; i++)
+		sb_adds(&big, "0123456789");
+	ci = info("a", "r", big.buf);
+	m = repo_message(&ci);
+	assert_non_null(strstr(m, "[... truncated: 5904 more bytes]"));
+	assert_true(strlen(m) < REPO_BODY_MAX + 200);
+	free(m);
+	sb_release(&big);
+}
+
+/* ---- commits ---- */
+
+static void
+test_not_a_repo(void **state)
+{
+	char tmpl[] = "/tmp/keeper-norepo-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	struct repo *r;
+
+	(void)state;
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_null(r);
+	assert_non_null(strstr(errbuf, "is not a git repository"));
+	r = repo_open("/nonexistent/keeper", errbuf, sizeof(errbuf));
+	assert_null(r);
+	assert_non_null(strstr(errbuf, "cannot open repository"));
+	rmdir(d);
+}
+
+static void
+test_first_commit_and_no_change(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "run-1",
+	    "drafted the intro\nbody text");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_non_null(r);
+	/* An empty repo with an empty work tree: nothing to do. */
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+
+	put(d, "intro.md", "hello\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_FIRST);
+	assert_int_equal(strlen(res.id), 40);
+	s = out("git -C %s log -1 --format='%%H|%%an <%%ae>|%%cn <%%ce>|%%s'",
+	    d);
+	{
+		char *want = xasprintf("%s|wren <wren@keeper.invalid>|"
+		    "wren <wren@keeper.invalid>|wren: wake_add 1/3 "
+		    "\xe2\x80\x94 drafted the intro", res.id);
+		assert_string_equal(s, want);
+		free(want);
+	}
+	free(s);
+	s = out("git -C %s log -1 --format='%%(trailers:key=Keeper-Agent,"
+	    "valueonly)%%(trailers:key=Keeper-State,valueonly)"
+	    "%%(trailers:key=Keeper-Run,valueonly)'", d);
+	assert_string_equal(s, "wren\nwake_add\nrun-1");
+	free(s);
+	s = out("git -C %s log -1 --format=%%b", d);
+	assert_non_null(strstr(s, "body text"));
+	free(s);
+	/* The branch is main, the index matches: git sees a clean tree. */
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, "");
+	free(s);
+	s = out("git -C %s symbolic-ref HEAD", d);
+	assert_string_equal(s, "refs/heads/main");
+	free(s);
+
+	/* No change, no commit. */
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_string_equal(res.id, "");
+	assert_int_equal(count_commits(d), 1);
+	/* A touched but identical file is no change either. */
+	sh("touch -d '2001-01-01' %s/intro.md", d);
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_equal(count_commits(d), 1);
+	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_modify_delete_ignore(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "run-2", "edit");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	put(d, ".gitignore", "*.log\nscratch/\n");
+	put(d, "keep.txt", "one\n");
+	put(d, "gone.txt", "bye\n");
+	human_commit(d, "base.txt", "base\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_non_null(r);
+
+	put(d, "keep.txt", "two\n");
+	s = xasprintf("%s/gone.txt", d);
+	unlink(s);
+	free(s);
+	put(d, "noise.log", "ignored\n");
+	sh("mkdir -p %s/scratch %s/sub/deep", d, d);
+	put(d, "scratch/tmp", "ignored\n");
+	put(d, "sub/deep/new.txt", "new\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_false(res.flags & REPO_F_FIRST);
+	assert_int_equal(res.nfiles, 3);
+	s = out("git -C %s show --name-status --format= HEAD", d);
+	assert_string_equal(s, "D\tgone.txt\nM\tkeep.txt\nA\tsub/deep/new.txt");
+	free(s);
+	s = out("git -C %s status --porcelain --ignored", d);
+	assert_string_equal(s, "!! noise.log\n!! scratch/");
+	free(s);
+	assert_int_equal(count_commits(d), 2);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_author_override(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("desk", "r9", "filed");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "a", "1");
+	ci.domain = "news.example";
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	s = out("git -C %s log -1 --format='%%an <%%ae>'", d);
+	assert_string_equal(s, "desk <desk@news.example>");
+	free(s);
+	put(d, "a", "2");
+	ci.author = "Desk Bot <desk@bots.example>";
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	s = out("git -C %s log -1 --format='%%an <%%ae>|%%cn <%%ce>'", d);
+	assert_string_equal(s, "Desk Bot <desk@bots.example>|"
+	    "Desk Bot <desk@bots.example>");
+	free(s);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_detached_head(void **state)
+{
+	char *d = mkrepo(), *s, *main_before;
+	struct repo_commit_info ci = info("wren", "r3", "on detached");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	assert_int_equal(sh("git -C %s checkout -q --detach", d), 0);
+	main_before = out("git -C %s rev-parse main", d);
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "b", "2\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_DETACHED);
+	assert_non_null(strstr(res.note, "detached"));
+	s = out("git -C %s rev-parse HEAD", d);
+	assert_string_equal(s, res.id);
+	free(s);
+	/* The branch did not move; HEAD stays detached. */
+	s = out("git -C %s rev-parse main", d);
+	assert_string_equal(s, main_before);
+	free(s);
+	assert_int_not_equal(sh("git -C %s symbolic-ref -q HEAD", d), 0);
+	free(main_before);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_foreign_lock(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "r4", "x");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "b", "2\n");
+	/* A git command's lock (no keeper op was running): left alone. */
+	put(d, ".git/index.lock", "");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "index.lock' exists"));
+	assert_non_null(strstr(errbuf, "keeper leaves it alone"));
+	s = xasprintf("%s/.git/index.lock", d);
+	assert_int_equal(access(s, F_OK), 0);
+	assert_int_equal(count_commits(d), 1);
+	/* Once the owner is gone and the lock removed, commits resume. */
+	unlink(s);
+	free(s);
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(count_commits(d), 2);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_own_stale_lock(void **state)
+{
+	char *d = mkrepo(), *lock;
+	struct repo_commit_info ci = info("wren", "r5", "x");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "b", "2\n");
+	/* What a keeper killed mid-commit leaves: its op marker, unlocked,
+	 * and the index and branch locks nobody holds any more. */
+	put(d, ".git/keeper-op", "99999 commit\n");
+	put(d, ".git/index.lock", "");
+	put(d, ".git/refs/heads/main.lock", "");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_STALE_LOCK);
+	lock = xasprintf("%s/.git/index.lock", d);
+	assert_int_not_equal(access(lock, F_OK), 0);
+	free(lock);
+	assert_int_equal(count_commits(d), 2);
+	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
+	/* A clean end leaves an empty marker: no recovery next time. */
+	put(d, "c", "3\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_false(res.flags & REPO_F_STALE_LOCK);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_merge_in_progress_refused(void **state)
+{
+	char *d = mkrepo();
+	struct repo_commit_info ci = info("wren", "r6", "x");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	put(d, ".git/MERGE_HEAD", "0000000000000000000000000000000000000000\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "b", "2\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "in progress"));
+	assert_int_equal(count_commits(d), 1);
+	repo_close(r);
+	rmrf(d);
+}
+
+/* ---- half-written files ---- */
+
+static const char *hook_target;
+
+static void
+append_once(const char *path)
+{
+	FILE *f;
+
+	if (hook_target == NULL || strstr(path, hook_target) == NULL)
+		return;
+	hook_target = NULL;
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("...still writing\n", f);
+	fclose(f);
+}
+
+static void
+test_unstable_file_left(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "r7", "x");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "done.txt", "complete\n");
+	put(d, "half.txt", "part one\n");
+	/* Another writer appends to half.txt while keeper reads it. */
+	hook_target = "half.txt";
+	repo__stage_hook = append_once;
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	repo__stage_hook = NULL;
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_SKIPPED);
+	assert_int_equal(res.nskipped, 1);
+	s = out("git -C %s show --name-only --format= HEAD", d);
+	assert_string_equal(s, "done.txt");
+	free(s);
+	/* Not in the index either: git sees it as untracked. */
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, "?? half.txt");
+	free(s);
+	/* Quiet now: the next commit records it whole. */
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	s = out("git -C %s show HEAD:half.txt", d);
+	assert_string_equal(s, "part one\n...still writing");
+	free(s);
+
+	/* A tracked file changing mid-read keeps its previous staged copy. */
+	put(d, "half.txt", "v2\n");
+	hook_target = "half.txt";
+	repo__stage_hook = append_once;
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	repo__stage_hook = NULL;
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, " M half.txt");
+	free(s);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_settle_window(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "r8", "x");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "old.txt", "written long ago\n");
+	put(d, "fresh.txt", "just now\n");
+	sh("touch -d '2020-01-01' %s/old.txt", d);
+	ci.settle_ms = 60 * 1000;
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(res.nskipped, 1);
+	s = out("git -C %s show --name-only --format= HEAD", d);
+	assert_string_equal(s, "old.txt");
+	free(s);
+	ci.settle_ms = 0;
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	s = out("git -C %s show --name-only --format= HEAD", d);
+	assert_string_equal(s, "fresh.txt");
+	free(s);
+	repo_close(r);
+	rmrf(d);
+}
+
+/* ---- partial ---- */
+
+static void
+test_partial(void **state)
+{
+	char *d = mkrepo(), *s, *head, *idx1, *idx2, *st1;
+	struct repo_commit_info ci = info("wren", "run-77", "half done");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	put(d, "keep.txt", "same\n");
+	put(d, "edit.txt", "before\n");
+	put(d, "gone.txt", "bye\n");
+	put(d, ".gitignore", "*.tmp\n");
+	human_commit(d, "base", "b\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+
+	put(d, "edit.txt", "after\n");
+	put(d, "new.txt", "brand new\n");
+	put(d, "x.tmp", "ignored\n");
+	s = xasprintf("%s/gone.txt", d);
+	unlink(s);
+	free(s);
+	/* A staged change too: recorded as the work tree has it. */
+	put(d, "staged.txt", "staged\n");
+	sh("git -C %s add staged.txt", d);
+
+	head = out("git -C %s rev-parse HEAD", d);
+	idx1 = out("sha1sum < %s/.git/index", d);
+	st1 = out("git -C %s status --porcelain", d);
+	ci.outcome = "failed";
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	s = out("git -C %s rev-parse refs/keeper/partial/wren/run-77", d);
+	assert_string_equal(s, res.id);
+	free(s);
+	/* Exactly the failed run's changes, on top of HEAD. */
+	s = out("git -C %s diff --name-status HEAD "
+	    "refs/keeper/partial/wren/run-77", d);
+	assert_string_equal(s, "M\tedit.txt\nD\tgone.txt\nA\tnew.txt\n"
+	    "A\tstaged.txt");
+	free(s);
+	s = out("git -C %s rev-parse refs/keeper/partial/wren/run-77^", d);
+	assert_string_equal(s, head);
+	free(s);
+	s = out("git -C %s log -1 --format='%%an|%%s|%%(trailers:"
+	    "key=Keeper-Outcome,valueonly)' refs/keeper/partial/wren/run-77",
+	    d);
+	assert_string_equal(s, "wren|wren: wake_add 1/3 \xe2\x80\x94 failed: "
+	    "half done|failed");
+	free(s);
+	/* HEAD, index and work tree untouched. */
+	s = out("git -C %s rev-parse HEAD", d);
+	assert_string_equal(s, head);
+	free(s);
+	idx2 = out("sha1sum < %s/.git/index", d);
+	assert_string_equal(idx1, idx2);
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, st1);
+	free(s);
+	s = out("cat %s/edit.txt %s/new.txt", d, d);
+	assert_string_equal(s, "after\nbrand new");
+	free(s);
+
+	/* Nothing changed: no ref. */
+	sh("cd %s && git reset -q --hard && git clean -qfd", d);
+	ci.run_id = "run-78";
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_not_equal(sh("git -C %s rev-parse -q --verify "
+	    "refs/keeper/partial/wren/run-78 >/dev/null", d), 0);
+	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
+	free(head);
+	free(idx1);
+	free(idx2);
+	free(st1);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_partial_unborn(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "r1", "boom");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "a.txt", "a\n");
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	s = out("git -C %s ls-tree --name-only refs/keeper/partial/wren/r1", d);
+	assert_string_equal(s, "a.txt");
+	free(s);
+	/* Still unborn. */
+	assert_int_not_equal(sh("git -C %s rev-parse -q --verify HEAD "
+	    ">/dev/null", d), 0);
+	/* A bad run id is refused, not turned into a strange ref. */
+	ci.run_id = "../x";
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)),
+	    -1);
+	repo_close(r);
+	rmrf(d);
+}
+
+/* ---- concurrency ---- */
+
+struct thr {
+	const char	*dir;
+	const char	*agent;
+	int		 rc;
+	int		 commits;
+};
+
+static void *
+commit_loop(void *arg)
+{
+	struct thr *t = arg;
+	struct repo *r = repo_open(t->dir, NULL, 0);
+	char name[64], err[256];
+
+	t->rc = r ? 0 : -1;
+	for (int i = 0; r != NULL && i < 10; i++) {
+		struct repo_commit_info ci = info(t->agent, "r", "work");
+		struct repo_result res;
+		char *p;
+
+		snprintf(name, sizeof(name), "%s-%d.txt", t->agent, i);
+		p = xasprintf("%s/%s", t->dir, name);
+		FILE *f = fopen(p, "w");
+		if (f) {
+			fputs(name, f);
+			fclose(f);
+		}
+		free(p);
+		if (repo_commit(r, &ci, &res, err, sizeof(err)) != 0) {
+			print_error("%s: %s\n", t->agent, err);
+			t->rc = -1;
+		}
+		else if (res.status == REPO_COMMITTED)
+			t->commits++;
+	}
+	repo_close(r);
+	return NULL;
+}
+
+static void
+test_two_threads_one_repo(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct thr a = { d, "ann", 0, 0 }, b = { d, "bob", 0, 0 };
+	pthread_t ta, tb;
+
+	(void)state;
+	pthread_create(&ta, NULL, commit_loop, &a);
+	pthread_create(&tb, NULL, commit_loop, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	/* Every file is in exactly one commit, the history is linear. */
+	assert_int_equal(count_commits(d), a.commits + b.commits);
+	s = out("git -C %s ls-files | wc -l", d);
+	assert_string_equal(s, "20");
+	free(s);
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, "");
+	free(s);
+	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
+	rmrf(d);
+}
+
+/* ---- kill -9 mid-commit ---- */
+
+static void
+test_kill9_mid_commit(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "after", "after crash");
+	struct repo_result res;
+	struct repo *r;
+	struct timeval tv;
+	int midop = 0;
+
+	(void)state;
+	/* Enough files that a commit takes a while to kill inside. */
+	sh("cd %s && mkdir -p t && for i in $(seq 1 300); do echo $i > "
+	    "t/f$i; done", d);
+	gettimeofday(&tv, NULL);
+	srand((unsigned)(tv.tv_usec ^ getpid()));
+	for (int round = 0; round < 6; round++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct repo *cr = repo_open(d, NULL, 0);
+			char err[256];
+
+			for (int i = 0; cr != NULL; i++) {
+				struct repo_commit_info cci = info("loop", "r",
+				    "loop");
+				char *cmd = xasprintf("cd %s && for f in t/f*; "
+				    "do echo %d >> $f; done", d, i);
+
+				if (system(cmd) != 0)
+					_exit(2);
+				free(cmd);
+				repo_commit(cr, &cci, &res, err, sizeof(err));
+			}
+			_exit(1);
+		}
+		usleep(20000 + (useconds_t)(rand() % 200000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
+		s = out("cat %s/.git/keeper-op", d);
+		if (*s != '\0')
+			midop++;
+		free(s);
+		/* The next commit works, whatever the child left. */
+		r = repo_open(d, errbuf, sizeof(errbuf));
+		assert_non_null(r);
+		put(d, "marker", s = xasprintf("%d\n", round));
+		free(s);
+		if (repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)) != 0)
+			fail_msg("commit after kill -9: %s", errbuf);
+		assert_int_equal(res.status, REPO_COMMITTED);
+		s = out("git -C %s status --porcelain", d);
+		assert_string_equal(s, "");
+		free(s);
+		repo_close(r);
+	}
+	print_message("kill -9 landed inside a git operation in %d of 6 "
+	    "rounds\n", midop);
+	rmrf(d);
+}
+
+/* ---- gitops ---- */
+
+struct ops {
+	char	*top;		/* temp dir holding the three */
+	char	*bare;
+	char	*mine;		/* keeper's work tree */
+	char	*theirs;	/* a human's clone */
+};
+
+static void
+ops_setup(struct ops *o)
+{
+	char tmpl[] = "/tmp/keeper-ops-XXXXXX";
+
+	o->top = xstrdup(mkdtemp(tmpl));
+	o->bare = xasprintf("%s/origin.git", o->top);
+	o->mine = xasprintf("%s/mine", o->top);
+	o->theirs = xasprintf("%s/theirs", o->top);
+	assert_int_equal(sh("git init -q --bare -b main %s", o->bare), 0);
+	assert_int_equal(sh("git clone -q file://%s %s 2>/dev/null", o->bare,
+	    o->theirs), 0);
+	human_commit(o->theirs, "README", "line one\nline two\n");
+	assert_int_equal(sh("git -C %s push -q origin main", o->theirs), 0);
+	assert_int_equal(sh("git clone -q file://%s %s", o->bare, o->mine), 0);
+}
+
+static void
+ops_free(struct ops *o)
+{
+	rmrf(o->top);
+	free(o->bare);
+	free(o->mine);
+	free(o->theirs);
+}
+
+static void
+test_gitops_ff_merge_conflict(void **state)
+{
+	struct ops o;
+	struct repo_integrate_result ir;
+	struct repo_commit_info ci = info("wren", "g1", "local work");
+	struct repo_result res;
+	struct repo *r;
+	char *s, *t;
+
+	(void)state;
+	ops_setup(&o);
+	r = repo_open(o.mine, errbuf, sizeof(errbuf));
+	assert_non_null(r);
+	assert_int_equal(repo_integrate(r, NULL, 0, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_UP_TO_DATE);
+
+	/* Fast-forward: a human pushed, keeper has nothing local. */
+	human_commit(o.theirs, "human.txt", "h\n");
+	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
+	assert_int_equal(repo_integrate(r, NULL, 0, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_FAST_FORWARD);
+	s = out("git -C %s rev-parse HEAD", o.mine);
+	t = out("git -C %s rev-parse HEAD", o.theirs);
+	assert_string_equal(s, t);
+	assert_string_equal(ir.id, s);
+	free(s);
+	free(t);
+	s = out("cat %s/human.txt; git -C %s status --porcelain", o.mine,
+	    o.mine);
+	assert_string_equal(s, "h");
+	free(s);
+
+	/* Clean merge: both sides touched different files. */
+	put(o.mine, "agent.txt", "a\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	human_commit(o.theirs, "human2.txt", "h2\n");
+	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
+	assert_int_equal(repo_integrate(r, "ops.example", 0, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_MERGED);
+	s = out("git -C %s log -1 --format='%%P|%%an <%%ae>'", o.mine);
+	t = out("git -C %s rev-parse HEAD", o.theirs);
+	assert_non_null(strstr(s, t));
+	assert_non_null(strstr(s, res.id));
+	assert_non_null(strstr(s, "|keeper <keeper@ops.example>"));
+	free(s);
+	free(t);
+	s = out("cat %s/human2.txt %s/agent.txt; git -C %s status "
+	    "--porcelain", o.mine, o.mine, o.mine);
+	assert_string_equal(s, "h2\na");
+	free(s);
+
+	/* Conflict: the same line on both sides. Skipped, local kept. */
+	put(o.mine, "README", "line one\nagent's line two\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	human_commit(o.theirs, "README", "line one\nhuman's line two\n");
+	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
+	assert_int_equal(repo_integrate(r, NULL, 0, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_CONFLICT);
+	assert_non_null(strstr(ir.note, "conflict"));
+	s = out("git -C %s rev-parse HEAD", o.mine);
+	assert_string_equal(s, res.id);
+	free(s);
+	s = out("cat %s/README; git -C %s status --porcelain", o.mine, o.mine);
+	assert_string_equal(s, "line one\nagent's line two");
+	free(s);
+	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", o.mine), 0);
+	repo_close(r);
+	ops_free(&o);
+}
+
+static void
+test_gitops_ff_refuses_to_clobber(void **state)
+{
+	struct ops o;
+	struct repo_integrate_result ir;
+	struct repo *r;
+	char *s;
+
+	(void)state;
+	ops_setup(&o);
+	r = repo_open(o.mine, errbuf, sizeof(errbuf));
+	human_commit(o.theirs, "README", "changed upstream\n");
+	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
+	/* An agent is mid-edit on the same file, uncommitted. */
+	put(o.mine, "README", "agent editing\n");
+	assert_int_equal(repo_integrate(r, NULL, 0, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_CONFLICT);
+	s = out("cat %s/README", o.mine);
+	assert_string_equal(s, "agent editing");
+	free(s);
+	repo_close(r);
+	ops_free(&o);
+}
+
+static void
+test_push_rejected_then_retried(void **state)
+{
+	struct ops o;
+	struct repo_integrate_result ir;
+	struct repo_commit_info ci = info("wren", "p1", "to push");
+	struct repo_result res;
+	struct repo *r;
+	char *s, *t;
+
+	(void)state;
+	ops_setup(&o);
+	r = repo_open(o.mine, errbuf, sizeof(errbuf));
+	put(o.mine, "a.txt", "a\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(repo_push(r, errbuf, sizeof(errbuf)), 0);
+	s = out("git --git-dir=%s rev-parse main", o.bare);
+	assert_string_equal(s, res.id);
+	free(s);
+
+	/* Someone else pushed first: rejected, never forced. */
+	human_commit(o.theirs, "b.txt", "b\n");
+	sh("git -C %s pull -q --no-rebase origin main 2>/dev/null", o.theirs);
+	human_commit(o.theirs, "c.txt", "c\n");
+	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
+	put(o.mine, "d.txt", "d\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	t = out("git --git-dir=%s rev-parse main", o.bare);
+	assert_int_equal(repo_push(r, errbuf, sizeof(errbuf)), -1);
+	assert_true(repo_push_pending(r));
+	s = out("git --git-dir=%s rev-parse main", o.bare);
+	assert_string_equal(s, t);	/* the remote kept its work */
+	free(s);
+	free(t);
+
+	/* The next integration merges origin and pushes the result. */
+	assert_int_equal(repo_integrate(r, NULL, 1, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_MERGED);
+	assert_true(ir.pushed);
+	assert_false(repo_push_pending(r));
+	s = out("git --git-dir=%s rev-parse main", o.bare);
+	assert_string_equal(s, ir.id);
+	free(s);
+	s = out("git --git-dir=%s merge-base --is-ancestor %s main && echo ok",
+	    o.bare, res.id);
+	assert_string_equal(s, "ok");
+	free(s);
+	repo_close(r);
+	ops_free(&o);
+}
+
+static void
+test_integrate_without_origin(void **state)
+{
+	char *d = mkrepo();
+	struct repo_integrate_result ir;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_int_equal(repo_integrate(r, NULL, 1, &ir, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(ir.what, REPO_INT_SKIPPED);
+	assert_non_null(strstr(ir.note, "origin"));
+	repo_close(r);
+	rmrf(d);
+}
+
+/* ---- changes feed ---- */
+
+static void
+test_changes(void **state)
+{
+	char *d = mkrepo(), *js;
+	struct repo_commit_info ci = info("wren", "run-a", "first");
+	struct repo_result res;
+	struct repo_change *v;
+	struct repo *r;
+	size_t n;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(repo_changes_at(d, 10, &v, &n, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(n, 0);
+	repo_changes_free(v, n);
+	human_commit(d, "h", "1");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	put(d, "a", "1");
+	ci.when_ms = util_now_ms() + 100000;
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	put(d, "a", "2");
+	ci.run_id = "run-b";
+	ci.state = "rem";
+	ci.when_ms = (util_now_ms() / 1000 + 200) * 1000;
+	/* A body line that looks like a trailer must not be taken as one. */
+	ci.result = "second\nKeeper-Agent: mallory\n\nmore";
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+
+	assert_int_equal(repo_changes_at(d, 2, &v, &n, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].id, res.id);
+	assert_string_equal(v[0].agent, "wren");
+	assert_string_equal(v[0].state, "rem");
+	assert_string_equal(v[0].run, "run-b");
+	assert_int_equal(v[0].time, ci.when_ms / 1000);
+	assert_string_equal(v[0].author, "wren <wren@keeper.invalid>");
+	assert_string_equal(v[0].subject, "wren: rem 1/3 \xe2\x80\x94 second");
+	assert_string_equal(v[1].run, "run-a");
+	j = repo_changes_json(v, n);
+	js = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(js, "\"agent\":\"wren\",\"state\":\"rem\","
+	    "\"run\":\"run-b\""));
+	free(js);
+	json_decref(j);
+	repo_changes_free(v, n);
+
+	/* The human commit has no trailers: nulls in the feed. */
+	assert_int_equal(repo_changes_at(d, 100, &v, &n, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(n, 3);
+	assert_null(v[2].agent);
+	j = repo_changes_json(v, n);
+	js = json_dumps(json_array_get(j, 2), JSON_COMPACT);
+	assert_non_null(strstr(js, "\"agent\":null"));
+	free(js);
+	json_decref(j);
+	repo_changes_free(v, n);
+	assert_int_equal(repo_changes_at("/nonexistent", 5, &v, &n, errbuf,
+	    sizeof(errbuf)), -1);
+	repo_close(r);
+	rmrf(d);
+}
+
+static void
+test_env_switches(void **state)
+{
+	(void)state;
+	unsetenv("KEEPER_GITOPS");
+	unsetenv("WB_GITOPS");
+	unsetenv("KEEPER_GITPUSH");
+	assert_false(repo_gitops_enabled());
+	assert_false(repo_gitpush_enabled());
+	setenv("WB_GITOPS", "1", 1);
+	assert_true(repo_gitops_enabled());
+	setenv("KEEPER_GITOPS", "0", 1);
+	assert_false(repo_gitops_enabled());
+	setenv("KEEPER_GITPUSH", "1", 1);
+	assert_true(repo_gitpush_enabled());
+	unsetenv("KEEPER_GITOPS");
+	unsetenv("WB_GITOPS");
+	unsetenv("KEEPER_GITPUSH");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_message),
+		cmocka_unit_test(test_cut_cols),
+		cmocka_unit_test(test_body_bounded),
+		cmocka_unit_test(test_not_a_repo),
+		cmocka_unit_test(test_first_commit_and_no_change),
+		cmocka_unit_test(test_modify_delete_ignore),
+		cmocka_unit_test(test_author_override),
+		cmocka_unit_test(test_detached_head),
+		cmocka_unit_test(test_foreign_lock),
+		cmocka_unit_test(test_own_stale_lock),
+		cmocka_unit_test(test_merge_in_progress_refused),
+		cmocka_unit_test(test_unstable_file_left),
+		cmocka_unit_test(test_settle_window),
+		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_partial_unborn),
+		cmocka_unit_test(test_two_threads_one_repo),
+		cmocka_unit_test(test_kill9_mid_commit),
+		cmocka_unit_test(test_gitops_ff_merge_conflict),
+		cmocka_unit_test(test_gitops_ff_refuses_to_clobber),
+		cmocka_unit_test(test_push_rejected_then_retried),
+		cmocka_unit_test(test_integrate_without_origin),
+		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_env_switches),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
