@@ -2588,47 +2588,118 @@ file_property(const org_doc *d, const char *key, size_t kn, size_t *line,
 	return acc;
 }
 
+/* Prepend s (n bytes) to *acc with a space between. */
+static int
+acc_prepend(char **acc, size_t *alen, const char *s, size_t n)
+{
+	char	*nb;
+	size_t	 tot = n + (*acc ? 1 + *alen : 0);
+
+	if ((nb = malloc(tot + 1)) == NULL)
+		return -1;
+	memcpy(nb, s, n);
+	if (*acc) {
+		nb[n] = ' ';
+		memcpy(nb + n + 1, *acc, *alen);
+	}
+	nb[tot] = '\0';
+	free(*acc);
+	*acc = nb;
+	*alen = tot;
+	return 0;
+}
+
+/*
+ * org--property-local-values over props [first, first + n): the first
+ * :KEY: line is the base (none when its value is "nil"), :KEY+: lines add
+ * to it in order. Returns the joined value (malloc'd) or NULL when there
+ * is none; *hasbase tells whether a base was found.
+ */
+static int
+local_value(const org_doc *d, size_t first, size_t n, const char *key,
+    size_t kn, char **out, size_t *olen, int *hasbase, size_t *line)
+{
+	size_t	 i;
+	int	 seen_base = 0;
+
+	*out = NULL;
+	*olen = 0;
+	*hasbase = 0;
+	for (i = first; i < first + n; i++) {
+		const org_prop *pr = &d->props[i];
+
+		if (!keyeq(&pr->key, key, kn))
+			continue;
+		if (!pr->append) {
+			if (seen_base)
+				continue;
+			seen_base = 1;
+			if (pr->value.len == 3 && memcmp(pr->value.s, "nil", 3) ==
+			    0)
+				continue;
+			*hasbase = 1;
+		}
+		if (acc_add(out, olen, pr->value.s, pr->value.len,
+		    *out != NULL) < 0)
+			return -1;
+		*line = pr->line;
+	}
+	return 0;
+}
+
 char *
 org_property(const org_doc *d, long h, const char *key, int inherit,
     size_t *line)
 {
-	size_t	 kn, i, ln = 0;
-	char	*acc = NULL;
-	size_t	 alen = 0;
-	int	 found = 0;
+	size_t	 kn, ln = 0, ntop = 0, llen, alen = 0;
+	char	*acc = NULL, *loc, *glob;
+	int	 base = 0, found;
 
 	if (d == NULL || key == NULL)
 		return NULL;
 	kn = strlen(key);
-	while (h >= 0 && (size_t)h < d->nheadings) {
-		const org_heading *hd = &d->headings[h];
+	while (ntop < d->nprops && d->props[ntop].heading < 0)
+		ntop++;
+	/* Up the headings, then the file's own property drawer (h == -1),
+	 * stopping at the first base value (org-entry-get-with-inheritance).
+	 */
+	for (;;) {
+		size_t first = 0, n = ntop;
 
-		for (i = 0; i < hd->nprops; i++) {
-			const org_prop *pr = &d->props[hd->props + i];
-
-			if (!keyeq(&pr->key, key, kn))
-				continue;
-			if (acc_add(&acc, &alen, pr->value.s, pr->value.len,
-			    pr->append) < 0)
-				return NULL;
-			found = 1;
-			ln = pr->line;
+		if (h >= 0 && (size_t)h < d->nheadings) {
+			first = d->headings[h].props;
+			n = d->headings[h].nprops;
 		}
-		if (found || !inherit)
+		if (local_value(d, first, n, key, kn, &loc, &llen, &base,
+		    &ln) < 0)
+			goto fail;
+		if (loc != NULL) {
+			if (acc_prepend(&acc, &alen, loc, llen) < 0) {
+				free(loc);
+				goto fail;
+			}
+			free(loc);
+		}
+		if (base || (!inherit && h >= 0) || h < 0)
 			break;
-		h = hd->parent;
+		h = h < (long)d->nheadings ? d->headings[h].parent : -1;
 	}
-	if (!found && (h < 0 || inherit)) {
-		if ((acc = file_property(d, key, kn, &ln, &found)) == NULL)
-			found = 0;
+	if (!base && (inherit || h < 0)) {
+		glob = file_property(d, key, kn, &ln, &found);
+		if (glob != NULL) {
+			if (acc_prepend(&acc, &alen, glob, strlen(glob)) < 0) {
+				free(glob);
+				goto fail;
+			}
+			free(glob);
+		}
 	}
-	if (!found) {
-		free(acc);
-		return NULL;
-	}
-	if (line)
+	if (acc != NULL && line)
 		*line = ln;
 	return acc;
+fail:
+	free(acc);
+	return NULL;
 }
 
 const org_keyword *
