@@ -81,7 +81,7 @@ struct parser {
 	const char	*buf;
 	size_t		 len;
 	size_t		*ls;		/* line starts, nlines + 1 entries */
-	size_t		*le;		/* line content ends (no EOL) */
+	unsigned char	*ind;		/* indentation bytes, 255: more */
 	unsigned char	*nl;		/* per line: F_* flags */
 	size_t		 nlines;
 	int		 oom;
@@ -117,8 +117,8 @@ struct parser {
 
 struct priv {
 	struct arena	 arena;
-	size_t		*ls, *le;
-	unsigned char	*nl;
+	size_t		*ls;
+	unsigned char	*nl, *ind;
 	org_str		*tags;
 };
 
@@ -407,9 +407,15 @@ ieq_n(const char *p, const char *e, const char *lit, size_t n)
 #define F_RX	2	/* only spaces and tabs: "[ \t]*$" */
 #define F_WS	4	/* only " \r\t": what skip-chars-forward skips */
 #define F_HEAD	8	/* a heading: "\*+ " */
+#define F_CR	16	/* its newline is CR LF */
 
 #define LB(P, l)	((P)->buf + (P)->ls[l])
-#define LE(P, l)	((P)->buf + (P)->le[l])
+/* Content end: the next line's start less the LF and a CR before it. */
+#define LE(P, l)	((P)->buf + (P)->ls[(l) + 1] - ((P)->nl[l] & F_NL) - \
+			    (((P)->nl[l] & F_CR) >> 4))
+/* The first character that is not a space or tab. */
+#define FB(P, l)	((P)->ind[l] != 255 ? LB(P, l) + (P)->ind[l] : \
+			    skip_blanks(LB(P, l), LE(P, l)))
 
 /* Flags of the line [p, q) (q at its LF, or the end). */
 static unsigned char
@@ -440,59 +446,57 @@ line_flags(const char *p, const char *q, int nl)
 static int
 index_lines(struct parser *P)
 {
-	const char	*b = P->buf, *p, *e = P->buf + P->len, *q;
+	const char	*b = P->buf, *p, *e = P->buf + P->len, *q, *t;
 	size_t		 cap, i = 0;
+	unsigned char	 f;
 
 	cap = P->len / 32 + 16;
 	P->ls = malloc(cap * sizeof(size_t));
-	P->le = malloc(cap * sizeof(size_t));
 	P->nl = malloc(cap);
-	if (P->ls == NULL || P->le == NULL || P->nl == NULL)
+	P->ind = malloc(cap);
+	if (P->ls == NULL || P->nl == NULL || P->ind == NULL)
 		return -1;
 	for (p = b; p < e; p = q + 1) {
 		if (i + 1 >= cap) {
-			size_t	*nls, *nle;
-			unsigned char *nnl;
+			size_t		*nls;
+			unsigned char	*nnl, *nind;
 
 			cap *= 2;
-			nls = realloc(P->ls, cap * sizeof(size_t));
-			if (nls != NULL)
+			if ((nls = realloc(P->ls, cap * sizeof(size_t))) != NULL)
 				P->ls = nls;
-			nle = realloc(P->le, cap * sizeof(size_t));
-			if (nle != NULL)
-				P->le = nle;
-			nnl = realloc(P->nl, cap);
-			if (nnl != NULL)
+			if ((nnl = realloc(P->nl, cap)) != NULL)
 				P->nl = nnl;
-			if (nls == NULL || nle == NULL || nnl == NULL)
+			if ((nind = realloc(P->ind, cap)) != NULL)
+				P->ind = nind;
+			if (nls == NULL || nnl == NULL || nind == NULL)
 				return -1;
 		}
 		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			q = e;
 		P->ls[i] = (size_t)(p - b);
-		P->nl[i] = line_flags(p, q, q < e);
-		if (q - p >= 7 && (*p == '#' || *p == ' ' || *p == '\t')) {
-			const char *t = skip_blanks(p, q);
+		f = line_flags(p, q, q < e);
+		if (q < e && q > p && q[-1] == '\r')
+			f |= F_CR;
+		P->nl[i] = f;
+		t = p;
+		if (p < q && (*p == ' ' || *p == '\t'))
+			t = skip_blanks(p, q - ((f & F_CR) >> 4));
+		P->ind[i] = t - p < 255 ? (unsigned char)(t - p) : 255;
+		if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
+		    (ieq(t + 2, q, "TODO:") || ieq(t + 2, q, "SEQ_TODO:") ||
+		    ieq(t + 2, q, "TYP_TODO:"))) {
+			size_t *tl = PUSH(P, todolines, ntodolines, ctodolines);
 
-			if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
-			    (ieq(t + 2, q, "TODO:") ||
-			    ieq(t + 2, q, "SEQ_TODO:") ||
-			    ieq(t + 2, q, "TYP_TODO:"))) {
-				size_t *tl = PUSH(P, todolines, ntodolines,
-				    ctodolines);
-
-				if (tl == NULL)
-					return -1;
-				*tl = i;
-				P->maybe_todo = 1;
-			}
+			if (tl == NULL)
+				return -1;
+			*tl = i;
+			P->maybe_todo = 1;
 		}
-		P->le[i] = (size_t)(q - b) - (q < e && q > p && q[-1] == '\r');
 		i++;
 	}
 	P->ls[i] = P->len;
-	P->le[i] = P->len;
 	P->nl[i] = 0;
+	P->ind[i] = 0;
 	P->nlines = i;
 	return 0;
 }
@@ -557,7 +561,7 @@ indent_col(struct parser *P, size_t l, const char **after)
 static int
 is_drawer(struct parser *P, size_t l, const char **nb, const char **ne)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s;
 	size_t		 n;
 
@@ -586,7 +590,7 @@ is_drawer(struct parser *P, size_t l, const char **nb, const char **ne)
 static int
 is_end(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return ieq(p, e, ":END:") && skip_blanks(p + 5, e) == e;
 }
@@ -596,7 +600,7 @@ static int
 is_block_end(struct parser *P, size_t l, const char *name, size_t nlen,
     int dyn)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	if (!ieq(p, e, "#+END"))
 		return 0;
@@ -648,7 +652,7 @@ find_end(struct parser *P, int kind, const char *name, size_t nlen,
 static int
 is_block_begin(struct parser *P, size_t l, const char **nb, const char **ne)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*q;
 
 	if (!ieq(p, e, "#+BEGIN_"))
@@ -666,7 +670,7 @@ is_block_begin(struct parser *P, size_t l, const char **nb, const char **ne)
 static int
 is_latex_begin(struct parser *P, size_t l, const char **nb, const char **ne)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s;
 
 	if (!ieq(p, e, "\\begin{"))
@@ -720,7 +724,7 @@ find_latex_end(struct parser *P, const char *name, size_t nlen, size_t from,
 static int
 is_comment(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return p < e && *p == '#' && (p + 1 == e || p[1] == ' ');
 }
@@ -729,7 +733,7 @@ is_comment(struct parser *P, size_t l)
 static int
 is_fixed(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return p < e && *p == ':' && (p + 1 == e || p[1] == ' ');
 }
@@ -768,7 +772,7 @@ is_affiliated(struct parser *P, size_t l)
 	static const char *const kw[] = { "DATA", "HEADERS", "HEADER",
 	    "LABEL", "NAME", "PLOT", "RESNAME", "RESULTS", "RESULT", "SOURCE",
 	    "SRCNAME", "TBLNAME", NULL };
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*q;
 	size_t		 i, n;
 
@@ -811,7 +815,7 @@ is_affiliated(struct parser *P, size_t l)
 static int
 is_hrule(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s = p;
 
 	while (p < e && *p == '-')
@@ -849,7 +853,7 @@ is_fndef(struct parser *P, size_t l, const char **after)
 static int
 is_tel_rule(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	int		 seg = 0;
 
 	if (p >= e || *p != '+')
@@ -875,7 +879,7 @@ is_tel_rule(struct parser *P, size_t l)
 static int
 is_nontel(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return p == e || (*p != '+' && *p != '|');
 }
@@ -884,7 +888,7 @@ is_nontel(struct parser *P, size_t l)
 static int
 is_property(struct parser *P, size_t l, org_str *key, org_str *val, int mk)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*t, *v, *ve;
 
 	if (p >= e || *p != ':')
@@ -909,7 +913,7 @@ is_property(struct parser *P, size_t l, org_str *key, org_str *val, int mk)
 static int
 is_pd_line(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*t, *c;
 
 	if (!(P->nl[l] & F_NL) || p >= e || *p != ':')
@@ -932,7 +936,7 @@ is_pd_line(struct parser *P, size_t l)
 static int
 is_propdrawer(struct parser *P, size_t l, size_t *endl)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	size_t		 k;
 
 	if (!ieq(p, e, ":PROPERTIES:") || skip_blanks(p + 12, e) != e ||
@@ -968,7 +972,7 @@ emit(struct parser *P, enum org_type t, size_t line, size_t idx)
 static void
 emit_keyword(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)) + 2, *e = LE(P, l);
+	const char	*p = FB(P, l) + 2, *e = LE(P, l);
 	const char	*t, *c, *v, *ve;
 	org_keyword	*k;
 
@@ -1237,7 +1241,7 @@ ts_len(const char *p, const char *e)
 static int
 is_planning(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return ieq(p, e, "CLOSED:") || ieq(p, e, "DEADLINE:") ||
 	    ieq(p, e, "SCHEDULED:");
@@ -1344,6 +1348,7 @@ struct item {
 struct lstruct {
 	struct item	*v;
 	size_t		 n, cap;
+	size_t		 hint;	/* last item found */
 };
 
 static int
@@ -1413,7 +1418,7 @@ list_struct(struct parser *P, size_t l, size_t limit, struct lstruct *st)
 			if (k < limit)
 				l = k;
 		} else {
-			const char *p = skip_blanks(LB(P, l), LE(P, l));
+			const char *p = FB(P, l);
 
 			if (ieq(p, LE(P, l), "#+BEGIN:")) {
 				k = find_end(P, K_DYN, "", 0, l, limit);
@@ -1440,6 +1445,11 @@ st_find(struct lstruct *st, size_t line)
 {
 	size_t	 lo = 0, hi = st->n, mid;
 
+	/* Items are mostly asked for in order. */
+	if (st->hint < st->n && st->v[st->hint].line == line)
+		return &st->v[st->hint];
+	if (st->hint + 1 < st->n && st->v[st->hint + 1].line == line)
+		return &st->v[++st->hint];
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
 		if (st->v[mid].line < line)
@@ -1447,7 +1457,11 @@ st_find(struct lstruct *st, size_t line)
 		else
 			hi = mid;
 	}
-	return lo < st->n && st->v[lo].line == line ? &st->v[lo] : NULL;
+	if (lo < st->n && st->v[lo].line == line) {
+		st->hint = lo;
+		return &st->v[lo];
+	}
+	return NULL;
 }
 
 /* ---------------------------------------------------------------- */
@@ -1618,14 +1632,14 @@ table_end(struct parser *P, size_t l, size_t limit, int tel)
 	size_t	 k;
 
 	for (k = l; k < limit; k++) {
-		const char *p = skip_blanks(LB(P, k), LE(P, k)), *e = LE(P, k);
+		const char *p = FB(P, k), *e = LE(P, k);
 
 		if (p == e || (*p != '|' && !(tel && *p == '+')))
 			break;
 	}
 	/* #+TBLFM: +(.*) lines belong to the table. */
 	for (; k < P->nlines; k++) {
-		const char *p = skip_blanks(LB(P, k), LE(P, k)), *e = LE(P, k);
+		const char *p = FB(P, k), *e = LE(P, k);
 
 		if (!ieq(p, e, "#+TBLFM:") || p + 8 >= e || p[8] != ' ')
 			break;
@@ -1752,7 +1766,8 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 				/* (.*)[ \t]+::([ \t]+|$), greedy */
 				const char *c;
 
-				for (c = e - 2; c > p; c--) {
+				c = memchr(p, ':', (size_t)(e - p)) ? e - 2 : p;
+				for (; c > p; c--) {
 					if (c[0] == ':' && c[1] == ':' &&
 					    isblank_c(c[-1]) && (c + 2 == e ||
 					    isblank_c(c[2]))) {
@@ -1948,7 +1963,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		return skip_blank(P, table_end(P, l, limit, 1), limit);
 	/* Plain list. */
 	if (is_item(P, l, NULL)) {
-		struct lstruct	 own = { NULL, 0, 0 }, *use = st;
+		struct lstruct	 own = { NULL, 0, 0, 0 }, *use = st;
 		struct item	*it;
 		size_t		 ce, ind;
 
@@ -2141,7 +2156,7 @@ candidate_todo(struct parser *P, struct todoset *ts)
 
 	for (i = 0; i < P->ntodolines; i++) {
 		size_t l = P->todolines[i];
-		const char *p = skip_blanks(LB(P, l), LE(P, l)) + 2;
+		const char *p = FB(P, l) + 2;
 		const char *e = LE(P, l), *t, *c;
 
 		/* As emit_keyword: the key ends at the token's last colon. */
@@ -2408,7 +2423,7 @@ parser_free(struct parser *P)
 	free(P->tags);
 	free(P->tagrefs);
 	free(P->ls);
-	free(P->le);
+	free(P->ind);
 	free(P->nl);
 	free(P->todolines);
 }
@@ -2463,7 +2478,7 @@ org_parse(const char *buf, size_t len)
 	d->nlines = P.nlines;
 	pv->arena = P.arena;
 	pv->ls = P.ls;
-	pv->le = P.le;
+	pv->ind = P.ind;
 	pv->nl = P.nl;
 	pv->tags = P.tags;
 	free(P.tagrefs);
@@ -2490,7 +2505,7 @@ org_free(org_doc *d)
 	if (pv != NULL) {
 		arena_free(&pv->arena);
 		free(pv->ls);
-		free(pv->le);
+		free(pv->ind);
 		free(pv->nl);
 		free(pv->tags);
 		free(pv);
@@ -2573,47 +2588,118 @@ file_property(const org_doc *d, const char *key, size_t kn, size_t *line,
 	return acc;
 }
 
+/* Prepend s (n bytes) to *acc with a space between. */
+static int
+acc_prepend(char **acc, size_t *alen, const char *s, size_t n)
+{
+	char	*nb;
+	size_t	 tot = n + (*acc ? 1 + *alen : 0);
+
+	if ((nb = malloc(tot + 1)) == NULL)
+		return -1;
+	memcpy(nb, s, n);
+	if (*acc) {
+		nb[n] = ' ';
+		memcpy(nb + n + 1, *acc, *alen);
+	}
+	nb[tot] = '\0';
+	free(*acc);
+	*acc = nb;
+	*alen = tot;
+	return 0;
+}
+
+/*
+ * org--property-local-values over props [first, first + n): the first
+ * :KEY: line is the base (none when its value is "nil"), :KEY+: lines add
+ * to it in order. Returns the joined value (malloc'd) or NULL when there
+ * is none; *hasbase tells whether a base was found.
+ */
+static int
+local_value(const org_doc *d, size_t first, size_t n, const char *key,
+    size_t kn, char **out, size_t *olen, int *hasbase, size_t *line)
+{
+	size_t	 i;
+	int	 seen_base = 0;
+
+	*out = NULL;
+	*olen = 0;
+	*hasbase = 0;
+	for (i = first; i < first + n; i++) {
+		const org_prop *pr = &d->props[i];
+
+		if (!keyeq(&pr->key, key, kn))
+			continue;
+		if (!pr->append) {
+			if (seen_base)
+				continue;
+			seen_base = 1;
+			if (pr->value.len == 3 && memcmp(pr->value.s, "nil", 3) ==
+			    0)
+				continue;
+			*hasbase = 1;
+		}
+		if (acc_add(out, olen, pr->value.s, pr->value.len,
+		    *out != NULL) < 0)
+			return -1;
+		*line = pr->line;
+	}
+	return 0;
+}
+
 char *
 org_property(const org_doc *d, long h, const char *key, int inherit,
     size_t *line)
 {
-	size_t	 kn, i, ln = 0;
-	char	*acc = NULL;
-	size_t	 alen = 0;
-	int	 found = 0;
+	size_t	 kn, ln = 0, ntop = 0, llen, alen = 0;
+	char	*acc = NULL, *loc, *glob;
+	int	 base = 0, found;
 
 	if (d == NULL || key == NULL)
 		return NULL;
 	kn = strlen(key);
-	while (h >= 0 && (size_t)h < d->nheadings) {
-		const org_heading *hd = &d->headings[h];
+	while (ntop < d->nprops && d->props[ntop].heading < 0)
+		ntop++;
+	/* Up the headings, then the file's own property drawer (h == -1),
+	 * stopping at the first base value (org-entry-get-with-inheritance).
+	 */
+	for (;;) {
+		size_t first = 0, n = ntop;
 
-		for (i = 0; i < hd->nprops; i++) {
-			const org_prop *pr = &d->props[hd->props + i];
-
-			if (!keyeq(&pr->key, key, kn))
-				continue;
-			if (acc_add(&acc, &alen, pr->value.s, pr->value.len,
-			    pr->append) < 0)
-				return NULL;
-			found = 1;
-			ln = pr->line;
+		if (h >= 0 && (size_t)h < d->nheadings) {
+			first = d->headings[h].props;
+			n = d->headings[h].nprops;
 		}
-		if (found || !inherit)
+		if (local_value(d, first, n, key, kn, &loc, &llen, &base,
+		    &ln) < 0)
+			goto fail;
+		if (loc != NULL) {
+			if (acc_prepend(&acc, &alen, loc, llen) < 0) {
+				free(loc);
+				goto fail;
+			}
+			free(loc);
+		}
+		if (base || (!inherit && h >= 0) || h < 0)
 			break;
-		h = hd->parent;
+		h = h < (long)d->nheadings ? d->headings[h].parent : -1;
 	}
-	if (!found && (h < 0 || inherit)) {
-		if ((acc = file_property(d, key, kn, &ln, &found)) == NULL)
-			found = 0;
+	if (!base && (inherit || h < 0)) {
+		glob = file_property(d, key, kn, &ln, &found);
+		if (glob != NULL) {
+			if (acc_prepend(&acc, &alen, glob, strlen(glob)) < 0) {
+				free(glob);
+				goto fail;
+			}
+			free(glob);
+		}
 	}
-	if (!found) {
-		free(acc);
-		return NULL;
-	}
-	if (line)
+	if (acc != NULL && line)
 		*line = ln;
 	return acc;
+fail:
+	free(acc);
+	return NULL;
 }
 
 const org_keyword *

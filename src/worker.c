@@ -671,6 +671,15 @@ build_env(struct worker *w)
 	if (cr->thought_pattern)
 		env[i++] = xasprintf("KEEPER_THOUGHT_PATTERN=%s",
 		    cr->thought_pattern);
+	if (cr->nredact > 0) {
+		/* exec-def redacts its events with the crew's patterns too. */
+		struct sb rx = { 0 };
+
+		sb_adds(&rx, "KEEPER_REDACT=");
+		for (size_t k = 0; k < cr->nredact; k++)
+			sb_addf(&rx, "%s%s", k ? "\n" : "", cr->redact[k].regex);
+		env[i++] = sb_detach(&rx);
+	}
 	env[i] = NULL;
 	return env;
 }

@@ -188,6 +188,46 @@ property_drawers(void **state)
 	org_free(d);
 }
 
+/* Expectations from Emacs' org-entry-get on the same text. */
+static void
+property_inheritance(void **state)
+{
+	static const char *const cases[][4] = {
+		{ "A", "FOO", "a a2", "a a2" }, { "B", "FOO", "a a2 b", "b" },
+		{ "C", "FOO", "a a2 b", NULL }, { "B", "BAR", "b-only", NULL },
+		{ "A", "BAR", "b-only", "b-only" },
+		{ "C", "G", "base more child", NULL },
+		{ "C", "X", "file xa", NULL }, { "B", "FIRST", "one", "one" },
+		{ "C", "NONE", NULL, NULL },
+	};
+	org_doc	*d = P("#+PROPERTY: G base\n#+PROPERTY: G+ more\n"
+	    "#+PROPERTY: X file\n* A\n:PROPERTIES:\n:FOO: a\n:FOO+: a2\n"
+	    ":BAR+: b-only\n:X+: xa\n:END:\n** B\n:PROPERTIES:\n:FOO+: b\n"
+	    ":BAR: nil\n:G+: child\n:FIRST: one\n:FIRST: two\n:END:\n"
+	    "*** C\n");
+	size_t	 i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long h = -1;
+		char *v;
+
+		for (k = 0; k < d->nheadings; k++)
+			if (strcmp(d->headings[k].title.s, cases[i][0]) == 0)
+				h = (long)k;
+		assert_true(h >= 0);
+		for (k = 0; k < 2; k++) {
+			v = org_property(d, h, cases[i][1], k == 0, NULL);
+			if (cases[i][2 + k] == NULL)
+				assert_null(v);
+			else
+				assert_string_equal(v, cases[i][2 + k]);
+			free(v);
+		}
+	}
+	org_free(d);
+}
+
 static void
 keywords_and_affiliated(void **state)
 {
@@ -459,6 +499,7 @@ main(void)
 		cmocka_unit_test(todo_keywords_from_file),
 		cmocka_unit_test(planning_lines),
 		cmocka_unit_test(property_drawers),
+		cmocka_unit_test(property_inheritance),
 		cmocka_unit_test(keywords_and_affiliated),
 		cmocka_unit_test(blocks),
 		cmocka_unit_test(drawers),
