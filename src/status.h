@@ -53,7 +53,6 @@ struct agent_status {
 	const char	*error;		/* config error shown, or NULL */
 };
 
-/* Crew-wide facts the JSON shows beside the agents. */
 /* The sentinel's repairs so far (service.c, keeper(1) HOUSEKEEPING). */
 struct status_sentinel {
 	uint64_t	 missed_timer;
@@ -62,6 +61,7 @@ struct status_sentinel {
 	uint64_t	 lost_slot;
 };
 
+/* Crew-wide facts the JSON shows beside the agents. */
 struct status_crew {
 	const char	*name;		/* crew title, or NULL */
 	const char	*error;		/* manifest error shown, or NULL */
