@@ -396,6 +396,11 @@ def test_garbage_and_http09_refused(plane):
                  b"\r\n"):
         out = raw(plane, junk)
         assert b'"agents"' not in out, junk[:30]
+        # Refused with a 4xx/5xx status line, or the connection closed.
+        if out:
+            assert out.split(b" ", 2)[1][:1] in (b"4", b"5"), out[:60]
+    # An HTTP/0.9 line is a bad request, not a reply without headers.
+    assert raw(plane, b"GET /_activity\r\n").startswith(b"HTTP/1.1 400 ")
     assert_alive(plane)
 
 
