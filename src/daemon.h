@@ -73,6 +73,9 @@ struct daemon {
 	int		 lock_fd;
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */
+	char		*dbpath;
+	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
+	int		 ckpt_busy;
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */

@@ -194,7 +194,7 @@ web_redactor(struct plane_web *w)
 	r = redact_new(pats, n, err, sizeof(err));
 	free(pats);
 	if (r == NULL)
-		log_warnx("event=redact-error error=\"%s\"", err);
+		log_warnx("event=redact-error error=%s", log_qv(err));
 	redact_free(w->redactor);
 	w->redactor = r;
 	plane_set_redact(w->plane, web_redact, w);
@@ -312,7 +312,7 @@ feed_done(uv_work_t *req, int status)
 		w->feed_out = NULL;
 		web_publish(w);
 	} else if (status == 0)
-		log_debug("event=changes-failed error=\"%s\"", w->feed_err);
+		log_debug("event=changes-failed error=%s", log_qv(w->feed_err));
 	if (w->feed_again) {
 		w->feed_again = 0;
 		feed_start(w);

@@ -308,8 +308,12 @@ service_stopping(struct service *s)
 const struct status_sentinel *
 service_sentinel(struct service *s)
 {
+	/* Before the service starts nothing has been repaired: zeros, so
+	 * /_health has one shape from the first snapshot on. */
+	static const struct status_sentinel none;
+
 	if (s == NULL)
-		return NULL;
+		return &none;
 	s->shown.missed_timer = s->sentinel.n[SENT_MISSED_TIMER];
 	s->shown.overdue_run = s->sentinel.n[SENT_OVERDUE_RUN];
 	s->shown.leaked_slot = s->sentinel.n[SENT_LEAKED_SLOT];

@@ -32,7 +32,7 @@ void	 service_ready(struct service *);	/* NULL: no-op */
 void	 service_reloading(struct service *);
 void	 service_stopping(struct service *);
 void	 service_tick_done(struct service *, struct worker *);
-/* The sentinel's repair counts so far, for /_health (NULL for NULL). */
+/* The sentinel's repair counts so far, for /_health (zeros for NULL). */
 struct status_sentinel;
 const struct status_sentinel *service_sentinel(struct service *);
 void	 service_close(struct service *);

@@ -95,10 +95,56 @@ static const char *const sql[S_N] = {
 	    "('done', 'no_work') ORDER BY id DESC LIMIT 64",
 };
 
+#define WAL_PAGES	1000	/* checkpoint once the WAL holds this many */
+
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[S_N];
+	void		(*wal_cb)(void *);
+	void		*wal_arg;
 };
+
+/* After each commit: a WAL past WAL_PAGES wants a checkpoint. The owner
+ * runs it off its thread (store_checkpoint() on a second connection); a
+ * store without an owner hook checkpoints passively in place. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	if (pages < WAL_PAGES)
+		return SQLITE_OK;
+	if (s->wal_cb)
+		s->wal_cb(s->wal_arg);
+	else
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+void
+store_on_wal(struct store *s, void (*cb)(void *), void *arg)
+{
+	s->wal_cb = cb;
+	s->wal_arg = arg;
+}
+
+int
+store_checkpoint(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 1000);
+		if (sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
+			rc = 0;
+	}
+	sqlite3_close(db);
+	return rc;
+}
 
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
@@ -116,6 +162,10 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto fail2;
 	}
+	/* Checkpoints fsync: never let one happen inside a commit on the
+	 * loop thread (wal_hook). */
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	for (int i = 0; i < S_N; i++)
 		if (sqlite3_prepare_v3(s->db, sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)

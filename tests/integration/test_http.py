@@ -232,7 +232,10 @@ def test_activity_shape(plane):
 
 def test_health_and_changes_shape(plane):
     status, h = plane.json("/_health")
-    assert set(h) >= {"status", "agents"}
+    # "sentinel": the self-check's repair counts (keeper(1) HOUSEKEEPING).
+    assert set(h) == {"status", "agents", "sentinel"}
+    assert set(h["sentinel"]) == {"missed_timer", "overdue_run",
+                                  "leaked_slot", "lost_slot"}
     assert set(h["agents"]) == {"blocker", "quick"}
     assert status == (200 if h["status"] == "ok" else 503)
     assert all(v in ("ok", "late", "stale", "failing", "never")

@@ -318,6 +318,67 @@ def test_alert_receiver_refusing_at_first(crew, tmp_path):
         srv.server_close()
 
 
+# The sentinel: each condition forced with the test-only KEEPER_TEST_FAULT
+# hook (keeper(1) HOUSEKEEPING), then seen detected, repaired, logged and
+# counted in /_health.
+
+def sentinel_count(crew, kind):
+    code, body = crew.http("/_health")
+    return body.get("sentinel", {}).get(kind, 0)
+
+
+def test_sentinel_missed_timer(crew, tmp_path):
+    runs = tmp_path / "runs"
+    crew.agent("wren", "echo x >> %s" % runs, interval="300ms")
+    crew.start(env={"KEEPER_TEST_FAULT": "skip-timer"})
+    # The first timer fire is swallowed; the sentinel ticks it anyway.
+    wait_for(lambda: nruns(runs) >= 2, what="runs after the repair")
+    assert "event=sentinel kind=missed_timer" in crew.logtext()
+    assert sentinel_count(crew, "missed_timer") == 1
+
+
+def test_sentinel_overdue_run(crew, tmp_path):
+    crew.agent("wren", "sleep 30", interval="1h", timeout="200ms")
+    crew.start(env={"KEEPER_TEST_FAULT": "no-reap"})
+    # The deadline kill is skipped once; the sentinel kills the run.
+    wait_for(lambda: "kind=overdue_run" in crew.logtext(),
+             what="overdue run found")
+    wait_for(lambda: sentinel_count(crew, "overdue_run") == 1,
+             what="counted")
+    db = crew.data / "keeper.db"
+    wait_for(lambda: sqlite3.connect(str(db)).execute(
+        "SELECT outcome FROM runs WHERE agent='wren' AND outcome IS NOT "
+        "NULL").fetchall() == [("killed",)], what="the run recorded killed")
+
+
+def test_sentinel_leaked_slot(crew, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    crew.agent("one", "echo x >> %s" % a, interval="200ms")
+    crew.agent("two", "echo x >> %s" % b, interval="200ms")
+    crew.start(env={"KEEPER_TEST_FAULT": "leak-slot"},
+               extra="#+CONCURRENCY: 1\n")
+    # One slot, leaked by the first run: nobody could run again until
+    # the sentinel gives it back.
+    wait_for(lambda: "kind=leaked_slot" in crew.logtext(),
+             what="leaked slot found")
+    wait_for(lambda: nruns(a) >= 2 and nruns(b) >= 2,
+             what="both agents running again")
+    assert sentinel_count(crew, "leaked_slot") == 1
+
+
+def test_sentinel_quiet_when_healthy(crew, tmp_path):
+    runs = tmp_path / "runs"
+    crew.agent("wren", "echo x >> %s" % runs, interval="100ms")
+    crew.start()
+    # 25 runs at 100ms take over 2 s: the 1 s sentinel looked twice.
+    wait_for(lambda: nruns(runs) >= 25, what="runs")
+    code, body = crew.http("/_health")
+    s = body["sentinel"]
+    assert s["missed_timer"] == s["overdue_run"] == s["leaked_slot"] == 0, \
+        crew.logtext()
+    assert "event=sentinel" not in crew.logtext()
+
+
 # Housekeeping: the daily duties run once soon after boot.
 
 def test_housekeeping_prunes_history_and_journals(crew, tmp_path):
