@@ -529,3 +529,38 @@ def test_secret_never_served(plane):
     for b in bodies:
         assert SECRET.encode() not in b
         assert SECRET[3:].encode() not in b
+
+
+def test_listen_in_use_stops_the_start(plane, tmp_path_factory):
+    """A second daemon told to listen where the first one does exits at
+    once with a message naming the address, before any tick."""
+    tmp = tmp_path_factory.mktemp("second")
+    quick_def(tmp / "quick.org")
+    (tmp / "crew.org").write_text(
+        "* quick\n:PROPERTIES:\n:DEF: quick.org\n:END:\n")
+    (tmp / "data").mkdir()
+    r = subprocess.run([KEEPER, "run", "--crew", str(tmp / "crew.org"),
+                        "--repo", str(plane.repo), "--data",
+                        str(tmp / "data"), "--listen", plane.addr],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert plane.addr in r.stderr and "in use" in r.stderr.lower(), r.stderr
+    assert not (tmp / "data" / "http.addr").exists()
+    assert_alive(plane)
+
+
+def test_manifest_error_is_shown(plane):
+    """A manifest that stops parsing is shown on the plane (the last good
+    one keeps running), and the error goes away once it is fixed."""
+    good = plane.crew.read_text()
+    plane.crew.write_text(good + "* broken\n:PROPERTIES:\n:DEF: quick.org\n"
+                          ":INTERVAL: soon\n:END:\n")
+    act = wait_for(lambda: (lambda a: a if a["crew"]["error"] else None)(
+        plane.activity()), what="the manifest error on /_activity")
+    assert "crew.org" in act["crew"]["error"]
+    assert [a["name"] for a in act["agents"]] == ["blocker", "quick"]
+    assert plane.json("/_changes")[1]["keeper"]["error"] == \
+        act["crew"]["error"]
+    plane.crew.write_text(good)
+    wait_for(lambda: plane.activity()["crew"]["error"] is None,
+             what="the error to clear")
