@@ -553,14 +553,20 @@ def test_manifest_error_is_shown(plane):
     """A manifest that stops parsing is shown on the plane (the last good
     one keeps running), and the error goes away once it is fixed."""
     good = plane.crew.read_text()
-    plane.crew.write_text(good + "* broken\n:PROPERTIES:\n:DEF: quick.org\n"
-                          ":INTERVAL: soon\n:END:\n")
+
+    def save(text):
+        # Replaced whole, as an editor saves: a reader never sees it torn.
+        tmp = plane.crew.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, plane.crew)
+    save(good + "* broken\n:PROPERTIES:\n:DEF: quick.org\n"
+         ":INTERVAL: soon\n:END:\n")
     act = wait_for(lambda: (lambda a: a if a["crew"]["error"] else None)(
         plane.activity()), what="the manifest error on /_activity")
     assert "crew.org" in act["crew"]["error"]
     assert [a["name"] for a in act["agents"]] == ["blocker", "quick"]
     assert plane.json("/_changes")[1]["keeper"]["error"] == \
         act["crew"]["error"]
-    plane.crew.write_text(good)
+    save(good)
     wait_for(lambda: plane.activity()["crew"]["error"] is None,
              what="the error to clear")
