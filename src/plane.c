@@ -349,8 +349,6 @@ plane_start(struct daemon *d, struct plane_web **out, char *err,
 	w->http = http_start(d->opts.listen, w->store, NULL, err, errlen);
 	if (w->http == NULL)
 		goto fail;
-	if (http_write_addr(w->http, d->data, err, errlen) != 0)
-		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
 	uv_timer_init(d->loop, &w->tick);
 	w->tick.data = w;
@@ -366,6 +364,15 @@ fail:
 	w->stopping = 1;
 	web_maybe_free(w);
 	return -1;
+}
+
+void
+plane_ready(struct plane_web *w)
+{
+	char err[512];
+
+	if (http_write_addr(w->http, w->d->data, err, sizeof(err)) != 0)
+		log_warnx("event=http-addr-failed error=\"%s\"", err);
 }
 
 void

@@ -63,6 +63,7 @@ def blocking_def(path, gate):
 #+begin_src sh
 echo "::step::starting with key {SECRET}"
 echo "::thought::token={SECRET}"
+echo "::step::the door code is hunter4242"
 echo "working"
 #+end_src
 * wait
@@ -178,7 +179,8 @@ def plane(tmp_path):
     d = Daemon(tmp_path, [
         ("blocker", "blocker.org", ":INTERVAL: 1h"),
         ("quick", "quick.org", ":INTERVAL: 1h"),
-    ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2")
+    ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2\n"
+       "#+REDACT: hunter[0-9]+")
     d.gate = gate
     yield d
     gate.touch()
@@ -520,8 +522,10 @@ def test_secret_never_served(plane):
     paths = ("/_activity", "/_health", "/_changes", "/")
     bodies = [plane.get(p)[2] for p in paths]
     bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
-    # The line is there, with the key replaced.
+    # The lines are there, with the secrets replaced.
     assert b"starting with key [REDACTED]" in bodies[0]
+    wait_for(lambda: said(plane, "blocker", "door code is [REDACTED]"),
+             what="the crew-pattern step")
     plane.gate.touch()
     wait_for(lambda: not running(plane, "blocker"), what="blocker done")
     bodies += [plane.get(p)[2] for p in paths]
@@ -529,6 +533,7 @@ def test_secret_never_served(plane):
     for b in bodies:
         assert SECRET.encode() not in b
         assert SECRET[3:].encode() not in b
+        assert b"hunter4242" not in b      # the crew's own #+REDACT:
 
 
 def test_listen_in_use_stops_the_start(plane, tmp_path_factory):
