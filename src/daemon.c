@@ -975,6 +975,7 @@ daemon_serve(struct daemon *d)
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
 	d->svc = service_new(d);
 	service_ready(d->svc);
+	plane_ready(web);	/* http.addr: up, signals handled */
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
