@@ -44,6 +44,9 @@ ORG_SRC := $(filter-out orgparse/org-dump.c,$(wildcard orgparse/*.c))
 ORG_OBJ := $(ORG_SRC:%.c=$(B)/%.o)
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+# The dashboard page is compiled into the library (generated, not committed).
+DASH_OBJ := $(B)/gen/dashboard_html.o
+LIB_OBJ += $(DASH_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
@@ -51,6 +54,20 @@ all: $(B)/keeper $(B)/org-dump $(B)/liborgparse.a
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/gen/dashboard_html.c: src/dashboard.html
+	@mkdir -p $(dir $@)
+	@{ echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char keeper_dashboard_html[];'; \
+	  echo 'extern const size_t keeper_dashboard_html_len;'; \
+	  echo 'const unsigned char keeper_dashboard_html[] = {'; \
+	  od -An -v -tx1 $< | awk '{ for (i = 1; i <= NF; i++) printf "0x%s,", $$i; print "" }'; \
+	  echo '0 };'; \
+	  echo 'const size_t keeper_dashboard_html_len = sizeof(keeper_dashboard_html) - 1;'; \
+	} > $@.tmp && mv $@.tmp $@
+
+$(DASH_OBJ): $(B)/gen/dashboard_html.c
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/liborgparse.a: $(ORG_OBJ)
@@ -106,11 +123,19 @@ bench: deps all
 fuzz: deps
 	@bash fuzz/run.sh $(FUZZ_SECONDS)
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+# The systemd unit names the binary where it is installed (@BINDIR@).
+$(B)/keeper@.service: src/keeper@.service.in
+	@mkdir -p $(dir $@)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@.tmp && mv $@.tmp $@
+
+.PHONY: $(B)/keeper@.service
+
+install: $(B)/keeper $(B)/keeper@.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/keeper $(DESTDIR)$(BINDIR)/keeper
-	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	install -m 644 $(B)/keeper@.service $(DESTDIR)$(UNITDIR)/keeper@.service
 
 clean:
 	rm -rf build build-asan

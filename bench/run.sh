@@ -1,9 +1,12 @@
 #!/bin/bash
-# Runs every benchmark script in bench/ and prints its results.
-# usage: bench/run.sh BUILD_DIR   (make bench passes it)
-set -euo pipefail
-B=${1:?usage: bench/run.sh BUILD_DIR}
+# bench/run.sh BUILD_DIR: runs every bench/*.sh in turn and prints results.
+set -uo pipefail
+B=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-
-echo "== git: commit latency, keeper (libgit2) vs git CLI"
-bash "$here/git.sh" "$B"
+rc=0
+for s in "$here"/*.sh; do
+	[ "$(basename "$s")" = run.sh ] && continue
+	echo "== $(basename "$s" .sh)"
+	bash "$s" "$B" || rc=1
+done
+exit $rc

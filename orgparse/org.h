@@ -50,6 +50,8 @@ typedef struct org_heading {
 	size_t		 props;		/* first node property in doc->props */
 	size_t		 nprops;	/* its property drawer's node properties */
 	int		 has_propdrawer;
+	int		 olevel;	/* org-element's level: 1 + level / 2
+					   under #+STARTUP: odd, else level */
 } org_heading;
 
 typedef struct org_planning {

@@ -10,5 +10,11 @@
 #define EXIT_CONFIG	65	/* EX_DATAERR */
 
 int	cmd_check(int argc, char **argv);
+int	cmd_exec_def(int argc, char **argv);	/* exec.c */
+int	cmd_run(int argc, char **argv);		/* cli.c */
+int	cmd_run_once(int argc, char **argv);	/* cli.c */
+int	cmd_status(int argc, char **argv);	/* cli.c */
+int	cmd_history(int argc, char **argv);	/* cli.c */
+int	cmd_doctor(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ struct crew_member {
 	int	 continuous;	/* :CONTINUOUS: t */
 	int64_t	 timeout_ms;	/* :TIMEOUT:, default the crew's */
 	char	*author;	/* :AUTHOR: "Name <mail>", or NULL */
+	size_t	 def_line;	/* of :DEF:, for messages about the def */
+	size_t	 lifecycle_line; /* of :LIFECYCLE:, 0 when absent */
 };
 
 struct crew_redact {

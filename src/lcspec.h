@@ -26,6 +26,7 @@ struct lc_state {
 	int		 next;		/* index of :NEXT: */
 	int64_t		 min_interval_ms; /* :MIN-INTERVAL:, 0 = none */
 	char		*def;		/* resolved :DEF:, or NULL */
+	size_t		 def_line;	/* of :DEF:, 0 when absent */
 };
 
 struct lc_spec {

@@ -9,6 +9,17 @@
 #define KEEPER_LOG_H
 
 void	log_init(int verbose);
+/*
+ * A logfmt value: VALUE as is when it is a plain token, else in double
+ * quotes with \" \\ \n \t escaped ("" for NULL or empty). The result
+ * lives in a small per-thread ring, valid for the next 8 calls, so
+ * several may appear in one log_*() call:
+ *	log_info("agent=%s event=error error=%s", name, log_qv(msg));
+ */
+const char *log_qv(const char *value);
+/* Append " KEY=VALUE" (VALUE quoted as by log_qv) to a line being built. */
+struct sb;
+void	log_kv(struct sb *, const char *key, const char *value);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,12 @@ static const struct {
 	const char	*summary;
 } cmds[] = {
 	{ "check", cmd_check, "check crew, lifecycle and def files" },
+	{ "exec-def", cmd_exec_def, "run an agent def once, by hand" },
+	{ "run", cmd_run, "run the daemon for a crew (or one --def)" },
+	{ "run-once", cmd_run_once, "one watched tick of an agent now" },
+	{ "status", cmd_status, "agents, positions and next ticks" },
+	{ "history", cmd_history, "the run history" },
+	{ "doctor", cmd_doctor, "check a deployment and say what is wrong" },
 };
 
 static void

@@ -13,7 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "outcome.h"
+
+struct lc_spec;
 
 #define STATUS_STEPS	5	/* recent steps kept per agent */
 
@@ -34,6 +38,8 @@ struct agent_status {
 	int		 repeat;
 	const char	*const *states;	/* the lifecycle's states, in order */
 	size_t		 nstates;
+	const struct lc_spec *spec;	/* or its spec (states NULL): names
+					   are read from spec->states */
 	struct status_line steps[STATUS_STEPS];	/* oldest first */
 	size_t		 nsteps;
 	const char	*thought;	/* current thought or daydream, or NULL */
@@ -47,11 +53,48 @@ struct agent_status {
 	const char	*error;		/* config error shown, or NULL */
 };
 
+/* Crew-wide facts the JSON shows beside the agents. */
+struct status_crew {
+	const char	*name;		/* crew title, or NULL */
+	const char	*error;		/* manifest error shown, or NULL */
+	int64_t		 boot_ms;	/* when the daemon started */
+	int64_t		 grace_ms;	/* its boot grace */
+};
+
+#define STATUS_WIRE	40	/* lines kept on the merged wire */
+
+/* Applied to every string the plane serves (SPEC §11): returns a malloc'd
+ * redacted copy of text, or NULL to keep it as it is. */
+typedef char	*(*status_redact_fn)(void *arg, const char *text, size_t len);
+
 /* SPEC §10 health verdict for one agent at now. boot_ms is when the daemon
  * started and grace_ms its boot grace (an agent never run is "never" only
  * once the grace and its first gap have passed). */
 enum health	 status_health(const struct agent_status *, int64_t now_ms,
 		    int64_t boot_ms, int64_t grace_ms);
 const char	*status_health_name(enum health);
+
+/*
+ * JSON builders (jansson). Every time is unix milliseconds as a JSON
+ * integer, or null for "never"/"not scheduled". Each returns a new
+ * reference the caller releases with json_decref().
+ */
+
+/* GET /_activity (SPEC §10): {"now","crew","agents","wire","agent"}. */
+json_t		*status_activity(const struct agent_status *, size_t n,
+		    const struct status_crew *, int64_t now_ms);
+/* GET /_health: {"status":"ok|degraded","agents":{name:verdict}}; *code
+ * gets 200 when every agent is ok, else 503. */
+json_t		*status_health_json(const struct agent_status *, size_t n,
+		    const struct status_crew *, int64_t now_ms, int *code);
+/* GET /_changes: {"commits":commits,"keeper":{...}}. commits (a JSON
+ * array from the git feed, or NULL for none) is stolen. */
+json_t		*status_changes(json_t *commits, const struct agent_status *,
+		    size_t n, const struct status_crew *, int64_t now_ms);
+/* Pass every string value (not keys) in v through fn, in place. This is
+ * the one place served text is redacted; fn NULL does nothing. */
+void		 status_redact_json(json_t *v, status_redact_fn fn, void *arg);
+/* Compact one-line JSON text (no newline inside: SSE-safe); caller frees. */
+char		*status_dump(const json_t *, size_t *len);
 
 #endif

@@ -1,0 +1,125 @@
+#!/bin/bash
+# bench/http.sh BUILD_DIR: wrk against keeper's GET /_activity for a
+# 100-member crew with 8 agents mid-run, side by side with Debian's nginx
+# serving the very same JSON bytes as a static file, same machine, same run.
+# Prints req/s and p99 latency for both and the ratio keeper/nginx.
+#
+# Aims: keeper >= 0.5x nginx req/s; keeper p99 < 5 ms.
+# Knobs: BENCH_SECONDS (default 5), BENCH_CONNS (default 32).
+set -euo pipefail
+
+B=${1:?usage: bench/http.sh BUILD_DIR}
+KEEPER=$B/keeper
+SECS=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNS:-32}
+for t in wrk nginx curl; do
+	command -v $t >/dev/null 2>&1 || [ -x /usr/sbin/$t ] || {
+		echo "http: $t missing (KEEPER_BENCH_DEPS=1 make deps)" >&2; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+T=$(mktemp -d /tmp/keeper-bench-http.XXXXXX)
+KPID= NPID=
+cleanup() {
+	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null
+	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null && wait "$NPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# A crew of 100: all due at once, 8 slots, each run sleeps through the
+# measurement, so 8 agents are running and 92 wait at the gate.
+mkdir -p "$T/repo" "$T/data" "$T/agents" "$T/www"
+git -C "$T/repo" init -q
+cat > "$T/agents/busy.org" <<'ORG'
+* work
+#+begin_src sh
+echo "::step::working on it"
+echo "::thought::this will take a while"
+sleep 120
+#+end_src
+ORG
+{
+	echo "#+TITLE: bench"
+	echo "#+CONCURRENCY: 8"
+	echo "#+BOOT-GRACE: 100ms"
+	echo "#+STAGGER: 0"
+	echo "#+TIMEOUT: 10m"
+	for i in $(seq -w 1 100); do
+		printf '* agent%s\n:PROPERTIES:\n:DEF: agents/busy.org\n:INTERVAL: 1h\n:END:\n' "$i"
+	done
+} > "$T/crew.org"
+
+"$KEEPER" run --crew "$T/crew.org" --repo "$T/repo" --data "$T/data" \
+    --listen 127.0.0.1:0 2>"$T/keeper.log" &
+KPID=$!
+for _ in $(seq 200); do [ -s "$T/data/http.addr" ] && break; sleep 0.05; done
+ADDR=$(cat "$T/data/http.addr" 2>/dev/null || true)
+[ -n "$ADDR" ] || { echo "http: keeper did not start" >&2; cat "$T/keeper.log" >&2; exit 1; }
+nrunning() {
+	curl -s "http://$ADDR/_activity" | /usr/bin/python3 -c \
+	    'import json, sys; print(sum(bool(a["running"]) for a in json.load(sys.stdin)["agents"]))' \
+	    2>/dev/null || echo 0
+}
+running=0
+for _ in $(seq 300); do
+	running=$(nrunning)
+	[ "$running" -ge 8 ] && break
+	sleep 0.1
+done
+echo "http: keeper at $ADDR, $running agents running"
+
+curl -s "http://$ADDR/_activity" > "$T/www/_activity"
+BYTES=$(wc -c < "$T/www/_activity")
+NPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$T/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $T/nginx.pid;
+error_log $T/nginx.err warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $T/nb; proxy_temp_path $T/np;
+	fastcgi_temp_path $T/nf; uwsgi_temp_path $T/nu; scgi_temp_path $T/ns;
+	default_type application/json;
+	sendfile on; tcp_nopush on; open_file_cache max=16 valid=60s;
+	server {
+		listen 127.0.0.1:$NPORT;
+		root $T/www;
+		location = /_activity { add_header Cache-Control no-store; }
+	}
+}
+CONF
+"$NGINX" -c "$T/nginx.conf" -p "$T" &
+NPID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$NPORT/_activity" >/dev/null && break; sleep 0.05; done
+
+bench() {	# URL -> "REQS P99"
+	wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$1" > "$T/wrk.out"
+	local rps p99
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out")
+	p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk.out")
+	echo "$rps $p99"
+}
+to_ms() {	# wrk latency (e.g. 812.00us, 1.20ms, 2.00s) -> ms
+	echo "$1" | awk '/us$/ { sub(/us/, ""); print $0 / 1000; next }
+	    /ms$/ { sub(/ms/, ""); print $0 + 0; next }
+	    /s$/ { sub(/s/, ""); print $0 * 1000; next } { print $0 }'
+}
+
+read -r k_rps k_p99 < <(bench "http://$ADDR/_activity")
+read -r n_rps n_p99 < <(bench "http://127.0.0.1:$NPORT/_activity")
+still=$(nrunning)
+
+printf '\nhttp: GET /_activity, %s bytes, 100 agents (8 running), wrk -t2 -c%s -d%ss\n' \
+    "$BYTES" "$CONNS" "$SECS"
+printf '  %-22s %12s %10s\n' "server" "req/s" "p99"
+printf '  %-22s %12s %10s\n' "keeper (libmicrohttpd)" "$k_rps" "$k_p99"
+printf '  %-22s %12s %10s\n' "nginx (static file)" "$n_rps" "$n_p99"
+awk -v k="$k_rps" -v n="$n_rps" -v p="$(to_ms "$k_p99")" 'BEGIN {
+	r = k / n;
+	printf "  ratio keeper/nginx    %.2fx (aim >= 0.50x: %s)\n", r, r >= 0.5 ? "met" : "missed";
+	printf "  keeper p99            %.2f ms (aim < 5 ms: %s)\n", p, p < 5 ? "met" : "missed";
+}'
+[ "$still" -ge 8 ] || echo "  note: fewer than 8 agents were still running at the end"

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Parse throughput on the 10 MB corpus file: keeper's org_parse (parse only,
+# median of 5) side by side with Emacs org-element-parse-buffer and
+# pandoc -f org -t json, in the same run. Usage: parse.sh BUILD_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+B=${1:-$root/build}
+out=$here/out
+mkdir -p "$out"
+big=$out/big.org
+[ -s "$big" ] || bash "$root/../shared/corpus/make-big.sh" "$big"
+mb=$(awk -v s="$(stat -c %s "$big")" 'BEGIN { printf "%.2f", s / 1e6 }')
+cc -std=c17 -D_GNU_SOURCE -O2 -I"$root/orgparse" "$here/parse_bench.c" \
+    "$B/liborgparse.a" -o "$out/parse_bench"
+echo "== parse: $big ($mb MB)"
+k=$("$out/parse_bench" "$big" 5)
+kmbs=${k%% *}
+printf '%-34s %s\n' "keeper org_parse:" "$k"
+ratios=()
+if command -v emacs >/dev/null; then
+	e=$(LANG=C.UTF-8 emacs --batch -Q -l "$here/parse-org-element.el" "$big" 3 2>/dev/null)
+	ee=$(echo "$e" | awk '$1 == "element" { print $2 }')
+	eo=$(echo "$e" | awk '$1 == "object" { print $2 }')
+	printf '%-34s %s MB/s (median of 3)\n' "emacs org-element (element):" "$ee"
+	printf '%-34s %s MB/s (median of 3)\n' "emacs org-element (object):" "$eo"
+	ratios+=("keeper/org-element(element) = $(awk -v a="$kmbs" -v b="$ee" 'BEGIN { printf "%.0fx", a / b }')")
+	ratios+=("keeper/org-element(object)  = $(awk -v a="$kmbs" -v b="$eo" 'BEGIN { printf "%.0fx", a / b }')")
+fi
+if command -v pandoc >/dev/null; then
+	t0=$(date +%s.%N)
+	pandoc -f org -t json "$big" > /dev/null
+	t1=$(date +%s.%N)
+	pm=$(awk -v s="$mb" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", s / (b - a) }')
+	printf '%-34s %s MB/s (one run, includes writing JSON)\n' "pandoc -f org -t json:" "$pm"
+	ratios+=("keeper/pandoc               = $(awk -v a="$kmbs" -v b="$pm" 'BEGIN { printf "%.0fx", a / b }')")
+fi
+for r in "${ratios[@]}"; do
+	echo "ratio $r  (keeper reads structure only; they also parse inline markup)"
+done

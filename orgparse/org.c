@@ -1,0 +1,2546 @@
+/*
+ * org.c: keeper's structural org-mode parser.
+ *
+ * What it reads, following Emacs org-element (Org 9.5.5) element by
+ * element: headings (stars, TODO keyword from #+TODO/#+SEQ_TODO/#+TYP_TODO
+ * or TODO/DONE, priority cookie, COMMENT, title, tags), planning lines,
+ * property drawers and node properties, keywords, blocks (#+BEGIN_X ...
+ * #+END_X), other drawers. To put these on the same lines org-element
+ * does, it also recognises, without reporting them, everything that
+ * decides where elements begin and end: paragraphs, plain lists and
+ * items, affiliated keywords (#+NAME:, #+CAPTION:, #+RESULTS:,
+ * #+HEADER:, #+ATTR_*:, which attach to the next element), babel calls,
+ * dynamic blocks, footnote definitions, comments, fixed-width areas,
+ * tables (with #+TBLFM:), LaTeX environments, clocks, diary sexps and
+ * horizontal rules. Greater elements (drawers, greater blocks, dynamic
+ * blocks, lists, footnote definitions) are searched recursively, as
+ * org-element does.
+ *
+ * The text is read the way Emacs reads a file with utf-8-dos: CR LF ends
+ * a line like LF, a lone CR is text, bytes that are not UTF-8 are one
+ * character each.
+ *
+ * Deliberate differences from org-element:
+ *  - Inline tasks are not special: Emacs only knows them once
+ *    org-inlinetask is loaded; without it every "*+ " line is a heading,
+ *    as here.
+ *  - #+SETUPFILE: is not followed, and #+STARTUP: odd does not halve
+ *    levels: level is the number of stars.
+ *  - Unicode character classes are approximated: non-ASCII characters
+ *    count as word characters and as [[:alnum:]] except the punctuation,
+ *    symbol and space ranges listed in uclass(); only ASCII letters are
+ *    upper-cased in keyword and block names.
+ *  - In list structure, a block's end line is matched literally, where
+ *    org-element builds a regexp from the unquoted block name.
+ *  - A #+TODO: line counts wherever org-element's parse makes it a
+ *    keyword element (org-collect-keywords asks org-element-at-point,
+ *    which agrees except in pathological cases).
+ *
+ * Speed: one pass to index lines (memchr), one recursive pass over
+ * elements, no regular expressions, strings in one arena, elements in
+ * growable arrays.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "org.h"
+
+/* ---------------------------------------------------------------- */
+/* Memory */
+
+struct chunk {
+	struct chunk	*next;
+	size_t		 used, cap;
+	char		 data[];
+};
+
+struct arena {
+	struct chunk	*head;
+};
+
+struct tagref {
+	size_t	 first, n;
+};
+
+struct todoset;
+
+struct parser {
+	/* input */
+	const char	*buf;
+	size_t		 len;
+	size_t		*ls;		/* line starts, nlines + 1 entries */
+	size_t		*le;		/* line content ends (no EOL) */
+	unsigned char	*nl;		/* line ends with a newline */
+	size_t		 nlines;
+	int		 oom;
+
+	struct arena	 arena;
+
+	org_elem	*elems;	size_t nelems, celems;
+	org_heading	*heads;	size_t nheads, cheads;
+	org_planning	*plans;	size_t nplans, cplans;
+	org_prop	*props;	size_t nprops, cprops;
+	org_keyword	*kws;	size_t nkws, ckws;
+	org_drawer	*drws;	size_t ndrws, cdrws;
+	org_block	*blks;	size_t nblks, cblks;
+	org_str		*tags;	size_t ntags, ctags;
+	struct tagref	*tagrefs;	/* per heading */
+	size_t		 ntagrefs, ctagrefs;
+	int		 maybe_todo;	/* a #+TODO:-like line exists */
+	struct todoset	*dflt;		/* TODO/DONE, used while parsing */
+
+	long		 cur_heading;
+
+	/* last END search, to keep repeated failing searches linear */
+	struct {
+		int	 kind;
+		const char *name;
+		size_t	 namelen;
+		size_t	 from, limit, result;
+		int	 valid;
+	} endcache;
+};
+
+struct priv {
+	struct arena	 arena;
+	size_t		*ls, *le;
+	unsigned char	*nl;
+	org_str		*tags;
+};
+
+static void *
+grow(void *p, size_t *cap, size_t n, size_t sz, int *oom)
+{
+	size_t	 ncap;
+	void	*np;
+
+	if (n < *cap)
+		return p;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / sz) {
+		*oom = 1;
+		return NULL;
+	}
+	np = realloc(p, ncap * sz);
+	if (np == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	*cap = ncap;
+	return np;
+}
+
+#define PUSH(P, arr, n, c) \
+	(((P)->arr = grow((P)->arr, &(P)->c, (P)->n, sizeof(*(P)->arr), \
+	    &(P)->oom)) == NULL ? NULL : &(P)->arr[(P)->n++])
+
+static char *
+arena_alloc(struct parser *P, size_t n)
+{
+	struct chunk	*c = P->arena.head;
+	size_t		 cap;
+
+	if (c == NULL || c->cap - c->used < n) {
+		cap = n > 65536 ? n : 65536;
+		if ((c = malloc(sizeof(*c) + cap)) == NULL) {
+			P->oom = 1;
+			return NULL;
+		}
+		c->used = 0;
+		c->cap = cap;
+		c->next = P->arena.head;
+		P->arena.head = c;
+	}
+	c->used += n;
+	return c->data + c->used - n;
+}
+
+static org_str
+mkstr(struct parser *P, const char *s, size_t n)
+{
+	org_str	 r = { NULL, 0 };
+	char	*d;
+
+	if ((d = arena_alloc(P, n + 1)) == NULL)
+		return r;
+	if (n)
+		memcpy(d, s, n);
+	d[n] = '\0';
+	r.s = d;
+	r.len = n;
+	return r;
+}
+
+/* Upper case of code point c, for the scripts keys are written in:
+ * ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic. */
+static long
+upcase_cp(long c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 32;
+	if (c == 0xB5)
+		return 0x39C;
+	if (c == 0x3C2)
+		return 0x3A3;
+	if (c < 0xE0 || c == 0xDF)
+		return c;
+	if (c <= 0xFE)
+		return c == 0xF7 ? c : c - 32;
+	if (c == 0xFF)
+		return 0x178;
+	if (c >= 0x100 && c <= 0x137)
+		return c & 1 ? c - 1 : c;
+	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+		return c & 1 ? c : c - 1;
+	if (c >= 0x14A && c <= 0x177)
+		return c & 1 ? c - 1 : c;
+	if (c >= 0x3B1 && c <= 0x3C9)
+		return c - 32;
+	if (c >= 0x430 && c <= 0x44F)
+		return c - 32;
+	if (c >= 0x450 && c <= 0x45F)
+		return c - 80;
+	return c;
+}
+
+static size_t	u8char(const unsigned char *, const unsigned char *, long *);
+
+/* Copy of [s, s + n) upper-cased as Emacs' upcase does for the scripts
+ * above; other characters are kept. Case pairs in these ranges encode in
+ * the same number of bytes, except U+00FF (2) and U+0178 (2): all 2. */
+static org_str
+mkupper(struct parser *P, const char *s, size_t n)
+{
+	org_str		 r = mkstr(P, s, n);
+	unsigned char	*d = (unsigned char *)(uintptr_t)r.s;
+	size_t		 i, k;
+	long		 c, u;
+
+	if (d == NULL)
+		return r;
+	for (i = 0; i < n; i += k) {
+		k = u8char(d + i, d + n, &c);
+		if (c == 0xDF) {
+			/* Sharp s upcases to "SS", also two bytes. */
+			d[i] = d[i + 1] = 'S';
+			continue;
+		}
+		if (c < 0 || (u = upcase_cp(c)) == c)
+			continue;
+		if (k == 1)
+			d[i] = (unsigned char)u;
+		else if (k == 2 && u < 0x800) {
+			d[i] = (unsigned char)(0xC0 | (u >> 6));
+			d[i + 1] = (unsigned char)(0x80 | (u & 0x3F));
+		}
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- */
+/* Characters, as Emacs sees them in an org buffer */
+
+/* Length of the character at p as Emacs' UTF-8 decoder reads it: 1 for a
+ * byte that starts no valid sequence (a raw byte). Stores the code point,
+ * or -1 for a raw byte. */
+static size_t
+u8char(const unsigned char *p, const unsigned char *e, long *cp)
+{
+	unsigned	 c = p[0];
+	size_t		 n, i;
+	unsigned long	 v, min;
+
+	*cp = -1;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2; v = c & 0x1F; min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3; v = c & 0x0F; min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF7) {
+		n = 4; v = c & 0x07; min = 0x10000;
+	} else if (c == 0xF8) {
+		n = 5; v = 0; min = 0x200000;
+	} else
+		return 1;
+	if ((size_t)(e - p) < n)
+		return 1;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 1;
+		v = (v << 6) | (p[i] & 0x3F);
+	}
+	if (v < min || (v >= 0xD800 && v <= 0xDFFF) || v > 0x3FFF7F)
+		return 1;
+	*cp = (long)v;
+	return n;
+}
+
+/* Emacs syntax classes for a code point (-1: raw byte). */
+enum { C_WS = 1, C_WORD = 2, C_ALNUM = 4 };
+
+static int
+uclass(long c)
+{
+	if (c < 0)
+		return C_WORD;
+	if (c < 0x80) {
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\f' ||
+		    c == '\r')
+			return C_WS;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			return C_WORD | C_ALNUM;
+		if (c == '\'')
+			return C_WORD;
+		return 0;
+	}
+	if (c == 0xA0 || (c >= 0x2000 && c <= 0x200B) || c == 0x202F ||
+	    c == 0x205F || c == 0x3000)
+		return C_WS;
+	if (c < 0xC0) {
+		if (c == 0xAA || c == 0xB5 || c == 0xBA)
+			return C_WORD | C_ALNUM;
+		if (c < 0xA0)
+			return C_WORD;
+		return 0;
+	}
+	if (c == 0xD7 || c == 0xF7)
+		return 0;
+	if ((c >= 0x2010 && c <= 0x206F) || (c >= 0x3001 && c <= 0x303F))
+		return 0;
+	if ((c >= 0x2070 && c <= 0x2BFF) || (c >= 0x1F000 && c <= 0x1FAFF) ||
+	    c > 0x10FFFF)
+		return C_WORD;
+	return C_WORD | C_ALNUM;
+}
+
+/* Class of the character at p, its length in *n. */
+static int
+cclass(const char *p, const char *e, size_t *n)
+{
+	long	 cp;
+
+	*n = u8char((const unsigned char *)p, (const unsigned char *)e, &cp);
+	return uclass(cp);
+}
+
+static int
+isblank_c(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Skip a run of non-whitespace-syntax characters (\S-). */
+static const char *
+skip_nonws(const char *p, const char *e)
+{
+	size_t	 n;
+
+	while (p < e) {
+		if ((unsigned char)*p < 0x80) {
+			if (*p == ' ' || *p == '\t' || *p == '\n' ||
+			    *p == '\f' || *p == '\r')
+				break;
+			p++;
+			continue;
+		}
+		if (cclass(p, e, &n) & C_WS)
+			break;
+		p += n;
+	}
+	return p;
+}
+
+static const char *
+skip_blanks(const char *p, const char *e)
+{
+	while (p < e && isblank_c(*p))
+		p++;
+	return p;
+}
+
+/* Does [p, e) start with lit, ASCII case-insensitively? */
+static inline int
+ieq_n(const char *p, const char *e, const char *lit, size_t n)
+{
+	size_t	 i;
+
+	if ((size_t)(e - p) < n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = p[i], l = lit[i];
+
+		if (c == l)
+			continue;
+		/* Only letters fold. */
+		if (!(((l | 0x20) >= 'a' && (l | 0x20) <= 'z') &&
+		    (c | 0x20) == (l | 0x20)))
+			return 0;
+	}
+	return 1;
+}
+
+#define ieq(p, e, lit)	ieq_n((p), (e), (lit), sizeof(lit) - 1)
+
+/* ---------------------------------------------------------------- */
+/* Lines */
+
+#define LB(P, l)	((P)->buf + (P)->ls[l])
+#define LE(P, l)	((P)->buf + (P)->le[l])
+
+static int
+index_lines(struct parser *P)
+{
+	const char	*b = P->buf, *p, *e = P->buf + P->len, *q;
+	size_t		 cap, i = 0;
+
+	cap = P->len / 32 + 16;
+	P->ls = malloc(cap * sizeof(size_t));
+	P->le = malloc(cap * sizeof(size_t));
+	P->nl = malloc(cap);
+	if (P->ls == NULL || P->le == NULL || P->nl == NULL)
+		return -1;
+	for (p = b; p < e; p = q + 1) {
+		if (i + 1 >= cap) {
+			size_t	*nls, *nle;
+			unsigned char *nnl;
+
+			cap *= 2;
+			nls = realloc(P->ls, cap * sizeof(size_t));
+			if (nls != NULL)
+				P->ls = nls;
+			nle = realloc(P->le, cap * sizeof(size_t));
+			if (nle != NULL)
+				P->le = nle;
+			nnl = realloc(P->nl, cap);
+			if (nnl != NULL)
+				P->nl = nnl;
+			if (nls == NULL || nle == NULL || nnl == NULL)
+				return -1;
+		}
+		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			q = e;
+		P->ls[i] = (size_t)(p - b);
+		P->nl[i] = q < e;
+		if (!P->maybe_todo) {
+			const char *t = skip_blanks(p, q);
+
+			if (q - t >= 7 && t[0] == '#' && t[1] == '+')
+				P->maybe_todo = ieq(t + 2, q, "TODO:") ||
+				    ieq(t + 2, q, "SEQ_TODO:") ||
+				    ieq(t + 2, q, "TYP_TODO:");
+		}
+		P->le[i] = (size_t)(q - b) - (q < e && q > p && q[-1] == '\r');
+		i++;
+	}
+	P->ls[i] = P->len;
+	P->le[i] = P->len;
+	P->nl[i] = 0;
+	P->nlines = i;
+	return 0;
+}
+
+/* Only spaces and tabs: Emacs' "[ \t]*$". */
+static int
+rxblank(struct parser *P, size_t l)
+{
+	return skip_blanks(LB(P, l), LE(P, l)) == LE(P, l);
+}
+
+/* Only characters of " \r\t\n": what skip-chars-forward skips. Line end
+ * CRs are already gone, so only a lone CR is left to count. */
+static int
+wsblank(struct parser *P, size_t l)
+{
+	const char	*p = LB(P, l), *e = LE(P, l);
+
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	return p == e;
+}
+
+/* First line at or after l that is not blank, or limit. */
+static size_t
+skip_blank(struct parser *P, size_t l, size_t limit)
+{
+	while (l < limit && wsblank(P, l))
+		l++;
+	return l;
+}
+
+/* The line after the last non-blank line before l. */
+static size_t
+back_blank(struct parser *P, size_t l)
+{
+	while (l > 0 && wsblank(P, l - 1))
+		l--;
+	return l;
+}
+
+static int
+is_heading(struct parser *P, size_t l)
+{
+	const char	*p = LB(P, l), *e = LE(P, l);
+
+	if (p >= e || *p != '*')
+		return 0;
+	while (p < e && *p == '*')
+		p++;
+	return p < e && *p == ' ';
+}
+
+/* Column of the first non-blank character, tabs every 8. */
+static size_t
+indent_col(struct parser *P, size_t l, const char **after)
+{
+	const char	*p = LB(P, l), *e = LE(P, l);
+	size_t		 col = 0;
+
+	for (; p < e && isblank_c(*p); p++)
+		col = *p == '\t' ? (col / 8 + 1) * 8 : col + 1;
+	if (after)
+		*after = p;
+	return col;
+}
+
+/* ---------------------------------------------------------------- */
+/* Line predicates (each mirrors one org regexp) */
+
+/* org-drawer-regexp: ^[ \t]*:((?:\w|[-_])+):[ \t]*$ */
+static int
+is_drawer(struct parser *P, size_t l, const char **nb, const char **ne)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*s;
+	size_t		 n;
+
+	if (p >= e || *p != ':')
+		return 0;
+	s = ++p;
+	while (p < e) {
+		if (*p == '-' || *p == '_') {
+			p++;
+			continue;
+		}
+		if (!(cclass(p, e, &n) & C_WORD))
+			break;
+		p += n;
+	}
+	if (p == s || p >= e || *p != ':')
+		return 0;
+	if (nb) {
+		*nb = s;
+		*ne = p;
+	}
+	return skip_blanks(p + 1, e) == e;
+}
+
+/* ^[ \t]*:END:[ \t]*$ (case-insensitive) */
+static int
+is_end(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+
+	return ieq(p, e, ":END:") && skip_blanks(p + 5, e) == e;
+}
+
+/* ^[ \t]*#\+END_name[ \t]*$, or #+END:?[ \t]*$ when dyn. */
+static int
+is_block_end(struct parser *P, size_t l, const char *name, size_t nlen,
+    int dyn)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+
+	if (!ieq(p, e, "#+END"))
+		return 0;
+	p += 5;
+	if (dyn) {
+		if (p < e && *p == ':')
+			p++;
+		return skip_blanks(p, e) == e;
+	}
+	if (p >= e || *p != '_')
+		return 0;
+	p++;
+	if ((size_t)(e - p) < nlen || strncasecmp(p, name, nlen) != 0)
+		return 0;
+	return skip_blanks(p + nlen, e) == e;
+}
+
+enum { K_DRAWER = 1, K_BLOCK, K_DYN };
+
+/* First line in [from, limit) that closes: a drawer, a block of that
+ * name, a dynamic block. Returns limit when none. */
+static size_t
+find_end(struct parser *P, int kind, const char *name, size_t nlen,
+    size_t from, size_t limit)
+{
+	size_t	 l;
+
+	if (P->endcache.valid && P->endcache.kind == kind &&
+	    P->endcache.limit == limit && P->endcache.namelen == nlen &&
+	    (nlen == 0 || strncasecmp(P->endcache.name, name, nlen) == 0) &&
+	    from >= P->endcache.from && from <= P->endcache.result)
+		return P->endcache.result;
+	for (l = from; l < limit; l++) {
+		if (kind == K_DRAWER ? is_end(P, l) :
+		    is_block_end(P, l, name, nlen, kind == K_DYN))
+			break;
+	}
+	P->endcache.valid = 1;
+	P->endcache.kind = kind;
+	P->endcache.name = name;
+	P->endcache.namelen = nlen;
+	P->endcache.from = from;
+	P->endcache.limit = limit;
+	P->endcache.result = l;
+	return l;
+}
+
+/* [ \t]*#\+BEGIN_(\S-+): the name. */
+static int
+is_block_begin(struct parser *P, size_t l, const char **nb, const char **ne)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*q;
+
+	if (!ieq(p, e, "#+BEGIN_"))
+		return 0;
+	p += 8;
+	q = skip_nonws(p, e);
+	if (q == p)
+		return 0;
+	*nb = p;
+	*ne = q;
+	return 1;
+}
+
+/* ^[ \t]*\\begin{([A-Za-z0-9*]+)} */
+static int
+is_latex_begin(struct parser *P, size_t l, const char **nb, const char **ne)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*s;
+
+	if (!ieq(p, e, "\\begin{"))
+		return 0;
+	s = p += 7;
+	while (p < e && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+	    || (*p >= '0' && *p <= '9') || *p == '*'))
+		p++;
+	if (p == s || p >= e || *p != '}')
+		return 0;
+	*nb = s;
+	*ne = p;
+	return 1;
+}
+
+/* \\end{name}[ \t]*$ anywhere on the line (case-insensitive). */
+static int
+has_latex_end(struct parser *P, size_t l, const char *name, size_t nlen)
+{
+	const char	*p = LB(P, l), *e = LE(P, l), *q;
+
+	/* The match must end the line, less trailing blanks. */
+	q = e;
+	while (q > p && isblank_c(q[-1]))
+		q--;
+	for (;;) {
+		if ((size_t)(q - p) < nlen + 6)
+			return 0;
+		if (q[-1] == '}' && strncasecmp(q - 1 - nlen, name, nlen) == 0
+		    && strncasecmp(q - 6 - nlen, "\\end{", 5) == 0)
+			return 1;
+		/* Trailing blanks may also be eaten by [ \t]*: retry
+		 * with fewer only if blanks remain, which they cannot. */
+		return 0;
+	}
+}
+
+static size_t
+find_latex_end(struct parser *P, const char *name, size_t nlen, size_t from,
+    size_t limit)
+{
+	size_t	 l;
+
+	for (l = from; l < limit; l++)
+		if (has_latex_end(P, l, name, nlen))
+			return l;
+	return limit;
+}
+
+/* [ \t]*#( |$) */
+static int
+is_comment(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+
+	return p < e && *p == '#' && (p + 1 == e || p[1] == ' ');
+}
+
+/* [ \t]*:( |$) */
+static int
+is_fixed(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+
+	return p < e && *p == ':' && (p + 1 == e || p[1] == ' ');
+}
+
+/* org-item-re: [ \t]*([-+]|[0-9]+[.)])([ \t]+|$) or [ \t]+\*([ \t]+|$).
+ * Sets *body to after the bullet's blanks. */
+static int
+is_item(struct parser *P, size_t l, const char **body)
+{
+	const char	*s = LB(P, l), *e = LE(P, l);
+	const char	*p = skip_blanks(s, e);
+
+	if (p >= e)
+		return 0;
+	if (*p == '-' || *p == '+' || (*p == '*' && p > s))
+		p++;
+	else if (*p >= '0' && *p <= '9') {
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+		if (p >= e || (*p != '.' && *p != ')'))
+			return 0;
+		p++;
+	} else
+		return 0;
+	if (p < e && !isblank_c(*p))
+		return 0;
+	if (body)
+		*body = skip_blanks(p, e);
+	return 1;
+}
+
+/* org-element--affiliated-re */
+static int
+is_affiliated(struct parser *P, size_t l)
+{
+	static const char *const kw[] = { "DATA", "HEADERS", "HEADER",
+	    "LABEL", "NAME", "PLOT", "RESNAME", "RESULTS", "RESULT", "SOURCE",
+	    "SRCNAME", "TBLNAME", NULL };
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*q;
+	size_t		 i, n;
+
+	if (!ieq(p, e, "#+"))
+		return 0;
+	p += 2;
+	if (ieq(p, e, "CAPTION") || ieq(p, e, "RESULTS")) {
+		q = p + 7;
+		if (q < e && *q == ':')
+			return 1;
+		if (q < e && *q == '[') {
+			/* \[(.*)\]: greedy: any "]:" after q. */
+			for (e--; e > q; e--)
+				if (e[-1] == ']' && *e == ':')
+					return 1;
+			return 0;
+		}
+	}
+	if (ieq(p, e, "ATTR_")) {
+		q = p + 5;
+		while (q < e && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' &&
+		    *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-' ||
+		    *q == '_'))
+			q++;
+		if (q > p + 5 && q < e && *q == ':')
+			return 1;
+		/* [-_A-Za-z0-9]+ may give back characters, but none of
+		 * them is a colon, so no shorter match exists. */
+		return 0;
+	}
+	for (i = 0; kw[i]; i++) {
+		n = strlen(kw[i]);
+		if (ieq_n(p, e, kw[i], n) && p + n < e && p[n] == ':')
+			return 1;
+	}
+	return 0;
+}
+
+/* [ \t]*-{5,}[ \t]*$ */
+static int
+is_hrule(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*s = p;
+
+	while (p < e && *p == '-')
+		p++;
+	return p - s >= 5 && skip_blanks(p, e) == e;
+}
+
+/* ^\[fn:([-_[:word:]]+)\] */
+static int
+is_fndef(struct parser *P, size_t l, const char **after)
+{
+	const char	*p = LB(P, l), *e = LE(P, l), *s;
+	size_t		 n;
+
+	if (!ieq(p, e, "[fn:") || strncmp(p, "[fn:", 4) != 0)
+		return 0;
+	s = p += 4;
+	while (p < e) {
+		if (*p == '-' || *p == '_') {
+			p++;
+			continue;
+		}
+		if (!(cclass(p, e, &n) & C_WORD))
+			break;
+		p += n;
+	}
+	if (p == s || p >= e || *p != ']')
+		return 0;
+	if (after)
+		*after = p + 1;
+	return 1;
+}
+
+/* [ \t]*\+(-+\+)+[ \t]*$ */
+static int
+is_tel_rule(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	int		 seg = 0;
+
+	if (p >= e || *p != '+')
+		return 0;
+	p++;
+	for (;;) {
+		const char *s = p;
+
+		while (p < e && *p == '-')
+			p++;
+		if (p == s || p >= e || *p != '+')
+			break;
+		p++;
+		seg++;
+	}
+	/* A failed segment leaves p inside dashes: not a rule. */
+	if (seg == 0)
+		return 0;
+	return skip_blanks(p, e) == e;
+}
+
+/* ^[ \t]*($|[^+| \t]): a line that is not table.el material. */
+static int
+is_nontel(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+
+	return p == e || (*p != '+' && *p != '|');
+}
+
+/* org-property-re: [ \t]*:(\S-+):([ \t]+(.*?))?[ \t]*$ */
+static int
+is_property(struct parser *P, size_t l, org_str *key, org_str *val, int mk)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*t, *v, *ve;
+
+	if (p >= e || *p != ':')
+		return 0;
+	t = skip_nonws(p + 1, e);
+	if (t - p < 3 || t[-1] != ':')
+		return 0;
+	if (t < e && !isblank_c(*t))
+		return 0;
+	if (!mk)
+		return 1;
+	v = skip_blanks(t, e);
+	ve = e;
+	while (ve > v && isblank_c(ve[-1]))
+		ve--;
+	*key = mkstr(P, p + 1, (size_t)(t - 1 - (p + 1)));
+	*val = mkstr(P, v, (size_t)(ve - v));
+	return 1;
+}
+
+/* A line of org-property-drawer-re's body: [ \t]*:\S-+:( .*)?[ \t]*\n */
+static int
+is_pd_line(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*t, *c;
+
+	if (!P->nl[l] || p >= e || *p != ':')
+		return 0;
+	t = skip_nonws(p + 1, e);
+	/* \S-+ backtracks to any colon of the run that is followed by
+	 * " ", or by [ \t]* and the end. */
+	for (c = t; c > p + 2; c--) {
+		if (c[-1] != ':')
+			continue;
+		if (c < e && *c == ' ')
+			return 1;
+		if (skip_blanks(c, e) == e)
+			return 1;
+	}
+	return 0;
+}
+
+/* org-property-drawer-re at line l; the :END: line in *endl. */
+static int
+is_propdrawer(struct parser *P, size_t l, size_t *endl)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	size_t		 k;
+
+	if (!ieq(p, e, ":PROPERTIES:") || skip_blanks(p + 12, e) != e ||
+	    !P->nl[l])
+		return 0;
+	for (k = l + 1; k < P->nlines; k++) {
+		if (is_end(P, k)) {
+			*endl = k;
+			return 1;
+		}
+		if (!is_pd_line(P, k))
+			return 0;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Emitting */
+
+static int
+emit(struct parser *P, enum org_type t, size_t line, size_t idx)
+{
+	org_elem	*e = PUSH(P, elems, nelems, celems);
+
+	if (e == NULL)
+		return -1;
+	e->type = t;
+	e->line = line + 1;
+	e->index = idx;
+	return 0;
+}
+
+static void
+emit_keyword(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)) + 2, *e = LE(P, l);
+	const char	*t, *c, *v, *ve;
+	org_keyword	*k;
+
+	/* [ \t]*#\+(\S-*): : the key ends at the run's last colon. */
+	t = skip_nonws(p, e);
+	for (c = t; c > p && c[-1] != ':'; c--)
+		;
+	if (c == p)
+		return;
+	v = c;
+	while (v < e && (isblank_c(*v) || *v == '\r'))
+		v++;
+	ve = e;
+	while (ve > v && (isblank_c(ve[-1]) || ve[-1] == '\r'))
+		ve--;
+	if ((k = PUSH(P, kws, nkws, ckws)) == NULL)
+		return;
+	k->line = l + 1;
+	k->heading = P->cur_heading;
+	k->key = mkupper(P, p, (size_t)(c - 1 - p));
+	k->value = mkstr(P, v, (size_t)(ve - v));
+	emit(P, ORG_KEYWORD, l, P->nkws - 1);
+}
+
+static void
+emit_drawer(struct parser *P, size_t l, const char *nb, const char *ne)
+{
+	org_drawer	*d;
+
+	if ((d = PUSH(P, drws, ndrws, cdrws)) == NULL)
+		return;
+	d->line = l + 1;
+	d->heading = P->cur_heading;
+	d->name = mkstr(P, nb, (size_t)(ne - nb));
+	emit(P, ORG_DRAWER, l, P->ndrws - 1);
+}
+
+/* Does line start (after blanks) with ,*,(\*|#\+)? Returns the comma to
+ * drop, or NULL. */
+static const char *
+escaped_comma(const char *p, const char *e)
+{
+	const char	*c;
+
+	p = skip_blanks(p, e);
+	if (p >= e || *p != ',')
+		return NULL;
+	for (c = p; c < e && *c == ','; c++)
+		;
+	if (c < e && (*c == '*' || (*c == '#' && c + 1 < e && c[1] == '+')))
+		return c - 1;
+	return NULL;
+}
+
+/* Lines (b, end) joined with newlines; unescape drops comma escapes. */
+static org_str
+block_value(struct parser *P, size_t b, size_t end, int unescape)
+{
+	size_t		 l, n = 0;
+	char		*d, *q;
+	const char	*cm;
+	org_str		 r = { NULL, 0 };
+
+	for (l = b; l < end; l++)
+		n += (size_t)(LE(P, l) - LB(P, l)) + 1;
+	if ((d = arena_alloc(P, n + 1)) == NULL)
+		return r;
+	q = d;
+	for (l = b; l < end; l++) {
+		const char *s = LB(P, l), *e = LE(P, l);
+
+		cm = unescape ? escaped_comma(s, e) : NULL;
+		if (cm) {
+			memcpy(q, s, (size_t)(cm - s));
+			q += cm - s;
+			s = cm + 1;
+		}
+		memcpy(q, s, (size_t)(e - s));
+		q += e - s;
+		*q++ = '\n';
+	}
+	*q = '\0';
+	r.s = d;
+	r.len = (size_t)(q - d);
+	return r;
+}
+
+static void
+emit_block(struct parser *P, size_t l, size_t endl, const char *nb,
+    const char *ne)
+{
+	org_block	*b;
+	const char	*p, *e = LE(P, l), *q, *s;
+	int		 src, unesc;
+	size_t		 nlen = (size_t)(ne - nb);
+
+	if ((b = PUSH(P, blks, nblks, cblks)) == NULL)
+		return;
+	memset(b, 0, sizeof(*b));
+	b->line = l + 1;
+	b->end_line = endl + 1;
+	b->heading = P->cur_heading;
+	b->name = mkupper(P, nb, nlen);
+	src = nlen == 3 && strncasecmp(nb, "SRC", 3) == 0;
+	unesc = src || (nlen == 7 && strncasecmp(nb, "EXAMPLE", 7) == 0) ||
+	    (nlen == 6 && strncasecmp(nb, "EXPORT", 6) == 0);
+	p = ne;
+	if (src) {
+		/* #+BEGIN_SRC( +(\S-+))?(switches)?(.*)[ \t]*$ */
+		q = p;
+		while (q < e && *q == ' ')
+			q++;
+		if (q > p && q < e && (s = skip_nonws(q, e)) > q) {
+			b->lang = mkstr(P, q, (size_t)(s - q));
+			p = s;
+		}
+		/* Switches: ( +(-(l ".+"|[ikr])|[-+]n( *[0-9]+)?))+ */
+		for (;;) {
+			q = p;
+			while (q < e && *q == ' ')
+				q++;
+			if (q == p || q >= e)
+				break;
+			if (*q == '-' && q + 1 < e && q[1] == 'l' &&
+			    q + 3 < e && q[2] == ' ' && q[3] == '"') {
+				const char *r = e;
+
+				while (r > q + 5 && r[-1] != '"')
+					r--;
+				if (r > q + 5) {
+					p = r;
+					continue;
+				}
+			}
+			if (*q == '-' && q + 1 < e && (q[1] == 'i' ||
+			    q[1] == 'k' || q[1] == 'r')) {
+				p = q + 2;
+				continue;
+			}
+			if ((*q == '-' || *q == '+') && q + 1 < e &&
+			    q[1] == 'n') {
+				const char *r = q + 2, *d;
+
+				while (r < e && *r == ' ')
+					r++;
+				for (d = r; d < e && *d >= '0' && *d <= '9';)
+					d++;
+				p = d > r ? d : q + 2;
+				continue;
+			}
+			break;
+		}
+	}
+	/* The rest, org-trim'd; absent when blank. */
+	while (p < e && (isblank_c(*p) || *p == '\r'))
+		p++;
+	while (e > p && (isblank_c(e[-1]) || e[-1] == '\r'))
+		e--;
+	if (e > p)
+		b->params = mkstr(P, p, (size_t)(e - p));
+	b->value = block_value(P, l + 1, endl, unesc);
+	emit(P, ORG_BLOCK, l, P->nblks - 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* Timestamps and planning */
+
+static int
+isdig(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* org-element--timestamp-regexp at p. */
+static int
+ts_start(const char *p, const char *e)
+{
+	const char	*q;
+	int		 i;
+
+	if (p >= e)
+		return 0;
+	if (*p == '<' || *p == '[') {
+		/* [[<]\d{4}-\d{2}-\d{2}( .*?)?[]>] */
+		q = p + 1;
+		for (i = 0; i < 10; i++, q++) {
+			if (q >= e)
+				goto alt;
+			if (i == 4 || i == 7) {
+				if (*q != '-')
+					goto alt;
+			} else if (!isdig(*q))
+				goto alt;
+		}
+		if (q < e && (*q == ']' || *q == '>'))
+			return 1;
+		if (q < e && *q == ' ') {
+			for (q++; q < e; q++)
+				if (*q == ']' || *q == '>')
+					return 1;
+		}
+	}
+alt:
+	if (*p != '<')
+		return 0;
+	/* <%%\(([^>\n]+)\)> */
+	if (e - p >= 4 && p[1] == '%' && p[2] == '%' && p[3] == '(') {
+		q = memchr(p + 4, '>', (size_t)(e - p - 4));
+		if (q != NULL && q - (p + 4) >= 2 && q[-1] == ')')
+			return 1;
+	}
+	/* <\d+-\d+-\d+[^>\n]+?\+\d+[dwmy]> */
+	q = p + 1;
+	for (i = 0; i < 3; i++) {
+		const char *s = q;
+
+		while (q < e && isdig(*q))
+			q++;
+		if (q == s)
+			return 0;
+		if (i < 2) {
+			if (q >= e || *q != '-')
+				return 0;
+			q++;
+		}
+	}
+	{
+		const char *gt = memchr(q, '>', (size_t)(e - q)), *r;
+
+		if (gt == NULL || gt - q < 4)
+			return 0;
+		r = gt - 1;
+		if (*r != 'd' && *r != 'w' && *r != 'm' && *r != 'y')
+			return 0;
+		r--;
+		if (!isdig(*r))
+			return 0;
+		while (r > q && isdig(*r))
+			r--;
+		return *r == '+' && r > q;
+	}
+}
+
+/* Raw text of the timestamp at p: ([<[].*?)[]>](--[<[].*?[]>])? */
+static size_t
+ts_len(const char *p, const char *e)
+{
+	const char	*q = p + 1, *r;
+
+	while (q < e && *q != ']' && *q != '>')
+		q++;
+	if (q >= e)
+		return (size_t)(e - p);
+	q++;
+	if (e - q >= 3 && q[0] == '-' && q[1] == '-' && (q[2] == '<' ||
+	    q[2] == '[')) {
+		for (r = q + 3; r < e && *r != ']' && *r != '>'; r++)
+			;
+		if (r < e)
+			q = r + 1;
+	}
+	return (size_t)(q - p);
+}
+
+/* [ \t]*(CLOSED:|DEADLINE:|SCHEDULED:), case-insensitive. */
+static int
+is_planning(struct parser *P, size_t l)
+{
+	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+
+	return ieq(p, e, "CLOSED:") || ieq(p, e, "DEADLINE:") ||
+	    ieq(p, e, "SCHEDULED:");
+}
+
+static int
+wordc(const char *s, const char *p, const char *e)
+{
+	size_t	 n;
+
+	(void)s;
+	return (cclass(p, e, &n) & C_WORD) != 0;
+}
+
+/* Is there a word character just before p (at or after s)? */
+static int
+word_before(const char *s, const char *p, const char *e)
+{
+	const char	*q;
+	size_t		 n;
+
+	if (p == s)
+		return 0;
+	/* Step back to a character boundary the way the decoder reads. */
+	for (q = p - 1; q > s && p - q < 5 && ((unsigned char)*q & 0xC0) ==
+	    0x80; q--)
+		;
+	if (u8char((const unsigned char *)q, (const unsigned char *)e,
+	    &(long){0}) != (size_t)(p - q))
+		q = p - 1;
+	(void)n;
+	return wordc(s, q, e);
+}
+
+static void
+emit_planning(struct parser *P, size_t l)
+{
+	static const char *const kw[] = { "SCHEDULED:", "DEADLINE:",
+	    "CLOSED:" };
+	const char	*s = LB(P, l), *e = LE(P, l), *p = s, *q;
+	org_planning	*pl;
+	org_str		*slot;
+	int		 i;
+	size_t		 n;
+
+	if ((pl = PUSH(P, plans, nplans, cplans)) == NULL)
+		return;
+	memset(pl, 0, sizeof(*pl));
+	pl->line = l + 1;
+	pl->heading = P->cur_heading;
+	while (p < e) {
+		/* \<(SCHEDULED:|DEADLINE:|CLOSED:) *[[<]([^]>]+)[]>] */
+		for (i = 0; i < 3; i++) {
+			n = strlen(kw[i]);
+			if ((size_t)(e - p) >= n && memcmp(p, kw[i], n) == 0 &&
+			    !word_before(s, p, e))
+				break;
+		}
+		if (i == 3) {
+			p++;
+			continue;
+		}
+		q = p + n;
+		while (q < e && *q == ' ')
+			q++;
+		if (q >= e || (*q != '[' && *q != '<') || q + 1 >= e ||
+		    q[1] == ']' || q[1] == '>') {
+			p++;
+			continue;
+		}
+		{
+			const char *r = q + 1;
+
+			while (r < e && *r != ']' && *r != '>')
+				r++;
+			if (r >= e) {
+				p++;
+				continue;
+			}
+		}
+		slot = i == 0 ? &pl->scheduled : i == 1 ? &pl->deadline :
+		    &pl->closed;
+		p += n;
+		p = skip_blanks(p, e);
+		if (ts_start(p, e))
+			*slot = mkstr(P, p, ts_len(p, e));
+		else {
+			slot->s = NULL;
+			slot->len = 0;
+		}
+	}
+	emit(P, ORG_PLANNING, l, P->nplans - 1);
+	if (P->cur_heading >= 0)
+		P->heads[P->cur_heading].planning = (long)P->nplans - 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Lists */
+
+struct item {
+	size_t	 line, ind, end;
+};
+
+struct lstruct {
+	struct item	*v;
+	size_t		 n, cap;
+};
+
+static int
+st_push(struct parser *P, struct lstruct *s, size_t line, size_t ind)
+{
+	struct item	*it;
+
+	if ((s->v = grow(s->v, &s->cap, s->n, sizeof(*s->v), &P->oom)) ==
+	    NULL)
+		return -1;
+	it = &s->v[s->n++];
+	it->line = line;
+	it->ind = ind;
+	it->end = 0;
+	return 0;
+}
+
+/* org-element--list-struct. Items are recorded in order of their lines,
+ * open ones on a stack of indices. */
+static int
+list_struct(struct parser *P, size_t l, size_t limit, struct lstruct *st)
+{
+	size_t		*stack = NULL, sn = 0, scap = 0, ind, end, k;
+	const char	*nb, *ne;
+	int		 rc = 0;
+
+	for (;;) {
+		if (l >= limit) {
+			end = back_blank(P, limit);
+			while (sn)
+				st->v[stack[--sn]].end = end;
+			break;
+		}
+		if (rxblank(P, l) && P->nl[l] && l + 1 < P->nlines &&
+		    rxblank(P, l + 1) && P->nl[l + 1]) {
+			while (sn)
+				st->v[stack[--sn]].end = l;
+			break;
+		}
+		if (is_item(P, l, NULL)) {
+			ind = indent_col(P, l, NULL);
+			while (sn && ind <= st->v[stack[sn - 1]].ind)
+				st->v[stack[--sn]].end = l;
+			if (st_push(P, st, l, ind) < 0)
+				goto fail;
+			stack = grow(stack, &scap, sn, sizeof(*stack), &P->oom);
+			if (stack == NULL)
+				goto fail;
+			stack[sn++] = st->n - 1;
+			l++;
+			continue;
+		}
+		if (rxblank(P, l)) {
+			l++;
+			continue;
+		}
+		ind = indent_col(P, l, NULL);
+		end = back_blank(P, l);
+		while (sn && ind <= st->v[stack[sn - 1]].ind)
+			st->v[stack[--sn]].end = end;
+		if (sn == 0)
+			break;
+		if (is_block_begin(P, l, &nb, &ne)) {
+			k = find_end(P, K_BLOCK, nb, (size_t)(ne - nb), l,
+			    limit);
+			if (k < limit)
+				l = k;
+		} else {
+			const char *p = skip_blanks(LB(P, l), LE(P, l));
+
+			if (ieq(p, LE(P, l), "#+BEGIN:")) {
+				k = find_end(P, K_DYN, "", 0, l, limit);
+				if (k < limit)
+					l = k;
+			} else if (is_drawer(P, l, NULL, NULL)) {
+				k = find_end(P, K_DRAWER, "", 0, l, limit);
+				if (k < limit)
+					l = k;
+			}
+		}
+		l++;
+	}
+done:
+	free(stack);
+	return rc;
+fail:
+	rc = -1;
+	goto done;
+}
+
+static struct item *
+st_find(struct lstruct *st, size_t line)
+{
+	size_t	 lo = 0, hi = st->n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (st->v[mid].line < line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->n && st->v[lo].line == line ? &st->v[lo] : NULL;
+}
+
+/* ---------------------------------------------------------------- */
+/* Elements */
+
+enum mode { M_NONE, M_PLANNING, M_PROPDRAWER, M_TOPCOMMENT, M_ITEM,
+	M_NODEPROP };
+
+enum etype { E_OTHER, E_COMMENT, E_PLANNING, E_PROPDRAWER };
+
+static void	parse_elements(struct parser *, size_t, size_t, enum mode,
+		    struct lstruct *, int, int);
+
+/* Depth guard: nesting is bounded by lines, but a stack is not. */
+#define MAXDEPTH 2000
+
+/* The end of a paragraph starting at line l, as org-element-paragraph-
+ * parser finds it: the first line after l that separates paragraphs
+ * for sure. */
+static size_t
+paragraph_end(struct parser *P, size_t l, size_t limit)
+{
+	const char	*p, *e, *nb, *ne;
+	size_t		 k;
+
+	for (k = l + 1; k < limit; k++) {
+		const char *s = LB(P, k);
+
+		e = LE(P, k);
+		if (s == e)
+			return k;
+		/* Most lines start with a letter that begins nothing. */
+		switch (*s) {
+		case ' ': case '\t': case '*': case '[': case '%': case '|':
+		case '+': case '#': case ':': case '-': case '\\': case 'C':
+		case 'c': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			break;
+		default:
+			continue;
+		}
+		if (*s == '*') {
+			if (is_heading(P, k))
+				return k;
+		}
+		if (is_fndef(P, k, NULL))
+			return k;
+		if (e - s >= 3 && s[0] == '%' && s[1] == '%' && s[2] == '(')
+			return k;
+		p = skip_blanks(s, e);
+		if (p == e)
+			return k;
+		switch (*p) {
+		case '|':
+			return k;
+		case '+':
+			if (is_tel_rule(P, k))
+				return k;
+			break;
+		case '#':
+			if (p + 1 == e || p[1] == ' ')
+				return k;
+			if (p[1] != '+')
+				break;
+			if (is_block_begin(P, k, &nb, &ne)) {
+				if (find_end(P, K_BLOCK, nb, (size_t)(ne - nb),
+				    k, limit) < limit)
+					return k;
+				continue;
+			}
+			{
+				/* #\+\S-+(\[.*\])?:[ \t]* : some colon in
+				 * the token. */
+				const char *t = skip_nonws(p + 2, e), *c;
+				const char *lb = NULL;
+
+				for (c = p + 3; c < t && *c != ':'; c++)
+					;
+				if (c >= t)
+					break;
+				/* Dual keyword check: #\+(\S-+)\[.*\]: */
+				for (c = t - 1; c > p + 2; c--) {
+					if (*c != '[')
+						continue;
+					{
+						const char *r;
+
+						for (r = e - 1; r > c + 1; r--)
+							if (r[-1] == ']' &&
+							    *r == ':')
+								break;
+						if (r > c + 1) {
+							lb = c;
+							break;
+						}
+					}
+				}
+				if (lb == NULL)
+					return k;
+				if ((lb - (p + 2) == 7 &&
+				    (strncasecmp(p + 2, "CAPTION", 7) == 0 ||
+				    strncasecmp(p + 2, "RESULTS", 7) == 0)))
+					return k;
+				continue;
+			}
+		case ':':
+			if (p + 1 == e || p[1] == ' ')
+				return k;
+			if (is_drawer(P, k, NULL, NULL)) {
+				if (find_end(P, K_DRAWER, "", 0, k, limit) <
+				    limit)
+					return k;
+				continue;
+			}
+			break;
+		case '-':
+			if (is_hrule(P, k))
+				return k;
+			break;
+		case '\\':
+			if (is_latex_begin(P, k, &nb, &ne)) {
+				if (find_latex_end(P, nb, (size_t)(ne - nb), k,
+				    limit) < limit)
+					return k;
+				continue;
+			}
+			break;
+		case 'C':
+		case 'c':
+			if (ieq(p, e, "CLOCK:"))
+				return k;
+			break;
+		default:
+			break;
+		}
+		/* Lists: [ \t]*([-+*]|[0-9]+[.)])([ \t]|$) */
+		{
+			const char *q = p;
+
+			if (*q == '-' || *q == '+' || *q == '*')
+				q++;
+			else if (isdig(*q)) {
+				while (q < e && isdig(*q))
+					q++;
+				if (q < e && (*q == '.' || *q == ')'))
+					q++;
+				else
+					continue;
+			} else
+				continue;
+			if (q == e || isblank_c(*q))
+				return k;
+		}
+	}
+	return limit;
+}
+
+static size_t
+paragraph(struct parser *P, size_t l, size_t limit)
+{
+	return skip_blank(P, paragraph_end(P, l, limit), limit);
+}
+
+/* The table starting at l (org-element-table-parser); 0 if none. */
+static size_t
+table_end(struct parser *P, size_t l, size_t limit, int tel)
+{
+	size_t	 k;
+
+	for (k = l; k < limit; k++) {
+		const char *p = skip_blanks(LB(P, k), LE(P, k)), *e = LE(P, k);
+
+		if (p == e || (*p != '|' && !(tel && *p == '+')))
+			break;
+	}
+	/* #+TBLFM: +(.*) lines belong to the table. */
+	for (; k < P->nlines; k++) {
+		const char *p = skip_blanks(LB(P, k), LE(P, k)), *e = LE(P, k);
+
+		if (!ieq(p, e, "#+TBLFM:") || p + 8 >= e || p[8] != ' ')
+			break;
+	}
+	return k;
+}
+
+static int
+is_tel_table(struct parser *P, size_t l, size_t limit)
+{
+	size_t	 k;
+
+	if (!is_tel_rule(P, l) || l + 1 >= limit)
+		return 0;
+	for (k = l + 1; k < limit; k++)
+		if (is_nontel(P, k))
+			break;
+	if (k >= limit)
+		return is_tel_rule(P, limit - 1);
+	if (k == l + 1)
+		return 0;
+	return is_tel_rule(P, k - 1);
+}
+
+/* Footnote definition end (org-element-footnote-definition-parser). */
+static size_t
+fndef_end(struct parser *P, size_t l, size_t limit)
+{
+	size_t	 k, q;
+
+	for (k = l + 1; k < limit; k++) {
+		if (is_heading(P, k))
+			return k;
+		if (is_fndef(P, k, NULL)) {
+			q = k - 1;
+			while (q > l && is_affiliated(P, q))
+				q--;
+			return q + 1;
+		}
+		if (rxblank(P, k) && P->nl[k] && k + 1 < P->nlines &&
+		    rxblank(P, k + 1) && P->nl[k + 1] && k + 1 < limit) {
+			/* ^([ \t]*\n){2,} */
+			return skip_blank(P, k, limit);
+		}
+	}
+	return limit;
+}
+
+static void
+emit_props(struct parser *P, size_t l, size_t endl)
+{
+	size_t	 k;
+	org_prop *pr;
+	org_str	 key, val;
+
+	if (P->cur_heading >= 0) {
+		P->heads[P->cur_heading].props = P->nprops;
+		P->heads[P->cur_heading].has_propdrawer = 1;
+	}
+	for (k = l + 1; k < endl; k++) {
+		if (!is_property(P, k, &key, &val, 1))
+			continue;
+		if ((pr = PUSH(P, props, nprops, cprops)) == NULL)
+			return;
+		pr->line = k + 1;
+		pr->heading = P->cur_heading;
+		pr->append = key.len > 0 && key.s[key.len - 1] == '+';
+		if (pr->append)
+			((char *)key.s)[--key.len] = '\0';
+		pr->key = key;
+		pr->value = val;
+		emit(P, ORG_PROPERTY, k, P->nprops - 1);
+		if (P->cur_heading >= 0)
+			P->heads[P->cur_heading].nprops++;
+	}
+}
+
+/* Parse the element at line l (mid-line when midline: an item's or a
+ * footnote's first line). Returns the line after it and its blanks. */
+static size_t
+element(struct parser *P, size_t l, size_t limit, enum mode mode,
+    struct lstruct *st, int midline, int depth, enum etype *type)
+{
+	const char	*s = LB(P, l), *e = LE(P, l), *p, *nb, *ne;
+	size_t		 k, a;
+
+	*type = E_OTHER;
+	if (mode == M_ITEM && st != NULL) {
+		struct item	*it = st_find(st, l);
+		const char	*body;
+		size_t		 end, cb, ce;
+		int		 mid = 0;
+
+		if (it == NULL || !is_item(P, l, &body))
+			return paragraph(P, l, limit);
+		end = it->end > l ? it->end : l + 1;
+		/* Counter, checkbox and, in unordered lists, the tag. */
+		p = body;
+		if (e - p >= 4 && p[0] == '[' && p[1] == '@') {
+			const char *q = p + 2;
+
+			if (ieq(q, e, "start:"))
+				q += 6;
+			if (q < e && isdig(*q)) {
+				while (q < e && isdig(*q))
+					q++;
+			} else if (q < e && ((*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z')))
+				q++;
+			else
+				q = NULL;
+			if (q != NULL && q < e && *q == ']')
+				p = skip_blanks(q + 1, e);
+		}
+		if (e - p >= 3 && p[0] == '[' && (p[1] == ' ' || p[1] == 'X' ||
+		    p[1] == '-') && p[2] == ']' && (p + 3 == e ||
+		    isblank_c(p[3])))
+			p = skip_blanks(p + 3, e);
+		{
+			const char *b = skip_blanks(s, e);
+
+			if (*b == '-' || *b == '+' || *b == '*') {
+				/* (.*)[ \t]+::([ \t]+|$), greedy */
+				const char *c;
+
+				for (c = e - 2; c > p; c--) {
+					if (c[0] == ':' && c[1] == ':' &&
+					    isblank_c(c[-1]) && (c + 2 == e ||
+					    isblank_c(c[2]))) {
+						p = skip_blanks(c + 2, e);
+						break;
+					}
+				}
+			}
+		}
+		while (p < e && (isblank_c(*p) || *p == '\r'))
+			p++;
+		if (p < e) {
+			cb = l;
+			mid = 1;
+		} else {
+			cb = skip_blank(P, l + 1, end);
+			if (cb >= end)
+				return end;
+		}
+		ce = back_blank(P, end);
+		if (ce <= cb)
+			ce = cb + 1;
+		parse_elements(P, cb, ce, M_NONE, st, mid, depth + 1);
+		return end;
+	}
+	if (mode == M_NODEPROP)
+		return l + 1;
+	if (midline)
+		return paragraph(P, l, limit);
+	p = skip_blanks(s, e);
+	/* Comment. */
+	if (is_comment(P, l)) {
+		*type = E_COMMENT;
+		for (k = l + 1; k < limit && is_comment(P, k); k++)
+			;
+		return skip_blank(P, k, limit);
+	}
+	/* Planning, right under a heading. */
+	if (mode == M_PLANNING && l > 0 && P->ls[l - 1] < P->len &&
+	    *LB(P, l - 1) == '*' && is_planning(P, l)) {
+		*type = E_PLANNING;
+		emit_planning(P, l);
+		return skip_blank(P, l + 1, limit);
+	}
+	/* Property drawer. */
+	if (mode == M_PLANNING || mode == M_PROPDRAWER ||
+	    mode == M_TOPCOMMENT) {
+		int ok;
+
+		if (mode == M_PLANNING)
+			ok = l > 0 && LB(P, l - 1) < LE(P, l - 1) &&
+			    *LB(P, l - 1) == '*';
+		else {
+			size_t pl = l > 0 ? l - 1 : 0;
+			const char *q = LB(P, pl), *qe = LE(P, pl);
+			size_t n;
+
+			/* [[:blank:]]*$ */
+			for (;;) {
+				if (q < qe && isblank_c(*q))
+					q++;
+				else if (q < qe && (uint8_t)*q >= 0x80 &&
+				    (cclass(q, qe, &n) & C_WS))
+					q += n;
+				else
+					break;
+			}
+			ok = q != qe;
+		}
+		if (ok && is_propdrawer(P, l, &k)) {
+			*type = E_PROPDRAWER;
+			emit_props(P, l, k);
+			return skip_blank(P, k + 1, limit);
+		}
+	}
+	/* Clock. */
+	if (ieq(p, e, "CLOCK:"))
+		return skip_blank(P, l + 1, limit);
+	/* Affiliated keywords. */
+	a = l;
+	while (a < limit && is_affiliated(P, a))
+		a++;
+	if (a > l) {
+		if (a >= limit)
+			a = l;	/* the first one is a plain keyword */
+		else if (rxblank(P, a))
+			a = l;	/* orphaned: parsed as keywords */
+		if (a >= P->nlines)
+			a = l;
+	}
+	if (a != l) {
+		l = a;
+		s = LB(P, l);
+		e = LE(P, l);
+		p = skip_blanks(s, e);
+	}
+	/* LaTeX environment. */
+	if (is_latex_begin(P, l, &nb, &ne)) {
+		k = find_latex_end(P, nb, (size_t)(ne - nb), l, limit);
+		if (k >= limit)
+			return paragraph(P, l, limit);
+		return skip_blank(P, k + 1, limit);
+	}
+	/* Drawer. */
+	if (is_drawer(P, l, &nb, &ne)) {
+		k = find_end(P, K_DRAWER, "", 0, l + 1, limit);
+		if (k >= limit)
+			return paragraph(P, l, limit);
+		emit_drawer(P, l, nb, ne);
+		if (k > l + 1)
+			parse_elements(P, l + 1, k, M_NONE, NULL, 0, depth + 1);
+		return skip_blank(P, k + 1, limit);
+	}
+	/* Fixed width. */
+	if (is_fixed(P, l)) {
+		for (k = l + 1; k < limit && is_fixed(P, k); k++)
+			;
+		return skip_blank(P, k, limit);
+	}
+	if (ieq(p, e, "#+")) {
+		const char *q = p + 2;
+
+		if (is_block_begin(P, l, &nb, &ne)) {
+			size_t n = (size_t)(ne - nb);
+
+			k = find_end(P, K_BLOCK, nb, n, l, limit);
+			if (k >= limit)
+				return paragraph(P, l, limit);
+			emit_block(P, l, k, nb, ne);
+			/* Greater blocks hold elements. */
+			if (!((n == 3 && strncasecmp(nb, "SRC", 3) == 0) ||
+			    (n == 7 && strncasecmp(nb, "EXAMPLE", 7) == 0) ||
+			    (n == 6 && strncasecmp(nb, "EXPORT", 6) == 0) ||
+			    (n == 7 && strncasecmp(nb, "COMMENT", 7) == 0) ||
+			    (n == 5 && strncasecmp(nb, "VERSE", 5) == 0)) &&
+			    k > l + 1)
+				parse_elements(P, l + 1, k, M_NONE, NULL, 0,
+				    depth + 1);
+			return skip_blank(P, k + 1, limit);
+		}
+		if (ieq(q, e, "CALL:"))
+			return skip_blank(P, l + 1, limit);
+		if (ieq(q, e, "BEGIN ") || ieq(q, e, "BEGIN: ")) {
+			k = find_end(P, K_DYN, "", 0, l, limit);
+			if (k >= limit)
+				return paragraph(P, l, limit);
+			if (k > l + 1)
+				parse_elements(P, l + 1, k, M_NONE, NULL, 0,
+				    depth + 1);
+			return skip_blank(P, k + 1, limit);
+		}
+		{
+			const char *t = skip_nonws(q, e), *c;
+
+			for (c = q + 1; c < t && *c != ':'; c++)
+				;
+			if (c < t) {
+				emit_keyword(P, l);
+				return skip_blank(P, l + 1, limit);
+			}
+		}
+		return paragraph(P, l, limit);
+	}
+	/* Footnote definition. */
+	if (is_fndef(P, l, &nb)) {
+		size_t end = fndef_end(P, l, limit), cb, ce;
+		int mid = 0;
+
+		p = nb;
+		while (p < e && (isblank_c(*p) || *p == '\r'))
+			p++;
+		if (p < e) {
+			cb = l;
+			mid = 1;
+		} else
+			cb = skip_blank(P, l + 1, end);
+		if (cb < end) {
+			ce = back_blank(P, end);
+			if (ce <= cb)
+				ce = cb + 1;
+			parse_elements(P, cb, ce, M_NONE, NULL, mid, depth + 1);
+		}
+		return end;
+	}
+	/* Horizontal rule, diary sexp. */
+	if (is_hrule(P, l) || (e - s >= 3 && s[0] == '%' && s[1] == '%' &&
+	    s[2] == '('))
+		return skip_blank(P, l + 1, limit);
+	/* Table. */
+	if (p < e && *p == '|')
+		return skip_blank(P, table_end(P, l, limit, 0), limit);
+	if (is_tel_table(P, l, limit))
+		return skip_blank(P, table_end(P, l, limit, 1), limit);
+	/* Plain list. */
+	if (is_item(P, l, NULL)) {
+		struct lstruct	 own = { NULL, 0, 0 }, *use = st;
+		struct item	*it;
+		size_t		 ce, ind;
+
+		if (use == NULL || st_find(use, l) == NULL) {
+			if (list_struct(P, l, limit, &own) < 0) {
+				free(own.v);
+				return limit;
+			}
+			use = &own;
+		}
+		it = st_find(use, l);
+		if (it == NULL) {
+			free(own.v);
+			return paragraph(P, l, limit);
+		}
+		ind = it->ind;
+		ce = it->end;
+		while ((it = st_find(use, ce)) != NULL && it->ind == ind &&
+		    it->end > ce)
+			ce = it->end;
+		if (ce <= l)
+			ce = l + 1;
+		parse_elements(P, l, ce, M_ITEM, use, 0, depth + 1);
+		free(own.v);
+		return skip_blank(P, ce, limit);
+	}
+	return paragraph(P, l, limit);
+}
+
+static enum mode
+next_mode(enum mode mode, enum etype t)
+{
+	switch (mode) {
+	case M_ITEM:
+		return M_ITEM;
+	case M_NODEPROP:
+		return M_NODEPROP;
+	case M_PLANNING:
+		return t == E_PLANNING ? M_PROPDRAWER : M_NONE;
+	case M_TOPCOMMENT:
+		return t == E_COMMENT ? M_PROPDRAWER : M_NONE;
+	default:
+		return M_NONE;
+	}
+}
+
+static void
+parse_elements(struct parser *P, size_t beg, size_t end, enum mode mode,
+    struct lstruct *st, int midline, int depth)
+{
+	size_t		 l = beg, n;
+	enum etype	 t;
+
+	if (depth > MAXDEPTH)
+		return;
+	while (l < end && !P->oom) {
+		n = element(P, l, end, mode, st, midline && l == beg, depth, &t);
+		if (n <= l)
+			n = l + 1;
+		mode = next_mode(mode, t);
+		l = n;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Headings */
+
+struct tword {
+	const char	*w;
+	size_t		 n;
+};
+
+struct todoset {
+	struct tword	*v;
+	size_t		 cnt, cap;
+	int		 any;
+};
+
+static int
+todo_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return memcmp(a, b, an);
+}
+
+static int
+tword_cmp(const void *x, const void *y)
+{
+	const struct tword *a = x, *b = y;
+
+	return todo_cmp(a->w, a->n, b->w, b->n);
+}
+
+static int
+todo_add(struct parser *P, struct todoset *ts, const char *w, size_t n)
+{
+	/* TODO keyword keys: NAME(x...) keeps NAME. */
+	if (n >= 2 && w[n - 1] == ')') {
+		const char *o = memchr(w, '(', n - 1);
+
+		if (o != NULL)
+			n = (size_t)(o - w);
+	}
+	if ((ts->v = grow(ts->v, &ts->cap, ts->cnt, sizeof(*ts->v),
+	    &P->oom)) == NULL)
+		return -1;
+	ts->v[ts->cnt].w = w;
+	ts->v[ts->cnt++].n = n;
+	return 0;
+}
+
+/* Sorted by length then bytes, so a heading's first word is found by
+ * binary search however many #+TODO: lines the file has. */
+static int
+todo_find(const struct todoset *ts, const char *w, size_t n)
+{
+	size_t	 lo = 0, hi = ts->cnt, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = todo_cmp(ts->v[mid].w, ts->v[mid].n, w, n);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void
+collect_todo(struct parser *P, struct todoset *ts)
+{
+	size_t	 i;
+
+	for (i = 0; i < P->nkws; i++) {
+		const org_keyword *k = &P->kws[i];
+		const char *p = k->value.s, *e = p + k->value.len, *q;
+
+		if (!(strcmp(k->key.s, "TODO") == 0 ||
+		    strcmp(k->key.s, "SEQ_TODO") == 0 ||
+		    strcmp(k->key.s, "TYP_TODO") == 0))
+			continue;
+		ts->any = 1;
+		/* split-string on [ \f\t\n\r\v]+, dropping "|" */
+		while (p < e) {
+			while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
+				p++;
+			for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) &&
+			    *q); q++)
+				;
+			if (q > p && !(q - p == 1 && *p == '|'))
+				todo_add(P, ts, p, (size_t)(q - p));
+			p = q;
+		}
+	}
+	if (!ts->any) {
+		todo_add(P, ts, "TODO", 4);
+		todo_add(P, ts, "DONE", 4);
+	}
+	if (ts->cnt > 1)
+		qsort(ts->v, ts->cnt, sizeof(*ts->v), tword_cmp);
+}
+
+static int
+tagc(const char *p, const char *e, size_t *n)
+{
+	if ((unsigned char)*p < 0x80) {
+		*n = 1;
+		return (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '@' ||
+		    *p == '#' || *p == '%' || *p == ':';
+	}
+	return (cclass(p, e, n) & C_ALNUM) != 0;
+}
+
+static void
+heading_fields(struct parser *P, org_heading *h, size_t l,
+    struct todoset *ts, struct tagref *tr)
+{
+	const char	*s = LB(P, l), *e = LE(P, l), *p, *ts0, *te, *q;
+	size_t		 n;
+	int		 any = 0;
+
+	p = s;
+	while (p < e && *p == '*')
+		p++;
+	p = skip_blanks(p, e);
+	/* TODO keyword: a known word followed by a space. */
+	q = memchr(p, ' ', (size_t)(e - p));
+	if (q != NULL && todo_find(ts, p, (size_t)(q - p))) {
+		h->todo = mkstr(P, p, (size_t)(q - p));
+		p = skip_blanks(q + 1, e);
+		any = 1;
+	}
+	/* Priority: \[#.\][ \t]* */
+	if (e - p >= 4 && p[0] == '[' && p[1] == '#') {
+		long cp;
+
+		n = u8char((const unsigned char *)p + 2,
+		    (const unsigned char *)e, &cp);
+		if (p[2] != '\n' && p + 2 + n < e && p[2 + n] == ']') {
+			h->priority = mkstr(P, p + 2, n);
+			p = skip_blanks(p + 3 + n, e);
+			any = 1;
+		}
+	}
+	if (e - p >= 7 && memcmp(p, "COMMENT", 7) == 0) {
+		h->commented = 1;
+		p += 7;
+		any = 1;
+	}
+	if (!any)
+		while (p > s && isblank_c(p[-1]))
+			p--;
+	ts0 = p;
+	/* Tags: [ \t]+(:[[:alnum:]_@#%:]+:)[ \t]*$ */
+	te = e;
+	{
+		const char *t = e, *r;
+
+		while (t > ts0 && isblank_c(t[-1]))
+			t--;
+		/* Walk back over tag characters. */
+		r = t;
+		while (r > ts0) {
+			const char *c = r - 1;
+
+			while (c > ts0 && r - c < 5 &&
+			    ((unsigned char)*c & 0xC0) == 0x80)
+				c--;
+			if (!tagc(c, r, &n) || c + n != r) {
+				c = r - 1;
+				if (!tagc(c, r, &n))
+					break;
+			}
+			r = c;
+		}
+		if (t - r >= 3 && *r == ':' && t[-1] == ':' && r > ts0 &&
+		    isblank_c(r[-1])) {
+			const char *w = r;
+
+			while (w > ts0 && isblank_c(w[-1]))
+				w--;
+			te = w;
+			tr->first = P->ntags;
+			for (q = r + 1; q < t;) {
+				const char *c = memchr(q, ':', (size_t)(t - q));
+				org_str *tg;
+
+				if ((tg = PUSH(P, tags, ntags, ctags)) == NULL)
+					return;
+				*tg = mkstr(P, q, (size_t)(c - q));
+				tr->n++;
+				q = c + 1;
+			}
+		}
+	}
+	/* org-trim */
+	while (ts0 < te && (isblank_c(*ts0) || *ts0 == '\r'))
+		ts0++;
+	while (te > ts0 && (isblank_c(te[-1]) || te[-1] == '\r'))
+		te--;
+	h->title = mkstr(P, ts0, (size_t)(te - ts0));
+}
+
+/* ---------------------------------------------------------------- */
+/* Document */
+
+static void
+parse_doc(struct parser *P)
+{
+	size_t		 l, f, next, sec, *stack = NULL, sn = 0, scap = 0;
+	org_heading	*h;
+	int		 lvl;
+
+	/* Heading lines. */
+	P->cur_heading = -1;
+	f = skip_blank(P, 0, P->nlines);
+	for (next = f; next < P->nlines && !is_heading(P, next); next++)
+		;
+	if (f < next)
+		parse_elements(P, f, back_blank(P, next), M_TOPCOMMENT, NULL,
+		    0, 0);
+	for (l = next; l < P->nlines && !P->oom; l = next) {
+		const char *p = LB(P, l);
+
+		for (lvl = 0; p < LE(P, l) && *p == '*'; p++)
+			lvl++;
+		if ((h = PUSH(P, heads, nheads, cheads)) == NULL)
+			break;
+		memset(h, 0, sizeof(*h));
+		h->line = l + 1;
+		h->level = lvl;
+		h->planning = -1;
+		h->props = P->nprops;
+		while (sn && P->heads[stack[sn - 1]].level >= lvl)
+			sn--;
+		h->parent = sn ? (long)stack[sn - 1] : -1;
+		stack = grow(stack, &scap, sn, sizeof(*stack), &P->oom);
+		if (stack == NULL)
+			break;
+		stack[sn++] = P->nheads - 1;
+		P->cur_heading = (long)P->nheads - 1;
+		emit(P, ORG_HEADING, l, P->nheads - 1);
+		{
+			struct tagref *tr = PUSH(P, tagrefs, ntagrefs,
+			    ctagrefs);
+
+			if (tr == NULL)
+				break;
+			tr->first = tr->n = 0;
+			/* While the line is in cache, unless #+TODO: lines
+			 * may change the keywords. */
+			if (!P->maybe_todo)
+				heading_fields(P, h, l, P->dflt, tr);
+		}
+		for (next = l + 1; next < P->nlines && !is_heading(P, next);
+		    next++)
+			;
+		sec = skip_blank(P, l + 1, next);
+		if (sec < next)
+			parse_elements(P, sec, back_blank(P, next), M_PLANNING,
+			    NULL, 0, 0);
+	}
+	free(stack);
+}
+
+/* #+STARTUP: odd / oddeven, the last one wins. */
+static int
+startup_odd(struct parser *P)
+{
+	size_t	 i;
+	int	 odd = 0;
+
+	for (i = 0; i < P->nkws; i++) {
+		const char *p = P->kws[i].value.s, *e = p + P->kws[i].value.len;
+		const char *q;
+
+		if (strcmp(P->kws[i].key.s, "STARTUP") != 0)
+			continue;
+		while (p < e) {
+			while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
+				p++;
+			for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) &&
+			    *q); q++)
+				;
+			if (q - p == 3 && strncasecmp(p, "odd", 3) == 0)
+				odd = 1;
+			else if (q - p == 7 && strncasecmp(p, "oddeven", 7) == 0)
+				odd = 0;
+			p = q;
+		}
+	}
+	return odd;
+}
+
+static void
+finish_headings(struct parser *P)
+{
+	struct todoset	 ts = { NULL, 0, 0, 0 };
+	size_t		 i;
+	int		 odd;
+
+	odd = startup_odd(P);
+	for (i = 0; i < P->nheads; i++) {
+		org_heading *h = &P->heads[i];
+
+		/* org-reduced-level */
+		h->olevel = odd ? 1 + h->level / 2 : h->level;
+	}
+	if (!P->maybe_todo)
+		return;
+	collect_todo(P, &ts);
+	for (i = 0; i < P->nheads && !P->oom; i++)
+		heading_fields(P, &P->heads[i], P->heads[i].line - 1, &ts,
+		    &P->tagrefs[i]);
+	free(ts.v);
+}
+
+static void
+arena_free(struct arena *a)
+{
+	struct chunk	*c, *n;
+
+	for (c = a->head; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+}
+
+static void
+parser_free(struct parser *P)
+{
+	arena_free(&P->arena);
+	free(P->elems);
+	free(P->heads);
+	free(P->plans);
+	free(P->props);
+	free(P->kws);
+	free(P->drws);
+	free(P->blks);
+	free(P->tags);
+	free(P->tagrefs);
+	free(P->ls);
+	free(P->le);
+	free(P->nl);
+}
+
+org_doc *
+org_parse(const char *buf, size_t len)
+{
+	static struct tword dw[] = { { "DONE", 4 }, { "TODO", 4 } };
+	struct todoset	 dflt = { dw, 2, 2, 0 };
+	struct parser	 P;
+	org_doc		*d = NULL;
+	struct priv	*pv = NULL;
+	size_t		 i;
+
+	memset(&P, 0, sizeof(P));
+	P.buf = buf != NULL ? buf : "";
+	P.len = buf != NULL ? len : 0;
+	if (index_lines(&P) < 0)
+		goto fail;
+	P.dflt = &dflt;
+	parse_doc(&P);
+	if (!P.oom)
+		finish_headings(&P);
+	if (P.oom)
+		goto fail;
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (pv = calloc(1, sizeof(*pv))) == NULL)
+		goto fail;
+	for (i = 0; i < P.nheads; i++) {
+		P.heads[i].tags = P.tagrefs[i].n ? &P.tags[P.tagrefs[i].first] :
+		    NULL;
+		P.heads[i].ntags = P.tagrefs[i].n;
+	}
+	d->elems = P.elems;
+	d->nelems = P.nelems;
+	d->headings = P.heads;
+	d->nheadings = P.nheads;
+	d->plannings = P.plans;
+	d->nplannings = P.nplans;
+	d->props = P.props;
+	d->nprops = P.nprops;
+	d->keywords = P.kws;
+	d->nkeywords = P.nkws;
+	d->drawers = P.drws;
+	d->ndrawers = P.ndrws;
+	d->blocks = P.blks;
+	d->nblocks = P.nblks;
+	d->nlines = P.nlines;
+	pv->arena = P.arena;
+	pv->ls = P.ls;
+	pv->le = P.le;
+	pv->nl = P.nl;
+	pv->tags = P.tags;
+	free(P.tagrefs);
+	d->priv = pv;
+	return d;
+fail:
+	free(d);
+	free(pv);
+	parser_free(&P);
+	return NULL;
+}
+
+void
+org_free(org_doc *d)
+{
+	struct priv	*pv;
+
+	if (d == NULL)
+		return;
+	pv = d->priv;
+	if (pv != NULL) {
+		arena_free(&pv->arena);
+		free(pv->ls);
+		free(pv->le);
+		free(pv->nl);
+		free(pv->tags);
+		free(pv);
+	}
+	free((void *)d->elems);
+	free((void *)d->headings);
+	free((void *)d->plannings);
+	free((void *)d->props);
+	free((void *)d->keywords);
+	free((void *)d->drawers);
+	free((void *)d->blocks);
+	free(d);
+}
+
+/* ---------------------------------------------------------------- */
+/* Look-ups */
+
+static int
+keyeq(const org_str *k, const char *key, size_t n)
+{
+	return k->len == n && strncasecmp(k->s, key, n) == 0;
+}
+
+/* Append src to *acc with a space ("KEY+" semantics). */
+static int
+acc_add(char **acc, size_t *alen, const char *s, size_t n, int append)
+{
+	char	*nb;
+	size_t	 need;
+
+	if (!append || *acc == NULL) {
+		free(*acc);
+		if ((*acc = malloc(n + 1)) == NULL)
+			return -1;
+		memcpy(*acc, s, n);
+		(*acc)[n] = '\0';
+		*alen = n;
+		return 0;
+	}
+	need = *alen + 1 + n + 1;
+	if ((nb = realloc(*acc, need)) == NULL)
+		return -1;
+	nb[*alen] = ' ';
+	memcpy(nb + *alen + 1, s, n);
+	nb[*alen + 1 + n] = '\0';
+	*acc = nb;
+	*alen += 1 + n;
+	return 0;
+}
+
+/* #+PROPERTY: KEY VALUE lines, in order; *found set when any. */
+static char *
+file_property(const org_doc *d, const char *key, size_t kn, size_t *line,
+    int *found)
+{
+	char	*acc = NULL;
+	size_t	 alen = 0, i;
+
+	*found = 0;
+	for (i = 0; i < d->nkeywords; i++) {
+		const org_keyword *k = &d->keywords[i];
+		const char *p = k->value.s, *e = p + k->value.len, *w;
+		int plus;
+
+		if (strcmp(k->key.s, "PROPERTY") != 0)
+			continue;
+		for (w = p; w < e && *w != ' ' && *w != '\t'; w++)
+			;
+		plus = w > p && w[-1] == '+';
+		if ((size_t)(w - p) != kn + (size_t)plus ||
+		    strncasecmp(p, key, kn) != 0)
+			continue;
+		w = skip_blanks(w, e);
+		if (acc_add(&acc, &alen, w, (size_t)(e - w), plus) < 0)
+			return NULL;
+		*found = 1;
+		if (line)
+			*line = k->line;
+	}
+	return acc;
+}
+
+char *
+org_property(const org_doc *d, long h, const char *key, int inherit,
+    size_t *line)
+{
+	size_t	 kn, i, ln = 0;
+	char	*acc = NULL;
+	size_t	 alen = 0;
+	int	 found = 0;
+
+	if (d == NULL || key == NULL)
+		return NULL;
+	kn = strlen(key);
+	while (h >= 0 && (size_t)h < d->nheadings) {
+		const org_heading *hd = &d->headings[h];
+
+		for (i = 0; i < hd->nprops; i++) {
+			const org_prop *pr = &d->props[hd->props + i];
+
+			if (!keyeq(&pr->key, key, kn))
+				continue;
+			if (acc_add(&acc, &alen, pr->value.s, pr->value.len,
+			    pr->append) < 0)
+				return NULL;
+			found = 1;
+			ln = pr->line;
+		}
+		if (found || !inherit)
+			break;
+		h = hd->parent;
+	}
+	if (!found && (h < 0 || inherit)) {
+		if ((acc = file_property(d, key, kn, &ln, &found)) == NULL)
+			found = 0;
+	}
+	if (!found) {
+		free(acc);
+		return NULL;
+	}
+	if (line)
+		*line = ln;
+	return acc;
+}
+
+const org_keyword *
+org_keyword_get(const org_doc *d, const char *key)
+{
+	size_t	 i;
+
+	if (d == NULL || key == NULL)
+		return NULL;
+	for (i = d->nkeywords; i-- > 0;)
+		if (strcasecmp(d->keywords[i].key.s, key) == 0)
+			return &d->keywords[i];
+	return NULL;
+}
+
+long
+org_heading_at_line(const org_doc *d, size_t line)
+{
+	size_t	 lo = 0, hi;
+
+	if (d == NULL)
+		return -1;
+	hi = d->nheadings;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (d->headings[mid].line <= line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (long)lo - 1;
+}

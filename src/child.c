@@ -1,0 +1,590 @@
+/*
+ * child: spawning, capturing, timing out and killing one run.
+ *
+ * Why posix_spawn on the thread pool rather than uv_spawn: uv_spawn forks
+ * on the loop thread and then blocks until the child has exec'd (it reads
+ * a CLOEXEC pipe to report exec errors). On a busy two-core box that wait
+ * was 15 ms per run (measured), during which no timer fires and no agent
+ * is served. posix_spawn (clone with CLONE_VM|CLONE_VFORK: no page tables
+ * copied) runs on a pool thread instead, with POSIX_SPAWN_SETSID so the
+ * child leads a new session and process group before it execs (no
+ * fork/setpgid race), all signals back to default and unblocked, stdin on
+ * /dev/null, our pipes on 1, 2 and 3, and every other descriptor closed.
+ * The loop then watches a pidfd for the exit and reaps it with
+ * waitid(P_PIDFD): libuv reaps only the pids it spawned itself, so nothing
+ * else competes for the status.
+ *
+ * We do not set PR_SET_CHILD_SUBREAPER on the daemon: orphans would become
+ * its children and need a reaper of their own. Escaped grandchildren are
+ * found by the environment they inherit instead (child_sweep()); exec-def
+ * is a subreaper for its own steps.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "util.h"
+
+enum { P_OUT, P_ERR, P_EV, P_N };
+
+struct child {
+	uv_loop_t		*loop;
+	pid_t			 pid;
+	int			 pidfd;
+	uv_poll_t		 poll;		/* on pidfd: the exit */
+	uv_work_t		 work;		/* the spawn, on the pool */
+	int			 wfd[P_N];	/* the child's ends */
+	char			*file, *cwd, **argv, **env;
+	int			 spawn_err;
+	int			 freed;
+	int64_t			 timeout_ms;
+	uv_pipe_t		 pipes[P_N];
+	uv_timer_t		 timer;
+	struct child_cbs	 cbs;
+	struct child_result	 res;
+	char			*run_id, *data;
+	char			 line[CHILD_LINE_MAX + 1];	/* event line */
+	size_t			 llen;
+	int			 ldrop;		/* dropping an overlong tail */
+	int			 open_pipes;
+	int			 exited;
+	int			 reported;
+	int			 handles;	/* still to close */
+	int64_t			 start_ms;
+};
+
+/* One read buffer for every pipe: reads are handled synchronously on the
+ * loop thread, so sharing it keeps a running child's cost to its capture. */
+static char readbuf[65536];
+
+static void
+cap_add(struct child_capture *c, const char *p, size_t n)
+{
+	size_t take;
+
+	c->total += n;
+	if (c->hlen < CHILD_HEAD) {
+		if (c->head == NULL)
+			c->head = xmalloc(CHILD_HEAD + 1);
+		take = n < CHILD_HEAD - c->hlen ? n : CHILD_HEAD - c->hlen;
+		memcpy(c->head + c->hlen, p, take);
+		c->hlen += take;
+		c->head[c->hlen] = '\0';
+		p += take;
+		n -= take;
+	}
+	if (n == 0)
+		return;
+	if (c->tail == NULL)
+		c->tail = xmalloc(CHILD_TAIL);
+	if (n >= CHILD_TAIL) {
+		memcpy(c->tail, p + n - CHILD_TAIL, CHILD_TAIL);
+		c->tpos = 0;
+		c->twrapped = 1;
+		return;
+	}
+	while (n > 0) {
+		take = CHILD_TAIL - c->tpos < n ? CHILD_TAIL - c->tpos : n;
+		memcpy(c->tail + c->tpos, p, take);
+		c->tpos += take;
+		p += take;
+		n -= take;
+		if (c->tpos == CHILD_TAIL) {
+			c->tpos = 0;
+			c->twrapped = 1;
+		}
+	}
+}
+
+char *
+child_capture_text(const struct child_capture *c)
+{
+	struct sb sb = { 0 };
+	uint64_t kept;
+
+	sb_add(&sb, c->head ? c->head : "", c->hlen);
+	if (c->tail) {
+		kept = c->hlen + (c->twrapped ? CHILD_TAIL : c->tpos);
+		if (c->total > kept)
+			sb_addf(&sb, "\n[... %llu bytes skipped ...]\n",
+			    (unsigned long long)(c->total - kept));
+		if (c->twrapped)
+			sb_add(&sb, c->tail + c->tpos, CHILD_TAIL - c->tpos);
+		sb_add(&sb, c->tail, c->tpos);
+	}
+	return sb_detach(&sb);
+}
+
+static void
+cap_release(struct child_capture *c)
+{
+	free(c->head);
+	free(c->tail);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+child_is_no_work(const char *s, const char **rest)
+{
+	static const char word[] = "no-work";
+
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	for (size_t i = 0; i < sizeof(word) - 1; i++)
+		if (tolower((unsigned char)s[i]) != word[i])
+			return 0;
+	s += sizeof(word) - 1;
+	/* A word: NO-WORKER or NO-WORK_X is something else. */
+	if (isalnum((unsigned char)*s) || *s == '_')
+		return 0;
+	if (rest)
+		*rest = s;
+	return 1;
+}
+
+enum outcome
+child_outcome(const struct child_result *r)
+{
+	if (r->spawn_error)
+		return OUTCOME_FAILED;
+	if (r->timed_out)
+		return OUTCOME_KILLED;
+	if (!r->exited || r->exit_code != 0 || r->term_signal != 0)
+		return OUTCOME_FAILED;
+	if (r->out.head && child_is_no_work(r->out.head, NULL))
+		return OUTCOME_NO_WORK;
+	return OUTCOME_DONE;
+}
+
+static int
+env_has(const char *env, size_t len, const char *kv)
+{
+	size_t n = strlen(kv);
+
+	for (const char *p = env; p < env + len; p += strlen(p) + 1)
+		if ((size_t)(env + len - p) >= n && strcmp(p, kv) == 0)
+			return 1;
+	return 0;
+}
+
+int
+child_sweep(const char *run_id, const char *data)
+{
+	char *want_id = xasprintf("KEEPER_RUN_ID=%s", run_id);
+	char *want_data = xasprintf("KEEPER_DATA=%s", data);
+	char path[64], *env;
+	struct dirent *e;
+	pid_t self = getpid();
+	int fd, n = 0;
+	ssize_t len;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		goto done;
+	env = xmalloc(256 * 1024);
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 1 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;	/* gone, or not ours to read */
+		len = read(fd, env, 256 * 1024 - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		env[len] = '\0';
+		if (env_has(env, (size_t)len, want_id) &&
+		    env_has(env, (size_t)len, want_data) &&
+		    kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+	}
+	free(env);
+	closedir(d);
+done:
+	free(want_id);
+	free(want_data);
+	return n;
+}
+
+static void
+free_vec(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **
+copy_vec(char **v)
+{
+	size_t n = 0;
+	char **r;
+
+	while (v && v[n])
+		n++;
+	r = xcalloc(n + 1, sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		r[i] = xstrdup(v[i]);
+	return r;
+}
+
+static void
+on_close(uv_handle_t *h)
+{
+	struct child *c = h->data;
+
+	if (h == (uv_handle_t *)&c->poll && c->pidfd != -1) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	if (--c->handles == 0) {
+		cap_release(&c->res.out);
+		cap_release(&c->res.err);
+		free(c->run_id);
+		free(c->data);
+		free(c->file);
+		free(c->cwd);
+		free_vec(c->argv);
+		free_vec(c->env);
+		free(c);
+	}
+}
+
+static void
+maybe_report(struct child *c)
+{
+	if (c->reported || !c->exited || c->open_pipes > 0)
+		return;
+	c->reported = 1;
+	uv_timer_stop(&c->timer);
+	c->res.duration_ms = util_mono_ms() - c->start_ms;
+	c->cbs.on_exit(c, &c->res, c->cbs.arg);
+}
+
+static void
+close_pipe(struct child *c, int i)
+{
+	uv_handle_t *h = (uv_handle_t *)&c->pipes[i];
+
+	if (uv_is_closing(h))
+		return;
+	uv_read_stop((uv_stream_t *)h);
+	uv_close(h, on_close);
+	c->open_pipes--;
+}
+
+static void
+emit_line(struct child *c)
+{
+	char *sp;
+
+	c->line[c->llen] = '\0';
+	if (c->llen > 0 && c->line[c->llen - 1] == '\r')
+		c->line[--c->llen] = '\0';
+	if (c->llen == 0)
+		return;
+	sp = strchr(c->line, ' ');
+	if (sp)
+		*sp++ = '\0';
+	if (strcmp(c->line, "usage") == 0 && sp) {
+		long p = -1, q = -1;
+
+		if (sscanf(sp, "%ld %ld", &p, &q) == 2) {
+			c->res.tokens_prompt = (c->res.tokens_prompt > 0 ?
+			    c->res.tokens_prompt : 0) + p;
+			c->res.tokens_completion = (c->res.tokens_completion >
+			    0 ? c->res.tokens_completion : 0) + q;
+		}
+	}
+	if (c->cbs.on_event)
+		c->cbs.on_event(c, c->line, sp ? sp : "", c->cbs.arg);
+}
+
+static void
+events_in(struct child *c, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			if (!c->ldrop)
+				emit_line(c);
+			c->llen = 0;
+			c->ldrop = 0;
+		} else if (c->ldrop) {
+			continue;
+		} else if (c->llen < CHILD_LINE_MAX) {
+			c->line[c->llen++] = p[i] ? p[i] : ' ';
+		} else {
+			/* Over-long: keep the first CHILD_LINE_MAX bytes. */
+			emit_line(c);
+			c->llen = 0;
+			c->ldrop = 1;
+		}
+	}
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	(void)h;
+	(void)hint;
+	*buf = uv_buf_init(readbuf, sizeof(readbuf));
+}
+
+static void
+read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct child *c = s->data;
+	int i = (int)((uv_pipe_t *)s - c->pipes);
+
+	if (n > 0) {
+		if (i == P_OUT)
+			cap_add(&c->res.out, buf->base, (size_t)n);
+		else if (i == P_ERR)
+			cap_add(&c->res.err, buf->base, (size_t)n);
+		else
+			events_in(c, buf->base, (size_t)n);
+		return;
+	}
+	if (n == 0)
+		return;
+	if (i == P_EV && c->llen > 0 && !c->ldrop)
+		emit_line(c);	/* a last line without its newline */
+	close_pipe(c, i);
+	maybe_report(c);
+}
+
+static void
+kill_group(struct child *c)
+{
+	if (c->pid > 0)
+		(void)kill(-c->pid, SIGKILL);
+}
+
+static void
+exit_cb(uv_poll_t *p, int status, int events)
+{
+	struct child *c = p->data;
+	siginfo_t si;
+
+	(void)status;
+	(void)events;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si,
+	    WEXITED | WNOHANG) == -1 && errno == EINTR)
+		return;
+	if (si.si_pid == 0 && errno != ECHILD)
+		return;		/* not yet */
+	c->exited = 1;
+	c->res.exited = si.si_code == CLD_EXITED;
+	c->res.exit_code = si.si_code == CLD_EXITED ? si.si_status : 0;
+	c->res.term_signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
+	/* The def is over: nothing of its group outlives the tick, and the
+	 * pipes reach EOF even when a straggler still held them. */
+	kill_group(c);
+	uv_poll_stop(p);
+	uv_close((uv_handle_t *)p, on_close);
+	maybe_report(c);
+}
+
+static void
+timeout_cb(uv_timer_t *t)
+{
+	struct child *c = t->data;
+
+	c->res.timed_out = 1;
+	child_kill(c);
+}
+
+void
+child_kill(struct child *c)
+{
+	if (c->reported || c->pid <= 0)
+		return;
+	kill_group(c);
+	if (c->run_id && c->data)
+		(void)child_sweep(c->run_id, c->data);
+}
+
+pid_t
+child_pid(const struct child *c)
+{
+	return c->pid;
+}
+
+/* On a pool thread: only the spawn itself, nothing that touches the loop. */
+static void
+spawn_work(uv_work_t *req)
+{
+	struct child *c = req->data;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int rc;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, c->wfd[P_OUT], 1);
+	posix_spawn_file_actions_adddup2(&fa, c->wfd[P_ERR], 2);
+	posix_spawn_file_actions_adddup2(&fa, c->wfd[P_EV], 3);
+	if (c->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	rc = posix_spawn(&c->pid, c->file, &fa, &at, c->argv, c->env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		c->spawn_err = rc;
+		c->pid = 0;
+		return;
+	}
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd == -1) {
+		/* Without a pidfd we cannot watch it: take it down now. */
+		c->spawn_err = errno;
+		(void)kill(-c->pid, SIGKILL);
+		(void)waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+}
+
+static void
+spawn_done(uv_work_t *req, int status)
+{
+	struct child *c = req->data;
+
+	if (status != 0 && c->spawn_err == 0)
+		c->spawn_err = ECANCELED;
+	/* Our copies of the child's ends go, so its exit means EOF. */
+	for (int i = 0; i < P_N; i++) {
+		close(c->wfd[i]);
+		c->wfd[i] = -1;
+	}
+	if (c->spawn_err) {
+		c->res.spawn_error = c->spawn_err;
+		c->exited = 1;
+		maybe_report(c);
+		return;
+	}
+	c->start_ms = util_mono_ms();
+	uv_poll_init(c->loop, &c->poll, c->pidfd);
+	c->poll.data = c;
+	c->handles++;
+	uv_poll_start(&c->poll, UV_READABLE, exit_cb);
+	/* The loop's cached time may be stale; the deadline counts from
+	 * the spawn. */
+	uv_update_time(c->loop);
+	if (c->timeout_ms > 0)
+		uv_timer_start(&c->timer, timeout_cb, (uint64_t)c->timeout_ms,
+		    0);
+	if (c->cbs.on_spawn)
+		c->cbs.on_spawn(c, c->pid, c->cbs.arg);
+}
+
+/* A pipe whose ends sit above the descriptors the child is given. */
+static int
+make_pipe(int fds[2])
+{
+	int p[2], hi;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (p[i] > 3)
+			continue;
+		if ((hi = fcntl(p[i], F_DUPFD_CLOEXEC, 4)) == -1) {
+			close(p[0]);
+			close(p[1]);
+			return -1;
+		}
+		close(p[i]);
+		p[i] = hi;
+	}
+	fds[0] = p[0];
+	fds[1] = p[1];
+	return 0;
+}
+
+int
+child_start(uv_loop_t *loop, const struct child_opts *o,
+    const struct child_cbs *cbs, struct child **out, char *err,
+    size_t errlen)
+{
+	struct child *c = xcalloc(1, sizeof(*c));
+	int fds[P_N][2], i, n;
+
+	*out = NULL;
+	for (n = 0; n < P_N; n++)
+		if (make_pipe(fds[n]) == -1) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			while (n-- > 0) {
+				close(fds[n][0]);
+				close(fds[n][1]);
+			}
+			free(c);
+			return -1;
+		}
+	c->loop = loop;
+	c->cbs = *cbs;
+	c->pidfd = -1;
+	c->res.tokens_prompt = c->res.tokens_completion = -1;
+	c->run_id = o->run_id ? xstrdup(o->run_id) : NULL;
+	c->data = o->data ? xstrdup(o->data) : NULL;
+	c->file = xstrdup(o->file);
+	c->cwd = o->cwd ? xstrdup(o->cwd) : NULL;
+	c->argv = copy_vec(o->argv);
+	c->env = copy_vec(o->env);
+	c->timeout_ms = o->timeout_ms;
+	for (i = 0; i < P_N; i++) {
+		uv_pipe_init(loop, &c->pipes[i], 0);
+		c->pipes[i].data = c;
+		uv_pipe_open(&c->pipes[i], fds[i][0]);
+		c->wfd[i] = fds[i][1];
+	}
+	uv_timer_init(loop, &c->timer);
+	c->timer.data = c;
+	c->handles = P_N + 1;		/* pipes, timer; the poll comes later */
+	c->open_pipes = P_N;
+	for (i = 0; i < P_N; i++)
+		uv_read_start((uv_stream_t *)&c->pipes[i], alloc_cb, read_cb);
+	c->work.data = c;
+	c->start_ms = util_mono_ms();
+	if (uv_queue_work(loop, &c->work, spawn_work, spawn_done) != 0) {
+		c->spawn_err = EAGAIN;
+		spawn_done(&c->work, 0);
+	}
+	*out = c;
+	return 0;
+}
+
+void
+child_free(struct child *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < P_N; i++)
+		if (!uv_is_closing((uv_handle_t *)&c->pipes[i]))
+			uv_close((uv_handle_t *)&c->pipes[i], on_close);
+	uv_close((uv_handle_t *)&c->timer, on_close);
+}

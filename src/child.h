@@ -1,0 +1,104 @@
+/*
+ * child: one run of an agent def in a forked child that leads its own
+ * process group (SPEC §6). The child is keeper itself
+ * (`/proc/self/exe exec-def DEF --state S`); the worker builds argv and env.
+ *
+ * stdout (the def's result) and stderr (the run log) are captured into
+ * bounded buffers: a head and a tail of CHILD_HEAD/CHILD_TAIL bytes and a
+ * total count, so no amount of output moves keeper's memory. fd 3 is the
+ * event pipe: one line per event (`step-begin NAME`, `step-end NAME STATUS
+ * MS`, `step TEXT`, `thought TEXT`, `usage P C T`), each at most
+ * CHILD_LINE_MAX bytes (longer lines are truncated), handed to on_event as
+ * they arrive.
+ *
+ * The wall clock (timeout_ms) kills the whole group with SIGKILL, and then
+ * every process that still carries the run's KEEPER_RUN_ID and KEEPER_DATA
+ * in its environment (a grandchild that called setsid() has left the group
+ * but not its environment). When the def exits on its own, whatever is
+ * left of its group is killed too: a tick is over when its def is.
+ *
+ * Ownership: child_start() allocates; on_exit is called once, after which
+ * the caller calls child_free() (handles close asynchronously and the
+ * memory goes in the last close callback). child_opts is copied and may
+ * be freed after child_start() returns.
+ */
+#ifndef KEEPER_CHILD_H
+#define KEEPER_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "outcome.h"
+
+#define CHILD_HEAD	(64 * 1024)
+#define CHILD_TAIL	(64 * 1024)
+#define CHILD_LINE_MAX	4096
+
+struct child;
+
+struct child_capture {
+	char		*head;		/* first bytes, NUL-terminated */
+	size_t		 hlen;
+	char		*tail;		/* ring of the last bytes */
+	size_t		 tpos;
+	int		 twrapped;
+	uint64_t	 total;
+};
+
+struct child_result {
+	int		 exited;	/* exited normally */
+	int		 exit_code;
+	int		 term_signal;	/* 0 unless killed by a signal */
+	int		 timed_out;	/* keeper killed it at the deadline */
+	int64_t		 duration_ms;
+	struct child_capture out, err;
+	long		 tokens_prompt, tokens_completion;	/* -1 none */
+	int		 spawn_error;	/* errno when it never started */
+};
+
+struct child_opts {
+	const char	*file;		/* what to exec */
+	char		**argv;
+	char		**env;
+	const char	*cwd;
+	int64_t		 timeout_ms;	/* 0 = none */
+	const char	*run_id;	/* the run's KEEPER_RUN_ID ... */
+	const char	*data;		/* ... and KEEPER_DATA, for the sweep */
+};
+
+struct child_cbs {
+	/* The child exists (spawned on the thread pool); not called when
+	 * the spawn failed (on_exit then reports spawn_error). */
+	void	(*on_spawn)(struct child *, pid_t pid, void *arg);
+	/* kind is the first word of the event line, text the rest. */
+	void	(*on_event)(struct child *, const char *kind, const char *text,
+		    void *arg);
+	void	(*on_exit)(struct child *, const struct child_result *,
+		    void *arg);
+	void	*arg;
+};
+
+int	 child_start(uv_loop_t *, const struct child_opts *,
+	    const struct child_cbs *, struct child **, char *err,
+	    size_t errlen);
+pid_t	 child_pid(const struct child *);
+/* Kill now (drain at a deadline): SIGKILL to the group and the sweep. */
+void	 child_kill(struct child *);
+void	 child_free(struct child *);
+
+/* The captured stream as text: head, and when it overflowed a marker and
+ * the tail. Caller frees. */
+char	*child_capture_text(const struct child_capture *);
+/* SPEC §6 outcome from the exit status and the result text. */
+enum outcome child_outcome(const struct child_result *);
+/* 1 when text, after leading white space, starts with the word NO-WORK in
+ * any case (not NO-WORKER); *rest gets what follows it. */
+int	 child_is_no_work(const char *text, const char **rest);
+/* SIGKILL every process of ours whose environment holds KEEPER_RUN_ID=id
+ * and KEEPER_DATA=data; returns how many were signalled. */
+int	 child_sweep(const char *run_id, const char *data);
+
+#endif

@@ -1,0 +1,500 @@
+/*
+ * crew: parse and validate a crew manifest (SPEC §3, keeper-crew(5)).
+ *
+ * File keywords are read first, wherever they appear, so that a member's
+ * defaults (its TIMEOUT) come from the crew whatever the order in the file.
+ * Every problem is reported, not only the first, so that one `keeper check`
+ * shows them all; the crew is returned only when there is no error.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "crew.h"
+#include "dur.h"
+#include "org.h"
+#include "util.h"
+
+#define CREW_CONCURRENCY_MAX	1024
+
+enum kw_kind { KW_STR, KW_PATH, KW_INT, KW_DUR, KW_REGEX, KW_REDACT,
+	KW_DOMAIN };
+
+static const struct {
+	const char	*key;
+	enum kw_kind	 kind;
+	size_t		 off;		/* of the field in struct crew */
+} keywords[] = {
+	{ "TITLE",		KW_STR,	  offsetof(struct crew, title) },
+	{ "REPO",		KW_PATH,  offsetof(struct crew, repo) },
+	{ "CONCURRENCY",	KW_INT,	  offsetof(struct crew, concurrency) },
+	{ "STAGGER",		KW_DUR,	  offsetof(struct crew, stagger_ms) },
+	{ "BOOT-GRACE",		KW_DUR,	  offsetof(struct crew, boot_grace_ms) },
+	{ "BREATHER",		KW_DUR,	  offsetof(struct crew, breather_ms) },
+	{ "TIMEOUT",		KW_DUR,	  offsetof(struct crew, timeout_ms) },
+	{ "BACKOFF-BASE",	KW_DUR,	  offsetof(struct crew, backoff_base_ms) },
+	{ "BACKOFF-CAP",	KW_DUR,	  offsetof(struct crew, backoff_cap_ms) },
+	{ "RETENTION",		KW_DUR,	  offsetof(struct crew, retention_ms) },
+	{ "AUTHOR-DOMAIN",	KW_DOMAIN, offsetof(struct crew, author_domain) },
+	{ "STEP-PATTERN",	KW_REGEX, offsetof(struct crew, step_pattern) },
+	{ "THOUGHT-PATTERN",	KW_REGEX, offsetof(struct crew, thought_pattern) },
+	{ "REDACT",		KW_REDACT, 0 },
+};
+#define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
+
+static const char *const member_props[] = {
+	"DEF", "INTERVAL", "LIFECYCLE", "CONTINUOUS", "TIMEOUT", "AUTHOR",
+	"DISABLED", NULL
+};
+
+static char *
+basename_noext(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b ? b + 1 : path;
+	n = strlen(b);
+	if (n > 4 && strcmp(b + n - 4, ".org") == 0)
+		n -= 4;
+	return xstrndup(b, n);
+}
+
+/* Durations that must be more than zero: a zero interval or timeout is a
+ * busy loop or an instant kill, never what the operator meant. */
+static int
+positive_dur(const char *key)
+{
+	return strcmp(key, "TIMEOUT") == 0 || strcmp(key, "INTERVAL") == 0;
+}
+
+static int
+domain_ok(const char *s)
+{
+	if (*s == '\0' || *s == '.' || *s == '-')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* "Name <mail>": a nonempty name, then one pair of angle brackets closing
+ * the value around a nonempty address, as a git signature needs. */
+static int
+author_ok(const char *s)
+{
+	const char *lt = strchr(s, '<');
+	size_t n = strlen(s);
+	int named = 0;
+
+	if (lt == NULL || s[n - 1] != '>' || lt + 1 >= s + n - 1)
+		return 0;
+	if (strchr(lt + 1, '<') != NULL || strchr(s, '>') != s + n - 1 ||
+	    strchr(s, '\n') != NULL)
+		return 0;
+	for (const char *p = s; p < lt; p++)
+		if (*p != ' ' && *p != '\t')
+			named = 1;
+	return named;
+}
+
+static size_t
+kw_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYWORDS; i++)
+		if (strcmp(key, keywords[i].key) == 0)
+			break;
+	return i;
+}
+
+static void
+parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
+    struct diag *d)
+{
+	char *key = cfg_strn(kw->key.s, kw->key.len);
+	char *val = cfg_strn(kw->value.s, kw->value.len);
+	char err[300];
+	size_t i;
+	int64_t ms;
+	long n;
+
+	if ((i = kw_index(key)) == NKEYWORDS) {
+		if (!cfg_org_keyword(key))
+			diag_warn(d, c->path, kw->line,
+			    "unknown keyword '#+%s:'", key);
+		goto done;
+	}
+	if (keywords[i].kind != KW_REDACT) {
+		if (seen[i])
+			diag_warn(d, c->path, kw->line,
+			    "duplicate #+%s: (overrides line %zu)", key,
+			    seen[i]);
+		seen[i] = kw->line;
+	}
+	switch (keywords[i].kind) {
+	case KW_STR:
+		if (*val) {
+			char **f = (char **)((char *)c + keywords[i].off);
+
+			free(*f);
+			*f = val;
+			val = NULL;
+		}
+		break;
+	case KW_PATH:
+	case KW_REGEX:
+	case KW_DOMAIN: {
+		char **f = (char **)((char *)c + keywords[i].off);
+
+		if (*val == '\0') {
+			diag_err(d, c->path, kw->line, "empty #+%s:", key);
+			break;
+		}
+		if (keywords[i].kind == KW_REGEX &&
+		    cfg_regex_check(val, 0, err, sizeof(err)) == -1) {
+			diag_err(d, c->path, kw->line,
+			    "invalid regex '%s' in #+%s: %s", val, key, err);
+			break;
+		}
+		if (keywords[i].kind == KW_DOMAIN && !domain_ok(val)) {
+			diag_err(d, c->path, kw->line,
+			    "invalid #+%s: '%s' (expected a domain name)",
+			    key, val);
+			break;
+		}
+		free(*f);
+		if (keywords[i].kind == KW_PATH)
+			*f = cfg_resolve(c->dir, val);
+		else {
+			*f = val;
+			val = NULL;
+		}
+		break;
+	}
+	case KW_INT:
+		if (cfg_int(val, 1, CREW_CONCURRENCY_MAX, &n) == -1) {
+			diag_err(d, c->path, kw->line,
+			    "invalid #+%s: '%s' (expected an integer from 1 "
+			    "to %d)", key, val, CREW_CONCURRENCY_MAX);
+			break;
+		}
+		*(int *)((char *)c + keywords[i].off) = (int)n;
+		break;
+	case KW_DUR:
+		if (dur_parse(val, &ms) == -1) {
+			diag_err(d, c->path, kw->line,
+			    "invalid duration '%s' for #+%s:", val, key);
+			break;
+		}
+		if (ms == 0 && positive_dur(key)) {
+			diag_err(d, c->path, kw->line,
+			    "#+%s: must be more than zero", key);
+			break;
+		}
+		*(int64_t *)((char *)c + keywords[i].off) = ms;
+		break;
+	case KW_REDACT:
+		if (*val == '\0') {
+			diag_err(d, c->path, kw->line, "empty #+REDACT:");
+			break;
+		}
+		if (cfg_regex_check(val, 1, err, sizeof(err)) == -1) {
+			diag_err(d, c->path, kw->line,
+			    "invalid regex '%s' in #+REDACT: %s", val, err);
+			break;
+		}
+		c->redact = xreallocarray(c->redact, c->nredact + 1,
+		    sizeof(*c->redact));
+		c->redact[c->nredact].regex = val;
+		c->redact[c->nredact].line = kw->line;
+		c->nredact++;
+		val = NULL;
+		break;
+	}
+done:
+	free(key);
+	free(val);
+}
+
+static int
+is_member_prop(const char *key)
+{
+	for (size_t i = 0; member_props[i]; i++)
+		if (strcasecmp(key, member_props[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Duration property of member heading h; 0 when absent, -1 on error. */
+static int
+member_dur(struct crew *c, const org_doc *doc, long h, const char *key,
+    int64_t *ms, struct diag *d)
+{
+	size_t line = 0;
+	char *v = org_property(doc, h, key, 0, &line);
+	int ret = 0;
+
+	if (v == NULL)
+		return 0;
+	if (dur_parse(v, ms) == -1) {
+		diag_err(d, c->path, line, "invalid duration '%s' for :%s:",
+		    v, key);
+		ret = -1;
+	} else if (*ms == 0 && positive_dur(key)) {
+		diag_err(d, c->path, line, ":%s: must be more than zero", key);
+		ret = -1;
+	}
+	free(v);
+	return ret;
+}
+
+/* Parse level-1 heading h as a member; adds it to c when it is runnable.
+ * names/nlines remember the names seen for duplicate detection. */
+static void
+parse_member(struct crew *c, const org_doc *doc, long h,
+    struct cfg_names *names, struct diag *d)
+{
+	const org_heading *hd = &doc->headings[h];
+	struct crew_member m = { 0 };
+	size_t nerr = d->nerrors, line, first;
+	char *v, *key;
+	int b, bad = 0;
+
+	if (hd->commented)
+		return;
+	if ((v = org_property(doc, h, "DISABLED", 0, &line)) != NULL) {
+		b = cfg_bool(v);
+		if (b == -1)
+			diag_err(d, c->path, line,
+			    "invalid :DISABLED: '%s' (expected t or nil)", v);
+		free(v);
+		if (b != 0)
+			return;
+	}
+
+	m.name = cfg_strn(hd->title.s, hd->title.len);
+	m.line = hd->line;
+	m.interval_ms = 3600000;
+	m.timeout_ms = c->timeout_ms;
+	if (hd->title.len == 0) {
+		diag_err(d, c->path, hd->line, "member heading without a name");
+		bad = 1;
+	} else if (strlen(m.name) >= CREW_NAME_MAX) {
+		diag_err(d, c->path, hd->line,
+		    "member name '%s' too long (limit %d characters)", m.name,
+		    CREW_NAME_MAX - 1);
+		bad = 1;
+	} else if (strlen(m.name) != hd->title.len ||
+	    !cfg_name_ok(m.name, CREW_NAME_MAX)) {
+		diag_err(d, c->path, hd->line,
+		    "invalid member name '%s' (letters, digits, '.', '_' and "
+		    "'-' only, not starting with '.' or '-')", m.name);
+		bad = 1;
+	} else if (cfg_names_add(names, m.name, hd->line, &first)) {
+		diag_err(d, c->path, hd->line,
+		    "duplicate member '%s' (first at line %zu)", m.name, first);
+		bad = 1;
+	}
+
+	for (size_t i = 0; i < hd->nprops; i++) {
+		const org_prop *p = &doc->props[hd->props + i];
+
+		key = cfg_strn(p->key.s, p->key.len);
+		if (!is_member_prop(key) && !cfg_org_property(key))
+			diag_warn(d, c->path, p->line,
+			    "unknown property ':%s:'", key);
+		free(key);
+	}
+
+	(void)member_dur(c, doc, h, "INTERVAL", &m.interval_ms, d);
+	(void)member_dur(c, doc, h, "TIMEOUT", &m.timeout_ms, d);
+	if ((v = org_property(doc, h, "CONTINUOUS", 0, &line)) != NULL) {
+		if ((b = cfg_bool(v)) == -1)
+			diag_err(d, c->path, line,
+			    "invalid :CONTINUOUS: '%s' (expected t or nil)", v);
+		else
+			m.continuous = b;
+		free(v);
+	}
+	if ((v = org_property(doc, h, "AUTHOR", 0, &line)) != NULL) {
+		if (!author_ok(v))
+			diag_err(d, c->path, line,
+			    "invalid :AUTHOR: '%s' (expected 'Name <email>')",
+			    v);
+		else
+			m.author = xstrdup(v);
+		free(v);
+	}
+	if ((v = org_property(doc, h, "LIFECYCLE", 0, &line)) != NULL) {
+		if (*v) {
+			m.lifecycle = cfg_resolve(c->dir, v);
+			m.lifecycle_line = line;
+		}
+		free(v);
+	}
+	if ((v = org_property(doc, h, "DEF", 0, &line)) != NULL) {
+		if (*v) {
+			m.def = cfg_resolve(c->dir, v);
+			m.def_line = line;
+		}
+		free(v);
+	}
+	if (m.def == NULL && !bad)
+		diag_warn(d, c->path, hd->line,
+		    "member '%s' has no :DEF: and is skipped", m.name);
+
+	if (bad || d->nerrors != nerr || m.def == NULL) {
+		free(m.name);
+		free(m.def);
+		free(m.lifecycle);
+		free(m.author);
+		return;
+	}
+	c->members = xreallocarray(c->members, c->nmembers + 1,
+	    sizeof(*c->members));
+	c->members[c->nmembers++] = m;
+}
+
+static struct crew *
+crew_new(const char *path)
+{
+	struct crew *c = xcalloc(1, sizeof(*c));
+
+	c->path = xstrdup(path);
+	c->dir = util_dirname(path);
+	c->title = basename_noext(path);
+	c->concurrency = 2;
+	c->stagger_ms = 30000;
+	c->boot_grace_ms = 60000;
+	c->breather_ms = 45000;
+	c->timeout_ms = 15 * 60000;
+	c->backoff_base_ms = 60000;
+	c->backoff_cap_ms = 30 * 60000;
+	c->retention_ms = 90LL * 86400000;
+	c->author_domain = xstrdup("keeper.invalid");
+	return c;
+}
+
+int
+crew_parse(const char *path, const char *buf, size_t len, struct crew **out,
+    struct diag *d)
+{
+	struct crew *c;
+	org_doc *doc;
+	size_t seen[NKEYWORDS] = { 0 }, nerr = d->nerrors;
+	struct cfg_names names = { 0 };
+
+	*out = NULL;
+	if ((doc = org_parse(buf, len)) == NULL) {
+		diag_err(d, path, 0, "out of memory parsing the file");
+		return -1;
+	}
+	c = crew_new(path);
+	for (size_t i = 0; i < doc->nkeywords; i++)
+		parse_keyword(c, &doc->keywords[i], seen, d);
+	if (c->backoff_cap_ms < c->backoff_base_ms)
+		diag_warn(d, c->path, seen[kw_index("BACKOFF-CAP")] ?
+		    seen[kw_index("BACKOFF-CAP")] : seen[kw_index("BACKOFF-BASE")],
+		    "#+BACKOFF-CAP: is less than #+BACKOFF-BASE:; the backoff "
+		    "never grows");
+	for (size_t h = 0; h < doc->nheadings; h++)
+		if (doc->headings[h].level == 1)
+			parse_member(c, doc, (long)h, &names, d);
+	cfg_names_release(&names);
+	org_free(doc);
+	if (d->nerrors != nerr) {
+		crew_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+crew_load(const char *path, struct crew **out, struct diag *d)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((buf = cfg_read(path, &len, d)) == NULL)
+		return -1;
+	rc = crew_parse(path, buf, len, out, d);
+	free(buf);
+	return rc;
+}
+
+struct crew *
+crew_singleton(const char *def, const char *lifecycle, int64_t interval_ms,
+    int64_t timeout_ms)
+{
+	struct crew *c = crew_new(def);
+	struct crew_member *m;
+	char *name = basename_noext(def);
+
+	/* The name appears in commits and file names: keep it to the
+	 * characters a member name may have. */
+	for (char *p = name; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			*p = '-';
+	if (!cfg_name_ok(name, CREW_NAME_MAX)) {
+		free(name);
+		name = xstrdup("agent");
+	}
+	c->concurrency = 0;
+	if (timeout_ms > 0)
+		c->timeout_ms = timeout_ms;
+	c->members = xcalloc(1, sizeof(*c->members));
+	c->nmembers = 1;
+	m = &c->members[0];
+	m->name = name;
+	m->def = xstrdup(def);
+	m->lifecycle = lifecycle ? xstrdup(lifecycle) : NULL;
+	m->interval_ms = interval_ms > 0 ? interval_ms : 3600000;
+	m->timeout_ms = c->timeout_ms;
+	return c;
+}
+
+const struct crew_member *
+crew_find(const struct crew *c, const char *name)
+{
+	if (c == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->nmembers; i++)
+		if (strcmp(c->members[i].name, name) == 0)
+			return &c->members[i];
+	return NULL;
+}
+
+void
+crew_free(struct crew *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nmembers; i++) {
+		free(c->members[i].name);
+		free(c->members[i].def);
+		free(c->members[i].lifecycle);
+		free(c->members[i].author);
+	}
+	free(c->members);
+	for (size_t i = 0; i < c->nredact; i++)
+		free(c->redact[i].regex);
+	free(c->redact);
+	free(c->path);
+	free(c->dir);
+	free(c->title);
+	free(c->repo);
+	free(c->author_domain);
+	free(c->step_pattern);
+	free(c->thought_pattern);
+	free(c);
+}

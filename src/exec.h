@@ -1,0 +1,101 @@
+/*
+ * exec: the def interpreter behind `keeper exec-def` (SPEC §6,
+ * keeper-agent(5)). Runs an agent def's steps once, in document order, in
+ * the tenant repo: each step gets the previous step's output on stdin and
+ * its stdout becomes the step's output; a failing step or one answering
+ * NO-WORK ends the def. Live telemetry (step begin/end, ::step:: and
+ * ::thought:: lines, token usage) goes to an event fd as one line per event,
+ * or human-readably to stderr.
+ *
+ * exec_run() forks, waits and kills: call it from a process of its own (the
+ * daemon re-executes keeper as `keeper exec-def` in the run's child), never
+ * from the daemon. It makes the calling process a child subreaper and
+ * installs a SIGCHLD handler for its duration.
+ *
+ * Ownership: options and the def are borrowed for the call. Step outputs
+ * live in unlinked temporary files, so a step that prints gigabytes costs
+ * disk, not memory.
+ */
+#ifndef KEEPER_EXEC_H
+#define KEEPER_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "def.h"
+#include "util.h"
+
+#define EXEC_EVENT_MAX		4096	/* bytes per event line, newline included */
+#define EXEC_STEP_PATTERN	"^::step::(.*)$"
+#define EXEC_THOUGHT_PATTERN	"^::thought::(.*)$"
+#define EXEC_LLM_TIMEOUT_MS	(2 * 60 * 1000)	/* llm step without :timeout */
+#define EXEC_TEMPLATE_MAX	(8u << 20)	/* bytes one {{placeholder}} may insert */
+
+enum exec_status {
+	EXEC_OK,		/* every step ran; the result is the last output */
+	EXEC_NO_WORK,		/* a step answered NO-WORK: its output is the result */
+	EXEC_FAILED		/* a step failed or was killed at its :timeout */
+};
+
+struct exec_opts {
+	const char	*repo;		/* absolute; the steps' working directory */
+	const char	*agent;		/* for {{agent}} */
+	const char	*state;		/* for {{state}} */
+	const char	*hits;		/* for {{hits}} */
+	int		 event_fd;	/* -1: events go to stderr for people */
+	const char	*step_pattern;	/* PCRE2, NULL for EXEC_STEP_PATTERN */
+	const char	*thought_pattern; /* NULL for EXEC_THOUGHT_PATTERN */
+	const char	*tmpdir;	/* for step outputs, NULL for $TMPDIR or /tmp */
+};
+
+/*
+ * Run every step of def. The result (the output of the last step that ran:
+ * the last step, the one that answered NO-WORK, or the one that failed) is
+ * copied to out_fd. Returns the status, or -1 when the run could not start
+ * at all (bad pattern, no temporary file), with a one-line reason in err.
+ * A failed step's reason also lands in err.
+ */
+int	exec_run(const struct agent_def *def, const struct exec_opts *opts,
+	    int out_fd, char *err, size_t errlen);
+
+/* Pure helpers, exposed for the daemon and for tests. */
+
+/* SPEC §6: after leading white space, the word NO-WORK in any case
+ * ("no-work:" yes, "NO-WORKER" no). Only the first bytes matter. */
+int	exec_is_no_work(const char *s, size_t len);
+
+/*
+ * Incremental form of exec_is_no_work() for output that arrives in pieces:
+ * zero-initialise, feed every piece, then ask.
+ */
+struct exec_nowork {
+	int	 started;		/* a non-space byte has been seen */
+	size_t	 n;
+	char	 head[8];		/* first bytes after the leading space */
+};
+void	exec_nowork_feed(struct exec_nowork *, const char *, size_t);
+int	exec_nowork_result(const struct exec_nowork *);
+
+/*
+ * One event line: "KIND TEXT\n" with newlines in text replaced by spaces,
+ * cut at a UTF-8 character boundary so the whole line fits
+ * EXEC_EVENT_MAX bytes. Returns the line's length; buf must hold
+ * EXEC_EVENT_MAX bytes.
+ */
+size_t	exec_event_line(char *buf, const char *kind, const char *text,
+	    size_t len);
+
+/*
+ * Expand {{name}} placeholders in tmpl into out. lookup returns 0 and sets
+ * *val (malloc'd; exec_template frees it) and *len for a known name, -1
+ * for an unknown one, or -2 with a reason already in err. Names are
+ * trimmed of surrounding spaces; "{{" with no "}}" on the same line, or
+ * with a brace inside, is literal text. An unknown placeholder is an error
+ * naming it. Returns 0 or -1 with a one-line reason in err.
+ */
+typedef int (*exec_lookup_fn)(void *arg, const char *name, char **val,
+    size_t *len, char *err, size_t errlen);
+int	exec_template(const char *tmpl, exec_lookup_fn lookup, void *arg,
+	    struct sb *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * housekeep: retention, database upkeep and journal bounds. See
+ * housekeep.h for the duties; each runs on the loop thread from the
+ * housekeeping timer and is short (a DELETE by index, a checkpoint, a
+ * rewrite of one small file), or rare (VACUUM only when worth it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "housekeep.h"
+#include "util.h"
+
+int
+hk_due(int64_t last_ms, int64_t period_ms, int64_t now_ms)
+{
+	return last_ms == 0 || now_ms - last_ms >= period_ms;
+}
+
+int64_t
+hk_prune_runs(sqlite3 *db, int64_t now_ms, int64_t retention_ms, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (retention_ms <= 0)
+		return 0;
+	/* Open rows (outcome NULL) belong to a run in flight or to one the
+	 * boot sweep will mark interrupted: never pruned here. */
+	if (sqlite3_prepare_v2(db, "DELETE FROM runs WHERE outcome IS NOT "
+	    "NULL AND coalesce(ended, started, scheduled, 0) < ?1", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now_ms - retention_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	n = sqlite3_changes64(db);
+	sqlite3_finalize(st);
+	return n;
+fail:
+	snprintf(err, errlen, "prune: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return -1;
+}
+
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+hk_db_maintain(sqlite3 *db, double free_ratio, struct hk_db_report *r,
+    char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	memset(r, 0, sizeof(*r));
+	if (pragma_int(db, "PRAGMA page_count", &r->pages_before) == -1 ||
+	    pragma_int(db, "PRAGMA freelist_count", &r->free_before) == -1)
+		goto fail;
+	r->pages_after = r->pages_before;
+	if (r->pages_before >= HK_VACUUM_MIN_PAGES &&
+	    (double)r->free_before > free_ratio * (double)r->pages_before) {
+		if (sqlite3_exec(db, "VACUUM", NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+		r->vacuumed = 1;
+		if (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1)
+			goto fail;
+	}
+	/* After the VACUUM, so its pages go back into the main file and the
+	 * WAL is cut to zero bytes. A busy reader only makes this partial. */
+	if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+	    &msg) != SQLITE_OK)
+		goto fail;
+	r->checkpointed = 1;
+	return 0;
+fail:
+	snprintf(err, errlen, "maintain: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/* Offsets of the top-level "* " headings that begin lines. */
+static size_t *
+entry_starts(const char *buf, size_t len, size_t *n)
+{
+	size_t *v = NULL, cap = 0, i;
+
+	*n = 0;
+	for (i = 0; i + 1 < len; i++) {
+		if ((i == 0 || buf[i - 1] == '\n') && buf[i] == '*' &&
+		    buf[i + 1] == ' ') {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xreallocarray(v, cap, sizeof(*v));
+			}
+			v[(*n)++] = i;
+		}
+	}
+	return v;
+}
+
+static int
+write_atomic(const char *path, const char *a, size_t alen, const char *b,
+    size_t blen, char *err, size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmpXXXXXX", path);
+	int fd, rc = -1;
+
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	fchmod(fd, 0644);
+	if (write(fd, a, alen) != (ssize_t)alen ||
+	    write(fd, b, blen) != (ssize_t)blen || fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	close(fd);
+	if (rc == -1)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int
+hk_bound_journal(const char *path, size_t max_entries, size_t max_bytes,
+    char *err, size_t errlen)
+{
+	char *buf;
+	size_t len, n, *starts, keep_from, pre, drop = 0;
+	int rc;
+
+	if ((buf = util_read_file(path, &len)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	starts = entry_starts(buf, len, &n);
+	if (n == 0) {
+		free(buf);
+		return 0;
+	}
+	pre = starts[0];
+	if (max_entries > 0 && n > max_entries)
+		drop = n - max_entries;
+	/* Then more while over budget, never the newest entry. */
+	while (max_bytes > 0 && drop + 1 < n &&
+	    pre + (len - starts[drop]) > max_bytes)
+		drop++;
+	if (drop == 0) {
+		free(starts);
+		free(buf);
+		return 0;
+	}
+	keep_from = starts[drop];
+	rc = write_atomic(path, buf, pre, buf + keep_from, len - keep_from,
+	    err, errlen);
+	free(starts);
+	free(buf);
+	return rc == -1 ? -1 : (int)drop;
+}

@@ -1,0 +1,51 @@
+/*
+ * http: the read-only HTTP plane (SPEC §10) on libmicrohttpd, in its own
+ * threads. It serves the current snapshot (snapshot.h) and the embedded
+ * dashboard page, nothing else; it never calls back into the daemon.
+ *
+ *   GET /            the dashboard (text/html)
+ *   GET /_activity   the activity snapshot (JSON)
+ *   GET /_health     the health verdicts; 200 all ok, 503 otherwise
+ *   GET /_changes    recent commits and the keeper status (JSON)
+ *   GET /_events     Server-Sent Events: the activity on each publish
+ *
+ * HEAD works wherever GET does; other methods get 405, other paths 404.
+ *
+ * Ownership: http_start() allocates; http_stop() stops every thread and
+ * frees. The store is borrowed and must outlive the server.
+ */
+#ifndef KEEPER_HTTP_H
+#define KEEPER_HTTP_H
+
+#include <stddef.h>
+
+#include "snapshot.h"
+
+#define HTTP_DEFAULT_LISTEN	"127.0.0.1:8080"
+
+struct http;
+
+struct http_limits {
+	unsigned	 connections;	/* open connections, in all */
+	unsigned	 per_ip;	/* open connections from one address */
+	unsigned	 sse;		/* open /_events streams */
+	unsigned	 timeout_s;	/* idle connection timeout */
+	size_t		 memory;	/* per-connection buffer: caps headers */
+	unsigned	 keepalive_ms;	/* SSE comment when nothing is published */
+};
+
+/* The limits http_start() uses when given NULL. */
+void		 http_default_limits(struct http_limits *);
+
+/* listen is "ADDR:PORT" (ADDR an IPv4 address, [IPv6] or a name; port 0
+ * picks a free one). NULL with a message in err on failure. */
+struct http	*http_start(const char *listen, struct snapshot_store *,
+		    const struct http_limits *, char *err, size_t errlen);
+/* The address actually bound, e.g. "127.0.0.1:41233". */
+const char	*http_addr(const struct http *);
+/* Atomically writes http_addr() and a newline to DIR/http.addr. */
+int		 http_write_addr(const struct http *, const char *dir,
+		    char *err, size_t errlen);
+void		 http_stop(struct http *);
+
+#endif

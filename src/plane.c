@@ -1,0 +1,381 @@
+/*
+ * plane: snapshot building. Each publish renders /_activity, /_health and
+ * /_changes, redacts them and swaps them in. The dashboard counts clocks
+ * down by itself, so a publish whose bodies differ from the last one only
+ * in "now" is skipped: Server-Sent Events streams then carry real changes,
+ * and the daemon can republish on a timer (for health that decays with
+ * time) without waking every client each second.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "crew.h"
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "plane.h"
+#include "redact.h"
+#include "repo.h"
+#include "util.h"
+#include "worker.h"
+
+struct plane {
+	struct snapshot_store	*store;
+	status_redact_fn	 redact;
+	void			*redact_arg;
+	json_t			*commits;	/* cached feed, an array */
+	char			*key;		/* last bodies, sans clock */
+};
+
+struct plane *
+plane_new(struct snapshot_store *st, status_redact_fn fn, void *arg)
+{
+	struct plane *p = xcalloc(1, sizeof(*p));
+
+	p->store = st;
+	p->redact = fn;
+	p->redact_arg = arg;
+	p->commits = json_array();
+	return p;
+}
+
+void
+plane_free(struct plane *p)
+{
+	if (p == NULL)
+		return;
+	json_decref(p->commits);
+	free(p->key);
+	free(p);
+}
+
+void
+plane_set_redact(struct plane *p, status_redact_fn fn, void *arg)
+{
+	p->redact = fn;
+	p->redact_arg = arg;
+	free(p->key);		/* the same status may now render otherwise */
+	p->key = NULL;
+}
+
+void
+plane_set_commits(struct plane *p, json_t *commits)
+{
+	json_decref(p->commits);
+	p->commits = json_is_array(commits) ? commits : json_array();
+	if (!json_is_array(commits))
+		json_decref(commits);
+}
+
+/* Dumps v without its clock field (obj.field), for the change key. */
+static void
+add_key(struct sb *k, json_t *obj, const char *field, json_t *v)
+{
+	json_t *clock = json_object_get(obj, field);
+	char *s;
+
+	json_incref(clock);
+	json_object_del(obj, field);
+	s = status_dump(v, NULL);
+	sb_adds(k, s);
+	sb_addc(k, '\n');
+	free(s);
+	if (clock != NULL)
+		json_object_set_new(obj, field, clock);
+}
+
+int
+plane_publish(struct plane *p, const struct agent_status *as, size_t n,
+    const struct status_crew *c, int64_t now)
+{
+	json_t *act, *health, *changes;
+	struct sb key = { 0 };
+	char *ab, *hb, *cb;
+	size_t al, hl, cl;
+	int code = 200, rc = 0;
+
+	act = status_activity(as, n, c, now);
+	health = status_health_json(as, n, c, now, &code);
+	changes = status_changes(json_deep_copy(p->commits), as, n, c, now);
+	status_redact_json(act, p->redact, p->redact_arg);
+	status_redact_json(health, p->redact, p->redact_arg);
+	status_redact_json(changes, p->redact, p->redact_arg);
+
+	add_key(&key, act, "now", act);
+	add_key(&key, health, "", health);
+	add_key(&key, json_object_get(changes, "keeper"), "now", changes);
+	if (p->key != NULL && strcmp(p->key, key.buf) == 0) {
+		sb_release(&key);
+		goto done;
+	}
+	free(p->key);
+	p->key = sb_detach(&key);
+	ab = status_dump(act, &al);
+	hb = status_dump(health, &hl);
+	cb = status_dump(changes, &cl);
+	snapshot_publish(p->store, snapshot_new(ab, al, hb, hl, code, cb, cl));
+	rc = 1;
+done:
+	json_decref(act);
+	json_decref(health);
+	json_decref(changes);
+	return rc;
+}
+
+/*
+ * The daemon glue: snapshots are published on the daemon's coalesced
+ * status-changed hook and by a one-second timer (health decays with time
+ * alone; plane_publish() drops snapshots where nothing but the clock
+ * moved). The commit feed is re-read on libuv's thread pool when a run
+ * ends (a commit is made before its run is reported ended), at start, and
+ * never per request.
+ */
+#define WEB_TICK_MS	1000
+#define WEB_FEED_MAX	50
+
+struct plane_web {
+	struct daemon		*d;
+	struct snapshot_store	*store;
+	struct plane		*plane;
+	struct http		*http;
+	uv_timer_t		 tick;
+	int			 tick_open;
+	const struct crew	*rcrew;		/* the redactor was built for */
+	struct redactor		*redactor;
+	int			 redactor_ok;
+	uv_work_t		 feed;
+	int			 feed_busy, feed_again;
+	char			*feed_repo;
+	json_t			*feed_out;
+	char			 feed_err[256];
+	size_t			 nrunning;	/* at the last publish */
+	struct agent_status	*st;
+	size_t			 stcap;
+	int			 stopping;
+};
+
+static char *
+web_redact(void *arg, const char *text, size_t len)
+{
+	struct plane_web *w = arg;
+	size_t n = 0;
+	char *r = redact_apply(w->redactor, text, len, &n);
+
+	if (r != NULL && n == len && memcmp(r, text, len) == 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* The crew's own #+REDACT: patterns, rebuilt when the manifest changes;
+ * a NULL redactor still applies the built-in ones. */
+static void
+web_redactor(struct plane_web *w)
+{
+	const struct crew *c = w->d->crew;
+	const char **pats = NULL;
+	struct redactor *r;
+	size_t n = c != NULL ? c->nredact : 0;
+	char err[256] = "";
+
+	if (w->redactor_ok && c == w->rcrew)
+		return;
+	w->rcrew = c;
+	w->redactor_ok = 1;
+	if (n > 0) {
+		pats = xreallocarray(NULL, n, sizeof(*pats));
+		for (size_t i = 0; i < n; i++)
+			pats[i] = c->redact[i].regex;
+	}
+	r = redact_new(pats, n, err, sizeof(err));
+	free(pats);
+	if (r == NULL)
+		log_warnx("event=redact-error error=\"%s\"", err);
+	redact_free(w->redactor);
+	w->redactor = r;
+	plane_set_redact(w->plane, web_redact, w);
+}
+
+static void	feed_start(struct plane_web *);
+
+static void
+web_publish(struct plane_web *w)
+{
+	struct daemon *d = w->d;
+	struct status_crew c = { 0 };
+	size_t n = d->nworkers, running = 0;
+
+	if (w->stopping)
+		return;
+	web_redactor(w);
+	if (n > w->stcap) {
+		w->st = xreallocarray(w->st, n, sizeof(*w->st));
+		w->stcap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		worker_status(d->workers[i], &w->st[i]);
+		running += w->st[i].running != 0;
+	}
+	c.name = d->crew != NULL ? d->crew->title : NULL;
+	c.error = d->crew_error;
+	c.boot_ms = d->boot_ms;
+	c.grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
+	(void)plane_publish(w->plane, w->st, n, &c, util_now_ms());
+	/* Fewer agents running than last time: a run ended, and may have
+	 * committed. */
+	if (running < w->nrunning)
+		feed_start(w);
+	w->nrunning = running;
+}
+
+static void
+on_status(struct daemon *d, void *arg)
+{
+	(void)d;
+	web_publish(arg);
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+	web_publish(t->data);
+}
+
+static void
+web_maybe_free(struct plane_web *w)
+{
+	if (!w->stopping || w->tick_open || w->feed_busy)
+		return;
+	json_decref(w->feed_out);
+	free(w->feed_repo);
+	free(w->st);
+	redact_free(w->redactor);
+	plane_free(w->plane);
+	snapshot_store_free(w->store);
+	free(w);
+}
+
+static void
+tick_closed(uv_handle_t *h)
+{
+	struct plane_web *w = h->data;
+
+	w->tick_open = 0;
+	web_maybe_free(w);
+}
+
+/* Thread pool: read the feed with the repo's own read-only handle. */
+static void
+feed_work(uv_work_t *req)
+{
+	struct plane_web *w = req->data;
+	struct repo_change *v = NULL;
+	size_t n = 0;
+	json_t *a, *e;
+	size_t i;
+
+	w->feed_out = NULL;
+	if (repo_changes_at(w->feed_repo, WEB_FEED_MAX, &v, &n, w->feed_err,
+	    sizeof(w->feed_err)) != 0)
+		return;
+	a = repo_changes_json(v, n);
+	repo_changes_free(v, n);
+	/* The plane speaks unix milliseconds; the feed, git's seconds. */
+	json_array_foreach(a, i, e) {
+		json_t *t = json_object_get(e, "time");
+
+		if (json_is_integer(t))
+			json_object_set_new(e, "time",
+			    json_integer(json_integer_value(t) * 1000));
+	}
+	w->feed_out = a;
+}
+
+static void
+feed_done(uv_work_t *req, int status)
+{
+	struct plane_web *w = req->data;
+
+	w->feed_busy = 0;
+	if (w->stopping) {
+		web_maybe_free(w);
+		return;
+	}
+	if (status == 0 && w->feed_out != NULL) {
+		plane_set_commits(w->plane, w->feed_out);
+		w->feed_out = NULL;
+		web_publish(w);
+	} else if (status == 0)
+		log_debug("event=changes-failed error=\"%s\"", w->feed_err);
+	if (w->feed_again) {
+		w->feed_again = 0;
+		feed_start(w);
+	}
+}
+
+static void
+feed_start(struct plane_web *w)
+{
+	if (w->stopping)
+		return;
+	if (w->feed_busy) {
+		w->feed_again = 1;
+		return;
+	}
+	free(w->feed_repo);
+	w->feed_repo = xstrdup(w->d->repo);
+	w->feed.data = w;
+	if (uv_queue_work(w->d->loop, &w->feed, feed_work, feed_done) == 0)
+		w->feed_busy = 1;
+}
+
+int
+plane_start(struct daemon *d, struct plane_web **out, char *err,
+    size_t errlen)
+{
+	struct plane_web *w = xcalloc(1, sizeof(*w));
+
+	*out = NULL;
+	w->d = d;
+	w->store = snapshot_store_new();
+	w->plane = plane_new(w->store, NULL, NULL);
+	web_publish(w);		/* no request ever sees an empty snapshot */
+	w->http = http_start(d->opts.listen, w->store, NULL, err, errlen);
+	if (w->http == NULL)
+		goto fail;
+	if (http_write_addr(w->http, d->data, err, errlen) != 0)
+		goto fail;
+	log_info("event=http-listen addr=%s", http_addr(w->http));
+	uv_timer_init(d->loop, &w->tick);
+	w->tick.data = w;
+	w->tick_open = 1;
+	uv_timer_start(&w->tick, on_tick, WEB_TICK_MS, WEB_TICK_MS);
+	daemon_set_status_cb(d, on_status, w);
+	feed_start(w);
+	*out = w;
+	return 0;
+fail:
+	http_stop(w->http);
+	w->http = NULL;
+	w->stopping = 1;
+	web_maybe_free(w);
+	return -1;
+}
+
+void
+plane_stop(struct plane_web *w)
+{
+	if (w == NULL)
+		return;
+	daemon_set_status_cb(w->d, NULL, NULL);
+	w->stopping = 1;
+	http_stop(w->http);
+	w->http = NULL;
+	if (w->tick_open)
+		uv_close((uv_handle_t *)&w->tick, tick_closed);
+	else
+		web_maybe_free(w);
+}

@@ -1,0 +1,46 @@
+/*
+ * plane: the daemon's side of the HTTP plane. It turns the agents' status
+ * and the cached commit feed into the three served bodies, redacts every
+ * string in them (the one place served text is redacted, SPEC §11) and
+ * publishes them as one snapshot. It runs on the daemon's loop thread and
+ * never blocks: building a snapshot is in-memory JSON work only.
+ *
+ * Ownership: plane_new() allocates, plane_free() releases; the store is
+ * borrowed and must outlive the plane.
+ */
+#ifndef KEEPER_PLANE_H
+#define KEEPER_PLANE_H
+
+#include <jansson.h>
+
+#include "snapshot.h"
+#include "status.h"
+
+struct plane;
+
+struct plane	*plane_new(struct snapshot_store *, status_redact_fn,
+		    void *redact_arg);
+void		 plane_free(struct plane *);
+/* Replaces the cached commit feed for /_changes (a JSON array; stolen).
+ * Refreshed after each commit, never per request. */
+void		 plane_set_commits(struct plane *, json_t *commits);
+void		 plane_set_redact(struct plane *, status_redact_fn, void *arg);
+/* Builds and publishes a snapshot, unless nothing but the clock changed
+ * since the last one. Returns 1 published, 0 unchanged. */
+int		 plane_publish(struct plane *, const struct agent_status *,
+		    size_t n, const struct status_crew *, int64_t now_ms);
+
+/*
+ * The daemon glue. plane_start() binds the daemon's --listen address,
+ * writes DATA/http.addr, hooks the daemon's status-changed callback and
+ * starts its timers; plane_stop() undoes it (after the loop has stopped;
+ * the struct is freed once its handles have closed). Loop thread only.
+ */
+struct daemon;
+struct plane_web;
+
+int		 plane_start(struct daemon *, struct plane_web **, char *err,
+		    size_t errlen);
+void		 plane_stop(struct plane_web *);
+
+#endif

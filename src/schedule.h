@@ -1,0 +1,39 @@
+/*
+ * schedule (prefix sched_): the pure delay arithmetic of SPEC §5. Named
+ * schedule.h, not sched.h, so that -Isrc never shadows <sched.h>. No
+ * clock is read here: the caller passes now and the last-run time, so
+ * every edge is unit-testable.
+ * All times are milliseconds; results are clamped to [0, INT64_MAX/4].
+ */
+#ifndef KEEPER_SCHEDULE_H
+#define KEEPER_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outcome.h"
+
+#define SCHED_NEVER	INT64_MIN	/* no last-run file: infinitely long ago */
+
+struct sched_params {
+	int64_t	interval_ms;
+	int	continuous;
+	int64_t	breather_ms;
+	int64_t	boot_grace_ms;
+	int64_t	stagger_ms;
+	int64_t	backoff_base_ms;
+	int64_t	backoff_cap_ms;
+};
+
+/* INTERVAL, or BREATHER for a continuous member. */
+int64_t	sched_base(const struct sched_params *);
+/* First delay of worker index after boot:
+ * max(BOOT-GRACE, base - (now - last_run)) + index * STAGGER. */
+int64_t	sched_first_delay(const struct sched_params *, int64_t now_ms,
+	    int64_t last_run_ms, size_t index);
+/* Delay after a tick with outcome o; *streak is the no-work streak and is
+ * updated (done resets it, no_work increments it). */
+int64_t	sched_next_delay(const struct sched_params *, enum outcome o,
+	    int *streak);
+
+#endif

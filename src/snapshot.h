@@ -1,0 +1,58 @@
+/*
+ * snapshot: the immutable bodies the HTTP plane serves, published as a
+ * whole and swapped atomically, so a request never waits for a run, a
+ * commit, a pull or SQLite: it takes a reference to the current snapshot
+ * and reads it.
+ *
+ * Ownership: snapshot_new() returns a snapshot with one reference, owned by
+ * the caller until it hands it to snapshot_publish(), which takes that
+ * reference. snapshot_acquire() returns a new reference (never NULL) the
+ * reader drops with snapshot_release(). The bodies are freed with the last
+ * reference. A store is safe to use from any thread.
+ */
+#ifndef KEEPER_SNAPSHOT_H
+#define KEEPER_SNAPSHOT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct snapshot {
+	uint64_t	 version;	/* set by snapshot_publish, from 1 */
+	char		*activity;	/* GET /_activity (and each SSE event) */
+	size_t		 activity_len;
+	char		*health;	/* GET /_health */
+	size_t		 health_len;
+	int		 health_code;	/* 200 or 503 */
+	char		*changes;	/* GET /_changes */
+	size_t		 changes_len;
+	/* private */
+	_Atomic int	 refs;
+};
+
+struct snapshot_store;
+
+struct snapshot_store	*snapshot_store_new(void);
+/* Wakes every waiter for good (snapshot_wait returns -1), then frees. The
+ * caller makes sure no thread still uses the store. */
+void			 snapshot_store_free(struct snapshot_store *);
+/* Wakes every waiter for good; the store stays readable. */
+void			 snapshot_store_close(struct snapshot_store *);
+
+/* Takes ownership of the malloc'd bodies (NULL bodies become "{}"). */
+struct snapshot		*snapshot_new(char *activity, size_t activity_len,
+			    char *health, size_t health_len, int health_code,
+			    char *changes, size_t changes_len);
+/* Makes snap current, gives it the next version and wakes waiters. */
+void			 snapshot_publish(struct snapshot_store *,
+			    struct snapshot *);
+struct snapshot		*snapshot_acquire(struct snapshot_store *);
+void			 snapshot_release(struct snapshot *);
+/* Wakes every waiter once, as if its timeout had passed. */
+void			 snapshot_kick(struct snapshot_store *);
+/* Blocks until the version passes seen (1), timeout_ms passes or a kick
+ * comes (0), or the store is closed (-1). */
+int			 snapshot_wait(struct snapshot_store *, uint64_t seen,
+			    int timeout_ms);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * statesync: batched, durable, atomic state-file writes on the thread pool.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "statefile.h"
+#include "statesync.h"
+#include "util.h"
+
+struct job {
+	struct job	*next;
+	char		*path;
+	char		*data;
+	size_t		 len;
+	int		 err;		/* errno of a failed write, 0 ok */
+};
+
+struct statesync {
+	uv_loop_t	*loop;
+	char		*dir;
+	struct job	*pending;	/* newest content per path */
+	struct job	*batch;		/* owned by the thread while in flight */
+	uv_work_t	 work;
+	int		 inflight;
+	unsigned long	 seq;
+};
+
+struct statesync *
+statesync_new(uv_loop_t *loop, const char *dir)
+{
+	struct statesync *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->dir = xstrdup(dir);
+	return s;
+}
+
+static void
+job_free(struct job *j)
+{
+	free(j->path);
+	free(j->data);
+	free(j);
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Runs on a pool thread: temp files, one syncfs, renames, one dir sync. */
+static void
+write_batch(const char *dir, struct job *batch, unsigned long seq)
+{
+	struct job *j;
+	char **tmp;
+	size_t n = 0, i;
+	int fd, dfd;
+
+	for (j = batch; j; j = j->next)
+		n++;
+	tmp = xcalloc(n, sizeof(*tmp));
+	for (j = batch, i = 0; j; j = j->next, i++) {
+		tmp[i] = xasprintf("%s.tmp.%ld.%lu", j->path, (long)getpid(),
+		    seq);
+		fd = open(tmp[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
+		if (fd == -1 || write_all(fd, j->data, j->len) == -1)
+			j->err = errno ? errno : EIO;
+		if (fd != -1)
+			close(fd);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd != -1 && syncfs(dfd) == -1)
+		for (j = batch; j; j = j->next)
+			j->err = j->err ? j->err : errno;
+	for (j = batch, i = 0; j; j = j->next, i++) {
+		if (j->err == 0 && rename(tmp[i], j->path) == -1)
+			j->err = errno;
+		if (j->err)
+			(void)unlink(tmp[i]);
+		free(tmp[i]);
+	}
+	if (dfd != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(tmp);
+}
+
+static void
+work_cb(uv_work_t *req)
+{
+	struct statesync *s = req->data;
+
+	write_batch(s->dir, s->batch, s->seq);
+}
+
+static void kick(struct statesync *);
+
+static void
+after_cb(uv_work_t *req, int status)
+{
+	struct statesync *s = req->data;
+	struct job *j, *next;
+
+	(void)status;
+	for (j = s->batch; j; j = next) {
+		next = j->next;
+		if (j->err)
+			log_warnx("event=state-write-failed path=%s msg=\"%s\"",
+			    j->path, strerror(j->err));
+		job_free(j);
+	}
+	s->batch = NULL;
+	s->inflight = 0;
+	kick(s);
+}
+
+static void
+kick(struct statesync *s)
+{
+	if (s->inflight || s->pending == NULL)
+		return;
+	s->batch = s->pending;
+	s->pending = NULL;
+	s->seq++;
+	s->inflight = 1;
+	s->work.data = s;
+	if (uv_queue_work(s->loop, &s->work, work_cb, after_cb) != 0) {
+		/* No pool: write on this thread rather than lose state. */
+		write_batch(s->dir, s->batch, s->seq);
+		after_cb(&s->work, 0);
+	}
+}
+
+void
+statesync_put(struct statesync *s, const char *path, const char *data,
+    size_t len)
+{
+	struct job *j;
+
+	for (j = s->pending; j; j = j->next)
+		if (strcmp(j->path, path) == 0)
+			break;
+	if (j == NULL) {
+		j = xcalloc(1, sizeof(*j));
+		j->path = xstrdup(path);
+		j->next = s->pending;
+		s->pending = j;
+	} else {
+		free(j->data);
+	}
+	j->data = xmalloc(len + 1);
+	memcpy(j->data, data, len);
+	j->data[len] = '\0';
+	j->len = len;
+	kick(s);
+}
+
+int
+statesync_busy(const struct statesync *s)
+{
+	return s->inflight || s->pending != NULL;
+}
+
+void
+statesync_flush(struct statesync *s)
+{
+	while (s->inflight)
+		uv_run(s->loop, UV_RUN_ONCE);
+	if (s->pending) {
+		s->batch = s->pending;
+		s->pending = NULL;
+		s->seq++;
+		s->inflight = 1;
+		write_batch(s->dir, s->batch, s->seq);
+		after_cb(&s->work, 0);
+	}
+}
+
+void
+statesync_free(struct statesync *s)
+{
+	if (s == NULL)
+		return;
+	statesync_flush(s);
+	free(s->dir);
+	free(s);
+}

@@ -1,0 +1,419 @@
+/*
+ * status: health verdicts and the JSON bodies of the HTTP plane, as pure
+ * functions of the agents' status, the crew and `now`.
+ *
+ * Times are unix milliseconds everywhere on the plane (JSON integers, null
+ * when there is none): the dashboard does countdown arithmetic on them and
+ * the daemon's clocks are already in milliseconds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lcspec.h"
+#include "status.h"
+#include "util.h"
+
+/*
+ * Lateness is never judged closer than this: loop timers, a slow tick
+ * and a busy machine must not flap a millisecond-interval agent to "late".
+ */
+#define HEALTH_SLACK_MS	1000
+#define FAILING_STREAK	3
+
+static const char *const health_names[] = {
+	[HEALTH_OK] = "ok",
+	[HEALTH_LATE] = "late",
+	[HEALTH_STALE] = "stale",
+	[HEALTH_FAILING] = "failing",
+	[HEALTH_NEVER] = "never",
+};
+
+const char *
+status_health_name(enum health h)
+{
+	if ((unsigned)h >= sizeof(health_names) / sizeof(health_names[0]))
+		return "ok";
+	return health_names[h];
+}
+
+/*
+ * The verdict, in order of precedence:
+ *   failing  3 or more consecutive failed/killed runs;
+ *   ok       a tick is under way (running, or waiting at the gate: the
+ *            run's own timeout bounds it);
+ *   never    no run on record, and boot grace plus its first gap (the
+ *            delay it scheduled) have passed since boot;
+ *   stale    more than 2 gaps past the time the tick was due (next_tick,
+ *            else last_run + gap), i.e. more than 3 gaps since the tick
+ *            before it;
+ *   late     more than half a gap past due, i.e. more than 1.5 gaps since
+ *            the tick before it;
+ *   ok       otherwise, and whenever the gap is unknown.
+ * Neither late nor stale is reported less than HEALTH_SLACK_MS past due.
+ */
+enum health
+status_health(const struct agent_status *a, int64_t now, int64_t boot,
+    int64_t grace)
+{
+	int64_t gap = a->expected_gap_ms, due, over;
+
+	if (a->fail_streak >= FAILING_STREAK)
+		return HEALTH_FAILING;
+	if (a->running || a->queue_place > 0)
+		return HEALTH_OK;
+	if (a->last_run_ms <= 0) {
+		if (now > boot + grace + (gap > 0 ? gap : 0))
+			return HEALTH_NEVER;
+		return HEALTH_OK;
+	}
+	if (gap <= 0)
+		return HEALTH_OK;
+	due = a->next_tick_ms > 0 ? a->next_tick_ms : a->last_run_ms + gap;
+	over = now - due;
+	if (over <= HEALTH_SLACK_MS)
+		return HEALTH_OK;
+	if (over > 2 * gap)
+		return HEALTH_STALE;
+	if (over > gap / 2)
+		return HEALTH_LATE;
+	return HEALTH_OK;
+}
+
+/*
+ * Agent output need not be UTF-8, but JSON must be: invalid sequences
+ * become U+FFFD. Returns a malloc'd copy.
+ */
+static char *
+utf8_clean(const char *s, size_t len, size_t *outlen)
+{
+	struct sb b = { 0 };
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ?
+		    3 : (c >> 3) == 30 ? 4 : 0;
+		int ok = n > 0 && i + n <= len;
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = ((unsigned char)s[i + k] >> 6) == 2;
+		if (ok && n == 2 && c < 0xc2)
+			ok = 0;		/* overlong */
+		if (ok && n == 3) {
+			unsigned char d = (unsigned char)s[i + 1];
+			if ((c == 0xe0 && d < 0xa0) || (c == 0xed && d >= 0xa0))
+				ok = 0;	/* overlong, surrogate */
+		}
+		if (ok && n == 4) {
+			unsigned char d = (unsigned char)s[i + 1];
+			if (c > 0xf4 || (c == 0xf0 && d < 0x90) ||
+			    (c == 0xf4 && d >= 0x90))
+				ok = 0;
+		}
+		if (ok) {
+			sb_add(&b, s + i, n);
+			i += n;
+		} else {
+			sb_adds(&b, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	*outlen = b.len;
+	return sb_detach(&b);
+}
+
+static json_t *
+jstrn(const char *s, size_t len)
+{
+	json_t *v;
+	char *c;
+	size_t n;
+
+	if ((v = json_stringn(s, len)) != NULL)
+		return v;
+	c = utf8_clean(s, len, &n);
+	v = json_stringn(c, n);
+	free(c);
+	return v != NULL ? v : json_string("");
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s != NULL ? jstrn(s, strlen(s)) : json_null();
+}
+
+/* An empty string means "none" in the structs; null on the plane. */
+static json_t *
+jstr_or_null(const char *s)
+{
+	return s != NULL && *s != '\0' ? jstr(s) : json_null();
+}
+
+static json_t *
+jtime(int64_t ms)
+{
+	return ms > 0 ? json_integer(ms) : json_null();
+}
+
+static json_t *
+agent_json(const struct agent_status *a, const struct status_crew *c,
+    int64_t now)
+{
+	json_t *o = json_object(), *lc = json_object(), *st = json_array();
+	json_t *steps = json_array();
+
+	if (a->states != NULL)
+		for (size_t i = 0; i < a->nstates; i++)
+			json_array_append_new(st, jstr(a->states[i]));
+	else if (a->spec != NULL)
+		for (size_t i = 0; i < a->spec->nstates; i++)
+			json_array_append_new(st, jstr(a->spec->states[i].name));
+	json_object_set_new(lc, "state", jstr_or_null(a->state));
+	json_object_set_new(lc, "hits", json_integer(a->hits));
+	json_object_set_new(lc, "repeat", json_integer(a->repeat));
+	json_object_set_new(lc, "states", st);
+	for (size_t i = 0; i < a->nsteps && i < STATUS_STEPS; i++) {
+		json_t *s = json_object();
+
+		json_object_set_new(s, "at", jtime(a->steps[i].at_ms));
+		json_object_set_new(s, "text", jstr(a->steps[i].text));
+		json_array_append_new(steps, s);
+	}
+	json_object_set_new(o, "name", jstr(a->name));
+	json_object_set_new(o, "running", json_boolean(a->running));
+	json_object_set_new(o, "queue_place", a->queue_place > 0 ?
+	    json_integer(a->queue_place) : json_null());
+	json_object_set_new(o, "lifecycle", lc);
+	json_object_set_new(o, "steps", steps);
+	json_object_set_new(o, "thought", jstr_or_null(a->thought));
+	json_object_set_new(o, "last_run", jtime(a->last_run_ms));
+	json_object_set_new(o, "next_tick", jtime(a->next_tick_ms));
+	json_object_set_new(o, "last_outcome",
+	    jstr_or_null(outcome_name(a->last_outcome)));
+	json_object_set_new(o, "no_work_streak",
+	    json_integer(a->no_work_streak));
+	json_object_set_new(o, "health", json_string(status_health_name(
+	    status_health(a, now, c->boot_ms, c->grace_ms))));
+	/* Beyond SPEC §10, for the dashboard. */
+	json_object_set_new(o, "fail_streak", json_integer(a->fail_streak));
+	json_object_set_new(o, "gap", json_integer(a->expected_gap_ms));
+	json_object_set_new(o, "run_started",
+	    jtime(a->running ? a->run_started_ms : 0));
+	json_object_set_new(o, "error", jstr_or_null(a->error));
+	return o;
+}
+
+struct wire_ref {
+	size_t	 agent, step;
+	int64_t	 at;
+};
+
+/* Newest first; equal times keep manifest order, later steps first. */
+static int
+wire_cmp(const void *pa, const void *pb)
+{
+	const struct wire_ref *a = pa, *b = pb;
+
+	if (a->at != b->at)
+		return a->at > b->at ? -1 : 1;
+	if (a->agent != b->agent)
+		return a->agent < b->agent ? -1 : 1;
+	if (a->step != b->step)
+		return a->step > b->step ? -1 : 1;
+	return 0;
+}
+
+static json_t *
+wire_json(const struct agent_status *as, size_t n)
+{
+	struct wire_ref *refs;
+	size_t nrefs = 0;
+	json_t *w = json_array();
+
+	refs = xreallocarray(NULL, n * STATUS_STEPS + 1, sizeof(*refs));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < as[i].nsteps && k < STATUS_STEPS; k++)
+			refs[nrefs++] = (struct wire_ref){ i, k,
+			    as[i].steps[k].at_ms };
+	qsort(refs, nrefs, sizeof(*refs), wire_cmp);
+	for (size_t i = 0; i < nrefs && i < STATUS_WIRE; i++) {
+		const struct agent_status *a = &as[refs[i].agent];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "agent", jstr(a->name));
+		json_object_set_new(o, "at", jtime(refs[i].at));
+		json_object_set_new(o, "text",
+		    jstr(a->steps[refs[i].step].text));
+		json_array_append_new(w, o);
+	}
+	free(refs);
+	return w;
+}
+
+/*
+ * The agent the page puts in front: among running agents the one most
+ * recently active (its newest step, else when its run started); with none
+ * running, the one that ran last; first in manifest order on ties; -1
+ * when no agent has ever run.
+ */
+static long
+busiest(const struct agent_status *as, size_t n)
+{
+	long best = -1;
+	int64_t best_at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t at = as[i].run_started_ms;
+
+		if (!as[i].running)
+			continue;
+		if (as[i].nsteps > 0 &&
+		    as[i].steps[as[i].nsteps - 1].at_ms > at)
+			at = as[i].steps[as[i].nsteps - 1].at_ms;
+		if (best < 0 || at > best_at) {
+			best = (long)i;
+			best_at = at;
+		}
+	}
+	if (best >= 0)
+		return best;
+	for (size_t i = 0; i < n; i++)
+		if (as[i].last_run_ms > 0 && (best < 0 ||
+		    as[i].last_run_ms > best_at)) {
+			best = (long)i;
+			best_at = as[i].last_run_ms;
+		}
+	return best;
+}
+
+static json_t *
+crew_json(const struct status_crew *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", jstr_or_null(c->name));
+	json_object_set_new(o, "error", jstr_or_null(c->error));
+	json_object_set_new(o, "boot", jtime(c->boot_ms));
+	return o;
+}
+
+json_t *
+status_activity(const struct agent_status *as, size_t n,
+    const struct status_crew *c, int64_t now)
+{
+	json_t *o = json_object(), *agents = json_array();
+	long b;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(agents, agent_json(&as[i], c, now));
+	json_object_set_new(o, "now", json_integer(now));
+	json_object_set_new(o, "crew", crew_json(c));
+	json_object_set_new(o, "agents", agents);
+	json_object_set_new(o, "wire", wire_json(as, n));
+	b = busiest(as, n);
+	json_object_set_new(o, "agent", b >= 0 ?
+	    json_deep_copy(json_array_get(agents, (size_t)b)) : json_null());
+	return o;
+}
+
+static int
+all_ok(const struct agent_status *as, size_t n, const struct status_crew *c,
+    int64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		if (status_health(&as[i], now, c->boot_ms, c->grace_ms) !=
+		    HEALTH_OK)
+			return 0;
+	return 1;
+}
+
+json_t *
+status_health_json(const struct agent_status *as, size_t n,
+    const struct status_crew *c, int64_t now, int *code)
+{
+	json_t *o = json_object(), *agents = json_object();
+	int ok = all_ok(as, n, c, now);
+
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(agents, as[i].name, json_string(
+		    status_health_name(status_health(&as[i], now, c->boot_ms,
+		    c->grace_ms))));
+	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
+	json_object_set_new(o, "agents", agents);
+	*code = ok ? 200 : 503;
+	return o;
+}
+
+json_t *
+status_changes(json_t *commits, const struct agent_status *as, size_t n,
+    const struct status_crew *c, int64_t now)
+{
+	json_t *o = json_object(), *k = json_object();
+	int running = 0, waiting = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		running += as[i].running != 0;
+		waiting += as[i].queue_place > 0;
+	}
+	json_object_set_new(o, "commits", commits != NULL ? commits :
+	    json_array());
+	json_object_set_new(k, "status", json_string(all_ok(as, n, c, now) ?
+	    "ok" : "degraded"));
+	json_object_set_new(k, "crew", jstr_or_null(c->name));
+	json_object_set_new(k, "error", jstr_or_null(c->error));
+	json_object_set_new(k, "agents", json_integer((json_int_t)n));
+	json_object_set_new(k, "running", json_integer(running));
+	json_object_set_new(k, "waiting", json_integer(waiting));
+	json_object_set_new(k, "boot", jtime(c->boot_ms));
+	json_object_set_new(k, "now", json_integer(now));
+	json_object_set_new(o, "keeper", k);
+	return o;
+}
+
+void
+status_redact_json(json_t *v, status_redact_fn fn, void *arg)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+	char *r;
+
+	if (fn == NULL || v == NULL)
+		return;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		json_object_foreach(v, key, e)
+			status_redact_json(e, fn, arg);
+		break;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, e)
+			status_redact_json(e, fn, arg);
+		break;
+	case JSON_STRING:
+		r = fn(arg, json_string_value(v), json_string_length(v));
+		if (r != NULL) {
+			size_t n;
+			char *c = utf8_clean(r, strlen(r), &n);
+
+			json_string_setn(v, c, n);
+			free(c);
+			free(r);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+char *
+status_dump(const json_t *v, size_t *len)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s == NULL)
+		s = xstrdup("null");
+	if (len != NULL)
+		*len = strlen(s);
+	return s;
+}

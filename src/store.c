@@ -1,0 +1,392 @@
+/*
+ * store: SQLite run history. Every statement is prepared once at open.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS runs ("
+    " id INTEGER PRIMARY KEY,"
+    " agent TEXT NOT NULL,"
+    " trigger TEXT NOT NULL DEFAULT 'schedule',"
+    " state TEXT NOT NULL DEFAULT '',"
+    " hits INTEGER NOT NULL DEFAULT 0,"
+    " repeat INTEGER NOT NULL DEFAULT 1,"
+    " scheduled INTEGER,"
+    " started INTEGER,"
+    " ended INTEGER,"
+    " duration_ms INTEGER,"
+    " outcome TEXT,"
+    " exit_code INTEGER,"
+    " output_bytes INTEGER,"
+    " output_head TEXT,"
+    " commit_id TEXT,"
+    " error TEXT,"
+    " tokens_prompt INTEGER,"
+    " tokens_completion INTEGER,"
+    " steps TEXT,"
+    " pid INTEGER,"
+    " pgid INTEGER,"
+    " daemon_pid INTEGER);"
+    "CREATE INDEX IF NOT EXISTS runs_agent ON runs(agent, id);"
+    "CREATE INDEX IF NOT EXISTS runs_open ON runs(outcome) "
+    " WHERE outcome IS NULL;";
+
+#define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
+    "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
+    "commit_id, error, tokens_prompt, tokens_completion, steps, pid, pgid, " \
+    "daemon_pid"
+
+enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_OPEN, S_INTERRUPT, S_HIST,
+	S_HIST_ALL, S_DREAM, S_STREAK, S_N };
+
+static const char *const sql[S_N] = {
+	[S_BEGIN] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
+	    "scheduled, daemon_pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_STARTED] = "UPDATE runs SET started = ?2, pid = ?3, pgid = ?4 "
+	    "WHERE id = ?1",
+	[S_END] = "UPDATE runs SET state = ?2, hits = ?3, repeat = ?4, "
+	    "started = ?5, ended = ?6, duration_ms = ?7, outcome = ?8, "
+	    "exit_code = ?9, output_bytes = ?10, output_head = ?11, "
+	    "commit_id = ?12, error = ?13, tokens_prompt = ?14, "
+	    "tokens_completion = ?15, steps = ?16 WHERE id = ?1",
+	[S_RECORD] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
+	    "scheduled, started, ended, duration_ms, outcome, exit_code, "
+	    "output_bytes, output_head, commit_id, error, tokens_prompt, "
+	    "tokens_completion, steps, daemon_pid) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	    "?19)",
+	[S_OPEN] = "SELECT " COLS " FROM runs WHERE outcome IS NULL",
+	[S_INTERRUPT] = "UPDATE runs SET outcome = 'interrupted', ended = ?1, "
+	    "duration_ms = CASE WHEN started IS NULL THEN NULL "
+	    "ELSE ?1 - started END WHERE outcome IS NULL",
+	[S_HIST] = "SELECT " COLS " FROM runs WHERE agent = ?1 "
+	    "ORDER BY id DESC LIMIT ?2",
+	[S_HIST_ALL] = "SELECT " COLS " FROM runs ORDER BY id DESC LIMIT ?1",
+	[S_DREAM] = "SELECT outcome, count(*), coalesce(sum(duration_ms), 0), "
+	    "coalesce(max(duration_ms), 0), count(commit_id), "
+	    "coalesce(sum(tokens_prompt), 0), "
+	    "coalesce(sum(tokens_completion), 0) FROM runs "
+	    "WHERE agent = ?1 AND scheduled > ?2 AND outcome IS NOT NULL "
+	    "GROUP BY outcome",
+	[S_STREAK] = "SELECT outcome FROM runs WHERE agent = ?1 AND outcome IN "
+	    "('done', 'no_work') ORDER BY id DESC LIMIT 64",
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*st[S_N];
+};
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	char *msg = NULL;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		goto fail2;
+	}
+	for (int i = 0; i < S_N; i++)
+		if (sqlite3_prepare_v3(s->db, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
+			goto fail;
+	*out = s;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) :
+	    "cannot open");
+fail2:
+	store_close(s);
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < S_N; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+bind_ms(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int
+step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+store_begin(struct store *s, const struct run_rec *r)
+{
+	sqlite3_stmt *st = s->st[S_BEGIN];
+
+	bind_text(st, 1, r->agent);
+	bind_text(st, 2, r->trigger ? r->trigger : "schedule");
+	bind_text(st, 3, r->state ? r->state : "");
+	sqlite3_bind_int(st, 4, r->hits);
+	sqlite3_bind_int(st, 5, r->repeat);
+	bind_ms(st, 6, r->scheduled_ms);
+	sqlite3_bind_int64(st, 7, r->daemon_pid);
+	if (step_reset(st) == -1)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int
+store_started(struct store *s, int64_t id, int64_t started_ms, long pid,
+    long pgid)
+{
+	sqlite3_stmt *st = s->st[S_STARTED];
+
+	sqlite3_bind_int64(st, 1, id);
+	bind_ms(st, 2, started_ms);
+	sqlite3_bind_int64(st, 3, pid);
+	sqlite3_bind_int64(st, 4, pgid);
+	return step_reset(st);
+}
+
+static void
+bind_result(sqlite3_stmt *st, int first, const struct run_rec *r)
+{
+	/* started .. steps, in S_END order from ?5 (S_RECORD from ?7). */
+	bind_ms(st, first, r->started_ms);
+	bind_ms(st, first + 1, r->ended_ms);
+	if (r->started_ms)
+		sqlite3_bind_int64(st, first + 2, r->duration_ms);
+	else
+		sqlite3_bind_null(st, first + 2);
+	bind_text(st, first + 3, outcome_name(r->outcome));
+	if (r->exit_code >= 0)
+		sqlite3_bind_int(st, first + 4, r->exit_code);
+	else
+		sqlite3_bind_null(st, first + 4);
+	sqlite3_bind_int64(st, first + 5, r->output_bytes);
+	bind_text(st, first + 6, r->output_head);
+	bind_text(st, first + 7, r->commit_id);
+	bind_text(st, first + 8, r->error);
+	if (r->tokens_prompt >= 0 || r->tokens_completion >= 0) {
+		sqlite3_bind_int64(st, first + 9, r->tokens_prompt);
+		sqlite3_bind_int64(st, first + 10, r->tokens_completion);
+	}
+	bind_text(st, first + 11, r->steps);
+}
+
+int
+store_end(struct store *s, const struct run_rec *r)
+{
+	sqlite3_stmt *st = s->st[S_END];
+
+	sqlite3_bind_int64(st, 1, r->id);
+	bind_text(st, 2, r->state ? r->state : "");
+	sqlite3_bind_int(st, 3, r->hits);
+	sqlite3_bind_int(st, 4, r->repeat);
+	bind_result(st, 5, r);
+	return step_reset(st);
+}
+
+int64_t
+store_record(struct store *s, const struct run_rec *r)
+{
+	sqlite3_stmt *st = s->st[S_RECORD];
+
+	bind_text(st, 1, r->agent);
+	bind_text(st, 2, r->trigger ? r->trigger : "schedule");
+	bind_text(st, 3, r->state ? r->state : "");
+	sqlite3_bind_int(st, 4, r->hits);
+	sqlite3_bind_int(st, 5, r->repeat);
+	bind_ms(st, 6, r->scheduled_ms);
+	bind_result(st, 7, r);
+	sqlite3_bind_int64(st, 19, r->daemon_pid);
+	if (step_reset(st) == -1)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static void
+read_row(sqlite3_stmt *st, struct run_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->agent = col_text(st, 1);
+	r->trigger = col_text(st, 2);
+	r->state = col_text(st, 3);
+	r->hits = sqlite3_column_int(st, 4);
+	r->repeat = sqlite3_column_int(st, 5);
+	r->scheduled_ms = sqlite3_column_int64(st, 6);
+	r->started_ms = sqlite3_column_int64(st, 7);
+	r->ended_ms = sqlite3_column_int64(st, 8);
+	r->duration_ms = sqlite3_column_int64(st, 9);
+	r->outcome = sqlite3_column_type(st, 10) == SQLITE_NULL ?
+	    OUTCOME_NONE : outcome_parse(col_text(st, 10));
+	r->exit_code = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(st, 11);
+	r->output_bytes = sqlite3_column_int64(st, 12);
+	r->output_head = col_text(st, 13);
+	r->commit_id = col_text(st, 14);
+	r->error = col_text(st, 15);
+	r->tokens_prompt = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 :
+	    (long)sqlite3_column_int64(st, 16);
+	r->tokens_completion = sqlite3_column_type(st, 17) == SQLITE_NULL ?
+	    -1 : (long)sqlite3_column_int64(st, 17);
+	r->steps = col_text(st, 18);
+	r->pid = (long)sqlite3_column_int64(st, 19);
+	r->pgid = (long)sqlite3_column_int64(st, 20);
+	r->daemon_pid = (long)sqlite3_column_int64(st, 21);
+}
+
+static int
+each_row(sqlite3_stmt *st, store_row_cb cb, void *arg)
+{
+	struct run_rec r;
+	int rc, n = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_row(st, &r);
+		cb(&r, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_interrupt_open(struct store *s, int64_t now_ms, store_row_cb cb,
+    void *arg)
+{
+	int n;
+
+	if ((n = each_row(s->st[S_OPEN], cb, arg)) < 0)
+		return -1;
+	sqlite3_bind_int64(s->st[S_INTERRUPT], 1, now_ms);
+	if (step_reset(s->st[S_INTERRUPT]) == -1)
+		return -1;
+	return n;
+}
+
+int
+store_history(struct store *s, const char *agent, int limit,
+    store_row_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (limit <= 0)
+		limit = -1;	/* SQLite: no limit */
+	if (agent) {
+		st = s->st[S_HIST];
+		bind_text(st, 1, agent);
+		sqlite3_bind_int(st, 2, limit);
+	} else {
+		st = s->st[S_HIST_ALL];
+		sqlite3_bind_int(st, 1, limit);
+	}
+	return each_row(st, cb, arg);
+}
+
+int
+store_dream_stats(struct store *s, const char *agent, int64_t since_ms,
+    struct lc_dream_stats *d)
+{
+	sqlite3_stmt *st = s->st[S_DREAM];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	bind_text(st, 1, agent);
+	sqlite3_bind_int64(st, 2, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		enum outcome o = outcome_parse(col_text(st, 0));
+		int n = sqlite3_column_int(st, 1);
+		int64_t ms = sqlite3_column_int64(st, 2);
+		int64_t mx = sqlite3_column_int64(st, 3);
+
+		switch (o) {
+		case OUTCOME_DONE: d->done += n; break;
+		case OUTCOME_NO_WORK: d->no_work += n; break;
+		case OUTCOME_FAILED: d->failed += n; break;
+		case OUTCOME_KILLED: d->killed += n; break;
+		case OUTCOME_GATED: d->gated += n; break;
+		case OUTCOME_ERROR: d->errors += n; break;
+		default: break;
+		}
+		if (o == OUTCOME_DONE || o == OUTCOME_NO_WORK ||
+		    o == OUTCOME_FAILED || o == OUTCOME_KILLED) {
+			d->runs += n;
+			d->total_ms += ms;
+			if (mx > d->max_ms)
+				d->max_ms = mx;
+		}
+		d->commits += sqlite3_column_int(st, 4);
+		d->tokens_prompt += (long)sqlite3_column_int64(st, 5);
+		d->tokens_completion += (long)sqlite3_column_int64(st, 6);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_streak(struct store *s, const char *agent)
+{
+	sqlite3_stmt *st = s->st[S_STREAK];
+	int n = 0;
+
+	bind_text(st, 1, agent);
+	while (sqlite3_step(st) == SQLITE_ROW &&
+	    strcmp(col_text(st, 0), "no_work") == 0)
+		n++;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return n;
+}

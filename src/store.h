@@ -1,0 +1,80 @@
+/*
+ * store: the run history in DATA/keeper.db (SQLite, WAL). One row per
+ * tick, whatever happened (SPEC §8): opened when the tick starts, closed
+ * when it ends. Times are unix milliseconds (INTEGER columns).
+ *
+ * Writes are synchronous on the caller's thread, each a prepared statement
+ * in WAL mode with synchronous=NORMAL: one INSERT or UPDATE costs tens of
+ * microseconds and needs no fsync, so the loop never waits for the disk
+ * (bench/core.sh measures it). A power cut may lose the last rows but
+ * never corrupts the database.
+ *
+ * Ownership: store_open() allocates, store_close() frees. The strings in
+ * struct run_rec are borrowed: by store_* for the call only, and handed to
+ * callbacks valid until the callback returns.
+ */
+#ifndef KEEPER_STORE_H
+#define KEEPER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lifecycle.h"
+#include "outcome.h"
+
+struct store;
+
+struct run_rec {
+	int64_t		 id;
+	const char	*agent;
+	const char	*trigger;	/* schedule | run-once | boot | reload */
+	const char	*state;		/* lifecycle state or "" */
+	int		 hits;		/* position when the tick began */
+	int		 repeat;
+	int64_t		 scheduled_ms;	/* when the tick was due */
+	int64_t		 started_ms;	/* when the run began (after the gate),
+					   0 when nothing ran */
+	int64_t		 ended_ms;
+	int64_t		 duration_ms;
+	enum outcome	 outcome;	/* NONE while open */
+	int		 exit_code;	/* -1 when none */
+	int64_t		 output_bytes;
+	const char	*output_head;	/* redacted */
+	const char	*commit_id;
+	const char	*error;
+	long		 tokens_prompt, tokens_completion;
+	const char	*steps;		/* step names and statuses, one a line */
+	long		 pid, pgid;
+	long		 daemon_pid;
+};
+
+typedef void (*store_row_cb)(const struct run_rec *, void *);
+
+int	 store_open(const char *path, struct store **, char *err,
+	    size_t errlen);
+void	 store_close(struct store *);
+/* Insert an open row; returns its id, or -1. */
+int64_t	 store_begin(struct store *, const struct run_rec *);
+/* The run itself started: started, pid, pgid. */
+int	 store_started(struct store *, int64_t id, int64_t started_ms,
+	    long pid, long pgid);
+/* Close the row rec->id with the rest of rec. */
+int	 store_end(struct store *, const struct run_rec *);
+/* Insert an already closed row (gated, dreamed, error); returns the id. */
+int64_t	 store_record(struct store *, const struct run_rec *);
+/* Boot: every open row becomes interrupted (ended = now_ms); cb first sees
+ * each one (to kill what is left of its process group). Returns the count
+ * or -1. */
+int	 store_interrupt_open(struct store *, int64_t now_ms, store_row_cb,
+	    void *);
+/* Newest first; agent NULL means all. */
+int	 store_history(struct store *, const char *agent, int limit,
+	    store_row_cb, void *);
+/* Telemetry for a dream: closed rows of agent that began after since_ms. */
+int	 store_dream_stats(struct store *, const char *agent,
+	    int64_t since_ms, struct lc_dream_stats *);
+/* Trailing no-work streak of an agent from its latest ticks. */
+int	 store_streak(struct store *, const char *agent);
+const char *store_errmsg(struct store *);
+
+#endif

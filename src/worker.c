@@ -1,0 +1,917 @@
+/*
+ * worker: the tick pipeline of one crew member (see worker.h for the
+ * stages). Every stage runs on the loop thread except the body of
+ * stage_commit, which runs on the libuv thread pool.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "daemon.h"
+#include "diag.h"
+#include "lcspec.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "redact.h"
+#include "schedule.h"
+#include "statefile.h"
+#include "statesync.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+extern char **environ;
+
+struct worker {
+	struct daemon		*d;
+	char			*name;
+	const struct crew_member *m;	/* NULL once removed */
+	size_t			 index;
+	uv_timer_t		 timer;
+	struct gate_waiter	 gw;
+	uv_work_t		 work;
+	int			 busy, removed, stopped, have_slot;
+
+	/* The tick in flight. */
+	const char		*trigger;
+	int64_t			 scheduled_ms, tick_ms;
+	int64_t			 row_id;
+	char			 run_id[32];
+	char			*def;
+	int64_t			 timeout_ms;
+	enum lc_verdict		 verdict;
+	char			 state[LC_NAME_MAX];	/* at tick start */
+	int			 hits, repeat;
+	struct child		*child;
+	enum outcome		 outcome;
+	int			 exit_code;
+	int64_t			 started_ms, duration_ms, output_bytes;
+	char			*result;	/* stdout, bounded */
+	char			*log;		/* stderr, bounded */
+	char			*error;		/* this tick's error */
+	char			*commit_id;	/* set by stage_commit */
+	long			 tok_p, tok_c;
+	struct sb		 steprec;	/* "NAME STATUS MS" lines */
+	struct worker_watch	*watchers;
+
+	/* Lifecycle: the spec cached by file identity, and the position. */
+	char			*lc_path;
+	struct file_sig		 lc_sig;
+	struct lc_spec		*spec;
+	char			*spec_error;
+	struct lc_pos		 pos;
+
+	/* What status shows. */
+	int64_t			 last_run_ms, next_tick_ms, run_started_ms;
+	int64_t			 gap_ms;
+	enum outcome		 last_outcome;
+	int			 streak, fail_streak;
+	char			*steps[STATUS_STEPS];
+	int64_t			 steps_at[STATUS_STEPS];
+	size_t			 nsteps;
+	char			*thought;
+	char			*shown_error;
+};
+
+static void	stage_last_run(struct worker *);
+static int	stage_reload(struct worker *);
+static void	stage_decide(struct worker *);
+static void	stage_dream(struct worker *);
+static void	stage_gate(struct worker *);
+static void	stage_run(struct worker *);
+static void	stage_outcome(struct worker *, const struct child_result *);
+static void	stage_commit(struct worker *);
+static void	stage_persist(struct worker *);
+static void	stage_record(struct worker *);
+static void	stage_publish(struct worker *);
+static void	stage_schedule(struct worker *);
+static void	tick_finish(struct worker *, enum outcome);
+
+static char *
+path_of(struct worker *w, enum statefile_kind k)
+{
+	return statefile_path(w->d->data, k, w->d->singleton ? NULL :
+	    w->name);
+}
+
+/* Everything shown or stored from a run passes through here first. */
+static char *
+scrub(const struct worker *w, const char *text)
+{
+	if (text == NULL)
+		return xstrdup("");
+	return redact_apply(w->d->redactor, text, strlen(text), NULL);
+}
+
+static struct sched_params
+params_of(const struct worker *w)
+{
+	const struct crew *c = w->d->crew;
+	struct sched_params p = {
+		.interval_ms = w->m ? w->m->interval_ms : 3600000,
+		.continuous = w->m ? w->m->continuous : 0,
+		.breather_ms = c->breather_ms,
+		.boot_grace_ms = c->boot_grace_ms,
+		.stagger_ms = c->stagger_ms,
+		.backoff_base_ms = c->backoff_base_ms,
+		.backoff_cap_ms = c->backoff_cap_ms,
+	};
+	return p;
+}
+
+static void
+load_position(struct worker *w)
+{
+	char *p, err[512];
+	int64_t ms;
+
+	p = path_of(w, SF_LAST_RUN);
+	switch (statefile_read_last_run(p, &ms, err, sizeof(err))) {
+	case 0:
+		w->last_run_ms = ms;
+		break;
+	case 2:
+		log_warnx("agent=%s event=state-file-ignored msg=\"%s\"",
+		    w->name, err);
+		break;
+	}
+	free(p);
+	p = path_of(w, SF_POS);
+	if (statefile_read_pos(p, &w->pos, err, sizeof(err)) == 2)
+		log_warnx("agent=%s event=state-file-ignored msg=\"%s\"",
+		    w->name, err);
+	free(p);
+	w->streak = w->d->store ? store_streak(w->d->store, w->name) : 0;
+}
+
+static void
+timer_cb(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	(void)worker_tick(w, "schedule", NULL);
+}
+
+struct worker *
+worker_new(struct daemon *d, const struct crew_member *m, size_t index)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+
+	w->d = d;
+	w->name = xstrdup(m->name);
+	w->m = m;
+	w->index = index;
+	w->row_id = -1;
+	uv_timer_init(d->loop, &w->timer);
+	w->timer.data = w;
+	load_position(w);
+	return w;
+}
+
+void
+worker_arm_first(struct worker *w, int64_t now, int boot)
+{
+	struct sched_params p = params_of(w);
+	int64_t delay;
+
+	if (!boot) {
+		p.boot_grace_ms = 0;
+		p.stagger_ms = 0;
+	}
+	delay = sched_first_delay(&p, now, w->last_run_ms ? w->last_run_ms :
+	    SCHED_NEVER, boot ? w->index : 0);
+	w->gap_ms = delay;
+	w->next_tick_ms = now + delay;
+	uv_update_time(w->d->loop);
+	uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
+}
+
+const char *
+worker_name(const struct worker *w)
+{
+	return w->name;
+}
+
+int
+worker_busy(const struct worker *w)
+{
+	return w->busy;
+}
+
+int
+worker_removed(const struct worker *w)
+{
+	return w->removed;
+}
+
+void
+worker_rebind(struct worker *w, const struct crew_member *m, size_t index)
+{
+	w->m = m;
+	w->index = index;
+	w->removed = 0;
+}
+
+void
+worker_remove(struct worker *w)
+{
+	w->removed = 1;
+	w->m = NULL;
+	uv_timer_stop(&w->timer);
+	w->next_tick_ms = 0;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	w->stopped = 1;
+	uv_timer_stop(&w->timer);
+	w->next_tick_ms = 0;
+}
+
+void
+worker_unwatch(struct worker *w, struct worker_watch *ww)
+{
+	struct worker_watch **pp;
+
+	for (pp = &w->watchers; *pp; pp = &(*pp)->next)
+		if (*pp == ww) {
+			*pp = ww->next;
+			return;
+		}
+}
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct worker *w = h->data;
+
+	free(w->name);
+	free(w->def);
+	free(w->result);
+	free(w->log);
+	free(w->error);
+	free(w->commit_id);
+	free(w->lc_path);
+	lc_spec_free(w->spec);
+	free(w->spec_error);
+	lc_pos_release(&w->pos);
+	for (size_t i = 0; i < w->nsteps; i++)
+		free(w->steps[i]);
+	free(w->thought);
+	free(w->shown_error);
+	sb_release(&w->steprec);
+	free(w);
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w->have_slot) {
+		w->have_slot = 0;
+		gate_release(&w->d->gate);
+	}
+	gate_cancel(&w->d->gate, &w->gw);
+	uv_close((uv_handle_t *)&w->timer, timer_closed);
+}
+
+/* ---- live telemetry ---- */
+
+static void
+push_step(struct worker *w, const char *text)
+{
+	if (w->nsteps == STATUS_STEPS) {
+		free(w->steps[0]);
+		memmove(w->steps, w->steps + 1, (STATUS_STEPS - 1) *
+		    sizeof(w->steps[0]));
+		memmove(w->steps_at, w->steps_at + 1, (STATUS_STEPS - 1) *
+		    sizeof(w->steps_at[0]));
+		w->nsteps--;
+	}
+	w->steps[w->nsteps] = scrub(w, text);
+	w->steps_at[w->nsteps++] = util_now_ms();
+}
+
+static void
+on_event(struct child *c, const char *kind, const char *text, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_watch *ww, *next;
+
+	(void)c;
+	if (strcmp(kind, "step-begin") == 0 || strcmp(kind, "step") == 0) {
+		push_step(w, text);
+	} else if (strcmp(kind, "step-end") == 0) {
+		sb_addf(&w->steprec, "%s\n", text);
+	} else if (strcmp(kind, "thought") == 0) {
+		free(w->thought);
+		w->thought = scrub(w, text);
+	}
+	for (ww = w->watchers; ww; ww = next) {
+		char *t = scrub(w, text);
+
+		next = ww->next;
+		ww->on_line(ww, kind, t);
+		free(t);
+	}
+	daemon_status_changed(w->d);
+}
+
+/* ---- the tick ---- */
+
+int
+worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
+{
+	if (w->busy)
+		return -1;
+	w->busy = 1;
+	w->trigger = trigger;
+	w->tick_ms = util_now_ms();
+	/* A scheduled tick was due at next_tick_ms; any other now. */
+	w->scheduled_ms = strcmp(trigger, "schedule") == 0 && w->next_tick_ms ?
+	    w->next_tick_ms : w->tick_ms;
+	uv_timer_stop(&w->timer);
+	w->next_tick_ms = 0;
+	if (ww) {
+		ww->next = w->watchers;
+		w->watchers = ww;
+	}
+	w->outcome = OUTCOME_NONE;
+	w->exit_code = -1;
+	w->row_id = -1;
+	w->started_ms = w->duration_ms = w->output_bytes = 0;
+	w->tok_p = w->tok_c = -1;
+	sb_reset(&w->steprec);
+
+	stage_last_run(w);
+	if (stage_reload(w) == -1) {
+		tick_finish(w, OUTCOME_ERROR);
+		return 0;
+	}
+	stage_decide(w);
+	return 0;
+}
+
+/* State files go through the daemon's group commit (statesync.h): the
+ * loop never waits for an fsync. */
+static void
+stage_last_run(struct worker *w)
+{
+	char *p = path_of(w, SF_LAST_RUN), buf[64];
+	int n = statefile_format_last_run(w->tick_ms, buf, sizeof(buf));
+
+	statesync_put(w->d->sync, p, buf, (size_t)n);
+	w->last_run_ms = w->tick_ms;
+	free(p);
+}
+
+/* Config: the manifest (the daemon keeps the last good one) and this
+ * member's lifecycle spec, each reparsed only when its file changed. */
+static int
+stage_reload(struct worker *w)
+{
+	struct file_sig sig;
+	struct diag dg = { 0 };
+
+	daemon_reload(w->d, 0);
+	if (w->m == NULL) {
+		w->error = xstrdup("member removed from the manifest");
+		return -1;
+	}
+	free(w->def);
+	w->def = xstrdup(w->m->def);
+	w->timeout_ms = w->m->timeout_ms > 0 ? w->m->timeout_ms :
+	    w->d->crew->timeout_ms;
+	if (w->m->lifecycle == NULL) {
+		lc_spec_free(w->spec);
+		w->spec = NULL;
+		free(w->lc_path);
+		w->lc_path = NULL;
+		return 0;
+	}
+	file_sig_get(w->m->lifecycle, &sig);
+	if (w->lc_path && strcmp(w->lc_path, w->m->lifecycle) == 0 &&
+	    file_sig_eq(&sig, &w->lc_sig) && (w->spec || w->spec_error))
+		return 0;
+	free(w->lc_path);
+	w->lc_path = xstrdup(w->m->lifecycle);
+	w->lc_sig = sig;
+	lc_spec_free(w->spec);
+	w->spec = NULL;
+	free(w->spec_error);
+	w->spec_error = NULL;
+	if (lc_spec_load(w->m->lifecycle, &w->spec, &dg) == -1) {
+		w->spec = NULL;
+		w->spec_error = diag_first_error(&dg);
+		if (w->spec_error == NULL)
+			w->spec_error = xasprintf("%s: invalid lifecycle",
+			    w->m->lifecycle);
+		log_warnx("agent=%s event=lifecycle-error msg=\"%s\"", w->name,
+		    w->spec_error);
+	}
+	diag_release(&dg);
+	return 0;
+}
+
+static void
+stage_decide(struct worker *w)
+{
+	struct lc_decision dec;
+	struct run_rec r;
+
+	if (w->m->lifecycle == NULL) {
+		w->verdict = LC_RUN;
+		w->state[0] = '\0';
+		w->hits = 0;
+		w->repeat = 1;
+	} else {
+		lc_decide(w->spec, &w->pos, w->tick_ms, &dec);
+		if (dec.reset)
+			log_warnx("agent=%s event=position-reset "
+			    "msg=\"persisted state no longer exists; "
+			    "restarting at %s\"", w->name, w->pos.state);
+		w->verdict = dec.verdict;
+		snprintf(w->state, sizeof(w->state), "%s", w->pos.state);
+		w->hits = w->pos.hits;
+		w->repeat = dec.repeat;
+		if (dec.def) {
+			free(w->def);
+			w->def = xstrdup(dec.def);
+		}
+	}
+	switch (w->verdict) {
+	case LC_INVALID:
+		w->error = xstrdup(w->spec_error ? w->spec_error :
+		    "invalid lifecycle");
+		tick_finish(w, OUTCOME_ERROR);
+		return;
+	case LC_GATED:
+		tick_finish(w, OUTCOME_GATED);
+		return;
+	case LC_DREAM:
+		stage_dream(w);
+		return;
+	case LC_RUN:
+		break;
+	}
+	memset(&r, 0, sizeof(r));
+	r.agent = w->name;
+	r.trigger = w->trigger;
+	r.state = w->state;
+	r.hits = w->hits;
+	r.repeat = w->repeat;
+	r.scheduled_ms = w->scheduled_ms;
+	r.daemon_pid = w->d->pid;
+	w->row_id = w->d->store ? store_begin(w->d->store, &r) : -1;
+	if (w->row_id > 0)
+		snprintf(w->run_id, sizeof(w->run_id), "%" PRId64, w->row_id);
+	else
+		snprintf(w->run_id, sizeof(w->run_id), "p%ld-%" PRId64,
+		    w->d->pid, util_mono_ms());
+	stage_gate(w);
+}
+
+/* A rem state: no agent runs; the telemetry since the previous dream is
+ * summarised into history and dreams-NAME.org. */
+static void
+stage_dream(struct worker *w)
+{
+	struct lc_dream_stats st;
+	char *org, *path;
+	int fd;
+
+	memset(&st, 0, sizeof(st));
+	if (w->d->store)
+		(void)store_dream_stats(w->d->store, w->name,
+		    w->pos.last_dream_ms, &st);
+	org = lc_dream_org(w->name, w->state, w->pos.last_dream_ms,
+	    w->tick_ms, &st);
+	path = xasprintf("%s/dreams-%s.org", w->d->data, w->name);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) == -1 || write(fd, org, strlen(org)) != (ssize_t)strlen(org))
+		log_warn("agent=%s event=dream-write-failed path=%s", w->name,
+		    path);
+	if (fd != -1)
+		close(fd);
+	free(path);
+	free(org);
+	free(w->result);
+	w->result = lc_dream_summary(&st);
+	tick_finish(w, OUTCOME_DREAMED);
+}
+
+static void
+gate_granted(struct gate_waiter *gw)
+{
+	struct worker *w = (struct worker *)((char *)gw -
+	    offsetof(struct worker, gw));
+
+	w->have_slot = 1;
+	daemon_status_changed(w->d);
+	stage_run(w);
+}
+
+static void
+stage_gate(struct worker *w)
+{
+	if (gate_acquire(&w->d->gate, &w->gw, gate_granted)) {
+		w->have_slot = w->d->gate.slots > 0;
+		stage_run(w);
+		return;
+	}
+	daemon_status_changed(w->d);	/* queue place is visible */
+}
+
+static void
+release_slot(struct worker *w)
+{
+	if (w->have_slot) {
+		w->have_slot = 0;
+		gate_release(&w->d->gate);
+	}
+}
+
+static void
+child_exited(struct child *c, const struct child_result *res, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	stage_outcome(w, res);
+}
+
+/* The run exists: this is when it began (the gate wait is behind it). */
+static void
+child_spawned(struct child *c, pid_t pid, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	w->started_ms = w->run_started_ms = util_now_ms();
+	if (w->d->store && w->row_id > 0)
+		(void)store_started(w->d->store, w->row_id, w->started_ms,
+		    (long)pid, (long)pid);
+	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
+	    w->state, w->hits, (long)pid);
+	daemon_status_changed(w->d);
+}
+
+static char **
+build_env(struct worker *w)
+{
+	const struct crew *cr = w->d->crew;
+	char **env;
+	size_t n = 0, i = 0;
+
+	while (environ[n])
+		n++;
+	env = xcalloc(n + 16, sizeof(*env));
+	for (size_t k = 0; k < n; k++) {
+		/* Ours are set below; an inherited one must not leak in. */
+		if (strncmp(environ[k], "KEEPER_", 7) == 0 &&
+		    strncmp(environ[k], "KEEPER_LLM_", 11) != 0 &&
+		    strncmp(environ[k], "KEEPER_GIT", 10) != 0)
+			continue;
+		env[i++] = xstrdup(environ[k]);
+	}
+	env[i++] = xasprintf("KEEPER_AGENT=%s", w->name);
+	env[i++] = xasprintf("KEEPER_STATE=%s", w->state);
+	env[i++] = xasprintf("KEEPER_HITS=%d", w->hits);
+	env[i++] = xasprintf("KEEPER_REPEAT=%d", w->repeat);
+	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
+	env[i++] = xasprintf("KEEPER_REPO=%s", w->d->repo);
+	env[i++] = xasprintf("KEEPER_DATA=%s", w->d->data);
+	env[i++] = xstrdup("KEEPER_EVENT_FD=3");
+	if (cr->step_pattern)
+		env[i++] = xasprintf("KEEPER_STEP_PATTERN=%s",
+		    cr->step_pattern);
+	if (cr->thought_pattern)
+		env[i++] = xasprintf("KEEPER_THOUGHT_PATTERN=%s",
+		    cr->thought_pattern);
+	env[i] = NULL;
+	return env;
+}
+
+static void
+free_vec(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+stage_run(struct worker *w)
+{
+	struct child_opts o;
+	struct child_cbs cb = { child_spawned, on_event, child_exited, w };
+	char *argv[6], **env, err[512];
+	int n = 0;
+
+	argv[n++] = "keeper";
+	argv[n++] = "exec-def";
+	argv[n++] = w->def;
+	if (w->state[0]) {
+		argv[n++] = "--state";
+		argv[n++] = w->state;
+	}
+	argv[n] = NULL;
+	env = build_env(w);
+	memset(&o, 0, sizeof(o));
+	o.file = w->d->self_exe;
+	o.argv = argv;
+	o.env = env;
+	o.cwd = w->d->repo;
+	o.timeout_ms = w->timeout_ms;
+	o.run_id = w->run_id;
+	o.data = w->d->data;
+	/* Waiting at the gate does not count: the run's clock (started,
+	 * TIMEOUT) starts when the child exists (child_spawned()). */
+	for (size_t i = 0; i < w->nsteps; i++)
+		free(w->steps[i]);
+	w->nsteps = 0;
+	free(w->thought);
+	w->thought = NULL;
+	if (child_start(w->d->loop, &o, &cb, &w->child, err,
+	    sizeof(err)) == -1) {
+		free_vec(env);
+		release_slot(w);
+		w->error = xstrdup(err);
+		w->duration_ms = 0;
+		log_warnx("agent=%s event=spawn-failed msg=\"%s\"", w->name,
+		    err);
+		tick_finish(w, OUTCOME_FAILED);
+		return;
+	}
+	free_vec(env);
+	daemon_status_changed(w->d);
+}
+
+static void
+stage_outcome(struct worker *w, const struct child_result *res)
+{
+	char *t;
+
+	w->outcome = child_outcome(res);
+	w->exit_code = res->exited ? res->exit_code : 128 + res->term_signal;
+	w->duration_ms = res->duration_ms;
+	w->output_bytes = (int64_t)res->out.total;
+	w->tok_p = res->tokens_prompt;
+	w->tok_c = res->tokens_completion;
+	t = child_capture_text(&res->out);
+	free(w->result);
+	w->result = scrub(w, t);
+	free(t);
+	t = child_capture_text(&res->err);
+	free(w->log);
+	w->log = scrub(w, t);
+	free(t);
+	if (res->spawn_error) {
+		w->error = xasprintf("cannot start %s: %s", w->d->self_exe,
+		    strerror(res->spawn_error));
+		w->started_ms = 0;
+	} else if (w->outcome == OUTCOME_KILLED)
+		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
+		    w->timeout_ms);
+	else if (w->outcome == OUTCOME_FAILED)
+		w->error = res->exited ? xasprintf("exit status %d",
+		    res->exit_code) : xasprintf("killed by signal %d",
+		    res->term_signal);
+	child_free(w->child);
+	w->child = NULL;
+	/* The slot comes back as soon as the run is over, whatever it was. */
+	release_slot(w);
+	stage_commit(w);
+}
+
+/*
+ * stage_commit: the git hook (SPEC §7). The git helper fills commit_work()
+ * with the libgit2 commit of a done run (or the partial ref of a failed or
+ * killed one) and sets w->commit_id; everything it needs (repo, name,
+ * state, hits, repeat, run id, result) is on the worker and stays put
+ * until commit_done() runs. It runs on the thread pool so that a slow disk
+ * never stalls the loop. Until then the stage passes the tick through.
+ */
+static void
+commit_work(uv_work_t *req)
+{
+	(void)req;
+}
+
+static void
+commit_done(uv_work_t *req, int status)
+{
+	struct worker *w = req->data;
+
+	(void)status;
+	tick_finish(w, w->outcome);
+}
+
+static void
+stage_commit(struct worker *w)
+{
+	w->work.data = w;
+	if (uv_queue_work(w->d->loop, &w->work, commit_work, commit_done) != 0)
+		tick_finish(w, w->outcome);
+}
+
+/* The common tail of every tick, whatever it came to. */
+static void
+tick_finish(struct worker *w, enum outcome o)
+{
+	w->outcome = o;
+	stage_persist(w);
+	stage_record(w);
+	stage_publish(w);
+	stage_schedule(w);
+}
+
+static void
+stage_persist(struct worker *w)
+{
+	char *p, *text;
+
+	if (w->m == NULL || w->m->lifecycle == NULL || w->spec == NULL)
+		return;
+	lc_apply(w->spec, &w->pos, w->outcome, w->tick_ms);
+	p = path_of(w, SF_POS);
+	text = lc_pos_format(&w->pos);
+	statesync_put(w->d->sync, p, text, strlen(text));
+	free(text);
+	free(p);
+}
+
+static void
+stage_record(struct worker *w)
+{
+	struct run_rec r;
+	char *head = NULL;
+
+	if (w->d->store == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.id = w->row_id;
+	r.agent = w->name;
+	r.trigger = w->trigger;
+	r.state = w->state;
+	r.hits = w->hits;
+	r.repeat = w->repeat;
+	r.scheduled_ms = w->scheduled_ms;
+	r.started_ms = w->started_ms;
+	r.ended_ms = util_now_ms();
+	r.duration_ms = w->duration_ms;
+	r.outcome = w->outcome;
+	r.exit_code = w->exit_code;
+	r.output_bytes = w->output_bytes;
+	if (w->result) {
+		size_t n = strlen(w->result);
+
+		head = xstrndup(w->result, n < 4096 ? n : 4096);
+		r.output_head = head;
+	}
+	r.commit_id = w->commit_id;
+	r.error = w->error;
+	r.tokens_prompt = w->tok_p;
+	r.tokens_completion = w->tok_c;
+	r.steps = w->steprec.len ? w->steprec.buf : NULL;
+	r.daemon_pid = w->d->pid;
+	if (w->row_id > 0)
+		(void)store_end(w->d->store, &r);
+	else if ((w->row_id = store_record(w->d->store, &r)) < 0)
+		log_warnx("agent=%s event=history-write-failed msg=\"%s\"",
+		    w->name, store_errmsg(w->d->store));
+	free(head);
+}
+
+static char *
+summary_line(struct worker *w)
+{
+	struct sb sb = { 0 };
+	const char *rest;
+
+	sb_addf(&sb, "%s: %s", w->name, outcome_name(w->outcome));
+	if (w->state[0])
+		sb_addf(&sb, " in %s %d/%d -> %s %d", w->state, w->hits,
+		    w->repeat, w->pos.state, w->pos.hits);
+	if (w->started_ms)
+		sb_addf(&sb, " (%" PRId64 " ms)", w->duration_ms);
+	if (w->error)
+		sb_addf(&sb, ": %s", w->error);
+	if (w->outcome == OUTCOME_NO_WORK && w->result &&
+	    child_is_no_work(w->result, &rest)) {
+		while (*rest == ':' || *rest == ' ')
+			rest++;
+		if (*rest)
+			sb_addf(&sb, "\ndaydream: %.*s", (int)strcspn(rest,
+			    "\n"), rest);
+	} else if (w->outcome == OUTCOME_DREAMED && w->result) {
+		sb_addf(&sb, "\ndream: %s", w->result);
+	}
+	return sb_detach(&sb);
+}
+
+static void
+stage_publish(struct worker *w)
+{
+	struct worker_watch *ww, *next;
+	char *sum;
+
+	w->last_outcome = w->outcome;
+	if (w->outcome == OUTCOME_FAILED || w->outcome == OUTCOME_KILLED)
+		w->fail_streak++;
+	else if (w->outcome == OUTCOME_DONE || w->outcome == OUTCOME_NO_WORK)
+		w->fail_streak = 0;
+	free(w->shown_error);
+	w->shown_error = w->outcome == OUTCOME_ERROR && w->error ?
+	    xstrdup(w->error) : NULL;
+	if (w->outcome == OUTCOME_NO_WORK && w->result) {
+		free(w->thought);
+		w->thought = xstrdup(w->result);	/* the daydream */
+	}
+	w->run_started_ms = 0;
+	sum = summary_line(w);
+	if (w->outcome == OUTCOME_ERROR || w->outcome == OUTCOME_FAILED ||
+	    w->outcome == OUTCOME_KILLED)
+		log_warnx("agent=%s event=tick outcome=%s msg=\"%s\"", w->name,
+		    outcome_name(w->outcome), w->error ? w->error : "");
+	else
+		log_info("agent=%s event=tick outcome=%s state=%s dur_ms=%"
+		    PRId64, w->name, outcome_name(w->outcome), w->state,
+		    w->duration_ms);
+	for (ww = w->watchers; ww; ww = next) {
+		next = ww->next;
+		ww->on_end(ww, w, w->outcome, sum);
+	}
+	w->watchers = NULL;
+	free(sum);
+	daemon_status_changed(w->d);
+}
+
+static void
+stage_schedule(struct worker *w)
+{
+	struct sched_params p;
+	int64_t delay;
+
+	free(w->error);
+	w->error = NULL;
+	free(w->commit_id);
+	w->commit_id = NULL;
+	free(w->log);
+	w->log = NULL;
+	w->busy = 0;
+	if (w->m != NULL) {
+		p = params_of(w);
+		delay = sched_next_delay(&p, w->outcome, &w->streak);
+	} else {
+		delay = 0;
+	}
+	if (w->m != NULL && !w->removed && !w->stopped && !w->d->draining &&
+	    !w->d->opts.oneshot) {
+		w->gap_ms = delay;
+		w->next_tick_ms = util_now_ms() + delay;
+		uv_update_time(w->d->loop);	/* timers count from now */
+		uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
+	}
+	daemon_tick_done(w->d, w);	/* may free w */
+}
+
+void
+worker_status(const struct worker *w, struct agent_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = w->name;
+	s->running = w->child != NULL;
+	s->queue_place = gate_place(&w->d->gate, &w->gw);
+	s->state = w->pos.state;
+	s->hits = w->pos.hits;
+	s->repeat = 1;
+	s->spec = w->spec;
+	if (w->spec) {
+		int i = lc_spec_find(w->spec, w->pos.state);
+
+		if (i >= 0)
+			s->repeat = w->spec->states[i].repeat;
+	}
+	s->nsteps = w->nsteps;
+	for (size_t i = 0; i < w->nsteps; i++) {
+		s->steps[i].at_ms = w->steps_at[i];
+		s->steps[i].text = w->steps[i];
+	}
+	s->thought = w->thought;
+	s->last_run_ms = w->last_run_ms;
+	s->next_tick_ms = w->next_tick_ms;
+	s->last_outcome = w->last_outcome;
+	s->no_work_streak = w->streak;
+	s->fail_streak = w->fail_streak;
+	s->expected_gap_ms = w->gap_ms;
+	s->run_started_ms = w->run_started_ms;
+	s->error = w->shown_error ? w->shown_error : w->spec_error;
+}

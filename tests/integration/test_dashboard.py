@@ -1,0 +1,243 @@
+"""The dashboard in real headless Chromium against the real daemon: every
+agent rendered, the running state changing live when a run starts, no
+console errors. One screenshot per run goes to build/artifacts/."""
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _has_daemon():
+    """Before the daemon lands, `keeper run` is an unknown command."""
+    if not os.access(KEEPER, os.X_OK):
+        return False
+    r = subprocess.run([KEEPER, "run", "--help"], capture_output=True)
+    return b"unknown command" not in r.stderr
+
+
+if not _has_daemon():
+    pytest.skip("keeper run is not built yet", allow_module_level=True)
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = pathlib.Path(KEEPER).resolve().parent / "artifacts"
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="chromium and chromium-driver are needed")
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def agent_def(path, gate=None, write=None):
+    wait = (f"while [ ! -e {gate} ]; do sleep 0.02; done\n"
+            if gate else "")
+    if write:
+        wait += f"echo '{path.stem} was here' > {write}\n"
+    path.write_text(f"""#+TITLE: {path.stem}
+* work
+#+begin_src sh
+echo "::step::reading the wire"
+echo "::thought::{path.stem} is thinking"
+{wait}echo "filed"
+#+end_src
+""")
+
+
+LIFECYCLE = """#+START: wake_add
+* wake_add
+:PROPERTIES:
+:REPEAT: 3
+:NEXT: rem
+:END:
+* rem
+:PROPERTIES:
+:KIND: rem
+:NEXT: wake_add
+:END:
+"""
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    """desk and wren tick at boot; scout is idle until the test asks the
+    daemon for a tick (run-once), and its run holds until the gate file
+    exists, so the page can watch it go from idle to running and back."""
+    repo, data = tmp_path / "repo", tmp_path / "data"
+    repo.mkdir()
+    data.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "README").write_text("the newsroom\n")
+    env = dict(os.environ, GIT_AUTHOR_NAME="desk",
+               GIT_AUTHOR_EMAIL="desk@keeper.invalid",
+               GIT_COMMITTER_NAME="desk",
+               GIT_COMMITTER_EMAIL="desk@keeper.invalid")
+    subprocess.run(["git", "-C", str(repo), "add", "README"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m",
+                    "desk: wake 1/1 \u2014 three stories ranked\n\n"
+                    "Keeper-Agent: desk\nKeeper-State: wake\nKeeper-Run: 1"],
+                   check=True, env=env)
+    gate = tmp_path / "gate"
+    agent_def(tmp_path / "desk.org", write="desk.txt")
+    agent_def(tmp_path / "wren.org")
+    agent_def(tmp_path / "scout.org", gate)
+    (tmp_path / "loop.org").write_text(LIFECYCLE)
+    # scout ran just now: its next tick is an hour away, until the test
+    # asks for one with run-once.
+    (data / "keeper-last-run-scout").write_text("%.3f\n" % time.time())
+    (tmp_path / "crew.org").write_text("""#+TITLE: newsroom
+#+BOOT-GRACE: 50ms
+#+STAGGER: 0
+#+CONCURRENCY: 2
+* desk
+:PROPERTIES:
+:DEF: desk.org
+:INTERVAL: 1h
+:END:
+* wren
+:PROPERTIES:
+:DEF: wren.org
+:INTERVAL: 1h
+:LIFECYCLE: loop.org
+:END:
+* scout
+:PROPERTIES:
+:DEF: scout.org
+:INTERVAL: 1h
+:END:
+""")
+    log = open(tmp_path / "keeper.log", "wb")
+    proc = subprocess.Popen(
+        [KEEPER, "run", "--crew", str(tmp_path / "crew.org"), "--repo",
+         str(repo), "--data", str(data), "--listen", "127.0.0.1:0"],
+        stdout=log, stderr=subprocess.STDOUT)
+    addr = data / "http.addr"
+    wait_for(lambda: addr.exists() and addr.read_text().endswith("\n"),
+             what="http.addr")
+    once = []
+
+    def run_once(name):
+        once.append(subprocess.Popen(
+            [KEEPER, "run-once", name, "--crew", str(tmp_path / "crew.org"),
+             "--data", str(data)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
+    yield {"url": "http://" + addr.read_text().strip() + "/", "gate": gate,
+           "run_once": run_once}
+    gate.touch()
+    for p in once:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    assert proc.returncode == 0, (tmp_path / "keeper.log").read_text(
+        errors="replace")[-3000:]
+
+
+@pytest.fixture
+def browser():
+    profile = tempfile.mkdtemp(prefix="keeper-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for f in ("--headless", "--no-sandbox", "--disable-gpu",
+              "--disable-quic", "--no-first-run",
+              "--disable-background-networking",
+              "--disable-component-update", "--disable-sync",
+              "--window-size=1280,900", "--user-data-dir=" + profile):
+        opts.add_argument(f)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    drv.set_page_load_timeout(15)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def row(drv, name):
+    """One agent row as plain data, read in one go (the page re-renders
+    rows on every event, so element handles go stale)."""
+    return drv.execute_script("""
+        var r = document.querySelector('.agent[data-agent="' +
+            arguments[0] + '"]');
+        if (!r) return null;
+        return {
+          running: r.dataset.running,
+          status: r.querySelector('[data-role="status"]').textContent,
+          pills: Array.from(r.querySelectorAll('.st')).map(
+              function (p) { return p.textContent; }),
+          current: Array.from(r.querySelectorAll('.st.cur')).map(
+              function (p) { return p.textContent; })
+        };""", name)
+
+
+def row_state(drv, name):
+    r = row(drv, name)
+    return r and r["running"]
+
+
+def test_dashboard_live(daemon, browser):
+    browser.get(daemon["url"])
+    wait = WebDriverWait(browser, 15, poll_frequency=0.05)
+    # Every agent is rendered, in manifest order.
+    wait.until(lambda d: d.execute_script(
+        "return Array.from(document.querySelectorAll('.agent')).map("
+        "function (e) { return e.dataset.agent; })") ==
+        ["desk", "wren", "scout"])
+    # The lifecycle is drawn as its states, the current one highlighted
+    # with its hits (wren's first run is done: wake_add 1/3).
+    wait.until(lambda d: (row(d, "wren") or {}).get("current") ==
+               ["wake_add 1/3"])
+    assert row(browser, "wren")["pills"] == ["wake_add 1/3", "rem"]
+    # scout is idle when the page first sees it, then its run starts and
+    # the page follows without a reload.
+    wait.until(lambda d: row_state(d, "scout") == "false")
+    assert browser.execute_script("return document.readyState") == "complete"
+    daemon["run_once"]("scout")
+    WebDriverWait(browser, 20, poll_frequency=0.05).until(
+        lambda d: row_state(d, "scout") == "true")
+    assert row(browser, "scout")["status"].startswith("running")
+    # The wire shows the steps, tagged with their agent.
+    wait.until(lambda d: "reading the wire" in
+               d.find_element(By.ID, "wire").text)
+    # Recent commits are listed.
+    wait.until(lambda d: "desk:" in d.find_element(By.ID, "commits").text)
+    # Served live over Server-Sent Events.
+    wait.until(lambda d: d.find_element(By.ID, "conn").text == "live")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+    # The run ends: the page follows again.
+    daemon["gate"].touch()
+    WebDriverWait(browser, 20, poll_frequency=0.05).until(
+        lambda d: row_state(d, "scout") == "false")
+    errors = [e for e in browser.get_log("browser")
+              if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []

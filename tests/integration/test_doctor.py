@@ -1,0 +1,270 @@
+"""keeper doctor: each finding forced in a real temp deployment."""
+import http.server
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
+
+DEF_SH = """#+TITLE: hello
+* say
+#+BEGIN_SRC sh
+echo hello
+#+END_SRC
+"""
+
+DEF_LLM = """#+TITLE: asker
+* ask
+#+BEGIN_SRC llm
+Say hello to {{agent}}.
+#+END_SRC
+"""
+
+LIFECYCLE = """#+START: work
+* work
+:PROPERTIES:
+:NEXT: rest
+:END:
+* rest
+:PROPERTIES:
+:KIND: rem
+:NEXT: work
+:END:
+"""
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-C", str(repo)] + list(args), check=True,
+                   capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t",
+                            GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                            GIT_COMMITTER_EMAIL="t@t"))
+
+
+class Deploy:
+    """A crew, its defs, a tenant repo with one commit, a data dir."""
+
+    def __init__(self, root):
+        self.root = root
+        self.repo = root / "site"
+        self.repo.mkdir()
+        git(self.repo, "init", "-q", "-b", "main")
+        (self.repo / "README").write_text("site\n")
+        git(self.repo, "add", "README")
+        git(self.repo, "commit", "-q", "-m", "init")
+        self.crewdir = root / "crew"
+        (self.crewdir / "agents").mkdir(parents=True)
+        (self.crewdir / "agents/hello.org").write_text(DEF_SH)
+        (self.crewdir / "loop.org").write_text(LIFECYCLE)
+        self.crew = self.crewdir / "crew.org"
+        self.write_crew()
+        self.data = root / "data"
+        self.listen = "127.0.0.1:0"
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("KEEPER_") or k == "KEEPER_BIN"}
+
+    def write_crew(self, members=None, extra=""):
+        members = members or [("wren", "agents/hello.org", "loop.org")]
+        text = "#+TITLE: newsroom\n#+REPO: %s\n%s" % (self.repo, extra)
+        for name, d, lc in members:
+            text += "* %s\n:PROPERTIES:\n:DEF: %s\n:INTERVAL: 1h\n" % (name, d)
+            if lc:
+                text += ":LIFECYCLE: %s\n" % lc
+            text += ":END:\n"
+        self.crew.write_text(text)
+
+    def run(self, *extra, **kw):
+        args = [KEEPER, "doctor", "--crew", str(self.crew), "--data",
+                str(self.data), "--listen", self.listen] + list(extra)
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                           env=dict(self.env, **kw.get("env", {})))
+        assert "AddressSanitizer" not in r.stderr, r.stderr
+        return r
+
+
+@pytest.fixture
+def dep(tmp_path):
+    return Deploy(tmp_path)
+
+
+def problems(r):
+    return [l for l in r.stdout.splitlines() if l.startswith("problem:")]
+
+
+def test_all_good(dep):
+    r = dep.run()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert problems(r) == []
+    assert "all good" in r.stdout
+    assert "crew '%s' parses (1 member)" % dep.crew in r.stdout
+    assert "on branch 'main'" in r.stdout
+    assert "data dir '%s' is writable" % dep.data in r.stdout
+    assert dep.data.is_dir()
+
+
+def test_crew_does_not_parse(dep):
+    dep.write_crew(extra="#+CONCURRENCY: lots\n")
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("does not parse" in p for p in problems(r)), r.stdout
+    assert any("crew.org:" in p for p in problems(r)), r.stdout
+    assert "1 problem" in r.stdout or "problems found" in r.stdout
+
+
+def test_crew_missing(dep):
+    dep.crew.unlink()
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("cannot be read" in p and "crew" in p for p in problems(r))
+
+
+def test_def_missing(dep):
+    dep.write_crew([("wren", "agents/nope.org", None)])
+    r = dep.run()
+    assert r.returncode == 1
+    ps = problems(r)
+    assert any(p.startswith("problem: wren: def") and "nope.org" in p
+               for p in ps), r.stdout
+
+
+def test_lifecycle_bad_next(dep):
+    (dep.crewdir / "loop.org").write_text(
+        LIFECYCLE.replace(":NEXT: work", ":NEXT: nowhere"))
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("lifecycle" in p and "does not parse" in p
+               for p in problems(r)), r.stdout
+    assert "nowhere" in r.stdout
+
+
+def test_llm_step_needs_endpoint(dep):
+    (dep.crewdir / "agents/ask.org").write_text(DEF_LLM)
+    dep.write_crew([("ask", "agents/ask.org", None)])
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("KEEPER_LLM_URL is not set" in p for p in problems(r))
+
+
+def test_repo_not_a_repo(dep, tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    r = dep.run("--repo", str(plain))
+    assert r.returncode == 1
+    assert any("is not a git repository" in p for p in problems(r))
+
+
+def test_repo_detached(dep):
+    git(dep.repo, "checkout", "-q", "--detach")
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("detached HEAD" in p for p in problems(r))
+
+
+def test_data_in_worktree_not_ignored(dep):
+    dep.data = dep.repo / "state"
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("inside the tenant work tree and not ignored" in p
+               for p in problems(r)), r.stdout
+
+
+def test_data_in_worktree_ignored_is_fine(dep):
+    (dep.repo / ".gitignore").write_text("/state/\n")
+    dep.data = dep.repo / "state"
+    r = dep.run()
+    assert r.returncode == 0, r.stdout
+    assert "ignored by git" in r.stdout
+
+
+def test_data_is_a_file(dep):
+    dep.data.write_text("x")
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("is not a directory" in p for p in problems(r))
+
+
+def test_data_cannot_be_created(dep, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    dep.data = blocker / "data"
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("cannot be created" in p for p in problems(r))
+
+
+def test_listen_in_use(dep):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        dep.listen = "127.0.0.1:%d" % s.getsockname()[1]
+        r = dep.run()
+    finally:
+        s.close()
+    assert r.returncode == 1
+    assert any("already in use" in p for p in problems(r)), r.stdout
+
+
+def test_listen_malformed(dep):
+    dep.listen = "localhost"
+    r = dep.run()
+    assert r.returncode == 1
+    assert any("is not ADDR:PORT" in p for p in problems(r))
+
+
+class Answer(http.server.BaseHTTPRequestHandler):
+    code = 200
+
+    def do_GET(self):
+        self.send_response(self.server.code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def llm_server():
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    srv.code = 200
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_llm_reachable(dep, llm_server):
+    url = "http://127.0.0.1:%d/v1" % llm_server.server_address[1]
+    r = dep.run(env={"KEEPER_LLM_URL": url})
+    assert r.returncode == 0, r.stdout
+    assert "LLM endpoint (KEEPER_LLM_URL) is reachable" in r.stdout
+
+
+def test_llm_failing_server(dep, llm_server):
+    llm_server.code = 502
+    url = "http://127.0.0.1:%d/v1" % llm_server.server_address[1]
+    r = dep.run(env={"KEEPER_LLM_URL": url})
+    assert r.returncode == 1
+    assert any("HTTP 502" in p for p in problems(r))
+
+
+def test_llm_unreachable(dep):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()           # nothing listens there now
+    r = dep.run(env={"KEEPER_LLM_URL": "http://127.0.0.1:%d/v1" % port})
+    assert r.returncode == 1
+    assert any("is not reachable" in p for p in problems(r)), r.stdout
+
+
+def test_usage(dep):
+    r = subprocess.run([KEEPER, "doctor", "--bogus"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 64
+    assert "usage: keeper doctor" in r.stderr

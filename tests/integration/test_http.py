@@ -1,0 +1,464 @@
+"""The read-only HTTP plane (SPEC §10-§11) over real sockets, against the
+real daemon: endpoint shapes, answers while an agent is mid-run, 404/405,
+hostile clients, live events, and redaction of everything served."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import time
+
+import pytest
+
+KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
+SECRET = "sk-proj4f8e2a9c1b7d6e5f3a2b1c0d9e8f7a6b"
+
+
+def _has_daemon():
+    """Before the daemon lands, `keeper run` is an unknown command."""
+    if not os.access(KEEPER, os.X_OK):
+        return False
+    r = subprocess.run([KEEPER, "run", "--help"], capture_output=True)
+    return b"unknown command" not in r.stderr
+
+
+if not _has_daemon():
+    pytest.skip("keeper run is not built yet", allow_module_level=True)
+
+AGENT_KEYS = {"name", "running", "queue_place", "lifecycle", "steps",
+              "thought", "last_run", "next_tick", "last_outcome",
+              "no_work_streak", "health"}
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    """Polls cond() until it returns a true value or the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def blocking_def(path, gate):
+    """An agent def whose run says things (a secret among them) and then
+    waits until the test creates the gate file."""
+    path.write_text(f"""#+TITLE: blocker
+* announce
+#+begin_src sh
+echo "::step::starting with key {SECRET}"
+echo "::thought::token={SECRET}"
+echo "working"
+#+end_src
+* wait
+#+begin_src sh
+while [ ! -e {gate} ]; do sleep 0.02; done
+echo "done waiting"
+#+end_src
+""")
+
+
+def quick_def(path):
+    path.write_text("""#+TITLE: quick
+* hello
+#+begin_src sh
+echo "::step::saying hello"
+echo hello > hello.txt
+echo hello
+#+end_src
+""")
+
+
+def seed_commit(repo):
+    """A commit made the way keeper makes them, before the daemon starts:
+    the feed must show it from the first snapshot on."""
+    (repo / "seed.txt").write_text("seed\n")
+    env = dict(os.environ, GIT_AUTHOR_NAME="quick",
+               GIT_AUTHOR_EMAIL="quick@keeper.invalid",
+               GIT_COMMITTER_NAME="quick",
+               GIT_COMMITTER_EMAIL="quick@keeper.invalid")
+    subprocess.run(["git", "-C", str(repo), "add", "seed.txt"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m",
+                    "quick: wake 1/1 \u2014 seeded\n\nKeeper-Agent: quick\n"
+                    "Keeper-State: wake\nKeeper-Run: 1"],
+                   check=True, env=env)
+
+
+class Daemon:
+    def __init__(self, tmp, members, keywords=""):
+        self.tmp = tmp
+        self.repo = tmp / "repo"
+        self.data = tmp / "data"
+        self.repo.mkdir()
+        self.data.mkdir()
+        subprocess.run(["git", "init", "-q", str(self.repo)], check=True)
+        seed_commit(self.repo)
+        lines = ["#+TITLE: plane", keywords]
+        for name, d, extra in members:
+            lines += [f"* {name}", ":PROPERTIES:", f":DEF: {d}", extra,
+                      ":END:"]
+        self.crew = tmp / "crew.org"
+        self.crew.write_text("\n".join(l for l in lines if l) + "\n")
+        self.log = open(tmp / "keeper.log", "wb")
+        self.proc = subprocess.Popen(
+            [KEEPER, "run", "--crew", str(self.crew), "--repo",
+             str(self.repo), "--data", str(self.data),
+             "--listen", "127.0.0.1:0"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        addr_file = self.data / "http.addr"
+        wait_for(lambda: addr_file.exists() and
+                 addr_file.read_text().endswith("\n"), what="http.addr")
+        self.addr = addr_file.read_text().strip()
+        self.host, port = self.addr.rsplit(":", 1)
+        self.port = int(port)
+
+    def get(self, path, method="GET", headers=None):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=5)
+        try:
+            c.request(method, path, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def json(self, path):
+        status, headers, body = self.get(path)
+        assert headers.get("Content-Type") == "application/json"
+        return status, json.loads(body)
+
+    def activity(self):
+        return self.json("/_activity")[1]
+
+    def agent(self, name):
+        for a in self.activity()["agents"]:
+            if a["name"] == name:
+                return a
+        return None
+
+    def stop(self):
+        """SIGTERM drains and exits 0 (under ASan: no leak, no error in
+        the plane's teardown)."""
+        killed = False
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                killed = True
+        self.log.close()
+        log = (self.tmp / "keeper.log").read_text(errors="replace")
+        assert not killed and self.proc.returncode == 0, log[-3000:]
+
+
+@pytest.fixture
+def plane(tmp_path):
+    """Two agents: 'blocker' runs at once and holds its run until the gate
+    file exists; 'quick' runs and finishes."""
+    gate = tmp_path / "gate"
+    blocking_def(tmp_path / "blocker.org", gate)
+    quick_def(tmp_path / "quick.org")
+    d = Daemon(tmp_path, [
+        ("blocker", "blocker.org", ":INTERVAL: 1h"),
+        ("quick", "quick.org", ":INTERVAL: 1h"),
+    ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2")
+    d.gate = gate
+    yield d
+    gate.touch()
+    d.stop()
+
+
+def running(d, name):
+    a = d.agent(name)
+    return a is not None and a["running"]
+
+
+def test_http_addr_written(plane):
+    assert plane.host == "127.0.0.1"
+    assert 0 < plane.port < 65536
+
+
+def said(d, name, text):
+    a = d.agent(name)
+    return a is not None and any(text in s["text"] for s in a["steps"])
+
+
+def test_activity_shape(plane):
+    wait_for(lambda: running(plane, "blocker") and
+             said(plane, "blocker", "starting with key"),
+             what="blocker mid-run")
+    act = plane.activity()
+    assert set(act) >= {"agents", "wire", "agent"}
+    assert [a["name"] for a in act["agents"]] == ["blocker", "quick"]
+    for a in act["agents"]:
+        assert set(a) >= AGENT_KEYS
+        assert set(a["lifecycle"]) >= {"state", "hits"}
+        assert isinstance(a["running"], bool)
+        assert a["queue_place"] is None or a["queue_place"] >= 1
+        assert len(a["steps"]) <= 5
+        assert a["health"] in ("ok", "late", "stale", "failing", "never")
+        for t in ("last_run", "next_tick"):
+            assert a[t] is None or isinstance(a[t], int)
+    b = plane.agent("blocker")
+    assert b["running"] is True
+    assert any("starting with key" in s["text"] for s in b["steps"])
+    for w in act["wire"]:
+        assert set(w) == {"agent", "at", "text"}
+        assert w["agent"] in ("blocker", "quick")
+    ats = [w["at"] for w in act["wire"]]
+    assert ats == sorted(ats, reverse=True)
+    # The agent in front is a running one (the most recently active).
+    assert act["agent"]["running"] is True
+    assert act["agent"] in act["agents"] or act["agent"]["name"] in (
+        a["name"] for a in act["agents"] if a["running"])
+
+
+def test_health_and_changes_shape(plane):
+    status, h = plane.json("/_health")
+    assert set(h) == {"status", "agents"}
+    assert set(h["agents"]) == {"blocker", "quick"}
+    assert status == (200 if h["status"] == "ok" else 503)
+    assert all(v in ("ok", "late", "stale", "failing", "never")
+               for v in h["agents"].values())
+    # The feed shows the repository's history, newest first, and follows
+    # HEAD when a run ends (quick's run writes a file: keeper commits it).
+    wait_for(lambda: not running(plane, "quick"), what="quick's run")
+
+    def head():
+        return subprocess.run(["git", "-C", str(plane.repo), "rev-parse",
+                               "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    c = wait_for(lambda: (lambda c: c if c["commits"] and
+                          c["commits"][0]["id"] == head() else None)(
+        plane.json("/_changes")[1]), what="HEAD in /_changes")
+    assert set(c) == {"commits", "keeper"}
+    assert c["keeper"]["agents"] == 2
+    assert c["keeper"]["status"] in ("ok", "degraded")
+    k = c["commits"][0]
+    assert set(k) >= {"id", "author", "time", "subject", "agent", "state",
+                      "run"}
+    assert k["agent"] == "quick" and k["subject"].startswith("quick:")
+    assert c["commits"][-1]["subject"] == "quick: wake 1/1 \u2014 seeded"
+    assert c["commits"][-1]["state"] == "wake"
+    # Unix milliseconds, like every time on the plane.
+    assert abs(k["time"] - time.time() * 1000) < 600_000
+
+
+def test_dashboard_served(plane):
+    status, headers, body = plane.get("/")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    assert b"<title>keeper</title>" in body
+    assert b"EventSource" in body
+    # Self-contained: nothing fetched from elsewhere.
+    assert b"http://" not in body and b"https://" not in body
+    status, headers, body = plane.get("/", method="HEAD")
+    assert status == 200 and body == b""
+
+
+def test_activity_never_waits_for_a_run(plane):
+    """The handler only reads a published snapshot: with an agent blocked
+    mid-run, requests are answered at once. (A functional deadline, not a
+    benchmark: 50 ms per request against a blocked worker.)"""
+    wait_for(lambda: running(plane, "blocker"), what="blocker mid-run")
+    took = []
+    for _ in range(7):
+        t0 = time.monotonic()
+        status, _, body = plane.get("/_activity")
+        took.append(time.monotonic() - t0)
+        assert status == 200 and json.loads(body)["agents"]
+    assert running(plane, "blocker")
+    assert statistics.median(took) < 0.050, took
+    assert max(took) < 1.0, took
+
+
+def test_404_405(plane):
+    for path in ("/nope", "/_activity/x", "/_activityx", "/../etc/passwd"):
+        assert plane.get(path)[0] == 404, path
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        status, headers, _ = plane.get("/_activity", method=method)
+        assert status == 405, method
+        assert headers.get("Allow") == "GET, HEAD"
+    status, _, body = plane.get("/_activity", method="HEAD")
+    assert status == 200 and body == b""
+
+
+def raw(d, data, timeout=5.0):
+    """Sends raw bytes, returns what comes back until the server closes."""
+    s = socket.create_connection((d.host, d.port), timeout=timeout)
+    out = b""
+    try:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass                     # refused midway: fine
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    return out
+
+
+def assert_alive(d):
+    status, _, body = d.get("/_activity")
+    assert status == 200 and json.loads(body)["agents"]
+
+
+def test_huge_header_refused(plane):
+    req = (b"GET /_activity HTTP/1.1\r\nHost: x\r\nX-Big: " +
+           b"a" * (200 * 1024) + b"\r\n\r\n")
+    out = raw(plane, req)
+    assert b'"agents"' not in out
+    if out:
+        assert out.split(b"\r\n", 1)[0].split(b" ")[1] in (b"431", b"413",
+                                                            b"400")
+    assert_alive(plane)
+
+
+def test_garbage_and_http09_refused(plane):
+    for junk in (b"\x00\x01\x02\xff\xfe\xfd garbage \r\n\r\n",
+                 os.urandom(4096),
+                 b"GET /_activity\r\n",
+                 b"GET /_activity HTTP/9.9\r\n\r\n",
+                 b"GET /_activity HTTP/1.1\r\n" + b"X: y\r\n" * 3000 +
+                 b"\r\n"):
+        out = raw(plane, junk)
+        assert b'"agents"' not in out, junk[:30]
+    assert_alive(plane)
+
+
+def answers_fn(d):
+    def answers():
+        try:
+            return d.get("/_health")[0] in (200, 503)
+        except OSError:
+            return False
+    return answers
+
+
+def test_slowloris_is_bounded(plane):
+    """200 connections that each send half a request line and then hang:
+    the server refuses what is over its limits, times the rest out by
+    itself, and answers normally afterwards."""
+    socks = []
+    for _ in range(200):
+        try:
+            s = socket.create_connection((plane.host, plane.port),
+                                         timeout=2)
+            s.sendall(b"GET /_activity HTTP/1.1\r\nX-Slow: ")
+            socks.append(s)
+        except OSError:
+            pass
+    assert socks
+    answers = answers_fn(plane)
+
+    def all_closed():
+        for s in list(socks):
+            s.settimeout(0.01)
+            try:
+                if s.recv(4096) == b"":
+                    socks.remove(s)
+                    s.close()
+            except socket.timeout:
+                pass
+            except OSError:
+                socks.remove(s)
+                s.close()
+        return not socks
+    try:
+        wait_for(all_closed, timeout=40, what="server to drop idle clients")
+    finally:
+        for s in socks:
+            s.close()
+    # The server reaps the closed connections' threads just after closing
+    # their sockets: poll briefly for it to take new ones again.
+    wait_for(answers, timeout=5, what="the server to answer again")
+    assert_alive(plane)
+
+
+def sse_events(d, n, timeout=10.0):
+    """Reads n 'activity' events from /_events; returns their JSON."""
+    s = socket.create_connection((d.host, d.port), timeout=timeout)
+    s.sendall(b"GET /_events HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf, events = b"", []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(events) < n and time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                for line in ev.split(b"\n"):
+                    if line.startswith(b"data: "):
+                        events.append(json.loads(line[6:]))
+    finally:
+        s.close()
+    return events
+
+
+def test_events_push_changes(plane):
+    wait_for(lambda: running(plane, "blocker"), what="blocker mid-run")
+    s = socket.create_connection((plane.host, plane.port), timeout=10)
+    s.sendall(b"GET /_events HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf = b""
+    try:
+        while b"\n\n" not in buf.split(b"\r\n\r\n", 1)[-1]:
+            buf += s.recv(65536)
+        head = buf.split(b"\r\n\r\n", 1)[0]
+        assert b"200" in head.split(b"\r\n")[0]
+        assert b"text/event-stream" in head
+        # Releasing the run must push an event where blocker is no
+        # longer running.
+        plane.gate.touch()
+
+        def pushed():
+            nonlocal buf
+            buf += s.recv(65536)
+            for line in buf.split(b"\n"):
+                if line.startswith(b"data: "):
+                    try:
+                        ev = json.loads(line[6:])
+                    except ValueError:
+                        continue        # a line not yet complete
+                    b = [a for a in ev["agents"] if a["name"] == "blocker"]
+                    if b and not b[0]["running"]:
+                        return True
+            return False
+        wait_for(pushed, timeout=15, what="an event after the run ended")
+    finally:
+        s.close()
+
+
+def test_secret_never_served(plane):
+    """The blocker prints an sk- key as a step and in a thought. No
+    endpoint may show the key, mid-run or after."""
+    wait_for(lambda: running(plane, "blocker") and
+             said(plane, "blocker", "starting with key"),
+             what="blocker's steps")
+    paths = ("/_activity", "/_health", "/_changes", "/")
+    bodies = [plane.get(p)[2] for p in paths]
+    bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
+    # The line is there, with the key replaced.
+    assert b"starting with key [REDACTED]" in bodies[0]
+    plane.gate.touch()
+    wait_for(lambda: not running(plane, "blocker"), what="blocker done")
+    bodies += [plane.get(p)[2] for p in paths]
+    bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
+    for b in bodies:
+        assert SECRET.encode() not in b
+        assert SECRET[3:].encode() not in b

@@ -1,0 +1,613 @@
+/*
+ * Unit tests for crew: the manifest model of SPEC §3, parsed from strings.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crew.h"
+#include "diag.h"
+
+static struct crew *
+parse(const char *path, const char *text, struct diag *d)
+{
+	struct crew *c = (struct crew *)1;
+	int rc = crew_parse(path, text, strlen(text), &c, d);
+
+	if (rc == 0)
+		assert_non_null(c);
+	else {
+		assert_int_equal(rc, -1);
+		assert_null(c);
+	}
+	return c;
+}
+
+/* The diag holds exactly the formatted messages in want, in order. */
+static void
+expect_diag(const struct diag *d, const char *const *want)
+{
+	size_t n = 0;
+
+	for (; want[n]; n++) {
+		char *s;
+
+		if (n >= d->n)
+			fail_msg("missing problem: %s", want[n]);
+		s = diag_format(&d->items[n]);
+		if (strcmp(s, want[n]) != 0) {
+			fprintf(stderr, "got:  %s\nwant: %s\n", s, want[n]);
+			free(s);
+			fail();
+		}
+		free(s);
+	}
+	if (d->n != n) {
+		char *s = diag_format(&d->items[n]);
+
+		fprintf(stderr, "unexpected problem: %s\n", s);
+		free(s);
+		fail();
+	}
+}
+
+/* Parse text expecting failure with exactly one error, msg. */
+static void
+expect_error(const char *text, const char *msg)
+{
+	struct diag d = { 0 };
+	const char *want[] = { msg, NULL };
+
+	assert_null(parse("crew.org", text, &d));
+	expect_diag(&d, want);
+	diag_release(&d);
+}
+
+static void
+test_spec_example(void **state)
+{
+	const char *text =
+	    "#+TITLE: newsroom\n"
+	    "#+REPO: ../site\n"
+	    "#+CONCURRENCY: 2\n"
+	    "* desk\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: agents/desk.org\n"
+	    ":INTERVAL: 45m\n"
+	    ":END:\n"
+	    "* wren\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: agents/writer.org\n"
+	    ":INTERVAL: 15m\n"
+	    ":LIFECYCLE: crews/writer-loop.org\n"
+	    ":END:\n";
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("/srv/news/crew.org", text, &d);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c->title, "newsroom");
+	assert_string_equal(c->path, "/srv/news/crew.org");
+	assert_string_equal(c->dir, "/srv/news");
+	assert_string_equal(c->repo, "/srv/news/../site");
+	assert_int_equal(c->concurrency, 2);
+	assert_int_equal(c->nmembers, 2);
+	assert_string_equal(c->members[0].name, "desk");
+	assert_int_equal(c->members[0].line, 4);
+	assert_string_equal(c->members[0].def, "/srv/news/agents/desk.org");
+	assert_int_equal(c->members[0].def_line, 6);
+	assert_int_equal(c->members[0].interval_ms, 45 * 60000);
+	assert_null(c->members[0].lifecycle);
+	assert_int_equal(c->members[0].lifecycle_line, 0);
+	assert_string_equal(c->members[1].name, "wren");
+	assert_int_equal(c->members[1].interval_ms, 15 * 60000);
+	assert_string_equal(c->members[1].lifecycle,
+	    "/srv/news/crews/writer-loop.org");
+	assert_int_equal(c->members[1].lifecycle_line, 13);
+	assert_ptr_equal(crew_find(c, "wren"), &c->members[1]);
+	assert_null(crew_find(c, "nobody"));
+	crew_free(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crews/mine.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    &d);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c->title, "mine");
+	assert_string_equal(c->dir, "crews");
+	assert_null(c->repo);
+	assert_int_equal(c->concurrency, 2);
+	assert_int_equal(c->stagger_ms, 30000);
+	assert_int_equal(c->boot_grace_ms, 60000);
+	assert_int_equal(c->breather_ms, 45000);
+	assert_int_equal(c->timeout_ms, 15 * 60000);
+	assert_int_equal(c->backoff_base_ms, 60000);
+	assert_int_equal(c->backoff_cap_ms, 30 * 60000);
+	assert_int_equal(c->retention_ms, 90LL * 86400000);
+	assert_string_equal(c->author_domain, "keeper.invalid");
+	assert_null(c->step_pattern);
+	assert_null(c->thought_pattern);
+	assert_int_equal(c->nredact, 0);
+	assert_string_equal(c->members[0].def, "crews/a.org");
+	assert_int_equal(c->members[0].interval_ms, 3600000);
+	assert_int_equal(c->members[0].timeout_ms, 15 * 60000);
+	assert_int_equal(c->members[0].continuous, 0);
+	assert_null(c->members[0].author);
+	crew_free(c);
+
+	/* A manifest in the current directory keeps paths as written. */
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_string_equal(c->members[0].def, "a.org");
+	assert_string_equal(c->title, "crew");
+	crew_free(c);
+	/* Absolute paths stay absolute. */
+	c = parse("x/crew.org", "* a\n:PROPERTIES:\n:DEF: /a.org\n:END:\n",
+	    &d);
+	assert_string_equal(c->members[0].def, "/a.org");
+	crew_free(c);
+	assert_int_equal(d.n, 0);
+}
+
+static void
+test_all_keywords(void **state)
+{
+	const char *text =
+	    "#+TITLE: all\n"
+	    "#+REPO: /srv/site\n"
+	    "#+CONCURRENCY: 5\n"
+	    "#+STAGGER: 1s\n"
+	    "#+BOOT-GRACE: 200\n"
+	    "#+BREATHER: 2m\n"
+	    "#+TIMEOUT: 1h30m\n"
+	    "#+BACKOFF-BASE: 10s\n"
+	    "#+BACKOFF-CAP: 1h\n"
+	    "#+RETENTION: 7d\n"
+	    "#+AUTHOR-DOMAIN: bots.example.org\n"
+	    "#+STEP-PATTERN: ^STEP (.*)$\n"
+	    "#+THOUGHT-PATTERN: ^THINK (.*)$\n"
+	    "#+REDACT: xoxb-[0-9a-z-]+\n"
+	    "#+REDACT: hunter2\n"
+	    "#+OPTIONS: toc:nil\n"
+	    "* a\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":CONTINUOUS: t\n"
+	    ":AUTHOR: Ann Writer <ann@example.org>\n"
+	    ":ID: 1234\n"
+	    ":END:\n"
+	    "* b\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: b.org\n"
+	    ":TIMEOUT: 90s\n"
+	    ":CONTINUOUS: nil\n"
+	    ":END:\n";
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c->title, "all");
+	assert_string_equal(c->repo, "/srv/site");
+	assert_int_equal(c->concurrency, 5);
+	assert_int_equal(c->stagger_ms, 1000);
+	assert_int_equal(c->boot_grace_ms, 200);
+	assert_int_equal(c->breather_ms, 120000);
+	assert_int_equal(c->timeout_ms, 5400000);
+	assert_int_equal(c->backoff_base_ms, 10000);
+	assert_int_equal(c->backoff_cap_ms, 3600000);
+	assert_int_equal(c->retention_ms, 7LL * 86400000);
+	assert_string_equal(c->author_domain, "bots.example.org");
+	assert_string_equal(c->step_pattern, "^STEP (.*)$");
+	assert_string_equal(c->thought_pattern, "^THINK (.*)$");
+	assert_int_equal(c->nredact, 2);
+	assert_string_equal(c->redact[0].regex, "xoxb-[0-9a-z-]+");
+	assert_int_equal(c->redact[0].line, 14);
+	assert_string_equal(c->redact[1].regex, "hunter2");
+	assert_int_equal(c->members[0].continuous, 1);
+	assert_string_equal(c->members[0].author,
+	    "Ann Writer <ann@example.org>");
+	/* A member's timeout defaults to the crew's, wherever it is set. */
+	assert_int_equal(c->members[0].timeout_ms, 5400000);
+	assert_int_equal(c->members[1].timeout_ms, 90000);
+	assert_int_equal(c->members[1].continuous, 0);
+	crew_free(c);
+}
+
+static void
+test_keywords_after_members_apply(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n"
+	    "#+TIMEOUT: 5m\n", &d);
+	assert_int_equal(c->timeout_ms, 300000);
+	assert_int_equal(c->members[0].timeout_ms, 300000);
+	crew_free(c);
+	diag_release(&d);
+}
+
+static void
+test_disabled_and_comment(void **state)
+{
+	const char *text =
+	    "* COMMENT old\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: old.org\n"
+	    ":INTERVAL: bogus\n"
+	    ":END:\n"
+	    "* paused\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: p.org\n"
+	    ":DISABLED: t\n"
+	    ":END:\n"
+	    "* live\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: l.org\n"
+	    ":DISABLED: nil\n"
+	    ":END:\n"
+	    "* old\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: new.org\n"
+	    ":END:\n";
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->nmembers, 2);
+	assert_string_equal(c->members[0].name, "live");
+	/* A commented member neither runs nor claims its name. */
+	assert_string_equal(c->members[1].name, "old");
+	assert_string_equal(c->members[1].def, "new.org");
+	crew_free(c);
+}
+
+static void
+test_missing_def_is_skipped_with_warning(void **state)
+{
+	const char *text =
+	    "* a\n"
+	    ":PROPERTIES:\n"
+	    ":INTERVAL: 5m\n"
+	    ":END:\n"
+	    "* b\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: b.org\n"
+	    ":END:\n"
+	    "* c\n";
+	const char *want[] = {
+		"crew.org:1: warning: member 'a' has no :DEF: and is skipped",
+		"crew.org:9: warning: member 'c' has no :DEF: and is skipped",
+		NULL
+	};
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	expect_diag(&d, want);
+	assert_int_equal(d.nerrors, 0);
+	assert_int_equal(c->nmembers, 1);
+	assert_string_equal(c->members[0].name, "b");
+	crew_free(c);
+	diag_release(&d);
+}
+
+static void
+test_no_runnable_member_is_valid(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "", &d);
+	assert_int_equal(c->nmembers, 0);
+	assert_int_equal(d.n, 0);
+	crew_free(c);
+	c = parse("crew.org", "#+TITLE: idle\nSome notes.\n", &d);
+	assert_int_equal(c->nmembers, 0);
+	assert_string_equal(c->title, "idle");
+	crew_free(c);
+	assert_int_equal(d.n, 0);
+}
+
+static void
+test_duplicate_member(void **state)
+{
+	(void)state;
+	expect_error(
+	    "* wren\n:PROPERTIES:\n:DEF: a.org\n:END:\n"
+	    "* desk\n:PROPERTIES:\n:DEF: b.org\n:END:\n"
+	    "* wren\n:PROPERTIES:\n:DEF: c.org\n:END:\n",
+	    "crew.org:9: duplicate member 'wren' (first at line 1)");
+}
+
+static void
+test_bad_names(void **state)
+{
+	(void)state;
+	expect_error("* two words\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: invalid member name 'two words' (letters, digits, "
+	    "'.', '_' and '-' only, not starting with '.' or '-')");
+	expect_error("* a/b\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: invalid member name 'a/b' (letters, digits, "
+	    "'.', '_' and '-' only, not starting with '.' or '-')");
+	expect_error("* .hidden\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: invalid member name '.hidden' (letters, digits, "
+	    "'.', '_' and '-' only, not starting with '.' or '-')");
+	expect_error("* a..b\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: invalid member name 'a..b' (letters, digits, "
+	    "'.', '_' and '-' only, not starting with '.' or '-')");
+	expect_error("* "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: member name '"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "' too long (limit 63 characters)");
+}
+
+static void
+test_good_names(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "* A-z_0.9\n:PROPERTIES:\n:DEF: a.org\n:END:\n"
+	    "* x\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c->members[0].name, "A-z_0.9");
+	assert_string_equal(c->members[1].name, "x");
+	crew_free(c);
+}
+
+static void
+test_bad_values(void **state)
+{
+	(void)state;
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:INTERVAL: fast\n:END:\n",
+	    "crew.org:4: invalid duration 'fast' for :INTERVAL:");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:INTERVAL: 0s\n:END:\n",
+	    "crew.org:4: :INTERVAL: must be more than zero");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:TIMEOUT: -1m\n:END:\n",
+	    "crew.org:4: invalid duration '-1m' for :TIMEOUT:");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:CONTINUOUS: yes\n"
+	    ":END:\n",
+	    "crew.org:4: invalid :CONTINUOUS: 'yes' (expected t or nil)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:DISABLED: maybe\n"
+	    ":END:\n",
+	    "crew.org:4: invalid :DISABLED: 'maybe' (expected t or nil)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:AUTHOR: Ann\n:END:\n",
+	    "crew.org:4: invalid :AUTHOR: 'Ann' (expected 'Name <email>')");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:AUTHOR: <a@b>\n:END:\n",
+	    "crew.org:4: invalid :AUTHOR: '<a@b>' (expected 'Name <email>')");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:AUTHOR: A <> \n:END:\n",
+	    "crew.org:4: invalid :AUTHOR: 'A <>' (expected 'Name <email>')");
+	expect_error("#+CONCURRENCY: 0\n",
+	    "crew.org:1: invalid #+CONCURRENCY: '0' (expected an integer "
+	    "from 1 to 1024)");
+	expect_error("#+CONCURRENCY: two\n",
+	    "crew.org:1: invalid #+CONCURRENCY: 'two' (expected an integer "
+	    "from 1 to 1024)");
+	expect_error("#+STAGGER: 1.5s\n",
+	    "crew.org:1: invalid duration '1.5s' for #+STAGGER:");
+	expect_error("#+TIMEOUT: 0\n",
+	    "crew.org:1: #+TIMEOUT: must be more than zero");
+	expect_error("\n#+RETENTION: forever\n",
+	    "crew.org:2: invalid duration 'forever' for #+RETENTION:");
+	expect_error("#+REPO:\n", "crew.org:1: empty #+REPO:");
+	expect_error("#+AUTHOR-DOMAIN: a b\n",
+	    "crew.org:1: invalid #+AUTHOR-DOMAIN: 'a b' (expected a domain "
+	    "name)");
+	expect_error("#+REDACT: (unclosed\n",
+	    "crew.org:1: invalid regex '(unclosed' in #+REDACT: missing "
+	    "closing parenthesis at offset 9");
+	expect_error("#+REDACT: x*\n",
+	    "crew.org:1: invalid regex 'x*' in #+REDACT: it matches the "
+	    "empty string");
+	expect_error("#+STEP-PATTERN: [a\n",
+	    "crew.org:1: invalid regex '[a' in #+STEP-PATTERN: missing "
+	    "terminating ] for character class at offset 2");
+}
+
+static void
+test_every_error_reported(void **state)
+{
+	const char *text =
+	    "#+STAGGER: soon\n"
+	    "* a\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":INTERVAL: 1x\n"
+	    ":TIMEOUT: 1y\n"
+	    ":END:\n"
+	    "* a\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":END:\n";
+	const char *want[] = {
+		"crew.org:1: invalid duration 'soon' for #+STAGGER:",
+		"crew.org:5: invalid duration '1x' for :INTERVAL:",
+		"crew.org:6: invalid duration '1y' for :TIMEOUT:",
+		"crew.org:8: duplicate member 'a' (first at line 2)",
+		NULL
+	};
+	struct diag d = { 0 };
+
+	(void)state;
+	assert_null(parse("crew.org", text, &d));
+	expect_diag(&d, want);
+	assert_int_equal(d.nerrors, 4);
+	diag_release(&d);
+}
+
+static void
+test_unknown_things_warn(void **state)
+{
+	const char *text =
+	    "#+CONCURENCY: 3\n"
+	    "#+STARTUP: overview\n"
+	    "#+ATTR_HTML: :width 10\n"
+	    "* a\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":INTERVALL: 5m\n"
+	    ":CUSTOM_ID: a\n"
+	    ":END:\n"
+	    "#+CONCURRENCY: 3\n"
+	    "#+CONCURRENCY: 4\n";
+	const char *want[] = {
+		"crew.org:1: warning: unknown keyword '#+CONCURENCY:'",
+		"crew.org:11: warning: duplicate #+CONCURRENCY: (overrides "
+		    "line 10)",
+		"crew.org:7: warning: unknown property ':INTERVALL:'",
+		NULL
+	};
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	expect_diag(&d, want);
+	assert_int_equal(c->concurrency, 4);
+	crew_free(c);
+	diag_release(&d);
+}
+
+static void
+test_backoff_cap_below_base_warns(void **state)
+{
+	const char *want[] = {
+		"crew.org:2: warning: #+BACKOFF-CAP: is less than "
+		    "#+BACKOFF-BASE:; the backoff never grows",
+		NULL
+	};
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "#+BACKOFF-BASE: 10m\n#+BACKOFF-CAP: 1m\n", &d);
+	expect_diag(&d, want);
+	crew_free(c);
+	diag_release(&d);
+}
+
+static void
+test_nested_headings_are_not_members(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n"
+	    "** notes about a\n:PROPERTIES:\n:DEF: n.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->nmembers, 1);
+	crew_free(c);
+}
+
+static void
+test_binary_input(void **state)
+{
+	static const char bin[] = "* a\0b\n:PROPERTIES:\n:DEF: x\n:END:\n"
+	    "\xff\xfe* \x01\n#+REDACT: \x80\n";
+	struct diag d = { 0 };
+	struct crew *c = NULL;
+
+	(void)state;
+	/* Whatever it says, it must say it without crashing. */
+	(void)crew_parse("crew.org", bin, sizeof(bin) - 1, &c, &d);
+	crew_free(c);
+	diag_release(&d);
+}
+
+static void
+test_singleton(void **state)
+{
+	struct crew *c;
+
+	(void)state;
+	c = crew_singleton("agents/writer.org", "crews/loop.org", 900000, 0);
+	assert_int_equal(c->concurrency, 0);
+	assert_int_equal(c->nmembers, 1);
+	assert_string_equal(c->members[0].name, "writer");
+	assert_string_equal(c->members[0].def, "agents/writer.org");
+	assert_string_equal(c->members[0].lifecycle, "crews/loop.org");
+	assert_int_equal(c->members[0].interval_ms, 900000);
+	assert_int_equal(c->members[0].timeout_ms, 15 * 60000);
+	assert_null(c->repo);
+	crew_free(c);
+
+	c = crew_singleton("/x/my agent.org", NULL, 0, 5000);
+	assert_string_equal(c->members[0].name, "my-agent");
+	assert_null(c->members[0].lifecycle);
+	assert_int_equal(c->members[0].interval_ms, 3600000);
+	assert_int_equal(c->members[0].timeout_ms, 5000);
+	assert_int_equal(c->timeout_ms, 5000);
+	crew_free(c);
+
+	c = crew_singleton(".org", NULL, 0, 0);
+	assert_string_equal(c->members[0].name, "agent");
+	crew_free(c);
+}
+
+static void
+test_load_errors(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c = (struct crew *)1;
+
+	(void)state;
+	assert_int_equal(crew_load("/nonexistent/crew.org", &c, &d), -1);
+	assert_null(c);
+	assert_int_equal(d.nerrors, 1);
+	assert_string_equal(d.items[0].msg,
+	    "cannot open: No such file or directory");
+	diag_release(&d);
+	assert_int_equal(crew_load("/", &c, &d), -1);
+	assert_string_equal(d.items[0].msg, "is a directory");
+	diag_release(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_keywords),
+		cmocka_unit_test(test_keywords_after_members_apply),
+		cmocka_unit_test(test_disabled_and_comment),
+		cmocka_unit_test(test_missing_def_is_skipped_with_warning),
+		cmocka_unit_test(test_no_runnable_member_is_valid),
+		cmocka_unit_test(test_duplicate_member),
+		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_good_names),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_every_error_reported),
+		cmocka_unit_test(test_unknown_things_warn),
+		cmocka_unit_test(test_backoff_cap_below_base_warns),
+		cmocka_unit_test(test_nested_headings_are_not_members),
+		cmocka_unit_test(test_binary_input),
+		cmocka_unit_test(test_singleton),
+		cmocka_unit_test(test_load_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,293 @@
+/*
+ * test_housekeep: retention prunes exactly the old closed rows (time is an
+ * argument), VACUUM only when worth it, dream journals bounded.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "housekeep.h"
+#include "util.h"
+
+#define DAY	(24LL * 3600 * 1000)
+#define NOW	(1700000000000LL)
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/keeper-hk-XXXXXX");
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	(void)state;
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	free(cmd);
+	return 0;
+}
+
+static sqlite3 *
+open_db(const char *name)
+{
+	sqlite3 *db;
+	char *path = xasprintf("%s/%s", dir, name);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	free(path);
+	/* The columns hk_prune_runs() relies on, as store.c has them. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
+	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, agent TEXT NOT NULL,"
+	    " scheduled INTEGER, started INTEGER, ended INTEGER, outcome TEXT,"
+	    " output_head TEXT)", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void
+add_row(sqlite3 *db, const char *agent, int64_t sched, int64_t started,
+    int64_t ended, const char *outcome)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO runs (agent, "
+	    "scheduled, started, ended, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sched);
+	if (started)
+		sqlite3_bind_int64(st, 3, started);
+	if (ended)
+		sqlite3_bind_int64(st, 4, ended);
+	if (outcome)
+		sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+static int64_t
+count(sqlite3 *db, const char *where)
+{
+	sqlite3_stmt *st;
+	char *sql = xasprintf("SELECT count(*) FROM runs WHERE %s", where);
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	free(sql);
+	return n;
+}
+
+static void
+test_prune_only_old_rows(void **state)
+{
+	sqlite3 *db = open_db("prune.db");
+	char err[256];
+
+	(void)state;
+	/* 91 days old, closed: pruned. */
+	add_row(db, "old", NOW - 91 * DAY, NOW - 91 * DAY, NOW - 91 * DAY,
+	    "done");
+	/* Ended exactly at the cutoff: kept (strictly older goes). */
+	add_row(db, "edge", NOW - 90 * DAY, NOW - 90 * DAY, NOW - 90 * DAY,
+	    "failed");
+	/* One ms older than the cutoff: pruned. */
+	add_row(db, "edge1", NOW - 90 * DAY - 1, NOW - 90 * DAY - 1,
+	    NOW - 90 * DAY - 1, "no_work");
+	/* Old but started long ago and ended recently: kept. */
+	add_row(db, "long", NOW - 100 * DAY, NOW - 100 * DAY, NOW - DAY,
+	    "killed");
+	/* Gated rows have no start: their due time counts. */
+	add_row(db, "gated", NOW - 95 * DAY, 0, 0, "gated");
+	/* Open row, very old: never pruned. */
+	add_row(db, "open", NOW - 200 * DAY, NOW - 200 * DAY, 0, NULL);
+	/* Recent. */
+	add_row(db, "new", NOW - DAY, NOW - DAY, NOW - DAY, "done");
+
+	assert_int_equal(hk_prune_runs(db, NOW, 90 * DAY, err, sizeof(err)),
+	    3);
+	assert_int_equal(count(db, "1"), 4);
+	assert_int_equal(count(db, "agent IN ('old','edge1','gated')"), 0);
+	assert_int_equal(count(db, "agent IN ('edge','long','open','new')"),
+	    4);
+	/* Idempotent. */
+	assert_int_equal(hk_prune_runs(db, NOW, 90 * DAY, err, sizeof(err)),
+	    0);
+	/* A shorter retention at a later now takes more; 0 takes nothing. */
+	assert_int_equal(hk_prune_runs(db, NOW, 0, err, sizeof(err)), 0);
+	assert_int_equal(hk_prune_runs(db, NOW + DAY, DAY, err, sizeof(err)),
+	    3);
+	assert_int_equal(count(db, "1"), 1);
+	assert_int_equal(count(db, "agent = 'open'"), 1);
+	sqlite3_close(db);
+}
+
+static void
+test_prune_error(void **state)
+{
+	sqlite3 *db;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(hk_prune_runs(db, NOW, DAY, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "runs"));
+	sqlite3_close(db);
+}
+
+static void
+test_vacuum_when_worth_it(void **state)
+{
+	sqlite3 *db = open_db("vac.db");
+	struct hk_db_report r;
+	char err[256], *blob;
+	sqlite3_stmt *st;
+
+	(void)state;
+	blob = xmalloc(2001);
+	memset(blob, 'x', 2000);
+	blob[2000] = '\0';
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO runs (agent, "
+	    "scheduled, ended, outcome, output_head) VALUES ('a', 1, 1, "
+	    "'done', ?1)", -1, &st, NULL), SQLITE_OK);
+	for (int i = 0; i < 400; i++) {
+		sqlite3_bind_text(st, 1, blob, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	free(blob);
+
+	/* Full file, nothing free: checkpoint only. */
+	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, &r, err,
+	    sizeof(err)), 0);
+	assert_true(r.checkpointed);
+	assert_false(r.vacuumed);
+	assert_true(r.pages_before >= HK_VACUUM_MIN_PAGES);
+
+	/* Prune most of it: the free list passes a quarter, VACUUM runs
+	 * and the file shrinks. */
+	assert_int_equal(hk_prune_runs(db, 10 * DAY, DAY, err, sizeof(err)),
+	    400);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, &r, err,
+	    sizeof(err)), 0);
+	assert_true(r.vacuumed);
+	assert_true(r.free_before * 4 > r.pages_before);
+	assert_true(r.pages_after < r.pages_before);
+	sqlite3_close(db);
+}
+
+static void
+test_due(void **state)
+{
+	(void)state;
+	assert_true(hk_due(0, DAY, NOW));
+	assert_false(hk_due(NOW - DAY + 1, DAY, NOW));
+	assert_true(hk_due(NOW - DAY, DAY, NOW));
+}
+
+static char *
+journal(size_t n)
+{
+	struct sb b = { 0 };
+
+	sb_adds(&b, "#+TITLE: dreams of wren\n\n");
+	for (size_t i = 1; i <= n; i++)
+		sb_addf(&b, "* dream %zu\n:PROPERTIES:\n:DONE: %zu\n:END:\n"
+		    "text ** not a heading\n", i, i);
+	return sb_detach(&b);
+}
+
+static void
+test_bound_journal_entries(void **state)
+{
+	char *path = xasprintf("%s/dreams-wren.org", dir), *want, *got;
+	char *full = journal(5), *last2 = journal(5), err[256];
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	f = fopen(path, "w");
+	fputs(full, f);
+	fclose(f);
+	assert_int_equal(hk_bound_journal(path, 10, 0, err, sizeof(err)), 0);
+	assert_int_equal(hk_bound_journal(path, 2, 0, err, sizeof(err)), 3);
+	got = util_read_file(path, &len);
+	/* The preamble, then dreams 4 and 5 exactly. */
+	want = xasprintf("#+TITLE: dreams of wren\n\n%s",
+	    strstr(last2, "* dream 4"));
+	assert_string_equal(got, want);
+	assert_int_equal(hk_bound_journal(path, 2, 0, err, sizeof(err)), 0);
+	free(got);
+	free(want);
+	free(full);
+	free(last2);
+	free(path);
+}
+
+static void
+test_bound_journal_bytes(void **state)
+{
+	char *path = xasprintf("%s/dreams-big.org", dir), *full = journal(50);
+	char err[256], *got;
+	size_t len;
+	FILE *f;
+	int dropped;
+
+	(void)state;
+	f = fopen(path, "w");
+	fputs(full, f);
+	fclose(f);
+	dropped = hk_bound_journal(path, 0, 500, err, sizeof(err));
+	assert_true(dropped > 0);
+	got = util_read_file(path, &len);
+	assert_true(len <= 500);
+	assert_non_null(strstr(got, "* dream 50\n"));
+	assert_null(strstr(got, "* dream 1\n"));
+	assert_true(strncmp(got, "#+TITLE:", 8) == 0);
+	free(got);
+	/* A budget below one entry still keeps the newest. */
+	assert_true(hk_bound_journal(path, 0, 10, err, sizeof(err)) > 0);
+	got = util_read_file(path, &len);
+	assert_non_null(strstr(got, "* dream 50\n"));
+	assert_null(strstr(got, "* dream 49\n"));
+	free(got);
+	/* Missing file: nothing to do. */
+	unlink(path);
+	assert_int_equal(hk_bound_journal(path, 1, 1, err, sizeof(err)), 0);
+	free(full);
+	free(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prune_only_old_rows),
+		cmocka_unit_test(test_prune_error),
+		cmocka_unit_test(test_vacuum_when_worth_it),
+		cmocka_unit_test(test_due),
+		cmocka_unit_test(test_bound_journal_entries),
+		cmocka_unit_test(test_bound_journal_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,430 @@
+/*
+ * http + snapshot: the server on a free loopback port with a fake
+ * snapshot, spoken to over real sockets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "snapshot.h"
+#include "util.h"
+
+struct fixture {
+	struct snapshot_store	*store;
+	struct http		*http;
+	int			 port;
+};
+
+static void
+publish(struct snapshot_store *st, const char *activity, int code)
+{
+	const char *health = code == 200 ? "{\"status\":\"ok\"}" :
+	    "{\"status\":\"degraded\"}";
+
+	snapshot_publish(st, snapshot_new(xstrdup(activity), strlen(activity),
+	    xstrdup(health), strlen(health), code,
+	    xstrdup("{\"commits\":[]}"), 14));
+}
+
+static int
+setup_limits(void **state, const struct http_limits *lim)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char err[256] = "";
+	const char *colon;
+
+	f->store = snapshot_store_new();
+	publish(f->store, "{\"agents\":[]}", 200);
+	f->http = http_start("127.0.0.1:0", f->store, lim, err, sizeof(err));
+	if (f->http == NULL)
+		fail_msg("http_start: %s", err);
+	colon = strrchr(http_addr(f->http), ':');
+	assert_non_null(colon);
+	f->port = atoi(colon + 1);
+	assert_true(f->port > 0);
+	*state = f;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_limits(state, NULL);
+}
+
+static int
+setup_small(void **state)
+{
+	struct http_limits lim;
+
+	http_default_limits(&lim);
+	lim.sse = 1;
+	lim.keepalive_ms = 100;
+	return setup_limits(state, &lim);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	http_stop(f->http);
+	snapshot_store_free(f->store);
+	free(f);
+	return 0;
+}
+
+static int
+dial(int port)
+{
+	struct sockaddr_in sin = { 0 };
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void
+send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;		/* the server may refuse midway */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Sends raw bytes and reads until the server closes (or 5 s pass). */
+static char *
+exchange(int port, const char *raw, size_t len)
+{
+	struct sb b = { 0 };
+	char buf[4096];
+	ssize_t n;
+	int fd = dial(port);
+
+	send_all(fd, raw, len);
+	shutdown(fd, SHUT_WR);
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		sb_add(&b, buf, (size_t)n);
+	close(fd);
+	return sb_detach(&b);
+}
+
+static char *
+request(int port, const char *method, const char *path)
+{
+	char *raw = xasprintf("%s %s HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n", method, path);
+	char *r = exchange(port, raw, strlen(raw));
+
+	free(raw);
+	return r;
+}
+
+static void
+assert_status(const char *resp, int code)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "HTTP/1.1 %d ", code);
+	if (strncmp(resp, want, strlen(want)) != 0)
+		fail_msg("want %d, got: %.80s", code, resp);
+}
+
+static const char *
+body_of(const char *resp)
+{
+	const char *p = strstr(resp, "\r\n\r\n");
+
+	assert_non_null(p);
+	return p + 4;
+}
+
+static void
+test_endpoints(void **state)
+{
+	struct fixture *f = *state;
+	char *r;
+
+	r = request(f->port, "GET", "/_activity");
+	assert_status(r, 200);
+	assert_non_null(strstr(r, "Content-Type: application/json"));
+	assert_non_null(strstr(r, "Cache-Control: no-store"));
+	assert_string_equal(body_of(r), "{\"agents\":[]}");
+	free(r);
+
+	r = request(f->port, "GET", "/_health");
+	assert_status(r, 200);
+	assert_string_equal(body_of(r), "{\"status\":\"ok\"}");
+	free(r);
+	publish(f->store, "{\"agents\":[1]}", 503);
+	r = request(f->port, "GET", "/_health");
+	assert_status(r, 503);
+	assert_string_equal(body_of(r), "{\"status\":\"degraded\"}");
+	free(r);
+	r = request(f->port, "GET", "/_activity?x=1");
+	assert_string_equal(body_of(r), "{\"agents\":[1]}");
+	free(r);
+
+	r = request(f->port, "GET", "/_changes");
+	assert_status(r, 200);
+	assert_string_equal(body_of(r), "{\"commits\":[]}");
+	free(r);
+
+	r = request(f->port, "GET", "/");
+	assert_status(r, 200);
+	assert_non_null(strstr(r, "Content-Type: text/html; charset=utf-8"));
+	assert_non_null(strstr(r, "Content-Security-Policy: default-src"));
+	assert_non_null(strstr(body_of(r), "<title>keeper"));
+	free(r);
+}
+
+static void
+test_head_404_405(void **state)
+{
+	struct fixture *f = *state;
+	char *r;
+
+	r = request(f->port, "HEAD", "/_activity");
+	assert_status(r, 200);
+	assert_non_null(strstr(r, "Content-Length: 13\r\n"));
+	assert_string_equal(body_of(r), "");
+	free(r);
+
+	r = request(f->port, "GET", "/nope");
+	assert_status(r, 404);
+	free(r);
+	r = request(f->port, "GET", "/_activity/x");
+	assert_status(r, 404);
+	free(r);
+
+	r = request(f->port, "POST", "/_activity");
+	assert_status(r, 405);
+	assert_non_null(strstr(r, "Allow: GET, HEAD"));
+	free(r);
+	r = request(f->port, "DELETE", "/");
+	assert_status(r, 405);
+	free(r);
+	r = request(f->port, "PUT", "/nope");
+	assert_status(r, 405);
+	free(r);
+}
+
+static void
+assert_still_answers(int port)
+{
+	char *r = request(port, "GET", "/_activity");
+
+	assert_status(r, 200);
+	free(r);
+}
+
+static void
+test_hostile_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct sb b = { 0 };
+	char *r;
+
+	/* A 200 KB header: refused, never buffered whole. */
+	sb_adds(&b, "GET /_activity HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	for (int i = 0; i < 200 * 1024; i++)
+		sb_addc(&b, 'a');
+	sb_adds(&b, "\r\n\r\n");
+	r = exchange(f->port, b.buf, b.len);
+	assert_null(strstr(r, "{\"agents\""));
+	if (*r != '\0')
+		assert_status(r, 431);
+	free(r);
+	sb_release(&b);
+	assert_still_answers(f->port);
+
+	/* Garbage bytes and an HTTP/0.9 line: no snapshot served. */
+	r = exchange(f->port, "\x01\x02\xff\xfe garbage\r\n\r\n", 16);
+	assert_null(strstr(r, "{\"agents\""));
+	free(r);
+	r = exchange(f->port, "GET /_activity\r\n", 16);
+	assert_null(strstr(r, "{\"agents\""));
+	free(r);
+	assert_still_answers(f->port);
+}
+
+/* Reads from fd until buf holds needle (or the 5 s timeout). */
+static int
+read_until(int fd, struct sb *b, const char *needle)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while (b->buf == NULL || strstr(b->buf, needle) == NULL) {
+		if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			return -1;
+		sb_add(b, buf, (size_t)n);
+	}
+	return 0;
+}
+
+static void
+test_events(void **state)
+{
+	struct fixture *f = *state;
+	const char *req = "GET /_events HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sb b = { 0 };
+	char *r;
+	int fd = dial(f->port);
+
+	send_all(fd, req, strlen(req));
+	assert_int_equal(read_until(fd, &b, "data: {\"agents\":[]}\n\n"), 0);
+	assert_non_null(strstr(b.buf, "Content-Type: text/event-stream"));
+	assert_non_null(strstr(b.buf, "id: 1\nevent: activity\n"));
+
+	/* Only one stream allowed here: the next one is turned away. */
+	r = request(f->port, "GET", "/_events");
+	assert_status(r, 503);
+	free(r);
+
+	/* Nothing new: keep-alive comments. */
+	assert_int_equal(read_until(fd, &b, ": keep-alive\n\n"), 0);
+	/* A publish is pushed at once. */
+	publish(f->store, "{\"agents\":[\"new\"]}", 200);
+	assert_int_equal(read_until(fd, &b,
+	    "id: 2\nevent: activity\ndata: {\"agents\":[\"new\"]}\n\n"), 0);
+	close(fd);
+	sb_release(&b);
+	assert_still_answers(f->port);
+}
+
+static void
+test_stop_with_open_stream(void **state)
+{
+	struct fixture *f = *state;
+	const char *req = "GET /_events HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sb b = { 0 };
+	int fd = dial(f->port);
+	int64_t t0;
+
+	send_all(fd, req, strlen(req));
+	assert_int_equal(read_until(fd, &b, "\n\n"), 0);
+	t0 = util_mono_ms();
+	http_stop(f->http);
+	f->http = NULL;
+	/* The stream ends (the server closes) rather than hanging stop. */
+	assert_true(util_mono_ms() - t0 < 4000);
+	assert_int_equal(read_until(fd, &b, "never sent"), -1);
+	close(fd);
+	sb_release(&b);
+}
+
+static void
+test_addr_file(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/keeper-http-XXXXXX", err[256], *want, *got, *path;
+	size_t len;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(http_write_addr(f->http, dir, err, sizeof(err)), 0);
+	path = xasprintf("%s/http.addr", dir);
+	got = util_read_file(path, &len);
+	want = xasprintf("127.0.0.1:%d\n", f->port);
+	assert_string_equal(got, want);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(http_write_addr(f->http, "/nonexistent/dir", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/dir"));
+	free(path);
+	free(got);
+	free(want);
+}
+
+static void
+test_bad_listen(void **state)
+{
+	static const char *const bad[] = { "127.0.0.1", "127.0.0.1:",
+	    "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:80x",
+	    "" };
+	struct snapshot_store *st = snapshot_store_new();
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_null(http_start(bad[i], st, NULL, err, sizeof(err)));
+		assert_true(err[0] != '\0');
+	}
+	snapshot_store_free(st);
+}
+
+static void
+test_snapshot_refs(void **state)
+{
+	struct snapshot_store *st = snapshot_store_new();
+	struct snapshot *a, *b;
+
+	(void)state;
+	a = snapshot_acquire(st);
+	assert_int_equal(a->version, 0);
+	assert_string_equal(a->activity, "{}");
+	publish(st, "{\"v\":1}", 200);
+	b = snapshot_acquire(st);
+	assert_int_equal(b->version, 1);
+	/* The old one stays readable while held. */
+	assert_string_equal(a->activity, "{}");
+	publish(st, "{\"v\":2}", 503);
+	assert_string_equal(b->activity, "{\"v\":1}");
+	assert_int_equal(snapshot_wait(st, 1, 0), 1);
+	assert_int_equal(snapshot_wait(st, 2, 10), 0);
+	snapshot_release(a);
+	snapshot_release(b);
+	snapshot_store_close(st);
+	assert_int_equal(snapshot_wait(st, 2, 1000), -1);
+	snapshot_store_free(st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_refs),
+		cmocka_unit_test(test_bad_listen),
+		cmocka_unit_test_setup_teardown(test_endpoints, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_head_404_405, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_requests, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_events, setup_small,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stop_with_open_stream,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addr_file, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,146 @@
+/* Unit tests for sched: SPEC §5 delay arithmetic at its edges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "schedule.h"
+
+#define S	1000LL
+#define M	(60 * S)
+
+static struct sched_params
+params(void)
+{
+	struct sched_params p = {
+		.interval_ms = 15 * M, .continuous = 0, .breather_ms = 45 * S,
+		.boot_grace_ms = 60 * S, .stagger_ms = 30 * S,
+		.backoff_base_ms = 60 * S, .backoff_cap_ms = 30 * M,
+	};
+	return p;
+}
+
+static void
+first_no_last_run(void **state)
+{
+	struct sched_params p = params();
+
+	(void)state;
+	/* Never ran: due at once, but not before the boot grace. */
+	assert_int_equal(sched_first_delay(&p, 1000 * S, SCHED_NEVER, 0),
+	    60 * S);
+	assert_int_equal(sched_first_delay(&p, 1000 * S, SCHED_NEVER, 3),
+	    60 * S + 3 * 30 * S);
+	p.boot_grace_ms = 0;
+	assert_int_equal(sched_first_delay(&p, 1000 * S, SCHED_NEVER, 0), 0);
+}
+
+static void
+first_resumes_cadence(void **state)
+{
+	struct sched_params p = params();
+	int64_t now = 100000 * S;
+
+	(void)state;
+	/* Ran 5 min ago with a 15 min interval: 10 min left. */
+	assert_int_equal(sched_first_delay(&p, now, now - 5 * M, 0), 10 * M);
+	assert_int_equal(sched_first_delay(&p, now, now - 5 * M, 2),
+	    10 * M + 60 * S);
+	/* Elapsed beyond the interval: only the grace remains. */
+	assert_int_equal(sched_first_delay(&p, now, now - 20 * M, 0), 60 * S);
+	/* Ran 14.5 min ago: 30 s left, below the grace, so the grace. */
+	assert_int_equal(sched_first_delay(&p, now, now - 14 * M - 30 * S, 0),
+	    60 * S);
+	/* Last run in the future (clock stepped back): a full interval. */
+	assert_int_equal(sched_first_delay(&p, now, now + 5 * M, 0), 15 * M);
+}
+
+static void
+first_continuous(void **state)
+{
+	struct sched_params p = params();
+	int64_t now = 100000 * S;
+
+	(void)state;
+	p.continuous = 1;
+	p.boot_grace_ms = 0;
+	assert_int_equal(sched_base(&p), 45 * S);
+	assert_int_equal(sched_first_delay(&p, now, now - 15 * S, 0), 30 * S);
+	assert_int_equal(sched_first_delay(&p, now, now - 15 * M, 0), 0);
+}
+
+static void
+next_done_and_other(void **state)
+{
+	struct sched_params p = params();
+	int streak = 5;
+
+	(void)state;
+	assert_int_equal(sched_next_delay(&p, OUTCOME_FAILED, &streak), 15 * M);
+	assert_int_equal(streak, 5);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_GATED, &streak), 15 * M);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_KILLED, &streak), 15 * M);
+	assert_int_equal(streak, 5);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_DONE, &streak), 15 * M);
+	assert_int_equal(streak, 0);
+}
+
+static void
+next_backoff_doubles_to_cap(void **state)
+{
+	struct sched_params p = params();
+	/* base 1 s so the backoff shows: 60 s, 120, 240, ... capped at 30m. */
+	int64_t want[] = { 60 * S, 120 * S, 240 * S, 480 * S, 960 * S,
+	    30 * M, 30 * M, 30 * M };
+	int streak = 0;
+
+	(void)state;
+	p.interval_ms = 1 * S;
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak),
+		    want[i]);
+		assert_int_equal(streak, i + 1);
+	}
+	/* The base is a floor: with a 15m interval the first gaps are 15m. */
+	p = params();
+	streak = 0;
+	assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak), 15 * M);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak), 15 * M);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak), 15 * M);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak), 15 * M);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak), 16 * M);
+	assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK, &streak), 30 * M);
+}
+
+static void
+next_overflow_safe(void **state)
+{
+	struct sched_params p = params();
+	int streak = 1000;
+
+	(void)state;
+	p.interval_ms = 1;
+	p.backoff_cap_ms = INT64_MAX;
+	p.backoff_base_ms = INT64_MAX / 2;
+	int64_t d = sched_next_delay(&p, OUTCOME_NO_WORK, &streak);
+	assert_true(d > 0);
+	assert_true(d <= INT64_MAX / 4);
+	p = params();
+	p.stagger_ms = INT64_MAX;
+	assert_true(sched_first_delay(&p, 0, SCHED_NEVER, 5) > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(first_no_last_run),
+		cmocka_unit_test(first_resumes_cadence),
+		cmocka_unit_test(first_continuous),
+		cmocka_unit_test(next_done_and_other),
+		cmocka_unit_test(next_backoff_doubles_to_cap),
+		cmocka_unit_test(next_overflow_safe),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

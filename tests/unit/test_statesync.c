@@ -1,0 +1,87 @@
+/* Unit tests for statesync: coalescing, durability path, no temp left. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <cmocka.h>
+
+#include <uv.h>
+
+#include "statesync.h"
+#include "util.h"
+
+static char dir[] = "/tmp/keeper-ss-XXXXXX";
+
+static char *
+slurp(const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name), *s = util_read_file(p, NULL);
+
+	free(p);
+	return s;
+}
+
+static void
+batches_and_coalesces(void **state)
+{
+	uv_loop_t loop;
+	struct statesync *s;
+	char *a, *b, *t;
+	DIR *d;
+	struct dirent *e;
+	int temps = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	a = xasprintf("%s/a", dir);
+	b = xasprintf("%s/b", dir);
+	uv_loop_init(&loop);
+	s = statesync_new(&loop, dir);
+	statesync_put(s, a, "1\n", 2);		/* goes out at once */
+	statesync_put(s, b, "x\n", 2);		/* pending behind it ... */
+	statesync_put(s, b, "y\n", 2);		/* ... and coalesced */
+	statesync_put(s, a, "2\n", 2);
+	assert_true(statesync_busy(s));
+	uv_run(&loop, UV_RUN_DEFAULT);		/* both batches complete */
+	assert_false(statesync_busy(s));
+	assert_string_equal(t = slurp("a"), "2\n");
+	free(t);
+	assert_string_equal(t = slurp("b"), "y\n");
+	free(t);
+	/* flush writes what is pending without running batches */
+	statesync_put(s, a, "3\n", 2);
+	statesync_flush(s);
+	assert_string_equal(t = slurp("a"), "3\n");
+	free(t);
+	/* a failing path is reported, not fatal, and leaves no temp */
+	char *bad = xasprintf("%s/missing/c", dir);
+	statesync_put(s, bad, "z", 1);
+	statesync_flush(s);
+	free(bad);
+	statesync_free(s);
+	uv_loop_close(&loop);
+	assert_non_null(d = opendir(dir));
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".tmp."))
+			temps++;
+	closedir(d);
+	assert_int_equal(temps, 0);
+	t = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(t), 0);
+	free(t);
+	free(a);
+	free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(batches_and_coalesces),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

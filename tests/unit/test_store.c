@@ -1,0 +1,177 @@
+/* Unit tests for store: open/close rows, interrupted at boot, history. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "util.h"
+
+static char dir[] = "/tmp/keeper-st-XXXXXX";
+static char *dbpath;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	dbpath = xasprintf("%s/keeper.db", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	int rc = system(cmd);
+
+	(void)state;
+	free(cmd);
+	free(dbpath);
+	return rc == 0 ? 0 : -1;
+}
+
+struct seen {
+	int		 n;
+	int64_t		 ids[16];
+	enum outcome	 out[16];
+	long		 pgid[16];
+	char		 agent[16][16];
+};
+
+static void
+collect(const struct run_rec *r, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n >= 16)
+		return;
+	s->ids[s->n] = r->id;
+	s->out[s->n] = r->outcome;
+	s->pgid[s->n] = r->pgid;
+	snprintf(s->agent[s->n], 16, "%s", r->agent);
+	s->n++;
+}
+
+static void
+open_close_rows(void **state)
+{
+	struct store *st;
+	char err[256];
+	struct run_rec r = { .agent = "wren", .trigger = "schedule",
+	    .state = "wake_add", .hits = 1, .repeat = 3,
+	    .scheduled_ms = 1000, .exit_code = -1, .daemon_pid = 42,
+	    .tokens_prompt = -1, .tokens_completion = -1 };
+	struct seen s = { 0 };
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_true((id = store_begin(st, &r)) > 0);
+	assert_int_equal(store_started(st, id, 1005, 100, 100), 0);
+	/* open row shows with no outcome */
+	assert_int_equal(store_history(st, "wren", 10, collect, &s), 1);
+	assert_int_equal(s.out[0], OUTCOME_NONE);
+	assert_int_equal(s.pgid[0], 100);
+	r.id = id;
+	r.started_ms = 1005;
+	r.ended_ms = 1500;
+	r.duration_ms = 495;
+	r.outcome = OUTCOME_DONE;
+	r.exit_code = 0;
+	r.output_head = "hello";
+	r.commit_id = "abc";
+	assert_int_equal(store_end(st, &r), 0);
+	r.outcome = OUTCOME_GATED;
+	r.started_ms = 0;
+	r.commit_id = NULL;
+	r.scheduled_ms = 2000;
+	assert_true(store_record(st, &r) > id);
+	r.agent = "desk";
+	r.outcome = OUTCOME_NO_WORK;
+	r.started_ms = 2500;
+	r.duration_ms = 10;
+	assert_true(store_record(st, &r) > id);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_history(st, NULL, 0, collect, &s), 3);
+	assert_string_equal(s.agent[0], "desk");	/* newest first */
+	assert_int_equal(s.out[1], OUTCOME_GATED);
+	assert_int_equal(s.out[2], OUTCOME_DONE);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_history(st, "wren", 1, collect, &s), 1);
+	assert_int_equal(s.out[0], OUTCOME_GATED);
+
+	struct lc_dream_stats d;
+	assert_int_equal(store_dream_stats(st, "wren", 0, &d), 0);
+	assert_int_equal(d.runs, 1);
+	assert_int_equal(d.done, 1);
+	assert_int_equal(d.gated, 1);
+	assert_int_equal(d.commits, 1);
+	assert_int_equal(d.total_ms, 495);
+	assert_int_equal(store_dream_stats(st, "wren", 1500, &d), 0);
+	assert_int_equal(d.runs, 0);
+	assert_int_equal(store_streak(st, "desk"), 1);
+	assert_int_equal(store_streak(st, "wren"), 0);
+	store_close(st);
+}
+
+static void
+interrupted_at_boot(void **state)
+{
+	struct store *st;
+	char err[256];
+	struct run_rec r = { .agent = "crashy", .scheduled_ms = 5000,
+	    .exit_code = -1, .tokens_prompt = -1, .tokens_completion = -1 };
+	struct seen s = { 0 };
+	int64_t a, b;
+
+	(void)state;
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	a = store_begin(st, &r);
+	b = store_begin(st, &r);
+	store_started(st, a, 5001, 4242, 4242);
+	store_close(st);	/* the "crash" */
+
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_interrupt_open(st, 9000, collect, &s), 2);
+	assert_int_equal(s.pgid[0] == 4242 || s.pgid[1] == 4242, 1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_history(st, "crashy", 0, collect, &s), 2);
+	assert_int_equal(s.out[0], OUTCOME_INTERRUPTED);
+	assert_int_equal(s.out[1], OUTCOME_INTERRUPTED);
+	assert_true(s.ids[0] == b && s.ids[1] == a);
+	/* nothing left open a second time */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_interrupt_open(st, 9500, collect, &s), 0);
+	store_close(st);
+}
+
+static void
+bad_path(void **state)
+{
+	struct store *st = (void *)1;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(store_open("/nonexistent/dir/keeper.db", &st, err,
+	    sizeof(err)), -1);
+	assert_null(st);
+	assert_true(strlen(err) > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(open_close_rows),
+		cmocka_unit_test(interrupted_at_boot),
+		cmocka_unit_test(bad_path),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
