@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "log.h"
 #include "redact.h"
+#include "repo.h"
 #include "statesync.h"
 #include "plane.h"
 #include "util.h"
@@ -1019,6 +1020,7 @@ daemon_free(struct daemon *d)
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_close(d->store);
+	repo_close(d->git);
 	redact_free(d->redactor);
 	if (d->crew)
 		crew_free(d->crew);

@@ -73,6 +73,8 @@ struct daemon {
 	int		 lock_fd;
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */
+	struct repo	*git;		/* the tenant repo, opened by the first
+					   git job (worker.c), or NULL */
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
