@@ -1,7 +1,8 @@
 #!/bin/bash
 # Parse throughput on the 10 MB corpus file: keeper's org_parse (parse only,
 # median of 5) side by side with Emacs org-element-parse-buffer and
-# pandoc -f org -t json, in the same run. Usage: parse.sh BUILD_DIR
+# pandoc -f org -t json, in the same run. All in MB per CPU second, so a
+# busy machine skews none of them. Usage: parse.sh BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -28,10 +29,9 @@ if command -v emacs >/dev/null; then
 	ratios+=("keeper/org-element(object)  = $(awk -v a="$kmbs" -v b="$eo" 'BEGIN { printf "%.0fx", a / b }')")
 fi
 if command -v pandoc >/dev/null; then
-	t0=$(date +%s.%N)
-	pandoc -f org -t json "$big" > /dev/null
-	t1=$(date +%s.%N)
-	pm=$(awk -v s="$mb" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", s / (b - a) }')
+	# CPU time (user + sys) of one run, like the others.
+	cpu=$( { TIMEFORMAT='%U %S'; time pandoc -f org -t json "$big" > /dev/null; } 2>&1 | tail -1)
+	pm=$(awk -v s="$mb" -v c="$cpu" 'BEGIN { split(c, t, " "); printf "%.2f", s / (t[1] + t[2]) }')
 	printf '%-34s %s MB/s (one run, includes writing JSON)\n' "pandoc -f org -t json:" "$pm"
 	ratios+=("keeper/pandoc               = $(awk -v a="$kmbs" -v b="$pm" 'BEGIN { printf "%.0fx", a / b }')")
 fi

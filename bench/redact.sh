@@ -1,16 +1,17 @@
 #!/bin/sh
 # Redaction throughput: keeper's redactor (PCRE2, JIT) against the same
 # patterns in Perl, on the same 20 MB of log-like text with secrets in it.
-# usage: bench/redact.sh BUILD_DIR   (e.g. build)
+# usage: bench/redact.sh BUILD_DIR   (build, or an absolute path)
 set -eu
 B=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+case $B in /*) ;; *) B=$root/$B ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 cc -std=c17 -O2 -D_GNU_SOURCE -I"$root/src" -o "$tmp/redact_bench" \
-    "$here/redact_bench.c" "$root/$B/libkeeper.a" \
+    "$here/redact_bench.c" "$B/libkeeper.a" \
     $(pkg-config --libs libpcre2-8) -lpthread
 
 # 20 MB: log lines, one credential of some kind every 50 lines.

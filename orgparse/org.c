@@ -20,21 +20,31 @@
  * a line like LF, a lone CR is text, bytes that are not UTF-8 are one
  * character each.
  *
- * Deliberate differences from org-element:
+ * Deliberate differences from org-element (none shows in the fidelity
+ * test over the shared corpus, tests/golden and generated documents):
  *  - Inline tasks are not special: Emacs only knows them once
  *    org-inlinetask is loaded; without it every "*+ " line is a heading,
  *    as here.
- *  - #+SETUPFILE: is not followed, and #+STARTUP: odd does not halve
- *    levels: level is the number of stars.
- *  - Unicode character classes are approximated: non-ASCII characters
- *    count as word characters and as [[:alnum:]] except the punctuation,
- *    symbol and space ranges listed in uclass(); only ASCII letters are
- *    upper-cased in keyword and block names.
+ *  - #+SETUPFILE: is not followed (its TODO keywords are not seen).
+ *  - Unicode character classes are approximated: outside ASCII, a
+ *    character is a word character and [[:alnum:]] unless uclass() lists
+ *    its range as space, punctuation or symbol; NBSP and the Unicode
+ *    spaces Emacs gives whitespace syntax are whitespace. Upper-casing of
+ *    keys and block names covers Latin-1, Latin Extended-A, Greek and
+ *    Cyrillic; other letters keep their case, and case-insensitive
+ *    matching of block and drawer ends folds ASCII only.
  *  - In list structure, a block's end line is matched literally, where
- *    org-element builds a regexp from the unquoted block name.
- *  - A #+TODO: line counts wherever org-element's parse makes it a
- *    keyword element (org-collect-keywords asks org-element-at-point,
- *    which agrees except in pathological cases).
+ *    org-element builds a regexp from the unquoted block name (a block
+ *    named "c++" inside a list).
+ *  - #+TODO: lines count when they are keyword elements of the parse;
+ *    org-collect-keywords asks org-element-at-point, which agrees except
+ *    in pathological nestings.
+ *  - Where org-element signals an error (a planning timestamp such as
+ *    <2024-1-1 +1d>, some malformed lists), this parser just goes on.
+ *  - The file is read as with utf-8-dos even when its line ends are mixed,
+ *    where Emacs would then keep every CR.
+ *  - Greater elements nested deeper than MAXDEPTH are not searched (Emacs
+ *    runs out of max-lisp-eval-depth well before).
  *
  * Speed: one pass to index lines (memchr), one recursive pass over
  * elements, no regular expressions, strings in one arena, elements in
@@ -72,7 +82,7 @@ struct parser {
 	size_t		 len;
 	size_t		*ls;		/* line starts, nlines + 1 entries */
 	size_t		*le;		/* line content ends (no EOL) */
-	unsigned char	*nl;		/* line ends with a newline */
+	unsigned char	*nl;		/* per line: F_* flags */
 	size_t		 nlines;
 	int		 oom;
 
@@ -89,6 +99,8 @@ struct parser {
 	struct tagref	*tagrefs;	/* per heading */
 	size_t		 ntagrefs, ctagrefs;
 	int		 maybe_todo;	/* a #+TODO:-like line exists */
+	size_t		*todolines;	/* those lines */
+	size_t		 ntodolines, ctodolines;
 	struct todoset	*dflt;		/* TODO/DONE, used while parsing */
 
 	long		 cur_heading;
@@ -390,8 +402,40 @@ ieq_n(const char *p, const char *e, const char *lit, size_t n)
 /* ---------------------------------------------------------------- */
 /* Lines */
 
+/* Line flags, computed once while indexing. */
+#define F_NL	1	/* ends with a newline */
+#define F_RX	2	/* only spaces and tabs: "[ \t]*$" */
+#define F_WS	4	/* only " \r\t": what skip-chars-forward skips */
+#define F_HEAD	8	/* a heading: "\*+ " */
+
 #define LB(P, l)	((P)->buf + (P)->ls[l])
 #define LE(P, l)	((P)->buf + (P)->le[l])
+
+/* Flags of the line [p, q) (q at its LF, or the end). */
+static unsigned char
+line_flags(const char *p, const char *q, int nl)
+{
+	unsigned char	 f = nl ? F_NL : 0;
+	const char	*r;
+
+	if (p < q && *p == '*') {
+		for (r = p; r < q && *r == '*'; r++)
+			;
+		if (r < q && *r == ' ')
+			f |= F_HEAD;
+		return f;
+	}
+	if (p < q && *p != ' ' && *p != '\t' && *p != '\r')
+		return f;
+	for (r = p; r < q && (*r == ' ' || *r == '\t'); r++)
+		;
+	/* A CR before the LF is not part of the line. */
+	if (r == q || (nl && r + 1 == q && *r == '\r'))
+		return f | F_RX | F_WS;
+	while (r < q && (*r == ' ' || *r == '\t' || *r == '\r'))
+		r++;
+	return r == q ? f | F_WS : f;
+}
 
 static int
 index_lines(struct parser *P)
@@ -426,14 +470,22 @@ index_lines(struct parser *P)
 		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			q = e;
 		P->ls[i] = (size_t)(p - b);
-		P->nl[i] = q < e;
-		if (!P->maybe_todo) {
+		P->nl[i] = line_flags(p, q, q < e);
+		if (q - p >= 7 && (*p == '#' || *p == ' ' || *p == '\t')) {
 			const char *t = skip_blanks(p, q);
 
-			if (q - t >= 7 && t[0] == '#' && t[1] == '+')
-				P->maybe_todo = ieq(t + 2, q, "TODO:") ||
-				    ieq(t + 2, q, "SEQ_TODO:") ||
-				    ieq(t + 2, q, "TYP_TODO:");
+			if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
+			    (ieq(t + 2, q, "TODO:") ||
+			    ieq(t + 2, q, "SEQ_TODO:") ||
+			    ieq(t + 2, q, "TYP_TODO:"))) {
+				size_t *tl = PUSH(P, todolines, ntodolines,
+				    ctodolines);
+
+				if (tl == NULL)
+					return -1;
+				*tl = i;
+				P->maybe_todo = 1;
+			}
 		}
 		P->le[i] = (size_t)(q - b) - (q < e && q > p && q[-1] == '\r');
 		i++;
@@ -446,22 +498,18 @@ index_lines(struct parser *P)
 }
 
 /* Only spaces and tabs: Emacs' "[ \t]*$". */
-static int
+static inline int
 rxblank(struct parser *P, size_t l)
 {
-	return skip_blanks(LB(P, l), LE(P, l)) == LE(P, l);
+	return (P->nl[l] & F_RX) != 0;
 }
 
 /* Only characters of " \r\t\n": what skip-chars-forward skips. Line end
  * CRs are already gone, so only a lone CR is left to count. */
-static int
+static inline int
 wsblank(struct parser *P, size_t l)
 {
-	const char	*p = LB(P, l), *e = LE(P, l);
-
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
-		p++;
-	return p == e;
+	return (P->nl[l] & F_WS) != 0;
 }
 
 /* First line at or after l that is not blank, or limit. */
@@ -482,16 +530,10 @@ back_blank(struct parser *P, size_t l)
 	return l;
 }
 
-static int
+static inline int
 is_heading(struct parser *P, size_t l)
 {
-	const char	*p = LB(P, l), *e = LE(P, l);
-
-	if (p >= e || *p != '*')
-		return 0;
-	while (p < e && *p == '*')
-		p++;
-	return p < e && *p == ' ';
+	return (P->nl[l] & F_HEAD) != 0;
 }
 
 /* Column of the first non-blank character, tabs every 8. */
@@ -870,7 +912,7 @@ is_pd_line(struct parser *P, size_t l)
 	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
 	const char	*t, *c;
 
-	if (!P->nl[l] || p >= e || *p != ':')
+	if (!(P->nl[l] & F_NL) || p >= e || *p != ':')
 		return 0;
 	t = skip_nonws(p + 1, e);
 	/* \S-+ backtracks to any colon of the run that is followed by
@@ -894,7 +936,7 @@ is_propdrawer(struct parser *P, size_t l, size_t *endl)
 	size_t		 k;
 
 	if (!ieq(p, e, ":PROPERTIES:") || skip_blanks(p + 12, e) != e ||
-	    !P->nl[l])
+	    !(P->nl[l] & F_NL))
 		return 0;
 	for (k = l + 1; k < P->nlines; k++) {
 		if (is_end(P, k)) {
@@ -1335,8 +1377,9 @@ list_struct(struct parser *P, size_t l, size_t limit, struct lstruct *st)
 				st->v[stack[--sn]].end = end;
 			break;
 		}
-		if (rxblank(P, l) && P->nl[l] && l + 1 < P->nlines &&
-		    rxblank(P, l + 1) && P->nl[l + 1]) {
+		if ((P->nl[l] & (F_RX | F_NL)) == (F_RX | F_NL) &&
+		    l + 1 < P->nlines &&
+		    (P->nl[l + 1] & (F_RX | F_NL)) == (F_RX | F_NL)) {
 			while (sn)
 				st->v[stack[--sn]].end = l;
 			break;
@@ -1622,8 +1665,9 @@ fndef_end(struct parser *P, size_t l, size_t limit)
 				q--;
 			return q + 1;
 		}
-		if (rxblank(P, k) && P->nl[k] && k + 1 < P->nlines &&
-		    rxblank(P, k + 1) && P->nl[k + 1] && k + 1 < limit) {
+		if ((P->nl[k] & (F_RX | F_NL)) == (F_RX | F_NL) &&
+		    k + 1 < P->nlines && k + 1 < limit &&
+		    (P->nl[k + 1] & (F_RX | F_NL)) == (F_RX | F_NL)) {
 			/* ^([ \t]*\n){2,} */
 			return skip_blank(P, k, limit);
 		}
@@ -2038,6 +2082,34 @@ todo_find(const struct todoset *ts, const char *w, size_t n)
 	return 0;
 }
 
+/* Add the words of a #+TODO: value: split-string, dropping "|". */
+static void
+todo_words(struct parser *P, struct todoset *ts, const char *p,
+    const char *e)
+{
+	const char	*q;
+
+	while (p < e) {
+		while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
+			p++;
+		for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) && *q); q++)
+			;
+		if (q > p && !(q - p == 1 && *p == '|'))
+			todo_add(P, ts, p, (size_t)(q - p));
+		p = q;
+	}
+}
+
+static int
+is_todo_key(const char *k, size_t n)
+{
+	return (n == 4 && strncasecmp(k, "TODO", 4) == 0) ||
+	    (n == 8 && (strncasecmp(k, "SEQ_TODO", 8) == 0 ||
+	    strncasecmp(k, "TYP_TODO", 8) == 0));
+}
+
+/* The keywords org-mode would use: from #+TODO:-family keyword elements,
+ * or TODO and DONE when there is none. */
 static void
 collect_todo(struct parser *P, struct todoset *ts)
 {
@@ -2045,29 +2117,43 @@ collect_todo(struct parser *P, struct todoset *ts)
 
 	for (i = 0; i < P->nkws; i++) {
 		const org_keyword *k = &P->kws[i];
-		const char *p = k->value.s, *e = p + k->value.len, *q;
 
-		if (!(strcmp(k->key.s, "TODO") == 0 ||
-		    strcmp(k->key.s, "SEQ_TODO") == 0 ||
-		    strcmp(k->key.s, "TYP_TODO") == 0))
+		if (!is_todo_key(k->key.s, k->key.len))
 			continue;
 		ts->any = 1;
-		/* split-string on [ \f\t\n\r\v]+, dropping "|" */
-		while (p < e) {
-			while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
-				p++;
-			for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) &&
-			    *q); q++)
-				;
-			if (q > p && !(q - p == 1 && *p == '|'))
-				todo_add(P, ts, p, (size_t)(q - p));
-			p = q;
-		}
+		todo_words(P, ts, k->value.s, k->value.s + k->value.len);
 	}
 	if (!ts->any) {
 		todo_add(P, ts, "TODO", 4);
 		todo_add(P, ts, "DONE", 4);
 	}
+	if (ts->cnt > 1)
+		qsort(ts->v, ts->cnt, sizeof(*ts->v), tword_cmp);
+}
+
+/* Every word a #+TODO:-like line could contribute, whatever element it
+ * turns out to be, and TODO and DONE: a superset of collect_todo()'s,
+ * known before the main pass. */
+static void
+candidate_todo(struct parser *P, struct todoset *ts)
+{
+	size_t	 i;
+
+	for (i = 0; i < P->ntodolines; i++) {
+		size_t l = P->todolines[i];
+		const char *p = skip_blanks(LB(P, l), LE(P, l)) + 2;
+		const char *e = LE(P, l), *t, *c;
+
+		/* As emit_keyword: the key ends at the token's last colon. */
+		t = skip_nonws(p, e);
+		for (c = t; c > p && c[-1] != ':'; c--)
+			;
+		if (c == p || !is_todo_key(p, (size_t)(c - 1 - p)))
+			continue;
+		todo_words(P, ts, c, e);
+	}
+	todo_add(P, ts, "TODO", 4);
+	todo_add(P, ts, "DONE", 4);
 	if (ts->cnt > 1)
 		qsort(ts->v, ts->cnt, sizeof(*ts->v), tword_cmp);
 }
@@ -2220,10 +2306,8 @@ parse_doc(struct parser *P)
 			if (tr == NULL)
 				break;
 			tr->first = tr->n = 0;
-			/* While the line is in cache, unless #+TODO: lines
-			 * may change the keywords. */
-			if (!P->maybe_todo)
-				heading_fields(P, h, l, P->dflt, tr);
+			/* While the line is in cache. */
+			heading_fields(P, h, l, P->dflt, tr);
 		}
 		for (next = l + 1; next < P->nlines && !is_heading(P, next);
 		    next++)
@@ -2281,10 +2365,21 @@ finish_headings(struct parser *P)
 	}
 	if (!P->maybe_todo)
 		return;
+	/* Headings were read with candidate keywords: redo the few whose
+	 * keyword is not one after all (one inside a block, say). */
 	collect_todo(P, &ts);
-	for (i = 0; i < P->nheads && !P->oom; i++)
-		heading_fields(P, &P->heads[i], P->heads[i].line - 1, &ts,
-		    &P->tagrefs[i]);
+	for (i = 0; i < P->nheads && !P->oom; i++) {
+		org_heading *h = &P->heads[i];
+
+		if (h->todo.s == NULL || todo_find(&ts, h->todo.s,
+		    h->todo.len))
+			continue;
+		memset(&h->todo, 0, sizeof(h->todo));
+		memset(&h->priority, 0, sizeof(h->priority));
+		h->commented = 0;
+		P->tagrefs[i].first = P->tagrefs[i].n = 0;
+		heading_fields(P, h, h->line - 1, &ts, &P->tagrefs[i]);
+	}
 	free(ts.v);
 }
 
@@ -2315,13 +2410,14 @@ parser_free(struct parser *P)
 	free(P->ls);
 	free(P->le);
 	free(P->nl);
+	free(P->todolines);
 }
 
 org_doc *
 org_parse(const char *buf, size_t len)
 {
 	static struct tword dw[] = { { "DONE", 4 }, { "TODO", 4 } };
-	struct todoset	 dflt = { dw, 2, 2, 0 };
+	struct todoset	 dflt = { dw, 2, 2, 0 }, cand = { NULL, 0, 0, 0 };
 	struct parser	 P;
 	org_doc		*d = NULL;
 	struct priv	*pv = NULL;
@@ -2333,6 +2429,10 @@ org_parse(const char *buf, size_t len)
 	if (index_lines(&P) < 0)
 		goto fail;
 	P.dflt = &dflt;
+	if (P.maybe_todo) {
+		candidate_todo(&P, &cand);
+		P.dflt = &cand;
+	}
 	parse_doc(&P);
 	if (!P.oom)
 		finish_headings(&P);
@@ -2367,11 +2467,14 @@ org_parse(const char *buf, size_t len)
 	pv->nl = P.nl;
 	pv->tags = P.tags;
 	free(P.tagrefs);
+	free(P.todolines);
+	free(cand.v);
 	d->priv = pv;
 	return d;
 fail:
 	free(d);
 	free(pv);
+	free(cand.v);
 	parser_free(&P);
 	return NULL;
 }

@@ -186,6 +186,14 @@ cfg_resolve(const char *dir, const char *path)
 	return util_resolve(dir, path);
 }
 
+void *
+cfg_grow(void *array, size_t n, size_t sz)
+{
+	if ((n & (n - 1)) != 0)
+		return array;		/* n is not a power of two: room left */
+	return xreallocarray(array, n ? n * 2 : 1, sz);
+}
+
 char *
 cfg_strn(const char *s, size_t len)
 {

@@ -34,6 +34,10 @@ int	 cfg_bool(const char *s);
 int	 cfg_regex_check(const char *pat, int nonempty, char *err, size_t len);
 /* PATH resolved against DIR ("." leaves it as written); caller frees. */
 char	*cfg_resolve(const char *dir, const char *path);
+/* Make room for element n of an array of n elements of size sz that has
+ * been grown only by this function: capacity doubles at powers of two,
+ * so appending stays linear however long the array gets. */
+void	*cfg_grow(void *array, size_t n, size_t sz);
 /* A NUL-terminated copy of len bytes at s (NULL s gives ""). */
 char	*cfg_strn(const char *s, size_t len);
 /* A set of names with a number each (the line or index where it was

@@ -91,7 +91,7 @@ enqueue(struct checker *ck, const char *path, enum kind kind,
 		return;
 	}
 	free(key);
-	ck->jobs = xreallocarray(ck->jobs, ck->njobs + 1, sizeof(*ck->jobs));
+	ck->jobs = cfg_grow(ck->jobs, ck->njobs, sizeof(*ck->jobs));
 	j = &ck->jobs[ck->njobs++];
 	j->path = xstrdup(path);
 	j->kind = kind;
@@ -195,6 +195,7 @@ detect(const char *buf, size_t len)
 	return k;
 }
 
+/* j is a copy: enqueue() may move the job array while we run. */
 static void
 check_one(struct checker *ck, const struct job *j)
 {
@@ -334,8 +335,11 @@ cmd_check(int argc, char **argv)
 			continue;
 		enqueue(&ck, a, as, NULL, 0);
 	}
-	for (ck.next = 0; ck.next < ck.njobs; ck.next++)
-		check_one(&ck, &ck.jobs[ck.next]);
+	for (ck.next = 0; ck.next < ck.njobs; ck.next++) {
+		struct job j = ck.jobs[ck.next];
+
+		check_one(&ck, &j);
+	}
 	rc = ck.nerrors || (strict && ck.nwarnings) ? EXIT_CONFIG : 0;
 done:
 	for (size_t i = 0; i < ck.njobs; i++) {

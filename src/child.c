@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "sentinel.h"
 #include "util.h"
 
 enum { P_OUT, P_ERR, P_EV, P_N };
@@ -406,6 +407,14 @@ timeout_cb(uv_timer_t *t)
 {
 	struct child *c = t->data;
 
+	if (sentinel_fault("no-reap"))	/* TEST-ONLY, sentinel.h */
+		return;
+	child_expire(c);
+}
+
+void
+child_expire(struct child *c)
+{
 	c->res.timed_out = 1;
 	child_kill(c);
 }

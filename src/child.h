@@ -87,6 +87,9 @@ int	 child_start(uv_loop_t *, const struct child_opts *,
 pid_t	 child_pid(const struct child *);
 /* Kill now (drain at a deadline): SIGKILL to the group and the sweep. */
 void	 child_kill(struct child *);
+/* Kill now as a timeout (the outcome is killed): the deadline timer, and
+ * the sentinel when that timer did not do it. */
+void	 child_expire(struct child *);
 void	 child_free(struct child *);
 
 /* The captured stream as text: head, and when it overflowed a marker and

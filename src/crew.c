@@ -208,7 +208,7 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 			    "invalid regex '%s' in #+REDACT: %s", val, err);
 			break;
 		}
-		c->redact = xreallocarray(c->redact, c->nredact + 1,
+		c->redact = cfg_grow(c->redact, c->nredact,
 		    sizeof(*c->redact));
 		c->redact[c->nredact].regex = val;
 		c->redact[c->nredact].line = kw->line;
@@ -355,7 +355,7 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 		free(m.author);
 		return;
 	}
-	c->members = xreallocarray(c->members, c->nmembers + 1,
+	c->members = cfg_grow(c->members, c->nmembers,
 	    sizeof(*c->members));
 	c->members[c->nmembers++] = m;
 }

@@ -25,10 +25,11 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
+#include "plane.h"
 #include "redact.h"
 #include "repo.h"
+#include "service.h"
 #include "statesync.h"
-#include "plane.h"
 #include "util.h"
 #include "worker.h"
 
@@ -326,7 +327,7 @@ record_crew_error(struct daemon *d, const char *msg)
 	struct run_rec r;
 	int64_t now = util_now_ms();
 
-	log_warnx("event=manifest-error msg=\"%s\" keeping=last-good", msg);
+	log_warnx("event=manifest-error msg=%s keeping=last-good", log_qv(msg));
 	if (d->store == NULL)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -432,6 +433,7 @@ any_busy(const struct daemon *d)
 void
 daemon_tick_done(struct daemon *d, struct worker *w)
 {
+	service_tick_done(d->svc, w);
 	if (worker_removed(w) && !worker_busy(w)) {
 		for (size_t i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == w) {
@@ -446,6 +448,37 @@ daemon_tick_done(struct daemon *d, struct worker *w)
 		log_info("event=drained");
 		uv_stop(d->loop);
 	}
+}
+
+static void
+ckpt_work(uv_work_t *req)
+{
+	struct daemon *d = req->data;
+
+	(void)store_checkpoint(d->dbpath);
+}
+
+static void
+ckpt_done(uv_work_t *req, int status)
+{
+	struct daemon *d = req->data;
+
+	(void)status;
+	d->ckpt_busy = 0;
+}
+
+/* The WAL wants a checkpoint: it fsyncs, so it runs on the pool. */
+static void
+wal_full(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ckpt_busy)
+		return;
+	d->ckpt_busy = 1;
+	d->ckpt.data = d;
+	if (uv_queue_work(d->loop, &d->ckpt, ckpt_work, ckpt_done) != 0)
+		d->ckpt_busy = 0;
 }
 
 int
@@ -466,6 +499,9 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
 	/* State writes and commits share the pool; fsyncs run in parallel. */
 	(void)setenv("UV_THREADPOOL_SIZE", "8", 0);
+	/* A CLI client that hangs up mid-answer must not kill the daemon;
+	 * children get every signal back at its default (child.c). */
+	(void)signal(SIGPIPE, SIG_IGN);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
 	uv_timer_init(d->loop, &d->publish);
@@ -532,12 +568,12 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		goto fail;
 	d->sync = statesync_new(d->loop, d->data);
 	dbpath = xasprintf("%s/keeper.db", d->data);
+	d->dbpath = dbpath;
 	if (store_open(dbpath, &d->store, err, errlen) == -1) {
-		free(dbpath);
 		rc = 1;
 		goto fail;
 	}
-	free(dbpath);
+	store_on_wal(d->store, wal_full, d);
 	(void)store_interrupt_open(d->store, util_now_ms(), kill_leftover, d);
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
@@ -845,8 +881,8 @@ ctl_listen(struct daemon *d)
 	d->ctl_open = 1;
 	if ((rc = uv_pipe_bind(&d->ctl, d->ctl_path)) != 0 ||
 	    (rc = uv_listen((uv_stream_t *)&d->ctl, 64, ctl_connection)) != 0)
-		log_warnx("event=control-socket-failed path=%s msg=\"%s\"",
-		    d->ctl_path, uv_strerror(rc));
+		log_warnx("event=control-socket-failed path=%s msg=%s",
+		    log_qv(d->ctl_path), log_qv(uv_strerror(rc)));
 	if (dfd != -1)
 		close(dfd);
 	return rc;
@@ -861,15 +897,30 @@ on_signal(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("event=sighup");
+		service_reloading(d->svc);
 		daemon_reload(d, 1);
+		service_ready(d->svc);
 		return;
 	}
 	if (d->draining)
 		return;
 	log_info("event=drain signal=%d", signum);
 	d->draining = 1;
+	service_stopping(d->svc);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
+	/* Ticks still waiting for a slot never started: they end now. The
+	 * array may shrink under us (a removed worker is freed), so walk a
+	 * copy. */
+	{
+		size_t n = d->nworkers;
+		struct worker **ws = xcalloc(n + 1, sizeof(*ws));
+
+		memcpy(ws, d->workers, n * sizeof(*ws));
+		for (size_t i = 0; i < n; i++)
+			worker_unqueue(ws[i]);
+		free(ws);
+	}
 	if (!any_busy(d))
 		uv_stop(d->loop);
 }
@@ -922,7 +973,9 @@ daemon_serve(struct daemon *d)
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
-	    d->data, d->repo, d->nworkers);
+	    log_qv(d->data), log_qv(d->repo), d->nworkers);
+	d->svc = service_new(d);
+	service_ready(d->svc);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
@@ -930,6 +983,8 @@ daemon_serve(struct daemon *d)
 
 struct once {
 	struct worker_watch	 watch;
+	struct worker		*w;
+	uv_signal_t		 sig[2];
 	void			(*out)(const char *, void *);
 	void			*arg;
 	const char		*name;
@@ -959,6 +1014,17 @@ once_end(struct worker_watch *ww, struct worker *w, enum outcome oc,
 	o->out(summary, o->arg);
 }
 
+/* Ctrl-C on a watched tick: the run is killed and recorded, not left
+ * behind in its own session. */
+static void
+once_signal(uv_signal_t *h, int signum)
+{
+	struct once *o = h->data;
+
+	(void)signum;
+	worker_abort(o->w);
+}
+
 int
 daemon_once(struct daemon *d, const char *name,
     void (*out)(const char *, void *), void *arg)
@@ -974,13 +1040,22 @@ daemon_once(struct daemon *d, const char *name,
 		return EXIT_CONFIG;
 	}
 	o.name = worker_name(w);
+	o.w = w;
 	o.watch.on_line = once_line;
 	o.watch.on_end = once_end;
 	o.watch.arg = &o;
 	if (worker_tick(w, "run-once", &o.watch) == -1)
 		return EXIT_LOCKED;
+	for (int i = 0; i < 2; i++) {
+		uv_signal_init(d->loop, &o.sig[i]);
+		o.sig[i].data = &o;
+		uv_signal_start(&o.sig[i], once_signal, i ? SIGTERM : SIGINT);
+		uv_unref((uv_handle_t *)&o.sig[i]);
+	}
 	while (!o.ended && uv_run(d->loop, UV_RUN_ONCE))
 		;
+	for (int i = 0; i < 2; i++)
+		uv_close((uv_handle_t *)&o.sig[i], NULL);
 	uv_run(d->loop, UV_RUN_NOWAIT);
 	return daemon_exit_for(o.outcome);
 }
@@ -1000,6 +1075,8 @@ daemon_free(struct daemon *d)
 		for (size_t i = 0; i < d->nworkers; i++)
 			worker_free(d->workers[i]);
 		d->nworkers = 0;
+		service_close(d->svc);
+		d->svc = NULL;
 		uv_close((uv_handle_t *)&d->publish, noop_close);
 		if (d->sig_term.loop) {
 			uv_close((uv_handle_t *)&d->sig_term, noop_close);
@@ -1031,5 +1108,6 @@ daemon_free(struct daemon *d)
 	free(d->data);
 	free(d->self_exe);
 	free(d->ctl_path);
+	free(d->dbpath);
 	free(d);
 }

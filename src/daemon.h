@@ -75,6 +75,9 @@ struct daemon {
 	struct statesync *sync;		/* state files, group-committed */
 	struct repo	*git;		/* the tenant repo, opened by the first
 					   git job (worker.c), or NULL */
+	char		*dbpath;
+	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
+	int		 ckpt_busy;
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
@@ -88,6 +91,8 @@ struct daemon {
 	int		 publish_pending;
 	daemon_status_cb status_cb;	/* the HTTP plane hooks here */
 	void		*status_arg;
+
+	struct service	*svc;		/* service.c: notify, alerts, cron */
 
 	uv_fs_event_t	 watch;
 	int		 watching;

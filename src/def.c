@@ -31,7 +31,7 @@ is_space(char c)
 static void
 add_arg(struct def_step *st, char *key, char *value)
 {
-	st->args = xreallocarray(st->args, st->nargs + 1, sizeof(*st->args));
+	st->args = cfg_grow(st->args, st->nargs, sizeof(*st->args));
 	st->args[st->nargs].key = key;
 	st->args[st->nargs].value = value;
 	st->nargs++;

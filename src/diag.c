@@ -18,7 +18,11 @@ diag_add(struct diag *d, enum diag_level level, const char *file, size_t line,
 	va_start(ap, fmt);
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	d->items = xreallocarray(d->items, d->n + 1, sizeof(*d->items));
+	/* Grow by doubling (capacity is the next power of two) so that a
+	 * file with a million problems costs linear time, not quadratic. */
+	if ((d->n & (d->n - 1)) == 0)
+		d->items = xreallocarray(d->items, d->n ? d->n * 2 : 1,
+		    sizeof(*d->items));
 	it = &d->items[d->n++];
 	it->level = level;
 	it->file = xstrdup(file ? file : "-");

@@ -18,6 +18,7 @@
 #include "plane.h"
 #include "redact.h"
 #include "repo.h"
+#include "service.h"
 #include "util.h"
 #include "worker.h"
 
@@ -193,7 +194,7 @@ web_redactor(struct plane_web *w)
 	r = redact_new(pats, n, err, sizeof(err));
 	free(pats);
 	if (r == NULL)
-		log_warnx("event=redact-error error=\"%s\"", err);
+		log_warnx("event=redact-error error=%s", log_qv(err));
 	redact_free(w->redactor);
 	w->redactor = r;
 	plane_set_redact(w->plane, web_redact, w);
@@ -223,6 +224,7 @@ web_publish(struct plane_web *w)
 	c.error = d->crew_error;
 	c.boot_ms = d->boot_ms;
 	c.grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
+	c.sentinel = service_sentinel(d->svc);
 	(void)plane_publish(w->plane, w->st, n, &c, util_now_ms());
 	/* Fewer agents running than last time: a run ended, and may have
 	 * committed. */
@@ -309,7 +311,7 @@ feed_done(uv_work_t *req, int status)
 		w->feed_out = NULL;
 		web_publish(w);
 	} else if (status == 0)
-		log_debug("event=changes-failed error=\"%s\"", w->feed_err);
+		log_debug("event=changes-failed error=%s", log_qv(w->feed_err));
 	if (w->feed_again) {
 		w->feed_again = 0;
 		feed_start(w);

@@ -125,8 +125,8 @@ after_cb(uv_work_t *req, int status)
 	for (j = s->batch; j; j = next) {
 		next = j->next;
 		if (j->err)
-			log_warnx("event=state-write-failed path=%s msg=\"%s\"",
-			    j->path, strerror(j->err));
+			log_warnx("event=state-write-failed path=%s msg=%s",
+			    log_qv(j->path), log_qv(strerror(j->err)));
 		job_free(j);
 	}
 	s->batch = NULL;

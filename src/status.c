@@ -343,6 +343,12 @@ status_health_json(const struct agent_status *as, size_t n,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	if (c->sentinel != NULL)
+		json_object_set_new(o, "sentinel", json_pack("{s:I, s:I, s:I, "
+		    "s:I}", "missed_timer", (json_int_t)c->sentinel->missed_timer,
+		    "overdue_run", (json_int_t)c->sentinel->overdue_run,
+		    "leaked_slot", (json_int_t)c->sentinel->leaked_slot,
+		    "lost_slot", (json_int_t)c->sentinel->lost_slot));
 	*code = ok ? 200 : 503;
 	return o;
 }

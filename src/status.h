@@ -56,12 +56,21 @@ struct agent_status {
 					   "committed ...", an error), or NULL */
 };
 
+/* The sentinel's repairs so far (service.c, keeper(1) HOUSEKEEPING). */
+struct status_sentinel {
+	uint64_t	 missed_timer;
+	uint64_t	 overdue_run;
+	uint64_t	 leaked_slot;
+	uint64_t	 lost_slot;
+};
+
 /* Crew-wide facts the JSON shows beside the agents. */
 struct status_crew {
 	const char	*name;		/* crew title, or NULL */
 	const char	*error;		/* manifest error shown, or NULL */
 	int64_t		 boot_ms;	/* when the daemon started */
 	int64_t		 grace_ms;	/* its boot grace */
+	const struct status_sentinel *sentinel;	/* /_health, or NULL */
 };
 
 #define STATUS_WIRE	40	/* lines kept on the merged wire */

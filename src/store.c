@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "housekeep.h"
 #include "store.h"
 #include "util.h"
 
@@ -38,7 +39,20 @@ static const char schema[] =
     " daemon_pid INTEGER);"
     "CREATE INDEX IF NOT EXISTS runs_agent ON runs(agent, id);"
     "CREATE INDEX IF NOT EXISTS runs_open ON runs(outcome) "
-    " WHERE outcome IS NULL;";
+    " WHERE outcome IS NULL;"
+    /* service.c: health transitions, the audit record of alerts (the
+     * id is the alert's own, so a repeated transition is one row). */
+    "CREATE TABLE IF NOT EXISTS alerts ("
+    " id TEXT PRIMARY KEY,"
+    " agent TEXT NOT NULL,"
+    " from_state TEXT NOT NULL,"
+    " to_state TEXT NOT NULL,"
+    " fail_streak INTEGER,"
+    " suppressed INTEGER,"
+    " at_ms INTEGER NOT NULL,"
+    " run_id TEXT,"
+    " text TEXT);"
+    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at_ms);";
 
 #define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
     "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
@@ -81,10 +95,56 @@ static const char *const sql[S_N] = {
 	    "('done', 'no_work') ORDER BY id DESC LIMIT 64",
 };
 
+#define WAL_PAGES	1000	/* checkpoint once the WAL holds this many */
+
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[S_N];
+	void		(*wal_cb)(void *);
+	void		*wal_arg;
 };
+
+/* After each commit: a WAL past WAL_PAGES wants a checkpoint. The owner
+ * runs it off its thread (store_checkpoint() on a second connection); a
+ * store without an owner hook checkpoints passively in place. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	if (pages < WAL_PAGES)
+		return SQLITE_OK;
+	if (s->wal_cb)
+		s->wal_cb(s->wal_arg);
+	else
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+void
+store_on_wal(struct store *s, void (*cb)(void *), void *arg)
+{
+	s->wal_cb = cb;
+	s->wal_arg = arg;
+}
+
+int
+store_checkpoint(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 1000);
+		if (sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
+			rc = 0;
+	}
+	sqlite3_close(db);
+	return rc;
+}
 
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
@@ -106,6 +166,10 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	 * means it is there already). */
 	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN git TEXT",
 	    NULL, NULL, NULL);
+	/* Checkpoints fsync: never let one happen inside a commit on the
+	 * loop thread (wal_hook). */
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	for (int i = 0; i < S_N; i++)
 		if (sqlite3_prepare_v3(s->db, sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
@@ -397,4 +461,65 @@ store_streak(struct store *s, const char *agent)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return n;
+}
+
+/* ---- service.c: alerts and housekeeping ---- */
+
+int
+store_alert(struct store *s, const char *id, const char *agent,
+    const char *from, const char *to, int fail_streak, int suppressed,
+    int64_t at_ms, const char *run_id, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO alerts (id, "
+	    "agent, from_state, to_state, fail_streak, suppressed, at_ms, "
+	    "run_id, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	bind_text(st, 1, id);
+	bind_text(st, 2, agent);
+	bind_text(st, 3, from);
+	bind_text(st, 4, to);
+	sqlite3_bind_int(st, 5, fail_streak);
+	sqlite3_bind_int(st, 6, suppressed);
+	sqlite3_bind_int64(st, 7, at_ms);
+	bind_text(st, 8, run_id && *run_id ? run_id : NULL);
+	bind_text(st, 9, text);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int64_t
+store_prune(struct store *s, int64_t now_ms, int64_t retention_ms,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	if (retention_ms <= 0)
+		return 0;
+	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, err, errlen)) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM alerts WHERE at_ms < ?1",
+	    -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now_ms - retention_ms);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return n;
+fail:
+	snprintf(err, errlen, "prune alerts: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return -1;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
 }

@@ -14,6 +14,7 @@
 
 #include "child.h"
 #include "daemon.h"
+#include "def.h"
 #include "diag.h"
 #include "lcspec.h"
 #include "lifecycle.h"
@@ -21,6 +22,7 @@
 #include "redact.h"
 #include "repo.h"
 #include "schedule.h"
+#include "sentinel.h"
 #include "statefile.h"
 #include "statesync.h"
 #include "store.h"
@@ -68,7 +70,13 @@ struct worker {
 	struct file_sig		 lc_sig;
 	struct lc_spec		*spec;
 	char			*spec_error;
+	const char		**state_names;	/* borrowed from spec */
 	struct lc_pos		 pos;
+
+	/* The def's last check, by file identity. */
+	char			*def_checked;
+	struct file_sig		 def_sig;
+	char			*def_error;
 
 	/* What status shows. */
 	int64_t			 last_run_ms, next_tick_ms, run_started_ms;
@@ -143,15 +151,15 @@ load_position(struct worker *w)
 		w->last_run_ms = ms;
 		break;
 	case 2:
-		log_warnx("agent=%s event=state-file-ignored msg=\"%s\"",
-		    w->name, err);
+		log_warnx("agent=%s event=state-file-ignored msg=%s",
+		    w->name, log_qv(err));
 		break;
 	}
 	free(p);
 	p = path_of(w, SF_POS);
 	if (statefile_read_pos(p, &w->pos, err, sizeof(err)) == 2)
-		log_warnx("agent=%s event=state-file-ignored msg=\"%s\"",
-		    w->name, err);
+		log_warnx("agent=%s event=state-file-ignored msg=%s",
+		    w->name, log_qv(err));
 	free(p);
 	w->streak = w->d->store ? store_streak(w->d->store, w->name) : 0;
 }
@@ -161,6 +169,8 @@ timer_cb(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
+	if (sentinel_fault("skip-timer"))	/* TEST-ONLY, sentinel.h */
+		return;
 	(void)worker_tick(w, "schedule", NULL);
 }
 
@@ -242,6 +252,23 @@ worker_stop(struct worker *w)
 }
 
 void
+worker_unqueue(struct worker *w)
+{
+	if (!w->gw.queued)
+		return;
+	gate_cancel(&w->d->gate, &w->gw);
+	w->error = xstrdup("shut down while waiting at the gate");
+	tick_finish(w, OUTCOME_INTERRUPTED);
+}
+
+void
+worker_abort(struct worker *w)
+{
+	if (w->child)
+		child_kill(w->child);
+}
+
+void
 worker_unwatch(struct worker *w, struct worker_watch *ww)
 {
 	struct worker_watch **pp;
@@ -270,6 +297,9 @@ timer_closed(uv_handle_t *h)
 	free(w->lc_path);
 	lc_spec_free(w->spec);
 	free(w->spec_error);
+	free(w->state_names);
+	free(w->def_checked);
+	free(w->def_error);
 	lc_pos_release(&w->pos);
 	for (size_t i = 0; i < w->nsteps; i++)
 		free(w->steps[i]);
@@ -284,6 +314,8 @@ worker_free(struct worker *w)
 {
 	if (w->have_slot) {
 		w->have_slot = 0;
+		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
+			return;
 		gate_release(&w->d->gate);
 	}
 	gate_cancel(&w->d->gate, &w->gw);
@@ -400,6 +432,8 @@ stage_reload(struct worker *w)
 	if (w->m->lifecycle == NULL) {
 		lc_spec_free(w->spec);
 		w->spec = NULL;
+		free(w->state_names);
+		w->state_names = NULL;
 		free(w->lc_path);
 		w->lc_path = NULL;
 		return 0;
@@ -413,6 +447,8 @@ stage_reload(struct worker *w)
 	w->lc_sig = sig;
 	lc_spec_free(w->spec);
 	w->spec = NULL;
+	free(w->state_names);
+	w->state_names = NULL;
 	free(w->spec_error);
 	w->spec_error = NULL;
 	if (lc_spec_load(w->m->lifecycle, &w->spec, &dg) == -1) {
@@ -421,11 +457,46 @@ stage_reload(struct worker *w)
 		if (w->spec_error == NULL)
 			w->spec_error = xasprintf("%s: invalid lifecycle",
 			    w->m->lifecycle);
-		log_warnx("agent=%s event=lifecycle-error msg=\"%s\"", w->name,
-		    w->spec_error);
+		log_warnx("agent=%s event=lifecycle-error msg=%s", w->name,
+		    log_qv(w->spec_error));
+	} else {
+		w->state_names = xcalloc(w->spec->nstates + 1,
+		    sizeof(*w->state_names));
+		for (size_t i = 0; i < w->spec->nstates; i++)
+			w->state_names[i] = w->spec->states[i].name;
 	}
 	diag_release(&dg);
 	return 0;
+}
+
+/* The def must load before anything runs: a broken def is a config error
+ * (FILE:LINE, nothing ran), not a failed run. Checked again only when
+ * the file changed. */
+static int
+check_def(struct worker *w)
+{
+	struct file_sig sig;
+	struct agent_def *def = NULL;
+	struct diag dg = { 0 };
+
+	file_sig_get(w->def, &sig);
+	if (w->def_checked && strcmp(w->def_checked, w->def) == 0 &&
+	    file_sig_eq(&sig, &w->def_sig))
+		return w->def_error ? -1 : 0;
+	free(w->def_checked);
+	w->def_checked = xstrdup(w->def);
+	w->def_sig = sig;
+	free(w->def_error);
+	w->def_error = NULL;
+	if (def_load(w->def, &def, &dg) == -1) {
+		w->def_error = diag_first_error(&dg);
+		if (w->def_error == NULL)
+			w->def_error = xasprintf("%s: cannot be loaded", w->def);
+	}
+	if (def)
+		def_free(def);
+	diag_release(&dg);
+	return w->def_error ? -1 : 0;
 }
 
 static void
@@ -468,6 +539,11 @@ stage_decide(struct worker *w)
 		return;
 	case LC_RUN:
 		break;
+	}
+	if (check_def(w) == -1) {
+		w->error = xstrdup(w->def_error);
+		tick_finish(w, OUTCOME_ERROR);
+		return;
 	}
 	memset(&r, 0, sizeof(r));
 	r.agent = w->name;
@@ -542,6 +618,8 @@ release_slot(struct worker *w)
 {
 	if (w->have_slot) {
 		w->have_slot = 0;
+		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
+			return;
 		gate_release(&w->d->gate);
 	}
 }
@@ -603,6 +681,15 @@ build_env(struct worker *w)
 	if (cr->thought_pattern)
 		env[i++] = xasprintf("KEEPER_THOUGHT_PATTERN=%s",
 		    cr->thought_pattern);
+	if (cr->nredact > 0) {
+		/* exec-def redacts its events with the crew's patterns too. */
+		struct sb rx = { 0 };
+
+		sb_adds(&rx, "KEEPER_REDACT=");
+		for (size_t k = 0; k < cr->nredact; k++)
+			sb_addf(&rx, "%s%s", k ? "\n" : "", cr->redact[k].regex);
+		env[i++] = sb_detach(&rx);
+	}
 	env[i] = NULL;
 	return env;
 }
@@ -655,8 +742,8 @@ stage_run(struct worker *w)
 		release_slot(w);
 		w->error = xstrdup(err);
 		w->duration_ms = 0;
-		log_warnx("agent=%s event=spawn-failed msg=\"%s\"", w->name,
-		    err);
+		log_warnx("agent=%s event=spawn-failed msg=%s", w->name,
+		    log_qv(err));
 		tick_finish(w, OUTCOME_FAILED);
 		return;
 	}
@@ -1016,8 +1103,8 @@ stage_record(struct worker *w)
 	if (w->row_id > 0)
 		(void)store_end(w->d->store, &r);
 	else if ((w->row_id = store_record(w->d->store, &r)) < 0)
-		log_warnx("agent=%s event=history-write-failed msg=\"%s\"",
-		    w->name, store_errmsg(w->d->store));
+		log_warnx("agent=%s event=history-write-failed msg=%s",
+		    w->name, log_qv(store_errmsg(w->d->store)));
 	free(head);
 }
 
@@ -1070,8 +1157,8 @@ stage_publish(struct worker *w)
 	sum = summary_line(w);
 	if (w->outcome == OUTCOME_ERROR || w->outcome == OUTCOME_FAILED ||
 	    w->outcome == OUTCOME_KILLED)
-		log_warnx("agent=%s event=tick outcome=%s msg=\"%s\"", w->name,
-		    outcome_name(w->outcome), w->error ? w->error : "");
+		log_warnx("agent=%s event=tick outcome=%s msg=%s", w->name,
+		    outcome_name(w->outcome), log_qv(w->error));
 	else
 		log_info("agent=%s event=tick outcome=%s state=%s dur_ms=%"
 		    PRId64, w->name, outcome_name(w->outcome), w->state,
@@ -1133,6 +1220,8 @@ worker_status(const struct worker *w, struct agent_status *s)
 		if (i >= 0)
 			s->repeat = w->spec->states[i].repeat;
 	}
+	s->states = w->state_names;
+	s->nstates = w->spec ? w->spec->nstates : 0;
 	s->nsteps = w->nsteps;
 	for (size_t i = 0; i < w->nsteps; i++) {
 		s->steps[i].at_ms = w->steps_at[i];
@@ -1149,4 +1238,32 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
+}
+
+/* ---- service.c hooks: facts for the sentinel, its repair, alerts ---- */
+
+void
+worker_sentinel_facts(const struct worker *w, struct sentinel_worker *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->idle = !w->busy && !w->stopped && !w->removed;
+	f->due_ms = f->idle ? w->next_tick_ms : 0;
+	f->running = w->child != NULL;
+	/* The clock starts when the child is spawned, not when asked for. */
+	if (f->running && w->started_ms > 0 && w->timeout_ms > 0)
+		f->deadline_ms = w->started_ms + w->timeout_ms;
+	f->holds_slot = w->have_slot;
+}
+
+void
+worker_expire(struct worker *w)
+{
+	if (w->child != NULL)
+		child_expire(w->child);
+}
+
+const char *
+worker_run_id(const struct worker *w)
+{
+	return w->run_id[0] ? w->run_id : NULL;
 }

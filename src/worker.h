@@ -66,7 +66,20 @@ void	 worker_remove(struct worker *);
 int	 worker_removed(const struct worker *);
 /* Stop ticking (drain): no new tick is armed; a running one finishes. */
 void	 worker_stop(struct worker *);
+/* Drain: a tick still waiting at the gate ends now, recorded as
+ * interrupted (nothing ran, the position holds). May free w. */
+void	 worker_unqueue(struct worker *);
+/* Kill the run in flight, if any (it ends as failed and is recorded). */
+void	 worker_abort(struct worker *);
 void	 worker_status(const struct worker *, struct agent_status *);
 void	 worker_free(struct worker *);
+
+/* service.c hooks. The sentinel's facts about this worker; a run past
+ * its deadline killed as a timeout; the last run's id (NULL none). */
+struct sentinel_worker;
+void	 worker_sentinel_facts(const struct worker *,
+	    struct sentinel_worker *);
+void	 worker_expire(struct worker *);
+const char *worker_run_id(const struct worker *);
 
 #endif

@@ -370,7 +370,7 @@ def test_random_bytes(tmp_path, kind):
     rnd = random.Random(1234)
     for i in range(20):
         n = rnd.choice([0, 1, 7, 100, 4096, 65536])
-        data = bytes(rnd.getrandbits(8) for _ in range(n))
+        data = rnd.randbytes(n)
         # Sprinkle org syntax so the models see headings and drawers.
         if i % 2:
             data = data.replace(b"\x00", b"\n* ").replace(b"\x01",

@@ -31,9 +31,9 @@ def test_kill9_mid_run_then_restart(crew):
     d2 = crew.start()
     wait_for(lambda: not pid_alive(run_pid) and not pid_alive(gc_pid),
              what="leftovers killed at boot")
-    rows = crew.rows("slow")
-    assert rows[0]["outcome"] == "interrupted"
-    assert rows[0]["ended"] is not None
+    wait_for(lambda: crew.rows("slow")[0]["outcome"] == "interrupted",
+             what="the open row marked interrupted")
+    assert crew.rows("slow")[0]["ended"] is not None
     # cadence resumes from last-run: the next tick is due 3 s after it,
     # not at once and not 3 s after the restart
     wait_for(lambda: len(crew.rows("slow")) >= 2, timeout=10,
@@ -236,3 +236,72 @@ def test_secrets_are_redacted_in_history(crew):
     head = crew.rows("leak")[-1]["output_head"]
     assert "hunter2" not in head and "SEKRIT-42" not in head
     assert "[REDACTED]" in head
+
+
+def test_client_hanging_up_mid_run_once_is_harmless(crew):
+    import socket
+    crew.write("agents/chatty.org", sh_def(
+        "for i in 1 2 3 4 5; do echo \"::step::s$i\"; sleep 0.1; done; "
+        "echo fine"))
+    crew.write_crew([("c", {"DEF": "agents/chatty.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    d = crew.start()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.path.join(crew.data, "keeper.sock"))
+    s.sendall(b"run-once c\n")
+    s.close()
+    wait_for(lambda: crew.closed("c"), what="the run ends")
+    assert crew.closed("c")[0]["outcome"] == "done"
+    assert d.poll() is None
+    r = crew.keeper("run-once", "c", "--data", crew.data)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert crew.stop(d) == 0
+
+
+def test_sighup_rereads_the_manifest(crew):
+    crew.write("agents/ok.org", sh_def("echo ok"))
+    crew.write_crew([("a", {"DEF": "agents/ok.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    d = crew.start()
+    # Change the manifest behind the watcher's back: same size and mtime
+    # would hide it from the stat check, so SIGHUP must force the read.
+    st = os.stat(crew.crew)
+    text = open(crew.crew).read().replace("* a\n", "* b\n")
+    with open(crew.crew, "w") as f:
+        f.write(text)
+    os.utime(crew.crew, ns=(st.st_atime_ns, st.st_mtime_ns))
+    d.send_signal(signal.SIGHUP)
+    def names():
+        r = crew.keeper("status", "--data", crew.data, "--json")
+        return r.returncode == 0 and [a["name"] for a in
+                                      __import__("json").loads(
+                                          r.stdout)["agents"]] == ["b"]
+    wait_for(names, what="b replaces a after SIGHUP")
+    assert crew.stop(d) == 0
+
+
+def test_drain_ends_queued_ticks_without_running_them(crew):
+    import json
+    crew.write("agents/long.org", sh_def(
+        "echo $KEEPER_AGENT >> %s/ran; sleep 1; echo ok" % crew.root))
+    crew.write_crew([("q%d" % i, {"DEF": "agents/long.org",
+                                  "INTERVAL": "1h"}) for i in range(3)],
+                    concurrency=1)
+    d = crew.start()
+
+    def queued():
+        r = crew.keeper("status", "--data", crew.data, "--json")
+        if r.returncode != 0:
+            return False
+        a = json.loads(r.stdout)["agents"]
+        return (sum(x["running"] for x in a) == 1 and
+                sorted(x["queue_place"] for x in a) == [0, 1, 2])
+    wait_for(queued, what="one running, two queued")
+    d.send_signal(signal.SIGTERM)
+    assert d.wait(timeout=15) == 0
+    outs = sorted(r["outcome"] for r in crew.rows())
+    assert outs == ["done", "interrupted", "interrupted"], outs
+    assert len(open(crew.path("ran")).read().split()) == 1
+    for r in crew.rows():
+        if r["outcome"] == "interrupted":
+            assert r["started"] is None and "gate" in r["error"]

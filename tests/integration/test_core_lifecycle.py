@@ -128,3 +128,14 @@ def test_invalid_lifecycle_holds_and_reports(crew):
     assert row["outcome"] == "error"
     assert "writer-loop.org:" in row["error"]
     assert not os.path.exists(crew.path("seen"))
+
+
+def test_broken_def_is_a_config_error(crew):
+    setup_writer(crew, ["done"])
+    crew.write("agents/writer.org", "* step\n#+BEGIN_SRC sh\necho never\n")
+    r = crew.run_once("wren")
+    assert r.returncode == 65, (r.stdout, r.stderr)
+    row = crew.rows("wren")[-1]
+    assert row["outcome"] == "error" and row["started"] is None
+    assert "writer.org:" in row["error"]
+    assert crew.pos("wren") == ("wake_add", 0)

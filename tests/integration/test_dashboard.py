@@ -12,6 +12,16 @@ import time
 
 import pytest
 
+import ctypes
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    """The daemon gets SIGTERM if pytest itself dies (PR_SET_PDEATHSIG):
+    a killed test run leaves no keeper behind."""
+    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 CHROMIUM = "/usr/bin/chromium"
 
@@ -52,7 +62,7 @@ def wait_for(cond, timeout=10.0, what="condition"):
 
 
 def agent_def(path, gate=None, write=None):
-    wait = (f"while [ ! -e {gate} ]; do sleep 0.02; done\n"
+    wait = (f"i=0; while [ ! -e {gate} ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done\n"
             if gate else "")
     if write:
         wait += f"echo '{path.stem} was here' > {write}\n"
@@ -132,7 +142,7 @@ def daemon(tmp_path):
     proc = subprocess.Popen(
         [KEEPER, "run", "--crew", str(tmp_path / "crew.org"), "--repo",
          str(repo), "--data", str(data), "--listen", "127.0.0.1:0"],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     addr = data / "http.addr"
     wait_for(lambda: addr.exists() and addr.read_text().endswith("\n"),
              what="http.addr")
@@ -176,7 +186,7 @@ def browser():
         opts.add_argument(f)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    drv.set_page_load_timeout(15)
+    drv.set_page_load_timeout(90)
     yield drv
     drv.quit()
     shutil.rmtree(profile, ignore_errors=True)
@@ -206,7 +216,7 @@ def row_state(drv, name):
 
 def test_dashboard_live(daemon, browser):
     browser.get(daemon["url"])
-    wait = WebDriverWait(browser, 15, poll_frequency=0.05)
+    wait = WebDriverWait(browser, 45, poll_frequency=0.05)
     # Every agent is rendered, in manifest order.
     wait.until(lambda d: d.execute_script(
         "return Array.from(document.querySelectorAll('.agent')).map("
@@ -222,7 +232,7 @@ def test_dashboard_live(daemon, browser):
     wait.until(lambda d: row_state(d, "scout") == "false")
     assert browser.execute_script("return document.readyState") == "complete"
     daemon["run_once"]("scout")
-    WebDriverWait(browser, 20, poll_frequency=0.05).until(
+    WebDriverWait(browser, 45, poll_frequency=0.05).until(
         lambda d: row_state(d, "scout") == "true")
     assert row(browser, "scout")["status"].startswith("running")
     # The wire shows the steps, tagged with their agent.
@@ -236,7 +246,7 @@ def test_dashboard_live(daemon, browser):
     browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
     # The run ends: the page follows again.
     daemon["gate"].touch()
-    WebDriverWait(browser, 20, poll_frequency=0.05).until(
+    WebDriverWait(browser, 45, poll_frequency=0.05).until(
         lambda d: row_state(d, "scout") == "false")
     errors = [e for e in browser.get_log("browser")
               if e["level"] in ("SEVERE", "ERROR")]

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "housekeep.h"
+#include "status.h"
+#include "store.h"
 #include "util.h"
 
 #define DAY	(24LL * 3600 * 1000)
@@ -277,6 +279,72 @@ test_bound_journal_bytes(void **state)
 	free(path);
 }
 
+/* The same retention through the real store: runs and alerts. */
+static void
+test_store_prune(void **state)
+{
+	struct store *st;
+	char *path = xasprintf("%s/keeper.db", dir), err[256];
+	struct run_rec r = { .agent = "wren", .trigger = "schedule",
+	    .state = "", .exit_code = 0, .outcome = OUTCOME_DONE };
+	sqlite3 *db;
+
+	(void)state;
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	r.scheduled_ms = r.started_ms = r.ended_ms = NOW - 10 * DAY;
+	assert_true(store_record(st, &r) > 0);
+	r.scheduled_ms = r.started_ms = r.ended_ms = NOW - DAY / 2;
+	assert_true(store_record(st, &r) > 0);
+	assert_int_equal(store_alert(st, "a1", "wren", "ok", "failing", 3, 0,
+	    NOW - 10 * DAY, "1", "old"), 0);
+	assert_int_equal(store_alert(st, "a2", "wren", "failing", "ok", 0, 0,
+	    NOW - DAY / 2, "2", "new"), 0);
+	/* The same id again is a no-op, not a second row. */
+	assert_int_equal(store_alert(st, "a2", "wren", "failing", "ok", 0, 0,
+	    NOW, "2", "new"), 0);
+	db = store_db(st);
+	assert_int_equal(count(db, "1"), 2);
+	assert_int_equal(store_prune(st, NOW, DAY, err, sizeof(err)), 1);
+	assert_int_equal(count(db, "1"), 1);
+	assert_int_equal(count(db, "ended = " "1699956800000"), 1);
+	{
+		sqlite3_stmt *q;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(id)"
+		    " FROM alerts", -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 0),
+		    "a2");
+		sqlite3_finalize(q);
+	}
+	store_close(st);
+	free(path);
+}
+
+/* /_health carries the sentinel's counts when the daemon gives them. */
+static void
+test_health_json_sentinel(void **state)
+{
+	struct status_sentinel sn = { .missed_timer = 2, .leaked_slot = 1 };
+	struct status_crew c = { .boot_ms = NOW };
+	json_t *o;
+	int code;
+
+	(void)state;
+	o = status_health_json(NULL, 0, &c, NOW, &code);
+	assert_null(json_object_get(o, "sentinel"));
+	json_decref(o);
+	c.sentinel = &sn;
+	o = status_health_json(NULL, 0, &c, NOW, &code);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+	    "sentinel"), "missed_timer")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+	    "sentinel"), "leaked_slot")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o,
+	    "sentinel"), "overdue_run")), 0);
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -287,6 +355,8 @@ main(void)
 		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_bound_journal_entries),
 		cmocka_unit_test(test_bound_journal_bytes),
+		cmocka_unit_test(test_store_prune),
+		cmocka_unit_test(test_health_json_sentinel),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

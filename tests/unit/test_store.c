@@ -152,6 +152,41 @@ interrupted_at_boot(void **state)
 	store_close(st);
 }
 
+static int wal_calls;
+
+static void
+count_wal(void *arg)
+{
+	(void)arg;
+	wal_calls++;
+}
+
+static void
+wal_hook_instead_of_autocheckpoint(void **state)
+{
+	struct store *st;
+	char err[256], *big = xmalloc(8192);
+	struct run_rec r = { .agent = "w", .exit_code = -1,
+	    .tokens_prompt = -1, .tokens_completion = -1,
+	    .outcome = OUTCOME_DONE };
+
+	(void)state;
+	memset(big, 'x', 8191);
+	big[8191] = '\0';
+	r.output_head = big;
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	store_on_wal(st, count_wal, NULL);
+	for (int i = 0; i < 600 && wal_calls == 0; i++)
+		assert_true(store_record(st, &r) > 0);
+	/* the hook fired once the WAL passed its threshold ... */
+	assert_true(wal_calls > 0);
+	/* ... and a checkpoint on another connection succeeds */
+	assert_int_equal(store_checkpoint(dbpath), 0);
+	assert_int_equal(store_checkpoint("/nonexistent/keeper.db"), -1);
+	store_close(st);
+	free(big);
+}
+
 static void
 bad_path(void **state)
 {
@@ -171,6 +206,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(open_close_rows),
 		cmocka_unit_test(interrupted_at_boot),
+		cmocka_unit_test(wal_hook_instead_of_autocheckpoint),
 		cmocka_unit_test(bad_path),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,358 @@
+/*
+ * service: systemd notification, state-change alerts, the sentinel and
+ * housekeeping, glued to the daemon. The logic lives in notify.c,
+ * alert.c, sentinel.c and housekeep.c; this file only gathers the
+ * daemon's facts, calls them and acts on what they decide.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "alert.h"
+#include "daemon.h"
+#include "housekeep.h"
+#include "log.h"
+#include "notify.h"
+#include "sentinel.h"
+#include "service.h"
+#include "status.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+struct service {
+	struct daemon		*d;
+	struct notify		 nfy;
+	struct alert_hub	*alerts;
+	uv_timer_t		 cron;
+	int			 cron_armed;
+	int			 ready_sent;
+	int			 closing;
+	int			 open_handles;	/* freed when it reaches 0 */
+	int64_t			 last_daily_ms;
+	struct sentinel_counts	 sentinel;
+	struct status_sentinel	 shown;		/* the same, for /_health */
+};
+
+struct service *
+service_new(struct daemon *d)
+{
+	struct service *s = xcalloc(1, sizeof(*s));
+	char err[256];
+
+	s->d = d;
+	if (notify_init_env(&s->nfy, 1, err, sizeof(err)) == -1)
+		log_warnx("event=notify-disabled error=%s", log_qv(err));
+	else if (notify_enabled(&s->nfy))
+		log_debug("event=notify socket=%s watchdog_ms=%" PRId64,
+		    log_qv(s->nfy.sockname), s->nfy.watchdog_ms);
+	s->alerts = alert_hub_from_env(d->crew ? d->crew->title : NULL, err,
+	    sizeof(err));
+	if (s->alerts == NULL) {
+		/* A bad alert setting must not stop the agents: alert with
+		 * the defaults, and say so. */
+		struct alert_policy p;
+
+		log_warnx("event=alert-config error=%s", log_qv(err));
+		alert_policy_default(&p);
+		s->alerts = alert_hub_new(d->crew ? d->crew->title : NULL,
+		    getenv("KEEPER_ALERT_URL"), &p, err, sizeof(err));
+		if (s->alerts == NULL)
+			s->alerts = alert_hub_new(NULL, NULL, &p, err,
+			    sizeof(err));
+	}
+	return s;
+}
+
+/* ---- alerts ---- */
+
+static void
+observe(struct service *s, struct worker *w, int64_t now)
+{
+	struct daemon *d = s->d;
+	struct agent_status as;
+	struct alert a;
+	struct alert_input in;
+	char *text;
+
+	memset(&as, 0, sizeof(as));
+	worker_status(w, &as);
+	in = (struct alert_input){ .agent = worker_name(w),
+	    .health = status_health(&as, now, d->boot_ms, d->crew ?
+	    d->crew->boot_grace_ms : 0),
+	    .fail_streak = as.fail_streak, .run_id = worker_run_id(w),
+	    .last_run_ms = as.last_run_ms, .now_ms = now };
+	if (!alert_hub_observe(s->alerts, &in, &a))
+		return;
+	text = alert_text(&a);
+	if (d->store != NULL && store_alert(d->store, a.id, a.agent,
+	    alert_state_name(a.from), alert_state_name(a.to), a.fail_streak,
+	    a.suppressed, a.at_ms, a.run_id, text) == -1)
+		log_warnx("agent=%s event=alert-record-failed error=%s",
+		    log_qv(a.agent), log_qv(store_errmsg(d->store)));
+	free(text);
+}
+
+void
+service_tick_done(struct service *s, struct worker *w)
+{
+	if (s == NULL || s->closing || worker_removed(w))
+		return;
+	observe(s, w, util_now_ms());
+}
+
+/* ---- the sentinel ---- */
+
+static void
+sentinel_repair(struct service *s, const struct sentinel_finding *f,
+    struct worker **ws)
+{
+	struct daemon *d = s->d;
+	const char *agent = f->kind == SENT_MISSED_TIMER ||
+	    f->kind == SENT_OVERDUE_RUN ? worker_name(ws[f->worker]) : "-";
+	const char *action = "?";
+
+	switch (f->kind) {
+	case SENT_MISSED_TIMER:
+		action = "tick";
+		(void)worker_tick(ws[f->worker], "schedule", NULL);
+		break;
+	case SENT_OVERDUE_RUN:
+		action = "kill";
+		worker_expire(ws[f->worker]);
+		break;
+	case SENT_LEAKED_SLOT:
+		action = "release";
+		for (int i = 0; i < f->slots; i++)
+			gate_release(&d->gate);
+		break;
+	case SENT_LOST_SLOT:
+		action = "recount";
+		d->gate.used += f->slots;
+		break;
+	case SENT_NKINDS:
+		return;
+	}
+	s->sentinel.n[f->kind]++;
+	log_warnx("agent=%s event=sentinel kind=%s late_ms=%" PRId64
+	    " slots=%d action=%s", log_qv(agent), sentinel_kind_name(f->kind),
+	    f->late_ms, f->slots, action);
+	daemon_status_changed(d);
+}
+
+static void
+sentinel_run(struct service *s, int64_t now)
+{
+	struct daemon *d = s->d;
+	struct sentinel_worker *facts;
+	struct sentinel_gate g = { .slots = d->gate.slots,
+	    .used = d->gate.used };
+	struct sentinel_finding f[16];
+	struct worker **ws;
+	size_t n, nw = d->nworkers;
+
+	if (nw == 0)
+		return;
+	/* Repairs may tick a worker, and a tick may free a removed one:
+	 * work on a copy of the list. */
+	ws = xcalloc(nw, sizeof(*ws));
+	memcpy(ws, d->workers, nw * sizeof(*ws));
+	facts = xcalloc(nw, sizeof(*facts));
+	for (size_t i = 0; i < nw; i++)
+		worker_sentinel_facts(ws[i], &facts[i]);
+	s->sentinel.checks++;
+	n = sentinel_check(facts, nw, &g, now, SENTINEL_GRACE_MS, f,
+	    sizeof(f) / sizeof(f[0]));
+	if (n > sizeof(f) / sizeof(f[0]))
+		n = sizeof(f) / sizeof(f[0]);
+	for (size_t i = 0; i < n; i++)
+		sentinel_repair(s, &f[i], ws);
+	free(facts);
+	free(ws);
+}
+
+/* ---- housekeeping ---- */
+
+static void
+daily(struct service *s, int64_t now)
+{
+	struct daemon *d = s->d;
+	struct hk_db_report r;
+	char err[512], *path;
+	int64_t n, retention = d->crew && d->crew->retention_ms > 0 ?
+	    d->crew->retention_ms : HK_RETENTION_MS;
+	int dropped;
+
+	if (d->store != NULL) {
+		n = store_prune(d->store, now, retention, err, sizeof(err));
+		if (n < 0)
+			log_warnx("event=housekeep duty=prune error=%s",
+			    log_qv(err));
+		else
+			log_info("event=housekeep duty=prune rows=%" PRId64
+			    " retention_ms=%" PRId64, n, retention);
+		if (hk_db_maintain(store_db(d->store), HK_VACUUM_FREE_RATIO,
+		    &r, err, sizeof(err)) == -1)
+			log_warnx("event=housekeep duty=db error=%s",
+			    log_qv(err));
+		else if (r.vacuumed)
+			log_info("event=housekeep duty=vacuum pages_before=%"
+			    PRId64 " pages_after=%" PRId64, r.pages_before,
+			    r.pages_after);
+	}
+	for (size_t i = 0; i < d->nworkers; i++) {
+		path = xasprintf("%s/dreams-%s.org", d->data,
+		    worker_name(d->workers[i]));
+		dropped = hk_bound_journal(path, HK_JOURNAL_ENTRIES,
+		    HK_JOURNAL_BYTES, err, sizeof(err));
+		if (dropped < 0)
+			log_warnx("agent=%s event=housekeep duty=journal "
+			    "error=%s", log_qv(worker_name(d->workers[i])),
+			    log_qv(err));
+		else if (dropped > 0)
+			log_info("agent=%s event=housekeep duty=journal "
+			    "dropped=%d", log_qv(worker_name(d->workers[i])),
+			    dropped);
+		free(path);
+	}
+}
+
+/*
+ * The housekeeping timer, keeper's serverCron: one uv_timer every
+ * SERVICE_CRON_MS, and each duty on its own period:
+ *
+ *   every run   the sentinel: missed timers, overdue runs, leaked slots
+ *               are detected, repaired, logged and counted;
+ *   every run   health is evaluated for alerts (an agent goes stale
+ *               without any tick to notice it);
+ *   daily       history and alerts older than #+RETENTION: are pruned,
+ *               keeper.db is checkpointed and VACUUMed when worth it,
+ *               and each dream journal is bounded.
+ *
+ * (The systemd watchdog is petted by its own timer in notify.c: its
+ * period comes from WATCHDOG_USEC, and it must stay trivially cheap.)
+ */
+static void
+cron_cb(uv_timer_t *t)
+{
+	struct service *s = t->data;
+	struct daemon *d = s->d;
+	int64_t now = util_now_ms();
+
+	if (s->closing || d->draining)
+		return;
+	sentinel_run(s, now);
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (!worker_removed(d->workers[i]))
+			observe(s, d->workers[i], now);
+	if (hk_due(s->last_daily_ms, HK_PRUNE_PERIOD_MS, now)) {
+		s->last_daily_ms = now;
+		daily(s, now);
+	}
+}
+
+void
+service_ready(struct service *s)
+{
+	struct daemon *d;
+	char *status;
+	int rc;
+
+	if (s == NULL)
+		return;
+	d = s->d;
+	if (!s->cron_armed) {
+		uv_timer_init(d->loop, &s->cron);
+		s->cron.data = s;
+		uv_timer_start(&s->cron, cron_cb, SERVICE_CRON_MS,
+		    SERVICE_CRON_MS);
+		/* Housekeeping never keeps a draining daemon alive. */
+		uv_unref((uv_handle_t *)&s->cron);
+		s->cron_armed = 1;
+		s->open_handles++;
+	}
+	if (!s->nfy.timer_armed && notify_enabled(&s->nfy)) {
+		if ((rc = notify_watchdog_start(&s->nfy, d->loop)) != 0)
+			log_warnx("event=watchdog-failed error=%s",
+			    log_qv(uv_strerror(rc)));
+		else if (s->nfy.timer_armed)
+			s->open_handles++;
+	}
+	status = xasprintf("%zu agent%s%s", d->nworkers,
+	    d->nworkers == 1 ? "" : "s", d->crew_error ?
+	    "; manifest error, last good one runs" : "");
+	if ((rc = notify_ready(&s->nfy, status)) < 0)
+		log_warnx("event=notify-failed what=READY error=%s",
+		    log_qv(uv_strerror(rc)));
+	free(status);
+	s->ready_sent = 1;
+}
+
+void
+service_reloading(struct service *s)
+{
+	if (s != NULL)
+		(void)notify_reloading(&s->nfy);
+}
+
+void
+service_stopping(struct service *s)
+{
+	if (s != NULL)
+		(void)notify_stopping(&s->nfy, "draining");
+}
+
+const struct status_sentinel *
+service_sentinel(struct service *s)
+{
+	/* Before the service starts nothing has been repaired: zeros, so
+	 * /_health has one shape from the first snapshot on. */
+	static const struct status_sentinel none;
+
+	if (s == NULL)
+		return &none;
+	s->shown.missed_timer = s->sentinel.n[SENT_MISSED_TIMER];
+	s->shown.overdue_run = s->sentinel.n[SENT_OVERDUE_RUN];
+	s->shown.leaked_slot = s->sentinel.n[SENT_LEAKED_SLOT];
+	s->shown.lost_slot = s->sentinel.n[SENT_LOST_SLOT];
+	return &s->shown;
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	struct service *s = h->data;
+
+	if (--s->open_handles == 0)
+		free(s);
+}
+
+void
+service_close(struct service *s)
+{
+	int handles;
+
+	if (s == NULL)
+		return;
+	s->closing = 1;
+	alert_hub_free(s->alerts);
+	s->alerts = NULL;
+	handles = s->open_handles;
+	if (s->nfy.timer_armed) {
+		uv_timer_stop(&s->nfy.timer);
+		s->nfy.timer.data = s;
+		uv_close((uv_handle_t *)&s->nfy.timer, handle_closed);
+		s->nfy.timer_armed = 0;
+	}
+	notify_release(&s->nfy);
+	if (s->cron_armed) {
+		uv_timer_stop(&s->cron);
+		uv_close((uv_handle_t *)&s->cron, handle_closed);
+		s->cron_armed = 0;
+	}
+	if (handles == 0)
+		free(s);
+}

@@ -1,0 +1,310 @@
+"""llm steps over real HTTP: `keeper exec-def` against a loopback fake
+OpenAI-compatible server (fake_openai.py) that scripts each reply and
+records each request.
+
+Covers the request keeper sends (path, Bearer, JSON body, templating of
+earlier steps), retries (429 + Retry-After, 500 until the step timeout),
+broken replies (garbage, missing content, error status, a body that
+stalls past the timeout), token usage in the telemetry, and that secrets
+printed by a step or echoed by the server are redacted on the way out.
+"""
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from fake_openai import FakeOpenAI, Response, chat_reply, error_body
+
+KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
+DEADLINE = 30   # seconds; a hang fails the test instead of wedging the suite
+SECRET_KEY = "sk-proj-Zq8TESTkeyDoNotLeak0123456789abcdef"
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as f:
+        yield f
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = tmp_path / "repo"
+    r.mkdir()
+    return r
+
+
+def llm_env(fake, **extra):
+    env = clean_env(KEEPER_LLM_URL=fake.url, KEEPER_LLM_KEY=SECRET_KEY,
+                    KEEPER_LLM_MODEL="fake-model")
+    env.update(extra)
+    return env
+
+
+def run_def(tmp_path, repo, text, env, events=False):
+    """Run a def with exec-def; (result, event lines or None)."""
+    d = tmp_path / "agent.org"
+    d.write_text(text)
+    if not events:
+        return subprocess.run([KEEPER, "exec-def", str(d)], cwd=repo,
+                              env=env, capture_output=True,
+                              timeout=DEADLINE), None
+    r, w = os.pipe()
+    env = dict(env, KEEPER_EVENT_FD=str(w))
+    p = subprocess.Popen([KEEPER, "exec-def", str(d)], cwd=repo, env=env,
+                         pass_fds=(w,), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        ev = f.read()
+    out, err = p.communicate(timeout=DEADLINE)
+    return (subprocess.CompletedProcess(p.args, p.returncode, out, err),
+            ev.decode().splitlines())
+
+
+ONE_LLM_STEP = """#+TITLE: ask
+* ask
+#+BEGIN_SRC llm%s
+Say yes.
+#+END_SRC
+"""
+
+
+def one_step(args=""):
+    return ONE_LLM_STEP % args
+
+
+def test_request_shape_bearer_and_templating(tmp_path, repo, fake):
+    fake.script(Response(200, chat_reply("The answer is 42.")))
+    res, _ = run_def(tmp_path, repo, """#+TITLE: chain
+#+SYSTEM: You are a terse editor.
+#+SYSTEM: Answer in one line.
+* facts
+#+BEGIN_SRC sh
+printf 'alpha=1\\nbeta=2\\n'
+#+END_SRC
+* count
+#+BEGIN_SRC sh
+wc -l | tr -d ' '
+#+END_SRC
+* ask
+#+BEGIN_SRC llm :model model-from-arg
+Facts:
+{{facts}}
+Lines: {{prev}}
+Agent {{agent}} in {{state}} with {{hits}} hits.
+#+END_SRC
+* shout
+#+BEGIN_SRC sh
+tr a-z A-Z
+#+END_SRC
+""", llm_env(fake))
+    assert res.returncode == 0, res.stderr
+    # The reply became the llm step's output, the next step's stdin.
+    assert res.stdout == b"THE ANSWER IS 42."
+    (req,) = fake.requests
+    assert req.method == "POST"
+    assert req.path == "/v1/chat/completions"
+    assert req.headers["Authorization"] == "Bearer " + SECRET_KEY
+    assert req.headers["Content-Type"] == "application/json"
+    assert req.json == {
+        "model": "model-from-arg",
+        "messages": [
+            {"role": "system",
+             "content": "You are a terse editor.\nAnswer in one line."},
+            {"role": "user",
+             # A placeholder drops its output's final newline.
+             "content": "Facts:\nalpha=1\nbeta=2\nLines: 2\n"
+                        "Agent agent in manual with 0 hits.\n"},
+        ],
+    }
+
+
+def test_model_from_env_no_key_and_full_url(tmp_path, repo, fake):
+    fake.script(Response(200, chat_reply("ok")))
+    env = llm_env(fake, KEEPER_LLM_URL=fake.url + "/chat/completions",
+                  KEEPER_LLM_MODEL="env-model")
+    del env["KEEPER_LLM_KEY"]
+    res, _ = run_def(tmp_path, repo, one_step(), env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"ok"
+    (req,) = fake.requests
+    assert req.path == "/v1/chat/completions"
+    assert "Authorization" not in req.headers
+    assert req.json["model"] == "env-model"
+    assert req.json["messages"] == [{"role": "user", "content": "Say yes.\n"}]
+
+
+def test_429_with_retry_after_then_success(tmp_path, repo, fake):
+    fake.script(Response(429, error_body("Rate limit reached"),
+                         headers={"Retry-After": "1"}),
+                Response(200, chat_reply("made it")))
+    res, _ = run_def(tmp_path, repo, one_step(" :timeout 20s"),
+                     llm_env(fake))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"made it"
+    first, second = fake.requests
+    # Retry-After (1 s) was honoured over the first backoff step (0.5 s).
+    assert second.at - first.at >= 1.0
+    assert second.json == first.json
+
+
+def test_500_forever_until_the_step_timeout(tmp_path, repo, fake):
+    fake.script(Response(500, error_body("the server had an error")))
+    res, _ = run_def(tmp_path, repo, one_step(" :timeout 1200ms"),
+                     llm_env(fake))
+    assert res.returncode == 1
+    err = res.stderr.decode()
+    # Tries at 0 s and 0.5 s; the next (after 1 s more) would pass 1.2 s.
+    assert ("llm: timed out after 1.2s (2 attempts, last: HTTP 500: "
+            "the server had an error)") in err, err
+    assert len(fake.requests) == 2
+
+
+def test_garbage_body(tmp_path, repo, fake):
+    fake.script(Response(200, "<html><body>502 Bad Gateway</body></html>",
+                         headers={"Content-Type": "text/html"}))
+    res, _ = run_def(tmp_path, repo, one_step(), llm_env(fake))
+    assert res.returncode == 1
+    assert b"llm: reply is not JSON" in res.stderr, res.stderr
+    assert len(fake.requests) == 1     # a 200 is never retried
+
+
+def test_missing_content(tmp_path, repo, fake):
+    fake.script(Response(200, {"choices": [{"message": {"role":
+                                                        "assistant"}}]}))
+    res, _ = run_def(tmp_path, repo, one_step(), llm_env(fake))
+    assert res.returncode == 1
+    assert b"llm: reply has no choices[0].message.content" in res.stderr
+
+
+def test_slow_body_past_the_timeout(tmp_path, repo, fake):
+    # Headers and half the body, then silence far past the step timeout.
+    fake.script(Response(200, chat_reply("too late"), stall=60))
+    res, _ = run_def(tmp_path, repo, one_step(" :timeout 500ms"),
+                     llm_env(fake))
+    assert res.returncode == 1
+    assert b"llm: timed out after 500ms (1 attempt)" in res.stderr, \
+        res.stderr
+    assert b"too late" not in res.stdout
+
+
+def test_error_reply_is_not_retried_and_key_is_redacted(tmp_path, repo,
+                                                        fake):
+    # Servers echo (part of) a bad key: it must not reach the output.
+    fake.script(Response(401, error_body(
+        "Incorrect API key provided: %s." % SECRET_KEY,
+        "invalid_request_error")))
+    res, events = run_def(tmp_path, repo, one_step(), llm_env(fake),
+                          events=True)
+    assert res.returncode == 1
+    err = res.stderr.decode()
+    assert "llm: HTTP 401: Incorrect API key provided: [REDACTED]." in err
+    assert SECRET_KEY not in err
+    assert not any(SECRET_KEY in e for e in events)
+    assert len(fake.requests) == 1
+
+
+def test_usage_is_reported(tmp_path, repo, fake):
+    fake.script(Response(200, chat_reply("fine", usage=(21, 3, 24))))
+    res, events = run_def(tmp_path, repo, one_step(), llm_env(fake),
+                          events=True)
+    assert res.returncode == 0, res.stderr
+    assert "usage 21 3 24" in events, events
+    # And for a person at a terminal.
+    res, _ = run_def(tmp_path, repo, one_step(), llm_env(fake))
+    assert res.returncode == 0, res.stderr
+    assert b"usage: 21 3 24" in res.stderr, res.stderr
+
+
+def test_secrets_printed_by_steps_are_redacted(tmp_path, repo, fake):
+    fake.script(Response(200, chat_reply("::thought::the key is %s\nDone."
+                                         % SECRET_KEY)))
+    res, events = run_def(tmp_path, repo, """#+TITLE: leaky
+* leak
+#+BEGIN_SRC sh
+echo "::step::logging in with password=hunter2"
+echo "::thought::AWS AKIAIOSFODNN7EXAMPLE and ACME-424242"
+echo "hello"
+#+END_SRC
+* ask
+#+BEGIN_SRC llm
+{{prev}}
+#+END_SRC
+""", llm_env(fake, KEEPER_REDACT="ACME-[0-9]+"), events=True)
+    assert res.returncode == 0, res.stderr
+    text = "\n".join(events)
+    assert "step logging in with password=[REDACTED]" in events, events
+    assert "thought AWS [REDACTED] and [REDACTED]" in events, events
+    assert "thought the key is [REDACTED]" in events, events
+    for secret in ("hunter2", "AKIAIOSFODNN7EXAMPLE", "ACME-424242",
+                   SECRET_KEY):
+        assert secret not in text
+    # The prompt itself is the agent's business: sent as written.
+    assert "password=hunter2" in fake.requests[0].json["messages"][-1][
+        "content"]
+
+
+def test_unreachable_server_fails_within_the_timeout(tmp_path, repo):
+    # A port nobody listens on: connection refused is retried, then the
+    # step fails at its timeout rather than hanging.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))       # bound, never listening
+        url = "http://127.0.0.1:%d/v1" % s.getsockname()[1]
+        res, _ = run_def(tmp_path, repo, one_step(" :timeout 800ms"),
+                         clean_env(KEEPER_LLM_URL=url, KEEPER_LLM_MODEL="m"))
+    assert res.returncode == 1
+    assert b"llm: timed out after 800ms (2 attempts, last: " in res.stderr, \
+        res.stderr
+
+
+def test_run_once_records_usage_and_keeps_secrets_out(crew, fake):
+    """Through the daemon's path: usage lands in the run history, and a
+    secret printed by a step or returned by the model reaches neither the
+    history nor `keeper history`."""
+    fake.script(Response(200, chat_reply(
+        "Filed with key %s and ACME-777\nsecond line" % SECRET_KEY,
+        usage=(30, 12, 42))))
+    crew.write("agents/ask.org", """#+TITLE: ask
+* gather
+#+BEGIN_SRC sh
+echo "::thought::logging in with password=hunter2"
+echo "note" > note.txt
+echo "facts: AKIAIOSFODNN7EXAMPLE"
+#+END_SRC
+* ask
+#+BEGIN_SRC llm :timeout 20s
+{{prev}}
+#+END_SRC
+""")
+    crew.write("crew.org", "#+TITLE: t\n#+REPO: repo\n"
+               "#+REDACT: ACME-[0-9]+\n"
+               "* ask\n:PROPERTIES:\n:DEF: agents/ask.org\n:END:\n")
+    env = llm_env(fake)
+    r = crew.keeper("run-once", "ask", "--crew", crew.crew, "--data",
+                    crew.data, env=env)
+    assert r.returncode == 0, r.stderr
+    assert len(fake.requests) == 1
+    # The model saw what the step printed: the agent's own business.
+    assert "AKIAIOSFODNN7EXAMPLE" in fake.requests[0].body.decode()
+
+    (row,) = crew.rows("ask")
+    assert row["outcome"] == "done"
+    assert row["tokens_prompt"] == 30
+    assert row["tokens_completion"] == 12
+    assert "[REDACTED]" in row["output_head"]
+    hist = crew.keeper("history", "ask", "--crew", crew.crew, "--data",
+                       crew.data, "--json", env=env)
+    assert hist.returncode == 0, hist.stderr
+    assert json.loads(hist.stdout), hist.stdout
+    published = "\n".join([repr(row), hist.stdout, r.stdout, r.stderr])
+    for secret in ("hunter2", "AKIAIOSFODNN7EXAMPLE", "ACME-777",
+                   SECRET_KEY):
+        assert secret not in published, secret
