@@ -27,6 +27,7 @@
 #include "log.h"
 #include "plane.h"
 #include "redact.h"
+#include "repo.h"
 #include "service.h"
 #include "statesync.h"
 #include "util.h"
@@ -1099,6 +1100,7 @@ daemon_free(struct daemon *d)
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_close(d->store);
+	repo_close(d->git);
 	redact_free(d->redactor);
 	if (d->crew)
 		crew_free(d->crew);

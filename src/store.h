@@ -44,6 +44,8 @@ struct run_rec {
 	int64_t		 output_bytes;
 	const char	*output_head;	/* redacted */
 	const char	*commit_id;
+	const char	*git;		/* "no change", a partial ref, a git
+					   error..., or NULL */
 	const char	*error;
 	long		 tokens_prompt, tokens_completion;
 	const char	*steps;		/* step names and statuses, one a line */
