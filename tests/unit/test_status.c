@@ -16,8 +16,11 @@
 #define NOW	1000000000000LL		/* 2001-09-09T01:46:40Z */
 #define SEC	1000LL
 
-static const struct status_crew crew = { "newsroom", NULL, NOW - 3600 * SEC,
-	60 * SEC };
+static const struct status_crew crew = {
+	.name = "newsroom",
+	.boot_ms = NOW - 3600 * SEC,
+	.grace_ms = 60 * SEC,
+};
 
 static struct agent_status
 idle_agent(const char *name)
