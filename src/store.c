@@ -495,14 +495,15 @@ store_alert(struct store *s, const char *id, const char *agent,
 
 int64_t
 store_prune(struct store *s, int64_t now_ms, int64_t retention_ms,
-    char *err, size_t errlen)
+    int64_t limit, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n;
 
 	if (retention_ms <= 0)
 		return 0;
-	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, err, errlen)) < 0)
+	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, limit, err,
+	    errlen)) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM alerts WHERE at_ms < ?1",
 	    -1, &st, NULL) != SQLITE_OK)
