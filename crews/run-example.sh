@@ -47,7 +47,9 @@ mkdir -p "$data"
 "$keeper" check "$here/newsroom.org" "$here/writer-loop.org" \
     "$here"/../agents/*.org
 
-if ! "$keeper" --help | grep -q '^  run '; then
+# Read the whole help first: grep -q leaving early must not fail the pipe.
+help=$("$keeper" --help)
+if ! grep -q '^  run ' <<<"$help"; then
 	echo "run-example: this keeper has no 'run' command yet; the examples" \
 	    "check clean. Try one by hand:" >&2
 	echo "  (cd $site && $keeper exec-def $here/../agents/desk.org)" >&2

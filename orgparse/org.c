@@ -76,12 +76,18 @@ struct tagref {
 
 struct todoset;
 
+/* A line that closes blocks named like hash (0 for #+END:, dynamic). */
+struct endline {
+	uint32_t	 hash;
+	size_t		 line;
+};
+
 struct parser {
 	/* input */
 	const char	*buf;
 	size_t		 len;
 	size_t		*ls;		/* line starts, nlines + 1 entries */
-	size_t		*le;		/* line content ends (no EOL) */
+	unsigned char	*ind;		/* indentation bytes, 255: more */
 	unsigned char	*nl;		/* per line: F_* flags */
 	size_t		 nlines;
 	int		 oom;
@@ -101,6 +107,13 @@ struct parser {
 	int		 maybe_todo;	/* a #+TODO:-like line exists */
 	size_t		*todolines;	/* those lines */
 	size_t		 ntodolines, ctodolines;
+	/* Lines that may close a block (#+END...) or a drawer (:END:), so
+	 * that searching for an end never walks every line again: a file of
+	 * unclosed blocks would otherwise take quadratic time. */
+	struct endline	*bends;
+	size_t		 nbends, cbends;
+	size_t		*dends, ndends, cdends;
+	size_t		*lends, nlends, clends;	/* \\end{...} lines */
 	struct todoset	*dflt;		/* TODO/DONE, used while parsing */
 
 	long		 cur_heading;
@@ -117,8 +130,8 @@ struct parser {
 
 struct priv {
 	struct arena	 arena;
-	size_t		*ls, *le;
-	unsigned char	*nl;
+	size_t		*ls;
+	unsigned char	*nl, *ind;
 	org_str		*tags;
 };
 
@@ -407,9 +420,42 @@ ieq_n(const char *p, const char *e, const char *lit, size_t n)
 #define F_RX	2	/* only spaces and tabs: "[ \t]*$" */
 #define F_WS	4	/* only " \r\t": what skip-chars-forward skips */
 #define F_HEAD	8	/* a heading: "\*+ " */
+#define F_CR	16	/* its newline is CR LF */
 
 #define LB(P, l)	((P)->buf + (P)->ls[l])
-#define LE(P, l)	((P)->buf + (P)->le[l])
+/* Content end: the next line's start less the LF and a CR before it. */
+#define LE(P, l)	((P)->buf + (P)->ls[(l) + 1] - ((P)->nl[l] & F_NL) - \
+			    (((P)->nl[l] & F_CR) >> 4))
+/* The first character that is not a space or tab. */
+#define FB(P, l)	((P)->ind[l] != 255 ? LB(P, l) + (P)->ind[l] : \
+			    skip_blanks(LB(P, l), LE(P, l)))
+
+/* Hash of a block name, ASCII case folded; never 0. */
+static uint32_t
+name_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		h = (h ^ c) * 16777619u;
+	}
+	return h ? h : 1;
+}
+
+static int
+endline_cmp(const void *x, const void *y)
+{
+	const struct endline *a = x, *b = y;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
 
 /* Flags of the line [p, q) (q at its LF, or the end). */
 static unsigned char
@@ -437,63 +483,125 @@ line_flags(const char *p, const char *q, int nl)
 	return r == q ? f | F_WS : f;
 }
 
+/* Record line i, starting (after blanks) at t, if it may close a block
+ * or a drawer. */
+static int
+note_end(struct parser *P, size_t i, const char *t, const char *e)
+{
+	struct endline	*el;
+	size_t		*dl;
+	const char	*n, *ne;
+
+	if (ieq(t, e, ":END:")) {
+		if ((dl = PUSH(P, dends, ndends, cdends)) == NULL)
+			return -1;
+		*dl = i;
+		return 0;
+	}
+	if (!ieq(t, e, "#+END"))
+		return 0;
+	n = t + 5;
+	if (n < e && *n == '_') {
+		n++;
+		for (ne = n; ne < e && !isblank_c(*ne); ne++)
+			;
+		if (ne == n)
+			return 0;
+	} else if (n == e || *n == ':' || isblank_c(*n))
+		ne = n;		/* #+END or #+END: closes dynamic blocks */
+	else
+		return 0;
+	if ((el = PUSH(P, bends, nbends, cbends)) == NULL)
+		return -1;
+	el->hash = ne == n ? 0 : name_hash(n, (size_t)(ne - n));
+	el->line = i;
+	return 0;
+}
+
+/* \\end{[A-Za-z0-9*]+}[ \t]*$ somewhere at the end of [p, e). */
+static int
+is_latex_end_line(const char *p, const char *e)
+{
+	while (e > p && isblank_c(e[-1]))
+		e--;
+	if (e == p || e[-1] != '}')
+		return 0;
+	e--;
+	while (e > p && ((e[-1] >= 'a' && e[-1] <= 'z') || (e[-1] >= 'A' &&
+	    e[-1] <= 'Z') || (e[-1] >= '0' && e[-1] <= '9') || e[-1] == '*'))
+		e--;
+	return e - p >= 5 && strncasecmp(e - 5, "\\end{", 5) == 0;
+}
+
 static int
 index_lines(struct parser *P)
 {
-	const char	*b = P->buf, *p, *e = P->buf + P->len, *q;
+	const char	*b = P->buf, *p, *e = P->buf + P->len, *q, *t;
 	size_t		 cap, i = 0;
+	unsigned char	 f;
 
 	cap = P->len / 32 + 16;
 	P->ls = malloc(cap * sizeof(size_t));
-	P->le = malloc(cap * sizeof(size_t));
 	P->nl = malloc(cap);
-	if (P->ls == NULL || P->le == NULL || P->nl == NULL)
+	P->ind = malloc(cap);
+	if (P->ls == NULL || P->nl == NULL || P->ind == NULL)
 		return -1;
 	for (p = b; p < e; p = q + 1) {
 		if (i + 1 >= cap) {
-			size_t	*nls, *nle;
-			unsigned char *nnl;
+			size_t		*nls;
+			unsigned char	*nnl, *nind;
 
 			cap *= 2;
-			nls = realloc(P->ls, cap * sizeof(size_t));
-			if (nls != NULL)
+			if ((nls = realloc(P->ls, cap * sizeof(size_t))) != NULL)
 				P->ls = nls;
-			nle = realloc(P->le, cap * sizeof(size_t));
-			if (nle != NULL)
-				P->le = nle;
-			nnl = realloc(P->nl, cap);
-			if (nnl != NULL)
+			if ((nnl = realloc(P->nl, cap)) != NULL)
 				P->nl = nnl;
-			if (nls == NULL || nle == NULL || nnl == NULL)
+			if ((nind = realloc(P->ind, cap)) != NULL)
+				P->ind = nind;
+			if (nls == NULL || nnl == NULL || nind == NULL)
 				return -1;
 		}
 		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			q = e;
 		P->ls[i] = (size_t)(p - b);
-		P->nl[i] = line_flags(p, q, q < e);
-		if (q - p >= 7 && (*p == '#' || *p == ' ' || *p == '\t')) {
-			const char *t = skip_blanks(p, q);
+		f = line_flags(p, q, q < e);
+		if (q < e && q > p && q[-1] == '\r')
+			f |= F_CR;
+		P->nl[i] = f;
+		t = p;
+		if (p < q && (*p == ' ' || *p == '\t'))
+			t = skip_blanks(p, q - ((f & F_CR) >> 4));
+		P->ind[i] = t - p < 255 ? (unsigned char)(t - p) : 255;
+		if (t < q && (*t == '#' || *t == ':'))
+			if (note_end(P, i, t, q - ((f & F_CR) >> 4)) < 0)
+				return -1;
+		if (q > t && (q[-1] == '}' || q[-1] == ' ' || q[-1] == '\t' ||
+		    q[-1] == '\r') && is_latex_end_line(t, q - ((f & F_CR) >>
+		    4))) {
+			size_t *el = PUSH(P, lends, nlends, clends);
 
-			if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
-			    (ieq(t + 2, q, "TODO:") ||
-			    ieq(t + 2, q, "SEQ_TODO:") ||
-			    ieq(t + 2, q, "TYP_TODO:"))) {
-				size_t *tl = PUSH(P, todolines, ntodolines,
-				    ctodolines);
-
-				if (tl == NULL)
-					return -1;
-				*tl = i;
-				P->maybe_todo = 1;
-			}
+			if (el == NULL)
+				return -1;
+			*el = i;
 		}
-		P->le[i] = (size_t)(q - b) - (q < e && q > p && q[-1] == '\r');
+		if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
+		    (ieq(t + 2, q, "TODO:") || ieq(t + 2, q, "SEQ_TODO:") ||
+		    ieq(t + 2, q, "TYP_TODO:"))) {
+			size_t *tl = PUSH(P, todolines, ntodolines, ctodolines);
+
+			if (tl == NULL)
+				return -1;
+			*tl = i;
+			P->maybe_todo = 1;
+		}
 		i++;
 	}
 	P->ls[i] = P->len;
-	P->le[i] = P->len;
 	P->nl[i] = 0;
+	P->ind[i] = 0;
 	P->nlines = i;
+	if (P->nbends > 1)
+		qsort(P->bends, P->nbends, sizeof(*P->bends), endline_cmp);
 	return 0;
 }
 
@@ -557,7 +665,7 @@ indent_col(struct parser *P, size_t l, const char **after)
 static int
 is_drawer(struct parser *P, size_t l, const char **nb, const char **ne)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s;
 	size_t		 n;
 
@@ -586,7 +694,7 @@ is_drawer(struct parser *P, size_t l, const char **nb, const char **ne)
 static int
 is_end(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return ieq(p, e, ":END:") && skip_blanks(p + 5, e) == e;
 }
@@ -596,7 +704,7 @@ static int
 is_block_end(struct parser *P, size_t l, const char *name, size_t nlen,
     int dyn)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	if (!ieq(p, e, "#+END"))
 		return 0;
@@ -629,10 +737,45 @@ find_end(struct parser *P, int kind, const char *name, size_t nlen,
 	    (nlen == 0 || strncasecmp(P->endcache.name, name, nlen) == 0) &&
 	    from >= P->endcache.from && from <= P->endcache.result)
 		return P->endcache.result;
-	for (l = from; l < limit; l++) {
-		if (kind == K_DRAWER ? is_end(P, l) :
-		    is_block_end(P, l, name, nlen, kind == K_DYN))
-			break;
+	if (kind == K_DRAWER) {
+		const size_t *c = P->dends;
+		size_t n = P->ndends, lo = 0, hi = n, mid;
+
+		/* First candidate line at or after from. */
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (c[mid] < from)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		l = limit;
+		for (; lo < n && c[lo] < limit; lo++)
+			if (is_end(P, c[lo])) {
+				l = c[lo];
+				break;
+			}
+	} else {
+		const struct endline *c = P->bends;
+		uint32_t h = kind == K_DYN ? 0 : name_hash(name, nlen);
+		size_t n = P->nbends, lo = 0, hi = n, mid;
+
+		/* First (hash, line) at or after (h, from). */
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (c[mid].hash < h || (c[mid].hash == h &&
+			    c[mid].line < from))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		l = limit;
+		for (; lo < n && c[lo].hash == h && c[lo].line < limit; lo++)
+			if (is_block_end(P, c[lo].line, name, nlen,
+			    kind == K_DYN)) {
+				l = c[lo].line;
+				break;
+			}
 	}
 	P->endcache.valid = 1;
 	P->endcache.kind = kind;
@@ -648,7 +791,7 @@ find_end(struct parser *P, int kind, const char *name, size_t nlen,
 static int
 is_block_begin(struct parser *P, size_t l, const char **nb, const char **ne)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*q;
 
 	if (!ieq(p, e, "#+BEGIN_"))
@@ -666,7 +809,7 @@ is_block_begin(struct parser *P, size_t l, const char **nb, const char **ne)
 static int
 is_latex_begin(struct parser *P, size_t l, const char **nb, const char **ne)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s;
 
 	if (!ieq(p, e, "\\begin{"))
@@ -708,11 +851,18 @@ static size_t
 find_latex_end(struct parser *P, const char *name, size_t nlen, size_t from,
     size_t limit)
 {
-	size_t	 l;
+	size_t	 lo = 0, hi = P->nlends, mid;
 
-	for (l = from; l < limit; l++)
-		if (has_latex_end(P, l, name, nlen))
-			return l;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (P->lends[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < P->nlends && P->lends[lo] < limit; lo++)
+		if (has_latex_end(P, P->lends[lo], name, nlen))
+			return P->lends[lo];
 	return limit;
 }
 
@@ -720,7 +870,7 @@ find_latex_end(struct parser *P, const char *name, size_t nlen, size_t from,
 static int
 is_comment(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return p < e && *p == '#' && (p + 1 == e || p[1] == ' ');
 }
@@ -729,7 +879,7 @@ is_comment(struct parser *P, size_t l)
 static int
 is_fixed(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return p < e && *p == ':' && (p + 1 == e || p[1] == ' ');
 }
@@ -768,7 +918,7 @@ is_affiliated(struct parser *P, size_t l)
 	static const char *const kw[] = { "DATA", "HEADERS", "HEADER",
 	    "LABEL", "NAME", "PLOT", "RESNAME", "RESULTS", "RESULT", "SOURCE",
 	    "SRCNAME", "TBLNAME", NULL };
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*q;
 	size_t		 i, n;
 
@@ -811,7 +961,7 @@ is_affiliated(struct parser *P, size_t l)
 static int
 is_hrule(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s = p;
 
 	while (p < e && *p == '-')
@@ -849,7 +999,7 @@ is_fndef(struct parser *P, size_t l, const char **after)
 static int
 is_tel_rule(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	int		 seg = 0;
 
 	if (p >= e || *p != '+')
@@ -875,7 +1025,7 @@ is_tel_rule(struct parser *P, size_t l)
 static int
 is_nontel(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return p == e || (*p != '+' && *p != '|');
 }
@@ -884,7 +1034,7 @@ is_nontel(struct parser *P, size_t l)
 static int
 is_property(struct parser *P, size_t l, org_str *key, org_str *val, int mk)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*t, *v, *ve;
 
 	if (p >= e || *p != ':')
@@ -909,7 +1059,7 @@ is_property(struct parser *P, size_t l, org_str *key, org_str *val, int mk)
 static int
 is_pd_line(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*t, *c;
 
 	if (!(P->nl[l] & F_NL) || p >= e || *p != ':')
@@ -932,7 +1082,7 @@ is_pd_line(struct parser *P, size_t l)
 static int
 is_propdrawer(struct parser *P, size_t l, size_t *endl)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 	size_t		 k;
 
 	if (!ieq(p, e, ":PROPERTIES:") || skip_blanks(p + 12, e) != e ||
@@ -968,7 +1118,7 @@ emit(struct parser *P, enum org_type t, size_t line, size_t idx)
 static void
 emit_keyword(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)) + 2, *e = LE(P, l);
+	const char	*p = FB(P, l) + 2, *e = LE(P, l);
 	const char	*t, *c, *v, *ve;
 	org_keyword	*k;
 
@@ -1237,7 +1387,7 @@ ts_len(const char *p, const char *e)
 static int
 is_planning(struct parser *P, size_t l)
 {
-	const char	*p = skip_blanks(LB(P, l), LE(P, l)), *e = LE(P, l);
+	const char	*p = FB(P, l), *e = LE(P, l);
 
 	return ieq(p, e, "CLOSED:") || ieq(p, e, "DEADLINE:") ||
 	    ieq(p, e, "SCHEDULED:");
@@ -1344,6 +1494,7 @@ struct item {
 struct lstruct {
 	struct item	*v;
 	size_t		 n, cap;
+	size_t		 hint;	/* last item found */
 };
 
 static int
@@ -1413,7 +1564,7 @@ list_struct(struct parser *P, size_t l, size_t limit, struct lstruct *st)
 			if (k < limit)
 				l = k;
 		} else {
-			const char *p = skip_blanks(LB(P, l), LE(P, l));
+			const char *p = FB(P, l);
 
 			if (ieq(p, LE(P, l), "#+BEGIN:")) {
 				k = find_end(P, K_DYN, "", 0, l, limit);
@@ -1440,6 +1591,11 @@ st_find(struct lstruct *st, size_t line)
 {
 	size_t	 lo = 0, hi = st->n, mid;
 
+	/* Items are mostly asked for in order. */
+	if (st->hint < st->n && st->v[st->hint].line == line)
+		return &st->v[st->hint];
+	if (st->hint + 1 < st->n && st->v[st->hint + 1].line == line)
+		return &st->v[++st->hint];
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
 		if (st->v[mid].line < line)
@@ -1447,7 +1603,11 @@ st_find(struct lstruct *st, size_t line)
 		else
 			hi = mid;
 	}
-	return lo < st->n && st->v[lo].line == line ? &st->v[lo] : NULL;
+	if (lo < st->n && st->v[lo].line == line) {
+		st->hint = lo;
+		return &st->v[lo];
+	}
+	return NULL;
 }
 
 /* ---------------------------------------------------------------- */
@@ -1618,14 +1778,14 @@ table_end(struct parser *P, size_t l, size_t limit, int tel)
 	size_t	 k;
 
 	for (k = l; k < limit; k++) {
-		const char *p = skip_blanks(LB(P, k), LE(P, k)), *e = LE(P, k);
+		const char *p = FB(P, k), *e = LE(P, k);
 
 		if (p == e || (*p != '|' && !(tel && *p == '+')))
 			break;
 	}
 	/* #+TBLFM: +(.*) lines belong to the table. */
 	for (; k < P->nlines; k++) {
-		const char *p = skip_blanks(LB(P, k), LE(P, k)), *e = LE(P, k);
+		const char *p = FB(P, k), *e = LE(P, k);
 
 		if (!ieq(p, e, "#+TBLFM:") || p + 8 >= e || p[8] != ' ')
 			break;
@@ -1752,7 +1912,8 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 				/* (.*)[ \t]+::([ \t]+|$), greedy */
 				const char *c;
 
-				for (c = e - 2; c > p; c--) {
+				c = memchr(p, ':', (size_t)(e - p)) ? e - 2 : p;
+				for (; c > p; c--) {
 					if (c[0] == ':' && c[1] == ':' &&
 					    isblank_c(c[-1]) && (c + 2 == e ||
 					    isblank_c(c[2]))) {
@@ -1948,7 +2109,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		return skip_blank(P, table_end(P, l, limit, 1), limit);
 	/* Plain list. */
 	if (is_item(P, l, NULL)) {
-		struct lstruct	 own = { NULL, 0, 0 }, *use = st;
+		struct lstruct	 own = { NULL, 0, 0, 0 }, *use = st;
 		struct item	*it;
 		size_t		 ce, ind;
 
@@ -2141,7 +2302,7 @@ candidate_todo(struct parser *P, struct todoset *ts)
 
 	for (i = 0; i < P->ntodolines; i++) {
 		size_t l = P->todolines[i];
-		const char *p = skip_blanks(LB(P, l), LE(P, l)) + 2;
+		const char *p = FB(P, l) + 2;
 		const char *e = LE(P, l), *t, *c;
 
 		/* As emit_keyword: the key ends at the token's last colon. */
@@ -2408,9 +2569,12 @@ parser_free(struct parser *P)
 	free(P->tags);
 	free(P->tagrefs);
 	free(P->ls);
-	free(P->le);
+	free(P->ind);
 	free(P->nl);
 	free(P->todolines);
+	free(P->bends);
+	free(P->dends);
+	free(P->lends);
 }
 
 org_doc *
@@ -2463,11 +2627,14 @@ org_parse(const char *buf, size_t len)
 	d->nlines = P.nlines;
 	pv->arena = P.arena;
 	pv->ls = P.ls;
-	pv->le = P.le;
+	pv->ind = P.ind;
 	pv->nl = P.nl;
 	pv->tags = P.tags;
 	free(P.tagrefs);
 	free(P.todolines);
+	free(P.bends);
+	free(P.dends);
+	free(P.lends);
 	free(cand.v);
 	d->priv = pv;
 	return d;
@@ -2490,7 +2657,7 @@ org_free(org_doc *d)
 	if (pv != NULL) {
 		arena_free(&pv->arena);
 		free(pv->ls);
-		free(pv->le);
+		free(pv->ind);
 		free(pv->nl);
 		free(pv->tags);
 		free(pv);
@@ -2573,47 +2740,118 @@ file_property(const org_doc *d, const char *key, size_t kn, size_t *line,
 	return acc;
 }
 
+/* Prepend s (n bytes) to *acc with a space between. */
+static int
+acc_prepend(char **acc, size_t *alen, const char *s, size_t n)
+{
+	char	*nb;
+	size_t	 tot = n + (*acc ? 1 + *alen : 0);
+
+	if ((nb = malloc(tot + 1)) == NULL)
+		return -1;
+	memcpy(nb, s, n);
+	if (*acc) {
+		nb[n] = ' ';
+		memcpy(nb + n + 1, *acc, *alen);
+	}
+	nb[tot] = '\0';
+	free(*acc);
+	*acc = nb;
+	*alen = tot;
+	return 0;
+}
+
+/*
+ * org--property-local-values over props [first, first + n): the first
+ * :KEY: line is the base (none when its value is "nil"), :KEY+: lines add
+ * to it in order. Returns the joined value (malloc'd) or NULL when there
+ * is none; *hasbase tells whether a base was found.
+ */
+static int
+local_value(const org_doc *d, size_t first, size_t n, const char *key,
+    size_t kn, char **out, size_t *olen, int *hasbase, size_t *line)
+{
+	size_t	 i;
+	int	 seen_base = 0;
+
+	*out = NULL;
+	*olen = 0;
+	*hasbase = 0;
+	for (i = first; i < first + n; i++) {
+		const org_prop *pr = &d->props[i];
+
+		if (!keyeq(&pr->key, key, kn))
+			continue;
+		if (!pr->append) {
+			if (seen_base)
+				continue;
+			seen_base = 1;
+			if (pr->value.len == 3 && memcmp(pr->value.s, "nil", 3) ==
+			    0)
+				continue;
+			*hasbase = 1;
+		}
+		if (acc_add(out, olen, pr->value.s, pr->value.len,
+		    *out != NULL) < 0)
+			return -1;
+		*line = pr->line;
+	}
+	return 0;
+}
+
 char *
 org_property(const org_doc *d, long h, const char *key, int inherit,
     size_t *line)
 {
-	size_t	 kn, i, ln = 0;
-	char	*acc = NULL;
-	size_t	 alen = 0;
-	int	 found = 0;
+	size_t	 kn, ln = 0, ntop = 0, llen, alen = 0;
+	char	*acc = NULL, *loc, *glob;
+	int	 base = 0, found;
 
 	if (d == NULL || key == NULL)
 		return NULL;
 	kn = strlen(key);
-	while (h >= 0 && (size_t)h < d->nheadings) {
-		const org_heading *hd = &d->headings[h];
+	while (ntop < d->nprops && d->props[ntop].heading < 0)
+		ntop++;
+	/* Up the headings, then the file's own property drawer (h == -1),
+	 * stopping at the first base value (org-entry-get-with-inheritance).
+	 */
+	for (;;) {
+		size_t first = 0, n = ntop;
 
-		for (i = 0; i < hd->nprops; i++) {
-			const org_prop *pr = &d->props[hd->props + i];
-
-			if (!keyeq(&pr->key, key, kn))
-				continue;
-			if (acc_add(&acc, &alen, pr->value.s, pr->value.len,
-			    pr->append) < 0)
-				return NULL;
-			found = 1;
-			ln = pr->line;
+		if (h >= 0 && (size_t)h < d->nheadings) {
+			first = d->headings[h].props;
+			n = d->headings[h].nprops;
 		}
-		if (found || !inherit)
+		if (local_value(d, first, n, key, kn, &loc, &llen, &base,
+		    &ln) < 0)
+			goto fail;
+		if (loc != NULL) {
+			if (acc_prepend(&acc, &alen, loc, llen) < 0) {
+				free(loc);
+				goto fail;
+			}
+			free(loc);
+		}
+		if (base || (!inherit && h >= 0) || h < 0)
 			break;
-		h = hd->parent;
+		h = h < (long)d->nheadings ? d->headings[h].parent : -1;
 	}
-	if (!found && (h < 0 || inherit)) {
-		if ((acc = file_property(d, key, kn, &ln, &found)) == NULL)
-			found = 0;
+	if (!base && (inherit || h < 0)) {
+		glob = file_property(d, key, kn, &ln, &found);
+		if (glob != NULL) {
+			if (acc_prepend(&acc, &alen, glob, strlen(glob)) < 0) {
+				free(glob);
+				goto fail;
+			}
+			free(glob);
+		}
 	}
-	if (!found) {
-		free(acc);
-		return NULL;
-	}
-	if (line)
+	if (acc != NULL && line)
 		*line = ln;
 	return acc;
+fail:
+	free(acc);
+	return NULL;
 }
 
 const org_keyword *

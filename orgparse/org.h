@@ -126,11 +126,13 @@ void		 org_free(org_doc *);
 
 /*
  * Value of property key (ASCII case-insensitive) for heading h (-1: the
- * file's #+PROPERTY: lines only). A :KEY+: line appends to the value
- * with a space, as org-entry-get does. With inherit, a heading without the
- * property takes it from its ancestors, then from #+PROPERTY: lines.
+ * file's own property drawer and #+PROPERTY: lines), as org-entry-get
+ * computes it: the first :KEY: line is the base value (a base of "nil"
+ * counts as none), each :KEY+: line appends to it with a space. With
+ * inherit, a heading without a base value takes its ancestors' (their
+ * values coming first), then the file drawer's, then #+PROPERTY: lines'.
  * Returns a malloc'd string the caller frees, or NULL when absent (or out
- * of memory). *line, when not NULL, gets the line of the defining entry.
+ * of memory). *line, when not NULL, gets the line of the last entry read.
  */
 char		*org_property(const org_doc *, long h, const char *key,
 		    int inherit, size_t *line);

@@ -14,8 +14,10 @@
 
 #include "diag.h"
 
-/* Config files larger than this are refused rather than read. */
-#define CFG_MAX_BYTES	(16u * 1024 * 1024)
+/* Config files larger than this are refused rather than read: no real
+ * config comes near it, and parsing a hostile one costs memory in
+ * proportion (some 200 bytes per heading). */
+#define CFG_MAX_BYTES	(4u * 1024 * 1024)
 
 /* Read a config file. NULL with an error in d when it cannot be read, is a
  * directory or is too large; the caller frees the buffer. */

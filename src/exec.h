@@ -52,8 +52,9 @@ struct exec_opts {
  * Run every step of def. The result (the output of the last step that ran:
  * the last step, the one that answered NO-WORK, or the one that failed) is
  * copied to out_fd. Returns the status, or -1 when the run could not start
- * at all (bad pattern, no temporary file), with a one-line reason in err.
- * A failed step's reason also lands in err.
+ * at all (a step or thought pattern that does not compile, no pipe), with
+ * a one-line reason in err. A failed step's reason also lands in err,
+ * redacted. Reaps every child of the calling process while it runs.
  */
 int	exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	    int out_fd, char *err, size_t errlen);

@@ -258,3 +258,30 @@ def test_writer_narrates_with_a_model(site, data):
     assert "* Facts" in draft
     assert keyword(site / "drafts/0001-load.org", "TITLE") == \
         "How busy is the box?"
+
+
+def test_run_example_starts_a_living_crew(tmp_path):
+    # What `make run` does, on a scratch site and a free port: the daemon
+    # starts, and within its boot grace the desk has assigned a beat.
+    import signal
+    import time
+    site, state = tmp_path / "site", tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
+    env.update(KEEPER_EXAMPLE_SITE=str(site), KEEPER_EXAMPLE_DATA=str(state),
+               KEEPER_EXAMPLE_LISTEN="127.0.0.1:0")
+    p = subprocess.Popen(["bash", str(CREWS / "run-example.sh"), KEEPER],
+                         env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        end = time.monotonic() + DEADLINE
+        while not (site / "queue/0001-load.org").exists():
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < end, "the desk never assigned a beat"
+            time.sleep(0.05)
+        assert keyword(site / "queue/0001-load.org", "ASSIGNED") \
+            .endswith(" by desk")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=DEADLINE)
+    assert p.returncode == 0, err
+    assert b"dashboard on http://127.0.0.1:0/" in err

@@ -144,6 +144,25 @@ cat
     assert events[1].startswith("step-end look ok ")
 
 
+def test_no_work_must_come_first(tmp_path, repo):
+    # The daemon applies the same rule to the result, so a telemetry line
+    # before NO-WORK makes it ordinary output, here as there.
+    d = write_def(tmp_path, """* look
+#+BEGIN_SRC sh
+echo "::step::looking"
+echo "NO-WORK: too late"
+#+END_SRC
+* later
+#+BEGIN_SRC sh
+touch later-ran
+#+END_SRC
+""")
+    res, events = exec_def_events(d, repo)
+    assert res.returncode == 0, res.stderr
+    assert (repo / "later-ran").exists()
+    assert events[2].startswith("step-end look ok ")
+
+
 def test_dir_header_arg(tmp_path, repo):
     (repo / "drafts" / "deep").mkdir(parents=True)
     d = write_def(tmp_path, """* where

@@ -10,6 +10,7 @@ printed by a step or echoed by the server are redacted on the way out.
 """
 import json
 import os
+import re
 import socket
 import subprocess
 
@@ -163,9 +164,12 @@ def test_500_forever_until_the_step_timeout(tmp_path, repo, fake):
     assert res.returncode == 1
     err = res.stderr.decode()
     # Tries at 0 s and 0.5 s; the next (after 1 s more) would pass 1.2 s.
-    assert ("llm: timed out after 1.2s (2 attempts, last: HTTP 500: "
-            "the server had an error)") in err, err
-    assert len(fake.requests) == 2
+    # (A very slow machine may fit only one try: count, do not assume.)
+    m = re.search(r"llm: timed out after 1\.2s \((\d+) attempts?, last: "
+                  r"HTTP 500: the server had an error\)", err)
+    assert m, err
+    assert int(m.group(1)) == len(fake.requests)
+    assert len(fake.requests) in (1, 2)
 
 
 def test_garbage_body(tmp_path, repo, fake):
@@ -261,8 +265,8 @@ def test_unreachable_server_fails_within_the_timeout(tmp_path, repo):
         res, _ = run_def(tmp_path, repo, one_step(" :timeout 800ms"),
                          clean_env(KEEPER_LLM_URL=url, KEEPER_LLM_MODEL="m"))
     assert res.returncode == 1
-    assert b"llm: timed out after 800ms (2 attempts, last: " in res.stderr, \
-        res.stderr
+    assert re.search(rb"llm: timed out after 800ms \([12] attempts?, last: "
+                     rb".*[Cc]onnect", res.stderr), res.stderr
 
 
 def test_run_once_records_usage_and_keeps_secrets_out(crew, fake):

@@ -566,19 +566,21 @@ test_chat_500_forever(void **state)
 	};
 	struct llm_reply r;
 	struct server s;
-	char err[512];
+	char err[512], want[512];
 
 	(void)state;
 	server_start(&s, script, 1);
-	/* Attempts at 0 and 0.5 s; the next would wait 1 s, past 1.2 s. */
-	assert_int_equal(call(&s, "/v1", "k", 1200, &r, err, sizeof(err)), -1);
-	assert_string_equal(err, "llm: timed out after 1.2s (2 attempts, "
-	    "last: HTTP 500: boom)");
+	/* Attempts at 0, 0.5 and 1.5 s; the next would wait 2 s, past 3 s.
+	 * A loaded machine may fit only two: count, do not assume. */
+	assert_int_equal(call(&s, "/v1", "k", 3000, &r, err, sizeof(err)), -1);
+	assert_true(r.attempts == 2 || r.attempts == 3);
+	snprintf(want, sizeof(want), "llm: timed out after 3s (%d attempts, "
+	    "last: HTTP 500: boom)", r.attempts);
+	assert_string_equal(err, want);
 	assert_null(r.content);
-	assert_int_equal(r.attempts, 2);
 	assert_int_equal(r.http_status, 500);
 	server_stop(&s);
-	assert_int_equal(s.nreq, 2);
+	assert_int_equal(s.nreq, (size_t)r.attempts);
 	server_release(&s);
 }
 
@@ -701,6 +703,7 @@ test_chat_refused(void **state)
 	/* Connection refused is retried (0 s, 0.5 s), then the deadline. */
 	assert_true(strncmp(err, "llm: timed out after 800ms (2 attempts, "
 	    "last: ", 40) == 0);
+	assert_non_null(strstr(err, "onnect"));
 	assert_int_equal(r.attempts, 2);
 	assert_int_equal(r.http_status, 0);
 

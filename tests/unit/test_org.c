@@ -188,6 +188,46 @@ property_drawers(void **state)
 	org_free(d);
 }
 
+/* Expectations from Emacs' org-entry-get on the same text. */
+static void
+property_inheritance(void **state)
+{
+	static const char *const cases[][4] = {
+		{ "A", "FOO", "a a2", "a a2" }, { "B", "FOO", "a a2 b", "b" },
+		{ "C", "FOO", "a a2 b", NULL }, { "B", "BAR", "b-only", NULL },
+		{ "A", "BAR", "b-only", "b-only" },
+		{ "C", "G", "base more child", NULL },
+		{ "C", "X", "file xa", NULL }, { "B", "FIRST", "one", "one" },
+		{ "C", "NONE", NULL, NULL },
+	};
+	org_doc	*d = P("#+PROPERTY: G base\n#+PROPERTY: G+ more\n"
+	    "#+PROPERTY: X file\n* A\n:PROPERTIES:\n:FOO: a\n:FOO+: a2\n"
+	    ":BAR+: b-only\n:X+: xa\n:END:\n** B\n:PROPERTIES:\n:FOO+: b\n"
+	    ":BAR: nil\n:G+: child\n:FIRST: one\n:FIRST: two\n:END:\n"
+	    "*** C\n");
+	size_t	 i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long h = -1;
+		char *v;
+
+		for (k = 0; k < d->nheadings; k++)
+			if (strcmp(d->headings[k].title.s, cases[i][0]) == 0)
+				h = (long)k;
+		assert_true(h >= 0);
+		for (k = 0; k < 2; k++) {
+			v = org_property(d, h, cases[i][1], k == 0, NULL);
+			if (cases[i][2 + k] == NULL)
+				assert_null(v);
+			else
+				assert_string_equal(v, cases[i][2 + k]);
+			free(v);
+		}
+	}
+	org_free(d);
+}
+
 static void
 keywords_and_affiliated(void **state)
 {
@@ -238,6 +278,26 @@ blocks(void **state)
 	assert_int_equal(d->keywords[0].line, 12);
 	/* A heading ends the unclosed block: no block. */
 	assert_int_equal(d->nheadings, 1);
+	org_free(d);
+}
+
+/* Ends are looked up in per-name indexes: the right one must be found
+ * among others, and case-insensitively. */
+static void
+ends_among_others(void **state)
+{
+	org_doc	*d = P("#+BEGIN_a\n#+END_b\n#+END_AX\n#+end_A  \n"
+	    "#+BEGIN: dyn\n#+ENDX\n#+K1: in\n#+END:\n"
+	    "\\begin{x}\n#+K2: hidden\n\\end{y}\n\\END{x} \n"
+	    "\\begin{z}\n#+K3: shown\n");
+
+	(void)state;
+	assert_int_equal(d->nblocks, 1);
+	assert_int_equal(d->blocks[0].end_line, 4);
+	assert_str(d->blocks[0].value, "#+END_b\n#+END_AX\n");
+	assert_int_equal(d->nkeywords, 2);
+	assert_str(d->keywords[0].key, "K1");
+	assert_str(d->keywords[1].key, "K3");
 	org_free(d);
 }
 
@@ -459,8 +519,10 @@ main(void)
 		cmocka_unit_test(todo_keywords_from_file),
 		cmocka_unit_test(planning_lines),
 		cmocka_unit_test(property_drawers),
+		cmocka_unit_test(property_inheritance),
 		cmocka_unit_test(keywords_and_affiliated),
 		cmocka_unit_test(blocks),
+		cmocka_unit_test(ends_among_others),
 		cmocka_unit_test(drawers),
 		cmocka_unit_test(lists_hold_elements),
 		cmocka_unit_test(paragraph_rules),
