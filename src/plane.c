@@ -143,9 +143,8 @@ struct plane_web {
 	struct http		*http;
 	uv_timer_t		 tick;
 	int			 tick_open;
-	const struct crew	*rcrew;		/* the redactor was built for */
+	char			*rkey;		/* patterns the redactor has */
 	struct redactor		*redactor;
-	int			 redactor_ok;
 	uv_work_t		 feed;
 	int			 feed_busy, feed_again;
 	char			*feed_repo;
@@ -171,21 +170,30 @@ web_redact(void *arg, const char *text, size_t len)
 	return r;
 }
 
-/* The crew's own #+REDACT: patterns, rebuilt when the manifest changes;
- * a NULL redactor still applies the built-in ones. */
+/* The crew's own #+REDACT: patterns, rebuilt when they change (compared
+ * by text: a reloaded crew may reuse the old one's address); a NULL
+ * redactor still applies the built-in ones. */
 static void
 web_redactor(struct plane_web *w)
 {
 	const struct crew *c = w->d->crew;
-	const char **pats = NULL;
-	struct redactor *r;
 	size_t n = c != NULL ? c->nredact : 0;
+	const char **pats = NULL;
+	struct sb key = { 0 };
+	struct redactor *r;
 	char err[256] = "";
 
-	if (w->redactor_ok && c == w->rcrew)
+	sb_adds(&key, "redact\n");
+	for (size_t i = 0; i < n; i++) {
+		sb_adds(&key, c->redact[i].regex);
+		sb_addc(&key, '\n');
+	}
+	if (w->rkey != NULL && strcmp(w->rkey, key.buf) == 0) {
+		sb_release(&key);
 		return;
-	w->rcrew = c;
-	w->redactor_ok = 1;
+	}
+	free(w->rkey);
+	w->rkey = sb_detach(&key);
 	if (n > 0) {
 		pats = xreallocarray(NULL, n, sizeof(*pats));
 		for (size_t i = 0; i < n; i++)
@@ -194,7 +202,7 @@ web_redactor(struct plane_web *w)
 	r = redact_new(pats, n, err, sizeof(err));
 	free(pats);
 	if (r == NULL)
-		log_warnx("event=redact-error error=%s", log_qv(err));
+		log_warnx("event=redact-error error=\"%s\"", err);
 	redact_free(w->redactor);
 	w->redactor = r;
 	plane_set_redact(w->plane, web_redact, w);
@@ -255,6 +263,7 @@ web_maybe_free(struct plane_web *w)
 	json_decref(w->feed_out);
 	free(w->feed_repo);
 	free(w->st);
+	free(w->rkey);
 	redact_free(w->redactor);
 	plane_free(w->plane);
 	snapshot_store_free(w->store);

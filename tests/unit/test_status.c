@@ -16,11 +16,8 @@
 #define NOW	1000000000000LL		/* 2001-09-09T01:46:40Z */
 #define SEC	1000LL
 
-static const struct status_crew crew = {
-	.name = "newsroom",
-	.boot_ms = NOW - 3600 * SEC,
-	.grace_ms = 60 * SEC,
-};
+static const struct status_crew crew = { .name = "newsroom",
+	.boot_ms = NOW - 3600 * SEC, .grace_ms = 60 * SEC };
 
 static struct agent_status
 idle_agent(const char *name)
@@ -273,6 +270,22 @@ test_states_from_spec(void **state)
 }
 
 static void
+test_health_json_sentinel(void **state)
+{
+	struct status_sentinel sn = { 1, 2, 3, 4 };
+	struct status_crew c = crew;
+	int code = 0;
+
+	(void)state;
+	c.sentinel = &sn;
+	assert_json(status_health_json(NULL, 0, &c, NOW, &code),
+	    "{\"status\":\"ok\",\"agents\":{},\"sentinel\":"
+	    "{\"missed_timer\":1,\"overdue_run\":2,\"leaked_slot\":3,"
+	    "\"lost_slot\":4}}");
+	assert_int_equal(code, 200);
+}
+
+static void
 test_health_json(void **state)
 {
 	struct agent_status a[2];
@@ -383,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_wire_bounded),
 		cmocka_unit_test(test_states_from_spec),
 		cmocka_unit_test(test_health_json),
+		cmocka_unit_test(test_health_json_sentinel),
 		cmocka_unit_test(test_changes_json),
 		cmocka_unit_test(test_redact_walks_every_string),
 		cmocka_unit_test(test_invalid_utf8),
