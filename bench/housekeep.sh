@@ -15,7 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 cc -std=c17 -O2 -D_GNU_SOURCE -I"$root/src" -o "$tmp/hk" \
-    "$here/housekeep_bench.c" "$root/$B/libkeeper.a" \
+    "$here/housekeep_bench.c" "$B/libkeeper.a" \
     $(pkg-config --libs sqlite3) -lpthread
 
 now=1800000000000

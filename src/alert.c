@@ -485,7 +485,9 @@ struct alert_hub {
 	struct alert_policy	 policy;
 	struct alert_queue	*q;		/* NULL: no URL */
 	struct hub_track	*tracks;
-	size_t			 ntracks;
+	size_t			 ntracks, cap;
+	size_t			*slots;		/* name -> index + 1, 0 empty */
+	size_t			 nslots;	/* a power of two */
 };
 
 int
@@ -547,17 +549,67 @@ alert_hub_from_env(const char *crew, char *err, size_t errlen)
 	    errlen);
 }
 
+/*
+ * The housekeeping timer observes every agent every second, so a crew of
+ * thousands must not pay a linear search per agent: tracks are found
+ * through an open-addressing table of their indices, rebuilt when it
+ * fills or a track is forgotten (both rare).
+ */
+static size_t
+hub_hash(const char *s)
+{
+	uint64_t x = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s; s++)
+		x = (x ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)x;
+}
+
+static void
+hub_reindex(struct alert_hub *h)
+{
+	size_t want = 16, j;
+
+	while (want < 2 * h->ntracks + 2)
+		want *= 2;
+	if (want != h->nslots) {
+		free(h->slots);
+		h->slots = xcalloc(want, sizeof(*h->slots));
+		h->nslots = want;
+	} else
+		memset(h->slots, 0, want * sizeof(*h->slots));
+	for (size_t i = 0; i < h->ntracks; i++) {
+		j = hub_hash(h->tracks[i].agent) & (h->nslots - 1);
+		while (h->slots[j] != 0)
+			j = (j + 1) & (h->nslots - 1);
+		h->slots[j] = i + 1;
+	}
+}
+
 static struct alert_track *
 hub_track(struct alert_hub *h, const char *agent)
 {
-	for (size_t i = 0; i < h->ntracks; i++)
-		if (strcmp(h->tracks[i].agent, agent) == 0)
-			return &h->tracks[i].t;
-	h->tracks = xreallocarray(h->tracks, h->ntracks + 1,
-	    sizeof(*h->tracks));
+	size_t j, k;
+
+	if (h->nslots == 0)
+		hub_reindex(h);
+	j = hub_hash(agent) & (h->nslots - 1);
+	while ((k = h->slots[j]) != 0) {
+		if (strcmp(h->tracks[k - 1].agent, agent) == 0)
+			return &h->tracks[k - 1].t;
+		j = (j + 1) & (h->nslots - 1);
+	}
+	if (h->ntracks == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->tracks = xreallocarray(h->tracks, h->cap,
+		    sizeof(*h->tracks));
+	}
 	memset(&h->tracks[h->ntracks], 0, sizeof(h->tracks[0]));
 	h->tracks[h->ntracks].agent = xstrdup(agent);
-	return &h->tracks[h->ntracks++].t;
+	h->slots[j] = ++h->ntracks;
+	if (2 * h->ntracks + 2 > h->nslots)
+		hub_reindex(h);
+	return &h->tracks[h->ntracks - 1].t;
 }
 
 int
@@ -588,6 +640,7 @@ alert_hub_forget(struct alert_hub *h, const char *agent)
 		if (strcmp(h->tracks[i].agent, agent) == 0) {
 			free(h->tracks[i].agent);
 			h->tracks[i] = h->tracks[--h->ntracks];
+			hub_reindex(h);
 			return;
 		}
 }
@@ -613,6 +666,7 @@ alert_hub_free(struct alert_hub *h)
 	for (size_t i = 0; i < h->ntracks; i++)
 		free(h->tracks[i].agent);
 	free(h->tracks);
+	free(h->slots);
 	free(h->crew);
 	free(h);
 }

@@ -496,6 +496,39 @@ test_hub_tracks_per_agent(void **state)
 	alert_hub_free(h);
 }
 
+/* Many agents: every one keeps its own track through table growth and
+ * through forgetting others. */
+static void
+test_hub_many_agents(void **state)
+{
+	struct alert_policy p;
+	struct alert_hub *h;
+	struct alert a;
+	char err[256], name[32];
+	struct alert_input in = { .health = HEALTH_FAILING, .fail_streak = 1,
+	    .run_id = "r1", .now_ms = 1000, .agent = name };
+	enum { N = 300 };
+
+	(void)state;
+	alert_policy_default(&p);
+	p.fail_threshold = 1;
+	h = alert_hub_new("crew", NULL, &p, err, sizeof(err));
+	assert_non_null(h);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "a%d", i);
+		assert_int_equal(alert_hub_observe(h, &in, &a), 1);
+	}
+	for (int i = 0; i < N; i += 3) {
+		snprintf(name, sizeof(name), "a%d", i);
+		alert_hub_forget(h, name);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "a%d", i);
+		assert_int_equal(alert_hub_observe(h, &in, &a), i % 3 == 0);
+	}
+	alert_hub_free(h);
+}
+
 int
 main(void)
 {
@@ -513,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_queue_bounded),
 		cmocka_unit_test(test_hub_config),
 		cmocka_unit_test(test_hub_tracks_per_agent),
+		cmocka_unit_test(test_hub_many_agents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
