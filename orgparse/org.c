@@ -76,6 +76,12 @@ struct tagref {
 
 struct todoset;
 
+/* A line that closes blocks named like hash (0 for #+END:, dynamic). */
+struct endline {
+	uint32_t	 hash;
+	size_t		 line;
+};
+
 struct parser {
 	/* input */
 	const char	*buf;
@@ -101,6 +107,13 @@ struct parser {
 	int		 maybe_todo;	/* a #+TODO:-like line exists */
 	size_t		*todolines;	/* those lines */
 	size_t		 ntodolines, ctodolines;
+	/* Lines that may close a block (#+END...) or a drawer (:END:), so
+	 * that searching for an end never walks every line again: a file of
+	 * unclosed blocks would otherwise take quadratic time. */
+	struct endline	*bends;
+	size_t		 nbends, cbends;
+	size_t		*dends, ndends, cdends;
+	size_t		*lends, nlends, clends;	/* \\end{...} lines */
 	struct todoset	*dflt;		/* TODO/DONE, used while parsing */
 
 	long		 cur_heading;
@@ -417,6 +430,33 @@ ieq_n(const char *p, const char *e, const char *lit, size_t n)
 #define FB(P, l)	((P)->ind[l] != 255 ? LB(P, l) + (P)->ind[l] : \
 			    skip_blanks(LB(P, l), LE(P, l)))
 
+/* Hash of a block name, ASCII case folded; never 0. */
+static uint32_t
+name_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		h = (h ^ c) * 16777619u;
+	}
+	return h ? h : 1;
+}
+
+static int
+endline_cmp(const void *x, const void *y)
+{
+	const struct endline *a = x, *b = y;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
 /* Flags of the line [p, q) (q at its LF, or the end). */
 static unsigned char
 line_flags(const char *p, const char *q, int nl)
@@ -441,6 +481,56 @@ line_flags(const char *p, const char *q, int nl)
 	while (r < q && (*r == ' ' || *r == '\t' || *r == '\r'))
 		r++;
 	return r == q ? f | F_WS : f;
+}
+
+/* Record line i, starting (after blanks) at t, if it may close a block
+ * or a drawer. */
+static int
+note_end(struct parser *P, size_t i, const char *t, const char *e)
+{
+	struct endline	*el;
+	size_t		*dl;
+	const char	*n, *ne;
+
+	if (ieq(t, e, ":END:")) {
+		if ((dl = PUSH(P, dends, ndends, cdends)) == NULL)
+			return -1;
+		*dl = i;
+		return 0;
+	}
+	if (!ieq(t, e, "#+END"))
+		return 0;
+	n = t + 5;
+	if (n < e && *n == '_') {
+		n++;
+		for (ne = n; ne < e && !isblank_c(*ne); ne++)
+			;
+		if (ne == n)
+			return 0;
+	} else if (n == e || *n == ':' || isblank_c(*n))
+		ne = n;		/* #+END or #+END: closes dynamic blocks */
+	else
+		return 0;
+	if ((el = PUSH(P, bends, nbends, cbends)) == NULL)
+		return -1;
+	el->hash = ne == n ? 0 : name_hash(n, (size_t)(ne - n));
+	el->line = i;
+	return 0;
+}
+
+/* \\end{[A-Za-z0-9*]+}[ \t]*$ somewhere at the end of [p, e). */
+static int
+is_latex_end_line(const char *p, const char *e)
+{
+	while (e > p && isblank_c(e[-1]))
+		e--;
+	if (e == p || e[-1] != '}')
+		return 0;
+	e--;
+	while (e > p && ((e[-1] >= 'a' && e[-1] <= 'z') || (e[-1] >= 'A' &&
+	    e[-1] <= 'Z') || (e[-1] >= '0' && e[-1] <= '9') || e[-1] == '*'))
+		e--;
+	return e - p >= 5 && strncasecmp(e - 5, "\\end{", 5) == 0;
 }
 
 static int
@@ -482,6 +572,18 @@ index_lines(struct parser *P)
 		if (p < q && (*p == ' ' || *p == '\t'))
 			t = skip_blanks(p, q - ((f & F_CR) >> 4));
 		P->ind[i] = t - p < 255 ? (unsigned char)(t - p) : 255;
+		if (t < q && (*t == '#' || *t == ':'))
+			if (note_end(P, i, t, q - ((f & F_CR) >> 4)) < 0)
+				return -1;
+		if (q > t && (q[-1] == '}' || q[-1] == ' ' || q[-1] == '\t' ||
+		    q[-1] == '\r') && is_latex_end_line(t, q - ((f & F_CR) >>
+		    4))) {
+			size_t *el = PUSH(P, lends, nlends, clends);
+
+			if (el == NULL)
+				return -1;
+			*el = i;
+		}
 		if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
 		    (ieq(t + 2, q, "TODO:") || ieq(t + 2, q, "SEQ_TODO:") ||
 		    ieq(t + 2, q, "TYP_TODO:"))) {
@@ -498,6 +600,8 @@ index_lines(struct parser *P)
 	P->nl[i] = 0;
 	P->ind[i] = 0;
 	P->nlines = i;
+	if (P->nbends > 1)
+		qsort(P->bends, P->nbends, sizeof(*P->bends), endline_cmp);
 	return 0;
 }
 
@@ -633,10 +737,45 @@ find_end(struct parser *P, int kind, const char *name, size_t nlen,
 	    (nlen == 0 || strncasecmp(P->endcache.name, name, nlen) == 0) &&
 	    from >= P->endcache.from && from <= P->endcache.result)
 		return P->endcache.result;
-	for (l = from; l < limit; l++) {
-		if (kind == K_DRAWER ? is_end(P, l) :
-		    is_block_end(P, l, name, nlen, kind == K_DYN))
-			break;
+	if (kind == K_DRAWER) {
+		const size_t *c = P->dends;
+		size_t n = P->ndends, lo = 0, hi = n, mid;
+
+		/* First candidate line at or after from. */
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (c[mid] < from)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		l = limit;
+		for (; lo < n && c[lo] < limit; lo++)
+			if (is_end(P, c[lo])) {
+				l = c[lo];
+				break;
+			}
+	} else {
+		const struct endline *c = P->bends;
+		uint32_t h = kind == K_DYN ? 0 : name_hash(name, nlen);
+		size_t n = P->nbends, lo = 0, hi = n, mid;
+
+		/* First (hash, line) at or after (h, from). */
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (c[mid].hash < h || (c[mid].hash == h &&
+			    c[mid].line < from))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		l = limit;
+		for (; lo < n && c[lo].hash == h && c[lo].line < limit; lo++)
+			if (is_block_end(P, c[lo].line, name, nlen,
+			    kind == K_DYN)) {
+				l = c[lo].line;
+				break;
+			}
 	}
 	P->endcache.valid = 1;
 	P->endcache.kind = kind;
@@ -712,11 +851,18 @@ static size_t
 find_latex_end(struct parser *P, const char *name, size_t nlen, size_t from,
     size_t limit)
 {
-	size_t	 l;
+	size_t	 lo = 0, hi = P->nlends, mid;
 
-	for (l = from; l < limit; l++)
-		if (has_latex_end(P, l, name, nlen))
-			return l;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (P->lends[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < P->nlends && P->lends[lo] < limit; lo++)
+		if (has_latex_end(P, P->lends[lo], name, nlen))
+			return P->lends[lo];
 	return limit;
 }
 
@@ -2426,6 +2572,9 @@ parser_free(struct parser *P)
 	free(P->ind);
 	free(P->nl);
 	free(P->todolines);
+	free(P->bends);
+	free(P->dends);
+	free(P->lends);
 }
 
 org_doc *
@@ -2483,6 +2632,9 @@ org_parse(const char *buf, size_t len)
 	pv->tags = P.tags;
 	free(P.tagrefs);
 	free(P.todolines);
+	free(P.bends);
+	free(P.dends);
+	free(P.lends);
 	free(cand.v);
 	d->priv = pv;
 	return d;

@@ -16,5 +16,6 @@ int	cmd_run_once(int argc, char **argv);	/* cli.c */
 int	cmd_status(int argc, char **argv);	/* cli.c */
 int	cmd_history(int argc, char **argv);	/* cli.c */
 int	cmd_doctor(int argc, char **argv);
+int	cmd_log(int argc, char **argv);		/* gitlog.c */
 
 #endif

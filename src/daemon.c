@@ -27,6 +27,7 @@
 #include "log.h"
 #include "plane.h"
 #include "redact.h"
+#include "repo.h"
 #include "service.h"
 #include "statesync.h"
 #include "util.h"
@@ -174,7 +175,6 @@ check_data_in_repo(struct daemon *d, char *err, size_t errlen)
 	int ignored = 0, rc = 0;
 	size_t n;
 
-	git_libgit2_init();
 	if (git_repository_open_ext(&r, d->repo, 0, NULL) != 0)
 		goto done;		/* not a git repo: nothing to commit */
 	if ((wd = git_repository_workdir(r)) == NULL)
@@ -201,7 +201,6 @@ check_data_in_repo(struct daemon *d, char *err, size_t errlen)
 done:
 	free(rdata);
 	git_repository_free(r);
-	git_libgit2_shutdown();
 	return rc;
 }
 
@@ -515,6 +514,10 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
 	/* State writes and commits share the pool; fsyncs run in parallel. */
 	(void)setenv("UV_THREADPOOL_SIZE", "8", 0);
+	/* One libgit2 reference for the daemon's life: when the count drops
+	 * to zero libgit2 tears down its TLS state, and the next open (every
+	 * repo_open() on the pool) would parse the whole CA bundle again. */
+	git_libgit2_init();
 	/* A CLI client that hangs up mid-answer must not kill the daemon;
 	 * children get every signal back at its default (child.c). */
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -993,6 +996,7 @@ daemon_serve(struct daemon *d)
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
 	d->svc = service_new(d);
 	service_ready(d->svc);
+	plane_ready(web);	/* http.addr: up, signals handled */
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
@@ -1114,6 +1118,7 @@ daemon_free(struct daemon *d)
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_close(d->store);
+	repo_close(d->git);
 	redact_free(d->redactor);
 	if (d->crew)
 		crew_free(d->crew);
@@ -1126,4 +1131,5 @@ daemon_free(struct daemon *d)
 	free(d->ctl_path);
 	free(d->dbpath);
 	free(d);
+	git_libgit2_shutdown();
 }

@@ -73,6 +73,8 @@ struct daemon {
 	int		 lock_fd;
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */
+	struct repo	*git;		/* the tenant repo, opened by the first
+					   git job (worker.c), or NULL */
 	char		*dbpath;
 	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
 	int		 ckpt_busy;

@@ -22,8 +22,8 @@ hk_due(int64_t last_ms, int64_t period_ms, int64_t now_ms)
 }
 
 int64_t
-hk_prune_runs(sqlite3 *db, int64_t now_ms, int64_t retention_ms, char *err,
-    size_t errlen)
+hk_prune_runs(sqlite3 *db, int64_t now_ms, int64_t retention_ms,
+    int64_t limit, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
@@ -31,12 +31,15 @@ hk_prune_runs(sqlite3 *db, int64_t now_ms, int64_t retention_ms, char *err,
 	if (retention_ms <= 0)
 		return 0;
 	/* Open rows (outcome NULL) belong to a run in flight or to one the
-	 * boot sweep will mark interrupted: never pruned here. */
-	if (sqlite3_prepare_v2(db, "DELETE FROM runs WHERE outcome IS NOT "
-	    "NULL AND coalesce(ended, started, scheduled, 0) < ?1", -1, &st,
+	 * boot sweep will mark interrupted: never pruned here. Old rows
+	 * have the low ids, so a batch is found at the start of the scan. */
+	if (sqlite3_prepare_v2(db, "DELETE FROM runs WHERE id IN (SELECT id "
+	    "FROM runs WHERE outcome IS NOT NULL AND coalesce(ended, started, "
+	    "scheduled, 0) < ?1 ORDER BY id LIMIT ?2)", -1, &st,
 	    NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now_ms - retention_ms);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	n = sqlite3_changes64(db);

@@ -33,10 +33,14 @@
 int	 hk_due(int64_t last_ms, int64_t period_ms, int64_t now_ms);
 
 /* Delete closed rows of the runs table whose end (else start, else due
- * time) is before now - retention. Returns the number deleted, -1 with
- * err on failure. A retention <= 0 prunes nothing. */
+ * time) is before now - retention, at most limit of them (0: all), oldest
+ * first. Returns the number deleted (fewer than limit: done), -1 with err
+ * on failure. A retention <= 0 prunes nothing. The daemon prunes in
+ * batches of HK_PRUNE_BATCH, one per housekeeping run, so a first prune
+ * of a long history never holds the loop for long. */
+#define HK_PRUNE_BATCH		500
 int64_t	 hk_prune_runs(sqlite3 *, int64_t now_ms, int64_t retention_ms,
-	    char *err, size_t errlen);
+	    int64_t limit, char *err, size_t errlen);
 
 struct hk_db_report {
 	int	 checkpointed;		/* wal_checkpoint(TRUNCATE) ran */

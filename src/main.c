@@ -18,6 +18,7 @@ static const struct {
 	{ "run-once", cmd_run_once, "one watched tick of an agent now" },
 	{ "status", cmd_status, "agents, positions and next ticks" },
 	{ "history", cmd_history, "the run history" },
+	{ "log", cmd_log, "the commits agents made (the changes feed)" },
 	{ "doctor", cmd_doctor, "check a deployment and say what is wrong" },
 };
 

@@ -129,9 +129,9 @@ done:
  * The daemon glue: snapshots are published on the daemon's coalesced
  * status-changed hook and by a one-second timer (health decays with time
  * alone; plane_publish() drops snapshots where nothing but the clock
- * moved). The commit feed is re-read on libuv's thread pool when a run
- * ends (a commit is made before its run is reported ended), at start, and
- * never per request.
+ * moved). The commit feed is re-read on libuv's thread pool at start and
+ * whenever a tick finishes (its commit, if any, is made before the tick is
+ * rescheduled), never per request.
  */
 #define WEB_TICK_MS	1000
 #define WEB_FEED_MAX	50
@@ -151,7 +151,7 @@ struct plane_web {
 	char			*feed_repo;
 	json_t			*feed_out;
 	char			 feed_err[256];
-	size_t			 nrunning;	/* at the last publish */
+	uint64_t		 sched_seen;	/* sum of next ticks, last publish */
 	struct agent_status	*st;
 	size_t			 stcap;
 	int			 stopping;
@@ -207,7 +207,8 @@ web_publish(struct plane_web *w)
 {
 	struct daemon *d = w->d;
 	struct status_crew c = { 0 };
-	size_t n = d->nworkers, running = 0;
+	size_t n = d->nworkers;
+	uint64_t sched = 0;
 
 	if (w->stopping)
 		return;
@@ -218,7 +219,7 @@ web_publish(struct plane_web *w)
 	}
 	for (size_t i = 0; i < n; i++) {
 		worker_status(d->workers[i], &w->st[i]);
-		running += w->st[i].running != 0;
+		sched += (uint64_t)w->st[i].next_tick_ms;
 	}
 	c.name = d->crew != NULL ? d->crew->title : NULL;
 	c.error = d->crew_error;
@@ -226,11 +227,11 @@ web_publish(struct plane_web *w)
 	c.grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
 	c.sentinel = service_sentinel(d->svc);
 	(void)plane_publish(w->plane, w->st, n, &c, util_now_ms());
-	/* Fewer agents running than last time: a run ended, and may have
-	 * committed. */
-	if (running < w->nrunning)
+	/* A tick is rescheduled only once it has finished, its commit
+	 * included: a changed schedule means the feed may have moved. */
+	if (sched != w->sched_seen)
 		feed_start(w);
-	w->nrunning = running;
+	w->sched_seen = sched;
 }
 
 static void
@@ -348,8 +349,6 @@ plane_start(struct daemon *d, struct plane_web **out, char *err,
 	w->http = http_start(d->opts.listen, w->store, NULL, err, errlen);
 	if (w->http == NULL)
 		goto fail;
-	if (http_write_addr(w->http, d->data, err, errlen) != 0)
-		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
 	uv_timer_init(d->loop, &w->tick);
 	w->tick.data = w;
@@ -365,6 +364,15 @@ fail:
 	w->stopping = 1;
 	web_maybe_free(w);
 	return -1;
+}
+
+void
+plane_ready(struct plane_web *w)
+{
+	char err[512];
+
+	if (http_write_addr(w->http, w->d->data, err, sizeof(err)) != 0)
+		log_warnx("event=http-addr-failed error=\"%s\"", err);
 }
 
 void

@@ -32,15 +32,18 @@ int		 plane_publish(struct plane *, const struct agent_status *,
 
 /*
  * The daemon glue. plane_start() binds the daemon's --listen address,
- * writes DATA/http.addr, hooks the daemon's status-changed callback and
- * starts its timers; plane_stop() undoes it (after the loop has stopped;
- * the struct is freed once its handles have closed). Loop thread only.
+ * hooks the daemon's status-changed callback and starts its timers;
+ * plane_ready() writes DATA/http.addr once the daemon is fully up (its
+ * signal handlers installed), so whoever waits for that file may signal
+ * it; plane_stop() undoes it all (after the loop has stopped; the struct
+ * is freed once its handles have closed). Loop thread only.
  */
 struct daemon;
 struct plane_web;
 
 int		 plane_start(struct daemon *, struct plane_web **, char *err,
 		    size_t errlen);
+void		 plane_ready(struct plane_web *);
 void		 plane_stop(struct plane_web *);
 
 #endif

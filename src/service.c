@@ -33,6 +33,8 @@ struct service {
 	int			 closing;
 	int			 open_handles;	/* freed when it reaches 0 */
 	int64_t			 last_daily_ms;
+	int			 pruning;	/* a daily prune in batches */
+	int64_t			 pruned;
 	struct sentinel_counts	 sentinel;
 	struct status_sentinel	 shown;		/* the same, for /_health */
 };
@@ -99,8 +101,16 @@ observe(struct service *s, struct worker *w, int64_t now)
 void
 service_tick_done(struct service *s, struct worker *w)
 {
-	if (s == NULL || s->closing || worker_removed(w))
+	/* A draining daemon arms no next tick, so its agents would look
+	 * stale: no verdicts then. */
+	if (s == NULL || s->closing || s->d->draining)
 		return;
+	if (worker_removed(w)) {
+		/* It left the crew: a member of that name added later starts
+		 * from ok, like any new member. */
+		alert_hub_forget(s->alerts, worker_name(w));
+		return;
+	}
 	observe(s, w, util_now_ms());
 }
 
@@ -176,24 +186,41 @@ sentinel_run(struct service *s, int64_t now)
 
 /* ---- housekeeping ---- */
 
+/* One batch of the retention prune; 1 while more remain. */
+static int
+prune_batch(struct service *s, int64_t now)
+{
+	struct daemon *d = s->d;
+	char err[512];
+	int64_t n, retention = d->crew && d->crew->retention_ms > 0 ?
+	    d->crew->retention_ms : HK_RETENTION_MS;
+
+	if (d->store == NULL)
+		return 0;
+	n = store_prune(d->store, now, retention, HK_PRUNE_BATCH, err,
+	    sizeof(err));
+	if (n < 0) {
+		log_warnx("event=housekeep duty=prune error=%s", log_qv(err));
+		return 0;
+	}
+	s->pruned += n;
+	if (n == HK_PRUNE_BATCH)
+		return 1;
+	log_info("event=housekeep duty=prune rows=%" PRId64 " retention_ms=%"
+	    PRId64, s->pruned, retention);
+	return 0;
+}
+
+/* After the prune: the database and the journals. */
 static void
-daily(struct service *s, int64_t now)
+daily_tail(struct service *s)
 {
 	struct daemon *d = s->d;
 	struct hk_db_report r;
 	char err[512], *path;
-	int64_t n, retention = d->crew && d->crew->retention_ms > 0 ?
-	    d->crew->retention_ms : HK_RETENTION_MS;
 	int dropped;
 
 	if (d->store != NULL) {
-		n = store_prune(d->store, now, retention, err, sizeof(err));
-		if (n < 0)
-			log_warnx("event=housekeep duty=prune error=%s",
-			    log_qv(err));
-		else
-			log_info("event=housekeep duty=prune rows=%" PRId64
-			    " retention_ms=%" PRId64, n, retention);
 		if (hk_db_maintain(store_db(d->store), HK_VACUUM_FREE_RATIO,
 		    &r, err, sizeof(err)) == -1)
 			log_warnx("event=housekeep duty=db error=%s",
@@ -204,18 +231,17 @@ daily(struct service *s, int64_t now)
 			    r.pages_after);
 	}
 	for (size_t i = 0; i < d->nworkers; i++) {
-		path = xasprintf("%s/dreams-%s.org", d->data,
-		    worker_name(d->workers[i]));
+		const char *name = worker_name(d->workers[i]);
+
+		path = xasprintf("%s/dreams-%s.org", d->data, name);
 		dropped = hk_bound_journal(path, HK_JOURNAL_ENTRIES,
 		    HK_JOURNAL_BYTES, err, sizeof(err));
 		if (dropped < 0)
 			log_warnx("agent=%s event=housekeep duty=journal "
-			    "error=%s", log_qv(worker_name(d->workers[i])),
-			    log_qv(err));
+			    "error=%s", log_qv(name), log_qv(err));
 		else if (dropped > 0)
 			log_info("agent=%s event=housekeep duty=journal "
-			    "dropped=%d", log_qv(worker_name(d->workers[i])),
-			    dropped);
+			    "dropped=%d", log_qv(name), dropped);
 		free(path);
 	}
 }
@@ -228,9 +254,10 @@ daily(struct service *s, int64_t now)
  *               are detected, repaired, logged and counted;
  *   every run   health is evaluated for alerts (an agent goes stale
  *               without any tick to notice it);
- *   daily       history and alerts older than #+RETENTION: are pruned,
- *               keeper.db is checkpointed and VACUUMed when worth it,
- *               and each dream journal is bounded.
+ *   daily       history and alerts older than #+RETENTION: are pruned
+ *               (HK_PRUNE_BATCH rows per run, so a long history never
+ *               holds the loop), then keeper.db is checkpointed and
+ *               VACUUMed when worth it, and each dream journal bounded.
  *
  * (The systemd watchdog is petted by its own timer in notify.c: its
  * period comes from WATCHDOG_USEC, and it must stay trivially cheap.)
@@ -248,10 +275,14 @@ cron_cb(uv_timer_t *t)
 	for (size_t i = 0; i < d->nworkers; i++)
 		if (!worker_removed(d->workers[i]))
 			observe(s, d->workers[i], now);
-	if (hk_due(s->last_daily_ms, HK_PRUNE_PERIOD_MS, now)) {
+	if (!s->pruning && hk_due(s->last_daily_ms, HK_PRUNE_PERIOD_MS,
+	    now)) {
 		s->last_daily_ms = now;
-		daily(s, now);
+		s->pruning = 1;
+		s->pruned = 0;
 	}
+	if (s->pruning && !(s->pruning = prune_batch(s, now)))
+		daily_tail(s);
 }
 
 void

@@ -51,6 +51,9 @@ struct agent_status {
 	int64_t		 expected_gap_ms; /* the delay it last scheduled */
 	int64_t		 run_started_ms;  /* when running */
 	const char	*error;		/* config error shown, or NULL */
+	const char	*last_commit;	/* newest commit id it made, or NULL */
+	const char	*git;		/* what git did last ("no change",
+					   "committed ...", an error), or NULL */
 };
 
 /* The sentinel's repairs so far (service.c, keeper(1) HOUSEKEEPING). */

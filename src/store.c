@@ -57,7 +57,7 @@ static const char schema[] =
 #define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
     "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
     "commit_id, error, tokens_prompt, tokens_completion, steps, pid, pgid, " \
-    "daemon_pid"
+    "daemon_pid, git"
 
 enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_OPEN, S_INTERRUPT, S_HIST,
 	S_HIST_ALL, S_DREAM, S_STREAK, S_N };
@@ -71,13 +71,13 @@ static const char *const sql[S_N] = {
 	    "started = ?5, ended = ?6, duration_ms = ?7, outcome = ?8, "
 	    "exit_code = ?9, output_bytes = ?10, output_head = ?11, "
 	    "commit_id = ?12, error = ?13, tokens_prompt = ?14, "
-	    "tokens_completion = ?15, steps = ?16 WHERE id = ?1",
+	    "tokens_completion = ?15, steps = ?16, git = ?17 WHERE id = ?1",
 	[S_RECORD] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
 	    "scheduled, started, ended, duration_ms, outcome, exit_code, "
 	    "output_bytes, output_head, commit_id, error, tokens_prompt, "
-	    "tokens_completion, steps, daemon_pid) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-	    "?19)",
+	    "tokens_completion, steps, daemon_pid, git) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	    "?18, ?19, ?20)",
 	[S_OPEN] = "SELECT " COLS " FROM runs WHERE outcome IS NULL",
 	[S_INTERRUPT] = "UPDATE runs SET outcome = 'interrupted', ended = ?1, "
 	    "duration_ms = CASE WHEN started IS NULL THEN NULL "
@@ -162,6 +162,10 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto fail2;
 	}
+	/* Databases from before the git column: add it (an error here just
+	 * means it is there already). */
+	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN git TEXT",
+	    NULL, NULL, NULL);
 	/* Checkpoints fsync: never let one happen inside a commit on the
 	 * loop thread (wal_hook). */
 	sqlite3_wal_autocheckpoint(s->db, 0);
@@ -279,6 +283,9 @@ bind_result(sqlite3_stmt *st, int first, const struct run_rec *r)
 		sqlite3_bind_int64(st, first + 10, r->tokens_completion);
 	}
 	bind_text(st, first + 11, r->steps);
+	/* git sits after daemon_pid in S_RECORD (?20), after steps in S_END
+	 * (?17). */
+	bind_text(st, first == 5 ? 17 : 20, r->git);
 }
 
 int
@@ -348,6 +355,7 @@ read_row(sqlite3_stmt *st, struct run_rec *r)
 	r->pid = (long)sqlite3_column_int64(st, 19);
 	r->pgid = (long)sqlite3_column_int64(st, 20);
 	r->daemon_pid = (long)sqlite3_column_int64(st, 21);
+	r->git = col_text(st, 22);
 }
 
 static int
@@ -487,14 +495,15 @@ store_alert(struct store *s, const char *id, const char *agent,
 
 int64_t
 store_prune(struct store *s, int64_t now_ms, int64_t retention_ms,
-    char *err, size_t errlen)
+    int64_t limit, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n;
 
 	if (retention_ms <= 0)
 		return 0;
-	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, err, errlen)) < 0)
+	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, limit, err,
+	    errlen)) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM alerts WHERE at_ms < ?1",
 	    -1, &st, NULL) != SQLITE_OK)

@@ -44,6 +44,8 @@ struct run_rec {
 	int64_t		 output_bytes;
 	const char	*output_head;	/* redacted */
 	const char	*commit_id;
+	const char	*git;		/* "no change", a partial ref, a git
+					   error..., or NULL */
 	const char	*error;
 	long		 tokens_prompt, tokens_completion;
 	const char	*steps;		/* step names and statuses, one a line */
@@ -91,10 +93,11 @@ int	 store_alert(struct store *, const char *id, const char *agent,
 	    const char *from, const char *to, int fail_streak,
 	    int suppressed, int64_t at_ms, const char *run_id,
 	    const char *text);
-/* Retention (housekeep.h): closed runs and alerts older than now_ms -
- * retention_ms are deleted; returns the runs deleted, or -1 with err. */
+/* Retention (housekeep.h): closed runs older than now_ms - retention_ms
+ * are deleted, at most limit (0: all), and the alerts as old; returns the
+ * runs deleted, or -1 with err. */
 int64_t	 store_prune(struct store *, int64_t now_ms, int64_t retention_ms,
-	    char *err, size_t errlen);
+	    int64_t limit, char *err, size_t errlen);
 /* The handle, for housekeeping (checkpoint, VACUUM) on the loop thread. */
 struct sqlite3;
 struct sqlite3	*store_db(struct store *);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "redact.h"
+#include "repo.h"
 #include "schedule.h"
 #include "sentinel.h"
 #include "statefile.h"
@@ -57,6 +59,8 @@ struct worker {
 	char			*log;		/* stderr, bounded */
 	char			*error;		/* this tick's error */
 	char			*commit_id;	/* set by stage_commit */
+	char			*git_note;	/* what git did this tick */
+	struct git_job		*gj;		/* the thread-pool git job */
 	long			 tok_p, tok_c;
 	struct sb		 steprec;	/* "NAME STATUS MS" lines */
 	struct worker_watch	*watchers;
@@ -84,12 +88,15 @@ struct worker {
 	size_t			 nsteps;
 	char			*thought;
 	char			*shown_error;
+	char			*last_commit;	/* newest commit id, shown */
+	char			*last_git;	/* newest git note, shown */
 };
 
 static void	stage_last_run(struct worker *);
 static int	stage_reload(struct worker *);
 static void	stage_decide(struct worker *);
 static void	stage_dream(struct worker *);
+static void	stage_integrate(struct worker *);
 static void	stage_gate(struct worker *);
 static void	stage_run(struct worker *);
 static void	stage_outcome(struct worker *, const struct child_result *);
@@ -284,6 +291,9 @@ timer_closed(uv_handle_t *h)
 	free(w->log);
 	free(w->error);
 	free(w->commit_id);
+	free(w->git_note);
+	free(w->last_commit);
+	free(w->last_git);
 	free(w->lc_path);
 	lc_spec_free(w->spec);
 	free(w->spec_error);
@@ -553,7 +563,7 @@ stage_decide(struct worker *w)
 	else
 		snprintf(w->run_id, sizeof(w->run_id), "p%ld-%" PRId64,
 		    w->d->pid, util_mono_ms());
-	stage_gate(w);
+	stage_integrate(w);
 }
 
 /* A rem state: no agent runs; the telemetry since the previous dream is
@@ -783,34 +793,254 @@ stage_outcome(struct worker *w, const struct child_result *res)
 }
 
 /*
- * stage_commit: the git hook (SPEC §7). The git helper fills commit_work()
- * with the libgit2 commit of a done run (or the partial ref of a failed or
- * killed one) and sets w->commit_id; everything it needs (repo, name,
- * state, hits, repeat, run id, result) is on the worker and stays put
- * until commit_done() runs. It runs on the thread pool so that a slow disk
- * never stalls the loop. Until then the stage passes the tick through.
+ * The git stages (SPEC §7, man keeper(1) GIT). libgit2 blocks, so the work
+ * runs on the thread pool: stage_integrate() before a run when gitops is
+ * on, stage_commit() after every run. Everything a job needs is copied
+ * into struct git_job on the loop thread first (a manifest reload may free
+ * the crew meanwhile); the worker's own fields it reads (name, state, run
+ * id, result) stay put until the job's done callback runs. One git
+ * operation runs at a time per repository: repo.c serialises them.
  */
-static void
-commit_work(uv_work_t *req)
+#define GIT_SETTLE_MS	2000	/* quiet time asked of files while another
+				   run shares the work tree */
+
+enum git_kind { GJ_NONE, GJ_COMMIT, GJ_PARTIAL, GJ_INTEGRATE };
+
+struct git_job {
+	struct daemon	*d;
+	enum git_kind	 kind;
+	struct repo_commit_info ci;
+	char		*author, *domain, *state, *result;
+	int		 push;
+	int		 rc;
+	char		 err[512];
+	struct repo_result res;
+	struct repo_integrate_result ir;
+	char		 push_err[512];
+	int		 push_rc;
+};
+
+static pthread_mutex_t git_open_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The daemon's handle on the tenant repo, opened on first use (on the
+ * thread pool: opening reads the disk). NULL with err when the tenant
+ * directory is not a git work tree; retried on the next job, so a
+ * repository created later is picked up. */
+static struct repo *
+git_handle(struct daemon *d, char *err, size_t errlen)
 {
-	(void)req;
+	struct repo *r;
+
+	pthread_mutex_lock(&git_open_mu);
+	if (d->git == NULL)
+		d->git = repo_open(d->repo, err, errlen);
+	r = d->git;
+	pthread_mutex_unlock(&git_open_mu);
+	return r;
+}
+
+static void
+git_job_free(struct git_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->author);
+	free(j->domain);
+	free(j->state);
+	free(j->result);
+	free(j);
+}
+
+static struct git_job *
+git_job_new(struct worker *w, enum git_kind kind)
+{
+	struct git_job *j = xcalloc(1, sizeof(*j));
+	const struct crew *c = w->d->crew;
+	size_t live = 0;
+
+	j->d = w->d;
+	j->kind = kind;
+	j->push = repo_gitpush_enabled();
+	j->domain = xstrdup(c && c->author_domain ? c->author_domain :
+	    REPO_DEFAULT_DOMAIN);
+	j->author = w->m && w->m->author ? xstrdup(w->m->author) : NULL;
+	j->state = xstrdup(w->state);
+	j->result = xstrdup(w->result ? w->result : "");
+	j->ci.agent = w->name;
+	j->ci.state = j->state;
+	j->ci.hits = w->hits + 1;	/* this run's ordinal in the state */
+	j->ci.repeat = w->repeat;
+	j->ci.run_id = w->run_id;
+	j->ci.result = j->result;
+	j->ci.author = j->author;
+	j->ci.domain = j->domain;
+	if (kind == GJ_PARTIAL)
+		j->ci.outcome = outcome_name(w->outcome);
+	/* Another run live in the same work tree may be mid-file: leave
+	 * what it touched in the last moments for a later commit. */
+	for (size_t i = 0; i < w->d->nworkers; i++)
+		if (w->d->workers[i] != w &&
+		    w->d->workers[i]->child != NULL)
+			live++;
+	j->ci.settle_ms = live ? GIT_SETTLE_MS : 0;
+	return j;
+}
+
+static void
+git_work(uv_work_t *req)
+{
+	struct worker *w = req->data;
+	struct git_job *j = w->gj;
+	struct repo *r;
+
+	j->rc = -1;
+	if ((r = git_handle(j->d, j->err, sizeof(j->err))) == NULL)
+		return;
+	switch (j->kind) {
+	case GJ_COMMIT:
+		j->rc = repo_commit(r, &j->ci, &j->res, j->err,
+		    sizeof(j->err));
+		if (j->rc == 0 && j->push && j->res.status == REPO_COMMITTED)
+			j->push_rc = repo_push(r, j->push_err,
+			    sizeof(j->push_err));
+		break;
+	case GJ_PARTIAL:
+		j->rc = repo_partial(r, &j->ci, &j->res, j->err,
+		    sizeof(j->err));
+		break;
+	case GJ_INTEGRATE:
+		j->rc = repo_integrate(r, j->domain, j->push, &j->ir, j->err,
+		    sizeof(j->err));
+		break;
+	case GJ_NONE:
+		break;
+	}
+}
+
+static void
+set_git_note(struct worker *w, char *note)
+{
+	free(w->git_note);
+	w->git_note = note;
+	free(w->last_git);
+	w->last_git = xstrdup(note);
 }
 
 static void
 commit_done(uv_work_t *req, int status)
 {
 	struct worker *w = req->data;
+	struct git_job *j = w->gj;
 
-	(void)status;
+	w->gj = NULL;
+	if (status != 0 || j->rc != 0) {
+		const char *why = status != 0 ? uv_strerror(status) : j->err;
+
+		/* The run's outcome stands and the work stays in the tree
+		 * for the next commit; the git column, the log and
+		 * /_activity say why. */
+		set_git_note(w, xasprintf("%s failed: %s", j->kind ==
+		    GJ_PARTIAL ? "partial" : "commit", why));
+		log_warnx("agent=%s event=git-error msg=\"%s\"", w->name, why);
+	} else if (j->res.status == REPO_NO_CHANGE) {
+		set_git_note(w, xstrdup(j->kind == GJ_PARTIAL ?
+		    "no change (no partial ref)" : "no change"));
+	} else if (j->kind == GJ_COMMIT) {
+		w->commit_id = xstrdup(j->res.id);
+		free(w->last_commit);
+		w->last_commit = xstrdup(j->res.id);
+		set_git_note(w, xstrdup(j->res.note));
+		log_info("agent=%s event=commit id=%s files=%zu%s%s", w->name,
+		    j->res.id, j->res.nfiles, j->res.flags & REPO_F_DETACHED ?
+		    " detached=1" : "", j->res.nskipped ? " left=1" : "");
+		if (j->push && j->push_rc != 0)
+			log_warnx("agent=%s event=push-failed msg=\"%s\"",
+			    w->name, j->push_err);
+	} else {
+		char *e;
+
+		set_git_note(w, xstrdup(j->res.note));
+		log_info("agent=%s event=partial id=%s ref=refs/keeper/"
+		    "partial/%s/%s", w->name, j->res.id, w->name, w->run_id);
+		e = w->error ? xasprintf("%s; %s", w->error, j->res.note) :
+		    xstrdup(j->res.note);
+		free(w->error);
+		w->error = e;
+	}
+	if (j->kind == GJ_COMMIT && j->res.flags & REPO_F_STALE_LOCK)
+		log_warnx("agent=%s event=git-recovered msg=\"removed locks "
+		    "left by a keeper that died mid-commit\"", w->name);
+	git_job_free(j);
 	tick_finish(w, w->outcome);
 }
 
+/* After a run: done → commit; failed or killed → partial ref; the commit
+ * is made before tick_finish() saves the new position. */
 static void
 stage_commit(struct worker *w)
 {
-	w->work.data = w;
-	if (uv_queue_work(w->d->loop, &w->work, commit_work, commit_done) != 0)
+	enum git_kind k = w->outcome == OUTCOME_DONE ? GJ_COMMIT :
+	    w->outcome == OUTCOME_FAILED || w->outcome == OUTCOME_KILLED ?
+	    GJ_PARTIAL : GJ_NONE;
+
+	if (k == GJ_NONE || w->started_ms == 0) {
 		tick_finish(w, w->outcome);
+		return;
+	}
+	w->gj = git_job_new(w, k);
+	w->work.data = w;
+	if (uv_queue_work(w->d->loop, &w->work, git_work, commit_done) != 0) {
+		git_job_free(w->gj);
+		w->gj = NULL;
+		tick_finish(w, w->outcome);
+	}
+}
+
+static void
+integrate_done(uv_work_t *req, int status)
+{
+	struct worker *w = req->data;
+	struct git_job *j = w->gj;
+
+	w->gj = NULL;
+	if (status != 0 || j->rc != 0) {
+		const char *why = status != 0 ? uv_strerror(status) : j->err;
+
+		set_git_note(w, xasprintf("integrate failed: %s", why));
+		log_warnx("agent=%s event=integrate-failed msg=\"%s\"",
+		    w->name, why);
+	} else if (j->ir.what == REPO_INT_CONFLICT) {
+		set_git_note(w, xasprintf("integrate: %s", j->ir.note));
+		log_warnx("agent=%s event=integrate-conflict msg=\"%s\"",
+		    w->name, j->ir.note);
+	} else if (j->ir.what != REPO_INT_UP_TO_DATE ||
+	    j->ir.pushed) {
+		log_info("agent=%s event=integrate what=\"%s\" head=%s%s",
+		    w->name, repo_integration_name(j->ir.what), j->ir.id,
+		    j->ir.pushed ? " pushed=1" : "");
+	}
+	git_job_free(j);
+	stage_gate(w);
+}
+
+/* Gitops (KEEPER_GITOPS=1): bring origin's work in before the run. A
+ * failed or conflicting integration is reported and the run goes ahead
+ * on the local branch. */
+static void
+stage_integrate(struct worker *w)
+{
+	if (!repo_gitops_enabled()) {
+		stage_gate(w);
+		return;
+	}
+	w->gj = git_job_new(w, GJ_INTEGRATE);
+	w->work.data = w;
+	if (uv_queue_work(w->d->loop, &w->work, git_work,
+	    integrate_done) != 0) {
+		git_job_free(w->gj);
+		w->gj = NULL;
+		stage_gate(w);
+	}
 }
 
 /* The common tail of every tick, whatever it came to. */
@@ -868,6 +1098,7 @@ stage_record(struct worker *w)
 		r.output_head = head;
 	}
 	r.commit_id = w->commit_id;
+	r.git = w->git_note;
 	r.error = w->error;
 	r.tokens_prompt = w->tok_p;
 	r.tokens_completion = w->tok_c;
@@ -955,6 +1186,8 @@ stage_schedule(struct worker *w)
 	w->error = NULL;
 	free(w->commit_id);
 	w->commit_id = NULL;
+	free(w->git_note);
+	w->git_note = NULL;
 	free(w->log);
 	w->log = NULL;
 	w->busy = 0;
@@ -1007,6 +1240,8 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
+	s->last_commit = w->last_commit;
+	s->git = w->last_git;
 }
 
 /* ---- service.c hooks: facts for the sentinel, its repair, alerts ---- */

@@ -85,6 +85,9 @@ class Crew:
         self.write("crew.org", text)
 
     def keeper(self, *args, timeout=30, **kw):
+        # A crew without #+REPO: commits to the current directory (SPEC
+        # §3): run in the temp root, never in the developer's checkout.
+        kw.setdefault("cwd", self.root)
         return subprocess.run([KEEPER] + list(args), capture_output=True,
                               text=True, timeout=timeout, **kw)
 

@@ -63,6 +63,7 @@ def blocking_def(path, gate):
 #+begin_src sh
 echo "::step::starting with key {SECRET}"
 echo "::thought::token={SECRET}"
+echo "::step::the door code is hunter4242"
 echo "working"
 #+end_src
 * wait
@@ -178,7 +179,8 @@ def plane(tmp_path):
     d = Daemon(tmp_path, [
         ("blocker", "blocker.org", ":INTERVAL: 1h"),
         ("quick", "quick.org", ":INTERVAL: 1h"),
-    ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2")
+    ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2\n"
+       "#+REDACT: hunter[0-9]+")
     d.gate = gate
     yield d
     gate.touch()
@@ -399,6 +401,11 @@ def test_garbage_and_http09_refused(plane):
                  b"\r\n"):
         out = raw(plane, junk)
         assert b'"agents"' not in out, junk[:30]
+        # Refused with a 4xx/5xx status line, or the connection closed.
+        if out:
+            assert out.split(b" ", 2)[1][:1] in (b"4", b"5"), out[:60]
+    # An HTTP/0.9 line is a bad request, not a reply without headers.
+    assert raw(plane, b"GET /_activity\r\n").startswith(b"HTTP/1.1 400 ")
     assert_alive(plane)
 
 
@@ -515,8 +522,10 @@ def test_secret_never_served(plane):
     paths = ("/_activity", "/_health", "/_changes", "/")
     bodies = [plane.get(p)[2] for p in paths]
     bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
-    # The line is there, with the key replaced.
+    # The lines are there, with the secrets replaced.
     assert b"starting with key [REDACTED]" in bodies[0]
+    wait_for(lambda: said(plane, "blocker", "door code is [REDACTED]"),
+             what="the crew-pattern step")
     plane.gate.touch()
     wait_for(lambda: not running(plane, "blocker"), what="blocker done")
     bodies += [plane.get(p)[2] for p in paths]
@@ -524,3 +533,45 @@ def test_secret_never_served(plane):
     for b in bodies:
         assert SECRET.encode() not in b
         assert SECRET[3:].encode() not in b
+        assert b"hunter4242" not in b      # the crew's own #+REDACT:
+
+
+def test_listen_in_use_stops_the_start(plane, tmp_path_factory):
+    """A second daemon told to listen where the first one does exits at
+    once with a message naming the address, before any tick."""
+    tmp = tmp_path_factory.mktemp("second")
+    quick_def(tmp / "quick.org")
+    (tmp / "crew.org").write_text(
+        "* quick\n:PROPERTIES:\n:DEF: quick.org\n:END:\n")
+    (tmp / "data").mkdir()
+    r = subprocess.run([KEEPER, "run", "--crew", str(tmp / "crew.org"),
+                        "--repo", str(plane.repo), "--data",
+                        str(tmp / "data"), "--listen", plane.addr],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert plane.addr in r.stderr and "in use" in r.stderr.lower(), r.stderr
+    assert not (tmp / "data" / "http.addr").exists()
+    assert_alive(plane)
+
+
+def test_manifest_error_is_shown(plane):
+    """A manifest that stops parsing is shown on the plane (the last good
+    one keeps running), and the error goes away once it is fixed."""
+    good = plane.crew.read_text()
+
+    def save(text):
+        # Replaced whole, as an editor saves: a reader never sees it torn.
+        tmp = plane.crew.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, plane.crew)
+    save(good + "* broken\n:PROPERTIES:\n:DEF: quick.org\n"
+         ":INTERVAL: soon\n:END:\n")
+    act = wait_for(lambda: (lambda a: a if a["crew"]["error"] else None)(
+        plane.activity()), what="the manifest error on /_activity")
+    assert "crew.org" in act["crew"]["error"]
+    assert [a["name"] for a in act["agents"]] == ["blocker", "quick"]
+    assert plane.json("/_changes")[1]["keeper"]["error"] == \
+        act["crew"]["error"]
+    save(good)
+    wait_for(lambda: plane.activity()["crew"]["error"] is None,
+             what="the error to clear")

@@ -228,8 +228,9 @@ def flapping_agent(crew, tmp_path):
     """An agent that fails until tmp/ok exists; it counts its runs."""
     runs = tmp_path / "runs"
     ok = tmp_path / "ok"
+    # 300ms: short, yet far from stale (2 intervals late) even under ASan.
     crew.agent("wren", "echo x >> %s; test -e %s" % (runs, ok),
-               interval="150ms")
+               interval="300ms")
     return runs, ok
 
 

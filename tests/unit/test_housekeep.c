@@ -122,21 +122,43 @@ test_prune_only_old_rows(void **state)
 	/* Recent. */
 	add_row(db, "new", NOW - DAY, NOW - DAY, NOW - DAY, "done");
 
-	assert_int_equal(hk_prune_runs(db, NOW, 90 * DAY, err, sizeof(err)),
+	assert_int_equal(hk_prune_runs(db, NOW, 90 * DAY, 0, err, sizeof(err)),
 	    3);
 	assert_int_equal(count(db, "1"), 4);
 	assert_int_equal(count(db, "agent IN ('old','edge1','gated')"), 0);
 	assert_int_equal(count(db, "agent IN ('edge','long','open','new')"),
 	    4);
 	/* Idempotent. */
-	assert_int_equal(hk_prune_runs(db, NOW, 90 * DAY, err, sizeof(err)),
+	assert_int_equal(hk_prune_runs(db, NOW, 90 * DAY, 0, err, sizeof(err)),
 	    0);
 	/* A shorter retention at a later now takes more; 0 takes nothing. */
-	assert_int_equal(hk_prune_runs(db, NOW, 0, err, sizeof(err)), 0);
-	assert_int_equal(hk_prune_runs(db, NOW + DAY, DAY, err, sizeof(err)),
+	assert_int_equal(hk_prune_runs(db, NOW, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(hk_prune_runs(db, NOW + DAY, DAY, 0, err, sizeof(err)),
 	    3);
 	assert_int_equal(count(db, "1"), 1);
 	assert_int_equal(count(db, "agent = 'open'"), 1);
+	sqlite3_close(db);
+}
+
+static void
+test_prune_in_batches(void **state)
+{
+	sqlite3 *db = open_db("batch.db");
+	char err[256];
+
+	(void)state;
+	for (int i = 0; i < 7; i++)
+		add_row(db, "old", NOW - 100 * DAY + i, NOW - 100 * DAY + i,
+		    NOW - 100 * DAY + i, "done");
+	add_row(db, "new", NOW, NOW, NOW, "done");
+	/* 3 + 3 + 1: a short batch means done; the oldest go first. */
+	assert_int_equal(hk_prune_runs(db, NOW, DAY, 3, err, sizeof(err)), 3);
+	assert_int_equal(count(db, "ended < 1691360000003"), 0);
+	assert_int_equal(hk_prune_runs(db, NOW, DAY, 3, err, sizeof(err)), 3);
+	assert_int_equal(hk_prune_runs(db, NOW, DAY, 3, err, sizeof(err)), 1);
+	assert_int_equal(hk_prune_runs(db, NOW, DAY, 3, err, sizeof(err)), 0);
+	assert_int_equal(count(db, "1"), 1);
+	assert_int_equal(count(db, "agent = 'new'"), 1);
 	sqlite3_close(db);
 }
 
@@ -148,7 +170,7 @@ test_prune_error(void **state)
 
 	(void)state;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(hk_prune_runs(db, NOW, DAY, err, sizeof(err)), -1);
+	assert_int_equal(hk_prune_runs(db, NOW, DAY, 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "runs"));
 	sqlite3_close(db);
 }
@@ -185,7 +207,7 @@ test_vacuum_when_worth_it(void **state)
 
 	/* Prune most of it: the free list passes a quarter, VACUUM runs
 	 * and the file shrinks. */
-	assert_int_equal(hk_prune_runs(db, 10 * DAY, DAY, err, sizeof(err)),
+	assert_int_equal(hk_prune_runs(db, 10 * DAY, DAY, 0, err, sizeof(err)),
 	    400);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)",
 	    NULL, NULL, NULL), SQLITE_OK);
@@ -304,7 +326,7 @@ test_store_prune(void **state)
 	    NOW, "2", "new"), 0);
 	db = store_db(st);
 	assert_int_equal(count(db, "1"), 2);
-	assert_int_equal(store_prune(st, NOW, DAY, err, sizeof(err)), 1);
+	assert_int_equal(store_prune(st, NOW, DAY, 0, err, sizeof(err)), 1);
 	assert_int_equal(count(db, "1"), 1);
 	assert_int_equal(count(db, "ended = " "1699956800000"), 1);
 	{
@@ -350,6 +372,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prune_only_old_rows),
+		cmocka_unit_test(test_prune_in_batches),
 		cmocka_unit_test(test_prune_error),
 		cmocka_unit_test(test_vacuum_when_worth_it),
 		cmocka_unit_test(test_due),

@@ -281,6 +281,26 @@ blocks(void **state)
 	org_free(d);
 }
 
+/* Ends are looked up in per-name indexes: the right one must be found
+ * among others, and case-insensitively. */
+static void
+ends_among_others(void **state)
+{
+	org_doc	*d = P("#+BEGIN_a\n#+END_b\n#+END_AX\n#+end_A  \n"
+	    "#+BEGIN: dyn\n#+ENDX\n#+K1: in\n#+END:\n"
+	    "\\begin{x}\n#+K2: hidden\n\\end{y}\n\\END{x} \n"
+	    "\\begin{z}\n#+K3: shown\n");
+
+	(void)state;
+	assert_int_equal(d->nblocks, 1);
+	assert_int_equal(d->blocks[0].end_line, 4);
+	assert_str(d->blocks[0].value, "#+END_b\n#+END_AX\n");
+	assert_int_equal(d->nkeywords, 2);
+	assert_str(d->keywords[0].key, "K1");
+	assert_str(d->keywords[1].key, "K3");
+	org_free(d);
+}
+
 static void
 drawers(void **state)
 {
@@ -502,6 +522,7 @@ main(void)
 		cmocka_unit_test(property_inheritance),
 		cmocka_unit_test(keywords_and_affiliated),
 		cmocka_unit_test(blocks),
+		cmocka_unit_test(ends_among_others),
 		cmocka_unit_test(drawers),
 		cmocka_unit_test(lists_hold_elements),
 		cmocka_unit_test(paragraph_rules),

@@ -136,6 +136,8 @@ two_agents(struct agent_status a[2])
 	a[1] = idle_agent("wren");
 	a[1].running = 1;
 	a[1].run_started_ms = NOW - 8 * SEC;
+	a[1].last_commit = "0123abcd";
+	a[1].git = "no change";
 	a[1].next_tick_ms = 0;
 	a[1].state = "wake_add";
 	a[1].hits = 1;
@@ -154,7 +156,8 @@ two_agents(struct agent_status a[2])
 	"\"thought\":\"nothing new\",\"last_run\":999999990000," \
 	"\"next_tick\":1000000050000,\"last_outcome\":\"no_work\"," \
 	"\"no_work_streak\":2,\"health\":\"ok\",\"fail_streak\":0," \
-	"\"gap\":60000,\"run_started\":null,\"error\":null}"
+	"\"gap\":60000,\"run_started\":null,\"error\":null," \
+	"\"last_commit\":null,\"git\":null}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
 	"\"lifecycle\":{\"state\":\"wake_add\",\"hits\":1,\"repeat\":3," \
 	"\"states\":[\"wake_add\",\"rem\"]}," \
@@ -162,7 +165,8 @@ two_agents(struct agent_status a[2])
 	"\"thought\":null,\"last_run\":999999990000,\"next_tick\":null," \
 	"\"last_outcome\":null,\"no_work_streak\":0,\"health\":\"ok\"," \
 	"\"fail_streak\":0,\"gap\":60000,\"run_started\":999999992000," \
-	"\"error\":null}"
+	"\"error\":null,\"last_commit\":\"0123abcd\"," \
+	"\"git\":\"no change\"}"
 
 static void
 test_activity_exact(void **state)

@@ -1,0 +1,106 @@
+/* Unit tests for child's pure parts: NO-WORK detection, outcome mapping,
+ * bounded capture (included .c to reach the static capture code). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../src/child.c"
+
+static void
+no_work_word(void **state)
+{
+	const char *rest;
+
+	(void)state;
+	assert_true(child_is_no_work("NO-WORK", &rest));
+	assert_string_equal(rest, "");
+	assert_true(child_is_no_work("  \n\tno-work: nothing new", &rest));
+	assert_string_equal(rest, ": nothing new");
+	assert_true(child_is_no_work("No-Work.", NULL));
+	assert_true(child_is_no_work("NO-WORK-today", NULL));
+	assert_false(child_is_no_work("NO-WORKER", NULL));
+	assert_false(child_is_no_work("NO-WORK_1", NULL));
+	assert_false(child_is_no_work("NO-WOR", NULL));
+	assert_false(child_is_no_work("x NO-WORK", NULL));
+	assert_false(child_is_no_work("", NULL));
+}
+
+static void
+outcomes(void **state)
+{
+	struct child_result r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.exited = 1;
+	assert_int_equal(child_outcome(&r), OUTCOME_DONE);
+	r.out.head = "  NO-WORK: idle";
+	assert_int_equal(child_outcome(&r), OUTCOME_NO_WORK);
+	r.exit_code = 2;	/* a failing exit wins over NO-WORK */
+	assert_int_equal(child_outcome(&r), OUTCOME_FAILED);
+	r.exit_code = 0;
+	r.exited = 0;
+	r.term_signal = 9;
+	assert_int_equal(child_outcome(&r), OUTCOME_FAILED);
+	r.timed_out = 1;
+	assert_int_equal(child_outcome(&r), OUTCOME_KILLED);
+	r.spawn_error = 2;
+	assert_int_equal(child_outcome(&r), OUTCOME_FAILED);
+}
+
+static void
+capture_is_bounded(void **state)
+{
+	struct child_capture c;
+	char chunk[4096];
+	char *t;
+	size_t n = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	/* 10 MB in 4 KiB writes, each chunk stamped with its index */
+	for (int i = 0; i < 2560; i++) {
+		memset(chunk, 'a' + i % 26, sizeof(chunk));
+		cap_add(&c, chunk, sizeof(chunk));
+		n += sizeof(chunk);
+	}
+	cap_add(&c, "THE-END", 7);
+	assert_int_equal(c.total, n + 7);
+	assert_int_equal(c.hlen, CHILD_HEAD);
+	t = child_capture_text(&c);
+	assert_true(strlen(t) < CHILD_HEAD + CHILD_TAIL + 100);
+	assert_int_equal(t[0], 'a');
+	assert_non_null(strstr(t, "bytes skipped"));
+	assert_int_equal(strcmp(t + strlen(t) - 7, "THE-END"), 0);
+	free(t);
+	cap_release(&c);
+	/* small output: exactly what was written, no marker */
+	cap_add(&c, "hello\n", 6);
+	t = child_capture_text(&c);
+	assert_string_equal(t, "hello\n");
+	free(t);
+	cap_release(&c);
+	/* one write larger than the tail ring */
+	char *big = xmalloc(CHILD_HEAD + 3 * CHILD_TAIL);
+	memset(big, 'x', CHILD_HEAD + 3 * CHILD_TAIL);
+	big[CHILD_HEAD + 3 * CHILD_TAIL - 1] = 'Z';
+	cap_add(&c, big, CHILD_HEAD + 3 * CHILD_TAIL);
+	t = child_capture_text(&c);
+	assert_int_equal(t[strlen(t) - 1], 'Z');
+	free(t);
+	free(big);
+	cap_release(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(no_work_word),
+		cmocka_unit_test(outcomes),
+		cmocka_unit_test(capture_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
