@@ -193,7 +193,7 @@ def test_s3_singleton_def_mode_file_names(crew):
     crew.write("loop.org", LOOP % {"start": "b"})
     p = subprocess.Popen([KEEPER, "run", "--def", crew.path("agents/s.org"),
                           "--lifecycle", crew.path("loop.org"),
-                          "--interval", "50ms", "--repo", crew.repo,
+                          "--interval", "1h", "--repo", crew.repo,
                           "--data", crew.data, "--listen", "127.0.0.1:0"],
                          stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -507,38 +507,57 @@ def test_s6_daydream_shown_not_committed(crew):
 
 # ---- §7 git ----
 
-GIT_WIRING = "libgit2 commit wiring is not on main yet (stage_commit stub)"
+def git_log(crew, fmt, *args):
+    return subprocess.run(["git", "-C", crew.repo, "log", "-1",
+                           "--format=" + fmt] + list(args),
+                          capture_output=True, text=True).stdout
 
 
-@pytest.mark.xfail(reason=GIT_WIRING, strict=True)
 def test_s7_done_run_commits_with_subject_and_trailers(crew):
+    crew.write("loop.org", LOOP % {"start": "a"})
     crew.write_crew([("wren", {"DEF": ok_def(
-        crew, "c", "echo x >> notes.txt; echo 'wrote notes\\nmore'")})],
-        repo="repo")
+        crew, "c", "echo x >> notes.txt; printf 'wrote notes\\nmore\\n'"),
+        "LIFECYCLE": "loop.org"})], repo="repo")
     assert crew.run_once("wren").returncode == 0
     row = crew.rows("wren")[-1]
-    log = subprocess.run(["git", "-C", crew.repo, "log", "-1",
-                          "--format=%an <%ae>%n%cn%n%s%n%b"],
-                         capture_output=True, text=True).stdout
-    lines = log.splitlines()
+    lines = git_log(crew, "%an <%ae>%n%cn <%ce>%n%s%n%b").splitlines()
     assert lines[0] == "wren <wren@keeper.invalid>"
-    assert lines[1] == "wren"
-    assert lines[2] == "wren:  1/1 \u2014 wrote notes" or \
-        lines[2].startswith("wren:") and "wrote notes" in lines[2]
-    assert "Keeper-Agent: wren" in log and \
-        "Keeper-Run: %d" % row["id"] in log
-    assert row["commit_id"]
+    assert lines[1] == "wren <wren@keeper.invalid>"
+    assert lines[2] == "wren: a 1/2 \u2014 wrote notes"
+    assert "more" in lines[3:]
+    trailers = [l for l in lines if l.startswith("Keeper-")]
+    assert trailers == ["Keeper-Agent: wren", "Keeper-State: a",
+                        "Keeper-Run: %d" % row["id"]]
+    assert row["commit_id"] == git_log(crew, "%H").strip()
+    # the commit is made before the position is saved, and with it
+    assert crew.pos("wren") == ("a", 1)
 
 
-@pytest.mark.xfail(reason=GIT_WIRING, strict=True)
+def test_s7_member_without_lifecycle_subject(crew):
+    # keeper(1) GIT: a member without a lifecycle gets "NAME: first line"
+    crew.write_crew([("moss", {"DEF": ok_def(
+        crew, "c", "date >> n.txt; echo researched")})], repo="repo")
+    assert crew.run_once("moss").returncode == 0
+    assert git_log(crew, "%s").strip() == "moss: researched"
+
+
 def test_s7_failed_run_changes_kept_on_partial_ref(crew):
+    subprocess.run(["git", "-C", crew.repo, "commit", "-q",
+                    "--allow-empty", "-m", "root"], check=True)
     crew.write_crew([("wren", {"DEF": ok_def(
         crew, "pf", "echo half > half.txt; exit 1")})], repo="repo")
     assert crew.run_once("wren").returncode == 1
     row = crew.rows("wren")[-1]
-    r = subprocess.run(["git", "-C", crew.repo, "show-ref"],
-                       capture_output=True, text=True)
-    assert "refs/keeper/partial/wren/%d" % row["id"] in r.stdout
+    ref = "refs/keeper/partial/wren/%d" % row["id"]
+    r = subprocess.run(["git", "-C", crew.repo, "show", "--stat",
+                        "--format=%an", ref], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "half.txt" in r.stdout and r.stdout.startswith("wren")
+    # neither HEAD nor the index moved; the file is still in the tree
+    assert git_log(crew, "%s").strip() == "root"
+    st = subprocess.run(["git", "-C", crew.repo, "status", "--porcelain"],
+                        capture_output=True, text=True).stdout
+    assert st.strip() == "?? half.txt"
 
 
 def test_s7_no_change_no_commit(crew):
