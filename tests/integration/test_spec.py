@@ -856,3 +856,72 @@ def test_s11_builtins_and_custom_redacted_everywhere(crew):
     for b in bodies:
         for s in lines:
             assert secret_part(s) not in b, (s, b[:2000])
+
+
+# ---- more §3, §4, §5, §11 ----
+
+def test_s5_rem_tick_takes_no_slot(crew):
+    # CONCURRENCY 1, the slot held by a long run: a dream still happens.
+    crew.write("agents/hog.org", sh_def(
+        "touch %(r)s/hog; while [ ! -e %(r)s/release ]; do sleep 0.02; "
+        "done; echo ok" % {"r": crew.root}))
+    crew.write("loop.org", LOOP % {"start": "r"})
+    crew.write_crew([("hog", {"DEF": "agents/hog.org", "INTERVAL": "1h"}),
+                     ("dreamer", {"DEF": ok_def(crew), "INTERVAL": "1h",
+                                  "LIFECYCLE": "loop.org"})],
+                    concurrency=1)
+    p = crew.start()
+    try:
+        wait_for(lambda: os.path.exists(crew.path("hog")), what="hog runs")
+        wait_for(lambda: [r for r in crew.closed("dreamer")
+                          if r["outcome"] == "dreamed"],
+                 what="a dream while the only slot is taken")
+        assert not crew.closed("hog")
+    finally:
+        crew.write("release", "")
+    wait_for(lambda: crew.closed("hog"), what="hog ends")
+    assert crew.stop(p) == 0
+
+
+def test_s4_dream_row_has_the_counts(crew):
+    lc_crew(crew, LOOP % {"start": "a"})
+    for _ in range(4):          # a, a, b, then r dreams
+        assert crew.run_once("w").returncode == 0
+    row = crew.rows("w")[-1]
+    assert row["outcome"] == "dreamed"
+    words = dict(w.split("=", 1) for w in row["output_head"].split())
+    assert words["runs"] == "3" and words["done"] == "3", row
+    assert words["failed"] == "0" and words["commits"] == "0", row
+
+
+def test_s3_removed_member_finishes_its_run(crew):
+    crew.write("agents/slow.org", sh_def(
+        "touch %(r)s/in; sleep 0.5; echo finished" % {"r": crew.root}))
+    crew.write_crew([("keep", {"DEF": ok_def(crew), "INTERVAL": "1h"}),
+                     ("gone", {"DEF": "agents/slow.org",
+                               "INTERVAL": "50ms"})])
+    p = crew.start()
+    wait_for(lambda: os.path.exists(crew.path("in")), what="gone runs")
+    crew.write_crew([("keep", {"DEF": ok_def(crew), "INTERVAL": "1h"})])
+    wait_for(lambda: crew.closed("gone"), what="gone's run ends")
+    n = len(crew.rows("gone"))
+    # keep ticks on; gone never starts again
+    crew.keeper("run-once", "keep", "--data", crew.data)
+    assert crew.stop(p) == 0
+    rows = crew.rows("gone")
+    assert len(rows) == n == 1 and rows[0]["outcome"] == "done"
+
+
+def test_s11_commit_messages_are_redacted(crew):
+    crew.write("crew.org", "#+TITLE: t\n#+REPO: repo\n"
+               "#+REDACT: SEKRIT-[0-9]+\n"
+               "* c\n:PROPERTIES:\n:DEF: agents/c.org\n:END:\n")
+    crew.write("agents/c.org", sh_def(
+        "date > f.txt; echo 'wrote with SEKRIT-99'; "
+        "echo 'token=abcdef123456'"))
+    assert crew.run_once("c").returncode == 0
+    msg = subprocess.run(["git", "-C", crew.repo, "log", "-1",
+                          "--format=%B"], capture_output=True,
+                         text=True).stdout
+    assert msg.startswith("c: wrote with [REDACTED]"), msg
+    assert "SEKRIT-99" not in msg and "abcdef123456" not in msg
