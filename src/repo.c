@@ -1534,7 +1534,8 @@ repo_changes_at(const char *path, size_t limit, struct repo_change **out,
 		giterr(err, errlen, "cannot walk history");
 		goto done;
 	}
-	git_revwalk_sorting(walk, GIT_SORT_TIME);
+	/* Topological first: commits made in the same second tie on time. */
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
 	c = git_repository_head_unborn(git) == 1 ? GIT_EUNBORNBRANCH :
 	    git_revwalk_push_head(walk);
 	if (c == GIT_ENOTFOUND || c == GIT_EUNBORNBRANCH) {
