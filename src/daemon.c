@@ -926,6 +926,8 @@ on_signal(uv_signal_t *s, int signum)
 		return;
 	log_info("event=drain signal=%d", signum);
 	d->draining = 1;
+	if (d->watching)
+		uv_timer_stop(&d->settle);
 	service_stopping(d->svc);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_stop(d->workers[i]);
@@ -945,6 +947,17 @@ on_signal(uv_signal_t *s, int signum)
 		uv_stop(d->loop);
 }
 
+#define MANIFEST_SETTLE_MS	150
+
+static void
+on_manifest_settled(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (!d->draining)
+		daemon_reload(d, 0);
+}
+
 static void
 on_manifest_dir(uv_fs_event_t *h, const char *file, int events, int status)
 {
@@ -954,8 +967,12 @@ on_manifest_dir(uv_fs_event_t *h, const char *file, int events, int status)
 	(void)events;
 	if (status != 0 || d->draining)
 		return;
+	/* An editor that saves in place (truncate, then write) fires several
+	 * events and leaves the file half written between them: re-read once
+	 * the writes have been quiet for MANIFEST_SETTLE_MS. */
 	if (file == NULL || strcmp(file, base ? base + 1 : d->manifest) == 0)
-		daemon_reload(d, 0);
+		uv_timer_start(&d->settle, on_manifest_settled,
+		    MANIFEST_SETTLE_MS, 0);
 }
 
 int
@@ -984,7 +1001,8 @@ daemon_serve(struct daemon *d)
 	if (d->manifest) {
 		dir = util_dirname(d->manifest);
 		uv_fs_event_init(d->loop, &d->watch);
-		d->watch.data = d;
+		uv_timer_init(d->loop, &d->settle);
+		d->watch.data = d->settle.data = d;
 		d->watching = 1;
 		if (uv_fs_event_start(&d->watch, on_manifest_dir, dir, 0) != 0)
 			log_warnx("event=watch-failed dir=%s", dir);
@@ -1104,8 +1122,10 @@ daemon_free(struct daemon *d)
 			uv_close((uv_handle_t *)&d->sig_int, noop_close);
 			uv_close((uv_handle_t *)&d->sig_hup, noop_close);
 		}
-		if (d->watching)
+		if (d->watching) {
 			uv_close((uv_handle_t *)&d->watch, noop_close);
+			uv_close((uv_handle_t *)&d->settle, noop_close);
+		}
 		if (d->ctl_open) {
 			uv_close((uv_handle_t *)&d->ctl, noop_close);
 			(void)unlink(d->ctl_path);

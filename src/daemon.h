@@ -95,6 +95,7 @@ struct daemon {
 	struct service	*svc;		/* service.c: notify, alerts, cron */
 
 	uv_fs_event_t	 watch;
+	uv_timer_t	 settle;	/* manifest re-read after writes settle */
 	int		 watching;
 	uv_signal_t	 sig_term, sig_int, sig_hup;
 	uv_pipe_t	 ctl;		/* keeper.sock */

@@ -127,13 +127,14 @@ done:
 
 /*
  * The daemon glue: snapshots are published on the daemon's coalesced
- * status-changed hook and by a one-second timer (health decays with time
- * alone; plane_publish() drops snapshots where nothing but the clock
- * moved). The commit feed is re-read on libuv's thread pool at start and
+ * status-changed hook, and by a one-shot timer armed for the first moment
+ * an agent's health can change with time alone (status_health_next()), so
+ * an idle crew costs no wakeups; plane_publish() drops snapshots where
+ * nothing but the clock moved. The commit feed is re-read on libuv's thread pool at start and
  * whenever a tick finishes (its commit, if any, is made before the tick is
  * rescheduled), never per request.
  */
-#define WEB_TICK_MS	1000
+#define WEB_TICK_MIN_MS	50	/* never re-arm sooner than this */
 #define WEB_FEED_MAX	50
 
 struct plane_web {
@@ -143,9 +144,8 @@ struct plane_web {
 	struct http		*http;
 	uv_timer_t		 tick;
 	int			 tick_open;
-	const struct crew	*rcrew;		/* the redactor was built for */
+	char			*rkey;		/* patterns the redactor has */
 	struct redactor		*redactor;
-	int			 redactor_ok;
 	uv_work_t		 feed;
 	int			 feed_busy, feed_again;
 	char			*feed_repo;
@@ -171,21 +171,30 @@ web_redact(void *arg, const char *text, size_t len)
 	return r;
 }
 
-/* The crew's own #+REDACT: patterns, rebuilt when the manifest changes;
- * a NULL redactor still applies the built-in ones. */
+/* The crew's own #+REDACT: patterns, rebuilt when they change (compared
+ * by text: a reloaded crew may reuse the old one's address); a NULL
+ * redactor still applies the built-in ones. */
 static void
 web_redactor(struct plane_web *w)
 {
 	const struct crew *c = w->d->crew;
-	const char **pats = NULL;
-	struct redactor *r;
 	size_t n = c != NULL ? c->nredact : 0;
+	const char **pats = NULL;
+	struct sb key = { 0 };
+	struct redactor *r;
 	char err[256] = "";
 
-	if (w->redactor_ok && c == w->rcrew)
+	sb_adds(&key, "redact\n");
+	for (size_t i = 0; i < n; i++) {
+		sb_adds(&key, c->redact[i].regex);
+		sb_addc(&key, '\n');
+	}
+	if (w->rkey != NULL && strcmp(w->rkey, key.buf) == 0) {
+		sb_release(&key);
 		return;
-	w->rcrew = c;
-	w->redactor_ok = 1;
+	}
+	free(w->rkey);
+	w->rkey = sb_detach(&key);
 	if (n > 0) {
 		pats = xreallocarray(NULL, n, sizeof(*pats));
 		for (size_t i = 0; i < n; i++)
@@ -194,13 +203,14 @@ web_redactor(struct plane_web *w)
 	r = redact_new(pats, n, err, sizeof(err));
 	free(pats);
 	if (r == NULL)
-		log_warnx("event=redact-error error=%s", log_qv(err));
+		log_warnx("event=redact-error error=\"%s\"", err);
 	redact_free(w->redactor);
 	w->redactor = r;
 	plane_set_redact(w->plane, web_redact, w);
 }
 
 static void	feed_start(struct plane_web *);
+static void	on_tick(uv_timer_t *);
 
 static void
 web_publish(struct plane_web *w)
@@ -209,6 +219,7 @@ web_publish(struct plane_web *w)
 	struct status_crew c = { 0 };
 	size_t n = d->nworkers;
 	uint64_t sched = 0;
+	int64_t now, next = 0;
 
 	if (w->stopping)
 		return;
@@ -226,7 +237,22 @@ web_publish(struct plane_web *w)
 	c.boot_ms = d->boot_ms;
 	c.grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
 	c.sentinel = service_sentinel(d->svc);
-	(void)plane_publish(w->plane, w->st, n, &c, util_now_ms());
+	now = util_now_ms();
+	(void)plane_publish(w->plane, w->st, n, &c, now);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = status_health_next(&w->st[i], now, c.boot_ms,
+		    c.grace_ms);
+
+		if (t > 0 && (next == 0 || t < next))
+			next = t;
+	}
+	if (w->tick_open) {
+		if (next == 0)
+			uv_timer_stop(&w->tick);
+		else
+			uv_timer_start(&w->tick, on_tick, (uint64_t)(next - now <
+			    WEB_TICK_MIN_MS ? WEB_TICK_MIN_MS : next - now), 0);
+	}
 	/* A tick is rescheduled only once it has finished, its commit
 	 * included: a changed schedule means the feed may have moved. */
 	if (sched != w->sched_seen)
@@ -255,6 +281,7 @@ web_maybe_free(struct plane_web *w)
 	json_decref(w->feed_out);
 	free(w->feed_repo);
 	free(w->st);
+	free(w->rkey);
 	redact_free(w->redactor);
 	plane_free(w->plane);
 	snapshot_store_free(w->store);
@@ -353,7 +380,7 @@ plane_start(struct daemon *d, struct plane_web **out, char *err,
 	uv_timer_init(d->loop, &w->tick);
 	w->tick.data = w;
 	w->tick_open = 1;
-	uv_timer_start(&w->tick, on_tick, WEB_TICK_MS, WEB_TICK_MS);
+	web_publish(w);		/* arms the tick */
 	daemon_set_status_cb(d, on_status, w);
 	feed_start(w);
 	*out = w;

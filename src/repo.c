@@ -1507,12 +1507,82 @@ repo_changes_free(struct repo_change *v, size_t n)
 	free(v);
 }
 
+/* The walk behind the feed: newest commit first among those whose
+ * children were already shown, so a child always precedes its parents
+ * even when they share a second, and only what is shown (plus the
+ * frontier) is ever read: bounded by limit, not by the history's size. */
+struct walk {
+	git_commit	**front;	/* not yet shown */
+	size_t		  nfront, capfront;
+	git_oid		 *seen;		/* ever queued */
+	size_t		  nseen, capseen;
+};
+
+static void
+walk_push(struct walk *w, git_commit *c)
+{
+	const git_oid *id = git_commit_id(c);
+
+	for (size_t i = 0; i < w->nseen; i++)
+		if (git_oid_equal(&w->seen[i], id)) {
+			git_commit_free(c);
+			return;
+		}
+	if (w->nseen == w->capseen) {
+		w->capseen = w->capseen ? w->capseen * 2 : 64;
+		w->seen = xreallocarray(w->seen, w->capseen, sizeof(*w->seen));
+	}
+	git_oid_cpy(&w->seen[w->nseen++], id);
+	if (w->nfront == w->capfront) {
+		w->capfront = w->capfront ? w->capfront * 2 : 8;
+		w->front = xreallocarray(w->front, w->capfront,
+		    sizeof(*w->front));
+	}
+	w->front[w->nfront++] = c;
+}
+
+static git_commit *
+walk_next(struct walk *w)
+{
+	git_commit *c;
+	size_t best = 0;
+
+	if (w->nfront == 0)
+		return NULL;
+	for (size_t i = 1; i < w->nfront; i++)
+		if (git_commit_time(w->front[i]) >
+		    git_commit_time(w->front[best]))
+			best = i;
+	c = w->front[best];
+	memmove(w->front + best, w->front + best + 1,
+	    (w->nfront - best - 1) * sizeof(*w->front));
+	w->nfront--;
+	for (unsigned i = 0; i < git_commit_parentcount(c); i++) {
+		git_commit *p = NULL;
+
+		if (git_commit_parent(&p, c, i) == 0)
+			walk_push(w, p);
+	}
+	git_error_clear();	/* a missing parent (shallow clone) ends it */
+	return c;
+}
+
+static void
+walk_release(struct walk *w)
+{
+	for (size_t i = 0; i < w->nfront; i++)
+		git_commit_free(w->front[i]);
+	free(w->front);
+	free(w->seen);
+}
+
 int
 repo_changes_at(const char *path, size_t limit, struct repo_change **out,
     size_t *n, char *err, size_t errlen)
 {
 	git_repository *git = NULL;
-	git_revwalk *walk = NULL;
+	git_commit *head = NULL, *cm;
+	struct walk wk = { 0 };
 	struct repo_change *v = NULL;
 	size_t cnt = 0;
 	git_oid oid;
@@ -1530,35 +1600,25 @@ repo_changes_at(const char *path, size_t limit, struct repo_change **out,
 		seterr(err, errlen, "'%s' is not a git repository", path);
 		goto done;
 	}
-	if (git_revwalk_new(&walk, git) < 0) {
-		giterr(err, errlen, "cannot walk history");
-		goto done;
-	}
-	/* Topological first: commits made in the same second tie on time. */
-	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
 	c = git_repository_head_unborn(git) == 1 ? GIT_EUNBORNBRANCH :
-	    git_revwalk_push_head(walk);
+	    git_reference_name_to_id(&oid, git, "HEAD");
 	if (c == GIT_ENOTFOUND || c == GIT_EUNBORNBRANCH) {
 		rc = 0;		/* a brand-new repository: no history yet */
 		goto done;
 	}
-	if (c < 0) {
+	if (c < 0 || git_commit_lookup(&head, git, &oid) < 0) {
 		giterr(err, errlen, "cannot read HEAD");
 		goto done;
 	}
+	walk_push(&wk, head);
 	v = xcalloc(limit ? limit : 1, sizeof(*v));
-	while (cnt < limit && git_revwalk_next(&oid, walk) == 0) {
-		git_commit *cm = NULL;
+	while (cnt < limit && (cm = walk_next(&wk)) != NULL) {
 		const git_signature *a;
 		git_message_trailer_array tr = { 0 };
 		struct repo_change *ch = &v[cnt];
 		const char *s;
 
-		if (git_commit_lookup(&cm, git, &oid) < 0) {
-			giterr(err, errlen, "cannot read a commit");
-			goto done;
-		}
-		git_oid_tostr(ch->id, sizeof(ch->id), &oid);
+		git_oid_tostr(ch->id, sizeof(ch->id), git_commit_id(cm));
 		a = git_commit_author(cm);
 		ch->author = xasprintf("%s <%s>", a->name, a->email);
 		ch->time = (int64_t)git_commit_time(cm);
@@ -1592,14 +1652,12 @@ done:
 		*n = cnt;
 	} else
 		repo_changes_free(v, cnt);
-	git_revwalk_free(walk);
+	walk_release(&wk);
 	git_repository_free(git);
 	git_libgit2_shutdown();
 	return rc;
 }
 
-/* A JSON string of s, made valid UTF-8 first (foreign commits may not
- * be). */
 static json_t *
 jstr(const char *s)
 {

@@ -79,6 +79,36 @@ status_health(const struct agent_status *a, int64_t now, int64_t boot,
 	return HEALTH_OK;
 }
 
+int64_t
+status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
+    int64_t grace)
+{
+	int64_t gap = a->expected_gap_ms, due, t, next = 0;
+	int64_t over[3];
+
+	if (a->fail_streak >= FAILING_STREAK || a->running ||
+	    a->queue_place > 0)
+		return 0;
+	if (a->last_run_ms <= 0) {
+		t = boot + grace + (gap > 0 ? gap : 0) + 1;
+		return t > now ? t : 0;
+	}
+	if (gap <= 0)
+		return 0;
+	due = a->next_tick_ms > 0 ? a->next_tick_ms : a->last_run_ms + gap;
+	/* status_health() compares "over" with strict >: the verdict moves
+	 * one millisecond past each threshold. */
+	over[0] = HEALTH_SLACK_MS;
+	over[1] = gap / 2;
+	over[2] = 2 * gap;
+	for (int i = 0; i < 3; i++) {
+		t = due + over[i] + 1;
+		if (t > now && (next == 0 || t < next))
+			next = t;
+	}
+	return next;
+}
+
 /*
  * Agent output need not be UTF-8, but JSON must be: invalid sequences
  * become U+FFFD. Returns a malloc'd copy.

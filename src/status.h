@@ -84,6 +84,12 @@ typedef char	*(*status_redact_fn)(void *arg, const char *text, size_t len);
  * once the grace and its first gap have passed). */
 enum health	 status_health(const struct agent_status *, int64_t now_ms,
 		    int64_t boot_ms, int64_t grace_ms);
+/* The first time after now at which status_health() may give another
+ * verdict with nothing else changing, or 0 when only an event (a run, an
+ * outcome) can change it. The plane sleeps until then instead of
+ * polling. */
+int64_t		 status_health_next(const struct agent_status *,
+		    int64_t now_ms, int64_t boot_ms, int64_t grace_ms);
 const char	*status_health_name(enum health);
 
 /*

@@ -142,6 +142,31 @@ def test_hot_edit_adds_and_removes(crew):
     assert crew.stop(d) == 0
 
 
+def test_in_place_save_is_read_once_settled(crew):
+    # An editor that truncates and rewrites crew.org in place leaves it
+    # half written for a moment; the daemon must not act on that moment
+    # (member a would be removed and re-added).
+    crew.write("agents/ok.org", sh_def("echo ok"))
+    crew.write_crew([("a", {"DEF": "agents/ok.org", "INTERVAL": "1h"})])
+    d = crew.start()
+    wait_for(lambda: crew.closed("a"), what="a ran")
+    with open(crew.crew) as f:
+        old = f.read()
+    full = old + "* b\n:PROPERTIES:\n:DEF: agents/ok.org\n:INTERVAL: 1h\n:END:\n"
+    with open(crew.crew, "r+") as f:
+        f.truncate(0)
+        f.write(full[:20])          # keywords only: no member at all
+        f.flush()
+        os.fsync(f.fileno())
+        time.sleep(0.03)            # the editor's gap between two writes
+        f.write(full[20:])
+    wait_for(lambda: crew.closed("b"), what="b added")
+    log = crew.log(d)
+    assert "agent=b event=added" in log
+    assert "agent=a event=removed" not in log, log
+    assert crew.stop(d) == 0
+
+
 def test_sigterm_drains_and_exits_zero(crew):
     crew.write("agents/work.org", sh_def(
         "touch %(r)s/began; sleep 0.5; touch %(r)s/finished; echo done"

@@ -16,8 +16,8 @@
 
 #define NOW	1000000000000LL
 
-static const struct status_crew crew = { "crew sk-CREW", NULL,
-	NOW - 3600000, 60000 };
+static const struct status_crew crew = { .name = "crew sk-CREW",
+	.boot_ms = NOW - 3600000, .grace_ms = 60000 };
 
 /* Replaces every "sk-" by "[REDACTED]"; counts the calls. */
 static char *

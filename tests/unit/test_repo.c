@@ -1097,6 +1097,58 @@ test_changes(void **state)
 	rmrf(d);
 }
 
+/* Commits made in the same second still come newest first: the feed
+ * never shows a parent before its child. And merges are walked once. */
+static void
+test_changes_same_second(void **state)
+{
+	char *d = mkrepo();
+	struct repo_commit_info ci = info("wren", "r0", "x");
+	struct repo_result res;
+	struct repo_change *v;
+	struct repo *r;
+	char ids[6][REPO_ID_LEN + 1], name[16], run[16];
+	size_t n;
+
+	(void)state;
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	ci.when_ms = 1800000000000LL;
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		snprintf(run, sizeof(run), "r%d", i);
+		put(d, name, name);
+		ci.run_id = run;
+		assert_int_equal(repo_commit(r, &ci, &res, errbuf,
+		    sizeof(errbuf)), 0);
+		memcpy(ids[i], res.id, sizeof(ids[i]));
+	}
+	assert_int_equal(repo_changes_at(d, 4, &v, &n, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(v[i].id, ids[5 - i]);
+	repo_changes_free(v, n);
+	/* A merge: both sides once, the merge first. */
+	sh("cd %s && git checkout -q -b side HEAD~2 && echo s > s && "
+	    "git add s && git -c user.name=h -c user.email=h@x commit -qm s && "
+	    "git checkout -q main && git -c user.name=h -c user.email=h@x "
+	    "merge -q --no-edit side", d);
+	assert_int_equal(repo_changes_at(d, 100, &v, &n, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(n, 8);
+	assert_null(v[0].agent);		/* the merge */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = i + 1; k < n; k++)
+			assert_string_not_equal(v[i].id, v[k].id);
+	/* The side commit is a human's of today, older than the agents'
+	 * (dated 2027 above): it comes last, after their root. */
+	assert_null(v[n - 1].agent);
+	assert_string_equal(v[n - 2].id, ids[0]);
+	repo_changes_free(v, n);
+	repo_close(r);
+	rmrf(d);
+}
+
 static void
 test_env_switches(void **state)
 {
@@ -1143,6 +1195,7 @@ main(void)
 		cmocka_unit_test(test_push_rejected_then_retried),
 		cmocka_unit_test(test_integrate_without_origin),
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_changes_same_second),
 		cmocka_unit_test(test_env_switches),
 	};
 

@@ -16,8 +16,8 @@
 #define NOW	1000000000000LL		/* 2001-09-09T01:46:40Z */
 #define SEC	1000LL
 
-static const struct status_crew crew = { "newsroom", NULL, NOW - 3600 * SEC,
-	60 * SEC };
+static const struct status_crew crew = { .name = "newsroom",
+	.boot_ms = NOW - 3600 * SEC, .grace_ms = 60 * SEC };
 
 static struct agent_status
 idle_agent(const char *name)
@@ -270,6 +270,22 @@ test_states_from_spec(void **state)
 }
 
 static void
+test_health_json_sentinel(void **state)
+{
+	struct status_sentinel sn = { 1, 2, 3, 4 };
+	struct status_crew c = crew;
+	int code = 0;
+
+	(void)state;
+	c.sentinel = &sn;
+	assert_json(status_health_json(NULL, 0, &c, NOW, &code),
+	    "{\"status\":\"ok\",\"agents\":{},\"sentinel\":"
+	    "{\"missed_timer\":1,\"overdue_run\":2,\"leaked_slot\":3,"
+	    "\"lost_slot\":4}}");
+	assert_int_equal(code, 200);
+}
+
+static void
 test_health_json(void **state)
 {
 	struct agent_status a[2];
@@ -367,6 +383,59 @@ test_invalid_utf8(void **state)
 	json_decref(v);
 }
 
+/* Walks time forward by status_health_next() and checks that the verdict
+ * never changes between two of its answers, and does change at each. */
+static void
+walk_next(struct agent_status *a, int64_t from, int changes_wanted)
+{
+	int64_t now = from, next;
+	int changes = 0;
+
+	while ((next = status_health_next(a, now, crew.boot_ms,
+	    crew.grace_ms)) != 0) {
+		assert_true(next > now);
+		assert_int_equal(status_health(a, next - 1, crew.boot_ms,
+		    crew.grace_ms), status_health(a, now, crew.boot_ms,
+		    crew.grace_ms));
+		if (status_health(a, next, crew.boot_ms, crew.grace_ms) !=
+		    status_health(a, next - 1, crew.boot_ms, crew.grace_ms))
+			changes++;
+		now = next;
+	}
+	assert_int_equal(changes, changes_wanted);
+}
+
+static void
+test_health_next(void **state)
+{
+	struct agent_status a = idle_agent("wren");
+
+	(void)state;
+	/* ok -> late -> stale, then nothing more by time alone. */
+	walk_next(&a, NOW, 2);
+	assert_int_equal(status_health(&a, NOW + 50 * SEC + 2 * 60 * SEC + 1,
+	    crew.boot_ms, crew.grace_ms), HEALTH_STALE);
+	/* A gap shorter than the slack: straight from ok to stale. */
+	a.expected_gap_ms = 400;
+	a.next_tick_ms = NOW + 100;
+	walk_next(&a, NOW, 1);
+	assert_int_equal(status_health(&a, NOW + 100 + 1001, crew.boot_ms,
+	    crew.grace_ms), HEALTH_STALE);
+	/* Running, waiting or failing: only an event changes the verdict. */
+	a = idle_agent("wren");
+	a.running = 1;
+	assert_int_equal(status_health_next(&a, NOW, crew.boot_ms,
+	    crew.grace_ms), 0);
+	a.running = 0;
+	a.fail_streak = 3;
+	assert_int_equal(status_health_next(&a, NOW, crew.boot_ms,
+	    crew.grace_ms), 0);
+	/* Never run: "never" once grace and the first gap are over. */
+	a = idle_agent("new");
+	a.last_run_ms = 0;
+	walk_next(&a, crew.boot_ms, 1);
+}
+
 int
 main(void)
 {
@@ -374,12 +443,14 @@ main(void)
 		cmocka_unit_test(test_health_thresholds),
 		cmocka_unit_test(test_health_slack),
 		cmocka_unit_test(test_health_never),
+		cmocka_unit_test(test_health_next),
 		cmocka_unit_test(test_activity_exact),
 		cmocka_unit_test(test_activity_empty),
 		cmocka_unit_test(test_busiest_without_running),
 		cmocka_unit_test(test_wire_bounded),
 		cmocka_unit_test(test_states_from_spec),
 		cmocka_unit_test(test_health_json),
+		cmocka_unit_test(test_health_json_sentinel),
 		cmocka_unit_test(test_changes_json),
 		cmocka_unit_test(test_redact_walks_every_string),
 		cmocka_unit_test(test_invalid_utf8),
