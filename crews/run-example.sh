@@ -57,6 +57,10 @@ if ! grep -q '^  run ' <<<"$help"; then
 fi
 echo "run-example: the newsroom works in $site (state in $data);" \
     "dashboard on http://$listen/" >&2
+case $listen in
+*:0) echo "run-example: port 0 picks a free port; the bound address is" \
+    "written to $data/http.addr" >&2 ;;
+esac
 if [ -z "${KEEPER_LLM_URL:-}" ]; then
 	echo "run-example: no KEEPER_LLM_URL: wren writes without a model" >&2
 fi

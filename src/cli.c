@@ -276,6 +276,7 @@ cmd_run_once(int argc, char **argv)
 	struct daemon *d;
 	struct crew *c = NULL;
 	char err[1024], *data = NULL, *name;
+	long holder;
 	int rc;
 
 	if ((rc = parse(argc, argv, once_usage, "abcdefg", &a)) != 0)
@@ -299,9 +300,16 @@ cmd_run_once(int argc, char **argv)
 	name = xstrdup(a.name ? a.name : "");
 	if (c)
 		crew_free(c);
-	if (daemon_lock_holder(data) != 0 &&
-	    (rc = once_remote(data, name)) != -1)
+	if ((holder = daemon_lock_holder(data)) != 0) {
+		/* A daemon answers; a run-once holding the lock does not, and
+		 * its tick must not be followed by a second one (SPEC §5). */
+		if ((rc = once_remote(data, name)) == -1) {
+			fprintf(stderr, "keeper: data directory %s is in use by "
+			    "keeper pid %ld\n", data, holder);
+			rc = EXIT_LOCKED;
+		}
 		goto done;
+	}
 	if (a.o.crew == NULL && a.o.def == NULL) {
 		fprintf(stderr, "keeper: no daemon on %s; give --crew FILE to "
 		    "run the tick here\n", data);

@@ -341,6 +341,22 @@ record_crew_error(struct daemon *d, const char *msg)
 	(void)store_record(d->store, &r);
 }
 
+/* Warnings from loading the manifest (a member without :DEF: is skipped,
+ * SPEC §3) go to the log; only errors stop a load. */
+static void
+log_crew_warnings(const struct diag *dg)
+{
+	char *s;
+
+	for (size_t i = 0; i < dg->n; i++) {
+		if (dg->items[i].level != DIAG_WARNING)
+			continue;
+		s = diag_format(&dg->items[i]);
+		log_warnx("event=manifest-warning msg=%s", log_qv(s));
+		free(s);
+	}
+}
+
 void
 daemon_reload(struct daemon *d, int force)
 {
@@ -367,6 +383,7 @@ daemon_reload(struct daemon *d, int force)
 		daemon_status_changed(d);
 		return;
 	}
+	log_crew_warnings(&dg);
 	diag_release(&dg);
 	{
 		char rerr[512];
@@ -519,6 +536,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 			rc = EXIT_CONFIG;
 			goto fail;
 		}
+		log_crew_warnings(&dg);
 	} else if (o->def) {
 		char *def = absolute(o->def);
 		char *lc = o->lifecycle ? absolute(o->lifecycle) : NULL;

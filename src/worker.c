@@ -511,11 +511,15 @@ stage_decide(struct worker *w)
 		w->hits = 0;
 		w->repeat = 1;
 	} else {
+		char was[LC_NAME_MAX];
+
+		memcpy(was, w->pos.state, sizeof(was));
 		lc_decide(w->spec, &w->pos, w->tick_ms, &dec);
 		if (dec.reset)
-			log_warnx("agent=%s event=position-reset "
+			log_warnx("agent=%s event=position-reset state=%s "
 			    "msg=\"persisted state no longer exists; "
-			    "restarting at %s\"", w->name, w->pos.state);
+			    "restarting at %s\"", w->name, log_qv(was),
+			    w->pos.state);
 		w->verdict = dec.verdict;
 		snprintf(w->state, sizeof(w->state), "%s", w->pos.state);
 		w->hits = w->pos.hits;
