@@ -117,7 +117,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@bash crews/run-example.sh $(CURDIR)/$(B)/keeper
 
-bench: deps all
+bench: all
+	@KEEPER_BENCH_DEPS=1 bash .ci/deps
 	@bash bench/run.sh $(CURDIR)/$(B)
 
 fuzz: deps
