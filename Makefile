@@ -117,8 +117,9 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@bash crews/run-example.sh $(CURDIR)/$(B)/keeper
 
-bench: all
+bench:
 	@KEEPER_BENCH_DEPS=1 bash .ci/deps
+	@$(MAKE) --no-print-directory all
 	@bash bench/run.sh $(CURDIR)/$(B)
 
 fuzz: deps
