@@ -3,9 +3,10 @@ import http.server
 import os
 import socket
 import subprocess
-import threading
 
 import pytest
+
+from conftest import http_server
 
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 
@@ -229,13 +230,8 @@ class Answer(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def llm_server():
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Answer)
-    srv.code = 200
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with http_server(Answer, code=200) as srv:
+        yield srv
 
 
 def test_llm_reachable(dep, llm_server):

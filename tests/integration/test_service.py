@@ -13,6 +13,8 @@ import urllib.request
 
 import pytest
 
+from conftest import http_server
+
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 
 
@@ -201,16 +203,10 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    srv.lock = threading.Lock()
-    srv.codes = []
-    srv.posts = []
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    srv.url = "http://127.0.0.1:%d/hook" % srv.server_address[1]
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with http_server(Receiver, http.server.ThreadingHTTPServer,
+                     lock=threading.Lock(), codes=[], posts=[]) as srv:
+        srv.url = "http://127.0.0.1:%d/hook" % srv.server_address[1]
+        yield srv
 
 
 def accepted(srv):
@@ -306,17 +302,10 @@ def test_alert_receiver_refusing_at_first(crew, tmp_path):
                     "KEEPER_ALERT_GAP": "0"})
     wait_for(lambda: "event=alert_retry" in crew.logtext(),
              what="a refused delivery being retried")
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
-    srv.lock = threading.Lock()
-    srv.codes, srv.posts = [], []
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
+    with http_server(Receiver, http.server.ThreadingHTTPServer, port=port,
+                     lock=threading.Lock(), codes=[], posts=[]) as srv:
         wait_for(lambda: len(accepted(srv)) >= 1, what="delivery")
         assert accepted(srv)[0]["to"] == "failing"
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 # The sentinel: each condition forced with the test-only KEEPER_TEST_FAULT
