@@ -70,6 +70,26 @@ def http_server(handler, server_class=http.server.HTTPServer, port=0,
         srv.server_close()
 
 
+def git(repo, *args):
+    """The git CLI in repo, with a fixed test identity; fails on error."""
+    subprocess.run(["git", "-C", str(repo)] + list(args), check=True,
+                   capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t",
+                            GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                            GIT_COMMITTER_EMAIL="t@t"))
+
+
+def site_repo(path):
+    """A new tenant repo at path (a pathlib.Path) on branch main, with one
+    commit of a README."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README").write_text("site\n")
+    git(path, "add", "README")
+    git(path, "commit", "-q", "-m", "init")
+    return path
+
+
 def pid_alive(pid):
     """True when pid exists and is not a zombie."""
     try:

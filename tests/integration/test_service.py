@@ -13,17 +13,9 @@ import urllib.request
 
 import pytest
 
-from conftest import http_server
+from conftest import http_server, site_repo
 
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
-
-
-def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo)] + list(args), check=True,
-                   capture_output=True,
-                   env=dict(os.environ, GIT_AUTHOR_NAME="t",
-                            GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-                            GIT_COMMITTER_EMAIL="t@t"))
 
 
 def wait_for(cond, timeout=15.0, what="condition"):
@@ -42,12 +34,7 @@ class Crew:
 
     def __init__(self, root):
         self.root = root
-        self.repo = root / "site"
-        self.repo.mkdir()
-        git(self.repo, "init", "-q", "-b", "main")
-        (self.repo / "README").write_text("site\n")
-        git(self.repo, "add", "README")
-        git(self.repo, "commit", "-q", "-m", "init")
+        self.repo = site_repo(root / "site")
         self.data = root / "data"
         self.crewdir = root / "crew"
         self.crewdir.mkdir()
