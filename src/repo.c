@@ -648,6 +648,25 @@ check_state(struct repo *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The work tree's status, untracked files included, submodules not. */
+static int
+status_list(struct repo *r, git_status_show_t show, git_status_list **sl,
+    char *err, size_t errlen)
+{
+	git_status_options so;
+
+	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	so.show = show;
+	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
+	    GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+	    GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(sl, r->git, &so) < 0) {
+		giterr(err, errlen, "cannot read the work tree's status");
+		return -1;
+	}
+	return 0;
+}
+
 /* Stage the work tree's changes into idx. Returns the number of index
  * changes, or -1. */
 static int
@@ -655,21 +674,14 @@ stage_changes(struct repo *r, git_index *idx,
     const struct repo_commit_info *ci, struct repo_result *res, char *err,
     size_t errlen)
 {
-	git_status_options so;
 	git_status_list *sl = NULL;
 	int64_t now = ci->when_ms ? ci->when_ms : util_now_ms();
 	size_t n;
 	int changed = 0;
 
-	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
-	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
-	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
-	    GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-	    GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
-	if (git_status_list_new(&sl, r->git, &so) < 0) {
-		giterr(err, errlen, "cannot read the work tree's status");
+	if (status_list(r, GIT_STATUS_SHOW_WORKDIR_ONLY, &sl, err,
+	    errlen) == -1)
 		return -1;
-	}
 	n = git_status_list_entrycount(sl);
 	for (size_t i = 0; i < n; i++) {
 		const git_status_entry *e = git_status_byindex(sl, i);
@@ -913,7 +925,6 @@ static int
 worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
     char *err, size_t errlen)
 {
-	git_status_options so;
 	git_status_list *sl = NULL;
 	git_config *cfg = NULL;
 	struct upd u = { 0 };
@@ -926,15 +937,9 @@ worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
 		git_config_free(cfg);
 	}
 	git_error_clear();
-	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
-	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
-	    GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-	    GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
-	if (git_status_list_new(&sl, r->git, &so) < 0) {
-		giterr(err, errlen, "cannot read the work tree's status");
+	if (status_list(r, GIT_STATUS_SHOW_INDEX_AND_WORKDIR, &sl, err,
+	    errlen) == -1)
 		return -1;
-	}
 	n = git_status_list_entrycount(sl);
 	for (size_t i = 0; i < n; i++) {
 		const git_status_entry *e = git_status_byindex(sl, i);

@@ -499,6 +499,19 @@ check_def(struct worker *w)
 	return w->def_error ? -1 : 0;
 }
 
+/* The fields of a run row known before the run: its agent and schedule. */
+static void
+run_rec_init(struct run_rec *r, const struct worker *w)
+{
+	memset(r, 0, sizeof(*r));
+	r->agent = w->name;
+	r->trigger = w->trigger;
+	r->state = w->state;
+	r->hits = w->hits;
+	r->repeat = w->repeat;
+	r->scheduled_ms = w->scheduled_ms;
+}
+
 static void
 stage_decide(struct worker *w)
 {
@@ -549,13 +562,7 @@ stage_decide(struct worker *w)
 		tick_finish(w, OUTCOME_ERROR);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.agent = w->name;
-	r.trigger = w->trigger;
-	r.state = w->state;
-	r.hits = w->hits;
-	r.repeat = w->repeat;
-	r.scheduled_ms = w->scheduled_ms;
+	run_rec_init(&r, w);
 	r.daemon_pid = w->d->pid;
 	w->row_id = w->d->store ? store_begin(w->d->store, &r) : -1;
 	if (w->row_id > 0)
@@ -1077,14 +1084,8 @@ stage_record(struct worker *w)
 
 	if (w->d->store == NULL)
 		return;
-	memset(&r, 0, sizeof(r));
+	run_rec_init(&r, w);
 	r.id = w->row_id;
-	r.agent = w->name;
-	r.trigger = w->trigger;
-	r.state = w->state;
-	r.hits = w->hits;
-	r.repeat = w->repeat;
-	r.scheduled_ms = w->scheduled_ms;
 	r.started_ms = w->started_ms;
 	r.ended_ms = util_now_ms();
 	r.duration_ms = w->duration_ms;

@@ -5,6 +5,9 @@ a crew directory with crew.org and defs, a real git repo as the tenant,
 a data directory, and a daemon that is always stopped (and its process
 group killed) at teardown. Timing is polled with deadlines, never slept.
 """
+import contextlib
+import ctypes
+import http.server
 import json
 import os
 import shutil
@@ -12,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -29,6 +33,61 @@ def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for %s" % what)
         time.sleep(interval)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent():
+    """As preexec_fn: the daemon gets SIGTERM if pytest itself dies
+    (PR_SET_PDEATHSIG), so a killed test run leaves no keeper behind."""
+    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+def has_daemon():
+    """Before the daemon lands, `keeper run` is an unknown command."""
+    if not os.access(KEEPER, os.X_OK):
+        return False
+    r = subprocess.run([KEEPER, "run", "--help"], capture_output=True)
+    return b"unknown command" not in r.stderr
+
+
+@contextlib.contextmanager
+def http_server(handler, server_class=http.server.HTTPServer, port=0,
+                **attrs):
+    """A loopback HTTP server (on an ephemeral port unless port is given),
+    serving in a thread; attrs are set on the server before it serves.
+    Shut down on exit."""
+    srv = server_class(("127.0.0.1", port), handler)
+    for k, v in attrs.items():
+        setattr(srv, k, v)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def git(repo, *args):
+    """The git CLI in repo, with a fixed test identity; fails on error."""
+    subprocess.run(["git", "-C", str(repo)] + list(args), check=True,
+                   capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t",
+                            GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                            GIT_COMMITTER_EMAIL="t@t"))
+
+
+def site_repo(path):
+    """A new tenant repo at path (a pathlib.Path) on branch main, with one
+    commit of a README."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README").write_text("site\n")
+    git(path, "add", "README")
+    git(path, "commit", "-q", "-m", "init")
+    return path
 
 
 def pid_alive(pid):

@@ -12,29 +12,12 @@ import time
 
 import pytest
 
-import ctypes
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    """The daemon gets SIGTERM if pytest itself dies (PR_SET_PDEATHSIG):
-    a killed test run leaves no keeper behind."""
-    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+from conftest import die_with_parent, has_daemon, wait_for
 
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 CHROMIUM = "/usr/bin/chromium"
 
-
-def _has_daemon():
-    """Before the daemon lands, `keeper run` is an unknown command."""
-    if not os.access(KEEPER, os.X_OK):
-        return False
-    r = subprocess.run([KEEPER, "run", "--help"], capture_output=True)
-    return b"unknown command" not in r.stderr
-
-
-if not _has_daemon():
+if not has_daemon():
     pytest.skip("keeper run is not built yet", allow_module_level=True)
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = pathlib.Path(KEEPER).resolve().parent / "artifacts"
@@ -48,17 +31,6 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 pytestmark = pytest.mark.skipif(
     not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
     reason="chromium and chromium-driver are needed")
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
 
 
 def agent_def(path, gate=None, write=None):
@@ -142,7 +114,7 @@ def daemon(tmp_path):
     proc = subprocess.Popen(
         [KEEPER, "run", "--crew", str(tmp_path / "crew.org"), "--repo",
          str(repo), "--data", str(data), "--listen", "127.0.0.1:0"],
-        stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     addr = data / "http.addr"
     wait_for(lambda: addr.exists() and addr.read_text().endswith("\n"),
              what="http.addr")

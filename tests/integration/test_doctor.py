@@ -3,9 +3,10 @@ import http.server
 import os
 import socket
 import subprocess
-import threading
 
 import pytest
+
+from conftest import git, http_server, site_repo
 
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 
@@ -36,25 +37,12 @@ LIFECYCLE = """#+START: work
 """
 
 
-def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo)] + list(args), check=True,
-                   capture_output=True,
-                   env=dict(os.environ, GIT_AUTHOR_NAME="t",
-                            GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-                            GIT_COMMITTER_EMAIL="t@t"))
-
-
 class Deploy:
     """A crew, its defs, a tenant repo with one commit, a data dir."""
 
     def __init__(self, root):
         self.root = root
-        self.repo = root / "site"
-        self.repo.mkdir()
-        git(self.repo, "init", "-q", "-b", "main")
-        (self.repo / "README").write_text("site\n")
-        git(self.repo, "add", "README")
-        git(self.repo, "commit", "-q", "-m", "init")
+        self.repo = site_repo(root / "site")
         self.crewdir = root / "crew"
         (self.crewdir / "agents").mkdir(parents=True)
         (self.crewdir / "agents/hello.org").write_text(DEF_SH)
@@ -229,13 +217,8 @@ class Answer(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def llm_server():
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Answer)
-    srv.code = 200
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with http_server(Answer, code=200) as srv:
+        yield srv
 
 
 def test_llm_reachable(dep, llm_server):

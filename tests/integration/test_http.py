@@ -13,46 +13,17 @@ import time
 
 import pytest
 
-import ctypes
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    """The daemon gets SIGTERM if pytest itself dies (PR_SET_PDEATHSIG):
-    a killed test run leaves no keeper behind."""
-    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+from conftest import die_with_parent, has_daemon, wait_for
 
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 SECRET = "sk-proj4f8e2a9c1b7d6e5f3a2b1c0d9e8f7a6b"
 
-
-def _has_daemon():
-    """Before the daemon lands, `keeper run` is an unknown command."""
-    if not os.access(KEEPER, os.X_OK):
-        return False
-    r = subprocess.run([KEEPER, "run", "--help"], capture_output=True)
-    return b"unknown command" not in r.stderr
-
-
-if not _has_daemon():
+if not has_daemon():
     pytest.skip("keeper run is not built yet", allow_module_level=True)
 
 AGENT_KEYS = {"name", "running", "queue_place", "lifecycle", "steps",
               "thought", "last_run", "next_tick", "last_outcome",
               "no_work_streak", "health"}
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    """Polls cond() until it returns a true value or the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
 
 
 def blocking_def(path, gate):
@@ -121,7 +92,7 @@ class Daemon:
              str(self.repo), "--data", str(self.data),
              "--listen", "127.0.0.1:0"],
             stdout=self.log, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent)
+            preexec_fn=die_with_parent)
         addr_file = self.data / "http.addr"
         wait_for(lambda: addr_file.exists() and
                  addr_file.read_text().endswith("\n"), what="http.addr")

@@ -13,15 +13,9 @@ import urllib.request
 
 import pytest
 
+from conftest import http_server, site_repo
+
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
-
-
-def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo)] + list(args), check=True,
-                   capture_output=True,
-                   env=dict(os.environ, GIT_AUTHOR_NAME="t",
-                            GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-                            GIT_COMMITTER_EMAIL="t@t"))
 
 
 def wait_for(cond, timeout=15.0, what="condition"):
@@ -40,12 +34,7 @@ class Crew:
 
     def __init__(self, root):
         self.root = root
-        self.repo = root / "site"
-        self.repo.mkdir()
-        git(self.repo, "init", "-q", "-b", "main")
-        (self.repo / "README").write_text("site\n")
-        git(self.repo, "add", "README")
-        git(self.repo, "commit", "-q", "-m", "init")
+        self.repo = site_repo(root / "site")
         self.data = root / "data"
         self.crewdir = root / "crew"
         self.crewdir.mkdir()
@@ -201,16 +190,10 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    srv.lock = threading.Lock()
-    srv.codes = []
-    srv.posts = []
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    srv.url = "http://127.0.0.1:%d/hook" % srv.server_address[1]
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with http_server(Receiver, http.server.ThreadingHTTPServer,
+                     lock=threading.Lock(), codes=[], posts=[]) as srv:
+        srv.url = "http://127.0.0.1:%d/hook" % srv.server_address[1]
+        yield srv
 
 
 def accepted(srv):
@@ -306,17 +289,10 @@ def test_alert_receiver_refusing_at_first(crew, tmp_path):
                     "KEEPER_ALERT_GAP": "0"})
     wait_for(lambda: "event=alert_retry" in crew.logtext(),
              what="a refused delivery being retried")
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Receiver)
-    srv.lock = threading.Lock()
-    srv.codes, srv.posts = [], []
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
+    with http_server(Receiver, http.server.ThreadingHTTPServer, port=port,
+                     lock=threading.Lock(), codes=[], posts=[]) as srv:
         wait_for(lambda: len(accepted(srv)) >= 1, what="delivery")
         assert accepted(srv)[0]["to"] == "failing"
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 # The sentinel: each condition forced with the test-only KEEPER_TEST_FAULT

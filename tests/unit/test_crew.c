@@ -12,6 +12,7 @@
 
 #include "crew.h"
 #include "diag.h"
+#include "testutil.h"
 
 static struct crew *
 parse(const char *path, const char *text, struct diag *d)
@@ -19,41 +20,8 @@ parse(const char *path, const char *text, struct diag *d)
 	struct crew *c = (struct crew *)1;
 	int rc = crew_parse(path, text, strlen(text), &c, d);
 
-	if (rc == 0)
-		assert_non_null(c);
-	else {
-		assert_int_equal(rc, -1);
-		assert_null(c);
-	}
+	expect_parsed(rc, c);
 	return c;
-}
-
-/* The diag holds exactly the formatted messages in want, in order. */
-static void
-expect_diag(const struct diag *d, const char *const *want)
-{
-	size_t n = 0;
-
-	for (; want[n]; n++) {
-		char *s;
-
-		if (n >= d->n)
-			fail_msg("missing problem: %s", want[n]);
-		s = diag_format(&d->items[n]);
-		if (strcmp(s, want[n]) != 0) {
-			fprintf(stderr, "got:  %s\nwant: %s\n", s, want[n]);
-			free(s);
-			fail();
-		}
-		free(s);
-	}
-	if (d->n != n) {
-		char *s = diag_format(&d->items[n]);
-
-		fprintf(stderr, "unexpected problem: %s\n", s);
-		free(s);
-		fail();
-	}
 }
 
 /* Parse text expecting failure with exactly one error, msg. */
@@ -61,11 +29,9 @@ static void
 expect_error(const char *text, const char *msg)
 {
 	struct diag d = { 0 };
-	const char *want[] = { msg, NULL };
 
 	assert_null(parse("crew.org", text, &d));
-	expect_diag(&d, want);
-	diag_release(&d);
+	expect_one(&d, msg);
 }
 
 static void

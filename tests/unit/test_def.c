@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../src/def.c"
+#include "testutil.h"
 
 static struct agent_def *
 parse(const char *text, struct diag *d)
@@ -19,51 +20,17 @@ parse(const char *text, struct diag *d)
 	struct agent_def *df = (struct agent_def *)1;
 	int rc = def_parse("a.org", text, strlen(text), &df, d);
 
-	if (rc == 0)
-		assert_non_null(df);
-	else {
-		assert_int_equal(rc, -1);
-		assert_null(df);
-	}
+	expect_parsed(rc, df);
 	return df;
-}
-
-static void
-expect_diag(const struct diag *d, const char *const *want)
-{
-	size_t n = 0;
-
-	for (; want[n]; n++) {
-		char *s;
-
-		if (n >= d->n)
-			fail_msg("missing problem: %s", want[n]);
-		s = diag_format(&d->items[n]);
-		if (strcmp(s, want[n]) != 0) {
-			fprintf(stderr, "got:  %s\nwant: %s\n", s, want[n]);
-			free(s);
-			fail();
-		}
-		free(s);
-	}
-	if (d->n != n) {
-		char *s = diag_format(&d->items[n]);
-
-		fprintf(stderr, "unexpected problem: %s\n", s);
-		free(s);
-		fail();
-	}
 }
 
 static void
 expect_error(const char *text, const char *msg)
 {
 	struct diag d = { 0 };
-	const char *want[] = { msg, NULL };
 
 	assert_null(parse(text, &d));
-	expect_diag(&d, want);
-	diag_release(&d);
+	expect_one(&d, msg);
 }
 
 static void

@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "lcspec.h"
+#include "testutil.h"
 
 static const char spec_example[] =
     "#+START: wake_add\n"
@@ -43,51 +44,17 @@ parse(const char *path, const char *text, struct diag *d)
 	struct lc_spec *sp = (struct lc_spec *)1;
 	int rc = lc_spec_parse(path, text, strlen(text), &sp, d);
 
-	if (rc == 0)
-		assert_non_null(sp);
-	else {
-		assert_int_equal(rc, -1);
-		assert_null(sp);
-	}
+	expect_parsed(rc, sp);
 	return sp;
-}
-
-static void
-expect_diag(const struct diag *d, const char *const *want)
-{
-	size_t n = 0;
-
-	for (; want[n]; n++) {
-		char *s;
-
-		if (n >= d->n)
-			fail_msg("missing problem: %s", want[n]);
-		s = diag_format(&d->items[n]);
-		if (strcmp(s, want[n]) != 0) {
-			fprintf(stderr, "got:  %s\nwant: %s\n", s, want[n]);
-			free(s);
-			fail();
-		}
-		free(s);
-	}
-	if (d->n != n) {
-		char *s = diag_format(&d->items[n]);
-
-		fprintf(stderr, "unexpected problem: %s\n", s);
-		free(s);
-		fail();
-	}
 }
 
 static void
 expect_error(const char *text, const char *msg)
 {
 	struct diag d = { 0 };
-	const char *want[] = { msg, NULL };
 
 	assert_null(parse("lc.org", text, &d));
-	expect_diag(&d, want);
-	diag_release(&d);
+	expect_one(&d, msg);
 }
 
 static void
