@@ -187,7 +187,8 @@ def test_second_daemon_refuses(crew):
     crew.write_crew([("a", {"DEF": "agents/ok.org", "INTERVAL": "1h"})])
     d = crew.start()
     r = subprocess.run([KEEPER, "run", "--crew", crew.crew, "--repo",
-                        crew.repo, "--data", crew.data],
+                        crew.repo, "--data", crew.data, "--listen",
+                        "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 75, r.stderr
     assert str(d.pid) in r.stderr
@@ -225,10 +226,15 @@ def test_data_dir_inside_work_tree_refused(crew):
     assert "work tree" in r.stderr
     with open(os.path.join(crew.repo, ".gitignore"), "w") as f:
         f.write("state/\n")
+    # Port 0: the default 127.0.0.1:8080 may be taken on a developer's
+    # machine (make run), which would fail the start for another reason.
     p = subprocess.Popen([KEEPER, "run", "--crew", crew.crew, "--data",
-                          inside], stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: os.path.exists(os.path.join(inside, "keeper.sock")),
+                          inside, "--listen", "127.0.0.1:0"],
+                         stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(os.path.join(inside, "keeper.sock"))
+             or p.poll() is not None,
              what="daemon with an ignored data dir")
+    assert p.poll() is None, "the daemon exited %s" % p.returncode
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=10) == 0
 
