@@ -85,6 +85,7 @@ struct run {
 	int			 sigfd;		/* read end of the SIGCHLD self-pipe */
 	char			*err;
 	size_t			 errlen;
+	int			 code;		/* failed step's exit status */
 };
 
 static int sigchld_w = -1;	/* write end of the SIGCHLD self-pipe */
@@ -671,6 +672,7 @@ run_shell(struct run *r, size_t i, const char *shell)
 		seterr(r, "step \"%s\" timed out after %s and was killed",
 		    s->name, dur_format(s->timeout_ms, dbuf, sizeof(dbuf)));
 		ret = ST_KILLED;
+		r->code = 124;
 		goto done;
 	}
 	if (!main_done)
@@ -678,12 +680,15 @@ run_shell(struct run *r, size_t i, const char *shell)
 	st = status;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		ret = exec_nowork_result(&nw) ? ST_NO_WORK : ST_OK;
-	else if (WIFEXITED(st))
+	else if (WIFEXITED(st)) {
 		seterr(r, "step \"%s\" exited with status %d", s->name,
 		    WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
+		r->code = WEXITSTATUS(st);
+	} else if (WIFSIGNALED(st)) {
 		seterr(r, "step \"%s\" was killed by signal %d (%s)", s->name,
 		    WTERMSIG(st), strsignal(WTERMSIG(st)));
+		r->code = 128 + WTERMSIG(st);
+	}
 done:
 	if (outp[0] != -1)
 		close(outp[0]);
@@ -1063,6 +1068,9 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 			    strerror(errno));
 		ret = EXEC_FAILED;
 	}
+	if (opts->exit_code != NULL)
+		*opts->exit_code = ret == EXEC_FAILED ? (r.code > 0 ? r.code :
+		    1) : 0;
 done:
 	if (handlers) {
 		(void)sigaction(SIGCHLD, &old_chld, NULL);
@@ -1147,7 +1155,7 @@ cmd_exec_def(int argc, char **argv)
 	struct exec_opts o;
 	struct diag d = { 0 };
 	char err[1024], *repo = NULL, *agent = NULL, *tmpdata = NULL, *p;
-	int rc = 1, status;
+	int rc = 1, status, code = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
@@ -1258,6 +1266,7 @@ cmd_exec_def(int argc, char **argv)
 	if (o.event_fd < 0)
 		fprintf(stderr, "exec-def: %s as %s (state %s, hits %s) in %s\n",
 		    file, o.agent, o.state, o.hits, repo);
+	o.exit_code = &code;
 	status = exec_run(def, &o, STDOUT_FILENO, err, sizeof(err));
 	if (status == EXEC_OK || status == EXEC_NO_WORK) {
 		if (o.event_fd < 0)
@@ -1269,7 +1278,9 @@ cmd_exec_def(int argc, char **argv)
 		    "the run failed");
 		if (o.event_fd < 0)
 			fprintf(stderr, "exec-def: failed\n");
-		rc = 1;
+		/* The failed step's own status, so history shows what the
+		 * agent's script said, not just that it failed. */
+		rc = code > 0 && code < 256 ? code : 1;
 	}
 done:
 	if (tmpdata) {

@@ -442,8 +442,8 @@ def test_s5_failed_keeps_base_and_streak(crew):
     wait_for(lambda: len(crew.closed("a")) >= 3, what="failed ticks")
     crew.stop(p)
     rows = crew.closed("a")
-    # exit_code is exec-def's (1: a step failed; keeper(1) RUNNING AGENTS)
-    assert all(r["outcome"] == "failed" and r["exit_code"] != 0
+    # exit_code is the failed step's own status (keeper-agent(5))
+    assert all(r["outcome"] == "failed" and r["exit_code"] == 2
                for r in rows)
     for x, y in zip(rows, rows[1:]):
         assert 95 <= y["scheduled"] - x["ended"] < 1000
