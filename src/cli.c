@@ -371,6 +371,8 @@ status_offline(const struct crew *c, const char *data, int singleton)
 		struct lc_pos pos = { 0 };
 		int64_t last = 0;
 		struct streak_ctx sc = { 0 };
+		struct lc_spec *spec;
+		const char *state;
 
 		p = statefile_path(data, SF_LAST_RUN, singleton ? NULL : name);
 		(void)statefile_read_last_run(p, &last, err, sizeof(err));
@@ -380,13 +382,25 @@ status_offline(const struct crew *c, const char *data, int singleton)
 		free(p);
 		if (st)
 			(void)store_history(st, name, 1, latest_cb, &sc);
+		/* Never ticked: show the state it will start from. */
+		state = pos.state;
+		spec = NULL;
+		if (state[0] == '\0' && c->members[i].lifecycle != NULL) {
+			struct diag dg = { 0 };
+
+			if (lc_spec_load(c->members[i].lifecycle, &spec,
+			    &dg) == 0 && spec->nstates > 0)
+				state = spec->states[spec->start].name;
+			diag_release(&dg);
+		}
 		o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:i, s:b, s:i}",
-		    "name", name, "state", pos.state, "hits", pos.hits,
+		    "name", name, "state", state, "hits", pos.hits,
 		    "last_run", (json_int_t)last, "next_tick", (json_int_t)0,
 		    "last_outcome", outcome_name(sc.last), "streak",
 		    st ? store_streak(st, name) : 0, "running", 0,
 		    "queue_place", 0);
 		json_array_append_new(arr, o);
+		lc_spec_free(spec);
 		lc_pos_release(&pos);
 	}
 	store_close(st);

@@ -93,6 +93,7 @@ struct worker {
 };
 
 static void	stage_last_run(struct worker *);
+static void	load_spec(struct worker *);
 static int	stage_reload(struct worker *);
 static void	stage_decide(struct worker *);
 static void	stage_dream(struct worker *);
@@ -187,6 +188,7 @@ worker_new(struct daemon *d, const struct crew_member *m, size_t index)
 	uv_timer_init(d->loop, &w->timer);
 	w->timer.data = w;
 	load_position(w);
+	load_spec(w);		/* status shows START before the first tick */
 	return w;
 }
 
@@ -412,23 +414,14 @@ stage_last_run(struct worker *w)
 	free(p);
 }
 
-/* Config: the manifest (the daemon keeps the last good one) and this
- * member's lifecycle spec, each reparsed only when its file changed. */
-static int
-stage_reload(struct worker *w)
+/* The member's lifecycle spec, cached by file identity: re-parsed only
+ * when the file changed. A spec that does not load leaves spec_error. */
+static void
+load_spec(struct worker *w)
 {
 	struct file_sig sig;
 	struct diag dg = { 0 };
 
-	daemon_reload(w->d, 0);
-	if (w->m == NULL) {
-		w->error = xstrdup("member removed from the manifest");
-		return -1;
-	}
-	free(w->def);
-	w->def = xstrdup(w->m->def);
-	w->timeout_ms = w->m->timeout_ms > 0 ? w->m->timeout_ms :
-	    w->d->crew->timeout_ms;
 	if (w->m->lifecycle == NULL) {
 		lc_spec_free(w->spec);
 		w->spec = NULL;
@@ -436,12 +429,12 @@ stage_reload(struct worker *w)
 		w->state_names = NULL;
 		free(w->lc_path);
 		w->lc_path = NULL;
-		return 0;
+		return;
 	}
 	file_sig_get(w->m->lifecycle, &sig);
 	if (w->lc_path && strcmp(w->lc_path, w->m->lifecycle) == 0 &&
 	    file_sig_eq(&sig, &w->lc_sig) && (w->spec || w->spec_error))
-		return 0;
+		return;
 	free(w->lc_path);
 	w->lc_path = xstrdup(w->m->lifecycle);
 	w->lc_sig = sig;
@@ -466,6 +459,23 @@ stage_reload(struct worker *w)
 			w->state_names[i] = w->spec->states[i].name;
 	}
 	diag_release(&dg);
+}
+
+/* Config: the manifest (the daemon keeps the last good one) and this
+ * member's lifecycle spec, each reparsed only when its file changed. */
+static int
+stage_reload(struct worker *w)
+{
+	daemon_reload(w->d, 0);
+	if (w->m == NULL) {
+		w->error = xstrdup("member removed from the manifest");
+		return -1;
+	}
+	free(w->def);
+	w->def = xstrdup(w->m->def);
+	w->timeout_ms = w->m->timeout_ms > 0 ? w->m->timeout_ms :
+	    w->d->crew->timeout_ms;
+	load_spec(w);
 	return 0;
 }
 
@@ -1222,6 +1232,11 @@ worker_status(const struct worker *w, struct agent_status *s)
 	if (w->spec) {
 		int i = lc_spec_find(w->spec, w->pos.state);
 
+		/* Never ticked: the position it will start from. */
+		if (w->pos.state[0] == '\0' && w->spec->nstates > 0) {
+			i = w->spec->start;
+			s->state = w->spec->states[i].name;
+		}
 		if (i >= 0)
 			s->repeat = w->spec->states[i].repeat;
 	}

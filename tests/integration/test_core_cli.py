@@ -72,3 +72,27 @@ def test_unknown_agent_is_a_config_error(crew):
     r = crew.run_once("nobody")
     assert r.returncode == 65
     assert "nobody" in r.stdout + r.stderr
+
+
+def test_status_shows_start_before_the_first_tick(crew):
+    # A lifecycle member that never ticked is at (START, 0), with or
+    # without a daemon, not at an empty state.
+    crew.write("agents/ok.org", sh_def("echo ok"))
+    crew.write("loop.org", "#+START: b\n"
+               "* a\n:PROPERTIES:\n:NEXT: b\n:END:\n"
+               "* b\n:PROPERTIES:\n:REPEAT: 2\n:NEXT: a\n:END:\n")
+    crew.write_crew([("w", {"DEF": "agents/ok.org", "INTERVAL": "1h",
+                            "LIFECYCLE": "loop.org"})],
+                    boot_grace="1h")
+
+    def state():
+        r = crew.keeper("status", "--crew", crew.crew, "--data", crew.data,
+                        "--json")
+        assert r.returncode == 0, r.stderr
+        a = json.loads(r.stdout)["agents"][0]
+        return a["state"], a["hits"]
+
+    assert state() == ("b", 0)
+    d = crew.start()
+    assert state() == ("b", 0)
+    assert crew.stop(d) == 0
