@@ -354,6 +354,25 @@ cclass(const char *p, const char *e, size_t *n)
 	return uclass(cp);
 }
 
+/* Skip a run of word characters, '-' and '_' (a drawer or footnote
+ * label, [-_[:word:]]+ in org-element's regexps). */
+static const char *
+skip_label(const char *p, const char *e)
+{
+	size_t	 n;
+
+	while (p < e) {
+		if (*p == '-' || *p == '_') {
+			p++;
+			continue;
+		}
+		if (!(cclass(p, e, &n) & C_WORD))
+			break;
+		p += n;
+	}
+	return p;
+}
+
 static int
 isblank_c(char c)
 {
@@ -667,20 +686,11 @@ is_drawer(struct parser *P, size_t l, const char **nb, const char **ne)
 {
 	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*s;
-	size_t		 n;
 
 	if (p >= e || *p != ':')
 		return 0;
 	s = ++p;
-	while (p < e) {
-		if (*p == '-' || *p == '_') {
-			p++;
-			continue;
-		}
-		if (!(cclass(p, e, &n) & C_WORD))
-			break;
-		p += n;
-	}
+	p = skip_label(p, e);
 	if (p == s || p >= e || *p != ':')
 		return 0;
 	if (nb) {
@@ -974,20 +984,11 @@ static int
 is_fndef(struct parser *P, size_t l, const char **after)
 {
 	const char	*p = LB(P, l), *e = LE(P, l), *s;
-	size_t		 n;
 
 	if (!ieq(p, e, "[fn:") || strncmp(p, "[fn:", 4) != 0)
 		return 0;
 	s = p += 4;
-	while (p < e) {
-		if (*p == '-' || *p == '_') {
-			p++;
-			continue;
-		}
-		if (!(cclass(p, e, &n) & C_WORD))
-			break;
-		p += n;
-	}
+	p = skip_label(p, e);
 	if (p == s || p >= e || *p != ']')
 		return 0;
 	if (after)
