@@ -12,6 +12,7 @@
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR  ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
@@ -42,7 +43,7 @@ LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 ORG_SRC := $(filter-out orgparse/org-dump.c,$(wildcard orgparse/*.c))
 ORG_OBJ := $(ORG_SRC:%.c=$(B)/%.o)
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC := $(filter-out src/main.c src/keeper-exec.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 # The dashboard page is compiled into the library (generated, not committed).
 DASH_OBJ := $(B)/gen/dashboard_html.o
@@ -50,7 +51,7 @@ LIB_OBJ += $(DASH_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-all: $(B)/keeper $(B)/org-dump $(B)/liborgparse.a
+all: $(B)/keeper $(B)/keeper-exec $(B)/org-dump $(B)/liborgparse.a
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,6 +81,11 @@ $(B)/libkeeper.a: $(LIB_OBJ)
 
 $(B)/keeper: $(B)/src/main.o $(B)/libkeeper.a $(B)/liborgparse.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+# The def interpreter children run: only the libraries a def needs.
+EXEC_LIBS = $(shell pkg-config --libs libpcre2-8 jansson 2>/dev/null)
+$(B)/keeper-exec: $(B)/src/keeper-exec.o $(B)/libkeeper.a $(B)/liborgparse.a
+	$(CC) $(LDFLAGS_ALL) -Wl,--as-needed -o $@ $^ $(EXEC_LIBS) -lm -lpthread
 
 $(B)/org-dump: $(B)/orgparse/org-dump.o $(B)/liborgparse.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
@@ -132,9 +138,12 @@ $(B)/keeper@.service: src/keeper@.service.in
 
 .PHONY: $(B)/keeper@.service
 
-install: $(B)/keeper $(B)/keeper@.service
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
+# keeper finds keeper-exec as ../libexec/keeper/keeper-exec from its own
+# directory (daemon.c), so BINDIR and LIBEXECDIR keep one parent.
+install: $(B)/keeper $(B)/keeper-exec $(B)/keeper@.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/keeper $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/keeper $(DESTDIR)$(BINDIR)/keeper
+	install -m 755 $(B)/keeper-exec $(DESTDIR)$(LIBEXECDIR)/keeper/keeper-exec
 	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
 	install -m 644 $(B)/keeper@.service $(DESTDIR)$(UNITDIR)/keeper@.service

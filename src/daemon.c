@@ -410,23 +410,82 @@ daemon_reload(struct daemon *d, int force)
 	apply_crew(d, nc, 0);
 }
 
+/*
+ * The def interpreter runs execs: keeper-exec, which loads a fraction of
+ * keeper's libraries (keeper-exec.c), beside this binary (the build tree)
+ * or in ../libexec/keeper (make install). Without it, keeper's own
+ * exec-def does the same work, only slower to start.
+ */
+static char *
+find_exec(void)
+{
+	static const char *const rel[] = { "keeper-exec",
+	    "../libexec/keeper/keeper-exec" };
+	char self[PATH_MAX], *slash, *p;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return NULL;
+	slash[1] = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		p = xasprintf("%s%s", self, rel[i]);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/*
+ * A publish renders every agent (O(crew)): done once per event, it was
+ * 60% of the daemon's CPU with fifty one-second agents. So publishes are
+ * spaced by ten times the last one's cost, within bounds: the plane takes
+ * at most about a tenth of the loop however busy the crew, and a quiet
+ * crew's first change is still published at once.
+ */
+#define PUBLISH_GAP_MIN_MS	20
+#define PUBLISH_GAP_MAX_MS	500
+
 static void
 publish_cb(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
+	uint64_t t0 = uv_hrtime(), cost;
 
 	d->publish_pending = 0;
 	if (d->status_cb)
 		d->status_cb(d, d->status_arg);
+	cost = (uv_hrtime() - t0) / 1000000;
+	d->publish_gap = cost * 10 < PUBLISH_GAP_MIN_MS ? PUBLISH_GAP_MIN_MS :
+	    cost * 10 > PUBLISH_GAP_MAX_MS ? PUBLISH_GAP_MAX_MS : cost * 10;
+	uv_update_time(d->loop);
+	d->publish_last = uv_now(d->loop);
 }
 
 void
 daemon_status_changed(struct daemon *d)
 {
+	uint64_t now, due;
+
 	if (d->publish_pending)
 		return;
 	d->publish_pending = 1;
-	uv_timer_start(&d->publish, publish_cb, 0, 0);
+	now = uv_now(d->loop);
+	due = d->publish_last + d->publish_gap;
+	uv_timer_start(&d->publish, publish_cb, d->publish_last == 0 ||
+	    due <= now ? 0 : due - now, 0);
+}
+
+void
+daemon_status_flush(struct daemon *d)
+{
+	if (!d->publish_pending)
+		return;
+	uv_timer_stop(&d->publish);
+	publish_cb(&d->publish);
 }
 
 void
@@ -511,7 +570,13 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->lock_fd = -1;
 	d->pid = (long)getpid();
 	d->boot_ms = util_now_ms();
-	d->self_exe = xstrdup(o->self_exe ? o->self_exe : "/proc/self/exe");
+	if (o->self_exe != NULL)
+		d->self_exe = xstrdup(o->self_exe);
+	else if ((d->self_exe = find_exec()) != NULL)
+		d->exec_lean = 1;
+	else
+		d->self_exe = xstrdup("/proc/self/exe");
+	log_debug("event=interpreter path=%s", log_qv(d->self_exe));
 	/* State writes and commits share the pool; fsyncs run in parallel. */
 	(void)setenv("UV_THREADPOOL_SIZE", "8", 0);
 	/* One libgit2 reference for the daemon's life: when the count drops
@@ -735,6 +800,7 @@ client_end(struct worker_watch *ww, struct worker *w, enum outcome o,
 
 	(void)w;
 	c->w = NULL;		/* the worker forgets its watchers itself */
+	daemon_status_flush(c->d);	/* /_activity agrees with the answer */
 	snprintf(line, sizeof(line), "exit %d\n", daemon_exit_for(o));
 	send_text(c, summary, line);
 }

@@ -42,7 +42,9 @@ struct daemon_opts {
 	const char	*repo;		/* --repo DIR */
 	const char	*data;		/* --data DIR (else KEEPER_DATA, XDG) */
 	const char	*listen;	/* --listen ADDR:PORT */
-	const char	*self_exe;	/* what children exec: /proc/self/exe */
+	const char	*self_exe;	/* what children exec (keeper, with
+					   exec-def); NULL: keeper-exec if
+					   found, else /proc/self/exe */
 	int		 oneshot;	/* run-once in-process: no socket, no
 					   timers, no fs watch */
 };
@@ -70,6 +72,7 @@ struct daemon {
 	char		*repo;		/* absolute tenant repo */
 	char		*data;		/* absolute data dir */
 	char		*self_exe;
+	int		 exec_lean;	/* self_exe is keeper-exec, not keeper */
 	int		 lock_fd;
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */
@@ -89,6 +92,8 @@ struct daemon {
 
 	uv_timer_t	 publish;	/* coalesces status-changed */
 	int		 publish_pending;
+	uint64_t	 publish_last;	/* uv_now() when the last one ended */
+	uint64_t	 publish_gap;	/* ms to leave after it (adaptive) */
 	daemon_status_cb status_cb;	/* the HTTP plane hooks here */
 	void		*status_arg;
 
@@ -119,8 +124,11 @@ void	 daemon_free(struct daemon *);
 
 /* Re-read the manifest if its file changed (force: even if not). */
 void	 daemon_reload(struct daemon *, int force);
-/* Ask for a coalesced status publish (one per loop turn). */
+/* Ask for a coalesced status publish: at once when the last one is
+ * long past, else after an adaptive gap (daemon.c). flush publishes a
+ * pending one now, so what a client is told has happened is visible. */
 void	 daemon_status_changed(struct daemon *);
+void	 daemon_status_flush(struct daemon *);
 void	 daemon_set_status_cb(struct daemon *, daemon_status_cb, void *);
 struct worker *daemon_find(struct daemon *, const char *name);
 /* The data dir the options name (--data, KEEPER_DATA, XDG default for

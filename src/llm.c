@@ -19,9 +19,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "dlcurl.h"
 #include "llm.h"
 #include "util.h"
 
@@ -328,9 +328,13 @@ llm_retry_after_ms(const char *v, int64_t now_ms)
 	}
 	/* An HTTP-date: curl_getdate() reads all three forms of RFC 9110. */
 	{
-		char *d = xstrndup(v, n);
+		const struct dlcurl *lc = dlcurl_get(NULL, 0);
+		char *d;
 
-		t = curl_getdate(d, NULL);
+		if (lc == NULL)
+			return -1;
+		d = xstrndup(v, n);
+		t = lc->getdate(d, NULL);
 		free(d);
 	}
 	if (t == -1)
@@ -358,20 +362,10 @@ llm_status_retryable(long status)
 
 /* ---- the call -------------------------------------------------------- */
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static int global_rc = -1;
-
-static void
-global_init(void)
-{
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 int
 llm_global_init(void)
 {
-	pthread_once(&global_once, global_init);
-	return global_rc;
+	return dlcurl_get(NULL, 0) != NULL ? 0 : -1;
 }
 
 void
@@ -450,7 +444,7 @@ curl_retryable(CURLcode cc)
  * off before the mask is restored. Per thread, so safe beside others.
  */
 static CURLcode
-perform(CURL *curl)
+perform(const struct dlcurl *lc, CURL *curl)
 {
 	struct timespec zero = { 0, 0 };
 	sigset_t pipe_set, old;
@@ -459,8 +453,8 @@ perform(CURL *curl)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0)
-		return curl_easy_perform(curl);
-	cc = curl_easy_perform(curl);
+		return lc->easy_perform(curl);
+	cc = lc->easy_perform(curl);
 	if (!sigismember(&old, SIGPIPE)) {
 		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
 			;
@@ -518,6 +512,7 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 	char *endpoint = NULL, *body = NULL, *auth = NULL;
 	int64_t deadline, left, wait, ra;
 	CURL *curl = NULL;
+	const struct dlcurl *lc;
 	CURLcode cc;
 	long status;
 	int rc = -1, failures = 0;
@@ -538,36 +533,40 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 		return -1;
 	}
 	deadline = util_mono_ms() + rq->timeout_ms;
-	if (llm_global_init() == -1 || (curl = curl_easy_init()) == NULL) {
+	if ((lc = dlcurl_get(cerr, sizeof(cerr))) == NULL) {
+		snprintf(err, errlen, "llm: %s", cerr);
+		return -1;
+	}
+	if ((curl = lc->easy_init()) == NULL) {
 		snprintf(err, errlen, "llm: cannot initialise libcurl");
 		return -1;
 	}
 	endpoint = llm_endpoint(rq->url);
 	body = llm_request_body(rq->model, rq->system, rq->prompt);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	hdrs = lc->slist_append(hdrs, "Content-Type: application/json");
+	hdrs = lc->slist_append(hdrs, "Accept: application/json");
 	/* No "Expect: 100-continue" round trip before a large prompt. */
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	hdrs = lc->slist_append(hdrs, "Expect:");
 	if (rq->key != NULL && rq->key[0] != '\0') {
 		auth = xasprintf("Authorization: Bearer %s", rq->key);
-		hdrs = curl_slist_append(hdrs, auth);
+		hdrs = lc->slist_append(hdrs, auth);
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, endpoint);
-	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+	lc->easy_setopt(curl, CURLOPT_URL, endpoint);
+	lc->easy_setopt(curl, CURLOPT_POST, 1L);
+	lc->easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	lc->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)strlen(body));
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "keeper");
+	lc->easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	lc->easy_setopt(curl, CURLOPT_USERAGENT, "keeper");
 	/* Timeouts must not use signals: we may run beside other threads. */
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+	lc->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	lc->easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	lc->easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	lc->easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	lc->easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+	lc->easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
 
 	for (;;) {
@@ -577,8 +576,8 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 			    reply->attempts, last);
 			goto done;
 		}
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)left);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+		lc->easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)left);
+		lc->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 		    (long)(left < CONNECT_TIMEOUT_MS ? left :
 		    CONNECT_TIMEOUT_MS));
 		sb_reset(&x.body);
@@ -587,10 +586,10 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 		cerr[0] = '\0';
 		reply->attempts++;
 		reply->http_status = 0;
-		cc = perform(curl);
+		cc = perform(lc, curl);
 		wait = llm_backoff_ms(failures + 1);
 		if (cc == CURLE_OK) {
-			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+			lc->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 			reply->http_status = status;
 			if (status >= 200 && status <= 299) {
 				rc = llm_parse_reply(x.body.buf ? x.body.buf :
@@ -617,7 +616,7 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 			goto done;
 		} else {
 			snprintf(last, sizeof(last), "%s",
-			    cerr[0] ? cerr : curl_easy_strerror(cc));
+			    cerr[0] ? cerr : lc->easy_strerror(cc));
 			if (!curl_retryable(cc)) {
 				snprintf(err, errlen, "llm: %s", last);
 				goto done;
@@ -641,8 +640,8 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 done:
 	if (rc == -1)
 		llm_reply_release(reply);
-	curl_easy_cleanup(curl);
-	curl_slist_free_all(hdrs);
+	lc->easy_cleanup(curl);
+	lc->slist_free_all(hdrs);
 	sb_release(&x.body);
 	free(auth);
 	free(body);

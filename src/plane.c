@@ -337,7 +337,7 @@ feed_done(uv_work_t *req, int status)
 	if (status == 0 && w->feed_out != NULL) {
 		plane_set_commits(w->plane, w->feed_out);
 		w->feed_out = NULL;
-		web_publish(w);
+		daemon_status_changed(w->d);
 	} else if (status == 0)
 		log_debug("event=changes-failed error=%s", log_qv(w->feed_err));
 	if (w->feed_again) {

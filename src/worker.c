@@ -733,8 +733,12 @@ stage_run(struct worker *w)
 	char *argv[6], **env, err[512];
 	int n = 0;
 
-	argv[n++] = "keeper";
-	argv[n++] = "exec-def";
+	if (w->d->exec_lean)
+		argv[n++] = "keeper-exec";
+	else {
+		argv[n++] = "keeper";
+		argv[n++] = "exec-def";
+	}
 	argv[n++] = w->def;
 	if (w->state[0]) {
 		argv[n++] = "--state";
@@ -1178,13 +1182,13 @@ stage_publish(struct worker *w)
 		log_info("agent=%s event=tick outcome=%s state=%s dur_ms=%"
 		    PRId64, w->name, outcome_name(w->outcome), w->state,
 		    w->duration_ms);
+	daemon_status_changed(w->d);	/* before watchers, who may flush */
 	for (ww = w->watchers; ww; ww = next) {
 		next = ww->next;
 		ww->on_end(ww, w, w->outcome, sum);
 	}
 	w->watchers = NULL;
 	free(sum);
-	daemon_status_changed(w->d);
 }
 
 static void

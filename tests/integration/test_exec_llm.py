@@ -16,6 +16,19 @@ import pytest
 
 KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 DEADLINE = 30
+# Both interpreters: keeper's exec-def (libcurl linked) and keeper-exec,
+# which opens libcurl only when an llm step runs (src/dlcurl.c).
+INTERPRETERS = {
+    "exec-def": [KEEPER, "exec-def"],
+    "keeper-exec": [os.path.join(os.path.dirname(KEEPER), "keeper-exec")],
+}
+CMD = INTERPRETERS["exec-def"]
+
+
+@pytest.fixture(autouse=True, params=sorted(INTERPRETERS))
+def interpreter(request, monkeypatch):
+    monkeypatch.setattr(__import__(__name__), "CMD",
+                        INTERPRETERS[request.param])
 
 
 class FakeLLM(http.server.ThreadingHTTPServer):
@@ -94,7 +107,7 @@ def run(tmp_path, repo, text, env, *args):
     d.write_text(text)
     r, w = os.pipe()
     env = dict(env, KEEPER_EVENT_FD=str(w))
-    p = subprocess.Popen([KEEPER, "exec-def", str(d), *args], cwd=repo,
+    p = subprocess.Popen(CMD + [str(d), *args], cwd=repo,
                          env=env, pass_fds=(w,), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     os.close(w)

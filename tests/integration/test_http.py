@@ -546,3 +546,25 @@ def test_manifest_error_is_shown(plane):
     save(good)
     wait_for(lambda: plane.activity()["crew"]["error"] is None,
              what="the error to clear")
+
+
+def test_activity_agrees_with_run_once_at_once(tmp_path):
+    """Snapshots are spaced under load (daemon.c), but what run-once has
+    answered is already in /_activity: the daemon publishes before it
+    replies. Five runs back to back, each checked the moment it returns."""
+    quick_def(tmp_path / "quick.org")
+    d = Daemon(tmp_path, [("quick", "quick.org", ":INTERVAL: 1h")],
+               "#+BOOT-GRACE: 1h\n")
+    try:
+        seen = set()
+        for _ in range(5):
+            r = subprocess.run([KEEPER, "run-once", "quick", "--crew",
+                                str(d.crew), "--data", str(d.data)],
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+            a = d.agent("quick")
+            assert a["last_outcome"] == "done" and not a["running"], a
+            assert a["last_run"] not in seen, a
+            seen.add(a["last_run"])
+    finally:
+        d.stop()

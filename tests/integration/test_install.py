@@ -41,6 +41,27 @@ def test_install_tree(tmp_path):
     r = subprocess.run([str(binary), "--help"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0 and "usage" in r.stdout
+    helper = dest / "usr/libexec/keeper/keeper-exec"
+    assert helper.is_file() and os.access(helper, os.X_OK)
+
+
+def test_installed_keeper_runs_defs_through_libexec(tmp_path):
+    dest = tmp_path / "root"
+    make_install(dest, "/usr")
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (tmp_path / "who.org").write_text(
+        "* who\n#+BEGIN_SRC sh\n"
+        "readlink /proc/$PPID/exe > who.txt\n#+END_SRC\n")
+    (tmp_path / "crew.org").write_text(
+        "#+BOOT-GRACE: 0\n* who\n:PROPERTIES:\n:DEF: who.org\n:END:\n")
+    r = subprocess.run([str(dest / "usr/bin/keeper"), "run-once", "who",
+                        "--crew", str(tmp_path / "crew.org"), "--repo",
+                        str(repo), "--data", str(tmp_path / "data")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    exe = (repo / "who.txt").read_text().strip()
+    assert exe == str(dest / "usr/libexec/keeper/keeper-exec")
 
 
 def test_install_prefix_is_substituted(tmp_path):
