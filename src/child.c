@@ -35,6 +35,7 @@
 #include "child.h"
 #include "sentinel.h"
 #include "util.h"
+#include "zygote.h"
 
 enum { P_OUT, P_ERR, P_EV, P_N };
 
@@ -46,6 +47,7 @@ struct child {
 	uv_work_t		 work;		/* the spawn, on the pool */
 	int			 wfd[P_N];	/* the child's ends */
 	char			*file, *cwd, **argv, **env;
+	struct zygote		*zygote;
 	int			 spawn_err;
 	int			 freed;
 	int64_t			 timeout_ms;
@@ -445,6 +447,15 @@ spawn_work(uv_work_t *req)
 	sigset_t none, all;
 	int rc;
 
+	rc = zygote_spawn(c->zygote, c->argv, c->env, c->cwd, c->wfd,
+	    &c->pid);
+	if (rc > 0) {
+		c->spawn_err = rc;
+		c->pid = 0;
+		return;
+	}
+	if (rc == 0)
+		goto opened;
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_init(&at);
@@ -468,6 +479,9 @@ spawn_work(uv_work_t *req)
 		c->pid = 0;
 		return;
 	}
+opened:
+	/* Our child either way (the zygote clones with CLONE_PARENT), so
+	 * its pid cannot be reused before we reap it. */
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	if (c->pidfd == -1) {
 		/* Without a pidfd we cannot watch it: take it down now. */
@@ -564,6 +578,7 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	c->cwd = o->cwd ? xstrdup(o->cwd) : NULL;
 	c->argv = copy_vec(o->argv);
 	c->env = copy_vec(o->env);
+	c->zygote = o->zygote;
 	c->timeout_ms = o->timeout_ms;
 	for (i = 0; i < P_N; i++) {
 		uv_pipe_init(loop, &c->pipes[i], 0);

@@ -1,7 +1,8 @@
 /*
  * child: one run of an agent def in a forked child that leads its own
- * process group (SPEC §6). The child is keeper itself
- * (`/proc/self/exe exec-def DEF --state S`); the worker builds argv and env.
+ * process group (SPEC §6). The child is the def interpreter (`keeper-exec
+ * DEF --state S`, forked by the zygote when there is one, else spawned);
+ * the worker builds argv and env.
  *
  * stdout (the def's result) and stderr (the run log) are captured into
  * bounded buffers: a head and a tail of CHILD_HEAD/CHILD_TAIL bytes and a
@@ -38,6 +39,7 @@
 #define CHILD_LINE_MAX	4096
 
 struct child;
+struct zygote;
 
 struct child_capture {
 	char		*head;		/* first bytes, NUL-terminated */
@@ -67,6 +69,8 @@ struct child_opts {
 	int64_t		 timeout_ms;	/* 0 = none */
 	const char	*run_id;	/* the run's KEEPER_RUN_ID ... */
 	const char	*data;		/* ... and KEEPER_DATA, for the sweep */
+	struct zygote	*zygote;	/* fork argv there when it can (file
+					   is then keeper-exec); NULL: spawn */
 };
 
 struct child_cbs {

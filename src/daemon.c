@@ -32,6 +32,7 @@
 #include "statesync.h"
 #include "util.h"
 #include "worker.h"
+#include "zygote.h"
 
 void
 file_sig_get(const char *path, struct file_sig *s)
@@ -437,6 +438,27 @@ find_exec(void)
 		free(p);
 	}
 	return NULL;
+}
+
+/*
+ * Runs are forked by a warm keeper-exec (zygote.h) unless
+ * KEEPER_ZYGOTE=0 or there is no keeper-exec; without one, or once it is
+ * gone, each run is spawned as before. On the loop thread: the zygote
+ * dies with the thread that started it.
+ */
+static void
+start_zygote(struct daemon *d)
+{
+	const char *v = getenv("KEEPER_ZYGOTE");
+	char err[256];
+
+	if (!d->exec_lean || (v != NULL && strcmp(v, "0") == 0))
+		return;
+	if ((d->zygote = zygote_start(d->self_exe, err, sizeof(err))) == NULL)
+		log_warnx("event=zygote-failed error=%s", log_qv(err));
+	else
+		log_debug("event=zygote pid=%ld",
+		    (long)zygote_pid(d->zygote));
 }
 
 /*
@@ -1056,6 +1078,7 @@ daemon_serve(struct daemon *d)
 		return 1;
 	}
 
+	start_zygote(d);
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);
 	uv_signal_init(d->loop, &d->sig_hup);
@@ -1201,6 +1224,7 @@ daemon_free(struct daemon *d)
 		(void)uv_loop_close(d->loop);
 		free(d->loop);
 	}
+	zygote_free(d->zygote);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_close(d->store);

@@ -87,14 +87,29 @@ add_key(struct sb *k, json_t *obj, const char *field, json_t *v)
 		json_object_set_new(obj, field, clock);
 }
 
+/* The rendered activity is the key's text with "now" put back in front:
+ * one dump of the whole crew per publish, not two. */
+static char *
+with_now(const char *obj, size_t len, int64_t now, size_t *outlen)
+{
+	struct sb b = { 0 };
+
+	sb_addf(&b, "{\"now\":%lld", (long long)now);
+	if (len > 2)
+		sb_addc(&b, ',');
+	sb_add(&b, obj + 1, len - 1);
+	*outlen = b.len;
+	return sb_detach(&b);
+}
+
 int
 plane_publish(struct plane *p, const struct agent_status *as, size_t n,
     const struct status_crew *c, int64_t now)
 {
 	json_t *act, *health, *changes;
 	struct sb key = { 0 };
-	char *ab, *hb, *cb;
-	size_t al, hl, cl;
+	char *ak, *ab, *hb, *cb;
+	size_t akl, al, hl, cl;
 	int code = 200, rc = 0;
 
 	act = status_activity(as, n, c, now);
@@ -104,17 +119,24 @@ plane_publish(struct plane *p, const struct agent_status *as, size_t n,
 	status_redact_json(health, p->redact, p->redact_arg);
 	status_redact_json(changes, p->redact, p->redact_arg);
 
-	add_key(&key, act, "now", act);
-	add_key(&key, health, "", health);
+	json_object_del(act, "now");
+	ak = status_dump(act, &akl);
+	hb = status_dump(health, &hl);
+	sb_add(&key, ak, akl);
+	sb_addc(&key, '\n');
+	sb_add(&key, hb, hl);
+	sb_addc(&key, '\n');
 	add_key(&key, json_object_get(changes, "keeper"), "now", changes);
 	if (p->key != NULL && strcmp(p->key, key.buf) == 0) {
 		sb_release(&key);
+		free(ak);
+		free(hb);
 		goto done;
 	}
 	free(p->key);
 	p->key = sb_detach(&key);
-	ab = status_dump(act, &al);
-	hb = status_dump(health, &hl);
+	ab = with_now(ak, akl, now, &al);
+	free(ak);
 	cb = status_dump(changes, &cl);
 	snapshot_publish(p->store, snapshot_new(ab, al, hb, hl, code, cb, cl));
 	rc = 1;
@@ -270,7 +292,9 @@ on_status(struct daemon *d, void *arg)
 static void
 on_tick(uv_timer_t *t)
 {
-	web_publish(t->data);
+	struct plane_web *w = t->data;
+
+	daemon_status_changed(w->d);	/* spaced like every other publish */
 }
 
 static void

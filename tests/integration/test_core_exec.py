@@ -69,3 +69,90 @@ def test_usage_is_the_same_either_way(tmp_path, argv0):
     assert r.returncode == 0 and r.stdout.startswith("usage: keeper exec-def")
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 64 and "usage" in r.stderr
+
+
+# The def records its interpreter: binary, parent, command line.
+WHO_FULL = sh_def("readlink /proc/$PPID/exe > who.txt\n"
+                  "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
+                  "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt")
+
+
+def interpreter_of(crew, p):
+    crew.write("who.org", WHO_FULL)
+    r = crew.run_once("who")
+    assert r.returncode == 0, r.stderr + crew.log(p)
+    with open(os.path.join(crew.repo, "who.txt")) as f:
+        exe, ppid, cmd = f.read().split("\n", 2)
+    return exe, int(ppid), cmd.split()
+
+
+def zygotes(daemon_pid):
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid) as f:
+                cmd = f.read().split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == daemon_pid and cmd[1:2] == ["--zygote"]:
+            out.append(int(pid))
+    return out
+
+
+def test_daemon_forks_runs_from_its_zygote(crew):
+    """The daemon's runs come from one warm keeper-exec --zygote, cloned
+    as the daemon's own children (CLONE_PARENT), so reaping, timeouts and
+    kills are the same as for a spawned run."""
+    crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    exe, ppid, cmd = interpreter_of(crew, p)
+    assert exe == os.path.realpath(KEEPER_EXEC)
+    assert ppid == p.pid                  # the daemon's child, not z's
+    assert cmd == [cmd[0], "--zygote"]    # forked, not exec'd
+    assert crew.stop(p) == 0
+    assert not os.path.exists("/proc/%d" % z)   # gone with the daemon
+
+
+def test_runs_go_on_when_the_zygote_dies(crew):
+    crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    os.kill(z, 9)
+    for _ in range(2):      # the first finds it gone, the second knows
+        exe, ppid, cmd = interpreter_of(crew, p)
+        assert ppid == p.pid and cmd[1].endswith("who.org"), cmd
+    assert crew.stop(p) == 0
+
+
+def test_keeper_zygote_0_spawns_every_run(crew, monkeypatch):
+    monkeypatch.setenv("KEEPER_ZYGOTE", "0")
+    crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    assert zygotes(p.pid) == []
+    exe, ppid, cmd = interpreter_of(crew, p)
+    assert exe == os.path.realpath(KEEPER_EXEC) and ppid == p.pid
+    assert cmd[1].endswith("who.org"), cmd
+    assert crew.stop(p) == 0
+
+
+def test_zygote_run_in_a_missing_directory_fails_to_start(crew):
+    """The run's directory is checked before the clone, so a vanished
+    repo is a start error, as on the spawn path, not a silent exit."""
+    crew.write("ok.org", sh_def("echo hi"))
+    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    shutil.rmtree(crew.repo)
+    r = crew.run_once("ok")
+    assert r.returncode == 1 and "cannot start" in r.stdout, r.stdout
+    (row,) = crew.closed("ok")
+    assert row["outcome"] == "failed" and row["started"] is None
+    assert "No such file or directory" in row["error"]
+    assert zygotes(p.pid), crew.log(p)      # and the zygote carries on
+    crew.stop(p)

@@ -1,0 +1,329 @@
+/*
+ * zygote: see zygote.h. The wire is one SOCK_SEQPACKET message per
+ * request, so no framing: a header, then NUL-terminated strings (cwd when
+ * there is one, argv, env), with the run's three pipe ends attached as
+ * SCM_RIGHTS. The answer is one message: the pid, or an errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "util.h"
+#include "zygote.h"
+
+#define ZYGOTE_MSG_MAX	(128 * 1024)	/* larger requests fall back */
+
+struct zy_head {
+	uint32_t	argc, envc, has_cwd;
+};
+
+struct zy_reply {
+	int32_t		pid, err;
+};
+
+struct zygote {
+	pid_t		 pid;
+	int		 fd;
+	int		 dead;
+	pthread_mutex_t	 mu;
+};
+
+extern char **environ;
+
+struct zygote *
+zygote_start(const char *file, char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	char *argv[] = { "keeper-exec", "--zygote", NULL };
+	struct zygote *z;
+	int sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&at);
+	/* Its own session: a ^C to the daemon's terminal is the daemon's. */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	z = xcalloc(1, sizeof(*z));
+	rc = posix_spawn(&z->pid, file, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(rc));
+		close(sv[0]);
+		free(z);
+		return NULL;
+	}
+	z->fd = sv[0];
+	pthread_mutex_init(&z->mu, NULL);
+	return z;
+}
+
+pid_t
+zygote_pid(const struct zygote *z)
+{
+	return z != NULL && !z->dead ? z->pid : 0;
+}
+
+static void
+put(struct sb *b, const char *s)
+{
+	sb_add(b, s, strlen(s) + 1);
+}
+
+int
+zygote_spawn(struct zygote *z, char *const argv[], char *const env[],
+    const char *cwd, const int fds[3], pid_t *pid)
+{
+	struct zy_head h = { 0, 0, cwd != NULL };
+	struct zy_reply r;
+	struct sb b = { 0 };
+	struct msghdr m;
+	struct iovec iov;
+	union {
+		char		buf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int rc = -1;
+
+	if (z == NULL)
+		return -1;
+	while (argv[h.argc] != NULL)
+		h.argc++;
+	while (env[h.envc] != NULL)
+		h.envc++;
+	sb_add(&b, &h, sizeof(h));
+	if (cwd != NULL)
+		put(&b, cwd);
+	for (uint32_t i = 0; i < h.argc; i++)
+		put(&b, argv[i]);
+	for (uint32_t i = 0; i < h.envc; i++)
+		put(&b, env[i]);
+	if (b.len > ZYGOTE_MSG_MAX) {
+		sb_release(&b);
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = b.buf;
+	iov.iov_len = b.len;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, 3 * sizeof(int));
+
+	pthread_mutex_lock(&z->mu);
+	if (z->dead)
+		goto out;
+	do
+		n = sendmsg(z->fd, &m, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)b.len) {
+		z->dead = 1;
+		goto out;
+	}
+	do
+		n = recv(z->fd, &r, sizeof(r), 0);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r)) {
+		z->dead = 1;	/* gone mid-request: the run never started */
+		goto out;
+	}
+	if (r.err != 0)
+		rc = r.err;
+	else {
+		*pid = (pid_t)r.pid;
+		rc = 0;
+	}
+out:
+	pthread_mutex_unlock(&z->mu);
+	sb_release(&b);
+	return rc;
+}
+
+void
+zygote_free(struct zygote *z)
+{
+	if (z == NULL)
+		return;
+	close(z->fd);
+	while (waitpid(z->pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	pthread_mutex_destroy(&z->mu);
+	free(z);
+}
+
+/* ---- the server ------------------------------------------------------ */
+
+/* In the new run, before the interpreter: what posix_spawn's attributes
+ * and file actions did on the slow path. Never returns. */
+static void
+become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
+{
+	struct sigaction sa;
+	sigset_t none;
+	int null;
+
+	(void)setsid();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		(void)sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(fds[0], 1) == -1 ||
+	    dup2(fds[1], 2) == -1 || dup2(fds[2], 3) == -1 ||
+	    (dirfd != -1 && fchdir(dirfd) == -1))
+		_exit(127);
+	(void)close_range(4, ~0U, 0);
+	environ = env;
+	exit(cmd_exec_def(argc, argv));
+}
+
+/* Split a request into cwd, argv and env (pointers into buf). */
+static int
+parse(char *buf, size_t len, char **cwd, char ***argv, int *argc,
+    char ***env)
+{
+	struct zy_head h;
+	char *p = buf + sizeof(h), *end = buf + len, **v;
+	size_t nstr;
+
+	if (len < sizeof(h) || end[-1] != '\0')
+		return -1;
+	memcpy(&h, buf, sizeof(h));
+	if (h.argc == 0 || h.argc > 64 || h.envc > 65536)
+		return -1;
+	nstr = (size_t)h.has_cwd + h.argc + h.envc;
+	v = xreallocarray(NULL, nstr + 2, sizeof(*v));
+	for (size_t i = 0; i < nstr; i++) {
+		if (p >= end) {
+			free(v);
+			return -1;
+		}
+		v[i] = p;
+		p += strlen(p) + 1;
+	}
+	*cwd = h.has_cwd ? v[0] : NULL;
+	/* argv then env, each NULL-terminated, in one allocation. */
+	memmove(v, v + h.has_cwd, (h.argc + h.envc) * sizeof(*v));
+	memmove(v + h.argc + 1, v + h.argc, h.envc * sizeof(*v));
+	v[h.argc] = NULL;
+	v[h.argc + 1 + h.envc] = NULL;
+	*argv = v;
+	*argc = (int)h.argc;
+	*env = v + h.argc + 1;
+	return 0;
+}
+
+static void
+answer(int fd, pid_t pid, int err)
+{
+	struct zy_reply r = { (int32_t)pid, err };
+
+	(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
+}
+
+int
+zygote_serve(int fd)
+{
+	static char buf[ZYGOTE_MSG_MAX];
+	union {
+		char		cbuf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr	align;
+	} u;
+	struct msghdr m;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	struct clone_args ca;
+	char *cwd, **argv, **env;
+	int fds[3], argc, dirfd;
+	ssize_t n;
+	long pid;
+
+	/* Die with the daemon; it may already be gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)
+		return 1;
+	for (;;) {
+		memset(&m, 0, sizeof(m));
+		iov.iov_base = buf;
+		iov.iov_len = sizeof(buf);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = u.cbuf;
+		m.msg_controllen = sizeof(u.cbuf);
+		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? 0 : 1;	/* EOF: the daemon is done */
+		cm = CMSG_FIRSTHDR(&m);
+		if (cm == NULL || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
+			answer(fd, 0, EINVAL);
+			continue;
+		}
+		memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+		if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    parse(buf, (size_t)n, &cwd, &argv, &argc, &env) == -1) {
+			answer(fd, 0, EINVAL);
+			goto next;
+		}
+		/* The working directory is checked here, so a missing one
+		 * fails the spawn as it would on the slow path. */
+		dirfd = -1;
+		if (cwd != NULL && (dirfd = open(cwd, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1) {
+			answer(fd, 0, errno);
+			free(argv);
+			goto next;
+		}
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = CLONE_PARENT;	/* the daemon's child, not ours */
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0)
+			become_run(argv, argc, env, dirfd, fds);
+		answer(fd, pid > 0 ? (pid_t)pid : 0, pid > 0 ? 0 : errno);
+		if (dirfd != -1)
+			close(dirfd);
+		free(argv);
+next:
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+	}
+}
