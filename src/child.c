@@ -14,6 +14,11 @@
  * waitid(P_PIDFD): libuv reaps only the pids it spawned itself, so nothing
  * else competes for the status.
  *
+ * With a zygote (zygote.h) the pool thread asks it for the run instead of
+ * calling posix_spawn: the run is cloned as our child all the same, with
+ * the same session, signals and descriptors, so everything after the
+ * spawn is shared. posix_spawn remains the path when the zygote is gone.
+ *
  * We do not set PR_SET_CHILD_SUBREAPER on the daemon: orphans would become
  * its children and need a reaper of their own. Escaped grandchildren are
  * found by the environment they inherit instead (child_sweep()); exec-def

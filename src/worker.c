@@ -1135,9 +1135,12 @@ summary_line(struct worker *w)
 	const char *rest;
 
 	sb_addf(&sb, "%s: %s", w->name, outcome_name(w->outcome));
+	/* A run is counted as its ordinal in the state, as the commit
+	 * subject counts it (wake_add 1/3); a tick without a run is not. */
 	if (w->state[0])
-		sb_addf(&sb, " in %s %d/%d -> %s %d", w->state, w->hits,
-		    w->repeat, w->pos.state, w->pos.hits);
+		sb_addf(&sb, " in %s %d/%d -> %s %d", w->state, w->hits +
+		    (w->started_ms != 0), w->repeat, w->pos.state,
+		    w->pos.hits);
 	if (w->started_ms)
 		sb_addf(&sb, " (%" PRId64 " ms)", w->duration_ms);
 	if (w->error)

@@ -68,6 +68,10 @@ def test_worked_trace(crew):
         r = crew.run_once("wren")
         assert r.returncode == code, (i, r.stdout, r.stderr)
         assert crew.pos("wren") == pos, i
+        if i == 0:   # this run's ordinal, as a commit subject has it
+            assert "wren: done in wake_add 1/3 -> wake_add 1" in r.stdout
+        if i == 9:   # a gated tick ran nothing: nothing to count
+            assert "wren: gated in rem 0/1 -> rem 0" in r.stdout, r.stdout
     outcomes = [r["outcome"] for r in crew.rows("wren")]
     assert outcomes == ["done", "failed", "done", "no_work", "done",
                         "dreamed", "done", "no_work", "done", "gated"]
