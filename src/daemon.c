@@ -464,41 +464,55 @@ start_zygote(struct daemon *d)
 /*
  * A publish renders every agent (O(crew)): done once per event, it was
  * 60% of the daemon's CPU with fifty one-second agents. So publishes are
- * spaced by ten times the last one's cost, within bounds: the plane takes
- * at most about a tenth of the loop however busy the crew, and a quiet
- * crew's first change is still published at once.
+ * spaced by ten times the last one's cost (at most 500 ms): the plane
+ * takes at most about a tenth of the loop however busy the crew. A small
+ * crew renders in well under a millisecond, so its changes still go out
+ * at once.
  */
-#define PUBLISH_GAP_MIN_MS	20
 #define PUBLISH_GAP_MAX_MS	500
 
 static void
 publish_cb(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
-	uint64_t t0 = uv_hrtime(), cost;
+	uint64_t t0 = uv_hrtime(), gap;
 
 	d->publish_pending = 0;
 	if (d->status_cb)
 		d->status_cb(d, d->status_arg);
-	cost = (uv_hrtime() - t0) / 1000000;
-	d->publish_gap = cost * 10 < PUBLISH_GAP_MIN_MS ? PUBLISH_GAP_MIN_MS :
-	    cost * 10 > PUBLISH_GAP_MAX_MS ? PUBLISH_GAP_MAX_MS : cost * 10;
+	gap = ((uv_hrtime() - t0) * 10 + 999999) / 1000000;	/* ms, up */
+	d->publish_gap = gap > PUBLISH_GAP_MAX_MS ? PUBLISH_GAP_MAX_MS : gap;
 	uv_update_time(d->loop);
 	d->publish_last = uv_now(d->loop);
+}
+
+static int
+publish_due(struct daemon *d)
+{
+	return d->publish_last == 0 ||
+	    uv_now(d->loop) >= d->publish_last + d->publish_gap;
 }
 
 void
 daemon_status_changed(struct daemon *d)
 {
-	uint64_t now, due;
-
 	if (d->publish_pending)
 		return;
 	d->publish_pending = 1;
-	now = uv_now(d->loop);
-	due = d->publish_last + d->publish_gap;
-	uv_timer_start(&d->publish, publish_cb, d->publish_last == 0 ||
-	    due <= now ? 0 : due - now, 0);
+	uv_timer_start(&d->publish, publish_cb, publish_due(d) ? 0 :
+	    d->publish_last + d->publish_gap - uv_now(d->loop), 0);
+}
+
+void
+daemon_status_due(struct daemon *d)
+{
+	uv_update_time(d->loop);
+	if (!publish_due(d)) {
+		daemon_status_changed(d);
+		return;
+	}
+	uv_timer_stop(&d->publish);
+	publish_cb(&d->publish);
 }
 
 void

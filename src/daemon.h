@@ -130,6 +130,8 @@ void	 daemon_reload(struct daemon *, int force);
  * pending one now, so what a client is told has happened is visible. */
 void	 daemon_status_changed(struct daemon *);
 void	 daemon_status_flush(struct daemon *);
+/* Publish now if the gap has passed, else as daemon_status_changed(). */
+void	 daemon_status_due(struct daemon *);
 void	 daemon_set_status_cb(struct daemon *, daemon_status_cb, void *);
 struct worker *daemon_find(struct daemon *, const char *name);
 /* The data dir the options name (--data, KEEPER_DATA, XDG default for

@@ -104,6 +104,7 @@ static void	stage_outcome(struct worker *, const struct child_result *);
 static void	stage_commit(struct worker *);
 static void	stage_persist(struct worker *);
 static void	stage_record(struct worker *);
+static void	stage_settle(struct worker *);
 static void	stage_publish(struct worker *);
 static void	stage_schedule(struct worker *);
 static void	tick_finish(struct worker *, enum outcome);
@@ -1071,6 +1072,10 @@ tick_finish(struct worker *w, enum outcome o)
 {
 	w->outcome = o;
 	stage_persist(w);
+	stage_settle(w);
+	/* Published before the history row closes, unless snapshots are
+	 * being spaced: a closed row is then already in /_activity. */
+	daemon_status_due(w->d);
 	stage_record(w);
 	stage_publish(w);
 	stage_schedule(w);
@@ -1158,12 +1163,10 @@ summary_line(struct worker *w)
 	return sb_detach(&sb);
 }
 
+/* What status shows of the finished tick: outcome, streaks, the thought. */
 static void
-stage_publish(struct worker *w)
+stage_settle(struct worker *w)
 {
-	struct worker_watch *ww, *next;
-	char *sum;
-
 	w->last_outcome = w->outcome;
 	if (w->outcome == OUTCOME_FAILED || w->outcome == OUTCOME_KILLED)
 		w->fail_streak++;
@@ -1177,6 +1180,14 @@ stage_publish(struct worker *w)
 		w->thought = xstrdup(w->result);	/* the daydream */
 	}
 	w->run_started_ms = 0;
+}
+
+static void
+stage_publish(struct worker *w)
+{
+	struct worker_watch *ww, *next;
+	char *sum;
+
 	sum = summary_line(w);
 	if (w->outcome == OUTCOME_ERROR || w->outcome == OUTCOME_FAILED ||
 	    w->outcome == OUTCOME_KILLED)
