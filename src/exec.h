@@ -1,5 +1,5 @@
 /*
- * exec: the def interpreter behind `keeper exec-def` (SPEC §6,
+ * exec: the def interpreter behind `keeper exec-def` and keeper-exec (SPEC §6,
  * keeper-agent(5)). Runs an agent def's steps once, in document order, in
  * the tenant repo: each step gets the previous step's output on stdin and
  * its stdout becomes the step's output; a failing step or one answering
@@ -7,9 +7,9 @@
  * ::thought:: lines, token usage) goes to an event fd as one line per event,
  * or human-readably to stderr.
  *
- * exec_run() forks, waits and kills: call it from a process of its own (the
- * daemon re-executes keeper as `keeper exec-def` in the run's child), never
- * from the daemon. It makes the calling process a child subreaper and
+ * exec_run() forks, waits and kills: call it from a process of its own (each
+ * run's child: keeper-exec, forked by the zygote or exec'd), never from the
+ * daemon. It makes the calling process a child subreaper and
  * installs a SIGCHLD handler for its duration.
  *
  * Ownership: options and the def are borrowed for the call. Step outputs

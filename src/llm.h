@@ -7,10 +7,10 @@
  * borrowed; the reply's content is malloc'd and freed by
  * llm_reply_release().
  *
- * Threads: call llm_global_init() once from main() before any thread
- * starts (libcurl's global set-up is not thread-safe on every build);
- * after that llm_chat() may run in several threads at once, each call
- * using its own curl handle.
+ * Threads: libcurl is opened and set up once, on first use, under a
+ * pthread_once (dlcurl.h); llm_global_init() does it early and says
+ * whether it worked. llm_chat() may run in several threads at once, each
+ * call using its own curl handle.
  */
 #ifndef KEEPER_LLM_H
 #define KEEPER_LLM_H
