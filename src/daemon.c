@@ -503,25 +503,28 @@ daemon_status_changed(struct daemon *d)
 	    d->publish_last + d->publish_gap - uv_now(d->loop), 0);
 }
 
-void
-daemon_status_due(struct daemon *d)
+static void
+publish_now(struct daemon *d)
 {
-	uv_update_time(d->loop);
-	if (!publish_due(d)) {
-		daemon_status_changed(d);
-		return;
-	}
 	uv_timer_stop(&d->publish);
 	publish_cb(&d->publish);
 }
 
 void
+daemon_status_due(struct daemon *d)
+{
+	uv_update_time(d->loop);
+	if (publish_due(d))
+		publish_now(d);
+	else
+		daemon_status_changed(d);
+}
+
+void
 daemon_status_flush(struct daemon *d)
 {
-	if (!d->publish_pending)
-		return;
-	uv_timer_stop(&d->publish);
-	publish_cb(&d->publish);
+	if (d->publish_pending)
+		publish_now(d);
 }
 
 void

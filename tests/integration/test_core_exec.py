@@ -10,10 +10,27 @@ import pytest
 from conftest import KEEPER, sh_def
 
 KEEPER_EXEC = os.path.join(os.path.dirname(KEEPER), "keeper-exec")
-# The def prints its interpreter's binary and command line: the step's
-# parent.
+# The def records its interpreter (the step's parent): binary, parent,
+# command line.
 WHO = sh_def("readlink /proc/$PPID/exe > who.txt\n"
+             "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
              "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt")
+
+
+def interpreter_of(crew, keeper=KEEPER, daemon=None):
+    """run-once the WHO def with this keeper binary (through the daemon
+    when one runs); the interpreter's (exe, parent pid, argv)."""
+    crew.write("who.org", WHO)
+    if daemon is None:
+        crew.write_crew([("who", {"DEF": "who.org"})])
+    r = subprocess.run([keeper, "run-once", "who", "--crew", crew.crew,
+                        "--data", crew.data, "--repo", crew.repo],
+                       capture_output=True, text=True, timeout=30,
+                       cwd=crew.root)
+    assert r.returncode == 0, r.stderr + (crew.log(daemon) if daemon else "")
+    with open(os.path.join(crew.repo, "who.txt")) as f:
+        exe, ppid, cmd = f.read().split("\n", 2)
+    return exe, int(ppid), cmd.split()
 
 
 def linked(binary):
@@ -33,33 +50,19 @@ def test_keeper_exec_links_only_what_a_def_needs():
     assert {"libgit2", "libcurl", "libuv"} <= linked(KEEPER)
 
 
-def test_daemon_runs_defs_through_keeper_exec(crew):
-    crew.write("who.org", WHO)
-    crew.write_crew([("who", {"DEF": "who.org"})])
-    r = crew.keeper("run-once", "who", "--crew", crew.crew, "--data",
-                    crew.data, "--repo", crew.repo)
-    assert r.returncode == 0, r.stderr
-    with open(os.path.join(crew.repo, "who.txt")) as f:
-        exe, cmd = f.read().split("\n", 1)
+def test_runs_go_through_keeper_exec(crew):
+    exe, _, cmd = interpreter_of(crew)
     assert exe == os.path.realpath(KEEPER_EXEC)
-    assert cmd.split()[1].endswith("who.org"), cmd
+    assert cmd[1].endswith("who.org"), cmd
 
 
 def test_keeper_alone_falls_back_to_exec_def(crew):
     alone = crew.path("bin/keeper")
     os.makedirs(os.path.dirname(alone))
     shutil.copy(KEEPER, alone)
-    crew.write("who.org", WHO)
-    crew.write_crew([("who", {"DEF": "who.org"})])
-    r = subprocess.run([alone, "run-once", "who", "--crew", crew.crew,
-                        "--data", crew.data, "--repo", crew.repo],
-                       capture_output=True, text=True, timeout=30,
-                       cwd=crew.root)
-    assert r.returncode == 0, r.stderr
-    with open(os.path.join(crew.repo, "who.txt")) as f:
-        exe, cmd = f.read().split("\n", 1)
+    exe, _, cmd = interpreter_of(crew, keeper=alone)
     assert exe == os.path.realpath(alone)
-    assert cmd.split()[1] == "exec-def", cmd
+    assert cmd[1] == "exec-def", cmd
 
 
 @pytest.mark.parametrize("argv0", ["keeper-exec", "keeper"])
@@ -69,21 +72,6 @@ def test_usage_is_the_same_either_way(tmp_path, argv0):
     assert r.returncode == 0 and r.stdout.startswith("usage: keeper exec-def")
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 64 and "usage" in r.stderr
-
-
-# The def records its interpreter: binary, parent, command line.
-WHO_FULL = sh_def("readlink /proc/$PPID/exe > who.txt\n"
-                  "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
-                  "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt")
-
-
-def interpreter_of(crew, p):
-    crew.write("who.org", WHO_FULL)
-    r = crew.run_once("who")
-    assert r.returncode == 0, r.stderr + crew.log(p)
-    with open(os.path.join(crew.repo, "who.txt")) as f:
-        exe, ppid, cmd = f.read().split("\n", 2)
-    return exe, int(ppid), cmd.split()
 
 
 def zygotes(daemon_pid):
@@ -109,7 +97,7 @@ def test_daemon_forks_runs_from_its_zygote(crew):
                     boot_grace="1h")
     p = crew.start()
     (z,) = zygotes(p.pid)
-    exe, ppid, cmd = interpreter_of(crew, p)
+    exe, ppid, cmd = interpreter_of(crew, daemon=p)
     assert exe == os.path.realpath(KEEPER_EXEC)
     assert ppid == p.pid                  # the daemon's child, not z's
     assert cmd == [cmd[0], "--zygote"]    # forked, not exec'd
@@ -124,7 +112,7 @@ def test_runs_go_on_when_the_zygote_dies(crew):
     (z,) = zygotes(p.pid)
     os.kill(z, 9)
     for _ in range(2):      # the first finds it gone, the second knows
-        exe, ppid, cmd = interpreter_of(crew, p)
+        exe, ppid, cmd = interpreter_of(crew, daemon=p)
         assert ppid == p.pid and cmd[1].endswith("who.org"), cmd
     assert crew.stop(p) == 0
 
@@ -135,7 +123,7 @@ def test_keeper_zygote_0_spawns_every_run(crew, monkeypatch):
                     boot_grace="1h")
     p = crew.start()
     assert zygotes(p.pid) == []
-    exe, ppid, cmd = interpreter_of(crew, p)
+    exe, ppid, cmd = interpreter_of(crew, daemon=p)
     assert exe == os.path.realpath(KEEPER_EXEC) and ppid == p.pid
     assert cmd[1].endswith("who.org"), cmd
     assert crew.stop(p) == 0
