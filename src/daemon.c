@@ -568,7 +568,7 @@ ckpt_work(uv_work_t *req)
 {
 	struct daemon *d = req->data;
 
-	(void)store_checkpoint(d->dbpath);
+	(void)store_checkpoint(&d->ckpt_conn, d->dbpath);
 }
 
 static void
@@ -1244,6 +1244,7 @@ daemon_free(struct daemon *d)
 	zygote_free(d->zygote);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
+	store_ckpt_close(d->ckpt_conn);
 	store_close(d->store);
 	repo_close(d->git);
 	redact_free(d->redactor);

@@ -82,6 +82,7 @@ struct daemon {
 	char		*dbpath;
 	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
 	int		 ckpt_busy;
+	struct store_ckpt *ckpt_conn;	/* its connection, pool-only */
 	struct gate	 gate;
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */

@@ -129,21 +129,53 @@ store_on_wal(struct store *s, void (*cb)(void *), void *arg)
 	s->wal_arg = arg;
 }
 
-int
-store_checkpoint(const char *path)
-{
-	sqlite3 *db = NULL;
-	int rc = -1;
+struct store_ckpt {
+	sqlite3		*db;
+};
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 1000);
-		if (sqlite3_wal_checkpoint_v2(db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
-			rc = 0;
+int
+store_checkpoint(struct store_ckpt **c, const char *path)
+{
+	int nlog = -1, nckpt = -1;
+
+	if (*c == NULL) {
+		*c = xcalloc(1, sizeof(**c));
+		if (sqlite3_open_v2(path, &(*c)->db, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			store_ckpt_close(*c);
+			*c = NULL;
+			return -1;
+		}
+		sqlite3_busy_timeout((*c)->db, 1000);
+		/* A connection learns that the file is in WAL mode when it
+		 * first reads it; until then a checkpoint is a silent no-op
+		 * (log and ckpt -1) and the WAL grows without bound. */
+		if (sqlite3_exec((*c)->db, "PRAGMA schema_version", NULL,
+		    NULL, NULL) != SQLITE_OK) {
+			store_ckpt_close(*c);
+			*c = NULL;
+			return -1;
+		}
 	}
-	sqlite3_close(db);
-	return rc;
+	/* nlog -1: the checkpoint did not run at all. */
+	if (sqlite3_wal_checkpoint_v2((*c)->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK ||
+	    nlog == -1) {
+		/* A fresh connection next time: this one may be the cause. */
+		store_ckpt_close(*c);
+		*c = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_ckpt_close(struct store_ckpt *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_close(c->db);
+	free(c);
 }
 
 int

@@ -9,7 +9,7 @@
  * The one fsync SQLite would still do on this thread, the automatic WAL
  * checkpoint, is switched off: when the WAL grows past its threshold the
  * owner's hook (store_on_wal()) runs store_checkpoint() on another thread
- * and connection. A power cut may lose the last rows but never corrupts
+ * and a connection of its own. A power cut may lose the last rows but never corrupts
  * the database.
  *
  * Ownership: store_open() allocates, store_close() frees. The strings in
@@ -84,9 +84,13 @@ const char *store_errmsg(struct store *);
 /* cb is called (on the writing thread) when the WAL wants a checkpoint;
  * without one the store checkpoints in place. */
 void	 store_on_wal(struct store *, void (*cb)(void *), void *arg);
-/* A passive checkpoint of the database at path on a connection of its
- * own: safe on any thread. */
-int	 store_checkpoint(const char *path);
+/* A passive checkpoint of the database at path on the connection *c,
+ * opened on the first call (and again after a failed one) and kept:
+ * opening costs more than most checkpoints. One thread at a time per *c;
+ * store_ckpt_close() releases it. 0 or -1. */
+struct store_ckpt;
+int	 store_checkpoint(struct store_ckpt **c, const char *path);
+void	 store_ckpt_close(struct store_ckpt *);
 
 /* service.c: record an alert (a repeated id is a no-op); 0 or -1. */
 int	 store_alert(struct store *, const char *id, const char *agent,

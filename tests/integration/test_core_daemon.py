@@ -336,3 +336,30 @@ def test_drain_ends_queued_ticks_without_running_them(crew):
     for r in crew.rows():
         if r["outcome"] == "interrupted":
             assert r["started"] is None and "gate" in r["error"]
+
+
+def test_history_wal_is_checkpointed(crew):
+    # Busy agents fill keeper.db's WAL past its checkpoint threshold
+    # (1000 pages); the checkpoint must move the rows into keeper.db and
+    # let the WAL start over instead of growing for as long as the
+    # daemon lives. (A checkpoint on a fresh connection used to be a
+    # silent no-op.)
+    crew.write("agents/chatty.org", sh_def("printf '%03000d' 7"))
+    crew.write_crew([("c%d" % i, {"DEF": "agents/chatty.org",
+                                  "INTERVAL": "1ms"}) for i in range(4)],
+                    concurrency=2)
+    db = os.path.join(crew.data, "keeper.db")
+    wal = db + "-wal"
+    d = crew.start()
+    size = lambda p: os.path.getsize(p) if os.path.exists(p) else 0
+    start = size(db)
+    wait_for(lambda: size(wal) > 4096 * 1000, timeout=120,
+             what="the WAL past its threshold")
+    wait_for(lambda: size(db) > start + 2 * 1024 * 1024, timeout=60,
+             what="rows checkpointed into keeper.db")
+    # Twice as many rows again: the WAL was reused, not grown by them.
+    n = len(crew.closed())
+    wait_for(lambda: len(crew.closed()) >= 2 * n, timeout=120,
+             what="more ticks")
+    assert size(wal) < 4 * 4096 * 1000, size(wal)
+    assert crew.stop(d) == 0

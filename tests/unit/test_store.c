@@ -1,4 +1,5 @@
 /* Unit tests for store: open/close rows, interrupted at boot, history. */
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -165,6 +166,8 @@ static void
 wal_hook_instead_of_autocheckpoint(void **state)
 {
 	struct store *st;
+	struct store_ckpt *c = NULL, *kept;
+	struct stat before, after;
 	char err[256], *big = xmalloc(8192);
 	struct run_rec r = { .agent = "w", .exit_code = -1,
 	    .tokens_prompt = -1, .tokens_completion = -1,
@@ -180,9 +183,21 @@ wal_hook_instead_of_autocheckpoint(void **state)
 		assert_true(store_record(st, &r) > 0);
 	/* the hook fired once the WAL passed its threshold ... */
 	assert_true(wal_calls > 0);
-	/* ... and a checkpoint on another connection succeeds */
-	assert_int_equal(store_checkpoint(dbpath), 0);
-	assert_int_equal(store_checkpoint("/nonexistent/keeper.db"), -1);
+	/* ... and a checkpoint on another connection succeeds, which is
+	 * kept for the next one; the pages land in the database file */
+	assert_int_equal(stat(dbpath, &before), 0);
+	assert_int_equal(store_checkpoint(&c, dbpath), 0);
+	assert_non_null(c);
+	assert_int_equal(stat(dbpath, &after), 0);
+	assert_true(after.st_size > before.st_size);
+	kept = c;
+	assert_true(store_record(st, &r) > 0);
+	assert_int_equal(store_checkpoint(&c, dbpath), 0);
+	assert_ptr_equal(c, kept);
+	store_ckpt_close(c);
+	c = NULL;
+	assert_int_equal(store_checkpoint(&c, "/nonexistent/keeper.db"), -1);
+	assert_null(c);
 	store_close(st);
 	free(big);
 }
