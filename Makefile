@@ -85,7 +85,7 @@ $(B)/keeper: $(B)/src/main.o $(B)/libkeeper.a $(B)/liborgparse.a
 # The def interpreter children run: only the libraries a def needs.
 EXEC_LIBS = $(shell pkg-config --libs libpcre2-8 jansson 2>/dev/null)
 $(B)/keeper-exec: $(B)/src/keeper-exec.o $(B)/libkeeper.a $(B)/liborgparse.a
-	$(CC) $(LDFLAGS_ALL) -Wl,--as-needed -o $@ $^ $(EXEC_LIBS) -lm -lpthread
+	$(CC) $(LDFLAGS_ALL) -Wl,--as-needed -Wl,-z,now -o $@ $^ $(EXEC_LIBS) -lm -lpthread
 
 $(B)/org-dump: $(B)/orgparse/org-dump.o $(B)/liborgparse.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^

@@ -12,7 +12,7 @@
  * descendants belong to it.
  *
  * Output. A step's stdout goes through a pipe into an unlinked temporary
- * file (the next step's stdin, and the def's result when it is the last
+ * file, made when the first byte arrives (the next step's stdin, and the def's result when it is the last
  * step) while its lines are scanned for telemetry as they stream. Memory
  * stays bounded whatever a step prints; only {{placeholders}} of an llm
  * step read an output back into memory, up to EXEC_TEMPLATE_MAX bytes.
@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,8 @@ struct run {
 };
 
 static int sigchld_w = -1;	/* write end of the SIGCHLD self-pipe */
+/* The default step and thought patterns, compiled by exec_warm(). */
+static pcre2_code *warm_step_re, *warm_thought_re;
 
 /* ---------------------------------------------------------------- pure */
 
@@ -517,40 +520,53 @@ kill_descendants(void)
 
 /* Shell steps -------------------------------------------------------- */
 
-/* What the child reports through its error pipe when it cannot exec. */
-struct child_err {
-	int	 stage;		/* 0 chdir, 1 exec, 2 dup */
-	int	 err;
-};
-
-static void
-child_fail(int fd, int stage)
+/*
+ * Start `shell -c body` in dir with in and out as its stdin and stdout.
+ * posix_spawn (a vfork underneath) copies no page tables, which a fork of
+ * this process would for every step. 0 or an errno.
+ */
+static int
+spawn_step(const char *shell, const char *body, const char *dir, int in,
+    int out, pid_t *pid)
 {
-	struct child_err ce = { stage, errno };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def, none;
+	char *argv[] = { (char *)shell, "-c", (char *)body, NULL };
+	int rc;
 
-	(void)write(fd, &ce, sizeof(ce));
-	_exit(127);
+	/* This process catches SIGCHLD and ignores SIGPIPE; a step gets
+	 * neither, nor the mask. */
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGCHLD);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_addchdir_np(&fa, dir);
+	rc = posix_spawnp(pid, shell, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return rc;
 }
 
-static void
-child_exec(const char *shell, const char *body, const char *dir, int in,
-    int out, int errfd)
+/* The step's stdout into its temp file, made on the first byte: a step
+ * that prints nothing (most `true`-like steps) costs no file create. */
+static int
+out_write(struct run *r, struct out *o, const char *buf, size_t n)
 {
-	struct sigaction sa;
-	sigset_t none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigaction(SIGCHLD, &sa, NULL);
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1)
-		child_fail(errfd, 2);
-	if (chdir(dir) == -1)
-		child_fail(errfd, 0);
-	execlp(shell, shell, "-c", body, (char *)NULL);
-	child_fail(errfd, 1);
+	if (o->fd == -1 && (o->fd = tmpfile_open(r)) == -1)
+		return -1;
+	if (write_all(o->fd, buf, n) == -1)
+		return -1;
+	o->size += (off_t)n;
+	return 0;
 }
 
 static enum step_st
@@ -558,11 +574,10 @@ run_shell(struct run *r, size_t i, const char *shell)
 {
 	const struct def_step *s = &r->def->steps[i];
 	struct out *o = &r->outs[i];
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, in = -1, st = 0;
+	int outp[2] = { -1, -1 }, in = -1, st = 0, rc;
 	int main_done = 0, eof = 0, timed_out = 0, wrote_err = 0, status = 0;
 	int64_t deadline = -1, left;
 	struct exec_nowork nw = { 0 };
-	struct child_err ce;
 	struct pollfd pfd[2];
 	enum step_st ret = ST_FAILED;
 	char buf[65536], dbuf[32], *dir = NULL;
@@ -583,34 +598,27 @@ run_shell(struct run *r, size_t i, const char *shell)
 		seterr(r, "cannot open /dev/null: %s", strerror(errno));
 		goto done;
 	}
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
+	if (pipe2(outp, O_CLOEXEC) == -1) {
 		seterr(r, "cannot make a pipe: %s", strerror(errno));
 		goto done;
 	}
-	if ((pid = fork()) == -1) {
-		seterr(r, "cannot fork: %s", strerror(errno));
-		goto done;
-	}
-	if (pid == 0)
-		child_exec(shell, s->body, dir, in, outp[1], errp[1]);
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
+	if ((rc = spawn_step(shell, s->body, dir, in, outp[1], &pid)) != 0) {
+		/* One errno for both: a directory that cannot be opened is
+		 * the likelier culprit, and the one to name. */
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	/* EOF without a report means the exec happened. */
-	while ((n = read(errp[0], &ce, sizeof(ce))) == -1 && errno == EINTR)
-		;
-	if (n == (ssize_t)sizeof(ce)) {
-		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-			;
-		if (ce.stage == 0)
+		if (dfd == -1)
 			seterr(r, "step \"%s\": cannot enter :dir %s: %s",
-			    s->name, dir, strerror(ce.err));
+			    s->name, dir, strerror(errno));
 		else
 			seterr(r, "step \"%s\": cannot run %s: %s", s->name,
-			    shell, strerror(ce.err));
+			    shell, strerror(rc));
+		if (dfd != -1)
+			close(dfd);
 		goto done;
 	}
+	close(outp[1]);
+	outp[1] = -1;
 
 	if (s->timeout_ms > 0)
 		deadline = util_mono_ms() + s->timeout_ms;
@@ -653,13 +661,13 @@ run_shell(struct run *r, size_t i, const char *shell)
 				scan_flush(r);
 				continue;
 			}
-			if (!wrote_err && write_all(o->fd, buf, (size_t)n) == -1) {
-				seterr(r, "step \"%s\": cannot store its output: "
-				    "%s", s->name, strerror(errno));
+			if (!wrote_err && out_write(r, o, buf, (size_t)n) == -1) {
+				seterr(r, "step \"%s\": cannot store its output "
+				    "in %s: %s", s->name, r->tmpdir,
+				    strerror(errno));
 				wrote_err = 1;
 				break;
 			}
-			o->size += n;
 			exec_nowork_feed(&nw, buf, (size_t)n);
 			scan_feed(r, buf, (size_t)n);
 		}
@@ -694,10 +702,6 @@ done:
 		close(outp[0]);
 	if (outp[1] != -1)
 		close(outp[1]);
-	if (errp[0] != -1)
-		close(errp[0]);
-	if (errp[1] != -1)
-		close(errp[1]);
 	if (in != -1 && (i == 0 || in != r->outs[i - 1].fd))
 		close(in);
 	free(dir);
@@ -863,12 +867,11 @@ run_llm(struct run *r, size_t i)
 	event(r, "usage", u, strlen(u));
 	free(u);
 	clen = strlen(rep.content);
-	if (write_all(o->fd, rep.content, clen) == -1) {
-		seterr(r, "step \"%s\": cannot store its output: %s",
-		    s->name, strerror(errno));
+	if (out_write(r, o, rep.content, clen) == -1) {
+		seterr(r, "step \"%s\": cannot store its output in %s: %s",
+		    s->name, r->tmpdir, strerror(errno));
 		goto done;
 	}
-	o->size = (off_t)clen;
 	scan_feed(r, rep.content, clen);
 	scan_flush(r);
 	exec_nowork_feed(&nw, rep.content, clen);
@@ -892,8 +895,7 @@ skipped(struct run *r, size_t i)
 		return 0;
 	if ((v = getenv(var)) != NULL && v[0] != '\0')
 		return 0;
-	if (i > 0) {
-		close(r->outs[i].fd);
+	if (i > 0 && r->outs[i - 1].fd != -1) {
 		r->outs[i].fd = fcntl(r->outs[i - 1].fd, F_DUPFD_CLOEXEC, 0);
 		r->outs[i].size = r->outs[i - 1].size;
 	}
@@ -996,12 +998,15 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	r.tmpdir = opts->tmpdir ? opts->tmpdir :
 	    tmp && tmp[0] ? tmp : "/tmp";
 
-	r.step_re = compile(opts->step_pattern ? opts->step_pattern :
+	r.step_re = opts->step_pattern == NULL && warm_step_re ?
+	    warm_step_re : compile(opts->step_pattern ? opts->step_pattern :
 	    EXEC_STEP_PATTERN, "step", err, errlen);
 	if (r.step_re == NULL)
 		goto done;
-	r.thought_re = compile(opts->thought_pattern ? opts->thought_pattern :
-	    EXEC_THOUGHT_PATTERN, "thought", err, errlen);
+	r.thought_re = opts->thought_pattern == NULL && warm_thought_re ?
+	    warm_thought_re : compile(opts->thought_pattern ?
+	    opts->thought_pattern : EXEC_THOUGHT_PATTERN, "thought", err,
+	    errlen);
 	if (r.thought_re == NULL)
 		goto done;
 	r.md = pcre2_match_data_create(16, NULL);
@@ -1034,12 +1039,6 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	ret = EXEC_OK;
 	for (size_t i = 0; i < def->nsteps; i++) {
 		s = &def->steps[i];
-		if ((r.outs[i].fd = tmpfile_open(&r)) == -1) {
-			snprintf(err, errlen, "cannot create a temporary file "
-			    "in %s: %s", r.tmpdir, strerror(errno));
-			ret = EXEC_FAILED;
-			break;
-		}
 		event_begin(&r, s->name);
 		t0 = util_mono_ms();
 		memset(&r.scan, 0, sizeof(r.scan));
@@ -1093,9 +1092,25 @@ done:
 	}
 	redact_free(r.rd);
 	pcre2_match_data_free(r.md);
-	pcre2_code_free(r.step_re);
-	pcre2_code_free(r.thought_re);
+	if (r.step_re != warm_step_re)
+		pcre2_code_free(r.step_re);
+	if (r.thought_re != warm_thought_re)
+		pcre2_code_free(r.thought_re);
 	return ret;
+}
+
+void
+exec_warm(void)
+{
+	char err[512];
+
+	if (warm_step_re == NULL)
+		warm_step_re = compile(EXEC_STEP_PATTERN, "step", err,
+		    sizeof(err));
+	if (warm_thought_re == NULL)
+		warm_thought_re = compile(EXEC_THOUGHT_PATTERN, "thought", err,
+		    sizeof(err));
+	redact_warm();
 }
 
 /* keeper exec-def ---------------------------------------------------- */

@@ -63,6 +63,14 @@ struct exec_opts {
 int	exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	    int out_fd, char *err, size_t errlen);
 
+/*
+ * Compile the default patterns and the built-in redactor now, once, for a
+ * process that forks many runs (the zygote): each exec_run() in a child
+ * then finds them compiled instead of compiling (and JIT-compiling) its
+ * own. Optional; exec_run() compiles what it does not find.
+ */
+void	exec_warm(void);
+
 /* Pure helpers, exposed for the daemon and for tests. */
 
 /* SPEC §6: after leading white space, the word NO-WORK in any case

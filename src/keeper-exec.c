@@ -8,13 +8,16 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "exec.h"
 #include "zygote.h"
 
 int
 main(int argc, char **argv)
 {
 	/* The daemon's warm interpreter (zygote.h), its socket on fd 3. */
-	if (argc == 2 && strcmp(argv[1], "--zygote") == 0)
+	if (argc == 2 && strcmp(argv[1], "--zygote") == 0) {
+		exec_warm();
 		return zygote_serve(3);
+	}
 	return cmd_exec_def(argc, argv);
 }

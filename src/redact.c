@@ -170,6 +170,12 @@ builtin_init(void)
 	builtin = redact_new(NULL, 0, err, sizeof(err));
 }
 
+void
+redact_warm(void)
+{
+	pthread_once(&builtin_once, builtin_init);
+}
+
 static void
 ranges_add(struct range **v, size_t *n, size_t *cap, size_t start,
     size_t end)

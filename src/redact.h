@@ -24,5 +24,8 @@ struct redactor	*redact_new(const char *const *extra, size_t nextra,
 char		*redact_apply(const struct redactor *, const char *text,
 		    size_t len, size_t *outlen);
 void		 redact_free(struct redactor *);
+/* Compile the built-ins now rather than on first use, so processes forked
+ * later (the zygote's runs) inherit them compiled. */
+void		 redact_warm(void);
 
 #endif

@@ -190,21 +190,14 @@ zygote_free(struct zygote *z)
 /* ---- the server ------------------------------------------------------ */
 
 /* In the new run, before the interpreter: what posix_spawn's attributes
- * and file actions did on the slow path. Never returns. */
+ * and file actions did on the slow path. Signal dispositions and the mask
+ * are already the defaults (zygote_serve set them once). Never returns. */
 static void
 become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 {
-	struct sigaction sa;
-	sigset_t none;
 	int null;
 
 	(void)setsid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int s = 1; s < NSIG; s++)
-		(void)sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(fds[0], 1) == -1 ||
 	    dup2(fds[1], 2) == -1 || dup2(fds[2], 3) == -1 ||
@@ -273,12 +266,22 @@ zygote_serve(int fd)
 	struct clone_args ca;
 	char *cwd, **argv, **env;
 	int fds[3], argc, dirfd;
+	struct sigaction sa;
+	sigset_t none;
 	ssize_t n;
 	long pid;
 
 	/* Die with the daemon; it may already be gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)
 		return 1;
+	/* Every run starts with default signals and an empty mask: set them
+	 * here once, and each clone inherits them. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		(void)sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	for (;;) {
 		memset(&m, 0, sizeof(m));
 		iov.iov_base = buf;

@@ -144,3 +144,27 @@ def test_zygote_run_in_a_missing_directory_fails_to_start(crew):
     assert "No such file or directory" in row["error"]
     assert zygotes(p.pid), crew.log(p)      # and the zygote carries on
     crew.stop(p)
+
+
+@pytest.mark.parametrize("zygote", ["1", "0"])
+def test_steps_start_with_default_signals(crew, monkeypatch, zygote):
+    """Nothing blocked, no standard signal ignored in a step, forked from
+    the zygote or spawned: the interpreter catches SIGCHLD and ignores
+    SIGPIPE for itself, and none of that reaches the programs a def runs.
+    (glibc's posix_spawn leaves its own two internal signals, 32 and 33,
+    ignored in whatever it starts; those are not the standard ones.)"""
+    monkeypatch.setenv("KEEPER_ZYGOTE", zygote)
+    crew.write("sigs.org", sh_def(
+        "grep -E '^Sig(Blk|Ign)' /proc/self/status > sigs.txt"))
+    crew.write_crew([("sigs", {"DEF": "sigs.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    assert len(zygotes(p.pid)) == (zygote == "1")
+    r = crew.run_once("sigs")
+    assert r.returncode == 0, r.stdout + crew.log(p)
+    with open(os.path.join(crew.repo, "sigs.txt")) as f:
+        blk_key, blk, ign_key, ign = f.read().split()
+    assert (blk_key, ign_key) == ("SigBlk:", "SigIgn:")
+    assert int(blk, 16) == 0
+    assert int(ign, 16) & 0x7fffffff == 0, ign     # signals 1..31
+    assert crew.stop(p) == 0

@@ -191,6 +191,25 @@ pwd
     assert b"cannot enter :dir" in res.stderr and b"nowhere" in res.stderr
 
 
+def test_tmpdir_is_needed_only_for_output(tmp_path, repo):
+    """A step's output file is made when its first byte arrives: a step
+    that prints nothing needs no TMPDIR; one that prints names it when
+    it cannot store the output there."""
+    data = tmp_path / "data"
+    data.mkdir()
+    env = clean_env(TMPDIR=str(tmp_path / "gone"), KEEPER_DATA=str(data))
+    quiet = write_def(tmp_path, "* q\n#+BEGIN_SRC sh\ntrue\n#+END_SRC\n"
+                      "* q2\n#+BEGIN_SRC sh\ncat\n#+END_SRC\n", "q.org")
+    res = exec_def(quiet, repo, env=env)
+    assert res.returncode == 0 and res.stdout == b"", res.stderr
+    loud = write_def(tmp_path, "* l\n#+BEGIN_SRC sh\necho hi\n#+END_SRC\n",
+                     "l.org")
+    res = exec_def(loud, repo, env=env)
+    assert res.returncode == 1
+    assert b"cannot store its output in " + str(tmp_path / "gone").encode() \
+        in res.stderr, res.stderr
+
+
 def test_repo_flag(tmp_path, repo):
     d = write_def(tmp_path, """* where
 #+BEGIN_SRC sh

@@ -1,6 +1,7 @@
 /*
  * Unit tests for the pure parts of the def interpreter: the NO-WORK rule,
- * event lines and {{placeholder}} templates.
+ * event lines and {{placeholder}} templates; and one run's events with
+ * and without exec_warm().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +147,76 @@ test_template(void **state)
 	expect_err("{{broken}}", "step \"broken\" has no output");
 }
 
+/* The events of one run of a def that reports a step with a key in it
+ * and a thought; *out gets the run's result. */
+static char *
+run_events(char **out)
+{
+	static const char text[] = "* s\n#+BEGIN_SRC sh\n"
+	    "echo '::step::fetch sk-abcdefghijklmnopqrstu1234'\n"
+	    "echo '::thought::hmm'\necho done\n#+END_SRC\n";
+	struct agent_def *def = NULL;
+	struct diag d = { 0 };
+	struct exec_opts o = { .repo = "/", .agent = "t", .state = "s",
+	    .hits = "0" };
+	char err[512], buf[4096];
+	char rtmpl[] = "/tmp/keeper-test-exec-XXXXXX";
+	int ev[2], rfd;
+	size_t len = 0;
+	ssize_t n;
+
+	assert_int_equal(def_parse("t.org", text, sizeof(text) - 1, &def,
+	    &d), 0);
+	assert_int_equal(pipe(ev), 0);
+	assert_true((rfd = mkstemp(rtmpl)) != -1);
+	(void)unlink(rtmpl);
+	o.event_fd = ev[1];
+	assert_int_equal(exec_run(def, &o, rfd, err, sizeof(err)), EXEC_OK);
+	close(ev[1]);
+	while ((n = read(ev[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(ev[0]);
+	n = pread(rfd, err, sizeof(err) - 1, 0);
+	assert_true(n >= 0);
+	err[n] = '\0';
+	*out = xstrdup(err);
+	close(rfd);
+	def_free(def);
+	diag_release(&d);
+	return xstrdup(buf);
+}
+
+static void
+test_warm_runs_like_cold(void **state)
+{
+	char *cold, *warm, *again, *res;
+
+	(void)state;
+	assert_null(warm_step_re);
+	cold = run_events(&res);
+	assert_non_null(strstr(cold, "fetch [REDACTED]"));
+	assert_null(strstr(cold, "sk-abc"));
+	assert_non_null(strstr(cold, "thought hmm"));
+	assert_string_equal(res, "::step::fetch sk-abcdefghijklmnopqrstu1234\n"
+	    "::thought::hmm\ndone\n");
+	free(res);
+	exec_warm();
+	assert_non_null(warm_step_re);
+	assert_non_null(warm_thought_re);
+	warm = run_events(&res);
+	free(res);
+	/* A run must not free what it did not compile: a second one would
+	 * use it after free (ASan). */
+	again = run_events(&res);
+	free(res);
+	assert_string_equal(cold, warm);
+	assert_string_equal(warm, again);
+	free(cold);
+	free(warm);
+	free(again);
+}
+
 int
 main(void)
 {
@@ -154,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_no_work_in_pieces),
 		cmocka_unit_test(test_event_line),
 		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_warm_runs_like_cold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
