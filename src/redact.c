@@ -189,22 +189,17 @@ ranges_add(struct range **v, size_t *n, size_t *cap, size_t start,
 	(*n)++;
 }
 
-/* Every non-empty match of one pattern in text, appended to v. */
+/* Every non-empty match of one pattern in text, appended to v. md needs
+ * only the whole match's pair; PCRE2 answers 0 ("ovector too small") for
+ * a pattern with groups, which is still a match. */
 static void
-collect(const pcre2_code *code, const char *text, size_t len,
-    struct range **v, size_t *n, size_t *cap)
+collect(const pcre2_code *code, pcre2_match_data *md, const char *text,
+    size_t len, struct range **v, size_t *n, size_t *cap)
 {
-	pcre2_match_data *md;
-	PCRE2_SIZE *ov;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	size_t off = 0, s, e;
 	int rc;
 
-	md = pcre2_match_data_create_from_pattern(code, NULL);
-	if (md == NULL) {
-		ranges_add(v, n, cap, 0, len);	/* fail closed */
-		return;
-	}
-	ov = pcre2_get_ovector_pointer(md);
 	while (off <= len) {
 		rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, 0, md,
 		    NULL);
@@ -230,7 +225,6 @@ collect(const pcre2_code *code, const char *text, size_t len,
 		 * must still move on, or the loop would never end. */
 		off = ov[1] > off ? ov[1] : off + 1;
 	}
-	pcre2_match_data_free(md);
 }
 
 static int
@@ -251,6 +245,7 @@ redact_apply(const struct redactor *r, const char *text, size_t len,
 {
 	struct range *v = NULL;
 	struct sb out = { 0 };
+	pcre2_match_data *md = NULL;
 	size_t n = 0, cap = 0, i, pos, end;
 	char *s;
 
@@ -260,14 +255,17 @@ redact_apply(const struct redactor *r, const char *text, size_t len,
 	}
 	if (text == NULL)
 		text = "";
-	if (r == NULL) {
-		/* The built-ins failed to compile: nothing can be checked,
-		 * so nothing is let through. */
+	if (r != NULL)
+		md = pcre2_match_data_create(1, NULL);
+	if (md == NULL) {
+		/* The built-ins failed to compile, or no memory: nothing can
+		 * be checked, so nothing is let through. */
 		if (len > 0)
 			ranges_add(&v, &n, &cap, 0, len);
 	} else {
 		for (i = 0; i < r->ncodes; i++)
-			collect(r->codes[i], text, len, &v, &n, &cap);
+			collect(r->codes[i], md, text, len, &v, &n, &cap);
+		pcre2_match_data_free(md);
 	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), range_cmp);
