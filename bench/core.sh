@@ -1,7 +1,8 @@
 #!/bin/bash
 # The core's benchmarks (bench/README.md): spawn path, scheduling lateness
 # against APScheduler, and scale. Side by side in one run; prints ratios.
-# usage: bench/core.sh BUILD_DIR      (BENCH_SECS=10 BENCH_JOBS=500)
+# usage: bench/core.sh BUILD_DIR      (BENCH_SECS=10 BENCH_JOBS=500
+#        BENCH_PARTS="spawn lateness scale": the parts to run)
 set -euo pipefail
 B=${1:-build}
 case $B in /*) ;; *) B=$(pwd)/$B ;; esac
@@ -10,6 +11,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 SECS=${BENCH_SECS:-10}
 JOBS=${BENCH_JOBS:-500}
 PY=/usr/bin/python3
+PARTS=${BENCH_PARTS:-spawn lateness scale}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+if part lateness && ! $PY -c 'import apscheduler' 2>/dev/null; then
+	echo "core.sh: python3-apscheduler is missing (make bench installs it)" >&2
+	exit 1
+fi
 tmp=$(mktemp -d /tmp/kbench.XXXXXX)
 daemon=
 cleanup() {
@@ -67,6 +74,7 @@ pct() {	# pct FILE P: the Pth percentile of the numbers in FILE
 	    i = int(NR * p / 100); if (i < 1) i = 1; print v[i] }'
 }
 
+if part spawn; then
 echo "== spawn path: 500 agents whose def runs true (${SECS}s each)"
 bare=$("$tmp/spawn_loop" "$SECS")
 bare_def=$("$tmp/spawn_loop" "$SECS" "$K" exec-def "$tmp/true.org")
@@ -93,7 +101,9 @@ printf '  keeper, CONCURRENCY 2                  %8.1f ticks/s\n' "$keeper_c2"
 awk -v k1="$keeper_c1" -v k2="$keeper_c2" -v b="$bare" -v bl="$bare_lean" \
     'BEGIN { printf "  ratio keeper/sh-loop %.2fx (c1) %.2fx (c2); " \
     "keeper/keeper-exec-loop %.2fx (c1) %.2fx (c2)\n", k1/b, k2/b, k1/bl, k2/bl }'
+fi
 
+if part lateness; then
 echo "== lateness: $JOBS one-second jobs running true (${SECS}s measured)"
 for n in "$JOBS" 50; do
 	stagger=$(awk -v n="$n" 'BEGIN { printf "%dms", 1000 / n }')
@@ -119,7 +129,9 @@ for n in "$JOBS" 50; do
 	    printf "            p99 ratio APScheduler/keeper %.1fx\n", a / k;
 	    else printf "            p99 keeper 0 ms (< 1 ms resolution)\n" }'
 done
+fi
 
+part scale || exit 0
 echo "== scale: 10000 members, 1h interval"
 crew "$tmp/one.org" 1 1h 0 2 1h
 start "$tmp/one.org" "$tmp/d-one"
