@@ -69,6 +69,7 @@ struct child {
 	int			 reported;
 	int			 handles;	/* still to close */
 	int64_t			 start_ms;
+	int64_t			 spawned_at;	/* unix ms, on the pool */
 };
 
 /* One read buffer for every pipe: reads are handled synchronously on the
@@ -485,6 +486,7 @@ spawn_work(uv_work_t *req)
 		return;
 	}
 opened:
+	c->spawned_at = util_now_ms();
 	/* Our child either way (the zygote clones with CLONE_PARENT), so
 	 * its pid cannot be reused before we reap it. */
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
@@ -527,7 +529,7 @@ spawn_done(uv_work_t *req, int status)
 		uv_timer_start(&c->timer, timeout_cb, (uint64_t)c->timeout_ms,
 		    0);
 	if (c->cbs.on_spawn)
-		c->cbs.on_spawn(c, c->pid, c->cbs.arg);
+		c->cbs.on_spawn(c, c->pid, c->spawned_at, c->cbs.arg);
 }
 
 /* A pipe whose ends sit above the descriptors the child is given. */

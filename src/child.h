@@ -74,9 +74,12 @@ struct child_opts {
 };
 
 struct child_cbs {
-	/* The child exists (spawned on the thread pool); not called when
-	 * the spawn failed (on_exit then reports spawn_error). */
-	void	(*on_spawn)(struct child *, pid_t pid, void *arg);
+	/* The child exists (spawned on the thread pool); at_ms is when it
+	 * came to exist (unix ms, taken on the pool thread: the loop may
+	 * learn of it later). Not called when the spawn failed (on_exit
+	 * then reports spawn_error). */
+	void	(*on_spawn)(struct child *, pid_t pid, int64_t at_ms,
+		    void *arg);
 	/* kind is the first word of the event line, text the rest. */
 	void	(*on_event)(struct child *, const char *kind, const char *text,
 		    void *arg);

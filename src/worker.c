@@ -655,14 +655,14 @@ child_exited(struct child *c, const struct child_result *res, void *arg)
 	stage_outcome(w, res);
 }
 
-/* The run exists: this is when it began (the gate wait is behind it). */
+/* The run exists: at is when it began (the gate wait is behind it). */
 static void
-child_spawned(struct child *c, pid_t pid, void *arg)
+child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 {
 	struct worker *w = arg;
 
 	(void)c;
-	w->started_ms = w->run_started_ms = util_now_ms();
+	w->started_ms = w->run_started_ms = at;
 	if (w->d->store && w->row_id > 0)
 		(void)store_started(w->d->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
