@@ -61,6 +61,8 @@ struct worker {
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
 	struct git_job		*gj;		/* the thread-pool git job */
+	uv_after_work_cb	 git_done;	/* ... its callback */
+	struct worker		*git_qnext;	/* ... queued behind it */
 	long			 tok_p, tok_c;
 	struct sb		 steprec;	/* "NAME STATUS MS" lines */
 	struct worker_watch	*watchers;
@@ -822,7 +824,11 @@ stage_outcome(struct worker *w, const struct child_result *res)
  * into struct git_job on the loop thread first (a manifest reload may free
  * the crew meanwhile); the worker's own fields it reads (name, state, run
  * id, result) stay put until the job's done callback runs. One git
- * operation runs at a time per repository: repo.c serialises them.
+ * operation runs at a time per repository (repo.c's lock), so jobs wait
+ * in the daemon's queue and go to the pool one by one (git_submit()):
+ * waiting ones hold no pool thread, and spawns and state writes, which
+ * share the pool, never queue behind a row of commits waiting for the
+ * lock.
  */
 #define GIT_SETTLE_MS	2000	/* quiet time asked of files while another
 				   run shares the work tree */
@@ -940,6 +946,53 @@ git_work(uv_work_t *req)
 	}
 }
 
+static void	git_next(struct daemon *);
+
+static void
+git_after(uv_work_t *req, int status)
+{
+	struct worker *w = req->data;
+	struct daemon *d = w->d;
+
+	d->git_busy = 0;
+	w->git_done(req, status);	/* may end the tick and free w */
+	git_next(d);
+}
+
+static void
+git_next(struct daemon *d)
+{
+	struct worker *w;
+
+	while (!d->git_busy && (w = d->git_head) != NULL) {
+		if ((d->git_head = w->git_qnext) == NULL)
+			d->git_tail = NULL;
+		w->git_qnext = NULL;
+		d->git_busy = 1;
+		if (uv_queue_work(d->loop, &w->work, git_work,
+		    git_after) != 0) {
+			d->git_busy = 0;
+			w->git_done(&w->work, UV_EAGAIN);
+		}
+	}
+}
+
+static void
+git_submit(struct worker *w, uv_after_work_cb done)
+{
+	struct daemon *d = w->d;
+
+	w->work.data = w;
+	w->git_done = done;
+	w->git_qnext = NULL;
+	if (d->git_tail != NULL)
+		d->git_tail->git_qnext = w;
+	else
+		d->git_head = w;
+	d->git_tail = w;
+	git_next(d);
+}
+
 static void
 set_git_note(struct worker *w, char *note)
 {
@@ -1011,12 +1064,7 @@ stage_commit(struct worker *w)
 		return;
 	}
 	w->gj = git_job_new(w, k);
-	w->work.data = w;
-	if (uv_queue_work(w->d->loop, &w->work, git_work, commit_done) != 0) {
-		git_job_free(w->gj);
-		w->gj = NULL;
-		tick_finish(w, w->outcome);
-	}
+	git_submit(w, commit_done);
 }
 
 static void
@@ -1057,13 +1105,7 @@ stage_integrate(struct worker *w)
 		return;
 	}
 	w->gj = git_job_new(w, GJ_INTEGRATE);
-	w->work.data = w;
-	if (uv_queue_work(w->d->loop, &w->work, git_work,
-	    integrate_done) != 0) {
-		git_job_free(w->gj);
-		w->gj = NULL;
-		stage_gate(w);
-	}
+	git_submit(w, integrate_done);
 }
 
 /* The common tail of every tick, whatever it came to. */
