@@ -14,10 +14,14 @@
  * waitid(P_PIDFD): libuv reaps only the pids it spawned itself, so nothing
  * else competes for the status.
  *
- * With a zygote (zygote.h) the pool thread asks it for the run instead of
- * calling posix_spawn: the run is cloned as our child all the same, with
- * the same session, signals and descriptors, so everything after the
- * spawn is shared. posix_spawn remains the path when the zygote is gone.
+ * With a spawner (a zygote, zygote.h) the loop thread asks the zygote for
+ * the run instead, without waiting: the request is queued in its socket
+ * and the answer read when it comes (spawner_cb()), so no pool thread
+ * sits blocked on a zygote that the scheduler has not run yet. The run is
+ * cloned as our child all the same, with the same session, signals and
+ * descriptors, so everything after the spawn is shared. posix_spawn on
+ * the pool remains the path when the zygote cannot take the request; a
+ * zygote that died is started again for a later run.
  *
  * We do not set PR_SET_CHILD_SUBREAPER on the daemon: orphans would become
  * its children and need a reaper of their own. Escaped grandchildren are
@@ -39,6 +43,7 @@
 
 #include "child.h"
 #include "sentinel.h"
+#include "log.h"
 #include "util.h"
 #include "zygote.h"
 
@@ -52,7 +57,8 @@ struct child {
 	uv_work_t		 work;		/* the spawn, on the pool */
 	int			 wfd[P_N];	/* the child's ends */
 	char			*file, *cwd, **argv, **env;
-	struct zygote		*zygote;
+	struct child_spawner	*spawner;	/* waiting for its answer */
+	struct child		*qnext;		/* ... behind this one */
 	int			 spawn_err;
 	int			 freed;
 	int64_t			 timeout_ms;
@@ -69,8 +75,21 @@ struct child {
 	int			 reported;
 	int			 handles;	/* still to close */
 	int64_t			 start_ms;
-	int64_t			 spawned_at;	/* unix ms, on the pool */
+	int64_t			 spawned_at;	/* unix ms: the process exists */
 };
+
+struct child_spawner {
+	uv_loop_t		*loop;
+	char			*file;		/* keeper-exec */
+	struct zygote		*z;		/* NULL while there is none */
+	pid_t			 zpid;
+	int64_t			 started_ms;	/* its last start (mono) */
+	uv_poll_t		 poll;		/* its socket: answers */
+	int			 polling, closing;
+	struct child		*head, *tail;	/* asked, not answered */
+};
+
+#define ZYGOTE_RESTART_MS	1000	/* at most one start a second */
 
 /* One read buffer for every pipe: reads are handled synchronously on the
  * loop thread, so sharing it keeps a running child's cost to its capture. */
@@ -443,6 +462,11 @@ child_pid(const struct child *c)
 	return c->pid;
 }
 
+static void	watch_pid(struct child *);
+static void	spawned(struct child *);
+static int	spawner_ask(struct child_spawner *, struct child *);
+static void	spawner_cb(uv_poll_t *, int, int);
+
 /* On a pool thread: only the spawn itself, nothing that touches the loop. */
 static void
 spawn_work(uv_work_t *req)
@@ -453,15 +477,6 @@ spawn_work(uv_work_t *req)
 	sigset_t none, all;
 	int rc;
 
-	rc = zygote_spawn(c->zygote, c->argv, c->env, c->cwd, c->wfd,
-	    &c->pid);
-	if (rc > 0) {
-		c->spawn_err = rc;
-		c->pid = 0;
-		return;
-	}
-	if (rc == 0)
-		goto opened;
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_init(&at);
@@ -485,10 +500,15 @@ spawn_work(uv_work_t *req)
 		c->pid = 0;
 		return;
 	}
-opened:
 	c->spawned_at = util_now_ms();
-	/* Our child either way (the zygote clones with CLONE_PARENT), so
-	 * its pid cannot be reused before we reap it. */
+	watch_pid(c);
+}
+
+/* Our child either way (the zygote clones with CLONE_PARENT), so its pid
+ * cannot be reused before we reap it. */
+static void
+watch_pid(struct child *c)
+{
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	if (c->pidfd == -1) {
 		/* Without a pidfd we cannot watch it: take it down now. */
@@ -506,6 +526,14 @@ spawn_done(uv_work_t *req, int status)
 
 	if (status != 0 && c->spawn_err == 0)
 		c->spawn_err = ECANCELED;
+	spawned(c);
+}
+
+/* On the loop thread, the spawn over (either way): watch the run, or
+ * report that it never started. */
+static void
+spawned(struct child *c)
+{
 	/* Our copies of the child's ends go, so its exit means EOF. */
 	for (int i = 0; i < P_N; i++) {
 		close(c->wfd[i]);
@@ -585,7 +613,6 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	c->cwd = o->cwd ? xstrdup(o->cwd) : NULL;
 	c->argv = copy_vec(o->argv);
 	c->env = copy_vec(o->env);
-	c->zygote = o->zygote;
 	c->timeout_ms = o->timeout_ms;
 	for (i = 0; i < P_N; i++) {
 		uv_pipe_init(loop, &c->pipes[i], 0);
@@ -601,12 +628,171 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 		uv_read_start((uv_stream_t *)&c->pipes[i], alloc_cb, read_cb);
 	c->work.data = c;
 	c->start_ms = util_mono_ms();
+	*out = c;
+	if (o->spawner != NULL && spawner_ask(o->spawner, c) == 0)
+		return 0;
 	if (uv_queue_work(loop, &c->work, spawn_work, spawn_done) != 0) {
 		c->spawn_err = EAGAIN;
 		spawn_done(&c->work, 0);
 	}
-	*out = c;
 	return 0;
+}
+
+/* ---- the spawner ------------------------------------------------------ */
+
+static void
+spawner_start_zygote(struct child_spawner *s)
+{
+	char err[512];
+
+	s->started_ms = util_mono_ms();
+	if ((s->z = zygote_start(s->file, err, sizeof(err))) == NULL) {
+		log_warnx("event=zygote-failed error=%s", log_qv(err));
+		return;
+	}
+	s->zpid = zygote_pid(s->z);
+	log_debug("event=zygote pid=%ld", (long)s->zpid);
+	uv_poll_init(s->loop, &s->poll, zygote_fd(s->z));
+	s->poll.data = s;
+	s->polling = 1;
+	uv_poll_start(&s->poll, UV_READABLE, spawner_cb);
+}
+
+static void
+spawner_poll_closed(uv_handle_t *h)
+{
+	struct child_spawner *s = h->data;
+
+	s->closing = 0;
+	if (s->file == NULL)		/* child_spawner_free() was here */
+		free(s);
+}
+
+static void
+spawner_stop_poll(struct child_spawner *s)
+{
+	if (!s->polling)
+		return;
+	s->polling = 0;
+	s->closing = 1;
+	uv_close((uv_handle_t *)&s->poll, spawner_poll_closed);
+}
+
+/*
+ * The zygote is gone. Runs it had not answered for fail to start: the
+ * zygote may have cloned one just before it died, and spawning it again
+ * could run the def twice. The next run starts a new zygote (or spawns).
+ */
+static void
+spawner_lost(struct child_spawner *s)
+{
+	struct child *c;
+
+	log_warnx("event=zygote-died pid=%ld unanswered=%d", (long)s->zpid,
+	    s->head != NULL);
+	spawner_stop_poll(s);
+	zygote_free(s->z);
+	s->z = NULL;
+	while ((c = s->head) != NULL) {
+		s->head = c->qnext;
+		c->qnext = NULL;
+		c->spawner = NULL;
+		c->spawn_err = ECHILD;
+		spawned(c);
+	}
+	s->tail = NULL;
+}
+
+static void
+spawner_cb(uv_poll_t *p, int status, int events)
+{
+	struct child_spawner *s = p->data;
+	struct zygote_answer a;
+	struct child *c;
+	int rc;
+
+	(void)status;
+	(void)events;
+	while ((rc = zygote_recv(s->z, &a)) == 1) {
+		if ((c = s->head) == NULL)
+			continue;	/* no one asked: cannot happen */
+		if ((s->head = c->qnext) == NULL)
+			s->tail = NULL;
+		c->qnext = NULL;
+		c->spawner = NULL;
+		if (a.err != 0)
+			c->spawn_err = a.err;
+		else {
+			c->pid = a.pid;
+			c->spawned_at = a.at_ms;
+			watch_pid(c);
+		}
+		spawned(c);
+	}
+	if (rc == -1)
+		spawner_lost(s);
+}
+
+/* Queue c's request with the zygote; -1 when it cannot take it. */
+static int
+spawner_ask(struct child_spawner *s, struct child *c)
+{
+	if (s->z == NULL && !s->closing && util_mono_ms() - s->started_ms >=
+	    ZYGOTE_RESTART_MS)
+		spawner_start_zygote(s);
+	if (s->z == NULL || zygote_send(s->z, c->argv, c->env, c->cwd,
+	    c->wfd) == -1)
+		return -1;
+	log_debug("event=zygote-asked run=%s", c->run_id ? c->run_id : "-");
+	c->spawner = s;
+	if (s->tail != NULL)
+		s->tail->qnext = c;
+	else
+		s->head = c;
+	s->tail = c;
+	return 0;
+}
+
+struct child_spawner *
+child_spawner_new(uv_loop_t *loop, const char *file)
+{
+	struct child_spawner *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->file = xstrdup(file);
+	spawner_start_zygote(s);
+	if (s->z == NULL) {
+		free(s->file);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+pid_t
+child_spawner_zygote(const struct child_spawner *s)
+{
+	return s != NULL && s->z != NULL ? zygote_pid(s->z) : 0;
+}
+
+void
+child_spawner_free(struct child_spawner *s)
+{
+	struct child *c;
+
+	if (s == NULL)
+		return;
+	/* Runs still waiting are the loop's to end; they no longer wait
+	 * here. */
+	for (c = s->head; c != NULL; c = c->qnext)
+		c->spawner = NULL;
+	free(s->file);
+	s->file = NULL;
+	zygote_free(s->z);	/* EOF: it exits; reaped here */
+	s->z = NULL;
+	spawner_stop_poll(s);
+	if (!s->closing)
+		free(s);
 }
 
 void

@@ -39,7 +39,7 @@
 #define CHILD_LINE_MAX	4096
 
 struct child;
-struct zygote;
+struct child_spawner;
 
 struct child_capture {
 	char		*head;		/* first bytes, NUL-terminated */
@@ -69,15 +69,15 @@ struct child_opts {
 	int64_t		 timeout_ms;	/* 0 = none */
 	const char	*run_id;	/* the run's KEEPER_RUN_ID ... */
 	const char	*data;		/* ... and KEEPER_DATA, for the sweep */
-	struct zygote	*zygote;	/* fork argv there when it can (file
+	struct child_spawner *spawner;	/* fork argv there when it can (file
 					   is then keeper-exec); NULL: spawn */
 };
 
 struct child_cbs {
-	/* The child exists (spawned on the thread pool); at_ms is when it
-	 * came to exist (unix ms, taken on the pool thread: the loop may
-	 * learn of it later). Not called when the spawn failed (on_exit
-	 * then reports spawn_error). */
+	/* The child exists; at_ms is when it came to exist (unix ms, taken
+	 * by the zygote or the pool thread that made it: the loop may learn
+	 * of it later). Not called when the spawn failed (on_exit then
+	 * reports spawn_error). */
 	void	(*on_spawn)(struct child *, pid_t pid, int64_t at_ms,
 		    void *arg);
 	/* kind is the first word of the event line, text the rest. */
@@ -87,6 +87,19 @@ struct child_cbs {
 		    void *arg);
 	void	*arg;
 };
+
+/*
+ * Runs forked by a `FILE --zygote` (zygote.h) on this loop, asked without
+ * waiting. A zygote that dies is started again for a later run, at most
+ * once a second; runs it had not answered fail to start (it may have
+ * forked one, which must not run twice). NULL when the zygote cannot
+ * start (logged): spawn every run instead.
+ */
+struct child_spawner *child_spawner_new(uv_loop_t *, const char *file);
+/* The zygote's pid, 0 while there is none. */
+pid_t	 child_spawner_zygote(const struct child_spawner *);
+/* Ends the zygote; the memory goes once the loop has closed the poll. */
+void	 child_spawner_free(struct child_spawner *);
 
 int	 child_start(uv_loop_t *, const struct child_opts *,
 	    const struct child_cbs *, struct child **, char *err,

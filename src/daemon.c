@@ -32,7 +32,6 @@
 #include "statesync.h"
 #include "util.h"
 #include "worker.h"
-#include "zygote.h"
 
 void
 file_sig_get(const char *path, struct file_sig *s)
@@ -441,24 +440,19 @@ find_exec(void)
 }
 
 /*
- * Runs are forked by a warm keeper-exec (zygote.h) unless
- * KEEPER_ZYGOTE=0 or there is no keeper-exec; without one, or once it is
- * gone, each run is spawned as before. On the loop thread: the zygote
- * dies with the thread that started it.
+ * Runs are forked by a warm keeper-exec (zygote.h, child.h's spawner)
+ * unless KEEPER_ZYGOTE=0 or there is no keeper-exec; without one each run
+ * is spawned as before. On the loop thread: the zygote dies with the
+ * thread that started it.
  */
 static void
 start_zygote(struct daemon *d)
 {
 	const char *v = getenv("KEEPER_ZYGOTE");
-	char err[256];
 
 	if (!d->exec_lean || (v != NULL && strcmp(v, "0") == 0))
 		return;
-	if ((d->zygote = zygote_start(d->self_exe, err, sizeof(err))) == NULL)
-		log_warnx("event=zygote-failed error=%s", log_qv(err));
-	else
-		log_debug("event=zygote pid=%ld",
-		    (long)zygote_pid(d->zygote));
+	d->spawner = child_spawner_new(d->loop, d->self_exe);
 }
 
 /*
@@ -1237,11 +1231,12 @@ daemon_free(struct daemon *d)
 			(void)unlink(d->ctl_path);
 		}
 		statesync_free(d->sync);
+		child_spawner_free(d->spawner);
+		d->spawner = NULL;
 		uv_run(d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(d->loop);
 		free(d->loop);
 	}
-	zygote_free(d->zygote);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	store_ckpt_close(d->ckpt_conn);

@@ -73,7 +73,7 @@ struct daemon {
 	char		*data;		/* absolute data dir */
 	char		*self_exe;
 	int		 exec_lean;	/* self_exe is keeper-exec, not keeper */
-	struct zygote	*zygote;	/* forks runs (zygote.h), or NULL */
+	struct child_spawner *spawner;	/* forks runs (child.h), or NULL */
 	int		 lock_fd;
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */

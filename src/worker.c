@@ -757,7 +757,7 @@ stage_run(struct worker *w)
 	o.timeout_ms = w->timeout_ms;
 	o.run_id = w->run_id;
 	o.data = w->d->data;
-	o.zygote = w->d->zygote;
+	o.spawner = w->d->spawner;
 	/* Waiting at the gate does not count: the run's clock (started,
 	 * TIMEOUT) starts when the child exists (child_spawned()). */
 	for (size_t i = 0; i < w->nsteps; i++)

@@ -2,12 +2,13 @@
  * zygote: see zygote.h. The wire is one SOCK_SEQPACKET message per
  * request, so no framing: a header, then NUL-terminated strings (cwd when
  * there is one, argv, env), with the run's three pipe ends attached as
- * SCM_RIGHTS. The answer is one message: the pid, or an errno.
+ * SCM_RIGHTS. The answer is one message: the pid and when the clone
+ * returned, or an errno. The zygote serves requests in order, so answers
+ * come back in the order the requests went.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -32,13 +33,13 @@ struct zy_head {
 
 struct zy_reply {
 	int32_t		pid, err;
+	int64_t		at_ms;
 };
 
 struct zygote {
 	pid_t		 pid;
-	int		 fd;
+	int		 fd;		/* non-blocking */
 	int		 dead;
-	pthread_mutex_t	 mu;
 };
 
 extern char **environ;
@@ -82,7 +83,11 @@ zygote_start(const char *file, char *err, size_t errlen)
 		return NULL;
 	}
 	z->fd = sv[0];
-	pthread_mutex_init(&z->mu, NULL);
+	/* Requests are queued in the socket, not waited on: room for a
+	 * burst of them (a few KiB each) before a send would block. */
+	(void)setsockopt(z->fd, SOL_SOCKET, SO_SNDBUF, &(int){ 1 << 20 },
+	    sizeof(int));
+	(void)fcntl(z->fd, F_SETFL, fcntl(z->fd, F_GETFL) | O_NONBLOCK);
 	return z;
 }
 
@@ -99,11 +104,16 @@ put(struct sb *b, const char *s)
 }
 
 int
-zygote_spawn(struct zygote *z, char *const argv[], char *const env[],
-    const char *cwd, const int fds[3], pid_t *pid)
+zygote_fd(const struct zygote *z)
+{
+	return z != NULL && !z->dead ? z->fd : -1;
+}
+
+int
+zygote_send(struct zygote *z, char *const argv[], char *const env[],
+    const char *cwd, const int fds[3])
 {
 	struct zy_head h = { 0, 0, cwd != NULL };
-	struct zy_reply r;
 	struct sb b = { 0 };
 	struct msghdr m;
 	struct iovec iov;
@@ -113,9 +123,8 @@ zygote_spawn(struct zygote *z, char *const argv[], char *const env[],
 	} u;
 	struct cmsghdr *cm;
 	ssize_t n;
-	int rc = -1;
 
-	if (z == NULL)
+	if (z == NULL || z->dead)
 		return -1;
 	while (argv[h.argc] != NULL)
 		h.argc++;
@@ -145,34 +154,40 @@ zygote_spawn(struct zygote *z, char *const argv[], char *const env[],
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
 	memcpy(CMSG_DATA(cm), fds, 3 * sizeof(int));
-
-	pthread_mutex_lock(&z->mu);
-	if (z->dead)
-		goto out;
 	do
 		n = sendmsg(z->fd, &m, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)b.len) {
+	sb_release(&b);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;		/* full for now: this one spawns */
+	if (n != (ssize_t)iov.iov_len) {
 		z->dead = 1;
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+int
+zygote_recv(struct zygote *z, struct zygote_answer *a)
+{
+	struct zy_reply r;
+	ssize_t n;
+
+	if (z == NULL || z->dead)
+		return -1;
 	do
 		n = recv(z->fd, &r, sizeof(r), 0);
 	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
 	if (n != (ssize_t)sizeof(r)) {
-		z->dead = 1;	/* gone mid-request: the run never started */
-		goto out;
+		z->dead = 1;		/* EOF: it died */
+		return -1;
 	}
-	if (r.err != 0)
-		rc = r.err;
-	else {
-		*pid = (pid_t)r.pid;
-		rc = 0;
-	}
-out:
-	pthread_mutex_unlock(&z->mu);
-	sb_release(&b);
-	return rc;
+	a->pid = r.err == 0 ? (pid_t)r.pid : 0;
+	a->err = r.err;
+	a->at_ms = r.at_ms;
+	return 1;
 }
 
 void
@@ -183,7 +198,6 @@ zygote_free(struct zygote *z)
 	close(z->fd);
 	while (waitpid(z->pid, NULL, 0) == -1 && errno == EINTR)
 		;
-	pthread_mutex_destroy(&z->mu);
 	free(z);
 }
 
@@ -247,7 +261,7 @@ parse(char *buf, size_t len, char **cwd, char ***argv, int *argc,
 static void
 answer(int fd, pid_t pid, int err)
 {
-	struct zy_reply r = { (int32_t)pid, err };
+	struct zy_reply r = { (int32_t)pid, err, util_now_ms() };
 
 	(void)send(fd, &r, sizeof(r), MSG_NOSIGNAL);
 }

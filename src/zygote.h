@@ -12,13 +12,20 @@
  * change. The zygote itself holds no state between runs and never waits
  * for one.
  *
+ * Requests do not wait for the zygote: zygote_send() queues one in the
+ * socket and returns, and the answers are read with zygote_recv() when
+ * zygote_fd() is readable, in the order the requests went. So the caller
+ * never blocks behind a zygote that the scheduler has not run yet.
+ *
  * Failure is never fatal: when the zygote is gone or cannot take a
- * request, zygote_spawn() says so and the caller spawns the slow way.
+ * request, zygote_send() says so and the caller spawns the slow way.
+ * Not thread-safe: one thread (the loop's) sends and receives.
  */
 #ifndef KEEPER_ZYGOTE_H
 #define KEEPER_ZYGOTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct zygote;
@@ -29,15 +36,29 @@ struct zygote;
 struct zygote	*zygote_start(const char *file, char *err, size_t errlen);
 
 /*
- * One run: a child of this process in a new session, with fds[0..2] as
- * its 1, 2 and 3, /dev/null as 0, cwd as working directory (NULL: the
- * zygote's), running `keeper-exec argv[1..]` with env as its environment.
- * Returns 0 with *pid; an errno (> 0) when the run cannot start (cwd
- * missing, out of processes), as posix_spawn would; -1 when the zygote is
- * unusable (the caller falls back). Thread-safe.
+ * Ask for one run: a child of this process in a new session, with
+ * fds[0..2] as its 1, 2 and 3, /dev/null as 0, cwd as working directory
+ * (NULL: the zygote's), running `keeper-exec argv[1..]` with env as its
+ * environment. 0 when the request went (its answer will come), -1 when
+ * it did not (zygote gone, socket full, request too large): spawn it the
+ * slow way.
  */
-int	 zygote_spawn(struct zygote *, char *const argv[], char *const env[],
-	    const char *cwd, const int fds[3], pid_t *pid);
+int	 zygote_send(struct zygote *, char *const argv[], char *const env[],
+	    const char *cwd, const int fds[3]);
+
+struct zygote_answer {
+	pid_t		 pid;	/* the run, when err is 0 */
+	int		 err;	/* an errno: the run cannot start (cwd
+				   missing, out of processes) */
+	int64_t		 at_ms;	/* unix ms when the clone returned */
+};
+
+/* The next answer: 1 with *a, 0 when none is there yet, -1 when the
+ * zygote is gone (requests still unanswered never will be). */
+int	 zygote_recv(struct zygote *, struct zygote_answer *a);
+
+/* What to poll for answers, or -1 once the zygote is gone. */
+int	 zygote_fd(const struct zygote *);
 
 /* The zygote's pid (0 once gone), for tests and status. */
 pid_t	 zygote_pid(const struct zygote *);

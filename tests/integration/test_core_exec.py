@@ -3,11 +3,12 @@ without git, sqlite, the HTTP server or libcurl (opened only for an llm
 step), and keeper's own exec-def when keeper-exec is not installed."""
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
 
-from conftest import KEEPER, sh_def
+from conftest import KEEPER, sh_def, wait_for
 
 KEEPER_EXEC = os.path.join(os.path.dirname(KEEPER), "keeper-exec")
 # The def records its interpreter (the step's parent): binary, parent,
@@ -106,14 +107,51 @@ def test_daemon_forks_runs_from_its_zygote(crew):
 
 
 def test_runs_go_on_when_the_zygote_dies(crew):
+    """A killed zygote costs no run: the next ones are spawned, and a new
+    zygote (started at most once a second) forks them again."""
     crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
                     boot_grace="1h")
     p = crew.start()
     (z,) = zygotes(p.pid)
-    os.kill(z, 9)
-    for _ in range(2):      # the first finds it gone, the second knows
-        exe, ppid, cmd = interpreter_of(crew, daemon=p)
-        assert ppid == p.pid and cmd[1].endswith("who.org"), cmd
+    os.kill(z, signal.SIGKILL)
+    exe, ppid, cmd = interpreter_of(crew, daemon=p)
+    assert ppid == p.pid, cmd
+
+    # The new one starts for a run (a second after the last start).
+    wait_for(lambda: interpreter_of(crew, daemon=p)[2][1:] == ["--zygote"],
+             timeout=15, interval=0.2, what="runs forked by a new zygote")
+    (z2,) = zygotes(p.pid)
+    assert z2 != z
+    assert "event=zygote-died pid=%d" % z in crew.log(p)
+    assert crew.stop(p) == 0
+
+
+def test_a_run_the_dying_zygote_never_answered_fails(crew):
+    """The zygote is stopped with a request in its socket, then killed:
+    that run fails to start rather than being spawned again (the zygote
+    may have forked it already; a def must not run twice)."""
+    crew.write("ok.org", sh_def("echo ran >> ran.txt"))
+    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    os.kill(z, signal.SIGSTOP)
+    r = subprocess.Popen([KEEPER, "run-once", "ok", "--crew", crew.crew,
+                          "--data", crew.data], cwd=crew.root,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    wait_for(lambda: "event=zygote-asked" in crew.log(p),
+             what="the request queued with the stopped zygote")
+    os.kill(z, signal.SIGKILL)
+    out, err = r.communicate(timeout=30)
+    assert r.returncode == 1 and "cannot start" in out, out + err
+    (row,) = crew.closed("ok")
+    assert row["outcome"] == "failed" and row["started"] is None
+    assert not os.path.exists(os.path.join(crew.repo, "ran.txt"))
+    # and the next run runs
+    assert crew.run_once("ok").returncode == 0
+    with open(os.path.join(crew.repo, "ran.txt")) as f:
+        assert f.read() == "ran\n"
     assert crew.stop(p) == 0
 
 
