@@ -1,4 +1,5 @@
-/* Unit tests for statesync: coalescing, durability path, no temp left. */
+/* Unit tests for statesync: coalescing, durability path, no temp left,
+ * and the two inodes a file's writes alternate between. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <uv.h>
@@ -33,6 +35,7 @@ batches_and_coalesces(void **state)
 	char *a, *b, *t;
 	DIR *d;
 	struct dirent *e;
+	struct stat st1, st2;
 	int temps = 0;
 
 	(void)state;
@@ -57,6 +60,21 @@ batches_and_coalesces(void **state)
 	statesync_flush(s);
 	assert_string_equal(t = slurp("a"), "3\n");
 	free(t);
+	/* the previous content stays in a.prev; the next write reuses its
+	 * inode, so a file's writes alternate between two inodes */
+	assert_string_equal(t = slurp("a.prev"), "2\n");
+	free(t);
+	assert_int_equal(stat(a, &st1), 0);
+	statesync_put(s, a, "4\n", 2);
+	statesync_flush(s);
+	statesync_put(s, a, "5\n", 2);
+	statesync_flush(s);
+	assert_string_equal(t = slurp("a"), "5\n");
+	free(t);
+	assert_string_equal(t = slurp("a.prev"), "4\n");
+	free(t);
+	assert_int_equal(stat(a, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
 	/* a failing path is reported, not fatal, and leaves no temp */
 	char *bad = xasprintf("%s/missing/c", dir);
 	statesync_put(s, bad, "z", 1);
@@ -66,7 +84,7 @@ batches_and_coalesces(void **state)
 	uv_loop_close(&loop);
 	assert_non_null(d = opendir(dir));
 	while ((e = readdir(d)))
-		if (strstr(e->d_name, ".tmp."))
+		if (strstr(e->d_name, ".tmp"))
 			temps++;
 	closedir(d);
 	assert_int_equal(temps, 0);
