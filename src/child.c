@@ -697,7 +697,7 @@ spawner_lost(struct child_spawner *s)
 		s->head = c->qnext;
 		c->qnext = NULL;
 		c->spawner = NULL;
-		c->spawn_err = ECHILD;
+		c->spawn_err = ECONNRESET;	/* "connection reset": the zygote went */
 		spawned(c);
 	}
 	s->tail = NULL;

@@ -145,6 +145,7 @@ def test_a_run_the_dying_zygote_never_answered_fails(crew):
     os.kill(z, signal.SIGKILL)
     out, err = r.communicate(timeout=30)
     assert r.returncode == 1 and "cannot start" in out, out + err
+    assert "Connection reset" in out, out     # the zygote's, not ours
     (row,) = crew.closed("ok")
     assert row["outcome"] == "failed" and row["started"] is None
     assert not os.path.exists(os.path.join(crew.repo, "ran.txt"))
