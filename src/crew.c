@@ -19,7 +19,7 @@
 #define CREW_CONCURRENCY_MAX	1024
 
 enum kw_kind { KW_STR, KW_PATH, KW_INT, KW_DUR, KW_REGEX, KW_REDACT,
-	KW_DOMAIN };
+	KW_DOMAIN, KW_CADENCE };
 
 static const struct {
 	const char	*key;
@@ -36,6 +36,7 @@ static const struct {
 	{ "BACKOFF-BASE",	KW_DUR,	  offsetof(struct crew, backoff_base_ms) },
 	{ "BACKOFF-CAP",	KW_DUR,	  offsetof(struct crew, backoff_cap_ms) },
 	{ "RETENTION",		KW_DUR,	  offsetof(struct crew, retention_ms) },
+	{ "CADENCE",		KW_CADENCE, offsetof(struct crew, cadence_fixed) },
 	{ "AUTHOR-DOMAIN",	KW_DOMAIN, offsetof(struct crew, author_domain) },
 	{ "STEP-PATTERN",	KW_REGEX, offsetof(struct crew, step_pattern) },
 	{ "THOUGHT-PATTERN",	KW_REGEX, offsetof(struct crew, thought_pattern) },
@@ -197,6 +198,16 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 			break;
 		}
 		*(int64_t *)((char *)c + keywords[i].off) = ms;
+		break;
+	case KW_CADENCE:
+		if (strcmp(val, "after") != 0 && strcmp(val, "fixed") != 0) {
+			diag_err(d, c->path, kw->line,
+			    "invalid #+%s: '%s' (expected after or fixed)",
+			    key, val);
+			break;
+		}
+		*(int *)((char *)c + keywords[i].off) = strcmp(val,
+		    "fixed") == 0;
 		break;
 	case KW_REDACT:
 		if (*val == '\0') {

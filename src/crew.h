@@ -47,6 +47,7 @@ struct crew {
 	int64_t	 backoff_base_ms; /* #+BACKOFF-BASE: 60s */
 	int64_t	 backoff_cap_ms;  /* #+BACKOFF-CAP: 30m */
 	int64_t	 retention_ms;	/* #+RETENTION: 90d */
+	int	 cadence_fixed;	/* #+CADENCE: fixed (not SPEC: keeper-crew(5)) */
 	char	*author_domain;	/* #+AUTHOR-DOMAIN:, default keeper.invalid */
 	char	*step_pattern;	/* #+STEP-PATTERN:, or NULL for the default */
 	char	*thought_pattern; /* #+THOUGHT-PATTERN:, or NULL */

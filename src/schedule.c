@@ -66,3 +66,16 @@ sched_next_delay(const struct sched_params *p, enum outcome o, int *streak)
 		return base;
 	}
 }
+
+int64_t
+sched_next_due(const struct sched_params *p, int64_t due_ms, int64_t now_ms,
+    int64_t delay)
+{
+	int64_t next;
+
+	delay = clamp(delay);
+	if (!p->fixed || p->continuous || due_ms <= 0 || due_ms > now_ms)
+		return now_ms > SCHED_MAX - delay ? SCHED_MAX : now_ms + delay;
+	next = due_ms > SCHED_MAX - delay ? SCHED_MAX : due_ms + delay;
+	return next > now_ms ? next : now_ms;
+}

@@ -23,6 +23,7 @@ struct sched_params {
 	int64_t	stagger_ms;
 	int64_t	backoff_base_ms;
 	int64_t	backoff_cap_ms;
+	int	fixed;		/* #+CADENCE: fixed */
 };
 
 /* INTERVAL, or BREATHER for a continuous member. */
@@ -35,5 +36,15 @@ int64_t	sched_first_delay(const struct sched_params *, int64_t now_ms,
  * updated (done resets it, no_work increments it). */
 int64_t	sched_next_delay(const struct sched_params *, enum outcome o,
 	    int *streak);
+/*
+ * When the next tick is due, delay (sched_next_delay()) after the tick
+ * that was due at due_ms and ends at now_ms. SPEC §5: delay after the
+ * tick's end, now_ms + delay. With #+CADENCE: fixed (an INTERVAL member,
+ * not a continuous one, whose BREATHER is a pause after each run):
+ * due_ms + delay, so the cadence does not drift by each tick's length;
+ * now_ms when the tick overran that.
+ */
+int64_t	sched_next_due(const struct sched_params *, int64_t due_ms,
+	    int64_t now_ms, int64_t delay);
 
 #endif

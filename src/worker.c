@@ -139,6 +139,7 @@ params_of(const struct worker *w)
 		.stagger_ms = c->stagger_ms,
 		.backoff_base_ms = c->backoff_base_ms,
 		.backoff_cap_ms = c->backoff_cap_ms,
+		.fixed = c->cadence_fixed,
 	};
 	return p;
 }
@@ -1271,10 +1272,14 @@ stage_schedule(struct worker *w)
 	}
 	if (w->m != NULL && !w->removed && !w->stopped && !w->d->draining &&
 	    !w->d->opts.oneshot) {
+		int64_t now = util_now_ms();
+
 		w->gap_ms = delay;
-		w->next_tick_ms = util_now_ms() + delay;
+		w->next_tick_ms = sched_next_due(&p, w->scheduled_ms, now,
+		    delay);
 		uv_update_time(w->d->loop);	/* timers count from now */
-		uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
+		uv_timer_start(&w->timer, timer_cb,
+		    (uint64_t)(w->next_tick_ms - now), 0);
 	}
 	daemon_tick_done(w->d, w);	/* may free w */
 }

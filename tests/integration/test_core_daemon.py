@@ -363,3 +363,32 @@ def test_history_wal_is_checkpointed(crew):
              what="more ticks")
     assert size(wal) < 4 * 4096 * 1000, size(wal)
     assert crew.stop(d) == 0
+
+
+def cadence_rows(crew, cadence):
+    crew.write("agents/slow.org", sh_def("sleep 0.3"))
+    kw = {} if cadence is None else {"cadence": cadence}
+    crew.write_crew([("slow", {"DEF": "agents/slow.org",
+                               "INTERVAL": "500ms"})], **kw)
+    d = crew.start()
+    wait_for(lambda: len(crew.closed("slow")) >= 4, timeout=20,
+             what="four ticks")
+    assert crew.stop(d) == 0
+    return crew.closed("slow")[:4]
+
+
+def test_cadence_counts_from_the_end_of_a_tick(crew):
+    """SPEC 5: the next tick is due INTERVAL after the previous one ended,
+    so a 300 ms run with a 500 ms interval ticks every 800 ms or so."""
+    rows = cadence_rows(crew, None)
+    for a, b in zip(rows, rows[1:]):
+        assert b["scheduled"] >= a["ended"] + 500, (a, b)
+
+
+def test_cadence_fixed_counts_from_the_due_time(crew):
+    """#+CADENCE: fixed (keeper-crew(5)): due INTERVAL after the previous
+    tick was due, however long it took: exactly 500 ms apart."""
+    rows = cadence_rows(crew, "fixed")
+    for a, b in zip(rows, rows[1:]):
+        assert b["scheduled"] - a["scheduled"] == 500, (a, b)
+        assert a["ended"] - a["started"] >= 300

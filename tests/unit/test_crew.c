@@ -378,6 +378,8 @@ test_bad_values(void **state)
 	expect_error("\n#+RETENTION: forever\n",
 	    "crew.org:2: invalid duration 'forever' for #+RETENTION:");
 	expect_error("#+REPO:\n", "crew.org:1: empty #+REPO:");
+	expect_error("#+CADENCE: start\n",
+	    "crew.org:1: invalid #+CADENCE: 'start' (expected after or fixed)");
 	expect_error("#+AUTHOR-DOMAIN: a b\n",
 	    "crew.org:1: invalid #+AUTHOR-DOMAIN: 'a b' (expected a domain "
 	    "name)");
@@ -551,10 +553,31 @@ test_load_errors(void **state)
 	diag_release(&d);
 }
 
+static void
+test_cadence(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_int_equal(c->cadence_fixed, 0);		/* SPEC: after */
+	crew_free(c);
+	c = parse("crew.org", "#+CADENCE: fixed\n", &d);
+	assert_int_equal(c->cadence_fixed, 1);
+	crew_free(c);
+	c = parse("crew.org", "#+CADENCE: after\n", &d);
+	assert_int_equal(c->cadence_fixed, 0);
+	crew_free(c);
+	assert_int_equal(d.nerrors, 0);
+	diag_release(&d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cadence),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_keywords),

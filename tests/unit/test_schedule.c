@@ -131,6 +131,42 @@ next_overflow_safe(void **state)
 	assert_true(sched_first_delay(&p, 0, SCHED_NEVER, 5) > 0);
 }
 
+static void
+next_due_after_or_fixed(void **state)
+{
+	struct sched_params p = params();
+	int64_t due = 1000 * S;
+
+	(void)state;
+	/* SPEC: the delay counts from the tick's end, so the cadence moves
+	 * by the tick's length (here 4 s late and 40 s long). */
+	assert_int_equal(sched_next_due(&p, due, due + 44 * S, 15 * M),
+	    due + 44 * S + 15 * M);
+	/* #+CADENCE: fixed: from the due time, whatever the tick took ... */
+	p.fixed = 1;
+	assert_int_equal(sched_next_due(&p, due, due + 44 * S, 15 * M),
+	    due + 15 * M);
+	/* ... and a backoff delay the same way */
+	assert_int_equal(sched_next_due(&p, due, due + 44 * S, 30 * M),
+	    due + 30 * M);
+	/* a tick that overran its delay: the next is due at once */
+	assert_int_equal(sched_next_due(&p, due, due + 16 * M, 15 * M),
+	    due + 16 * M);
+	/* a continuous member's BREATHER is a pause after each run */
+	p.continuous = 1;
+	assert_int_equal(sched_next_due(&p, due, due + 44 * S, 45 * S),
+	    due + 44 * S + 45 * S);
+	p.continuous = 0;
+	/* no due time, or one in the future (clock stepped back): from now */
+	assert_int_equal(sched_next_due(&p, 0, due, 15 * M), due + 15 * M);
+	assert_int_equal(sched_next_due(&p, due + 5 * S, due, 15 * M),
+	    due + 15 * M);
+	/* saturates rather than overflows */
+	assert_true(sched_next_due(&p, due, due + S, INT64_MAX) > due);
+	p.fixed = 0;
+	assert_true(sched_next_due(&p, due, INT64_MAX - S, 15 * M) > due);
+}
+
 int
 main(void)
 {
@@ -141,6 +177,7 @@ main(void)
 		cmocka_unit_test(next_done_and_other),
 		cmocka_unit_test(next_backoff_doubles_to_cap),
 		cmocka_unit_test(next_overflow_safe),
+		cmocka_unit_test(next_due_after_or_fixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
