@@ -769,12 +769,6 @@ child_spawner_new(uv_loop_t *loop, const char *file)
 	return s;
 }
 
-pid_t
-child_spawner_zygote(const struct child_spawner *s)
-{
-	return s != NULL && s->z != NULL ? zygote_pid(s->z) : 0;
-}
-
 void
 child_spawner_free(struct child_spawner *s)
 {
@@ -788,9 +782,9 @@ child_spawner_free(struct child_spawner *s)
 		c->spawner = NULL;
 	free(s->file);
 	s->file = NULL;
+	spawner_stop_poll(s);	/* before its descriptor closes */
 	zygote_free(s->z);	/* EOF: it exits; reaped here */
 	s->z = NULL;
-	spawner_stop_poll(s);
 	if (!s->closing)
 		free(s);
 }

@@ -96,8 +96,6 @@ struct child_cbs {
  * start (logged): spawn every run instead.
  */
 struct child_spawner *child_spawner_new(uv_loop_t *, const char *file);
-/* The zygote's pid, 0 while there is none. */
-pid_t	 child_spawner_zygote(const struct child_spawner *);
 /* Ends the zygote; the memory goes once the loop has closed the poll. */
 void	 child_spawner_free(struct child_spawner *);
 

@@ -158,13 +158,15 @@ zygote_send(struct zygote *z, char *const argv[], char *const env[],
 		n = sendmsg(z->fd, &m, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
 	sb_release(&b);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return -1;		/* full for now: this one spawns */
-	if (n != (ssize_t)iov.iov_len) {
+	if (n == (ssize_t)iov.iov_len)
+		return 0;
+	/* Gone: no more requests; answers already sent are still read.
+	 * Anything else (a full socket, a request it cannot take) spawns
+	 * this run the slow way and leaves the zygote be. */
+	if (n == -1 && (errno == EPIPE || errno == ECONNRESET ||
+	    errno == ENOTCONN))
 		z->dead = 1;
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 int
@@ -173,7 +175,9 @@ zygote_recv(struct zygote *z, struct zygote_answer *a)
 	struct zy_reply r;
 	ssize_t n;
 
-	if (z == NULL || z->dead)
+	/* Not z->dead: a zygote that died after answering left the answers
+	 * in the socket, and those runs exist. */
+	if (z == NULL)
 		return -1;
 	do
 		n = recv(z->fd, &r, sizeof(r), 0);

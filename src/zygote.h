@@ -54,7 +54,8 @@ struct zygote_answer {
 };
 
 /* The next answer: 1 with *a, 0 when none is there yet, -1 when the
- * zygote is gone (requests still unanswered never will be). */
+ * zygote is gone and every answer it sent has been read (requests still
+ * unanswered never will be). */
 int	 zygote_recv(struct zygote *, struct zygote_answer *a);
 
 /* What to poll for answers, or -1 once the zygote is gone. */

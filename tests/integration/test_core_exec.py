@@ -207,3 +207,47 @@ def test_steps_start_with_default_signals(crew, monkeypatch, zygote):
     assert int(blk, 16) == 0
     assert int(ign, 16) & 0x7fffffff == 0, ign     # signals 1..31
     assert crew.stop(p) == 0
+
+
+def state_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_answers_sent_before_the_zygote_died_still_count(crew):
+    """The zygote answers a request and dies before the daemon reads the
+    answer: that run exists, so the daemon reads the answer and watches
+    it rather than failing it; and a run asked for meanwhile still runs."""
+    crew.write("ok.org", sh_def("echo ran >> ran.txt"))
+    crew.write("two.org", sh_def("echo two >> two.txt"))
+    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"}),
+                     ("two", {"DEF": "two.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    os.kill(z, signal.SIGSTOP)
+    ok = subprocess.Popen([KEEPER, "run-once", "ok", "--crew", crew.crew,
+                           "--data", crew.data], cwd=crew.root,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    wait_for(lambda: "event=zygote-asked" in crew.log(p),
+             what="the request queued with the stopped zygote")
+    os.kill(p.pid, signal.SIGSTOP)          # the daemon reads nothing now
+    os.kill(z, signal.SIGCONT)              # the zygote forks and answers
+    ran = os.path.join(crew.repo, "ran.txt")
+    wait_for(lambda: os.path.exists(ran), what="the forked run")
+    wait_for(lambda: state_of(z) == "S", what="the zygote back in recvmsg")
+    os.kill(z, signal.SIGKILL)
+    two = subprocess.Popen([KEEPER, "run-once", "two", "--crew", crew.crew,
+                            "--data", crew.data], cwd=crew.root,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    os.kill(p.pid, signal.SIGCONT)
+    out, err = ok.communicate(timeout=30)
+    assert ok.returncode == 0, out + err + crew.log(p)
+    assert two.wait(timeout=30) == 0
+    (row,) = crew.closed("ok")
+    assert row["outcome"] == "done" and row["started"] is not None
+    with open(ran) as f:
+        assert f.read() == "ran\n"          # once
+    assert crew.stop(p) == 0
