@@ -65,10 +65,27 @@ write_all(int fd, const char *p, size_t len)
 }
 
 /*
- * Runs on a pool thread. Each file's new content goes into PATH.prev, one
- * syncfs makes the batch durable, and then PATH.prev and PATH trade
- * places (renameat2 RENAME_EXCHANGE): PATH is the new, synced inode and
- * PATH.prev keeps the old one for the next write to reuse. So no inode is
+ * DIR/.BASE.prev for DIR/BASE. The dot keeps it from ever being another
+ * state file: those all start with a letter (keeper-last-run-NAME,
+ * lifecycle-pos-NAME), and NAME.prev is a valid member name, so
+ * BASE.prev would be agent NAME.prev's own file.
+ */
+static char *
+spare_path(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xasprintf(".%s.prev", path);
+	return xasprintf("%.*s/.%s.prev", (int)(slash - path), path,
+	    slash + 1);
+}
+
+/*
+ * Runs on a pool thread. Each file's new content goes into .BASE.prev, one
+ * syncfs makes the batch durable, and then it and PATH trade places
+ * (renameat2 RENAME_EXCHANGE): PATH is the new, synced inode and the
+ * spare keeps the old one for the next write to reuse. So no inode is
  * created or freed per write. On ext4 without a journal a create skips,
  * by scanning them, the inodes freed in the last seconds: with a file
  * created and one freed per tick, state writes grew slower the longer a
@@ -87,7 +104,7 @@ write_batch(const char *dir, struct job *batch)
 		n++;
 	tmp = xcalloc(n, sizeof(*tmp));
 	for (j = batch, i = 0; j; j = j->next, i++) {
-		tmp[i] = xasprintf("%s.prev", j->path);
+		tmp[i] = spare_path(j->path);
 		fd = open(tmp[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    0644);
 		if (fd == -1 || write_all(fd, j->data, j->len) == -1)

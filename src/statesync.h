@@ -5,10 +5,10 @@
  * the test VM): far too slow for the loop, which would stall every agent
  * while one file syncs. Workers hand the latest content of a file here
  * instead; a batch on the libuv thread pool writes every pending file to
- * its companion PATH.prev, makes them all durable with one syncfs(),
- * exchanges each with its target (so PATH.prev then holds the previous
- * content, and its inode is reused by the next write) and syncs the
- * directory once. Writes to the same path
+ * its companion DIR/.BASE.prev, makes them all durable with one syncfs(),
+ * exchanges each with its target (so the companion then holds the
+ * previous content, and its inode is reused by the next write) and syncs
+ * the directory once. Writes to the same path
  * coalesce (the newest content wins), so the cost per batch is flat in
  * the number of files. A crash can lose at most the writes of the batch
  * in flight; it can never leave a torn file.

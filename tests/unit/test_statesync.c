@@ -32,7 +32,7 @@ batches_and_coalesces(void **state)
 {
 	uv_loop_t loop;
 	struct statesync *s;
-	char *a, *b, *t;
+	char *a, *ap, *b, *t;
 	DIR *d;
 	struct dirent *e;
 	struct stat st1, st2;
@@ -41,6 +41,7 @@ batches_and_coalesces(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	a = xasprintf("%s/a", dir);
+	ap = xasprintf("%s/a.prev", dir);
 	b = xasprintf("%s/b", dir);
 	uv_loop_init(&loop);
 	s = statesync_new(&loop, dir);
@@ -60,9 +61,9 @@ batches_and_coalesces(void **state)
 	statesync_flush(s);
 	assert_string_equal(t = slurp("a"), "3\n");
 	free(t);
-	/* the previous content stays in a.prev; the next write reuses its
+	/* the previous content stays in .a.prev; the next write reuses its
 	 * inode, so a file's writes alternate between two inodes */
-	assert_string_equal(t = slurp("a.prev"), "2\n");
+	assert_string_equal(t = slurp(".a.prev"), "2\n");
 	free(t);
 	assert_int_equal(stat(a, &st1), 0);
 	statesync_put(s, a, "4\n", 2);
@@ -71,10 +72,19 @@ batches_and_coalesces(void **state)
 	statesync_flush(s);
 	assert_string_equal(t = slurp("a"), "5\n");
 	free(t);
-	assert_string_equal(t = slurp("a.prev"), "4\n");
+	assert_string_equal(t = slurp(".a.prev"), "4\n");
 	free(t);
 	assert_int_equal(stat(a, &st2), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
+	/* ... and leaves a file named a.prev (member a.prev's) alone */
+	statesync_put(s, ap, "mine\n", 5);
+	statesync_flush(s);
+	statesync_put(s, a, "6\n", 2);
+	statesync_flush(s);
+	assert_string_equal(t = slurp("a.prev"), "mine\n");
+	free(t);
+	assert_string_equal(t = slurp("a"), "6\n");
+	free(t);
 	/* a failing path is reported, not fatal, and leaves no temp */
 	char *bad = xasprintf("%s/missing/c", dir);
 	statesync_put(s, bad, "z", 1);
@@ -92,6 +102,7 @@ batches_and_coalesces(void **state)
 	assert_int_equal(system(t), 0);
 	free(t);
 	free(a);
+	free(ap);
 	free(b);
 }
 
