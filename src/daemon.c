@@ -695,6 +695,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	(void)store_interrupt_open(d->store, util_now_ms(), kill_leftover, d);
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
+	gate_init(&d->git_gate, 1);
 	apply_crew(d, c, 1);
 	*out = d;
 	return 0;

@@ -79,8 +79,7 @@ struct daemon {
 	struct statesync *sync;		/* state files, group-committed */
 	struct repo	*git;		/* the tenant repo, opened by the first
 					   git job (worker.c), or NULL */
-	struct worker	*git_head, *git_tail; /* git jobs waiting (worker.c) */
-	int		 git_busy;	/* one of them on the pool */
+	struct gate	 git_gate;	/* one git job on the pool (worker.c) */
 	char		*dbpath;
 	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
 	int		 ckpt_busy;

@@ -62,7 +62,7 @@ struct worker {
 	char			*git_note;	/* what git did this tick */
 	struct git_job		*gj;		/* the thread-pool git job */
 	uv_after_work_cb	 git_done;	/* ... its callback */
-	struct worker		*git_qnext;	/* ... queued behind it */
+	struct gate_waiter	 git_gw;	/* ... its turn (d->git_gate) */
 	long			 tok_p, tok_c;
 	struct sb		 steprec;	/* "NAME STATUS MS" lines */
 	struct worker_watch	*watchers;
@@ -325,6 +325,7 @@ worker_free(struct worker *w)
 		gate_release(&w->d->gate);
 	}
 	gate_cancel(&w->d->gate, &w->gw);
+	gate_cancel(&w->d->git_gate, &w->git_gw);
 	uv_close((uv_handle_t *)&w->timer, timer_closed);
 }
 
@@ -826,10 +827,10 @@ stage_outcome(struct worker *w, const struct child_result *res)
  * the crew meanwhile); the worker's own fields it reads (name, state, run
  * id, result) stay put until the job's done callback runs. One git
  * operation runs at a time per repository (repo.c's lock), so jobs wait
- * in the daemon's queue and go to the pool one by one (git_submit()):
- * waiting ones hold no pool thread, and spawns and state writes, which
- * share the pool, never queue behind a row of commits waiting for the
- * lock.
+ * their turn at the daemon's one-slot git gate and go to the pool one by
+ * one (git_submit()): waiting ones hold no pool thread, and spawns and
+ * state writes, which share the pool, never queue behind a row of
+ * commits waiting for the lock.
  */
 #define GIT_SETTLE_MS	2000	/* quiet time asked of files while another
 				   run shares the work tree */
@@ -947,51 +948,39 @@ git_work(uv_work_t *req)
 	}
 }
 
-static void	git_next(struct daemon *);
-
 static void
 git_after(uv_work_t *req, int status)
 {
 	struct worker *w = req->data;
-	struct daemon *d = w->d;
 
-	d->git_busy = 0;
+	gate_release(&w->d->git_gate);	/* the next job goes to the pool */
 	w->git_done(req, status);	/* may end the tick and free w */
-	git_next(d);
+}
+
+/* w's turn at the git gate: its job goes to the pool. */
+static void
+git_queue(struct worker *w)
+{
+	if (uv_queue_work(w->d->loop, &w->work, git_work, git_after) != 0) {
+		gate_release(&w->d->git_gate);
+		w->git_done(&w->work, UV_EAGAIN);
+	}
 }
 
 static void
-git_next(struct daemon *d)
+git_granted(struct gate_waiter *gw)
 {
-	struct worker *w;
-
-	while (!d->git_busy && (w = d->git_head) != NULL) {
-		if ((d->git_head = w->git_qnext) == NULL)
-			d->git_tail = NULL;
-		w->git_qnext = NULL;
-		d->git_busy = 1;
-		if (uv_queue_work(d->loop, &w->work, git_work,
-		    git_after) != 0) {
-			d->git_busy = 0;
-			w->git_done(&w->work, UV_EAGAIN);
-		}
-	}
+	git_queue((struct worker *)((char *)gw -
+	    offsetof(struct worker, git_gw)));
 }
 
 static void
 git_submit(struct worker *w, uv_after_work_cb done)
 {
-	struct daemon *d = w->d;
-
 	w->work.data = w;
 	w->git_done = done;
-	w->git_qnext = NULL;
-	if (d->git_tail != NULL)
-		d->git_tail->git_qnext = w;
-	else
-		d->git_head = w;
-	d->git_tail = w;
-	git_next(d);
+	if (gate_acquire(&w->d->git_gate, &w->git_gw, git_granted))
+		git_queue(w);
 }
 
 static void
