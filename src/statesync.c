@@ -215,7 +215,7 @@ statesync_flush(struct statesync *s)
 	if (s->pending) {
 		s->batch = s->pending;
 		s->pending = NULL;
-			s->inflight = 1;
+		s->inflight = 1;
 		write_batch(s->dir, s->batch);
 		after_cb(&s->work, 0);
 	}

@@ -140,33 +140,25 @@ store_checkpoint(struct store_ckpt **c, const char *path)
 
 	if (*c == NULL) {
 		*c = xcalloc(1, sizeof(**c));
-		if (sqlite3_open_v2(path, &(*c)->db, SQLITE_OPEN_READWRITE |
-		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-			store_ckpt_close(*c);
-			*c = NULL;
-			return -1;
-		}
-		sqlite3_busy_timeout((*c)->db, 1000);
 		/* A connection learns that the file is in WAL mode when it
 		 * first reads it; until then a checkpoint is a silent no-op
 		 * (log and ckpt -1) and the WAL grows without bound. */
-		if (sqlite3_exec((*c)->db, "PRAGMA schema_version", NULL,
-		    NULL, NULL) != SQLITE_OK) {
-			store_ckpt_close(*c);
-			*c = NULL;
-			return -1;
-		}
+		if (sqlite3_open_v2(path, &(*c)->db, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+		    sqlite3_busy_timeout((*c)->db, 1000) != SQLITE_OK ||
+		    sqlite3_exec((*c)->db, "PRAGMA schema_version", NULL, NULL,
+		    NULL) != SQLITE_OK)
+			goto fail;
 	}
 	/* nlog -1: the checkpoint did not run at all. */
 	if (sqlite3_wal_checkpoint_v2((*c)->db, NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK ||
-	    nlog == -1) {
-		/* A fresh connection next time: this one may be the cause. */
-		store_ckpt_close(*c);
-		*c = NULL;
-		return -1;
-	}
-	return 0;
+	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) == SQLITE_OK && nlog != -1)
+		return 0;
+fail:
+	/* A fresh connection next time: this one may be the cause. */
+	store_ckpt_close(*c);
+	*c = NULL;
+	return -1;
 }
 
 void

@@ -9,8 +9,8 @@
  * The one fsync SQLite would still do on this thread, the automatic WAL
  * checkpoint, is switched off: when the WAL grows past its threshold the
  * owner's hook (store_on_wal()) runs store_checkpoint() on another thread
- * and a connection of its own. A power cut may lose the last rows but never corrupts
- * the database.
+ * and a connection of its own. A power cut may lose the last rows but
+ * never corrupts the database.
  *
  * Ownership: store_open() allocates, store_close() frees. The strings in
  * struct run_rec are borrowed: by store_* for the call only, and handed to
