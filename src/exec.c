@@ -12,8 +12,9 @@
  * descendants belong to it.
  *
  * Output. A step's stdout goes through a pipe into an unlinked temporary
- * file, made when the first byte arrives (the next step's stdin, and the def's result when it is the last
- * step) while its lines are scanned for telemetry as they stream. Memory
+ * file, made when the first byte arrives (the next step's stdin, and the
+ * def's result when it is the last step) while its lines are scanned for
+ * telemetry as they stream. Memory
  * stays bounded whatever a step prints; only {{placeholders}} of an llm
  * step read an output back into memory, up to EXEC_TEMPLATE_MAX bytes.
  */
@@ -607,14 +608,14 @@ run_shell(struct run *r, size_t i, const char *shell)
 		 * the likelier culprit, and the one to name. */
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (dfd == -1)
+		if (dfd == -1) {
 			seterr(r, "step \"%s\": cannot enter :dir %s: %s",
 			    s->name, dir, strerror(errno));
-		else
-			seterr(r, "step \"%s\": cannot run %s: %s", s->name,
-			    shell, strerror(rc));
-		if (dfd != -1)
-			close(dfd);
+			goto done;
+		}
+		close(dfd);
+		seterr(r, "step \"%s\": cannot run %s: %s", s->name, shell,
+		    strerror(rc));
 		goto done;
 	}
 	close(outp[1]);
@@ -955,6 +956,17 @@ compile(const char *pat, const char *what, char *err, size_t errlen)
 	return re;
 }
 
+/* pat compiled, or for none the default: the one exec_warm() compiled
+ * when there is one (not to be freed), else dflt compiled now. */
+static pcre2_code *
+pattern(const char *pat, const char *dflt, pcre2_code *warm,
+    const char *what, char *err, size_t errlen)
+{
+	if (pat == NULL && warm != NULL)
+		return warm;
+	return compile(pat ? pat : dflt, what, err, errlen);
+}
+
 static int
 copy_out(int from, off_t size, int to)
 {
@@ -998,15 +1010,12 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	r.tmpdir = opts->tmpdir ? opts->tmpdir :
 	    tmp && tmp[0] ? tmp : "/tmp";
 
-	r.step_re = opts->step_pattern == NULL && warm_step_re ?
-	    warm_step_re : compile(opts->step_pattern ? opts->step_pattern :
-	    EXEC_STEP_PATTERN, "step", err, errlen);
+	r.step_re = pattern(opts->step_pattern, EXEC_STEP_PATTERN,
+	    warm_step_re, "step", err, errlen);
 	if (r.step_re == NULL)
 		goto done;
-	r.thought_re = opts->thought_pattern == NULL && warm_thought_re ?
-	    warm_thought_re : compile(opts->thought_pattern ?
-	    opts->thought_pattern : EXEC_THOUGHT_PATTERN, "thought", err,
-	    errlen);
+	r.thought_re = pattern(opts->thought_pattern, EXEC_THOUGHT_PATTERN,
+	    warm_thought_re, "thought", err, errlen);
 	if (r.thought_re == NULL)
 		goto done;
 	r.md = pcre2_match_data_create(16, NULL);
