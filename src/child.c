@@ -464,7 +464,8 @@ child_pid(const struct child *c)
 
 static void	watch_pid(struct child *);
 static void	spawned(struct child *);
-static int	spawner_ask(struct child_spawner *, struct child *);
+static int	spawner_ask(struct child_spawner *, struct child *,
+		    const struct child_opts *);
 static void	spawner_cb(uv_poll_t *, int, int);
 
 /* On a pool thread: only the spawn itself, nothing that touches the loop. */
@@ -609,10 +610,6 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	c->res.tokens_prompt = c->res.tokens_completion = -1;
 	c->run_id = o->run_id ? xstrdup(o->run_id) : NULL;
 	c->data = o->data ? xstrdup(o->data) : NULL;
-	c->file = xstrdup(o->file);
-	c->cwd = o->cwd ? xstrdup(o->cwd) : NULL;
-	c->argv = copy_vec(o->argv);
-	c->env = copy_vec(o->env);
 	c->timeout_ms = o->timeout_ms;
 	for (i = 0; i < P_N; i++) {
 		uv_pipe_init(loop, &c->pipes[i], 0);
@@ -629,8 +626,13 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	c->work.data = c;
 	c->start_ms = util_mono_ms();
 	*out = c;
-	if (o->spawner != NULL && spawner_ask(o->spawner, c) == 0)
+	if (o->spawner != NULL && spawner_ask(o->spawner, c, o) == 0)
 		return 0;
+	/* The pool thread needs its own copies: o is the caller's. */
+	c->file = xstrdup(o->file);
+	c->cwd = o->cwd ? xstrdup(o->cwd) : NULL;
+	c->argv = copy_vec(o->argv);
+	c->env = copy_vec(o->env);
 	if (uv_queue_work(loop, &c->work, spawn_work, spawn_done) != 0) {
 		c->spawn_err = EAGAIN;
 		spawn_done(&c->work, 0);
@@ -733,14 +735,16 @@ spawner_cb(uv_poll_t *p, int status, int events)
 		spawner_lost(s);
 }
 
-/* Queue c's request with the zygote; -1 when it cannot take it. */
+/* Queue c's request (o's argv, env and cwd, copied into the message)
+ * with the zygote; -1 when it cannot take it. */
 static int
-spawner_ask(struct child_spawner *s, struct child *c)
+spawner_ask(struct child_spawner *s, struct child *c,
+    const struct child_opts *o)
 {
 	if (s->z == NULL && !s->closing && util_mono_ms() - s->started_ms >=
 	    ZYGOTE_RESTART_MS)
 		spawner_start_zygote(s);
-	if (s->z == NULL || zygote_send(s->z, c->argv, c->env, c->cwd,
+	if (s->z == NULL || zygote_send(s->z, o->argv, o->env, o->cwd,
 	    c->wfd) == -1)
 		return -1;
 	log_debug("event=zygote-asked run=%s", c->run_id ? c->run_id : "-");
