@@ -90,6 +90,14 @@ def zygotes(daemon_pid):
     return out
 
 
+def run_once_started(crew, name):
+    """A run-once for name left running (its answer comes later)."""
+    return subprocess.Popen([KEEPER, "run-once", name, "--crew", crew.crew,
+                             "--data", crew.data], cwd=crew.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
 def test_daemon_forks_runs_from_its_zygote(crew):
     """The daemon's runs come from one warm keeper-exec --zygote, cloned
     as the daemon's own children (CLONE_PARENT), so reaping, timeouts and
@@ -136,10 +144,7 @@ def test_a_run_the_dying_zygote_never_answered_fails(crew):
     p = crew.start()
     (z,) = zygotes(p.pid)
     os.kill(z, signal.SIGSTOP)
-    r = subprocess.Popen([KEEPER, "run-once", "ok", "--crew", crew.crew,
-                          "--data", crew.data], cwd=crew.root,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    r = run_once_started(crew, "ok")
     wait_for(lambda: "event=zygote-asked" in crew.log(p),
              what="the request queued with the stopped zygote")
     os.kill(z, signal.SIGKILL)
@@ -226,10 +231,7 @@ def test_answers_sent_before_the_zygote_died_still_count(crew):
     p = crew.start()
     (z,) = zygotes(p.pid)
     os.kill(z, signal.SIGSTOP)
-    ok = subprocess.Popen([KEEPER, "run-once", "ok", "--crew", crew.crew,
-                           "--data", crew.data], cwd=crew.root,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+    ok = run_once_started(crew, "ok")
     wait_for(lambda: "event=zygote-asked" in crew.log(p),
              what="the request queued with the stopped zygote")
     os.kill(p.pid, signal.SIGSTOP)          # the daemon reads nothing now
@@ -238,10 +240,7 @@ def test_answers_sent_before_the_zygote_died_still_count(crew):
     wait_for(lambda: os.path.exists(ran), what="the forked run")
     wait_for(lambda: state_of(z) == "S", what="the zygote back in recvmsg")
     os.kill(z, signal.SIGKILL)
-    two = subprocess.Popen([KEEPER, "run-once", "two", "--crew", crew.crew,
-                            "--data", crew.data], cwd=crew.root,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
+    two = run_once_started(crew, "two")
     os.kill(p.pid, signal.SIGCONT)
     out, err = ok.communicate(timeout=30)
     assert ok.returncode == 0, out + err + crew.log(p)
