@@ -455,3 +455,95 @@ status_dump(const json_t *v, size_t *len)
 		*len = strlen(s);
 	return s;
 }
+
+/* ---- deep copies, for rendering away from the loop ---------------------- */
+
+struct arena {
+	char	*p;
+	size_t	 need;		/* sizing pass: p is NULL, bytes are counted */
+};
+
+static const char *
+arena_str(struct arena *a, const char *s)
+{
+	size_t n;
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	if (a->p == NULL) {
+		a->need += n;
+		return NULL;
+	}
+	d = memcpy(a->p, s, n);
+	a->p += n;
+	return d;
+}
+
+/* One agent's strings into the arena; its states resolved from the spec. */
+static void
+clone_one(struct agent_status *d, const struct agent_status *s,
+    const char **names, struct arena *a)
+{
+	size_t ns = s->states != NULL ? s->nstates : s->spec != NULL ?
+	    s->spec->nstates : 0;
+
+	if (d != NULL)
+		*d = *s;
+	for (size_t i = 0; i < ns; i++) {
+		const char *v = arena_str(a, s->states != NULL ?
+		    s->states[i] : s->spec->states[i].name);
+
+		if (d != NULL)
+			names[i] = v;
+	}
+	if (d == NULL) {
+		arena_str(a, s->name);
+		arena_str(a, s->state);
+		for (size_t i = 0; i < s->nsteps; i++)
+			arena_str(a, s->steps[i].text);
+		arena_str(a, s->thought);
+		arena_str(a, s->error);
+		arena_str(a, s->last_commit);
+		arena_str(a, s->git);
+		return;
+	}
+	d->states = ns > 0 ? names : NULL;
+	d->nstates = ns;
+	d->spec = NULL;
+	d->name = arena_str(a, s->name);
+	d->state = arena_str(a, s->state);
+	for (size_t i = 0; i < s->nsteps; i++)
+		d->steps[i].text = arena_str(a, s->steps[i].text);
+	d->thought = arena_str(a, s->thought);
+	d->error = arena_str(a, s->error);
+	d->last_commit = arena_str(a, s->last_commit);
+	d->git = arena_str(a, s->git);
+}
+
+struct agent_status *
+status_clone(const struct agent_status *as, size_t n)
+{
+	struct arena a = { NULL, 0 };
+	size_t nnames = 0, head;
+	struct agent_status *out;
+	const char **names;
+	char *block;
+
+	for (size_t i = 0; i < n; i++) {
+		clone_one(NULL, &as[i], NULL, &a);
+		nnames += as[i].states != NULL ? as[i].nstates :
+		    as[i].spec != NULL ? as[i].spec->nstates : 0;
+	}
+	head = (n > 0 ? n : 1) * sizeof(*out) + nnames * sizeof(*names);
+	block = xmalloc(head + a.need);
+	out = (struct agent_status *)(void *)block;
+	names = (const char **)(void *)(block + n * sizeof(*out));
+	a.p = block + head;
+	for (size_t i = 0; i < n; i++) {
+		clone_one(&out[i], &as[i], names, &a);
+		names += out[i].nstates;
+	}
+	return out;
+}

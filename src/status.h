@@ -114,5 +114,9 @@ json_t		*status_changes(json_t *commits, const struct agent_status *,
 void		 status_redact_json(json_t *v, status_redact_fn fn, void *arg);
 /* Compact one-line JSON text (no newline inside: SSE-safe); caller frees. */
 char		*status_dump(const json_t *, size_t *len);
+/* A deep copy of n statuses in one block, released with free(): nothing
+ * in it is borrowed (a spec's state names become states), so it can be
+ * rendered on another thread while the workers move on. */
+struct agent_status *status_clone(const struct agent_status *, size_t n);
 
 #endif

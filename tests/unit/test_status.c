@@ -186,6 +186,57 @@ test_activity_exact(void **state)
 	    "\"agent\":" WREN "}");
 }
 
+/* A clone renders exactly as its original, and owns every string: the
+ * originals are scribbled over and the spec freed before it is used. */
+static void
+test_clone_is_deep(void **state)
+{
+	struct agent_status a[2], *c;
+	struct lc_state ls[2] = { { .name = NULL }, { .name = NULL } };
+	struct lc_spec spec = { .states = ls, .nstates = 2 };
+	char *buf[8];
+
+	(void)state;
+	two_agents(a);
+	buf[0] = strdup("desk");
+	buf[1] = strdup("nothing new");
+	buf[2] = strdup("fetch");
+	buf[3] = strdup("0123abcd");
+	buf[4] = strdup("no change");
+	buf[5] = strdup("wake_add");
+	buf[6] = strdup("wake_add");
+	buf[7] = strdup("rem");
+	a[0].name = buf[0];
+	a[0].thought = buf[1];
+	a[0].steps[0].text = buf[2];
+	a[1].last_commit = buf[3];
+	a[1].git = buf[4];
+	a[1].state = buf[5];
+	/* wren's states come from its spec, as worker_status() may give. */
+	ls[0].name = buf[6];
+	ls[1].name = buf[7];
+	a[1].states = NULL;
+	a[1].spec = &spec;
+	c = status_clone(a, 2);
+	for (size_t i = 0; i < 8; i++) {
+		memset(buf[i], 'X', strlen(buf[i]));
+		free(buf[i]);
+	}
+	assert_null(c[1].spec);
+	assert_int_equal(c[1].nstates, 2);
+	assert_json(status_activity(c, 2, &crew, NOW),
+	    "{\"now\":1000000000000,"
+	    "\"crew\":{\"name\":\"newsroom\",\"error\":null,"
+	    "\"boot\":999996400000},"
+	    "\"agents\":[" DESK "," WREN "],"
+	    "\"wire\":[{\"agent\":\"desk\",\"at\":999999995000,\"text\":\"sort\"},"
+	    "{\"agent\":\"wren\",\"at\":999999995000,\"text\":\"draft\"},"
+	    "{\"agent\":\"desk\",\"at\":999999980000,\"text\":\"fetch\"}],"
+	    "\"agent\":" WREN "}");
+	free(c);
+	free(status_clone(NULL, 0));	/* an empty crew clones too */
+}
+
 static void
 test_activity_empty(void **state)
 {
@@ -454,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_changes_json),
 		cmocka_unit_test(test_redact_walks_every_string),
 		cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_clone_is_deep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
