@@ -459,25 +459,40 @@ start_zygote(struct daemon *d)
  * A publish renders every agent (O(crew)): done once per event, it was
  * 60% of the daemon's CPU with fifty one-second agents. So publishes are
  * spaced by ten times the last one's cost (at most 500 ms): the plane
- * takes at most about a tenth of the loop however busy the crew. A small
+ * takes at most about a tenth of a core however busy the crew. A small
  * crew renders in well under a millisecond, so its changes still go out
- * at once.
+ * at once. The cost counted is the loop's part plus the render the plane
+ * does on the pool (daemon_status_cost()).
  */
 #define PUBLISH_GAP_MAX_MS	500
+
+static uint64_t
+gap_for(uint64_t ns)
+{
+	uint64_t gap = (ns * 10 + 999999) / 1000000;	/* ms, up */
+
+	return gap > PUBLISH_GAP_MAX_MS ? PUBLISH_GAP_MAX_MS : gap;
+}
+
+static void
+publish(struct daemon *d, int sync)
+{
+	uint64_t t0 = uv_hrtime();
+
+	d->publish_pending = 0;
+	if (d->status_cb)
+		d->status_cb(d, sync, d->status_arg);
+	d->publish_gap = gap_for(uv_hrtime() - t0);
+	if (d->render_gap > d->publish_gap)
+		d->publish_gap = d->render_gap;
+	uv_update_time(d->loop);
+	d->publish_last = uv_now(d->loop);
+}
 
 static void
 publish_cb(uv_timer_t *t)
 {
-	struct daemon *d = t->data;
-	uint64_t t0 = uv_hrtime(), gap;
-
-	d->publish_pending = 0;
-	if (d->status_cb)
-		d->status_cb(d, d->status_arg);
-	gap = ((uv_hrtime() - t0) * 10 + 999999) / 1000000;	/* ms, up */
-	d->publish_gap = gap > PUBLISH_GAP_MAX_MS ? PUBLISH_GAP_MAX_MS : gap;
-	uv_update_time(d->loop);
-	d->publish_last = uv_now(d->loop);
+	publish(t->data, 0);
 }
 
 static int
@@ -497,28 +512,31 @@ daemon_status_changed(struct daemon *d)
 	    d->publish_last + d->publish_gap - uv_now(d->loop), 0);
 }
 
-static void
-publish_now(struct daemon *d)
-{
-	uv_timer_stop(&d->publish);
-	publish_cb(&d->publish);
-}
-
 void
 daemon_status_due(struct daemon *d)
 {
 	uv_update_time(d->loop);
-	if (publish_due(d))
-		publish_now(d);
-	else
+	if (publish_due(d)) {
+		uv_timer_stop(&d->publish);
+		publish(d, 0);
+	} else
 		daemon_status_changed(d);
 }
 
+/* Always: a render still in flight may not be out yet. */
 void
 daemon_status_flush(struct daemon *d)
 {
-	if (d->publish_pending)
-		publish_now(d);
+	uv_timer_stop(&d->publish);
+	publish(d, 1);
+}
+
+void
+daemon_status_cost(struct daemon *d, uint64_t ns)
+{
+	d->render_gap = gap_for(ns);
+	if (d->render_gap > d->publish_gap)
+		d->publish_gap = d->render_gap;
 }
 
 void

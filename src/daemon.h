@@ -58,7 +58,9 @@ struct file_sig {
 	int		 ok;
 };
 
-typedef void (*daemon_status_cb)(struct daemon *, void *arg);
+/* sync: the snapshot must be out when the call returns (a client is
+ * about to be told what it shows); else it may be rendered later. */
+typedef void (*daemon_status_cb)(struct daemon *, int sync, void *arg);
 
 struct daemon {
 	uv_loop_t	*loop;
@@ -97,6 +99,7 @@ struct daemon {
 	int		 publish_pending;
 	uint64_t	 publish_last;	/* uv_now() when the last one ended */
 	uint64_t	 publish_gap;	/* ms to leave after it (adaptive) */
+	uint64_t	 render_gap;	/* the part the plane's renders ask */
 	daemon_status_cb status_cb;	/* the HTTP plane hooks here */
 	void		*status_arg;
 
@@ -128,12 +131,15 @@ void	 daemon_free(struct daemon *);
 /* Re-read the manifest if its file changed (force: even if not). */
 void	 daemon_reload(struct daemon *, int force);
 /* Ask for a coalesced status publish: at once when the last one is
- * long past, else after an adaptive gap (daemon.c). flush publishes a
- * pending one now, so what a client is told has happened is visible. */
+ * long past, else after an adaptive gap (daemon.c). flush publishes now
+ * and waits for it, so what a client is told has happened is visible. */
 void	 daemon_status_changed(struct daemon *);
 void	 daemon_status_flush(struct daemon *);
 /* Publish now if the gap has passed, else as daemon_status_changed(). */
 void	 daemon_status_due(struct daemon *);
+/* What rendering the last publish cost away from the loop (ns): the gap
+ * to the next one grows to match (daemon.c). */
+void	 daemon_status_cost(struct daemon *, uint64_t ns);
 void	 daemon_set_status_cb(struct daemon *, daemon_status_cb, void *);
 struct worker *daemon_find(struct daemon *, const char *name);
 /* The data dir the options name (--data, KEEPER_DATA, XDG default for

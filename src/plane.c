@@ -152,12 +152,35 @@ done:
  * status-changed hook, and by a one-shot timer armed for the first moment
  * an agent's health can change with time alone (status_health_next()), so
  * an idle crew costs no wakeups; plane_publish() drops snapshots where
- * nothing but the clock moved. The commit feed is re-read on libuv's thread pool at start and
- * whenever a tick finishes (its commit, if any, is made before the tick is
- * rescheduled), never per request.
+ * nothing but the clock moved. A big crew is rendered on libuv's thread
+ * pool (render()). The commit feed is re-read on the pool at start and
+ * whenever a tick finishes (its commit, if any, is made before the tick
+ * is rescheduled), never per request.
  */
 #define WEB_TICK_MIN_MS	50	/* never re-arm sooner than this */
 #define WEB_FEED_MAX	50
+/* A crew that renders faster than this is rendered on the loop; a bigger
+ * one on the pool, so that timers never wait behind the render (500
+ * agents took 5-8 ms). */
+#define WEB_INLINE_NS	250000
+
+/*
+ * A render on the pool works on a deep copy of the statuses, so the
+ * workers move on while it runs. One runs at a time. The plane, its
+ * redactor and its commit feed belong to whoever holds the render token:
+ * the job while it renders, else the loop. Only the token is locked.
+ */
+struct render {
+	uv_work_t		 req;
+	struct plane_web	*w;
+	struct agent_status	*st;
+	size_t			 n;
+	struct status_crew	 c;
+	struct status_sentinel	 sentinel;
+	char			*name, *error;
+	int64_t			 now;
+	uint64_t		 ns;	/* what it took */
+};
 
 struct plane_web {
 	struct daemon		*d;
@@ -176,6 +199,14 @@ struct plane_web {
 	uint64_t		 sched_seen;	/* sum of next ticks, last publish */
 	struct agent_status	*st;
 	size_t			 stcap;
+	uv_mutex_t		 mu;
+	uv_cond_t		 cv;
+	int			 rendering;	/* the token is out (mu) */
+	struct render		*job;		/* until its after-callback */
+	int			 again;		/* publish once it is back */
+	uint64_t		 render_ns;	/* the last render's cost */
+	uint64_t		 inline_ns;	/* render on the loop below it */
+	json_t			*commits_next;	/* feed that came meanwhile */
 	int			 stopping;
 };
 
@@ -233,9 +264,108 @@ web_redactor(struct plane_web *w)
 
 static void	feed_start(struct plane_web *);
 static void	on_tick(uv_timer_t *);
+static void	web_maybe_free(struct plane_web *);
+
+/* The loop takes the token back: waits out a render still running. */
+static void
+token_wait(struct plane_web *w)
+{
+	uv_mutex_lock(&w->mu);
+	while (w->rendering)
+		uv_cond_wait(&w->cv, &w->mu);
+	uv_mutex_unlock(&w->mu);
+}
 
 static void
-web_publish(struct plane_web *w)
+token_return(struct plane_web *w)
+{
+	uv_mutex_lock(&w->mu);
+	w->rendering = 0;
+	uv_cond_signal(&w->cv);
+	uv_mutex_unlock(&w->mu);
+}
+
+static void
+render_work(uv_work_t *req)
+{
+	struct render *j = req->data;
+	uint64_t t0 = uv_hrtime();
+
+	(void)plane_publish(j->w->plane, j->st, j->n, &j->c, j->now);
+	j->ns = uv_hrtime() - t0;
+	token_return(j->w);
+}
+
+static void
+render_done(uv_work_t *req, int status)
+{
+	struct render *j = req->data;
+	struct plane_web *w = j->w;
+
+	if (status != 0)		/* never ran: the token is still out */
+		token_return(w);
+	w->job = NULL;
+	w->render_ns = j->ns;
+	free(j->st);
+	free(j->name);
+	free(j->error);
+	free(j);
+	if (w->stopping) {
+		web_maybe_free(w);
+		return;
+	}
+	daemon_status_cost(w->d, w->render_ns);
+	if (w->again) {
+		w->again = 0;
+		daemon_status_changed(w->d);
+	}
+}
+
+/* Renders on the pool when the crew is big enough to be worth it and the
+ * caller can wait; else here. Returns when the loop may go on. */
+static void
+render(struct plane_web *w, size_t n, const struct status_crew *c,
+    int64_t now, int sync)
+{
+	struct render *j;
+	uint64_t t0;
+
+	if (!sync && w->render_ns >= w->inline_ns) {
+		j = xcalloc(1, sizeof(*j));
+		j->w = w;
+		j->st = status_clone(w->st, n);
+		j->n = n;
+		j->c = *c;
+		j->name = c->name ? xstrdup(c->name) : NULL;
+		j->error = c->error ? xstrdup(c->error) : NULL;
+		j->c.name = j->name;
+		j->c.error = j->error;
+		if (c->sentinel != NULL) {
+			j->sentinel = *c->sentinel;
+			j->c.sentinel = &j->sentinel;
+		}
+		j->now = now;
+		j->req.data = j;
+		w->rendering = 1;	/* no other thread yet: no lock */
+		if (uv_queue_work(w->d->loop, &j->req, render_work,
+		    render_done) == 0) {
+			w->job = j;
+			return;
+		}
+		w->rendering = 0;
+		free(j->st);
+		free(j->name);
+		free(j->error);
+		free(j);
+	}
+	t0 = uv_hrtime();
+	(void)plane_publish(w->plane, w->st, n, c, now);
+	w->render_ns = uv_hrtime() - t0;
+	daemon_status_cost(w->d, w->render_ns);
+}
+
+static void
+web_publish(struct plane_web *w, int sync)
 {
 	struct daemon *d = w->d;
 	struct status_crew c = { 0 };
@@ -245,7 +375,16 @@ web_publish(struct plane_web *w)
 
 	if (w->stopping)
 		return;
+	if (w->job != NULL && !sync) {
+		w->again = 1;		/* render_done() asks again */
+		return;
+	}
+	token_wait(w);
 	web_redactor(w);
+	if (w->commits_next != NULL) {
+		plane_set_commits(w->plane, w->commits_next);
+		w->commits_next = NULL;
+	}
 	if (n > w->stcap) {
 		w->st = xreallocarray(w->st, n, sizeof(*w->st));
 		w->stcap = n;
@@ -260,7 +399,7 @@ web_publish(struct plane_web *w)
 	c.grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
 	c.sentinel = service_sentinel(d->svc);
 	now = util_now_ms();
-	(void)plane_publish(w->plane, w->st, n, &c, now);
+	render(w, n, &c, now, sync);
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = status_health_next(&w->st[i], now, c.boot_ms,
 		    c.grace_ms);
@@ -283,10 +422,10 @@ web_publish(struct plane_web *w)
 }
 
 static void
-on_status(struct daemon *d, void *arg)
+on_status(struct daemon *d, int sync, void *arg)
 {
 	(void)d;
-	web_publish(arg);
+	web_publish(arg, sync);
 }
 
 static void
@@ -300,9 +439,12 @@ on_tick(uv_timer_t *t)
 static void
 web_maybe_free(struct plane_web *w)
 {
-	if (!w->stopping || w->tick_open || w->feed_busy)
+	if (!w->stopping || w->tick_open || w->feed_busy || w->job != NULL)
 		return;
 	json_decref(w->feed_out);
+	json_decref(w->commits_next);
+	uv_mutex_destroy(&w->mu);
+	uv_cond_destroy(&w->cv);
 	free(w->feed_repo);
 	free(w->st);
 	free(w->rkey);
@@ -359,7 +501,11 @@ feed_done(uv_work_t *req, int status)
 		return;
 	}
 	if (status == 0 && w->feed_out != NULL) {
-		plane_set_commits(w->plane, w->feed_out);
+		if (w->job != NULL) {	/* a render has the plane: later */
+			json_decref(w->commits_next);
+			w->commits_next = w->feed_out;
+		} else
+			plane_set_commits(w->plane, w->feed_out);
 		w->feed_out = NULL;
 		daemon_status_changed(w->d);
 	} else if (status == 0)
@@ -396,7 +542,11 @@ plane_start(struct daemon *d, struct plane_web **out, char *err,
 	w->d = d;
 	w->store = snapshot_store_new();
 	w->plane = plane_new(w->store, NULL, NULL);
-	web_publish(w);		/* no request ever sees an empty snapshot */
+	uv_mutex_init(&w->mu);
+	uv_cond_init(&w->cv);
+	/* TEST-ONLY: every render on the pool, however small the crew. */
+	w->inline_ns = getenv("KEEPER_TEST_RENDER_POOL") ? 0 : WEB_INLINE_NS;
+	web_publish(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(d->opts.listen, w->store, NULL, err, errlen);
 	if (w->http == NULL)
 		goto fail;
@@ -404,7 +554,7 @@ plane_start(struct daemon *d, struct plane_web **out, char *err,
 	uv_timer_init(d->loop, &w->tick);
 	w->tick.data = w;
 	w->tick_open = 1;
-	web_publish(w);		/* arms the tick */
+	web_publish(w, 1);	/* arms the tick */
 	daemon_set_status_cb(d, on_status, w);
 	feed_start(w);
 	*out = w;

@@ -2,8 +2,9 @@
  * plane: the daemon's side of the HTTP plane. It turns the agents' status
  * and the cached commit feed into the three served bodies, redacts every
  * string in them (the one place served text is redacted, SPEC §11) and
- * publishes them as one snapshot. It runs on the daemon's loop thread and
- * never blocks: building a snapshot is in-memory JSON work only.
+ * publishes them as one snapshot. Building a snapshot is in-memory JSON
+ * work only; one plane is used by one thread at a time (the daemon glue
+ * renders a big crew on the pool, from a copy of the statuses).
  *
  * Ownership: plane_new() allocates, plane_free() releases; the store is
  * borrowed and must outlive the plane.

@@ -72,7 +72,7 @@ def seed_commit(repo):
 
 
 class Daemon:
-    def __init__(self, tmp, members, keywords=""):
+    def __init__(self, tmp, members, keywords="", env=None):
         self.tmp = tmp
         self.repo = tmp / "repo"
         self.data = tmp / "data"
@@ -92,6 +92,7 @@ class Daemon:
              str(self.repo), "--data", str(self.data),
              "--listen", "127.0.0.1:0"],
             stdout=self.log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, **(env or {})),
             preexec_fn=die_with_parent)
         addr_file = self.data / "http.addr"
         wait_for(lambda: addr_file.exists() and
@@ -140,8 +141,14 @@ class Daemon:
         assert not killed and self.proc.returncode == 0, log[-3000:]
 
 
-@pytest.fixture
-def plane(tmp_path):
+# Snapshots of a big crew are rendered on the thread pool (plane.c); the
+# test-only KEEPER_TEST_RENDER_POOL sends every render there, so each
+# plane test runs both ways.
+RENDERS = {"loop": {}, "pool": {"KEEPER_TEST_RENDER_POOL": "1"}}
+
+
+@pytest.fixture(params=sorted(RENDERS))
+def plane(tmp_path, request):
     """Two agents: 'blocker' runs at once and holds its run until the gate
     file exists; 'quick' runs and finishes."""
     gate = tmp_path / "gate"
@@ -151,7 +158,7 @@ def plane(tmp_path):
         ("blocker", "blocker.org", ":INTERVAL: 1h"),
         ("quick", "quick.org", ":INTERVAL: 1h"),
     ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2\n"
-       "#+REDACT: hunter[0-9]+")
+       "#+REDACT: hunter[0-9]+", env=RENDERS[request.param])
     d.gate = gate
     yield d
     gate.touch()
@@ -548,13 +555,15 @@ def test_manifest_error_is_shown(plane):
              what="the error to clear")
 
 
-def test_activity_agrees_with_run_once_at_once(tmp_path):
+@pytest.mark.parametrize("render", sorted(RENDERS))
+def test_activity_agrees_with_run_once_at_once(tmp_path, render):
     """Snapshots are spaced under load (daemon.c), but what run-once has
     answered is already in /_activity: the daemon publishes before it
-    replies. Five runs back to back, each checked the moment it returns."""
+    replies, waiting out a render still on the pool. Five runs back to
+    back, each checked the moment it returns."""
     quick_def(tmp_path / "quick.org")
     d = Daemon(tmp_path, [("quick", "quick.org", ":INTERVAL: 1h")],
-               "#+BOOT-GRACE: 1h\n")
+               "#+BOOT-GRACE: 1h\n", env=RENDERS[render])
     try:
         seen = set()
         for _ in range(5):
@@ -566,5 +575,42 @@ def test_activity_agrees_with_run_once_at_once(tmp_path):
             assert a["last_outcome"] == "done" and not a["running"], a
             assert a["last_run"] not in seen, a
             seen.add(a["last_run"])
+    finally:
+        d.stop()
+
+
+def test_pool_renders_follow_reloads(tmp_path):
+    """Renders on the pool work on copies: the manifest is swapped under
+    them (its title and members freed) while a fast agent keeps the
+    snapshots coming, and each version shows up whole in /_activity. The
+    daemon then stops cleanly with a render possibly in flight (under
+    ASan: no use after free, no leak)."""
+    (tmp_path / "true.org").write_text(
+        "* run\n#+begin_src sh\necho ::step::tick\ntrue\n#+end_src\n")
+    many = [(f"m{i:03d}", "true.org", ":INTERVAL: 1h") for i in range(150)]
+    d = Daemon(tmp_path, many + [("fast", "true.org", ":INTERVAL: 20ms")],
+               "#+BOOT-GRACE: 0\n#+STAGGER: 0",
+               env=RENDERS["pool"])
+    try:
+        for v in range(1, 6):
+            names = [f"m{i:03d}" for i in range(v * 20, 150)] + ["fast"]
+            lines = [f"#+TITLE: version {v}", "#+BOOT-GRACE: 0",
+                     "#+STAGGER: 0"]
+            for n in names:
+                lines += [f"* {n}", ":PROPERTIES:", ":DEF: true.org",
+                          ":INTERVAL: 20ms" if n == "fast" else
+                          ":INTERVAL: 1h", ":END:"]
+            tmp = d.crew.with_suffix(".tmp")
+            tmp.write_text("\n".join(lines) + "\n")
+            os.replace(tmp, d.crew)
+
+            def shown(v=v, names=names):
+                a = d.activity()
+                return (a["crew"]["name"] == f"version {v}" and
+                        sorted(x["name"] for x in a["agents"]) ==
+                        sorted(names))
+            wait_for(shown, timeout=30, what=f"manifest version {v}")
+        fast = d.agent("fast")
+        assert fast["steps"] and fast["steps"][-1]["text"] == "tick", fast
     finally:
         d.stop()
