@@ -114,11 +114,48 @@ batches_and_coalesces(void **state)
 	free(b);
 }
 
+/* The spare is overwritten in place: content shorter than the spare's
+ * old one is cut to its length, longer content grows it. */
+static void
+shorter_content_is_cut(void **state)
+{
+	uv_loop_t loop;
+	struct statesync *s;
+	char *a, *t;
+
+	(void)state;
+	strcpy(dir, "/tmp/keeper-ss-XXXXXX");	/* the last test filled it */
+	assert_non_null(mkdtemp(dir));
+	a = xasprintf("%s/a", dir);
+	uv_loop_init(&loop);
+	s = statesync_new(&loop, dir);
+	put_now(s, a, "0123456789\n", 11);
+	put_now(s, a, "abcdefghij\n", 11);
+	put_now(s, a, "s\n", 2);		/* into the spare that held 0-9 */
+	assert_string_equal(t = slurp("a"), "s\n");
+	free(t);
+	put_now(s, a, "t\n", 2);
+	assert_string_equal(t = slurp("a"), "t\n");
+	free(t);
+	assert_string_equal(t = slurp(".a.prev"), "s\n");
+	free(t);
+	put_now(s, a, "a longer line than any before\n", 30);
+	assert_string_equal(t = slurp("a"), "a longer line than any before\n");
+	free(t);
+	statesync_free(s);
+	uv_loop_close(&loop);
+	t = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(t), 0);
+	free(t);
+	free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(batches_and_coalesces),
+		cmocka_unit_test(shorter_content_is_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
