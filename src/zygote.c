@@ -44,13 +44,35 @@ struct zygote {
 
 extern char **environ;
 
+/*
+ * The zygote's environment: ours plus LD_BIND_NOW, so that the dynamic
+ * linker resolves every library symbol once, in the zygote, and no clone
+ * resolves (and copies the GOT page of) a function on its first call.
+ * Runs get their own environment from the request, without it.
+ */
+static char **
+bind_now_env(void)
+{
+	static char bind_now[] = "LD_BIND_NOW=1";
+	size_t n = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = xreallocarray(NULL, n + 2, sizeof(*env));
+	memcpy(env, environ, n * sizeof(*env));
+	env[n] = bind_now;
+	env[n + 1] = NULL;
+	return env;
+}
+
 struct zygote *
 zygote_start(const char *file, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, all;
-	char *argv[] = { "keeper-exec", "--zygote", NULL };
+	char *argv[] = { "keeper-exec", "--zygote", NULL }, **env;
 	struct zygote *z;
 	int sv[2], rc;
 
@@ -72,7 +94,9 @@ zygote_start(const char *file, char *err, size_t errlen)
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
 	z = xcalloc(1, sizeof(*z));
-	rc = posix_spawn(&z->pid, file, &fa, &at, argv, environ);
+	env = bind_now_env();
+	rc = posix_spawn(&z->pid, file, &fa, &at, argv, env);
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sv[1]);
@@ -213,7 +237,7 @@ zygote_free(struct zygote *z)
 static void
 become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 {
-	int null;
+	int null, rc;
 
 	(void)setsid();
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
@@ -223,7 +247,11 @@ become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 		_exit(127);
 	(void)close_range(4, ~0U, 0);
 	environ = env;
-	exit(cmd_exec_def(argc, argv));
+	/* _exit: the clone has nothing for exit() to run but the dynamic
+	 * linker's teardown of the zygote's libraries. */
+	rc = cmd_exec_def(argc, argv);
+	fflush(NULL);
+	_exit(rc);
 }
 
 /* Split a request into cwd, argv and env (pointers into buf). */

@@ -15,7 +15,8 @@ KEEPER_EXEC = os.path.join(os.path.dirname(KEEPER), "keeper-exec")
 # command line.
 WHO = sh_def("readlink /proc/$PPID/exe > who.txt\n"
              "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
-             "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt")
+             "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt\n"
+             "echo \"${LD_BIND_NOW-unset}\" > bind.txt")
 
 
 def interpreter_of(crew, keeper=KEEPER, daemon=None):
@@ -110,6 +111,12 @@ def test_daemon_forks_runs_from_its_zygote(crew):
     assert exe == os.path.realpath(KEEPER_EXEC)
     assert ppid == p.pid                  # the daemon's child, not z's
     assert cmd == [cmd[0], "--zygote"]    # forked, not exec'd
+    # The zygote binds its libraries at start (LD_BIND_NOW), its runs
+    # get their own environment without it.
+    with open("/proc/%d/environ" % z) as f:
+        assert "LD_BIND_NOW=1" in f.read().split("\0")
+    with open(os.path.join(crew.repo, "bind.txt")) as f:
+        assert f.read() == "unset\n"
     assert crew.stop(p) == 0
     assert not os.path.exists("/proc/%d" % z)   # gone with the daemon
 
