@@ -6,6 +6,7 @@
  * and the daemon can republish on a timer (for health that decays with
  * time) without waking every client each second.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,26 +153,28 @@ done:
  * status-changed hook, and by a one-shot timer armed for the first moment
  * an agent's health can change with time alone (status_health_next()), so
  * an idle crew costs no wakeups; plane_publish() drops snapshots where
- * nothing but the clock moved. A big crew is rendered on libuv's thread
- * pool (render()). The commit feed is re-read on the pool at start and
+ * nothing but the clock moved. A big crew is rendered on the plane's own
+ * thread (render()). The commit feed is re-read on the pool at start and
  * whenever a tick finishes (its commit, if any, is made before the tick
  * is rescheduled), never per request.
  */
 #define WEB_TICK_MIN_MS	50	/* never re-arm sooner than this */
 #define WEB_FEED_MAX	50
-/* A crew that renders faster than this is rendered on the loop; a bigger
- * one on the pool, so that timers never wait behind the render (500
- * agents took 5-8 ms). */
-#define WEB_INLINE_NS	250000
+/* A crew this big is rendered on the plane's thread, so that timers
+ * never wait behind a render (500 agents took 5-8 ms on the loop); a
+ * smaller one on the loop, at once. */
+#define WEB_THREAD_AGENTS	50
+#define WEB_TRIM_AGENTS		1000	/* and after one this big, trim */
 
 /*
- * A render on the pool works on a deep copy of the statuses, so the
- * workers move on while it runs. One runs at a time. The plane, its
- * redactor and its commit feed belong to whoever holds the render token:
- * the job while it renders, else the loop. Only the token is locked.
+ * A render on the plane's thread works on a deep copy of the statuses,
+ * so the workers move on while it runs. One job is out at a time; while
+ * it is, the plane, its redactor and its commit feed are the thread's,
+ * else the loop's. One thread, not the pool: the render's memory stays
+ * in one malloc arena, reused render after render (on the pool each
+ * thread kept its own: 10,000 agents grew the daemon by 70 MB).
  */
 struct render {
-	uv_work_t		 req;
 	struct plane_web	*w;
 	struct agent_status	*st;
 	size_t			 n;
@@ -199,13 +202,18 @@ struct plane_web {
 	uint64_t		 sched_seen;	/* sum of next ticks, last publish */
 	struct agent_status	*st;
 	size_t			 stcap;
+	uv_thread_t		 th;
+	int			 th_up;
+	uv_async_t		 done;		/* the thread finished a job */
+	int			 done_open;
 	uv_mutex_t		 mu;
 	uv_cond_t		 cv;
-	int			 rendering;	/* the token is out (mu) */
-	struct render		*job;		/* until its after-callback */
+	struct render		*todo;		/* handed to the thread (mu) */
+	struct render		*ready;		/* rendered, not taken (mu) */
+	int			 quit;		/* (mu) */
+	struct render		*job;		/* out, until taken back */
 	int			 again;		/* publish once it is back */
-	uint64_t		 render_ns;	/* the last render's cost */
-	uint64_t		 inline_ns;	/* render on the loop below it */
+	size_t			 thread_agents;	/* crews this big go there */
 	json_t			*commits_next;	/* feed that came meanwhile */
 	int			 stopping;
 };
@@ -265,64 +273,87 @@ web_redactor(struct plane_web *w)
 static void	feed_start(struct plane_web *);
 static void	on_tick(uv_timer_t *);
 static void	web_maybe_free(struct plane_web *);
-
-/* The loop takes the token back: waits out a render still running. */
-static void
-token_wait(struct plane_web *w)
-{
-	uv_mutex_lock(&w->mu);
-	while (w->rendering)
-		uv_cond_wait(&w->cv, &w->mu);
-	uv_mutex_unlock(&w->mu);
-}
+static void	thread_stop(struct plane_web *);
 
 static void
-token_return(struct plane_web *w)
+render_free(struct render *j)
 {
-	uv_mutex_lock(&w->mu);
-	w->rendering = 0;
-	uv_cond_signal(&w->cv);
-	uv_mutex_unlock(&w->mu);
-}
-
-static void
-render_work(uv_work_t *req)
-{
-	struct render *j = req->data;
-	uint64_t t0 = uv_hrtime();
-
-	(void)plane_publish(j->w->plane, j->st, j->n, &j->c, j->now);
-	j->ns = uv_hrtime() - t0;
-	token_return(j->w);
-}
-
-static void
-render_done(uv_work_t *req, int status)
-{
-	struct render *j = req->data;
-	struct plane_web *w = j->w;
-
-	if (status != 0)		/* never ran: the token is still out */
-		token_return(w);
-	w->job = NULL;
-	w->render_ns = j->ns;
 	free(j->st);
 	free(j->name);
 	free(j->error);
 	free(j);
-	if (w->stopping) {
-		web_maybe_free(w);
-		return;
+}
+
+static void
+render_thread(void *arg)
+{
+	struct plane_web *w = arg;
+	struct render *j;
+	uint64_t t0;
+
+	uv_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->todo == NULL && !w->quit)
+			uv_cond_wait(&w->cv, &w->mu);
+		if (w->todo == NULL)
+			break;
+		j = w->todo;
+		w->todo = NULL;
+		uv_mutex_unlock(&w->mu);
+		t0 = uv_hrtime();
+		(void)plane_publish(w->plane, j->st, j->n, &j->c, j->now);
+		/* A render's JSON is about 5 KiB an agent, all freed by now
+		 * but for the bodies kept: give the pages back. */
+		if (j->n >= WEB_TRIM_AGENTS)
+			(void)malloc_trim(0);
+		j->ns = uv_hrtime() - t0;
+		uv_mutex_lock(&w->mu);
+		w->ready = j;
+		uv_cond_broadcast(&w->cv);
+		uv_async_send(&w->done);
 	}
-	daemon_status_cost(w->d, w->render_ns);
+	uv_mutex_unlock(&w->mu);
+}
+
+/* The loop takes the job back once it is rendered (wait: block until
+ * then). Returns 1 when it did. */
+static int
+take_back(struct plane_web *w, int wait)
+{
+	struct render *j;
+
+	if (w->job == NULL)
+		return 0;
+	uv_mutex_lock(&w->mu);
+	while (wait && w->ready == NULL)
+		uv_cond_wait(&w->cv, &w->mu);
+	j = w->ready;
+	w->ready = NULL;
+	uv_mutex_unlock(&w->mu);
+	if (j == NULL)
+		return 0;
+	w->job = NULL;
+	if (!w->stopping)
+		daemon_status_cost(w->d, j->ns);
+	render_free(j);
+	return 1;
+}
+
+static void
+done_cb(uv_async_t *h)
+{
+	struct plane_web *w = h->data;
+
+	if (!take_back(w, 0) || w->stopping)
+		return;
 	if (w->again) {
 		w->again = 0;
 		daemon_status_changed(w->d);
 	}
 }
 
-/* Renders on the pool when the crew is big enough to be worth it and the
- * caller can wait; else here. Returns when the loop may go on. */
+/* A big crew's render goes to the plane's thread (sync: and is waited
+ * for), a small one's runs here. */
 static void
 render(struct plane_web *w, size_t n, const struct status_crew *c,
     int64_t now, int sync)
@@ -330,38 +361,33 @@ render(struct plane_web *w, size_t n, const struct status_crew *c,
 	struct render *j;
 	uint64_t t0;
 
-	if (!sync && w->render_ns >= w->inline_ns) {
-		j = xcalloc(1, sizeof(*j));
-		j->w = w;
-		j->st = status_clone(w->st, n);
-		j->n = n;
-		j->c = *c;
-		j->name = c->name ? xstrdup(c->name) : NULL;
-		j->error = c->error ? xstrdup(c->error) : NULL;
-		j->c.name = j->name;
-		j->c.error = j->error;
-		if (c->sentinel != NULL) {
-			j->sentinel = *c->sentinel;
-			j->c.sentinel = &j->sentinel;
-		}
-		j->now = now;
-		j->req.data = j;
-		w->rendering = 1;	/* no other thread yet: no lock */
-		if (uv_queue_work(w->d->loop, &j->req, render_work,
-		    render_done) == 0) {
-			w->job = j;
-			return;
-		}
-		w->rendering = 0;
-		free(j->st);
-		free(j->name);
-		free(j->error);
-		free(j);
+	if (n < w->thread_agents || !w->th_up) {
+		t0 = uv_hrtime();
+		(void)plane_publish(w->plane, w->st, n, c, now);
+		daemon_status_cost(w->d, uv_hrtime() - t0);
+		return;
 	}
-	t0 = uv_hrtime();
-	(void)plane_publish(w->plane, w->st, n, c, now);
-	w->render_ns = uv_hrtime() - t0;
-	daemon_status_cost(w->d, w->render_ns);
+	j = xcalloc(1, sizeof(*j));
+	j->w = w;
+	j->st = status_clone(w->st, n);
+	j->n = n;
+	j->c = *c;
+	j->name = c->name ? xstrdup(c->name) : NULL;
+	j->error = c->error ? xstrdup(c->error) : NULL;
+	j->c.name = j->name;
+	j->c.error = j->error;
+	if (c->sentinel != NULL) {
+		j->sentinel = *c->sentinel;
+		j->c.sentinel = &j->sentinel;
+	}
+	j->now = now;
+	w->job = j;
+	uv_mutex_lock(&w->mu);
+	w->todo = j;
+	uv_cond_broadcast(&w->cv);
+	uv_mutex_unlock(&w->mu);
+	if (sync)
+		(void)take_back(w, 1);
 }
 
 static void
@@ -376,10 +402,10 @@ web_publish(struct plane_web *w, int sync)
 	if (w->stopping)
 		return;
 	if (w->job != NULL && !sync) {
-		w->again = 1;		/* render_done() asks again */
+		w->again = 1;		/* done_cb() asks again */
 		return;
 	}
-	token_wait(w);
+	(void)take_back(w, 1);	/* sync: the plane is the loop's again */
 	web_redactor(w);
 	if (w->commits_next != NULL) {
 		plane_set_commits(w->plane, w->commits_next);
@@ -439,7 +465,7 @@ on_tick(uv_timer_t *t)
 static void
 web_maybe_free(struct plane_web *w)
 {
-	if (!w->stopping || w->tick_open || w->feed_busy || w->job != NULL)
+	if (!w->stopping || w->tick_open || w->feed_busy || w->done_open)
 		return;
 	json_decref(w->feed_out);
 	json_decref(w->commits_next);
@@ -461,6 +487,35 @@ tick_closed(uv_handle_t *h)
 
 	w->tick_open = 0;
 	web_maybe_free(w);
+}
+
+static void
+done_closed(uv_handle_t *h)
+{
+	struct plane_web *w = h->data;
+
+	w->done_open = 0;
+	web_maybe_free(w);
+}
+
+/* The thread finishes the render it has, if any, and is joined; the
+ * struct is freed once the handles have closed. */
+static void
+thread_stop(struct plane_web *w)
+{
+	if (w->th_up) {
+		uv_mutex_lock(&w->mu);
+		w->quit = 1;
+		uv_cond_broadcast(&w->cv);
+		uv_mutex_unlock(&w->mu);
+		uv_thread_join(&w->th);
+		w->th_up = 0;
+		(void)take_back(w, 0);
+	}
+	if (w->done_open)
+		uv_close((uv_handle_t *)&w->done, done_closed);
+	else
+		web_maybe_free(w);
 }
 
 /* Thread pool: read the feed with the repo's own read-only handle. */
@@ -544,8 +599,13 @@ plane_start(struct daemon *d, struct plane_web **out, char *err,
 	w->plane = plane_new(w->store, NULL, NULL);
 	uv_mutex_init(&w->mu);
 	uv_cond_init(&w->cv);
-	/* TEST-ONLY: every render on the pool, however small the crew. */
-	w->inline_ns = getenv("KEEPER_TEST_RENDER_POOL") ? 0 : WEB_INLINE_NS;
+	uv_async_init(d->loop, &w->done, done_cb);
+	w->done.data = w;
+	w->done_open = 1;
+	w->th_up = uv_thread_create(&w->th, render_thread, w) == 0;
+	/* TEST-ONLY: every render on the thread, however small the crew. */
+	w->thread_agents = getenv("KEEPER_TEST_RENDER_THREAD") ? 0 :
+	    WEB_THREAD_AGENTS;
 	web_publish(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(d->opts.listen, w->store, NULL, err, errlen);
 	if (w->http == NULL)
@@ -563,7 +623,7 @@ fail:
 	http_stop(w->http);
 	w->http = NULL;
 	w->stopping = 1;
-	web_maybe_free(w);
+	thread_stop(w);
 	return -1;
 }
 
@@ -587,6 +647,5 @@ plane_stop(struct plane_web *w)
 	w->http = NULL;
 	if (w->tick_open)
 		uv_close((uv_handle_t *)&w->tick, tick_closed);
-	else
-		web_maybe_free(w);
+	thread_stop(w);
 }
