@@ -4,7 +4,8 @@
  * string in them (the one place served text is redacted, SPEC §11) and
  * publishes them as one snapshot. Building a snapshot is in-memory JSON
  * work only; one plane is used by one thread at a time (the daemon glue
- * renders a big crew on the pool, from a copy of the statuses).
+ * renders a big crew on a thread of its own, from a copy of the
+ * statuses).
  *
  * Ownership: plane_new() allocates, plane_free() releases; the store is
  * borrowed and must outlive the plane.

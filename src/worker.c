@@ -1106,8 +1106,8 @@ tick_finish(struct worker *w, enum outcome o)
 	stage_persist(w);
 	stage_settle(w);
 	/* Published before the history row closes, unless snapshots are
-	 * being spaced or rendered on the pool (a big crew): a closed row is
-	 * then already in /_activity. */
+	 * being spaced or rendered on the plane's thread (a big crew): a
+	 * closed row is then already in /_activity. */
 	daemon_status_due(w->d);
 	stage_record(w);
 	stage_publish(w);
