@@ -29,8 +29,8 @@
 
 static const char run_usage[] =
     "usage: keeper run (--crew FILE | --def FILE [--lifecycle FILE] "
-    "[--interval D] [--timeout D]) [--repo DIR] [--data DIR] "
-    "[--listen ADDR:PORT] [-v]\n";
+    "[--interval D] [--timeout D] [--boot-grace D]) [--repo DIR] "
+    "[--data DIR] [--listen ADDR:PORT] [-v]\n";
 static const char once_usage[] =
     "usage: keeper run-once NAME [--crew FILE] [--data DIR] [--repo DIR] | "
     "keeper run-once --def FILE [--lifecycle FILE] [--data DIR]\n";
@@ -47,7 +47,7 @@ struct args {
 };
 
 enum { O_CREW = 256, O_DEF, O_LIFECYCLE, O_INTERVAL, O_TIMEOUT, O_REPO,
-	O_DATA, O_LISTEN, O_JSON, O_LIMIT, O_HELP };
+	O_DATA, O_LISTEN, O_JSON, O_LIMIT, O_HELP, O_BOOT_GRACE };
 
 static const struct option longopts[] = {
 	{ "crew", required_argument, NULL, O_CREW },
@@ -61,6 +61,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "limit", required_argument, NULL, O_LIMIT },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "boot-grace", required_argument, NULL, O_BOOT_GRACE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -98,6 +99,11 @@ parse(int argc, char **argv, const char *usage, const char *allowed,
 		case O_TIMEOUT:
 			if (dur_parse(optarg, &a->o.timeout_ms) == -1)
 				goto baddur;
+			break;
+		case O_BOOT_GRACE:
+			if (dur_parse(optarg, &a->o.boot_grace_ms) == -1)
+				goto baddur;
+			a->o.boot_grace_set = 1;
 			break;
 		case O_REPO: a->o.repo = optarg; break;
 		case O_DATA: a->o.data = optarg; break;
@@ -163,7 +169,7 @@ cmd_run(int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	if ((rc = parse(argc, argv, run_usage, "abcdefgh", &a)) != 0)
+	if ((rc = parse(argc, argv, run_usage, "abcdefghl", &a)) != 0)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	if (optind != argc) {
 		fprintf(stderr, "keeper: unexpected '%s'\n%s", argv[optind],

@@ -666,6 +666,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 			rc = EXIT_CONFIG;
 			goto fail;
 		}
+		if (o->boot_grace_set)
+			c->boot_grace_ms = o->boot_grace_ms;
 	} else {
 		snprintf(err, errlen, "--crew FILE or --def FILE is required");
 		rc = EXIT_USAGE;

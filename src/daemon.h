@@ -39,6 +39,8 @@ struct daemon_opts {
 	const char	*lifecycle;	/* --lifecycle FILE (singleton) */
 	int64_t		 interval_ms;	/* --interval (singleton), 0 default */
 	int64_t		 timeout_ms;	/* --timeout (singleton), 0 default */
+	int64_t		 boot_grace_ms;	/* --boot-grace (singleton), when */
+	int		 boot_grace_set;/* set: 0 is a valid grace */
 	const char	*repo;		/* --repo DIR */
 	const char	*data;		/* --data DIR (else KEEPER_DATA, XDG) */
 	const char	*listen;	/* --listen ADDR:PORT */

@@ -218,6 +218,32 @@ def test_s3_singleton_def_mode_file_names(crew):
         assert f.readline() == "a 0\n"
 
 
+def test_s3_singleton_boot_grace_flag(crew):
+    """Singleton mode has no manifest for #+BOOT-GRACE: --boot-grace sets
+    it. With 0 the agent ticks on its own at once and then every
+    interval (the 60s default would keep it waiting past this test)."""
+    crew.write("agents/s.org", sh_def("echo tick"))
+    r = crew.keeper("run", "--def", crew.path("agents/s.org"),
+                    "--boot-grace", "soon", "--data", crew.data)
+    assert r.returncode == 64 and "not a duration" in r.stderr, r.stderr
+    p = subprocess.Popen([KEEPER, "run", "--def", crew.path("agents/s.org"),
+                          "--boot-grace", "0", "--interval", "300ms",
+                          "--repo", crew.repo, "--data", crew.data,
+                          "--listen", "127.0.0.1:0"],
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        wait_for(lambda: len([r for r in crew.rows()
+                              if r["outcome"] == "done"]) >= 2,
+                 what="two scheduled ticks of the singleton")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=15) == 0
+        p.stderr.close()
+    rows = [r for r in crew.rows() if r["outcome"] == "done"]
+    assert all(r["trigger"] == "schedule" for r in rows), rows
+    assert rows[1]["scheduled"] - rows[0]["ended"] >= 300, rows
+
+
 def test_s3_singleton_run_once(crew):
     crew.write("agents/s.org", sh_def("echo single"))
     r = crew.keeper("run-once", "--def", crew.path("agents/s.org"),
