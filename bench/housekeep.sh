@@ -4,9 +4,10 @@
 # hk_db_maintain() against the same DELETE + checkpoint + VACUUM typed
 # into the sqlite3 shell, on identical copies of a 90-day history of
 # 11 agents ticking every 5 minutes (285k rows), pruned to 30 days.
-# keeper deletes in batches (one per housekeeping run, as the daemon
-# does), so what matters is its longest single hold of the loop.
-# usage: bench/housekeep.sh BUILD_DIR
+# keeper deletes in batches and gives pages back in steps (one of either
+# per housekeeping run, as the daemon does), so what matters is its
+# longest single hold of the loop.
+# usage: bench/housekeep.sh BUILD_DIR     (OLD_DB=1: a pre-incremental db)
 set -eu
 B=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,10 +20,14 @@ cc -std=c17 -O2 -D_GNU_SOURCE -I"$root/src" -o "$tmp/hk" \
     $(pkg-config --libs sqlite3) -lpthread
 
 now=1800000000000
-/usr/bin/python3 - "$tmp/a.db" "$now" <<'PY'
+/usr/bin/python3 - "$tmp/a.db" "$now" "${OLD_DB:-}" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 now = int(sys.argv[2])
+# keeper.db is made incremental (store.c); OLD_DB=1 makes one as keeper
+# made them before, which the upkeep converts with one full VACUUM.
+if not sys.argv[3]:
+    db.execute("PRAGMA auto_vacuum=INCREMENTAL")
 db.executescript("PRAGMA journal_mode=WAL; CREATE TABLE runs (id INTEGER "
     "PRIMARY KEY, agent TEXT NOT NULL, scheduled INTEGER, started INTEGER, "
     "ended INTEGER, outcome TEXT, output_head TEXT)")

@@ -1,8 +1,10 @@
 /*
  * housekeep: retention, database upkeep and journal bounds. See
  * housekeep.h for the duties; each runs on the loop thread from the
- * housekeeping timer and is short (a DELETE by index, a checkpoint, a
- * rewrite of one small file), or rare (VACUUM only when worth it).
+ * housekeeping timer and is short (a DELETE by index, a step of
+ * incremental vacuum, a checkpoint, a rewrite of one small file), or
+ * rare (a full VACUUM only once, for a database from before incremental
+ * mode).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,26 +69,51 @@ pragma_int(sqlite3 *db, const char *sql, int64_t *out)
 }
 
 int
-hk_db_maintain(sqlite3 *db, double free_ratio, struct hk_db_report *r,
-    char *err, size_t errlen)
+hk_db_maintain(sqlite3 *db, double free_ratio, int64_t step_pages,
+    int going_on, struct hk_db_report *r, char *err, size_t errlen)
 {
-	char *msg = NULL;
+	char *msg = NULL, *sql;
+	int64_t mode;
+	int rc, go;
 
 	memset(r, 0, sizeof(*r));
 	if (pragma_int(db, "PRAGMA page_count", &r->pages_before) == -1 ||
-	    pragma_int(db, "PRAGMA freelist_count", &r->free_before) == -1)
+	    pragma_int(db, "PRAGMA freelist_count", &r->free_before) == -1 ||
+	    pragma_int(db, "PRAGMA auto_vacuum", &mode) == -1)
 		goto fail;
 	r->pages_after = r->pages_before;
-	if (r->pages_before >= HK_VACUUM_MIN_PAGES &&
-	    (double)r->free_before > free_ratio * (double)r->pages_before) {
+	r->free_after = r->free_before;
+	go = r->free_before > 0 && (going_on || (r->pages_before >=
+	    HK_VACUUM_MIN_PAGES && (double)r->free_before > free_ratio *
+	    (double)r->pages_before));
+	if (go && mode == HK_AUTO_VACUUM_INCREMENTAL) {
+		/* A step at a time: the loop is held for one step only. */
+		sql = xasprintf("PRAGMA incremental_vacuum(%lld)",
+		    (long long)(step_pages > 0 ? step_pages : 1));
+		rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+		free(sql);
+		if (rc != SQLITE_OK)
+			goto fail;
+		r->stepped = 1;
+		if (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1 ||
+		    pragma_int(db, "PRAGMA freelist_count", &r->free_after) ==
+		    -1)
+			goto fail;
+		if ((r->more = r->free_after > 0))
+			return 0;
+	} else if (go) {
+		/* An older database: one full VACUUM, which also turns it
+		 * incremental (store.c asks for that mode). */
 		if (sqlite3_exec(db, "VACUUM", NULL, NULL, &msg) != SQLITE_OK)
 			goto fail;
 		r->vacuumed = 1;
-		if (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1)
+		if (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1 ||
+		    pragma_int(db, "PRAGMA freelist_count", &r->free_after) ==
+		    -1)
 			goto fail;
 	}
-	/* After the VACUUM, so its pages go back into the main file and the
-	 * WAL is cut to zero bytes. A busy reader only makes this partial. */
+	/* Last, so the freed pages go back into the main file and the WAL
+	 * is cut to zero bytes. A busy reader only makes this partial. */
 	if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
 	    &msg) != SQLITE_OK)
 		goto fail;

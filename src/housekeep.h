@@ -4,8 +4,10 @@
  *
  *  - hk_prune_runs(): history rows older than the crew's #+RETENTION:
  *    (default 90d) are deleted; open rows never are.
- *  - hk_db_maintain(): keeper.db's WAL is checkpointed (TRUNCATE) and the
- *    file VACUUMed when more than a quarter of it is free pages.
+ *  - hk_db_maintain(): when more than a quarter of keeper.db is free
+ *    pages they are given back, a step of incremental vacuum at a time
+ *    (one full VACUUM for a database from before incremental mode), and
+ *    then its WAL is checkpointed (TRUNCATE).
  *  - hk_bound_journal(): a dream journal (dreams-NAME.org) keeps its
  *    preamble and only its last N entries, within a byte budget.
  *  - hk_due(): the redis-serverCron style "run this every P" test the
@@ -26,6 +28,8 @@
 #define HK_PRUNE_PERIOD_MS	(24LL * 3600 * 1000)
 #define HK_VACUUM_FREE_RATIO	0.25
 #define HK_VACUUM_MIN_PAGES	64	/* below this, never worth it */
+#define HK_VACUUM_STEP_PAGES	256	/* pages given back per step */
+#define HK_AUTO_VACUUM_INCREMENTAL 2	/* PRAGMA auto_vacuum's value */
 #define HK_JOURNAL_ENTRIES	200
 #define HK_JOURNAL_BYTES	(1024 * 1024)
 
@@ -44,15 +48,22 @@ int64_t	 hk_prune_runs(sqlite3 *, int64_t now_ms, int64_t retention_ms,
 
 struct hk_db_report {
 	int	 checkpointed;		/* wal_checkpoint(TRUNCATE) ran */
-	int	 vacuumed;
+	int	 vacuumed;		/* a full VACUUM ran */
+	int	 stepped;		/* a step of incremental vacuum ran */
+	int	 more;			/* free pages left: call again */
 	int64_t	 pages_before, free_before;
-	int64_t	 pages_after;
+	int64_t	 pages_after, free_after;
 };
 
-/* Checkpoint, then VACUUM when free pages exceed free_ratio of the file
- * (and the file has at least HK_VACUUM_MIN_PAGES). 0, or -1 with err. */
-int	 hk_db_maintain(sqlite3 *, double free_ratio, struct hk_db_report *,
-	    char *err, size_t errlen);
+/* One call of the database upkeep. It starts when free pages exceed
+ * free_ratio of the file (and the file has at least HK_VACUUM_MIN_PAGES),
+ * or goes on regardless (going_on: the last call set more). In
+ * incremental auto-vacuum mode a call gives back at most step_pages and
+ * sets more while free pages remain; a database in another mode gets one
+ * full VACUUM. Once there is nothing more to do, the WAL is checkpointed
+ * (TRUNCATE). 0, or -1 with err. */
+int	 hk_db_maintain(sqlite3 *, double free_ratio, int64_t step_pages,
+	    int going_on, struct hk_db_report *, char *err, size_t errlen);
 
 /* Keep the text before the first top-level heading and the last
  * max_entries "* " entries, dropping more old entries while the file is

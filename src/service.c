@@ -35,6 +35,9 @@ struct service {
 	int64_t			 last_daily_ms;
 	int			 pruning;	/* a daily prune in batches */
 	int64_t			 pruned;
+	int			 upkeep;	/* then the database, in steps */
+	int			 vac_more;	/* a vacuum step left pages */
+	struct hk_db_report	 vac;		/* the first step's report */
 	struct sentinel_counts	 sentinel;
 	struct status_sentinel	 shown;		/* the same, for /_health */
 };
@@ -211,25 +214,42 @@ prune_batch(struct service *s, int64_t now)
 	return 0;
 }
 
-/* After the prune: the database and the journals. */
-static void
-daily_tail(struct service *s)
+/* After the prune, one call per housekeeping run: 1 while the database
+ * has more to give back (a step of incremental vacuum each time). */
+static int
+db_step(struct service *s)
 {
 	struct daemon *d = s->d;
 	struct hk_db_report r;
+	char err[512];
+
+	if (d->store == NULL)
+		return 0;
+	if (hk_db_maintain(store_db(d->store), HK_VACUUM_FREE_RATIO,
+	    HK_VACUUM_STEP_PAGES, s->vac_more, &r, err, sizeof(err)) == -1) {
+		log_warnx("event=housekeep duty=db error=%s", log_qv(err));
+		s->vac_more = 0;
+		return 0;
+	}
+	if (!s->vac_more)
+		s->vac = r;		/* where the upkeep started */
+	if ((s->vac_more = r.more))
+		return 1;
+	if (r.vacuumed || s->vac.stepped)
+		log_info("event=housekeep duty=vacuum mode=%s pages_before=%"
+		    PRId64 " pages_after=%" PRId64, r.vacuumed ? "full" :
+		    "incremental", s->vac.pages_before, r.pages_after);
+	return 0;
+}
+
+/* Last of the daily duties: the dream journals. */
+static void
+bound_journals(struct service *s)
+{
+	struct daemon *d = s->d;
 	char err[512], *path;
 	int dropped;
 
-	if (d->store != NULL) {
-		if (hk_db_maintain(store_db(d->store), HK_VACUUM_FREE_RATIO,
-		    &r, err, sizeof(err)) == -1)
-			log_warnx("event=housekeep duty=db error=%s",
-			    log_qv(err));
-		else if (r.vacuumed)
-			log_info("event=housekeep duty=vacuum pages_before=%"
-			    PRId64 " pages_after=%" PRId64, r.pages_before,
-			    r.pages_after);
-	}
 	for (size_t i = 0; i < d->nworkers; i++) {
 		const char *name = worker_name(d->workers[i]);
 
@@ -256,8 +276,9 @@ daily_tail(struct service *s)
  *               without any tick to notice it);
  *   daily       history and alerts older than #+RETENTION: are pruned
  *               (HK_PRUNE_BATCH rows per run, so a long history never
- *               holds the loop), then keeper.db is checkpointed and
- *               VACUUMed when worth it, and each dream journal bounded.
+ *               holds the loop), then keeper.db gives back its free
+ *               pages when worth it (HK_VACUUM_STEP_PAGES per run) and
+ *               is checkpointed, and each dream journal is bounded.
  *
  * (The systemd watchdog is petted by its own timer in notify.c: its
  * period comes from WATCHDOG_USEC, and it must stay trivially cheap.)
@@ -275,14 +296,16 @@ cron_cb(uv_timer_t *t)
 	for (size_t i = 0; i < d->nworkers; i++)
 		if (!worker_removed(d->workers[i]))
 			observe(s, d->workers[i], now);
-	if (!s->pruning && hk_due(s->last_daily_ms, HK_PRUNE_PERIOD_MS,
-	    now)) {
+	if (!s->pruning && !s->upkeep && hk_due(s->last_daily_ms,
+	    HK_PRUNE_PERIOD_MS, now)) {
 		s->last_daily_ms = now;
 		s->pruning = 1;
 		s->pruned = 0;
 	}
 	if (s->pruning && !(s->pruning = prune_batch(s, now)))
-		daily_tail(s);
+		s->upkeep = 1;
+	else if (s->upkeep && !(s->upkeep = db_step(s)))
+		bound_journals(s);
 }
 
 void

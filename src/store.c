@@ -11,7 +11,10 @@
 #include "store.h"
 #include "util.h"
 
+/* auto_vacuum first: it takes effect on a new file at once, on an old
+ * one at its next VACUUM (housekeep.c then vacuums a step at a time). */
 static const char schema[] =
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS runs ("

@@ -392,3 +392,41 @@ def test_housekeeping_prunes_history_and_journals(crew, tmp_path):
     assert text.startswith("#+TITLE: dreams\n* dream 101\n")
     assert text.endswith("* dream 300\nbody\n")
     assert "event=housekeep duty=prune rows=2" in crew.logtext()
+
+
+@pytest.mark.parametrize("made_by", ["this keeper", "an older keeper"])
+def test_housekeeping_gives_free_pages_back(crew, made_by):
+    """After the daily prune the freed pages go back a step at a time
+    (incremental vacuum, so no step holds the loop for long). A
+    database from before incremental mode gets one full VACUUM, which
+    switches it over."""
+    crew.agent("wren", "echo hi", interval="1h")
+    crew.start()
+    wait_for(lambda: "event=start" in crew.logtext(), what="daemon up")
+    crew.stop()
+    path = str(crew.data / "keeper.db")
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+    if made_by == "an older keeper":
+        db.execute("PRAGMA auto_vacuum=NONE")
+        db.execute("VACUUM")
+        assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    old = int(time.time() * 1000) - 3 * 86400 * 1000
+    db.executemany("INSERT INTO runs (agent, scheduled, started, ended, "
+                   "outcome, output_head) VALUES ('old', ?, ?, ?, 'done', ?)",
+                   [(old, old, old, "x" * 4000)] * 600)
+    db.commit()
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.close()
+    crew.proc = None
+    crew.start(extra="#+RETENTION: 1d\n")
+    mode = "incremental" if made_by == "this keeper" else "full"
+    wait_for(lambda: "duty=vacuum mode=%s" % mode in crew.logtext(),
+             timeout=60, what="the vacuum")
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+        assert db.execute("PRAGMA page_count").fetchone()[0] < pages // 2
+    finally:
+        db.close()

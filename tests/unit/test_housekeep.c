@@ -43,20 +43,31 @@ teardown(void **state)
 	return 0;
 }
 
+/* A database as store.c makes one (incremental: auto_vacuum as store.c
+ * asks for it) or as keeper made them before (not). */
 static sqlite3 *
-open_db(const char *name)
+open_db_mode(const char *name, int incremental)
 {
 	sqlite3 *db;
 	char *path = xasprintf("%s/%s", dir, name);
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	free(path);
+	if (incremental)
+		assert_int_equal(sqlite3_exec(db, "PRAGMA auto_vacuum="
+		    "INCREMENTAL", NULL, NULL, NULL), SQLITE_OK);
 	/* The columns hk_prune_runs() relies on, as store.c has them. */
 	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
 	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, agent TEXT NOT NULL,"
 	    " scheduled INTEGER, started INTEGER, ended INTEGER, outcome TEXT,"
 	    " output_head TEXT)", NULL, NULL, NULL), SQLITE_OK);
 	return db;
+}
+
+static sqlite3 *
+open_db(const char *name)
+{
+	return open_db_mode(name, 1);
 }
 
 static void
@@ -175,15 +186,13 @@ test_prune_error(void **state)
 	sqlite3_close(db);
 }
 
+/* 400 rows of 2000 bytes, 1..400, all ended at 1 (old). */
 static void
-test_vacuum_when_worth_it(void **state)
+fill(sqlite3 *db)
 {
-	sqlite3 *db = open_db("vac.db");
-	struct hk_db_report r;
-	char err[256], *blob;
+	char *blob;
 	sqlite3_stmt *st;
 
-	(void)state;
 	blob = xmalloc(2001);
 	memset(blob, 'x', 2000);
 	blob[2000] = '\0';
@@ -197,12 +206,41 @@ test_vacuum_when_worth_it(void **state)
 	}
 	sqlite3_finalize(st);
 	free(blob);
+}
 
+static int64_t
+pragma(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A database from before incremental mode: one full VACUUM when worth
+ * it, and it comes out incremental (the connection asks for it, as
+ * store.c's does). */
+static void
+test_vacuum_when_worth_it(void **state)
+{
+	sqlite3 *db = open_db_mode("vac.db", 0);
+	struct hk_db_report r;
+	char err[256];
+
+	(void)state;
+	fill(db);
+	assert_int_equal(pragma(db, "PRAGMA auto_vacuum"), 0);
 	/* Full file, nothing free: checkpoint only. */
-	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, &r, err,
-	    sizeof(err)), 0);
+	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO,
+	    HK_VACUUM_STEP_PAGES, 0, &r, err, sizeof(err)), 0);
 	assert_true(r.checkpointed);
 	assert_false(r.vacuumed);
+	assert_false(r.more);
 	assert_true(r.pages_before >= HK_VACUUM_MIN_PAGES);
 
 	/* Prune most of it: the free list passes a quarter, VACUUM runs
@@ -211,11 +249,58 @@ test_vacuum_when_worth_it(void **state)
 	    400);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)",
 	    NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, &r, err,
-	    sizeof(err)), 0);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA auto_vacuum=INCREMENTAL",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO,
+	    HK_VACUUM_STEP_PAGES, 0, &r, err, sizeof(err)), 0);
 	assert_true(r.vacuumed);
+	assert_false(r.stepped);
+	assert_false(r.more);
 	assert_true(r.free_before * 4 > r.pages_before);
 	assert_true(r.pages_after < r.pages_before);
+	assert_int_equal(r.free_after, 0);
+	assert_int_equal(pragma(db, "PRAGMA auto_vacuum"),
+	    HK_AUTO_VACUUM_INCREMENTAL);
+	sqlite3_close(db);
+}
+
+/* An incremental database gives its free pages back a step at a time:
+ * never more than the step in one call, more set until none are left,
+ * and the checkpoint only after the last step. */
+static void
+test_vacuum_in_steps(void **state)
+{
+	sqlite3 *db = open_db("steps.db");
+	struct hk_db_report r;
+	char err[256];
+	int64_t pages, calls = 0, step = 16;
+
+	(void)state;
+	fill(db);
+	assert_int_equal(hk_prune_runs(db, 10 * DAY, DAY, 0, err, sizeof(err)),
+	    400);
+	pages = pragma(db, "PRAGMA page_count");
+	assert_true(pragma(db, "PRAGMA freelist_count") > 2 * step);
+	do {
+		assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, step,
+		    calls > 0, &r, err, sizeof(err)), 0);
+		assert_true(r.stepped);
+		assert_false(r.vacuumed);
+		assert_true(r.pages_before - r.pages_after <= step);
+		assert_true(r.pages_after < r.pages_before);
+		assert_int_equal(r.checkpointed, !r.more);
+		calls++;
+	} while (r.more);
+	assert_true(calls >= 3);
+	assert_int_equal(r.free_after, 0);
+	assert_int_equal(pragma(db, "PRAGMA freelist_count"), 0);
+	assert_true(pragma(db, "PRAGMA page_count") < pages / 2);
+	/* Once done, nothing is worth doing: no step, checkpoint only. */
+	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, step, 0, &r,
+	    err, sizeof(err)), 0);
+	assert_false(r.stepped);
+	assert_false(r.more);
+	assert_true(r.checkpointed);
 	sqlite3_close(db);
 }
 
@@ -375,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_prune_in_batches),
 		cmocka_unit_test(test_prune_error),
 		cmocka_unit_test(test_vacuum_when_worth_it),
+		cmocka_unit_test(test_vacuum_in_steps),
 		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_bound_journal_entries),
 		cmocka_unit_test(test_bound_journal_bytes),
