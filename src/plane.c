@@ -406,6 +406,7 @@ web_publish(struct plane_web *w, int sync)
 		return;
 	}
 	(void)take_back(w, 1);	/* sync: the plane is the loop's again */
+	w->again = 0;		/* this one shows the latest */
 	web_redactor(w);
 	if (w->commits_next != NULL) {
 		plane_set_commits(w->plane, w->commits_next);
