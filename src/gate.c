@@ -11,6 +11,7 @@ gate_init(struct gate *g, int slots)
 	g->used = 0;
 	g->head = g->tail = NULL;
 	g->nwait = 0;
+	g->gen = g->numbered = 0;
 }
 
 int
@@ -32,6 +33,7 @@ gate_acquire(struct gate *g, struct gate_waiter *w, gate_cb cb)
 		g->head = w;
 	g->tail = w;
 	g->nwait++;
+	g->gen++;
 	return 0;
 }
 
@@ -46,6 +48,7 @@ grant(struct gate *g)
 		if (g->head == NULL)
 			g->tail = NULL;
 		g->nwait--;
+		g->gen++;
 		w->next = NULL;
 		w->queued = 0;
 		if (g->slots)
@@ -77,6 +80,7 @@ gate_cancel(struct gate *g, struct gate_waiter *w)
 			if (g->tail == w)
 				g->tail = prev;
 			g->nwait--;
+			g->gen++;
 			break;
 		}
 	w->queued = 0;
@@ -91,14 +95,16 @@ gate_resize(struct gate *g, int slots)
 }
 
 int
-gate_place(const struct gate *g, const struct gate_waiter *w)
+gate_place(struct gate *g, const struct gate_waiter *w)
 {
 	int n = 1;
 
 	if (!w->queued)
 		return 0;
-	for (const struct gate_waiter *p = g->head; p; p = p->next, n++)
-		if (p == w)
-			return n;
-	return 0;
+	if (g->numbered != g->gen) {
+		for (struct gate_waiter *p = g->head; p; p = p->next)
+			p->place = n++;
+		g->numbered = g->gen;
+	}
+	return w->place;
 }

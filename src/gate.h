@@ -18,6 +18,7 @@ struct gate_waiter {
 	struct gate_waiter	*next;
 	gate_cb			 cb;	/* called when a queued wait is granted */
 	int			 queued;
+	int			 place;	/* as of the gate's last numbering */
 };
 
 struct gate {
@@ -25,6 +26,8 @@ struct gate {
 	int			 used;
 	struct gate_waiter	*head, *tail;
 	size_t			 nwait;
+	unsigned		 gen;	/* bumped by every change to the queue */
+	unsigned		 numbered; /* gen the places were counted at */
 };
 
 void	gate_init(struct gate *, int slots);
@@ -37,7 +40,9 @@ void	gate_release(struct gate *);
 void	gate_cancel(struct gate *, struct gate_waiter *);
 /* Change the slot count; newly free slots go to waiters. */
 void	gate_resize(struct gate *, int slots);
-/* 1-based place in the queue, 0 when not waiting. */
-int	gate_place(const struct gate *, const struct gate_waiter *);
+/* 1-based place in the queue, 0 when not waiting. The places are
+ * counted once per change to the queue, so asking every waiter's place
+ * is O(waiters), not O(waiters^2). */
+int	gate_place(struct gate *, const struct gate_waiter *);
 
 #endif

@@ -152,6 +152,41 @@ no_gate(void **state)
 	assert_int_equal(g.nwait, 0);
 }
 
+/* Places are counted once per change to the queue and must follow every
+ * kind of change: a join, a cancel in the middle, a grant, a resize. */
+static void
+places_follow_every_change(void **state)
+{
+	struct gate g;
+	struct w w[7];
+
+	(void)state;
+	norder = 0;
+	gate_init(&g, 1);
+	for (int i = 0; i < 7; i++)
+		w[i].id = i;
+	assert_int_equal(gate_acquire(&g, &w[0].gw, granted), 1);
+	for (int i = 1; i < 6; i++)
+		assert_int_equal(gate_acquire(&g, &w[i].gw, granted), 0);
+	for (int i = 1; i < 6; i++)
+		assert_int_equal(gate_place(&g, &w[i].gw), i);
+	gate_cancel(&g, &w[3].gw);		/* from the middle */
+	assert_int_equal(gate_place(&g, &w[3].gw), 0);
+	assert_int_equal(gate_place(&g, &w[2].gw), 2);
+	assert_int_equal(gate_place(&g, &w[4].gw), 3);
+	assert_int_equal(gate_place(&g, &w[5].gw), 4);
+	assert_int_equal(gate_acquire(&g, &w[6].gw, granted), 0);
+	assert_int_equal(gate_place(&g, &w[6].gw), 5);
+	gate_release(&g);			/* w1 is granted */
+	assert_int_equal(gate_place(&g, &w[1].gw), 0);
+	assert_int_equal(gate_place(&g, &w[2].gw), 1);
+	assert_int_equal(gate_place(&g, &w[6].gw), 4);
+	gate_resize(&g, 3);			/* w2 and w4 are granted */
+	assert_int_equal(gate_place(&g, &w[5].gw), 1);
+	assert_int_equal(gate_place(&g, &w[6].gw), 2);
+	assert_int_equal(norder, 3);
+}
+
 int
 main(void)
 {
@@ -161,6 +196,7 @@ main(void)
 		cmocka_unit_test(slot_returned_on_failure),
 		cmocka_unit_test(cancel_and_resize),
 		cmocka_unit_test(no_gate),
+		cmocka_unit_test(places_follow_every_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
