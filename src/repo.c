@@ -777,6 +777,30 @@ stage_changes(struct repo *r, git_index *idx,
 	return changed;
 }
 
+/*
+ * Most ticks change nothing. That is found out read-only, with no
+ * operation lock (no marker write, no flock): a status of HEAD, index and
+ * work tree that shows nothing. Racing another writer only shows one
+ * state or the other, and a change missed is the next commit's.
+ */
+static int
+unchanged(struct repo *r)
+{
+	git_status_list *sl;
+	char err[64];
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = status_list(r, GIT_STATUS_SHOW_INDEX_AND_WORKDIR, &sl, err,
+	    sizeof(err)) == 0;
+	if (rc) {
+		rc = git_status_list_entrycount(sl) == 0;
+		git_status_list_free(sl);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
 int
 repo_commit(struct repo *r, const struct repo_commit_info *ci,
     struct repo_result *res, char *err, size_t errlen)
@@ -794,6 +818,11 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 	if (ci->agent == NULL || *ci->agent == '\0') {
 		seterr(err, errlen, "commit needs an agent name");
 		return -1;
+	}
+	if (unchanged(r)) {
+		res->status = REPO_NO_CHANGE;
+		setnote(res->note, sizeof(res->note), "no change");
+		return 0;
 	}
 	if (op_begin(r, "commit", err, errlen) == -1)
 		return -1;

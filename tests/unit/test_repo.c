@@ -435,6 +435,55 @@ test_foreign_lock(void **state)
 	rmrf(d);
 }
 
+/* Nothing to commit is found out read-only: no operation marker is
+ * written, and a foreign index.lock or a merge in progress, which would
+ * stop a commit, does not turn "no change" into an error. A change only
+ * in the index (staged, the work tree as staged) is still a change. */
+static void
+test_no_change_takes_no_lock(void **state)
+{
+	char *d = mkrepo(), *op, *lock, *s;
+	struct repo_commit_info ci = info("wren", "r9", "x");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	human_commit(d, "a", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_non_null(r);
+	op = xasprintf("%s/.git/keeper-op", d);
+	lock = xasprintf("%s/.git/index.lock", d);
+	(void)unlink(op);
+	put(d, ".git/index.lock", "");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_not_equal(access(op, F_OK), 0);	/* no op ran */
+	assert_int_equal(access(lock, F_OK), 0);	/* left alone */
+	/* With a change, the lock stops the commit as before. */
+	put(d, "b", "2\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "index.lock"));
+	unlink(lock);
+	/* Staged with git, the work tree as staged: still a change. */
+	assert_int_equal(sh("git -C %s add b", d), 0);
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	s = out("git -C %s show HEAD:b", d);
+	assert_string_equal(s, "2");
+	free(s);
+	/* A merge in progress with nothing to commit: no change. */
+	put(d, ".git/MERGE_HEAD", res.id);
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_NO_CHANGE);
+	put(d, "c", "3\n");
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "in progress"));
+	free(op);
+	free(lock);
+	repo_close(r);
+	rmrf(d);
+}
+
 static void
 test_own_stale_lock(void **state)
 {
@@ -1186,6 +1235,7 @@ main(void)
 		cmocka_unit_test(test_detached_head),
 		cmocka_unit_test(test_foreign_lock),
 		cmocka_unit_test(test_own_stale_lock),
+		cmocka_unit_test(test_no_change_takes_no_lock),
 		cmocka_unit_test(test_merge_in_progress_refused),
 		cmocka_unit_test(test_unstable_file_left),
 		cmocka_unit_test(test_settle_window),
