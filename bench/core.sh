@@ -171,9 +171,11 @@ done
 t1=$(now_ms)
 cs() { awk '/ctxt_switches/ { s += $2 } END { print s }' \
     "/proc/$daemon/status"; }
-sleep 1
-# RSS once settled: just after boot a snapshot render may be in flight,
-# and its JSON (about 5 KiB an agent) is given back once it is done.
+# Settled: just after boot a snapshot render may be in flight (its JSON,
+# about 5 KiB an agent, is given back once it is done), and the daily
+# duties run at boot: the prune in the first housekeeping second, the
+# database upkeep and the 10,000 dream journals' check in the next.
+sleep 3
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$daemon/status")
 w0=$(cs); c0=$(cpu_of "$daemon")
 sleep 5
