@@ -120,6 +120,27 @@ human_commit(const char *d, const char *name, const char *text)
 	    "-c user.email=h@x commit -qm 'human %s'", d, name), 0);
 }
 
+/* d with a human commit of file a, opened. */
+static struct repo *
+open_seeded(const char *d)
+{
+	struct repo *r;
+
+	human_commit(d, "a", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_non_null(r);
+	return r;
+}
+
+/* A commit that must not fail; its status. */
+static enum repo_status
+commit_ok(struct repo *r, const struct repo_commit_info *ci,
+    struct repo_result *res)
+{
+	assert_int_equal(repo_commit(r, ci, res, errbuf, sizeof(errbuf)), 0);
+	return res->status;
+}
+
 static int
 setup(void **state)
 {
@@ -259,12 +280,10 @@ test_first_commit_and_no_change(void **state)
 	r = repo_open(d, errbuf, sizeof(errbuf));
 	assert_non_null(r);
 	/* An empty repo with an empty work tree: nothing to do. */
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
 
 	put(d, "intro.md", "hello\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_true(res.flags & REPO_F_FIRST);
 	assert_int_equal(strlen(res.id), 40);
 	s = out("git -C %s log -1 --format='%%H|%%an <%%ae>|%%cn <%%ce>|%%s'",
@@ -294,14 +313,12 @@ test_first_commit_and_no_change(void **state)
 	free(s);
 
 	/* No change, no commit. */
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
 	assert_string_equal(res.id, "");
 	assert_int_equal(count_commits(d), 1);
 	/* A touched but identical file is no change either. */
 	sh("touch -d '2001-01-01' %s/intro.md", d);
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
 	assert_int_equal(count_commits(d), 1);
 	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
 	repo_close(r);
@@ -332,8 +349,7 @@ test_modify_delete_ignore(void **state)
 	sh("mkdir -p %s/scratch %s/sub/deep", d, d);
 	put(d, "scratch/tmp", "ignored\n");
 	put(d, "sub/deep/new.txt", "new\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_false(res.flags & REPO_F_FIRST);
 	assert_int_equal(res.nfiles, 3);
 	s = out("git -C %s show --name-status --format= HEAD", d);
@@ -359,13 +375,13 @@ test_author_override(void **state)
 	r = repo_open(d, errbuf, sizeof(errbuf));
 	put(d, "a", "1");
 	ci.domain = "news.example";
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	s = out("git -C %s log -1 --format='%%an <%%ae>'", d);
 	assert_string_equal(s, "desk <desk@news.example>");
 	free(s);
 	put(d, "a", "2");
 	ci.author = "Desk Bot <desk@bots.example>";
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	s = out("git -C %s log -1 --format='%%an <%%ae>|%%cn <%%ce>'", d);
 	assert_string_equal(s, "Desk Bot <desk@bots.example>|"
 	    "Desk Bot <desk@bots.example>");
@@ -388,8 +404,7 @@ test_detached_head(void **state)
 	main_before = out("git -C %s rev-parse main", d);
 	r = repo_open(d, errbuf, sizeof(errbuf));
 	put(d, "b", "2\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_true(res.flags & REPO_F_DETACHED);
 	assert_non_null(strstr(res.note, "detached"));
 	s = out("git -C %s rev-parse HEAD", d);
@@ -414,8 +429,7 @@ test_foreign_lock(void **state)
 	struct repo *r;
 
 	(void)state;
-	human_commit(d, "a", "1\n");
-	r = repo_open(d, errbuf, sizeof(errbuf));
+	r = open_seeded(d);
 	put(d, "b", "2\n");
 	/* A git command's lock (no keeper op was running): left alone. */
 	put(d, ".git/index.lock", "");
@@ -428,8 +442,7 @@ test_foreign_lock(void **state)
 	/* Once the owner is gone and the lock removed, commits resume. */
 	unlink(s);
 	free(s);
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_int_equal(count_commits(d), 2);
 	repo_close(r);
 	rmrf(d);
@@ -448,15 +461,12 @@ test_no_change_takes_no_lock(void **state)
 	struct repo *r;
 
 	(void)state;
-	human_commit(d, "a", "1\n");
-	r = repo_open(d, errbuf, sizeof(errbuf));
-	assert_non_null(r);
+	r = open_seeded(d);
 	op = xasprintf("%s/.git/keeper-op", d);
 	lock = xasprintf("%s/.git/index.lock", d);
 	(void)unlink(op);
 	put(d, ".git/index.lock", "");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
 	assert_int_not_equal(access(op, F_OK), 0);	/* no op ran */
 	assert_int_equal(access(lock, F_OK), 0);	/* left alone */
 	/* With a change, the lock stops the commit as before. */
@@ -466,15 +476,13 @@ test_no_change_takes_no_lock(void **state)
 	unlink(lock);
 	/* Staged with git, the work tree as staged: still a change. */
 	assert_int_equal(sh("git -C %s add b", d), 0);
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	s = out("git -C %s show HEAD:b", d);
 	assert_string_equal(s, "2");
 	free(s);
 	/* A merge in progress with nothing to commit: no change. */
 	put(d, ".git/MERGE_HEAD", res.id);
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_NO_CHANGE);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
 	put(d, "c", "3\n");
 	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), -1);
 	assert_non_null(strstr(errbuf, "in progress"));
@@ -493,16 +501,14 @@ test_own_stale_lock(void **state)
 	struct repo *r;
 
 	(void)state;
-	human_commit(d, "a", "1\n");
-	r = repo_open(d, errbuf, sizeof(errbuf));
+	r = open_seeded(d);
 	put(d, "b", "2\n");
 	/* What a keeper killed mid-commit leaves: its op marker, unlocked,
 	 * and the index and branch locks nobody holds any more. */
 	put(d, ".git/keeper-op", "99999 commit\n");
 	put(d, ".git/index.lock", "");
 	put(d, ".git/refs/heads/main.lock", "");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_true(res.flags & REPO_F_STALE_LOCK);
 	lock = xasprintf("%s/.git/index.lock", d);
 	assert_int_not_equal(access(lock, F_OK), 0);
@@ -511,7 +517,7 @@ test_own_stale_lock(void **state)
 	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
 	/* A clean end leaves an empty marker: no recovery next time. */
 	put(d, "c", "3\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	assert_false(res.flags & REPO_F_STALE_LOCK);
 	repo_close(r);
 	rmrf(d);
@@ -564,14 +570,13 @@ test_unstable_file_left(void **state)
 	struct repo *r;
 
 	(void)state;
-	human_commit(d, "a", "1\n");
-	r = repo_open(d, errbuf, sizeof(errbuf));
+	r = open_seeded(d);
 	put(d, "done.txt", "complete\n");
 	put(d, "half.txt", "part one\n");
 	/* Another writer appends to half.txt while keeper reads it. */
 	hook_target = "half.txt";
 	repo__stage_hook = append_once;
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	repo__stage_hook = NULL;
 	assert_int_equal(res.status, REPO_COMMITTED);
 	assert_true(res.flags & REPO_F_SKIPPED);
@@ -584,8 +589,7 @@ test_unstable_file_left(void **state)
 	assert_string_equal(s, "?? half.txt");
 	free(s);
 	/* Quiet now: the next commit records it whole. */
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	s = out("git -C %s show HEAD:half.txt", d);
 	assert_string_equal(s, "part one\n...still writing");
 	free(s);
@@ -594,7 +598,7 @@ test_unstable_file_left(void **state)
 	put(d, "half.txt", "v2\n");
 	hook_target = "half.txt";
 	repo__stage_hook = append_once;
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	repo__stage_hook = NULL;
 	assert_int_equal(res.status, REPO_NO_CHANGE);
 	s = out("git -C %s status --porcelain", d);
@@ -613,20 +617,18 @@ test_settle_window(void **state)
 	struct repo *r;
 
 	(void)state;
-	human_commit(d, "a", "1\n");
-	r = repo_open(d, errbuf, sizeof(errbuf));
+	r = open_seeded(d);
 	put(d, "old.txt", "written long ago\n");
 	put(d, "fresh.txt", "just now\n");
 	sh("touch -d '2020-01-01' %s/old.txt", d);
 	ci.settle_ms = 60 * 1000;
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_int_equal(res.nskipped, 1);
 	s = out("git -C %s show --name-only --format= HEAD", d);
 	assert_string_equal(s, "old.txt");
 	free(s);
 	ci.settle_ms = 0;
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	s = out("git -C %s show --name-only --format= HEAD", d);
 	assert_string_equal(s, "fresh.txt");
 	free(s);
@@ -946,7 +948,7 @@ test_gitops_ff_merge_conflict(void **state)
 
 	/* Clean merge: both sides touched different files. */
 	put(o.mine, "agent.txt", "a\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	human_commit(o.theirs, "human2.txt", "h2\n");
 	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
 	assert_int_equal(repo_integrate(r, "ops.example", 0, &ir, errbuf,
@@ -966,7 +968,7 @@ test_gitops_ff_merge_conflict(void **state)
 
 	/* Conflict: the same line on both sides. Skipped, local kept. */
 	put(o.mine, "README", "line one\nagent's line two\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	human_commit(o.theirs, "README", "line one\nhuman's line two\n");
 	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
 	assert_int_equal(repo_integrate(r, NULL, 0, &ir, errbuf,
@@ -1023,7 +1025,7 @@ test_push_rejected_then_retried(void **state)
 	ops_setup(&o);
 	r = repo_open(o.mine, errbuf, sizeof(errbuf));
 	put(o.mine, "a.txt", "a\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	assert_int_equal(repo_push(r, errbuf, sizeof(errbuf)), 0);
 	s = out("git --git-dir=%s rev-parse main", o.bare);
 	assert_string_equal(s, res.id);
@@ -1038,7 +1040,7 @@ test_push_rejected_then_retried(void **state)
 	human_commit(o.theirs, "c.txt", "c\n");
 	assert_int_equal(sh("git -C %s push -q origin main", o.theirs), 0);
 	put(o.mine, "d.txt", "d\n");
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	t = out("git --git-dir=%s rev-parse main", o.bare);
 	assert_int_equal(repo_push(r, errbuf, sizeof(errbuf)), -1);
 	assert_true(repo_push_pending(r));
@@ -1104,14 +1106,14 @@ test_changes(void **state)
 	r = repo_open(d, errbuf, sizeof(errbuf));
 	put(d, "a", "1");
 	ci.when_ms = util_now_ms() + 100000;
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 	put(d, "a", "2");
 	ci.run_id = "run-b";
 	ci.state = "rem";
 	ci.when_ms = (util_now_ms() / 1000 + 200) * 1000;
 	/* A body line that looks like a trailer must not be taken as one. */
 	ci.result = "second\nKeeper-Agent: mallory\n\nmore";
-	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	(void)commit_ok(r, &ci, &res);
 
 	assert_int_equal(repo_changes_at(d, 2, &v, &n, errbuf,
 	    sizeof(errbuf)), 0);
