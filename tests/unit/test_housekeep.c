@@ -91,18 +91,27 @@ add_row(sqlite3 *db, const char *agent, int64_t sched, int64_t started,
 	sqlite3_finalize(st);
 }
 
+/* The one number a query (or a pragma) answers. */
 static int64_t
-count(sqlite3 *db, const char *where)
+scalar(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
-	char *sql = xasprintf("SELECT count(*) FROM runs WHERE %s", where);
-	int64_t n;
+	int64_t v;
 
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
+	v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
+	return v;
+}
+
+static int64_t
+count(sqlite3 *db, const char *where)
+{
+	char *sql = xasprintf("SELECT count(*) FROM runs WHERE %s", where);
+	int64_t n = scalar(db, sql);
+
 	free(sql);
 	return n;
 }
@@ -208,20 +217,6 @@ fill(sqlite3 *db)
 	free(blob);
 }
 
-static int64_t
-pragma(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* A database from before incremental mode: one full VACUUM when worth
  * it, and it comes out incremental (the connection asks for it, as
  * store.c's does). */
@@ -234,7 +229,7 @@ test_vacuum_when_worth_it(void **state)
 
 	(void)state;
 	fill(db);
-	assert_int_equal(pragma(db, "PRAGMA auto_vacuum"), 0);
+	assert_int_equal(scalar(db, "PRAGMA auto_vacuum"), 0);
 	/* Full file, nothing free: checkpoint only. */
 	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO,
 	    HK_VACUUM_STEP_PAGES, 0, &r, err, sizeof(err)), 0);
@@ -259,7 +254,7 @@ test_vacuum_when_worth_it(void **state)
 	assert_true(r.free_before * 4 > r.pages_before);
 	assert_true(r.pages_after < r.pages_before);
 	assert_int_equal(r.free_after, 0);
-	assert_int_equal(pragma(db, "PRAGMA auto_vacuum"),
+	assert_int_equal(scalar(db, "PRAGMA auto_vacuum"),
 	    HK_AUTO_VACUUM_INCREMENTAL);
 	sqlite3_close(db);
 }
@@ -279,8 +274,8 @@ test_vacuum_in_steps(void **state)
 	fill(db);
 	assert_int_equal(hk_prune_runs(db, 10 * DAY, DAY, 0, err, sizeof(err)),
 	    400);
-	pages = pragma(db, "PRAGMA page_count");
-	assert_true(pragma(db, "PRAGMA freelist_count") > 2 * step);
+	pages = scalar(db, "PRAGMA page_count");
+	assert_true(scalar(db, "PRAGMA freelist_count") > 2 * step);
 	do {
 		assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, step,
 		    calls > 0, &r, err, sizeof(err)), 0);
@@ -293,8 +288,8 @@ test_vacuum_in_steps(void **state)
 	} while (r.more);
 	assert_true(calls >= 3);
 	assert_int_equal(r.free_after, 0);
-	assert_int_equal(pragma(db, "PRAGMA freelist_count"), 0);
-	assert_true(pragma(db, "PRAGMA page_count") < pages / 2);
+	assert_int_equal(scalar(db, "PRAGMA freelist_count"), 0);
+	assert_true(scalar(db, "PRAGMA page_count") < pages / 2);
 	/* Once done, nothing is worth doing: no step, checkpoint only. */
 	assert_int_equal(hk_db_maintain(db, HK_VACUUM_FREE_RATIO, step, 0, &r,
 	    err, sizeof(err)), 0);

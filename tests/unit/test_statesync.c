@@ -27,6 +27,16 @@ slurp(const char *name)
 	return s;
 }
 
+/* The file holds exactly want. */
+static void
+expect(const char *name, const char *want)
+{
+	char *t = slurp(name);
+
+	assert_string_equal(t, want);
+	free(t);
+}
+
 /* Write path's content and wait for it to be on disk. */
 static void
 put_now(struct statesync *s, const char *path, const char *text, size_t n)
@@ -60,34 +70,26 @@ batches_and_coalesces(void **state)
 	assert_true(statesync_busy(s));
 	uv_run(&loop, UV_RUN_DEFAULT);		/* both batches complete */
 	assert_false(statesync_busy(s));
-	assert_string_equal(t = slurp("a"), "2\n");
-	free(t);
-	assert_string_equal(t = slurp("b"), "y\n");
-	free(t);
+	expect("a", "2\n");
+	expect("b", "y\n");
 	/* flush writes what is pending without running batches */
 	put_now(s, a, "3\n", 2);
-	assert_string_equal(t = slurp("a"), "3\n");
-	free(t);
+	expect("a", "3\n");
 	/* the previous content stays in .a.prev; the next write reuses its
 	 * inode, so a file's writes alternate between two inodes */
-	assert_string_equal(t = slurp(".a.prev"), "2\n");
-	free(t);
+	expect(".a.prev", "2\n");
 	assert_int_equal(stat(a, &st1), 0);
 	put_now(s, a, "4\n", 2);
 	put_now(s, a, "5\n", 2);
-	assert_string_equal(t = slurp("a"), "5\n");
-	free(t);
-	assert_string_equal(t = slurp(".a.prev"), "4\n");
-	free(t);
+	expect("a", "5\n");
+	expect(".a.prev", "4\n");
 	assert_int_equal(stat(a, &st2), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
 	/* ... and leaves a file named a.prev (member a.prev's) alone */
 	put_now(s, ap, "mine\n", 5);
 	put_now(s, a, "6\n", 2);
-	assert_string_equal(t = slurp("a.prev"), "mine\n");
-	free(t);
-	assert_string_equal(t = slurp("a"), "6\n");
-	free(t);
+	expect("a.prev", "mine\n");
+	expect("a", "6\n");
 	/* a failing path is reported, not fatal, and leaves nothing: the
 	 * directory holds the files and the one spare still in use */
 	char *bad = xasprintf("%s/missing/c", dir);
@@ -132,16 +134,12 @@ shorter_content_is_cut(void **state)
 	put_now(s, a, "0123456789\n", 11);
 	put_now(s, a, "abcdefghij\n", 11);
 	put_now(s, a, "s\n", 2);		/* into the spare that held 0-9 */
-	assert_string_equal(t = slurp("a"), "s\n");
-	free(t);
+	expect("a", "s\n");
 	put_now(s, a, "t\n", 2);
-	assert_string_equal(t = slurp("a"), "t\n");
-	free(t);
-	assert_string_equal(t = slurp(".a.prev"), "s\n");
-	free(t);
+	expect("a", "t\n");
+	expect(".a.prev", "s\n");
 	put_now(s, a, "a longer line than any before\n", 30);
-	assert_string_equal(t = slurp("a"), "a longer line than any before\n");
-	free(t);
+	expect("a", "a longer line than any before\n");
 	statesync_free(s);
 	uv_loop_close(&loop);
 	t = xasprintf("rm -rf '%s'", dir);

@@ -168,6 +168,16 @@ two_agents(struct agent_status a[2])
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
 	"\"git\":\"no change\"}"
 
+/* two_agents() as /_activity shows them at NOW. */
+#define TWO_AGENTS "{\"now\":1000000000000," \
+	"\"crew\":{\"name\":\"newsroom\",\"error\":null," \
+	"\"boot\":999996400000}," \
+	"\"agents\":[" DESK "," WREN "]," \
+	"\"wire\":[{\"agent\":\"desk\",\"at\":999999995000,\"text\":\"sort\"}," \
+	"{\"agent\":\"wren\",\"at\":999999995000,\"text\":\"draft\"}," \
+	"{\"agent\":\"desk\",\"at\":999999980000,\"text\":\"fetch\"}]," \
+	"\"agent\":" WREN "}"
+
 static void
 test_activity_exact(void **state)
 {
@@ -175,15 +185,7 @@ test_activity_exact(void **state)
 
 	(void)state;
 	two_agents(a);
-	assert_json(status_activity(a, 2, &crew, NOW),
-	    "{\"now\":1000000000000,"
-	    "\"crew\":{\"name\":\"newsroom\",\"error\":null,"
-	    "\"boot\":999996400000},"
-	    "\"agents\":[" DESK "," WREN "],"
-	    "\"wire\":[{\"agent\":\"desk\",\"at\":999999995000,\"text\":\"sort\"},"
-	    "{\"agent\":\"wren\",\"at\":999999995000,\"text\":\"draft\"},"
-	    "{\"agent\":\"desk\",\"at\":999999980000,\"text\":\"fetch\"}],"
-	    "\"agent\":" WREN "}");
+	assert_json(status_activity(a, 2, &crew, NOW), TWO_AGENTS);
 }
 
 /* A clone renders exactly as its original, and owns every string: the
@@ -224,15 +226,7 @@ test_clone_is_deep(void **state)
 	}
 	assert_null(c[1].spec);
 	assert_int_equal(c[1].nstates, 2);
-	assert_json(status_activity(c, 2, &crew, NOW),
-	    "{\"now\":1000000000000,"
-	    "\"crew\":{\"name\":\"newsroom\",\"error\":null,"
-	    "\"boot\":999996400000},"
-	    "\"agents\":[" DESK "," WREN "],"
-	    "\"wire\":[{\"agent\":\"desk\",\"at\":999999995000,\"text\":\"sort\"},"
-	    "{\"agent\":\"wren\",\"at\":999999995000,\"text\":\"draft\"},"
-	    "{\"agent\":\"desk\",\"at\":999999980000,\"text\":\"fetch\"}],"
-	    "\"agent\":" WREN "}");
+	assert_json(status_activity(c, 2, &crew, NOW), TWO_AGENTS);
 	free(c);
 	free(status_clone(NULL, 0));	/* an empty crew clones too */
 }
