@@ -95,23 +95,18 @@ hk_db_maintain(sqlite3 *db, double free_ratio, int64_t step_pages,
 		if (rc != SQLITE_OK)
 			goto fail;
 		r->stepped = 1;
-		if (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1 ||
-		    pragma_int(db, "PRAGMA freelist_count", &r->free_after) ==
-		    -1)
-			goto fail;
-		if ((r->more = r->free_after > 0))
-			return 0;
 	} else if (go) {
 		/* An older database: one full VACUUM, which also turns it
 		 * incremental (store.c asks for that mode). */
 		if (sqlite3_exec(db, "VACUUM", NULL, NULL, &msg) != SQLITE_OK)
 			goto fail;
 		r->vacuumed = 1;
-		if (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1 ||
-		    pragma_int(db, "PRAGMA freelist_count", &r->free_after) ==
-		    -1)
-			goto fail;
 	}
+	if (go && (pragma_int(db, "PRAGMA page_count", &r->pages_after) == -1 ||
+	    pragma_int(db, "PRAGMA freelist_count", &r->free_after) == -1))
+		goto fail;
+	if ((r->more = r->stepped && r->free_after > 0))
+		return 0;
 	/* Last, so the freed pages go back into the main file and the WAL
 	 * is cut to zero bytes. A busy reader only makes this partial. */
 	if (sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
