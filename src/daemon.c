@@ -461,8 +461,8 @@ start_zygote(struct daemon *d)
  * spaced by ten times the last one's cost (at most 500 ms): the plane
  * takes at most about a tenth of a core however busy the crew. A small
  * crew renders in well under a millisecond, so its changes still go out
- * at once. The cost counted is the loop's part plus the render the plane
- * does on the pool (daemon_status_cost()).
+ * at once. The cost counted is the loop's part, or the render the plane
+ * does on its own thread when that took longer (daemon_status_cost()).
  */
 #define PUBLISH_GAP_MAX_MS	500
 

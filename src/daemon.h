@@ -139,8 +139,8 @@ void	 daemon_status_changed(struct daemon *);
 void	 daemon_status_flush(struct daemon *);
 /* Publish now if the gap has passed, else as daemon_status_changed(). */
 void	 daemon_status_due(struct daemon *);
-/* What rendering the last publish cost away from the loop (ns): the gap
- * to the next one grows to match (daemon.c). */
+/* What rendering the last publish cost (ns), wherever it ran: the gap to
+ * the next one grows to match (daemon.c). */
 void	 daemon_status_cost(struct daemon *, uint64_t ns);
 void	 daemon_set_status_cb(struct daemon *, daemon_status_cb, void *);
 struct worker *daemon_find(struct daemon *, const char *name);
