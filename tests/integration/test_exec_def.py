@@ -191,6 +191,27 @@ pwd
     assert b"cannot enter :dir" in res.stderr and b"nowhere" in res.stderr
 
 
+def test_bash_is_found_on_path(tmp_path, repo):
+    """A bash step's shell is looked up on the run's PATH, as posix_spawnp
+    did (sh steps run /bin/sh): a PATH without bash fails the step
+    clearly, and the first bash on PATH is the one that runs."""
+    d = write_def(tmp_path, """* s
+#+BEGIN_SRC bash
+echo ran
+#+END_SRC
+""")
+    res = exec_def(d, repo, env=clean_env(PATH=str(tmp_path / "none")))
+    assert res.returncode == 1
+    assert b"cannot run bash" in res.stderr, res.stderr
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bash").write_text("#!/bin/sh\necho fake \"$@\"\n")
+    (fake / "bash").chmod(0o755)
+    res = exec_def(d, repo, env=clean_env(PATH="%s:/usr/bin:/bin" % fake))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.decode().startswith("fake -c echo ran"), res.stdout
+
+
 def test_tmpdir_is_needed_only_for_output(tmp_path, repo):
     """A step's output file is made when its first byte arrives: a step
     that prints nothing needs no TMPDIR; one that prints names it when
