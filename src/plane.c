@@ -208,7 +208,7 @@ struct plane_web {
 	int			 done_open;
 	uv_mutex_t		 mu;
 	uv_cond_t		 cv;
-	struct render		*todo;		/* handed to the thread (mu) */
+	struct render		*handed;	/* given to the thread (mu) */
 	struct render		*ready;		/* rendered, not taken (mu) */
 	int			 quit;		/* (mu) */
 	struct render		*job;		/* out, until taken back */
@@ -293,12 +293,12 @@ render_thread(void *arg)
 
 	uv_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->todo == NULL && !w->quit)
+		while (w->handed == NULL && !w->quit)
 			uv_cond_wait(&w->cv, &w->mu);
-		if (w->todo == NULL)
+		if (w->handed == NULL)
 			break;
-		j = w->todo;
-		w->todo = NULL;
+		j = w->handed;
+		w->handed = NULL;
 		uv_mutex_unlock(&w->mu);
 		t0 = uv_hrtime();
 		(void)plane_publish(w->plane, j->st, j->n, &j->c, j->now);
@@ -383,7 +383,7 @@ render(struct plane_web *w, size_t n, const struct status_crew *c,
 	j->now = now;
 	w->job = j;
 	uv_mutex_lock(&w->mu);
-	w->todo = j;
+	w->handed = j;
 	uv_cond_broadcast(&w->cv);
 	uv_mutex_unlock(&w->mu);
 	if (sync)
