@@ -141,19 +141,26 @@ def test_runs_go_on_when_the_zygote_dies(crew):
     assert crew.stop(p) == 0
 
 
-def test_a_run_the_dying_zygote_never_answered_fails(crew):
-    """The zygote is stopped with a request in its socket, then killed:
-    that run fails to start rather than being spawned again (the zygote
-    may have forked it already; a def must not run twice)."""
+def asked_a_stopped_zygote(crew, more=()):
+    """A daemon whose zygote is stopped (SIGSTOP) holding member ok's
+    run-once request: (daemon, zygote pid, the run-once process)."""
     crew.write("ok.org", sh_def("echo ran >> ran.txt"))
-    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"})],
-                    boot_grace="1h")
+    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"})] +
+                    list(more), boot_grace="1h")
     p = crew.start()
     (z,) = zygotes(p.pid)
     os.kill(z, signal.SIGSTOP)
     r = run_once_started(crew, "ok")
     wait_for(lambda: "event=zygote-asked" in crew.log(p),
              what="the request queued with the stopped zygote")
+    return p, z, r
+
+
+def test_a_run_the_dying_zygote_never_answered_fails(crew):
+    """The zygote is stopped with a request in its socket, then killed:
+    that run fails to start rather than being spawned again (the zygote
+    may have forked it already; a def must not run twice)."""
+    p, z, r = asked_a_stopped_zygote(crew)
     os.kill(z, signal.SIGKILL)
     out, err = r.communicate(timeout=30)
     assert r.returncode == 1 and "cannot start" in out, out + err
@@ -230,17 +237,9 @@ def test_answers_sent_before_the_zygote_died_still_count(crew):
     """The zygote answers a request and dies before the daemon reads the
     answer: that run exists, so the daemon reads the answer and watches
     it rather than failing it; and a run asked for meanwhile still runs."""
-    crew.write("ok.org", sh_def("echo ran >> ran.txt"))
     crew.write("two.org", sh_def("echo two >> two.txt"))
-    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"}),
-                     ("two", {"DEF": "two.org", "INTERVAL": "1h"})],
-                    boot_grace="1h")
-    p = crew.start()
-    (z,) = zygotes(p.pid)
-    os.kill(z, signal.SIGSTOP)
-    ok = run_once_started(crew, "ok")
-    wait_for(lambda: "event=zygote-asked" in crew.log(p),
-             what="the request queued with the stopped zygote")
+    p, z, ok = asked_a_stopped_zygote(
+        crew, [("two", {"DEF": "two.org", "INTERVAL": "1h"})])
     os.kill(p.pid, signal.SIGSTOP)          # the daemon reads nothing now
     os.kill(z, signal.SIGCONT)              # the zygote forks and answers
     ran = os.path.join(crew.repo, "ran.txt")
