@@ -14,9 +14,9 @@
  * Output. A step's stdout goes through a pipe into an unlinked temporary
  * file, made when the first byte arrives (the next step's stdin, and the
  * def's result when it is the last step) while its lines are scanned for
- * telemetry as they stream. Memory
- * stays bounded whatever a step prints; only {{placeholders}} of an llm
- * step read an output back into memory, up to EXEC_TEMPLATE_MAX bytes.
+ * telemetry as they stream. Memory stays bounded whatever a step prints;
+ * only {{placeholders}} of an llm step read an output back into memory,
+ * up to EXEC_TEMPLATE_MAX bytes.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -31,7 +31,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
