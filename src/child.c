@@ -689,9 +689,11 @@ static void
 spawner_lost(struct child_spawner *s)
 {
 	struct child *c;
+	int n = 0;
 
-	log_warnx("event=zygote-died pid=%ld unanswered=%d", (long)s->zpid,
-	    s->head != NULL);
+	for (c = s->head; c != NULL; c = c->qnext)
+		n++;
+	log_warnx("event=zygote-died pid=%ld unanswered=%d", (long)s->zpid, n);
 	spawner_stop_poll(s);
 	zygote_free(s->z);
 	s->z = NULL;
