@@ -247,16 +247,6 @@ done:
 	return n;
 }
 
-static void
-free_vec(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static char **
 copy_vec(char **v)
 {
@@ -287,8 +277,8 @@ on_close(uv_handle_t *h)
 		free(c->data);
 		free(c->file);
 		free(c->cwd);
-		free_vec(c->argv);
-		free_vec(c->env);
+		util_strv_free(c->argv);
+		util_strv_free(c->env);
 		free(c);
 	}
 }

@@ -176,6 +176,16 @@ sb_release(struct sb *sb)
 	sb->len = sb->cap = 0;
 }
 
+void
+util_strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 char *
 util_read_file(const char *path, size_t *lenp)
 {

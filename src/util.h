@@ -37,6 +37,9 @@ void	 sb_reset(struct sb *);
 char	*sb_detach(struct sb *);	/* returns buf ("" if empty), sb is reset */
 void	 sb_release(struct sb *);
 
+/* Free a NULL-terminated vector of strings and the strings; NULL is fine. */
+void	 util_strv_free(char **);
+
 /* Read a whole file; *len gets its size. NULL with errno set on failure. */
 char	*util_read_file(const char *path, size_t *len);
 /* Directory part of path ("." when none); caller frees. */

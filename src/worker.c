@@ -721,16 +721,6 @@ build_env(struct worker *w)
 }
 
 static void
-free_vec(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 stage_run(struct worker *w)
 {
 	struct child_opts o;
@@ -769,7 +759,7 @@ stage_run(struct worker *w)
 	w->thought = NULL;
 	if (child_start(w->d->loop, &o, &cb, &w->child, err,
 	    sizeof(err)) == -1) {
-		free_vec(env);
+		util_strv_free(env);
 		release_slot(w);
 		w->error = xstrdup(err);
 		w->duration_ms = 0;
@@ -778,7 +768,7 @@ stage_run(struct worker *w)
 		tick_finish(w, OUTCOME_FAILED);
 		return;
 	}
-	free_vec(env);
+	util_strv_free(env);
 	daemon_status_changed(w->d);
 }
 
