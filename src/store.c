@@ -246,6 +246,18 @@ bind_ms(sqlite3_stmt *st, int i, int64_t v)
 		sqlite3_bind_null(st, i);
 }
 
+/* ?1..?6: what S_BEGIN and S_RECORD both know of a tick before its run. */
+static void
+bind_tick(sqlite3_stmt *st, const struct run_rec *r)
+{
+	bind_text(st, 1, r->agent);
+	bind_text(st, 2, r->trigger ? r->trigger : "schedule");
+	bind_text(st, 3, r->state ? r->state : "");
+	sqlite3_bind_int(st, 4, r->hits);
+	sqlite3_bind_int(st, 5, r->repeat);
+	bind_ms(st, 6, r->scheduled_ms);
+}
+
 static int
 step_reset(sqlite3_stmt *st)
 {
@@ -261,12 +273,7 @@ store_begin(struct store *s, const struct run_rec *r)
 {
 	sqlite3_stmt *st = s->st[S_BEGIN];
 
-	bind_text(st, 1, r->agent);
-	bind_text(st, 2, r->trigger ? r->trigger : "schedule");
-	bind_text(st, 3, r->state ? r->state : "");
-	sqlite3_bind_int(st, 4, r->hits);
-	sqlite3_bind_int(st, 5, r->repeat);
-	bind_ms(st, 6, r->scheduled_ms);
+	bind_tick(st, r);
 	sqlite3_bind_int64(st, 7, r->daemon_pid);
 	if (step_reset(st) == -1)
 		return -1;
@@ -333,12 +340,7 @@ store_record(struct store *s, const struct run_rec *r)
 {
 	sqlite3_stmt *st = s->st[S_RECORD];
 
-	bind_text(st, 1, r->agent);
-	bind_text(st, 2, r->trigger ? r->trigger : "schedule");
-	bind_text(st, 3, r->state ? r->state : "");
-	sqlite3_bind_int(st, 4, r->hits);
-	sqlite3_bind_int(st, 5, r->repeat);
-	bind_ms(st, 6, r->scheduled_ms);
+	bind_tick(st, r);
 	bind_result(st, 7, r);
 	sqlite3_bind_int64(st, 19, r->daemon_pid);
 	if (step_reset(st) == -1)
