@@ -1,6 +1,7 @@
 /*
  * util: allocation that never returns NULL, a growable string buffer, and
- * small string helpers shared by every module.
+ * small helpers (strings, files, clocks, spawn attributes) shared by every
+ * module.
  *
  * Out of memory is decided once, here: x*alloc() print a message and abort.
  * Everything returned by x*() and sb_detach() is owned by the caller and
@@ -9,6 +10,7 @@
 #ifndef KEEPER_UTIL_H
 #define KEEPER_UTIL_H
 
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,10 @@ char	*util_read_file(const char *path, size_t *len);
 char	*util_dirname(const char *path);
 /* PATH resolved against the directory BASE unless absolute; caller frees. */
 char	*util_resolve(const char *base, const char *path);
+
+/* posix_spawn attributes for a child that leads a new session, with an
+ * empty signal mask and every signal at its default; destroy when done. */
+void	 util_spawnattr_session(posix_spawnattr_t *);
 
 /* Wall clock in milliseconds since the epoch, and a monotonic clock. */
 int64_t	 util_now_ms(void);

@@ -71,7 +71,6 @@ zygote_start(const char *file, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t none, all;
 	char *argv[] = { "keeper-exec", "--zygote", NULL }, **env;
 	struct zygote *z;
 	int sv[2], rc;
@@ -80,14 +79,8 @@ zygote_start(const char *file, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_init(&at);
 	/* Its own session: a ^C to the daemon's terminal is the daemon's. */
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
+	util_spawnattr_session(&at);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
