@@ -1865,6 +1865,23 @@ emit_props(struct parser *P, size_t l, size_t endl)
 	}
 }
 
+/* Can a line whose first non-blank byte is c begin anything but a
+ * paragraph? Each test in element() wants one of these first, and most
+ * lines of text start with a letter that begins nothing. */
+static int
+may_begin(char c)
+{
+	switch (c) {
+	case '#': case ':': case '\\': case '[': case '-': case '%': case '|':
+	case '+': case '*': case 'C': case 'c': case 'D': case 'd': case 'S':
+	case 's': case '0': case '1': case '2': case '3': case '4': case '5':
+	case '6': case '7': case '8': case '9':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Parse the element at line l (mid-line when midline: an item's or a
  * footnote's first line). Returns the line after it and its blanks. */
 static size_t
@@ -1945,6 +1962,8 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 	if (midline)
 		return paragraph(P, l, limit);
 	p = skip_blanks(s, e);
+	if (p < e && !may_begin(*p))
+		return paragraph(P, l, limit);
 	/* Comment. */
 	if (is_comment(P, l)) {
 		*type = E_COMMENT;
