@@ -555,7 +555,7 @@ is_latex_end_line(const char *p, const char *e)
 static int
 index_lines(struct parser *P)
 {
-	const char	*b = P->buf, *p, *e = P->buf + P->len, *q, *t;
+	const char	*b = P->buf, *p, *e = P->buf + P->len, *q, *ce, *t;
 	size_t		 cap, i = 0;
 	unsigned char	 f;
 
@@ -582,36 +582,50 @@ index_lines(struct parser *P)
 		}
 		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			q = e;
+		/* ce: the content end, before a CR LF's CR. */
+		ce = q;
+		f = 0;
+		if (q < e) {
+			f = F_NL;
+			if (q > p && q[-1] == '\r') {
+				f |= F_CR;
+				ce--;
+			}
+		}
 		P->ls[i] = (size_t)(p - b);
-		f = line_flags(p, q, q < e);
-		if (q < e && q > p && q[-1] == '\r')
-			f |= F_CR;
-		P->nl[i] = f;
 		t = p;
-		if (p < q && (*p == ' ' || *p == '\t'))
-			t = skip_blanks(p, q - ((f & F_CR) >> 4));
+		/* Most lines start with text: no flags, no indentation. */
+		if (p < q && (*p == ' ' || *p == '\t' || *p == '\r' ||
+		    *p == '*')) {
+			f |= line_flags(p, q, q < e);
+			t = skip_blanks(p, ce);
+		} else if (p == q)
+			f |= F_RX | F_WS;
+		P->nl[i] = f;
 		P->ind[i] = t - p < 255 ? (unsigned char)(t - p) : 255;
-		if (t < q && (*t == '#' || *t == ':'))
-			if (note_end(P, i, t, q - ((f & F_CR) >> 4)) < 0)
+		if (t < ce && (*t == '#' || *t == ':')) {
+			if (note_end(P, i, t, ce) < 0)
 				return -1;
-		if (q > t && (q[-1] == '}' || q[-1] == ' ' || q[-1] == '\t' ||
-		    q[-1] == '\r') && is_latex_end_line(t, q - ((f & F_CR) >>
-		    4))) {
+			if (ce - t >= 7 && t[0] == '#' && t[1] == '+' &&
+			    (ieq(t + 2, ce, "TODO:") ||
+			    ieq(t + 2, ce, "SEQ_TODO:") ||
+			    ieq(t + 2, ce, "TYP_TODO:"))) {
+				size_t *tl = PUSH(P, todolines, ntodolines,
+				    ctodolines);
+
+				if (tl == NULL)
+					return -1;
+				*tl = i;
+				P->maybe_todo = 1;
+			}
+		}
+		if (ce > t && (ce[-1] == '}' || isblank_c(ce[-1])) &&
+		    is_latex_end_line(t, ce)) {
 			size_t *el = PUSH(P, lends, nlends, clends);
 
 			if (el == NULL)
 				return -1;
 			*el = i;
-		}
-		if (q - t >= 7 && t[0] == '#' && t[1] == '+' &&
-		    (ieq(t + 2, q, "TODO:") || ieq(t + 2, q, "SEQ_TODO:") ||
-		    ieq(t + 2, q, "TYP_TODO:"))) {
-			size_t *tl = PUSH(P, todolines, ntodolines, ctodolines);
-
-			if (tl == NULL)
-				return -1;
-			*tl = i;
-			P->maybe_todo = 1;
 		}
 		i++;
 	}
