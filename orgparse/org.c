@@ -939,16 +939,23 @@ is_item(struct parser *P, size_t l, const char **body)
 static int
 is_affiliated(struct parser *P, size_t l)
 {
-	static const char *const kw[] = { "DATA", "HEADERS", "HEADER",
-	    "LABEL", "NAME", "PLOT", "RESNAME", "RESULTS", "RESULT", "SOURCE",
-	    "SRCNAME", "TBLNAME", NULL };
+	static const struct {
+		const char	*w;
+		size_t		 n;
+	} kw[] = { { "DATA", 4 }, { "HEADERS", 7 }, { "HEADER", 6 },
+	    { "LABEL", 5 }, { "NAME", 4 }, { "PLOT", 4 }, { "RESNAME", 7 },
+	    { "RESULTS", 7 }, { "RESULT", 6 }, { "SOURCE", 6 },
+	    { "SRCNAME", 7 }, { "TBLNAME", 7 } };
 	const char	*p = FB(P, l), *e = LE(P, l);
 	const char	*q;
 	size_t		 i, n;
 
-	if (!ieq(p, e, "#+"))
+	if (e - p < 3 || p[0] != '#' || p[1] != '+')
 		return 0;
 	p += 2;
+	/* Most keywords (TITLE, BEGIN_SRC...) are none of these. */
+	if (!strchr("ACDHLNPRSTacdhlnprst", *p) || *p == '\0')
+		return 0;
 	if (ieq(p, e, "CAPTION") || ieq(p, e, "RESULTS")) {
 		q = p + 7;
 		if (q < e && *q == ':')
@@ -973,9 +980,9 @@ is_affiliated(struct parser *P, size_t l)
 		 * them is a colon, so no shorter match exists. */
 		return 0;
 	}
-	for (i = 0; kw[i]; i++) {
-		n = strlen(kw[i]);
-		if (ieq_n(p, e, kw[i], n) && p + n < e && p[n] == ':')
+	for (i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
+		n = kw[i].n;
+		if (ieq_n(p, e, kw[i].w, n) && p + n < e && p[n] == ':')
 			return 1;
 	}
 	return 0;
