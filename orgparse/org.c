@@ -1948,17 +1948,18 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 			const char *b = skip_blanks(s, e);
 
 			if (*b == '-' || *b == '+' || *b == '*') {
-				/* (.*)[ \t]+::([ \t]+|$), greedy */
-				const char *c;
+				/* (.*)[ \t]+::([ \t]+|$), greedy: the last
+				 * "::" in (p, e) that fits, colon by colon. */
+				const char *c, *lim = e - 1;
 
-				c = memchr(p, ':', (size_t)(e - p)) ? e - 2 : p;
-				for (; c > p; c--) {
-					if (c[0] == ':' && c[1] == ':' &&
-					    isblank_c(c[-1]) && (c + 2 == e ||
-					    isblank_c(c[2]))) {
+				while (lim > p + 1 && (c = memrchr(p + 1, ':',
+				    (size_t)(lim - (p + 1)))) != NULL) {
+					if (c[1] == ':' && isblank_c(c[-1]) &&
+					    (c + 2 == e || isblank_c(c[2]))) {
 						p = skip_blanks(c + 2, e);
 						break;
 					}
+					lim = c;
 				}
 			}
 		}
