@@ -2420,9 +2420,9 @@ heading_fields(struct parser *P, org_heading *h, size_t l,
 
 		while (t > ts0 && isblank_c(t[-1]))
 			t--;
-		/* Walk back over tag characters. */
+		/* Walk back over tag characters, if tags may end the line. */
 		r = t;
-		while (r > ts0) {
+		while (r > ts0 && t[-1] == ':') {
 			const char *c = r - 1;
 
 			while (c > ts0 && r - c < 5 &&
