@@ -466,14 +466,38 @@ name_hash(const char *p, size_t n)
 	return h ? h : 1;
 }
 
+/* Order the end lines by name hash for find_end()'s binary search. They
+ * were noted in line order, which a stable sort keeps within each hash:
+ * a radix sort, a byte of the hash a pass. */
 static int
-endline_cmp(const void *x, const void *y)
+sort_bends(struct parser *P)
 {
-	const struct endline *a = x, *b = y;
+	struct endline	*a = P->bends, *b, *t;
+	size_t		 cnt[256], i, n = P->nbends, sum, c;
+	int		 shift;
 
-	if (a->hash != b->hash)
-		return a->hash < b->hash ? -1 : 1;
-	return a->line < b->line ? -1 : a->line > b->line;
+	if (n < 2)
+		return 0;
+	if ((b = malloc(n * sizeof(*b))) == NULL)
+		return -1;
+	for (shift = 0; shift < 32; shift += 8) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[(a[i].hash >> shift) & 255]++;
+		for (sum = 0, i = 0; i < 256; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			b[cnt[(a[i].hash >> shift) & 255]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	/* Four passes: the sorted lines are back in P->bends. */
+	free(b);
+	return 0;
 }
 
 /* Flags of the line [p, q) (q at its LF, or the end). */
@@ -633,9 +657,7 @@ index_lines(struct parser *P)
 	P->nl[i] = 0;
 	P->ind[i] = 0;
 	P->nlines = i;
-	if (P->nbends > 1)
-		qsort(P->bends, P->nbends, sizeof(*P->bends), endline_cmp);
-	return 0;
+	return sort_bends(P);
 }
 
 /* Only spaces and tabs: Emacs' "[ \t]*$". */
