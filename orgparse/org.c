@@ -2307,6 +2307,14 @@ todo_find(const struct todoset *ts, const char *w, size_t n)
 	return 0;
 }
 
+/* split-string's default separators, [ \f\t\n\r\v]+ */
+static int
+issep(char c)
+{
+	return c == ' ' || c == '\f' || c == '\t' || c == '\n' || c == '\r' ||
+	    c == '\v';
+}
+
 /* Add the words of a #+TODO: value: split-string, dropping "|". */
 static void
 todo_words(struct parser *P, struct todoset *ts, const char *p,
@@ -2315,9 +2323,9 @@ todo_words(struct parser *P, struct todoset *ts, const char *p,
 	const char	*q;
 
 	while (p < e) {
-		while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
+		while (p < e && issep(*p))
 			p++;
-		for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) && *q); q++)
+		for (q = p; q < e && !issep(*q); q++)
 			;
 		if (q > p && !(q - p == 1 && *p == '|'))
 			todo_add(P, ts, p, (size_t)(q - p));
@@ -2559,10 +2567,9 @@ startup_odd(struct parser *P)
 		if (strcmp(P->kws[i].key.s, "STARTUP") != 0)
 			continue;
 		while (p < e) {
-			while (p < e && strchr(" \f\t\n\r\v", *p) && *p)
+			while (p < e && issep(*p))
 				p++;
-			for (q = p; q < e && !(strchr(" \f\t\n\r\v", *q) &&
-			    *q); q++)
+			for (q = p; q < e && !issep(*q); q++)
 				;
 			if (q - p == 3 && strncasecmp(p, "odd", 3) == 0)
 				odd = 1;
