@@ -936,7 +936,7 @@ static int
 is_item(struct parser *P, size_t l, const char **body)
 {
 	const char	*s = LB(P, l), *e = LE(P, l);
-	const char	*p = skip_blanks(s, e);
+	const char	*p = FB(P, l);
 
 	if (p >= e)
 		return 0;
@@ -1701,7 +1701,7 @@ paragraph_end(struct parser *P, size_t l, size_t limit)
 			return k;
 		if (e - s >= 3 && s[0] == '%' && s[1] == '%' && s[2] == '(')
 			return k;
-		p = skip_blanks(s, e);
+		p = FB(P, k);
 		if (p == e)
 			return k;
 		switch (*p) {
@@ -1967,7 +1967,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		    isblank_c(p[3])))
 			p = skip_blanks(p + 3, e);
 		{
-			const char *b = skip_blanks(s, e);
+			const char *b = FB(P, l);
 
 			if (*b == '-' || *b == '+' || *b == '*') {
 				/* (.*)[ \t]+::([ \t]+|$), greedy: the last
@@ -2005,7 +2005,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		return l + 1;
 	if (midline)
 		return paragraph(P, l, limit);
-	p = skip_blanks(s, e);
+	p = FB(P, l);
 	if (p < e && !may_begin(*p))
 		return paragraph(P, l, limit);
 	/* Comment. */
@@ -2072,7 +2072,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		l = a;
 		s = LB(P, l);
 		e = LE(P, l);
-		p = skip_blanks(s, e);
+		p = FB(P, l);
 	}
 	/* LaTeX environment. */
 	if (is_latex_begin(P, l, &nb, &ne)) {
