@@ -246,6 +246,12 @@ mkupper(struct parser *P, const char *s, size_t n)
 	if (d == NULL)
 		return r;
 	for (i = 0; i < n; i += k) {
+		if (d[i] < 0x80) {
+			if (d[i] >= 'a' && d[i] <= 'z')
+				d[i] -= 32;
+			k = 1;
+			continue;
+		}
 		k = u8char(d + i, d + n, &c);
 		if (c == 0xDF) {
 			/* Sharp s upcases to "SS", also two bytes. */
