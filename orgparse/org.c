@@ -1939,6 +1939,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 {
 	const char	*s = LB(P, l), *e = LE(P, l), *p, *nb, *ne;
 	size_t		 k, a;
+	char		 fc;
 
 	*type = E_OTHER;
 	if (mode == M_ITEM && st != NULL) {
@@ -2014,23 +2015,26 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 	p = FB(P, l);
 	if (p < e && !may_begin(*p))
 		return paragraph(P, l, limit);
+	/* Each test below wants its first byte fc: check it before the call. */
+	fc = p < e ? *p : '\0';
 	/* Comment. */
-	if (is_comment(P, l)) {
+	if (fc == '#' && is_comment(P, l)) {
 		*type = E_COMMENT;
 		for (k = l + 1; k < limit && is_comment(P, k); k++)
 			;
 		return skip_blank(P, k, limit);
 	}
 	/* Planning, right under a heading. */
-	if (mode == M_PLANNING && l > 0 && P->ls[l - 1] < P->len &&
+	if (mode == M_PLANNING && ((fc | 0x20) == 'c' || (fc | 0x20) == 'd' ||
+	    (fc | 0x20) == 's') && l > 0 && P->ls[l - 1] < P->len &&
 	    *LB(P, l - 1) == '*' && is_planning(P, l)) {
 		*type = E_PLANNING;
 		emit_planning(P, l);
 		return skip_blank(P, l + 1, limit);
 	}
 	/* Property drawer. */
-	if (mode == M_PLANNING || mode == M_PROPDRAWER ||
-	    mode == M_TOPCOMMENT) {
+	if (fc == ':' && (mode == M_PLANNING || mode == M_PROPDRAWER ||
+	    mode == M_TOPCOMMENT)) {
 		int ok;
 
 		if (mode == M_PLANNING)
@@ -2060,12 +2064,13 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		}
 	}
 	/* Clock. */
-	if (ieq(p, e, "CLOCK:"))
+	if ((fc | 0x20) == 'c' && ieq(p, e, "CLOCK:"))
 		return skip_blank(P, l + 1, limit);
 	/* Affiliated keywords. */
 	a = l;
-	while (a < limit && is_affiliated(P, a))
-		a++;
+	if (fc == '#')
+		while (a < limit && is_affiliated(P, a))
+			a++;
 	if (a > l) {
 		if (a >= limit)
 			a = l;	/* the first one is a plain keyword */
@@ -2079,16 +2084,17 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		s = LB(P, l);
 		e = LE(P, l);
 		p = FB(P, l);
+		fc = p < e ? *p : '\0';
 	}
 	/* LaTeX environment. */
-	if (is_latex_begin(P, l, &nb, &ne)) {
+	if (fc == '\\' && is_latex_begin(P, l, &nb, &ne)) {
 		k = find_latex_end(P, nb, (size_t)(ne - nb), l, limit);
 		if (k >= limit)
 			return paragraph(P, l, limit);
 		return skip_blank(P, k + 1, limit);
 	}
 	/* Drawer. */
-	if (is_drawer(P, l, &nb, &ne)) {
+	if (fc == ':' && is_drawer(P, l, &nb, &ne)) {
 		k = find_end(P, K_DRAWER, "", 0, l + 1, limit);
 		if (k >= limit)
 			return paragraph(P, l, limit);
@@ -2098,7 +2104,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		return skip_blank(P, k + 1, limit);
 	}
 	/* Fixed width. */
-	if (is_fixed(P, l)) {
+	if (fc == ':' && is_fixed(P, l)) {
 		for (k = l + 1; k < limit && is_fixed(P, k); k++)
 			;
 		return skip_blank(P, k, limit);
@@ -2148,7 +2154,7 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		return paragraph(P, l, limit);
 	}
 	/* Footnote definition. */
-	if (is_fndef(P, l, &nb)) {
+	if (s < e && *s == '[' && is_fndef(P, l, &nb)) {
 		size_t end = fndef_end(P, l, limit), cb, ce;
 		int mid = 0;
 
@@ -2169,16 +2175,17 @@ element(struct parser *P, size_t l, size_t limit, enum mode mode,
 		return end;
 	}
 	/* Horizontal rule, diary sexp. */
-	if (is_hrule(P, l) || (e - s >= 3 && s[0] == '%' && s[1] == '%' &&
-	    s[2] == '('))
+	if ((fc == '-' && is_hrule(P, l)) || (e - s >= 3 && s[0] == '%' &&
+	    s[1] == '%' && s[2] == '('))
 		return skip_blank(P, l + 1, limit);
 	/* Table. */
-	if (p < e && *p == '|')
+	if (fc == '|')
 		return skip_blank(P, table_end(P, l, limit, 0), limit);
-	if (is_tel_table(P, l, limit))
+	if (fc == '+' && is_tel_table(P, l, limit))
 		return skip_blank(P, table_end(P, l, limit, 1), limit);
 	/* Plain list. */
-	if (is_item(P, l, NULL)) {
+	if ((fc == '-' || fc == '+' || fc == '*' || isdig(fc)) &&
+	    is_item(P, l, NULL)) {
 		struct lstruct	 own = { NULL, 0, 0, 0 }, *use = st;
 		struct item	*it;
 		size_t		 ce, ind;
