@@ -54,6 +54,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "org.h"
 
@@ -582,12 +585,78 @@ is_latex_end_line(const char *p, const char *e)
 	return e - p >= 5 && strncasecmp(e - 5, "\\end{", 5) == 0;
 }
 
+/*
+ * Newlines for index_lines(), in order. Most lines are short, and a
+ * memchr call per line costs more than its search: with SSE2 (every
+ * x86-64 has it) compare 64 bytes at a time and keep the chunk's
+ * newlines as a bit mask for the lines that follow. Elsewhere, and for
+ * the last partial chunk, memchr.
+ */
+struct nlscan {
+	const char	*next;		/* the next chunk to read */
+	const char	*stop;		/* the end of the whole chunks */
+	const char	*chunk;		/* the chunk mask is of */
+	uint64_t	 mask;		/* its newlines not returned yet */
+};
+
+#ifdef __SSE2__
+static inline uint64_t
+nlmask16(const char *p)
+{
+	__m128i	 v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+	return (uint64_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('\n')));
+}
+#endif
+
+static void
+nlscan_init(struct nlscan *ns, const char *b, size_t len)
+{
+	ns->next = ns->chunk = b;
+	ns->stop = b + (len - len % 64);
+	ns->mask = 0;
+}
+
+/* The first newline at or after p (just past the one returned last), or
+ * e when none is left. */
+static const char *
+nlscan_next(struct nlscan *ns, const char *p, const char *e)
+{
+	const char	*q;
+
+#ifdef __SSE2__
+	for (;;) {
+		if (ns->mask != 0) {
+			q = ns->chunk + __builtin_ctzll(ns->mask);
+			ns->mask &= ns->mask - 1;
+			return q;
+		}
+		if (ns->next == ns->stop)
+			break;
+		ns->chunk = ns->next;
+		ns->next += 64;
+		ns->mask = nlmask16(ns->chunk) | nlmask16(ns->chunk + 16) << 16 |
+		    nlmask16(ns->chunk + 32) << 32 |
+		    nlmask16(ns->chunk + 48) << 48;
+	}
+	/* No newline is left before stop. */
+	if (p < ns->stop)
+		p = ns->stop;
+#else
+	(void)ns;
+#endif
+	q = memchr(p, '\n', (size_t)(e - p));
+	return q != NULL ? q : e;
+}
+
 static int
 index_lines(struct parser *P)
 {
 	const char	*b = P->buf, *p, *e = P->buf + P->len, *q, *ce, *t;
 	size_t		 cap, i = 0;
 	unsigned char	 f;
+	struct nlscan	 ns;
 
 	cap = P->len / 32 + 16;
 	P->ls = malloc(cap * sizeof(size_t));
@@ -595,6 +664,7 @@ index_lines(struct parser *P)
 	P->ind = malloc(cap);
 	if (P->ls == NULL || P->nl == NULL || P->ind == NULL)
 		return -1;
+	nlscan_init(&ns, b, P->len);
 	for (p = b; p < e; p = q + 1) {
 		if (i + 1 >= cap) {
 			size_t		*nls;
@@ -610,8 +680,7 @@ index_lines(struct parser *P)
 			if (nls == NULL || nnl == NULL || nind == NULL)
 				return -1;
 		}
-		if ((q = memchr(p, '\n', (size_t)(e - p))) == NULL)
-			q = e;
+		q = nlscan_next(&ns, p, e);
 		/* ce: the content end, before a CR LF's CR. */
 		ce = q;
 		f = 0;
