@@ -509,13 +509,15 @@ sort_bends(struct parser *P)
 	return 0;
 }
 
-/* Flags of the line [p, q) (q at its LF, or the end). */
+/* Flags of the line [p, q) (q at its LF, or the end); its first byte
+ * that is not a space or tab in *t. */
 static unsigned char
-line_flags(const char *p, const char *q, int nl)
+line_flags(const char *p, const char *q, int nl, const char **t)
 {
 	unsigned char	 f = nl ? F_NL : 0;
 	const char	*r;
 
+	*t = p;
 	if (p < q && *p == '*') {
 		for (r = p; r < q && *r == '*'; r++)
 			;
@@ -527,6 +529,7 @@ line_flags(const char *p, const char *q, int nl)
 		return f;
 	for (r = p; r < q && (*r == ' ' || *r == '\t'); r++)
 		;
+	*t = r;
 	/* A CR before the LF is not part of the line. */
 	if (r == q || (nl && r + 1 == q && *r == '\r'))
 		return f | F_RX | F_WS;
@@ -696,8 +699,7 @@ index_lines(struct parser *P)
 		/* Most lines start with text: no flags, no indentation. */
 		if (p < q && (*p == ' ' || *p == '\t' || *p == '\r' ||
 		    *p == '*')) {
-			f |= line_flags(p, q, q < e);
-			t = skip_blanks(p, ce);
+			f |= line_flags(p, q, q < e, &t);
 		} else if (p == q)
 			f |= F_RX | F_WS;
 		P->nl[i] = f;
