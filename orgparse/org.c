@@ -46,9 +46,10 @@
  *  - Greater elements nested deeper than MAXDEPTH are not searched (Emacs
  *    runs out of max-lisp-eval-depth well before).
  *
- * Speed: one pass to index lines (memchr), one recursive pass over
- * elements, no regular expressions, strings in one arena, elements in
- * growable arrays.
+ * Speed: one pass to index lines (newlines found 64 bytes at a time),
+ * one recursive pass over elements, each line predicate called only on
+ * lines whose first byte it could match, no regular expressions, strings
+ * in one arena, elements in growable arrays.
  */
 #include <stdint.h>
 #include <stdlib.h>
