@@ -481,7 +481,9 @@ arena_str(struct arena *a, const char *s)
 	return d;
 }
 
-/* One agent's strings into the arena; its states resolved from the spec. */
+/* One agent into d, its strings into the arena and its states (resolved
+ * from the spec) into names. The sizing pass passes a scratch d and NULL
+ * names: the same walk then only counts bytes. */
 static void
 clone_one(struct agent_status *d, const struct agent_status *s,
     const char **names, struct arena *a)
@@ -489,25 +491,13 @@ clone_one(struct agent_status *d, const struct agent_status *s,
 	size_t ns = s->states != NULL ? s->nstates : s->spec != NULL ?
 	    s->spec->nstates : 0;
 
-	if (d != NULL)
-		*d = *s;
+	*d = *s;
 	for (size_t i = 0; i < ns; i++) {
 		const char *v = arena_str(a, s->states != NULL ?
 		    s->states[i] : s->spec->states[i].name);
 
-		if (d != NULL)
+		if (names != NULL)
 			names[i] = v;
-	}
-	if (d == NULL) {
-		arena_str(a, s->name);
-		arena_str(a, s->state);
-		for (size_t i = 0; i < s->nsteps; i++)
-			arena_str(a, s->steps[i].text);
-		arena_str(a, s->thought);
-		arena_str(a, s->error);
-		arena_str(a, s->last_commit);
-		arena_str(a, s->git);
-		return;
 	}
 	d->states = ns > 0 ? names : NULL;
 	d->nstates = ns;
@@ -532,9 +522,10 @@ status_clone(const struct agent_status *as, size_t n)
 	char *block;
 
 	for (size_t i = 0; i < n; i++) {
-		clone_one(NULL, &as[i], NULL, &a);
-		nnames += as[i].states != NULL ? as[i].nstates :
-		    as[i].spec != NULL ? as[i].spec->nstates : 0;
+		struct agent_status scratch;
+
+		clone_one(&scratch, &as[i], NULL, &a);
+		nnames += scratch.nstates;
 	}
 	head = (n > 0 ? n : 1) * sizeof(*out) + nnames * sizeof(*names);
 	block = xmalloc(head + a.need);
