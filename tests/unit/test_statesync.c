@@ -148,12 +148,52 @@ shorter_content_is_cut(void **state)
 	free(a);
 }
 
+/* Many files pending at once (the index grows past its first size) each
+ * coalesce to their newest content, batch after batch: a second job for
+ * a path would write older content over it. */
+static void
+many_files_coalesce(void **state)
+{
+	enum { N = 300 };
+	uv_loop_t loop;
+	struct statesync *s;
+	char *p, name[64], text[64], *t;
+
+	(void)state;
+	strcpy(dir, "/tmp/keeper-ss-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	uv_loop_init(&loop);
+	s = statesync_new(&loop, dir);
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 3; k++)
+			for (int i = 0; i < N; i++) {
+				p = xasprintf("%s/f%d", dir, i);
+				snprintf(text, sizeof(text), "%d %d %d\n",
+				    round, k, i);
+				statesync_put(s, p, text, strlen(text));
+				free(p);
+			}
+		uv_run(&loop, UV_RUN_DEFAULT);
+		for (int i = 0; i < N; i++) {
+			snprintf(name, sizeof(name), "f%d", i);
+			snprintf(text, sizeof(text), "%d 2 %d\n", round, i);
+			expect(name, text);
+		}
+	}
+	statesync_free(s);
+	uv_loop_close(&loop);
+	t = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(t), 0);
+	free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(batches_and_coalesces),
 		cmocka_unit_test(shorter_content_is_cut),
+		cmocka_unit_test(many_files_coalesce),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
