@@ -37,13 +37,16 @@ endif
 WERROR  ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# One folder per layer (src/README); headers are included by file name.
+SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
+SRC_INC := $(patsubst %/,-I%,$(SRC_DIRS))
 CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -MMD -MP \
-             -Iorgparse -Isrc $(PKG_CFLAGS) $(CFLAGS)
+             -Iorgparse $(SRC_INC) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 ORG_SRC := $(filter-out orgparse/org-dump.c,$(wildcard orgparse/*.c))
 ORG_OBJ := $(ORG_SRC:%.c=$(B)/%.o)
-LIB_SRC := $(filter-out src/main.c src/keeper-exec.c,$(wildcard src/*.c))
+LIB_SRC := $(filter-out src/cmd/main.c src/interp/keeper-exec.c,$(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 # The dashboard page is compiled into the library (generated, not committed).
 DASH_OBJ := $(B)/gen/dashboard_html.o
@@ -57,7 +60,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/gen/dashboard_html.c: src/dashboard.html
+$(B)/gen/dashboard_html.c: src/web/dashboard.html
 	@mkdir -p $(dir $@)
 	@{ echo '#include <stddef.h>'; \
 	  echo 'extern const unsigned char keeper_dashboard_html[];'; \
@@ -79,12 +82,12 @@ $(B)/libkeeper.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/keeper: $(B)/src/main.o $(B)/libkeeper.a $(B)/liborgparse.a
+$(B)/keeper: $(B)/src/cmd/main.o $(B)/libkeeper.a $(B)/liborgparse.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 # The def interpreter children run: only the libraries a def needs.
 EXEC_LIBS = $(shell pkg-config --libs libpcre2-8 jansson 2>/dev/null)
-$(B)/keeper-exec: $(B)/src/keeper-exec.o $(B)/libkeeper.a $(B)/liborgparse.a
+$(B)/keeper-exec: $(B)/src/interp/keeper-exec.o $(B)/libkeeper.a $(B)/liborgparse.a
 	$(CC) $(LDFLAGS_ALL) -Wl,--as-needed -Wl,-z,now -o $@ $^ $(EXEC_LIBS) -lm -lpthread
 
 $(B)/org-dump: $(B)/orgparse/org-dump.o $(B)/liborgparse.a
@@ -104,7 +107,7 @@ unit: $(UNIT_BIN)
 	    echo "== $$t"; $$t || fail=1; \
 	done; exit $$fail
 
-integration: $(B)/keeper $(B)/org-dump
+integration: $(B)/keeper $(B)/keeper-exec $(B)/org-dump
 	KEEPER_BIN=$(CURDIR)/$(B)/keeper ORG_DUMP=$(CURDIR)/$(B)/org-dump \
 	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
@@ -132,7 +135,7 @@ fuzz: deps
 	@bash fuzz/run.sh $(FUZZ_SECONDS)
 
 # The systemd unit names the binary where it is installed (@BINDIR@).
-$(B)/keeper@.service: src/keeper@.service.in
+$(B)/keeper@.service: src/daemon/keeper@.service.in
 	@mkdir -p $(dir $@)
 	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@.tmp && mv $@.tmp $@
 

@@ -22,7 +22,7 @@ PKGS="libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd"
 
 make -s -C "$top" "$B/libkeeper.a" >/dev/null
 mkdir -p "$B/bench"
-cc -std=c17 -D_GNU_SOURCE -O2 -I"$top/src" $(pkg-config --cflags $PKGS) \
+cc -std=c17 -D_GNU_SOURCE -O2 $(for d in "$top"/src/*/; do printf -- "-I%s " "$d"; done) $(pkg-config --cflags $PKGS) \
     -o "$B/bench/git-commit" "$here/git-commit.c" "$B/libkeeper.a" \
     $(pkg-config --libs $PKGS) -lm -lpthread
 

@@ -15,7 +15,7 @@ root=$(cd "$here/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-cc -std=c17 -O2 -D_GNU_SOURCE -I"$root/src" -o "$tmp/hk" \
+cc -std=c17 -O2 -D_GNU_SOURCE $(for d in "$root"/src/*/; do printf -- "-I%s " "$d"; done) -o "$tmp/hk" \
     "$here/housekeep_bench.c" "$B/libkeeper.a" \
     $(pkg-config --libs sqlite3) -lpthread
 

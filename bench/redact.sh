@@ -10,7 +10,7 @@ case $B in /*) ;; *) B=$root/$B ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-cc -std=c17 -O2 -D_GNU_SOURCE -I"$root/src" -o "$tmp/redact_bench" \
+cc -std=c17 -O2 -D_GNU_SOURCE $(for d in "$root"/src/*/; do printf -- "-I%s " "$d"; done) -o "$tmp/redact_bench" \
     "$here/redact_bench.c" "$B/libkeeper.a" \
     $(pkg-config --libs libpcre2-8) -lpthread
 

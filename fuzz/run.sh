@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build and run every fuzz/fuzz_*.c harness for SECONDS each (default 60).
-# Each harness links the sources of orgparse/ and src/ (less main.c and
-# org-dump.c) and the generated build/gen/*.c, built with
+# Each harness links the sources of orgparse/ and src/ (less the two main()s
+# and org-dump.c) and the generated build/gen/*.c, built with
 # clang -fsanitize=fuzzer,address,undefined into build-fuzz/.
 # Seeds: tests/golden/*.org, plus fuzz/corpus-NAME/ and, read in place,
 # ../shared/corpus when present. Findings go to fuzz/out/NAME/.
@@ -9,14 +9,14 @@ set -euo pipefail
 secs=${1:-60}
 cd "$(dirname "$0")/.."
 B=build-fuzz
-CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Iorgparse -Isrc $(pkg-config --cflags libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd 2>/dev/null || true)"
+CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Iorgparse $(for d in src/*/; do printf -- "-I%s " "$d"; done) $(pkg-config --cflags libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd 2>/dev/null || true)"
 LIBS="$(pkg-config --libs libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd 2>/dev/null || true) -lm -lpthread"
 mkdir -p $B fuzz/out
 # Generated sources (the dashboard page) come from the normal build.
 make -s all >/dev/null
 objs=()
-for c in orgparse/*.c src/*.c build/gen/*.c; do
-	case $c in orgparse/org-dump.c|src/main.c) continue ;; esac
+for c in orgparse/*.c src/*/*.c build/gen/*.c; do
+	case $c in orgparse/org-dump.c|src/cmd/main.c|src/interp/keeper-exec.c) continue ;; esac
 	[ -e "$c" ] || continue
 	o=$B/${c%.c}.o
 	mkdir -p "$(dirname "$o")"

@@ -97,7 +97,7 @@ def test_verify_catches_a_broken_unit(tmp_path):
     """The check above can fail: a bad directive is reported."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze not installed")
-    src = open(os.path.join(ROOT, "src/keeper@.service.in")).read()
+    src = open(os.path.join(ROOT, "src/daemon/keeper@.service.in")).read()
     bad = src.replace("@BINDIR@", "/bin").replace("/bin/keeper", "/bin/true") \
         .replace("KillMode=mixed", "KillMode=bogus")
     inst = tmp_path / "keeper@bad.service"

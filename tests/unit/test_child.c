@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/child.c"
+#include "child.c"
 
 static void
 no_work_word(void **state)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../src/def.c"
+#include "def.c"
 #include "testutil.h"
 
 static struct agent_def *

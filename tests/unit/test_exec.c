@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/exec.c"
+#include "exec.c"
 
 static void
 test_no_work(void **state)

@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
-#include "../../src/repo.c"
+#include "repo.c"
 
 static char errbuf[512];
 
