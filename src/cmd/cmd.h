@@ -6,16 +6,16 @@
 #ifndef KEEPER_CMD_H
 #define KEEPER_CMD_H
 
-#define EXIT_USAGE	64	/* EX_USAGE */
-#define EXIT_CONFIG	65	/* EX_DATAERR */
+#include "exitcode.h"
 
+/* One per file, src/cmd/cmd-NAME.c. */
 int	cmd_check(int argc, char **argv);
-int	cmd_exec_def(int argc, char **argv);	/* exec.c */
-int	cmd_run(int argc, char **argv);		/* cli.c */
-int	cmd_run_once(int argc, char **argv);	/* cli.c */
-int	cmd_status(int argc, char **argv);	/* cli.c */
-int	cmd_history(int argc, char **argv);	/* cli.c */
+int	cmd_exec_def(int argc, char **argv);	/* interp/exec.c */
+int	cmd_run(int argc, char **argv);
+int	cmd_run_once(int argc, char **argv);	/* cmd-once.c */
+int	cmd_status(int argc, char **argv);
+int	cmd_history(int argc, char **argv);
 int	cmd_doctor(int argc, char **argv);
-int	cmd_log(int argc, char **argv);		/* gitlog.c */
+int	cmd_log(int argc, char **argv);
 
 #endif

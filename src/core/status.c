@@ -444,6 +444,48 @@ status_redact_json(json_t *v, status_redact_fn fn, void *arg)
 	}
 }
 
+json_t *
+status_cli(const struct agent_status *as, size_t n,
+    const struct status_crew *c, long pid, const char *data)
+{
+	json_t *arr = json_array(), *o;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct agent_status *a = &as[i];
+
+		o = json_object();
+		json_object_set_new(o, "name", jstr(a->name));
+		json_object_set_new(o, "state", jstr(a->state ? a->state : ""));
+		json_object_set_new(o, "hits", json_integer(a->hits));
+		json_object_set_new(o, "repeat", json_integer(a->repeat));
+		json_object_set_new(o, "last_run", json_integer(a->last_run_ms));
+		json_object_set_new(o, "next_tick",
+		    json_integer(a->next_tick_ms));
+		json_object_set_new(o, "last_outcome",
+		    json_string(outcome_name(a->last_outcome)));
+		json_object_set_new(o, "streak",
+		    json_integer(a->no_work_streak));
+		json_object_set_new(o, "running", json_boolean(a->running));
+		json_object_set_new(o, "queue_place",
+		    json_integer(a->queue_place));
+		json_object_set_new(o, "run_started",
+		    json_integer(a->run_started_ms));
+		if (a->error)
+			json_object_set_new(o, "error", jstr(a->error));
+		if (a->thought)
+			json_object_set_new(o, "thought", jstr(a->thought));
+		json_array_append_new(arr, o);
+	}
+	o = json_object();
+	json_object_set_new(o, "agents", arr);
+	json_object_set_new(o, "pid", pid > 0 ? json_integer(pid) :
+	    json_null());
+	json_object_set_new(o, "data", jstr(data));
+	if (c != NULL && c->error != NULL)
+		json_object_set_new(o, "crew_error", jstr(c->error));
+	return o;
+}
+
 char *
 status_dump(const json_t *v, size_t *len)
 {

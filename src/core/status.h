@@ -109,6 +109,14 @@ json_t		*status_health_json(const struct agent_status *, size_t n,
  * array from the git feed, or NULL for none) is stolen. */
 json_t		*status_changes(json_t *commits, const struct agent_status *,
 		    size_t n, const struct status_crew *, int64_t now_ms);
+/* `keeper status --json`, and keeper.sock's answer to "status": {"agents":
+ * [{"name","state","hits","repeat","last_run","next_tick","last_outcome",
+ * "streak","running","queue_place","run_started","error"?,"thought"?}],
+ * "pid" (null without a daemon), "data", "crew_error"?}. Times are unix ms,
+ * 0 for none. Built here for both, so the daemon's answer and the files'
+ * have one shape and the same UTF-8 cleaning. */
+json_t		*status_cli(const struct agent_status *, size_t n,
+		    const struct status_crew *, long pid, const char *data);
 /* Pass every string value (not keys) in v through fn, in place. This is
  * the one place served text is redacted; fn NULL does nothing. */
 void		 status_redact_json(json_t *v, status_redact_fn fn, void *arg);

@@ -1,5 +1,5 @@
 /*
- * plane: what gets published, when, and that every served string went
+ * render: what gets published, when, and that every served string went
  * through the redactor.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "plane.h"
+#include "render.h"
 #include "util.h"
 
 #define NOW	1000000000000LL
@@ -57,12 +57,12 @@ static void
 test_publish_and_skip(void **state)
 {
 	struct snapshot_store *st = snapshot_store_new();
-	struct plane *p = plane_new(st, NULL, NULL);
+	struct render *p = render_new(st, NULL, NULL);
 	struct agent_status a = agent("desk");
 	struct snapshot *s;
 
 	(void)state;
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW), 1);
 	s = snapshot_acquire(st);
 	assert_int_equal(s->version, 1);
 	assert_int_equal(s->health_code, 200);
@@ -73,38 +73,38 @@ test_publish_and_skip(void **state)
 	snapshot_release(s);
 
 	/* Only the clock moved: nothing to tell anyone. */
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 1000), 0);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 1000), 0);
 	/* A run starts: published. */
 	a.running = 1;
 	a.run_started_ms = NOW + 2000;
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 2000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 2000), 1);
 	s = snapshot_acquire(st);
 	assert_int_equal(s->version, 2);
 	assert_non_null(strstr(s->activity, "\"running\":true"));
 	snapshot_release(s);
 	/* Health decays with time alone: published when the verdict flips. */
 	a.running = 0;
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 3000), 1);
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 89000), 0);
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 100000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 3000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 89000), 0);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 100000), 1);
 	s = snapshot_acquire(st);
 	assert_int_equal(s->health_code, 503);
 	assert_non_null(strstr(s->health, "\"desk\":\"late\""));
 	snapshot_release(s);
 
 	/* New commits: published. */
-	plane_set_commits(p, json_loads("[{\"id\":\"c1\"}]", 0, NULL));
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 100000), 1);
+	render_set_commits(p, json_loads("[{\"id\":\"c1\"}]", 0, NULL));
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 100000), 1);
 	s = snapshot_acquire(st);
 	assert_non_null(strstr(s->changes, "\"commits\":[{\"id\":\"c1\"}]"));
 	snapshot_release(s);
-	plane_set_commits(p, json_string("not an array"));
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW + 100000), 1);
+	render_set_commits(p, json_string("not an array"));
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 100000), 1);
 	s = snapshot_acquire(st);
 	assert_non_null(strstr(s->changes, "\"commits\":[]"));
 	snapshot_release(s);
 
-	plane_free(p);
+	render_free(p);
 	snapshot_store_free(st);
 }
 
@@ -114,19 +114,19 @@ test_everything_redacted(void **state)
 	struct snapshot_store *st = snapshot_store_new();
 	struct agent_status a = agent("desk");
 	struct snapshot *s;
-	struct plane *p;
+	struct render *p;
 	int calls = 0;
 
 	(void)state;
-	p = plane_new(st, fake_redact, &calls);
+	p = render_new(st, fake_redact, &calls);
 	a.thought = "my key is sk-live-123";
 	a.error = "token sk-err";
 	a.steps[0] = (struct status_line){ NOW, "curl -H sk-step" };
 	a.nsteps = 1;
 	a.running = 1;
-	plane_set_commits(p, json_loads("[{\"id\":\"c1\","
+	render_set_commits(p, json_loads("[{\"id\":\"c1\","
 	    "\"subject\":\"desk: leaked sk-commit\"}]", 0, NULL));
-	assert_int_equal(plane_publish(p, &a, 1, &crew, NOW), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NOW), 1);
 	assert_true(calls > 0);
 	s = snapshot_acquire(st);
 	assert_null(strstr(s->activity, "sk-"));
@@ -137,7 +137,7 @@ test_everything_redacted(void **state)
 	    "\"at\":1000000000000,\"text\":\"curl -H [REDACTED]step\"}]"));
 	assert_non_null(strstr(s->changes, "leaked [REDACTED]commit"));
 	snapshot_release(s);
-	plane_free(p);
+	render_free(p);
 	snapshot_store_free(st);
 }
 

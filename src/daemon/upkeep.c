@@ -1,8 +1,8 @@
 /*
- * service: systemd notification, state-change alerts, the sentinel and
- * housekeeping, glued to the daemon. The logic lives in notify.c,
- * alert.c, sentinel.c and housekeep.c; this file only gathers the
- * daemon's facts, calls them and acts on what they decide.
+ * upkeep: systemd notification, state-change alerts, the sentinel and
+ * housekeeping, as an observer of the daemon (see upkeep.h). The logic
+ * lives in notify.c, alert.c, sentinel.c and housekeep.c; this file only
+ * gathers the daemon's facts, calls them and acts on what they decide.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,17 +13,18 @@
 
 #include "alert.h"
 #include "daemon.h"
+#include "gate.h"
 #include "housekeep.h"
 #include "log.h"
 #include "notify.h"
 #include "sentinel.h"
-#include "service.h"
 #include "status.h"
 #include "store.h"
+#include "upkeep.h"
 #include "util.h"
 #include "worker.h"
 
-struct service {
+struct upkeep {
 	struct daemon		*d;
 	struct notify		 nfy;
 	struct alert_hub	*alerts;
@@ -42,10 +43,14 @@ struct service {
 	struct status_sentinel	 shown;		/* the same, for /_health */
 };
 
-struct service *
-service_new(struct daemon *d)
+static void	on_daemon(struct daemon *, enum daemon_event, struct worker *,
+		    void *);
+
+struct upkeep *
+upkeep_new(struct daemon *d)
 {
-	struct service *s = xcalloc(1, sizeof(*s));
+	struct upkeep *s = xcalloc(1, sizeof(*s));
+	const struct crew *c = daemon_crew(d);
 	char err[256];
 
 	s->d = d;
@@ -54,7 +59,7 @@ service_new(struct daemon *d)
 	else if (notify_enabled(&s->nfy))
 		log_debug("event=notify socket=%s watchdog_ms=%" PRId64,
 		    log_qv(s->nfy.sockname), s->nfy.watchdog_ms);
-	s->alerts = alert_hub_from_env(d->crew ? d->crew->title : NULL, err,
+	s->alerts = alert_hub_from_env(c ? c->title : NULL, err,
 	    sizeof(err));
 	if (s->alerts == NULL) {
 		/* A bad alert setting must not stop the agents: alert with
@@ -63,50 +68,53 @@ service_new(struct daemon *d)
 
 		log_warnx("event=alert-config error=%s", log_qv(err));
 		alert_policy_default(&p);
-		s->alerts = alert_hub_new(d->crew ? d->crew->title : NULL,
+		s->alerts = alert_hub_new(c ? c->title : NULL,
 		    getenv("KEEPER_ALERT_URL"), &p, err, sizeof(err));
 		if (s->alerts == NULL)
 			s->alerts = alert_hub_new(NULL, NULL, &p, err,
 			    sizeof(err));
 	}
+	daemon_observe(d, on_daemon, s);
 	return s;
 }
 
 /* ---- alerts ---- */
 
 static void
-observe(struct service *s, struct worker *w, int64_t now)
+observe(struct upkeep *s, struct worker *w, int64_t now)
 {
 	struct daemon *d = s->d;
+	struct store *st = daemon_store(d);
 	struct agent_status as;
+	struct status_crew c;
 	struct alert a;
 	struct alert_input in;
 	char *text;
 
 	memset(&as, 0, sizeof(as));
 	worker_status(w, &as);
+	daemon_status_crew(d, &c);
 	in = (struct alert_input){ .agent = worker_name(w),
-	    .health = status_health(&as, now, d->boot_ms, d->crew ?
-	    d->crew->boot_grace_ms : 0),
+	    .health = status_health(&as, now, c.boot_ms, c.grace_ms),
 	    .fail_streak = as.fail_streak, .run_id = worker_run_id(w),
 	    .last_run_ms = as.last_run_ms, .now_ms = now };
 	if (!alert_hub_observe(s->alerts, &in, &a))
 		return;
 	text = alert_text(&a);
-	if (d->store != NULL && store_alert(d->store, a.id, a.agent,
+	if (st != NULL && store_alert(st, a.id, a.agent,
 	    alert_state_name(a.from), alert_state_name(a.to), a.fail_streak,
 	    a.suppressed, a.at_ms, a.run_id, text) == -1)
 		log_warnx("agent=%s event=alert-record-failed error=%s",
-		    log_qv(a.agent), log_qv(store_errmsg(d->store)));
+		    log_qv(a.agent), log_qv(store_errmsg(st)));
 	free(text);
 }
 
-void
-service_tick_done(struct service *s, struct worker *w)
+static void
+tick_done(struct upkeep *s, struct worker *w)
 {
 	/* A draining daemon arms no next tick, so its agents would look
 	 * stale: no verdicts then. */
-	if (s == NULL || s->closing || s->d->draining)
+	if (s->closing || daemon_draining(s->d))
 		return;
 	if (worker_removed(w)) {
 		/* It left the crew: a member of that name added later starts
@@ -120,7 +128,7 @@ service_tick_done(struct service *s, struct worker *w)
 /* ---- the sentinel ---- */
 
 static void
-sentinel_repair(struct service *s, const struct sentinel_finding *f,
+sentinel_repair(struct upkeep *s, const struct sentinel_finding *f,
     struct worker **ws)
 {
 	struct daemon *d = s->d;
@@ -131,7 +139,7 @@ sentinel_repair(struct service *s, const struct sentinel_finding *f,
 	switch (f->kind) {
 	case SENT_MISSED_TIMER:
 		action = "tick";
-		(void)worker_tick(ws[f->worker], "schedule", NULL);
+		daemon_tick_now(d, ws[f->worker]);
 		break;
 	case SENT_OVERDUE_RUN:
 		action = "kill";
@@ -140,11 +148,11 @@ sentinel_repair(struct service *s, const struct sentinel_finding *f,
 	case SENT_LEAKED_SLOT:
 		action = "release";
 		for (int i = 0; i < f->slots; i++)
-			gate_release(&d->gate);
+			gate_release(daemon_gate(d));
 		break;
 	case SENT_LOST_SLOT:
 		action = "recount";
-		d->gate.used += f->slots;
+		gate_recount(daemon_gate(d), daemon_gate(d)->used + f->slots);
 		break;
 	case SENT_NKINDS:
 		return;
@@ -153,26 +161,27 @@ sentinel_repair(struct service *s, const struct sentinel_finding *f,
 	log_warnx("agent=%s event=sentinel kind=%s late_ms=%" PRId64
 	    " slots=%d action=%s", log_qv(agent), sentinel_kind_name(f->kind),
 	    f->late_ms, f->slots, action);
-	daemon_status_changed(d);
+	daemon_changed(d);	/* /_health shows the count */
 }
 
 static void
-sentinel_run(struct service *s, int64_t now)
+sentinel_run(struct upkeep *s, int64_t now)
 {
 	struct daemon *d = s->d;
 	struct sentinel_worker *facts;
-	struct sentinel_gate g = { .slots = d->gate.slots,
-	    .used = d->gate.used };
+	struct gate *gt = daemon_gate(d);
+	struct sentinel_gate g = { .slots = gt->slots, .used = gt->used };
 	struct sentinel_finding f[16];
 	struct worker **ws;
-	size_t n, nw = d->nworkers;
+	size_t n, nw = daemon_nworkers(d);
 
 	if (nw == 0)
 		return;
 	/* Repairs may tick a worker, and a tick may free a removed one:
 	 * work on a copy of the list. */
 	ws = xcalloc(nw, sizeof(*ws));
-	memcpy(ws, d->workers, nw * sizeof(*ws));
+	for (size_t i = 0; i < nw; i++)
+		ws[i] = daemon_worker(d, i);
 	facts = xcalloc(nw, sizeof(*facts));
 	for (size_t i = 0; i < nw; i++)
 		worker_sentinel_facts(ws[i], &facts[i]);
@@ -191,16 +200,18 @@ sentinel_run(struct service *s, int64_t now)
 
 /* One batch of the retention prune; 1 while more remain. */
 static int
-prune_batch(struct service *s, int64_t now)
+prune_batch(struct upkeep *s, int64_t now)
 {
 	struct daemon *d = s->d;
 	char err[512];
-	int64_t n, retention = d->crew && d->crew->retention_ms > 0 ?
-	    d->crew->retention_ms : HK_RETENTION_MS;
+	const struct crew *c = daemon_crew(d);
+	struct store *st = daemon_store(d);
+	int64_t n, retention = c && c->retention_ms > 0 ? c->retention_ms :
+	    HK_RETENTION_MS;
 
-	if (d->store == NULL)
+	if (st == NULL)
 		return 0;
-	n = store_prune(d->store, now, retention, HK_PRUNE_BATCH, err,
+	n = store_prune(st, now, retention, HK_PRUNE_BATCH, err,
 	    sizeof(err));
 	if (n < 0) {
 		log_warnx("event=housekeep duty=prune error=%s", log_qv(err));
@@ -217,15 +228,15 @@ prune_batch(struct service *s, int64_t now)
 /* After the prune, one call per housekeeping run: 1 while the database
  * has more to give back (a step of incremental vacuum each time). */
 static int
-db_step(struct service *s)
+db_step(struct upkeep *s)
 {
 	struct daemon *d = s->d;
 	struct hk_db_report r;
 	char err[512];
 
-	if (d->store == NULL)
+	if (daemon_store(d) == NULL)
 		return 0;
-	if (hk_db_maintain(store_db(d->store), HK_VACUUM_FREE_RATIO,
+	if (hk_db_maintain(store_db(daemon_store(d)), HK_VACUUM_FREE_RATIO,
 	    HK_VACUUM_STEP_PAGES, s->vac_more, &r, err, sizeof(err)) == -1) {
 		log_warnx("event=housekeep duty=db error=%s", log_qv(err));
 		s->vac_more = 0;
@@ -244,16 +255,16 @@ db_step(struct service *s)
 
 /* Last of the daily duties: the dream journals. */
 static void
-bound_journals(struct service *s)
+bound_journals(struct upkeep *s)
 {
 	struct daemon *d = s->d;
 	char err[512], *path;
 	int dropped;
 
-	for (size_t i = 0; i < d->nworkers; i++) {
-		const char *name = worker_name(d->workers[i]);
+	for (size_t i = 0; i < daemon_nworkers(d); i++) {
+		const char *name = worker_name(daemon_worker(d, i));
 
-		path = xasprintf("%s/dreams-%s.org", d->data, name);
+		path = xasprintf("%s/dreams-%s.org", daemon_data(d), name);
 		dropped = hk_bound_journal(path, HK_JOURNAL_ENTRIES,
 		    HK_JOURNAL_BYTES, err, sizeof(err));
 		if (dropped < 0)
@@ -286,16 +297,16 @@ bound_journals(struct service *s)
 static void
 cron_cb(uv_timer_t *t)
 {
-	struct service *s = t->data;
+	struct upkeep *s = t->data;
 	struct daemon *d = s->d;
 	int64_t now = util_now_ms();
 
-	if (s->closing || d->draining)
+	if (s->closing || daemon_draining(d))
 		return;
 	sentinel_run(s, now);
-	for (size_t i = 0; i < d->nworkers; i++)
-		if (!worker_removed(d->workers[i]))
-			observe(s, d->workers[i], now);
+	for (size_t i = 0; i < daemon_nworkers(d); i++)
+		if (!worker_removed(daemon_worker(d, i)))
+			observe(s, daemon_worker(d, i), now);
 	if (!s->pruning && !s->upkeep && hk_due(s->last_daily_ms,
 	    HK_PRUNE_PERIOD_MS, now)) {
 		s->last_daily_ms = now;
@@ -308,18 +319,17 @@ cron_cb(uv_timer_t *t)
 		bound_journals(s);
 }
 
-void
-service_ready(struct service *s)
+static void
+ready(struct upkeep *s)
 {
-	struct daemon *d;
+	struct daemon *d = s->d;
+	size_t n = daemon_nworkers(d);
+	struct status_crew c;
 	char *status;
 	int rc;
 
-	if (s == NULL)
-		return;
-	d = s->d;
 	if (!s->cron_armed) {
-		uv_timer_init(d->loop, &s->cron);
+		uv_timer_init(daemon_loop(d), &s->cron);
 		s->cron.data = s;
 		uv_timer_start(&s->cron, cron_cb, SERVICE_CRON_MS,
 		    SERVICE_CRON_MS);
@@ -329,14 +339,14 @@ service_ready(struct service *s)
 		s->open_handles++;
 	}
 	if (!s->nfy.timer_armed && notify_enabled(&s->nfy)) {
-		if ((rc = notify_watchdog_start(&s->nfy, d->loop)) != 0)
+		if ((rc = notify_watchdog_start(&s->nfy, daemon_loop(d))) != 0)
 			log_warnx("event=watchdog-failed error=%s",
 			    log_qv(uv_strerror(rc)));
 		else if (s->nfy.timer_armed)
 			s->open_handles++;
 	}
-	status = xasprintf("%zu agent%s%s", d->nworkers,
-	    d->nworkers == 1 ? "" : "s", d->crew_error ?
+	daemon_status_crew(d, &c);
+	status = xasprintf("%zu agent%s%s", n, n == 1 ? "" : "s", c.error ?
 	    "; manifest error, last good one runs" : "");
 	if ((rc = notify_ready(&s->nfy, status)) < 0)
 		log_warnx("event=notify-failed what=READY error=%s",
@@ -345,29 +355,11 @@ service_ready(struct service *s)
 	s->ready_sent = 1;
 }
 
-void
-service_reloading(struct service *s)
-{
-	if (s != NULL)
-		(void)notify_reloading(&s->nfy);
-}
-
-void
-service_stopping(struct service *s)
-{
-	if (s != NULL)
-		(void)notify_stopping(&s->nfy, "draining");
-}
-
 const struct status_sentinel *
-service_sentinel(struct service *s)
+upkeep_sentinel(void *arg)
 {
-	/* Before the service starts nothing has been repaired: zeros, so
-	 * /_health has one shape from the first snapshot on. */
-	static const struct status_sentinel none;
+	struct upkeep *s = arg;
 
-	if (s == NULL)
-		return &none;
 	s->shown.missed_timer = s->sentinel.n[SENT_MISSED_TIMER];
 	s->shown.overdue_run = s->sentinel.n[SENT_OVERDUE_RUN];
 	s->shown.leaked_slot = s->sentinel.n[SENT_LEAKED_SLOT];
@@ -376,21 +368,51 @@ service_sentinel(struct service *s)
 }
 
 static void
+on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
+    void *arg)
+{
+	struct upkeep *s = arg;
+
+	(void)d;
+	if (s->closing)
+		return;
+	switch (ev) {
+	case DAEMON_READY:
+		ready(s);
+		break;
+	case DAEMON_RELOADING:
+		(void)notify_reloading(&s->nfy);
+		break;
+	case DAEMON_STOPPING:
+		(void)notify_stopping(&s->nfy, "draining");
+		break;
+	case DAEMON_TICK_DONE:
+		tick_done(s, w);
+		break;
+	case DAEMON_CHANGED:
+	case DAEMON_SETTLED:
+	case DAEMON_FLUSH:
+		break;
+	}
+}
+
+static void
 handle_closed(uv_handle_t *h)
 {
-	struct service *s = h->data;
+	struct upkeep *s = h->data;
 
 	if (--s->open_handles == 0)
 		free(s);
 }
 
 void
-service_close(struct service *s)
+upkeep_close(struct upkeep *s)
 {
 	int handles;
 
 	if (s == NULL)
 		return;
+	daemon_observe(s->d, NULL, s);
 	s->closing = 1;
 	alert_hub_free(s->alerts);
 	s->alerts = NULL;
