@@ -1,5 +1,5 @@
 /*
- * check: `keeper check [--as crew|lifecycle|def] [--strict] FILE...`.
+ * cmd-check: `keeper check [--as crew|lifecycle|def] [--strict] FILE...`.
  *
  * Recognises each file's kind, parses it with its model and prints every
  * problem as FILE:LINE: message on stderr. A crew is checked with
@@ -21,6 +21,7 @@
 #include "lcspec.h"
 #include "org.h"
 #include "util.h"
+#include "walk.h"
 
 #define CHECK_MAX_SHOWN	100	/* problems printed per file */
 
@@ -195,6 +196,14 @@ detect(const char *buf, size_t len)
 	return k;
 }
 
+/* A file another names joins the queue (once). */
+static void
+enqueue_ref(const struct walk_ref *r, void *arg)
+{
+	enqueue(arg, r->path, r->kind == WALK_DEF ? K_DEF : K_LIFECYCLE,
+	    r->from, r->line);
+}
+
 /* j is a copy: enqueue() may move the job array while we run. */
 static void
 check_one(struct checker *ck, const struct job *j)
@@ -223,24 +232,12 @@ check_one(struct checker *ck, const struct job *j)
 	}
 	switch (kind) {
 	case K_CREW:
-		if (crew_parse(j->path, buf, len, &c, &d) == -1)
-			break;
-		for (size_t i = 0; i < c->nmembers; i++) {
-			const struct crew_member *m = &c->members[i];
-
-			enqueue(ck, m->def, K_DEF, c->path, m->def_line);
-			if (m->lifecycle)
-				enqueue(ck, m->lifecycle, K_LIFECYCLE, c->path,
-				    m->lifecycle_line);
-		}
+		if (crew_parse(j->path, buf, len, &c, &d) == 0)
+			walk_crew(c, enqueue_ref, ck);
 		break;
 	case K_LIFECYCLE:
-		if (lc_spec_parse(j->path, buf, len, &sp, &d) == -1)
-			break;
-		for (size_t i = 0; i < sp->nstates; i++)
-			if (sp->states[i].def)
-				enqueue(ck, sp->states[i].def, K_DEF, sp->path,
-				    sp->states[i].def_line);
+		if (lc_spec_parse(j->path, buf, len, &sp, &d) == 0)
+			walk_lifecycle(sp, NULL, enqueue_ref, ck);
 		break;
 	case K_DEF:
 		(void)def_parse(j->path, buf, len, &df, &d);

@@ -1,5 +1,5 @@
 /*
- * doctor: `keeper doctor`, a deployment check that says what is wrong in
+ * cmd-doctor: `keeper doctor`, a deployment check that says what is wrong in
  * plain words (keeper(1) DOCTOR). It only reads and probes: it parses the
  * crew and everything it names, opens the tenant repository, tries a
  * file in the data directory, tries to bind the HTTP address and, when an
@@ -28,8 +28,11 @@
 #include "crew.h"
 #include "def.h"
 #include "diag.h"
+#include "http.h"
 #include "lcspec.h"
+#include "preflight.h"
 #include "util.h"
+#include "walk.h"
 
 struct doctor {
 	FILE	*out;
@@ -128,6 +131,8 @@ check_def(struct doctor *dr, const char *who, const char *path)
 	def_free(def);
 }
 
+static void	check_ref(const struct walk_ref *, void *);
+
 static void
 check_lifecycle(struct doctor *dr, const char *who, const char *path)
 {
@@ -150,13 +155,7 @@ check_lifecycle(struct doctor *dr, const char *who, const char *path)
 	diag_release(&d);
 	say(dr, "ok", "%s: lifecycle '%s' parses (%zu state%s)", who, path,
 	    lc->nstates, lc->nstates == 1 ? "" : "s");
-	for (size_t i = 0; i < lc->nstates; i++)
-		if (lc->states[i].def != NULL) {
-			char *w = xasprintf("%s (state %s)", who,
-			    lc->states[i].name);
-			check_def(dr, w, lc->states[i].def);
-			free(w);
-		}
+	walk_lifecycle(lc, who, check_ref, dr);
 	lc_spec_free(lc);
 }
 
@@ -185,14 +184,18 @@ check_crew(struct doctor *dr, const char *path)
 	else
 		say(dr, "ok", "crew '%s' parses (%zu member%s)", path,
 		    crew->nmembers, crew->nmembers == 1 ? "" : "s");
-	for (size_t i = 0; i < crew->nmembers; i++) {
-		const struct crew_member *m = &crew->members[i];
-
-		check_def(dr, m->name, m->def);
-		if (m->lifecycle != NULL)
-			check_lifecycle(dr, m->name, m->lifecycle);
-	}
+	walk_crew(crew, check_ref, dr);
 	return crew;
+}
+
+/* Every file the crew names, through walk.h. */
+static void
+check_ref(const struct walk_ref *r, void *arg)
+{
+	if (r->kind == WALK_DEF)
+		check_def(arg, r->who, r->path);
+	else
+		check_lifecycle(arg, r->who, r->path);
 }
 
 static void
@@ -276,13 +279,11 @@ mkdirs(const char *dir)
 }
 
 static void
-check_data(struct doctor *dr, const char *data, git_repository *repo)
+check_data(struct doctor *dr, const char *data, const char *repo)
 {
 	struct stat st;
-	char *probe, real[PATH_MAX], wt[PATH_MAX];
-	const char *workdir;
-	int fd, ignored = 0;
-	size_t n;
+	char *probe, *rel = NULL;
+	int fd;
 
 	if (stat(data, &st) == -1) {
 		/* keeper creates it; say whether it could. */
@@ -309,92 +310,53 @@ check_data(struct doctor *dr, const char *data, git_repository *repo)
 	free(probe);
 	say(dr, "ok", "data dir '%s' is writable", data);
 
-	if (repo == NULL || (workdir = git_repository_workdir(repo)) == NULL)
+	if (repo == NULL)
 		return;
-	if (realpath(data, real) == NULL || realpath(workdir, wt) == NULL)
-		return;
-	n = strlen(wt);
-	while (n > 1 && wt[n - 1] == '/')
-		wt[--n] = '\0';
-	if (strncmp(real, wt, n) != 0 || (real[n] != '/' && real[n] != '\0'))
-		return;
-	if (real[n] == '\0') {
+	switch (preflight_data_in_tree(repo, data, NULL, &rel)) {
+	case PF_OUTSIDE:
+		break;
+	case PF_IS_TREE:
 		say(dr, "problem", "data dir '%s' is the tenant work tree "
 		    "itself: keeper's state would be committed", data);
-		return;
-	}
-	/* A directory is ignored when a path inside it is. */
-	probe = xasprintf("%s/keeper.db", real + n + 1);
-	if (git_ignore_path_is_ignored(&ignored, repo, probe) != 0)
-		ignored = 0;
-	free(probe);
-	if (ignored)
+		break;
+	case PF_IGNORED:
 		say(dr, "ok", "data dir '%s' is inside the work tree but "
 		    "ignored by git", data);
-	else
+		break;
+	case PF_NOT_IGNORED:
 		say(dr, "problem", "data dir '%s' is inside the tenant work "
 		    "tree and not ignored: add '%s/' to .gitignore or move "
-		    "it", data, real + n + 1);
-}
-
-/* host:port, [v6]:port; 0 and the parts on success. */
-static int
-split_addr(const char *addr, char *host, size_t hlen, char *port,
-    size_t plen)
-{
-	const char *colon;
-
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (end == NULL || end[1] != ':')
-			return -1;
-		snprintf(host, hlen, "%.*s", (int)(end - addr - 1), addr + 1);
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			return -1;
-		snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
+		    "it", data, rel);
+		break;
 	}
-	snprintf(port, plen, "%s", colon + 1);
-	if (*port == '\0' || strspn(port, "0123456789") != strlen(port))
-		return -1;
-	return 0;
+	free(rel);
 }
 
+/* The --listen address: it parses as the daemon parses it, and can be
+ * bound now (or is bound by the keeper on this data directory). */
 static void
 check_listen(struct doctor *dr, const char *addr, const char *data)
 {
-	char host[256], port[16], *mine = NULL, *f;
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char why[512], *mine = NULL, *f;
 	int fd, rc, one = 1, err;
 	size_t len;
 
-	if (split_addr(addr, host, sizeof(host), port, sizeof(port)) == -1) {
-		say(dr, "problem", "listen address '%s' is not ADDR:PORT",
-		    addr);
+	if (http_parse_listen(addr, &ss, &sl, why, sizeof(why)) == -1) {
+		say(dr, "problem", "%s", why);
 		return;
 	}
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai)) != 0) {
-		say(dr, "problem", "listen address '%s' does not resolve: %s",
-		    addr, gai_strerror(rc));
-		return;
-	}
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-	    ai->ai_protocol);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		say(dr, "problem", "listen address '%s': %s", addr,
 		    strerror(errno));
-		freeaddrinfo(ai);
 		return;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	rc = bind(fd, (struct sockaddr *)&ss, sl);
 	err = errno;
 	close(fd);
-	freeaddrinfo(ai);
 	if (rc == 0) {
 		say(dr, "ok", "listen address '%s' is free", addr);
 		return;
@@ -483,20 +445,6 @@ check_llm(struct doctor *dr)
 	curl_easy_cleanup(c);
 }
 
-/* SPEC §8: --data, $KEEPER_DATA, else $XDG_STATE_HOME/keeper/CREW. */
-static char *
-default_data(const struct crew *crew)
-{
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	const char *name = crew && crew->title ? crew->title : "keeper";
-
-	if (xdg != NULL && *xdg == '/')
-		return xasprintf("%s/keeper/%s", xdg, name);
-	if (home != NULL && *home)
-		return xasprintf("%s/.local/state/keeper/%s", home, name);
-	return NULL;
-}
-
 static void
 usage(FILE *f)
 {
@@ -553,18 +501,15 @@ cmd_doctor(int argc, char **argv)
 	if (repo != NULL)
 		gr = check_repo(&dr, repo);
 
-	if (data == NULL && (data = getenv("KEEPER_DATA")) != NULL &&
-	    *data == '\0')
-		data = NULL;
-	if (data == NULL)
-		data = datadef = default_data(crew);
+	data = datadef = preflight_data_dir(data, crew && crew->title ?
+	    crew->title : "keeper");
 	if (data != NULL)
-		check_data(&dr, data, gr);
+		check_data(&dr, data, gr != NULL ? repo : NULL);
 	else
 		say(&dr, "problem", "no data dir: give --data or set "
 		    "KEEPER_DATA (HOME is not set)");
 
-	check_listen(&dr, listen ? listen : "127.0.0.1:8080", data);
+	check_listen(&dr, listen ? listen : HTTP_DEFAULT_LISTEN, data);
 	check_llm(&dr);
 
 	if (dr.problems == 0)

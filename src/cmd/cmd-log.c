@@ -1,5 +1,5 @@
 /*
- * gitlog: `keeper log`, the changes feed (SPEC §10 GET /_changes) for
+ * cmd-log: `keeper log`, the changes feed (SPEC §10 GET /_changes) for
  * people: the newest commits of the tenant repository with the agent,
  * state and run their Keeper-* trailers name.
  */
