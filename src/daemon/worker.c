@@ -111,6 +111,22 @@ static void	stage_publish(struct worker *);
 static void	stage_schedule(struct worker *);
 static void	tick_finish(struct worker *, enum outcome);
 
+static const struct worker_runner child_runner = {
+	child_start, child_kill, child_expire, child_free
+};
+
+static int64_t
+now_ms(const struct worker *w)
+{
+	return w->env->now ? w->env->now(w->env->arg) : util_now_ms();
+}
+
+static const struct worker_runner *
+runner(const struct worker *w)
+{
+	return w->env->runner ? w->env->runner : &child_runner;
+}
+
 static char *
 path_of(struct worker *w, enum statefile_kind k)
 {
@@ -281,7 +297,7 @@ void
 worker_abort(struct worker *w)
 {
 	if (w->child)
-		child_kill(w->child);
+		runner(w)->kill(w->child);
 }
 
 void
@@ -359,7 +375,7 @@ push_step(struct worker *w, const char *text)
 		w->nsteps--;
 	}
 	w->steps[w->nsteps] = scrub(w, text);
-	w->steps_at[w->nsteps++] = util_now_ms();
+	w->steps_at[w->nsteps++] = now_ms(w);
 }
 
 static void
@@ -396,7 +412,7 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 		return -1;
 	w->busy = 1;
 	w->trigger = trigger;
-	w->tick_ms = util_now_ms();
+	w->tick_ms = now_ms(w);
 	/* A scheduled tick was due at next_tick_ms; any other now. */
 	w->scheduled_ms = strcmp(trigger, "schedule") == 0 && w->next_tick_ms ?
 	    w->next_tick_ms : w->tick_ms;
@@ -774,7 +790,7 @@ stage_run(struct worker *w)
 	w->nsteps = 0;
 	free(w->thought);
 	w->thought = NULL;
-	if (child_start(w->env->loop, &o, &cb, &w->child, err,
+	if (runner(w)->start(w->env->loop, &o, &cb, &w->child, err,
 	    sizeof(err)) == -1) {
 		util_strv_free(env);
 		release_slot(w);
@@ -819,7 +835,7 @@ stage_outcome(struct worker *w, const struct child_result *res)
 		w->error = res->exited ? xasprintf("exit status %d",
 		    res->exit_code) : xasprintf("killed by signal %d",
 		    res->term_signal);
-	child_free(w->child);
+	runner(w)->free(w->child);
 	w->child = NULL;
 	/* The slot comes back as soon as the run is over, whatever it was. */
 	release_slot(w);
@@ -1012,7 +1028,7 @@ stage_record(struct worker *w)
 	run_rec_init(&r, w);
 	r.id = w->row_id;
 	r.started_ms = w->started_ms;
-	r.ended_ms = util_now_ms();
+	r.ended_ms = now_ms(w);
 	r.duration_ms = w->duration_ms;
 	r.outcome = w->outcome;
 	r.exit_code = w->exit_code;
@@ -1134,7 +1150,7 @@ stage_schedule(struct worker *w)
 		delay = 0;
 	}
 	if (w->m != NULL && !w->removed && !w->stopped && !w->env->oneshot) {
-		int64_t now = util_now_ms();
+		int64_t now = now_ms(w);
 
 		w->gap_ms = delay;
 		w->next_tick_ms = sched_next_due(&p, w->scheduled_ms, now,
@@ -1207,7 +1223,7 @@ void
 worker_expire(struct worker *w)
 {
 	if (w->child != NULL)
-		child_expire(w->child);
+		runner(w)->expire(w->child);
 }
 
 const char *

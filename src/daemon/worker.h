@@ -44,6 +44,9 @@
 #include "status.h"
 
 struct worker;
+struct child;
+struct child_cbs;
+struct child_opts;
 struct child_spawner;
 struct gate;
 struct gitq;
@@ -51,6 +54,16 @@ struct redactor;
 struct sentinel_worker;
 struct statesync;
 struct store;
+
+/* How a run is started and stopped: child.h's functions, or a test's. */
+struct worker_runner {
+	int	(*start)(uv_loop_t *, const struct child_opts *,
+		    const struct child_cbs *, struct child **, char *err,
+		    size_t errlen);
+	void	(*kill)(struct child *);
+	void	(*expire)(struct child *);
+	void	(*free)(struct child *);
+};
 
 /* How urgently a status change wants publishing (daemon.h). */
 enum worker_news { WORKER_CHANGED, WORKER_SETTLED };
@@ -70,6 +83,10 @@ struct worker_env {
 	const char		*exec;		/* the def interpreter */
 	int			 exec_lean;	/* exec is keeper-exec */
 	int			 gitops, gitpush; /* KEEPER_GITOPS, KEEPER_GITPUSH */
+	/* The wall clock in unix ms (NULL: the real one) and how runs are
+	 * started (NULL: child.h): what a test fakes. */
+	int64_t			(*now)(void *arg);
+	const struct worker_runner *runner;
 
 	/* Reports. due: the worker's timer fired (the daemon starts the
 	 * tick with worker_tick(), or frees a removed worker). changed: its
