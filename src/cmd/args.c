@@ -99,7 +99,8 @@ bad:
 }
 
 char *
-args_data_dir(const struct args *a, struct crew **crewp)
+args_data_dir(const struct args *a, const struct settings *s,
+    struct crew **crewp)
 {
 	struct diag dg = { 0 };
 	struct crew *c = NULL;
@@ -120,7 +121,8 @@ args_data_dir(const struct args *a, struct crew **crewp)
 		    a->o.timeout_ms);
 	}
 	diag_release(&dg);
-	d = preflight_data_dir(a->o.data, c && c->title ? c->title : "keeper");
+	d = preflight_data_dir(a->o.data, c && c->title ? c->title : "keeper",
+	    s);
 	if (d == NULL) {
 		fprintf(stderr, "keeper: no data directory: give --data or set "
 		    "KEEPER_DATA (HOME is not set)\n");

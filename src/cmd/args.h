@@ -12,6 +12,7 @@
 #include "daemon.h"
 
 struct crew;
+struct settings;
 
 struct args {
 	struct daemon_opts	 o;
@@ -40,7 +41,8 @@ int	 args_parse(int argc, char **argv, const char *usage,
 /* The data dir the flags name; the crew is loaded only to learn its title
  * for the default (*crewp gets it, or NULL). NULL with a message printed
  * when the crew is broken or nothing names a data directory. */
-char	*args_data_dir(const struct args *, struct crew **crewp);
+char	*args_data_dir(const struct args *, const struct settings *,
+	    struct crew **crewp);
 /* ms as local "YYYY-MM-DD HH:MM:SS", or "n/a" for 0. */
 void	 args_when(char *buf, size_t len, int64_t ms);
 

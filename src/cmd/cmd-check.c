@@ -256,13 +256,14 @@ done:
 }
 
 int
-cmd_check(int argc, char **argv)
+cmd_check(int argc, char **argv, const struct settings *settings)
 {
 	struct checker ck = { 0 };
 	enum kind as = K_UNKNOWN;
 	int strict = 0, nfiles = 0, opts = 1, rc;
 	const char *v;
 
+	(void)settings;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 

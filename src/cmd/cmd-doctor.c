@@ -25,6 +25,7 @@
 #include <git2.h>
 
 #include "cmd.h"
+#include "settings.h"
 #include "crew.h"
 #include "def.h"
 #include "diag.h"
@@ -36,6 +37,7 @@
 
 struct doctor {
 	FILE	*out;
+	const struct settings *set;
 	int	 problems;
 	int	 notes;
 	int	 need_llm;	/* some def has an llm step */
@@ -76,9 +78,8 @@ say_diag(struct doctor *dr, const struct diag *d)
 }
 
 static int
-in_path(const char *prog)
+in_path(const char *prog, const char *path)
 {
-	const char *path = getenv("PATH");
 	char *copy, *dir, *save = NULL, *full;
 	int found = 0;
 
@@ -204,10 +205,10 @@ check_interpreters(struct doctor *dr)
 	if (access("/bin/sh", X_OK) == -1)
 		say(dr, "problem", "/bin/sh is not executable: sh steps "
 		    "cannot run");
-	if (dr->need_bash && !in_path("bash"))
+	if (dr->need_bash && !in_path("bash", dr->set->path))
 		say(dr, "problem", "a def has bash steps but bash is not in "
 		    "PATH");
-	if (dr->need_llm && getenv("KEEPER_LLM_URL") == NULL)
+	if (dr->need_llm && dr->set->llm_url == NULL)
 		say(dr, "problem", "a def has llm steps but KEEPER_LLM_URL "
 		    "is not set");
 }
@@ -397,7 +398,7 @@ discard(char *p, size_t sz, size_t n, void *arg)
 static void
 check_llm(struct doctor *dr)
 {
-	const char *url = getenv("KEEPER_LLM_URL"), *key;
+	const char *url = dr->set->llm_url, *key;
 	CURL *c;
 	CURLcode rc;
 	long code = 0;
@@ -412,7 +413,7 @@ check_llm(struct doctor *dr)
 		    "KEEPER_LLM_URL");
 		return;
 	}
-	if ((key = getenv("KEEPER_LLM_KEY")) != NULL && *key) {
+	if ((key = dr->set->llm_key) != NULL) {
 		auth = xasprintf("Authorization: Bearer %s", key);
 		h = curl_slist_append(h, auth);
 	}
@@ -453,9 +454,9 @@ usage(FILE *f)
 }
 
 int
-cmd_doctor(int argc, char **argv)
+cmd_doctor(int argc, char **argv, const struct settings *settings)
 {
-	struct doctor dr = { .out = stdout };
+	struct doctor dr = { .out = stdout, .set = settings };
 	const char *crewf = NULL, *data = NULL, *repo = NULL, *listen = NULL;
 	struct crew *crew = NULL;
 	git_repository *gr = NULL;
@@ -502,7 +503,7 @@ cmd_doctor(int argc, char **argv)
 		gr = check_repo(&dr, repo);
 
 	data = datadef = preflight_data_dir(data, crew && crew->title ?
-	    crew->title : "keeper");
+	    crew->title : "keeper", settings);
 	if (data != NULL)
 		check_data(&dr, data, gr != NULL ? repo : NULL);
 	else

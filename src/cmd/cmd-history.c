@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "settings.h"
 #include "crew.h"
 #include "dur.h"
 #include "store.h"
@@ -102,7 +103,7 @@ hist_cb(const struct run_rec *r, void *arg)
 }
 
 int
-cmd_history(int argc, char **argv)
+cmd_history(int argc, char **argv, const struct settings *settings)
 {
 	struct args a;
 	struct crew *c = NULL;
@@ -121,7 +122,7 @@ cmd_history(int argc, char **argv)
 		    usage);
 		return EXIT_USAGE;
 	}
-	if ((data = args_data_dir(&a, &c)) == NULL)
+	if ((data = args_data_dir(&a, settings, &c)) == NULL)
 		return EXIT_CONFIG;
 	if (c)
 		crew_free(c);

@@ -46,7 +46,7 @@ log_repo(const char *repo, const char *crewfile, int *rc)
 }
 
 int
-cmd_log(int argc, char **argv)
+cmd_log(int argc, char **argv, const struct settings *settings)
 {
 	static const struct option opts[] = {
 		{ "repo", required_argument, NULL, 'r' },
@@ -63,6 +63,7 @@ cmd_log(int argc, char **argv)
 	char *repo, *end, err[512];
 	int c, json = 0, rc;
 
+	(void)settings;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

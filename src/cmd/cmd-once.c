@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "settings.h"
 #include "crew.h"
 #include "ctl.h"
 #include "daemon.h"
@@ -43,7 +44,7 @@ remote(const char *data, const char *name)
 }
 
 int
-cmd_run_once(int argc, char **argv)
+cmd_run_once(int argc, char **argv, const struct settings *settings)
 {
 	struct args a;
 	struct daemon *d;
@@ -61,13 +62,13 @@ cmd_run_once(int argc, char **argv)
 		a.name = argv[optind++];
 	if (optind != argc || (a.name == NULL && a.o.def == NULL) ||
 	    (a.o.crew == NULL && a.o.def == NULL && a.o.data == NULL &&
-	    getenv("KEEPER_DATA") == NULL)) {
+	    settings->data == NULL)) {
 		fprintf(stderr, "keeper: run-once wants NAME with --crew or "
 		    "--data, or --def FILE\n%s", usage);
 		return EXIT_USAGE;
 	}
-	log_init(a.verbose);
-	if ((data = args_data_dir(&a, &c)) == NULL)
+	log_init(a.verbose, settings->journal_stream);
+	if ((data = args_data_dir(&a, settings, &c)) == NULL)
 		return EXIT_CONFIG;
 	if (a.name == NULL && c && c->nmembers > 0)
 		a.name = c->members[0].name;
@@ -91,6 +92,7 @@ cmd_run_once(int argc, char **argv)
 		goto done;
 	}
 	a.o.oneshot = 1;
+	a.o.settings = settings;
 	a.o.data = data;
 	if ((rc = daemon_open(&a.o, &d, err, sizeof(err))) != 0) {
 		/* A daemon took the lock meanwhile: ask it. */

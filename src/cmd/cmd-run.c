@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "settings.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
@@ -22,7 +23,7 @@ static const char usage[] =
     "[--data DIR] [--listen ADDR:PORT] [-v]\n";
 
 int
-cmd_run(int argc, char **argv)
+cmd_run(int argc, char **argv, const struct settings *settings)
 {
 	struct args a;
 	struct daemon *d;
@@ -47,7 +48,8 @@ cmd_run(int argc, char **argv)
 	}
 	if (a.o.crew)
 		a.o.def = NULL;		/* a crew takes precedence */
-	log_init(a.verbose);
+	log_init(a.verbose, settings->journal_stream);
+	a.o.settings = settings;
 	a.o.listen = a.o.listen ? a.o.listen : HTTP_DEFAULT_LISTEN;
 	if ((rc = daemon_open(&a.o, &d, err, sizeof(err))) != 0) {
 		fprintf(stderr, "keeper: %s\n", err);

@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "settings.h"
 #include "crew.h"
 #include "ctl.h"
 #include "diag.h"
@@ -185,7 +186,7 @@ ask_daemon(const char *data)
 }
 
 int
-cmd_status(int argc, char **argv)
+cmd_status(int argc, char **argv, const struct settings *settings)
 {
 	struct args a;
 	struct crew *c = NULL;
@@ -204,7 +205,7 @@ cmd_status(int argc, char **argv)
 	}
 	if (a.o.crew)
 		a.o.def = NULL;
-	if ((data = args_data_dir(&a, &c)) == NULL)
+	if ((data = args_data_dir(&a, settings, &c)) == NULL)
 		return EXIT_CONFIG;
 	doc = ask_daemon(data);
 	if (doc == NULL && c == NULL) {

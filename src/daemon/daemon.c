@@ -32,6 +32,8 @@
 #include "preflight.h"
 #include "redact.h"
 #include "repo.h"
+#include "sentinel.h"
+#include "settings.h"
 #include "statesync.h"
 #include "store.h"
 #include "util.h"
@@ -150,6 +152,12 @@ const char *
 daemon_listen(const struct daemon *d)
 {
 	return d->opts.listen;
+}
+
+const struct settings *
+daemon_settings(const struct daemon *d)
+{
+	return d->opts.settings;
 }
 
 long
@@ -596,9 +604,7 @@ find_exec(void)
 static void
 start_zygote(struct daemon *d)
 {
-	const char *v = getenv("KEEPER_ZYGOTE");
-
-	if (!d->exec_lean || (v != NULL && strcmp(v, "0") == 0))
+	if (!d->exec_lean || !d->opts.settings->zygote)
 		return;
 	d->spawner = child_spawner_new(d->loop, d->self_exe);
 	d->env.spawner = d->spawner;
@@ -727,6 +733,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	d->opts = *o;
 	d->lock_fd = -1;
 	d->pid = (long)getpid();
+	sentinel_faults(o->settings->test_fault);	/* TEST-ONLY */
 	d->boot_ms = util_now_ms();
 	if (o->self_exe != NULL)
 		d->self_exe = xstrdup(o->self_exe);
@@ -766,7 +773,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	free(repo);
 
-	d->data = preflight_data_dir(o->data, c->title ? c->title : "keeper");
+	d->data = preflight_data_dir(o->data, c->title ? c->title : "keeper",
+	    o->settings);
 	if (d->data == NULL) {
 		snprintf(err, errlen, "no data directory: give --data or set "
 		    "KEEPER_DATA (HOME is not set)");
@@ -809,8 +817,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.git = d->git,
 		.exec = d->self_exe,
 		.exec_lean = d->exec_lean,
-		.gitops = repo_gitops_enabled(),
-		.gitpush = repo_gitpush_enabled(),
+		.gitops = o->settings->gitops,
+		.gitpush = o->settings->gitpush,
 		.due = worker_due,
 		.changed = worker_changed,
 		.done = worker_done,

@@ -40,6 +40,7 @@
 
 struct daemon;
 struct gate;
+struct settings;
 struct redactor;
 struct store;
 struct worker;
@@ -60,6 +61,8 @@ struct daemon_opts {
 					   found, else /proc/self/exe */
 	int		 oneshot;	/* run-once in-process: no socket, no
 					   timers, no fs watch */
+	const struct settings *settings; /* the environment, read once;
+					   borrowed for the daemon's life */
 };
 
 /*
@@ -112,6 +115,7 @@ uv_loop_t	*daemon_loop(struct daemon *);
 const char	*daemon_data(const struct daemon *);
 const char	*daemon_repo(const struct daemon *);
 const char	*daemon_listen(const struct daemon *);
+const struct settings *daemon_settings(const struct daemon *);
 long		 daemon_pid(const struct daemon *);
 int		 daemon_draining(const struct daemon *);
 const struct crew *daemon_crew(const struct daemon *);

@@ -13,6 +13,7 @@
 #include <git2.h>
 
 #include "preflight.h"
+#include "settings.h"
 #include "util.h"
 
 static char *
@@ -30,18 +31,17 @@ absolute(const char *path)
 }
 
 char *
-preflight_data_dir(const char *opt, const char *title)
+preflight_data_dir(const char *opt, const char *title,
+    const struct settings *s)
 {
-	const char *env, *home;
-
 	if (opt && *opt)
 		return absolute(opt);
-	if ((env = getenv("KEEPER_DATA")) && *env)
-		return absolute(env);
-	if ((env = getenv("XDG_STATE_HOME")) && *env == '/')
-		return xasprintf("%s/keeper/%s", env, title);
-	if ((home = getenv("HOME")) && *home)
-		return xasprintf("%s/.local/state/keeper/%s", home, title);
+	if (s->data)
+		return absolute(s->data);
+	if (s->xdg_state_home && *s->xdg_state_home == '/')
+		return xasprintf("%s/keeper/%s", s->xdg_state_home, title);
+	if (s->home)
+		return xasprintf("%s/.local/state/keeper/%s", s->home, title);
 	return NULL;
 }
 

@@ -17,9 +17,13 @@
 
 #include <stddef.h>
 
+struct settings;
+
 /* The data directory (absolute) for --data opt (NULL: none) and a crew of
- * this title; NULL when nothing names one. */
-char	*preflight_data_dir(const char *opt, const char *title);
+ * this title, with the environment's settings; NULL when nothing names
+ * one. */
+char	*preflight_data_dir(const char *opt, const char *title,
+	    const struct settings *);
 
 enum preflight_tree {
 	PF_OUTSIDE,		/* not inside the work tree (or no repo) */

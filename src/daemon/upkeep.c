@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sentinel.h"
+#include "settings.h"
 #include "status.h"
 #include "store.h"
 #include "upkeep.h"
@@ -51,25 +52,30 @@ upkeep_new(struct daemon *d)
 {
 	struct upkeep *s = xcalloc(1, sizeof(*s));
 	const struct crew *c = daemon_crew(d);
+	const struct settings *set = daemon_settings(d);
+	struct alert_policy p;
 	char err[256];
 
 	s->d = d;
-	if (notify_init_env(&s->nfy, 1, err, sizeof(err)) == -1)
+	/* The notify variables are the daemon's, not its agents'. */
+	notify_unset_env();
+	if (notify_init(&s->nfy, set->notify_socket, set->watchdog_usec,
+	    set->watchdog_pid, err, sizeof(err)) == -1)
 		log_warnx("event=notify-disabled error=%s", log_qv(err));
 	else if (notify_enabled(&s->nfy))
 		log_debug("event=notify socket=%s watchdog_ms=%" PRId64,
 		    log_qv(s->nfy.sockname), s->nfy.watchdog_ms);
-	s->alerts = alert_hub_from_env(c ? c->title : NULL, err,
-	    sizeof(err));
+	if (alert_hub_config(set->alert_after, set->alert_gap, &p, err,
+	    sizeof(err)) == 0)
+		s->alerts = alert_hub_new(c ? c->title : NULL, set->alert_url,
+		    &p, err, sizeof(err));
 	if (s->alerts == NULL) {
 		/* A bad alert setting must not stop the agents: alert with
 		 * the defaults, and say so. */
-		struct alert_policy p;
-
 		log_warnx("event=alert-config error=%s", log_qv(err));
 		alert_policy_default(&p);
-		s->alerts = alert_hub_new(c ? c->title : NULL,
-		    getenv("KEEPER_ALERT_URL"), &p, err, sizeof(err));
+		s->alerts = alert_hub_new(c ? c->title : NULL, set->alert_url,
+		    &p, err, sizeof(err));
 		if (s->alerts == NULL)
 			s->alerts = alert_hub_new(NULL, NULL, &p, err,
 			    sizeof(err));

@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "util.h"
 #include "zygote.h"
 
@@ -227,6 +226,8 @@ zygote_free(struct zygote *z)
 /* In the new run, before the interpreter: what posix_spawn's attributes
  * and file actions did on the slow path. Signal dispositions and the mask
  * are already the defaults (zygote_serve set them once). Never returns. */
+static zygote_run_fn run_fn;	/* what a run is (keeper-exec's main) */
+
 static void
 become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 {
@@ -242,7 +243,7 @@ become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 	environ = env;
 	/* _exit: the clone has nothing for exit() to run but the dynamic
 	 * linker's teardown of the zygote's libraries. */
-	rc = cmd_exec_def(argc, argv);
+	rc = run_fn(argc, argv);
 	fflush(NULL);
 	_exit(rc);
 }
@@ -292,7 +293,7 @@ answer(int fd, pid_t pid, int err)
 }
 
 int
-zygote_serve(int fd)
+zygote_serve(int fd, zygote_run_fn fn)
 {
 	static char buf[ZYGOTE_MSG_MAX];
 	union {
@@ -309,6 +310,9 @@ zygote_serve(int fd)
 	sigset_t none;
 	ssize_t n;
 	long pid;
+
+	run_fn = fn;
+	run_fn = fn;
 
 	/* Die with the daemon; it may already be gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)

@@ -22,6 +22,7 @@
 #include "redact.h"
 #include "render.h"
 #include "repo.h"
+#include "settings.h"
 #include "util.h"
 #include "web.h"
 #include "worker.h"
@@ -555,7 +556,7 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	w->done_open = 1;
 	w->th_up = uv_thread_create(&w->th, render_thread, w) == 0;
 	/* TEST-ONLY: every render on the thread, however small the crew. */
-	w->thread_agents = getenv("KEEPER_TEST_RENDER_THREAD") ? 0 :
+	w->thread_agents = daemon_settings(d)->test_render_thread ? 0 :
 	    WEB_THREAD_AGENTS;
 	publish_now(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(daemon_listen(d), w->store, NULL, err, errlen);
