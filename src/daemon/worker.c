@@ -575,6 +575,10 @@ stage_decide(struct worker *w)
 
 		memcpy(was, w->pos.state, sizeof(was));
 		lc_decide(w->spec, &w->pos, w->tick_ms, &dec);
+		if (dec.clamped)
+			log_warnx("agent=%s event=clock-back msg=\"the "
+			    "lifecycle's times were in the future (the clock "
+			    "was set back); counted from now\"", w->name);
 		if (dec.reset)
 			log_warnx("agent=%s event=position-reset state=%s "
 			    "msg=\"persisted state no longer exists; "
