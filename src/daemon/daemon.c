@@ -32,6 +32,7 @@
 #include "preflight.h"
 #include "redact.h"
 #include "repo.h"
+#include "runids.h"
 #include "sentinel.h"
 #include "settings.h"
 #include "statesync.h"
@@ -61,6 +62,7 @@ struct daemon {
 	int		 exec_lean;	/* self_exe is keeper-exec, not keeper */
 	struct child_spawner *spawner;	/* forks runs (child.h), or NULL */
 	int		 lock_fd;
+	int		 repo_lock_fd;	/* one keeper per work tree */
 	struct store	*store;
 	struct statesync *sync;		/* state files, group-committed */
 	struct gitq	*git;		/* commits, partial refs, integration */
@@ -297,6 +299,26 @@ kill_leftover(const struct run_rec *r, void *arg)
 		(void)kill(-(pid_t)r->pgid, SIGKILL);
 	log_warnx("agent=%s event=interrupted run=%s pgid=%ld killed=%d",
 	    r->agent, id, r->pgid, n);
+}
+
+/* Run ids are unique for the life of the tenant repo: never below what it
+ * carries already. The partial refs are read at every start (a history
+ * restored from a backup), the whole log only for a database that never
+ * had a run. */
+static void
+spare_run_ids(struct daemon *d)
+{
+	int64_t last = store_last_run_id(d->store), max = 0;
+	char err[256];
+
+	if (last < 0 || runids_max(d->repo, last == 0, &max, err,
+	    sizeof(err)) != 0 || max <= last)
+		return;
+	if (store_raise_run_floor(d->store, max) == 0)
+		log_warnx("event=run-ids-raised from=%lld to=%lld msg=\"the "
+		    "tenant repository has runs this history does not know: "
+		    "new runs are numbered after them\"", (long long)last,
+		    (long long)max);
 }
 
 /* ---- the workers ---- */
@@ -732,6 +754,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	*out = NULL;
 	d->opts = *o;
 	d->lock_fd = -1;
+	d->repo_lock_fd = -1;
 	d->pid = (long)getpid();
 	sentinel_faults(o->settings->test_fault);	/* TEST-ONLY */
 	d->boot_ms = util_now_ms();
@@ -793,6 +816,11 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	if ((rc = take_lock(d, err, errlen)) != 0)
 		goto fail;
+	if (preflight_repo_lock(d->repo, d->data, &d->repo_lock_fd, err,
+	    errlen) != 0) {
+		rc = EXIT_LOCKED;
+		goto fail;
+	}
 	d->sync = statesync_new(d->loop, d->data);
 	d->dbpath = xasprintf("%s/keeper.db", d->data);
 	if (store_open(d->dbpath, &d->store, err, errlen) == -1) {
@@ -801,6 +829,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	store_on_wal(d->store, wal_full, d);
 	(void)store_interrupt_open(d->store, util_now_ms(), kill_leftover, d);
+	spare_run_ids(d);
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
 	d->git = gitq_new(d->loop, d->repo);
@@ -1213,6 +1242,8 @@ daemon_free(struct daemon *d)
 	}
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
+	if (d->repo_lock_fd != -1)
+		close(d->repo_lock_fd);
 	store_ckpt_close(d->ckpt_conn);
 	store_close(d->store);
 	gitq_free(d->git);

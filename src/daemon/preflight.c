@@ -108,6 +108,54 @@ done:
 	return t;
 }
 
+int
+preflight_repo_lock(const char *repo, const char *data, int *fdp, char *err,
+    size_t errlen)
+{
+	git_repository *r = NULL;
+	char *path = NULL, buf[PATH_MAX + 64];
+	ssize_t n;
+	int fd = -1, rc = -1;
+
+	*fdp = -1;
+	git_libgit2_init();
+	if (git_repository_open_ext(&r, repo, 0, NULL) != 0 ||
+	    git_repository_is_bare(r)) {
+		rc = 0;			/* not a work tree: no commits */
+		goto done;
+	}
+	path = xasprintf("%skeeper-daemon.lock", git_repository_path(r));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(err, errlen, "tenant repository %s is in use by keeper "
+		    "pid %s; one keeper per work tree (give this one a clone "
+		    "of its own)", git_repository_workdir(r), *buf ? buf :
+		    "?");
+		goto done;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld %s\n", (long)getpid(), data);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	*fdp = fd;
+	fd = -1;
+	rc = 0;
+done:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	git_repository_free(r);
+	git_libgit2_shutdown();
+	return rc;
+}
+
 long
 preflight_lock_holder(const char *data)
 {

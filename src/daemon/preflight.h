@@ -42,4 +42,15 @@ enum preflight_tree preflight_data_in_tree(const char *repo, const char *data,
  * not written its pid yet, 0 when none. */
 long	 preflight_lock_holder(const char *data);
 
+/*
+ * One keeper per tenant work tree: two daemons with their own data
+ * directories and one #+REPO: commit each other's half-written files.
+ * Takes GITDIR/keeper-daemon.lock (flock, holding "PID DATA") for the
+ * caller's life: 0 with *fd (-1 when repo is not a git work tree: nothing
+ * is committed there), or -1 with a message naming the keeper that holds
+ * it.
+ */
+int	 preflight_repo_lock(const char *repo, const char *data, int *fd,
+	    char *err, size_t errlen);
+
 #endif

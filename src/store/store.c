@@ -55,7 +55,19 @@ static const char schema[] =
     " at_ms INTEGER NOT NULL,"
     " run_id TEXT,"
     " text TEXT);"
-    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at_ms);";
+    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at_ms);"
+    /* run_floor: no run id at or below it is handed out again, once
+     * pruning emptied the table or the tenant repo already has runs of
+     * an earlier database (store_raise_run_floor()). */
+    "CREATE TABLE IF NOT EXISTS meta ("
+    " key TEXT PRIMARY KEY,"
+    " value INTEGER);";
+
+/* A new run's id: one above both the newest row and the floor, so ids
+ * are never reused for the life of the tenant repo (refs/keeper/partial
+ * and the Keeper-Run trailers carry them). */
+#define NEXT_ID "(SELECT MAX(COALESCE((SELECT MAX(id) FROM runs), 0), " \
+    "COALESCE((SELECT value FROM meta WHERE key = 'run_floor'), 0)) + 1)"
 
 #define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
     "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
@@ -66,8 +78,9 @@ enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_OPEN, S_INTERRUPT, S_HIST,
 	S_HIST_ALL, S_DREAM, S_STREAK, S_N };
 
 static const char *const sql[S_N] = {
-	[S_BEGIN] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
-	    "scheduled, daemon_pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_BEGIN] = "INSERT INTO runs (id, agent, trigger, state, hits, "
+	    "repeat, scheduled, daemon_pid) VALUES (" NEXT_ID ", ?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7)",
 	[S_STARTED] = "UPDATE runs SET started = ?2, pid = ?3, pgid = ?4 "
 	    "WHERE id = ?1",
 	[S_END] = "UPDATE runs SET state = ?2, hits = ?3, repeat = ?4, "
@@ -75,12 +88,12 @@ static const char *const sql[S_N] = {
 	    "exit_code = ?9, output_bytes = ?10, output_head = ?11, "
 	    "commit_id = ?12, error = ?13, tokens_prompt = ?14, "
 	    "tokens_completion = ?15, steps = ?16, git = ?17 WHERE id = ?1",
-	[S_RECORD] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
-	    "scheduled, started, ended, duration_ms, outcome, exit_code, "
-	    "output_bytes, output_head, commit_id, error, tokens_prompt, "
-	    "tokens_completion, steps, daemon_pid, git) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	    "?18, ?19, ?20)",
+	[S_RECORD] = "INSERT INTO runs (id, agent, trigger, state, hits, "
+	    "repeat, scheduled, started, ended, duration_ms, outcome, "
+	    "exit_code, output_bytes, output_head, commit_id, error, "
+	    "tokens_prompt, tokens_completion, steps, daemon_pid, git) VALUES "
+	    "(" NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[S_OPEN] = "SELECT " COLS " FROM runs WHERE outcome IS NULL",
 	[S_INTERRUPT] = "UPDATE runs SET outcome = 'interrupted', ended = ?1, "
 	    "duration_ms = CASE WHEN started IS NULL THEN NULL "
@@ -531,6 +544,11 @@ store_prune(struct store *s, int64_t now_ms, int64_t retention_ms,
 
 	if (retention_ms <= 0)
 		return 0;
+	/* Pruning may take the newest rows too: their ids stay spent. */
+	if (store_raise_run_floor(s, store_last_run_id(s)) == -1) {
+		snprintf(err, errlen, "prune: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
 	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, limit, err,
 	    errlen)) < 0)
 		return -1;
@@ -546,6 +564,37 @@ fail:
 	snprintf(err, errlen, "prune alerts: %s", sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return -1;
+}
+
+int64_t
+store_last_run_id(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT MAX(COALESCE((SELECT MAX(id) "
+	    "FROM runs), 0), COALESCE((SELECT value FROM meta WHERE key = "
+	    "'run_floor'), 0))", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+int
+store_raise_run_floor(struct store *s, int64_t floor)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO meta (key, value) VALUES "
+	    "('run_floor', ?1) ON CONFLICT(key) DO UPDATE SET value = "
+	    "MAX(value, excluded.value)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, floor);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 sqlite3 *

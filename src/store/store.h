@@ -102,6 +102,13 @@ int	 store_alert(struct store *, const char *id, const char *agent,
  * runs deleted, or -1 with err. */
 int64_t	 store_prune(struct store *, int64_t now_ms, int64_t retention_ms,
 	    int64_t limit, char *err, size_t errlen);
+/* Run ids are never handed out twice for the life of the tenant repo:
+ * the last one spent (the newest row, or the floor if higher; 0 for a
+ * database that never had a run, -1 on error), and raising the floor
+ * (to the highest id the repo already carries, when a database is new).
+ * 0 or -1. */
+int64_t	 store_last_run_id(struct store *);
+int	 store_raise_run_floor(struct store *, int64_t floor);
 /* The handle, for housekeeping (checkpoint, VACUUM) on the loop thread. */
 struct sqlite3;
 struct sqlite3	*store_db(struct store *);
