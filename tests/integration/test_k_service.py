@@ -1,110 +1,62 @@
-"""keeper as a service: sd_notify against a fake NOTIFY_SOCKET, state-change
-alerts to a loopback receiver, the sentinel's repairs, housekeeping."""
+"""keeper(1) beyond SPEC: keeper as a service. sd_notify against a fake
+NOTIFY_SOCKET (READY, WATCHDOG, RELOADING, STOPPING), state-change alerts
+to a loopback receiver (KEEPER_ALERT_URL), the sentinel's repairs, and
+housekeeping (history retention, journals, giving pages back)."""
 import http.server
 import json
-import os
 import signal
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
-import urllib.request
+from pathlib import Path
 
 import pytest
 
-from conftest import http_server, site_repo
-
-KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
+from conftest import http_server, wait_for
 
 
-def wait_for(cond, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
+class Service:
+    """conftest's crew as these tests drive it: members added with
+    agent(), one daemon at a time (.proc), its log as text."""
 
-
-class Crew:
-    """A tenant repo, a crew with agents whose defs are shell scripts, a
-    data dir; start() runs the daemon."""
-
-    def __init__(self, root):
-        self.root = root
-        self.repo = site_repo(root / "site")
-        self.data = root / "data"
-        self.crewdir = root / "crew"
-        self.crewdir.mkdir()
-        self.crew = self.crewdir / "crew.org"
+    def __init__(self, crew):
+        self.c = crew
+        self.data = Path(crew.data)
         self.proc = None
-        self.log = root / "keeper.log"
-        self.members = []
 
     def agent(self, name, script, interval="200ms", timeout=None):
-        d = self.crewdir / ("%s.org" % name)
-        d.write_text("* run\n#+BEGIN_SRC sh\n%s\n#+END_SRC\n" % script)
-        self.members.append((name, d.name, interval, timeout))
+        props = {"interval": interval}
+        if timeout:
+            props["timeout"] = timeout
+        self.c.member(name, script, **props)
 
-    def write(self, extra=""):
-        text = ("#+TITLE: t\n#+REPO: %s\n#+BOOT-GRACE: 0\n#+STAGGER: 0\n"
-                "#+BACKOFF-BASE: 100ms\n%s" % (self.repo, extra))
-        for name, d, interval, timeout in self.members:
-            text += "* %s\n:PROPERTIES:\n:DEF: %s\n:INTERVAL: %s\n" % (
-                name, d, interval)
-            if timeout:
-                text += ":TIMEOUT: %s\n" % timeout
-            text += ":END:\n"
-        self.crew.write_text(text)
-
-    def start(self, env=None, extra=""):
-        self.write(extra)
-        e = {k: v for k, v in os.environ.items()
-             if not k.startswith("KEEPER_") and k not in (
-                 "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
-        e.update(env or {})
-        self.logf = open(self.log, "w")
-        self.proc = subprocess.Popen(
-            [KEEPER, "run", "--crew", str(self.crew), "--data",
-             str(self.data), "--listen", "127.0.0.1:0"],
-            stdout=self.logf, stderr=subprocess.STDOUT, env=e)
+    def start(self, env=None, **keywords):
+        """The daemon on the members so far (idle backoff from 100 ms);
+        keywords are more file keywords."""
+        self.c.write_crew(backoff_base="100ms", **keywords)
+        self.proc = self.c.start(env=env)
         return self.proc
 
     def logtext(self):
-        return self.log.read_text(errors="replace")
+        return self.c.log(self.proc) if self.proc else ""
 
     def http(self, path):
-        addr = wait_for(lambda: (self.data / "http.addr").exists() and
-                        (self.data / "http.addr").read_text().strip(),
-                        what="http.addr")
-        try:
-            with urllib.request.urlopen("http://%s%s" % (addr, path),
-                                        timeout=5) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
+        status, _, body = self.c.get(path)
+        return status, json.loads(body)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM; the log must hold no sanitizer report."""
         if self.proc:
-            self.logf.close()
-            assert "AddressSanitizer" not in self.logtext()
-            assert "runtime error" not in self.logtext()
+            self.c.stop(self.proc, timeout=20)
 
 
 @pytest.fixture
-def crew(tmp_path):
-    c = Crew(tmp_path)
-    yield c
-    c.stop()
+def crew(crew):
+    """This file's crew: conftest's, as a Service; stopped at teardown."""
+    s = Service(crew)
+    yield s
+    s.stop()
 
 
 class NotifySocket:
@@ -332,8 +284,7 @@ def test_sentinel_leaked_slot(crew, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     crew.agent("one", "echo x >> %s" % a, interval="200ms")
     crew.agent("two", "echo x >> %s" % b, interval="200ms")
-    crew.start(env={"KEEPER_TEST_FAULT": "leak-slot"},
-               extra="#+CONCURRENCY: 1\n")
+    crew.start(env={"KEEPER_TEST_FAULT": "leak-slot"}, concurrency=1)
     # One slot, leaked by the first run: nobody could run again until
     # the sentinel gives it back.
     wait_for(lambda: "kind=leaked_slot" in crew.logtext(),
@@ -377,7 +328,7 @@ def test_housekeeping_prunes_history_and_journals(crew, tmp_path):
     journal.write_text("#+TITLE: dreams\n" + "".join(
         "* dream %d\nbody\n" % i for i in range(1, 301)))
     crew.proc = None
-    crew.start(extra="#+RETENTION: 1d\n")
+    crew.start(retention="1d")
 
     def left():
         c = sqlite3.connect(str(crew.data / "keeper.db"))
@@ -419,7 +370,7 @@ def test_housekeeping_gives_free_pages_back(crew, made_by):
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.close()
     crew.proc = None
-    crew.start(extra="#+RETENTION: 1d\n")
+    crew.start(retention="1d")
     mode = "incremental" if made_by == "this keeper" else "full"
     wait_for(lambda: "duty=vacuum mode=%s" % mode in crew.logtext(),
              timeout=60, what="the vacuum")

@@ -1,36 +1,22 @@
-"""The dashboard in real headless Chromium against the real daemon: every
-agent rendered, the running state changing live when a run starts, no
-console errors. One screenshot per run goes to build/artifacts/."""
+"""SPEC §10, the dashboard (GET /) for people, in real headless Chromium
+against the real daemon: every agent rendered, the running state changing
+live when a run starts, no console errors. One screenshot per run goes to
+build/artifacts/. Chromium, its driver and selenium are dependencies
+(.ci/deps): missing, the test fails and names the package."""
 
-import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from conftest import die_with_parent, has_daemon, wait_for
+from conftest import KEEPER, agent_commit, require, require_module
 
-KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 CHROMIUM = "/usr/bin/chromium"
-
-if not has_daemon():
-    pytest.skip("keeper run is not built yet", allow_module_level=True)
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = pathlib.Path(KEEPER).resolve().parent / "artifacts"
-
-selenium = pytest.importorskip("selenium")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-pytestmark = pytest.mark.skipif(
-    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-    reason="chromium and chromium-driver are needed")
 
 
 def agent_def(path, gate=None, write=None):
@@ -63,33 +49,23 @@ LIFECYCLE = """#+START: wake_add
 
 
 @pytest.fixture
-def daemon(tmp_path):
+def daemon(crew):
     """desk and wren tick at boot; scout is idle until the test asks the
     daemon for a tick (run-once), and its run holds until the gate file
     exists, so the page can watch it go from idle to running and back."""
-    repo, data = tmp_path / "repo", tmp_path / "data"
-    repo.mkdir()
+    root, data = pathlib.Path(crew.root), pathlib.Path(crew.data)
     data.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / "README").write_text("the newsroom\n")
-    env = dict(os.environ, GIT_AUTHOR_NAME="desk",
-               GIT_AUTHOR_EMAIL="desk@keeper.invalid",
-               GIT_COMMITTER_NAME="desk",
-               GIT_COMMITTER_EMAIL="desk@keeper.invalid")
-    subprocess.run(["git", "-C", str(repo), "add", "README"], check=True)
-    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m",
-                    "desk: wake 1/1 \u2014 three stories ranked\n\n"
-                    "Keeper-Agent: desk\nKeeper-State: wake\nKeeper-Run: 1"],
-                   check=True, env=env)
-    gate = tmp_path / "gate"
-    agent_def(tmp_path / "desk.org", write="desk.txt")
-    agent_def(tmp_path / "wren.org")
-    agent_def(tmp_path / "scout.org", gate)
-    (tmp_path / "loop.org").write_text(LIFECYCLE)
+    agent_commit(crew.repo, "desk", "README", "the newsroom\n",
+                 "three stories ranked")
+    gate = root / "gate"
+    agent_def(root / "desk.org", write="desk.txt")
+    agent_def(root / "wren.org")
+    agent_def(root / "scout.org", gate)
+    (root / "loop.org").write_text(LIFECYCLE)
     # scout ran just now: its next tick is an hour away, until the test
     # asks for one with run-once.
     (data / "keeper-last-run-scout").write_text("%.3f\n" % time.time())
-    (tmp_path / "crew.org").write_text("""#+TITLE: newsroom
+    crew.write("crew.org", """#+TITLE: newsroom
 #+BOOT-GRACE: 50ms
 #+STAGGER: 0
 #+CONCURRENCY: 2
@@ -110,22 +86,15 @@ def daemon(tmp_path):
 :INTERVAL: 1h
 :END:
 """)
-    log = open(tmp_path / "keeper.log", "wb")
-    proc = subprocess.Popen(
-        [KEEPER, "run", "--crew", str(tmp_path / "crew.org"), "--repo",
-         str(repo), "--data", str(data), "--listen", "127.0.0.1:0"],
-        stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
-    addr = data / "http.addr"
-    wait_for(lambda: addr.exists() and addr.read_text().endswith("\n"),
-             what="http.addr")
+    proc = crew.start()
     once = []
 
     def run_once(name):
         once.append(subprocess.Popen(
-            [KEEPER, "run-once", name, "--crew", str(tmp_path / "crew.org"),
-             "--data", str(data)], stdout=subprocess.DEVNULL,
+            [KEEPER, "run-once", name, "--crew", crew.crew, "--data",
+             crew.data], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL))
-    yield {"url": "http://" + addr.read_text().strip() + "/", "gate": gate,
+    yield {"url": "http://" + crew.http_addr() + "/", "gate": gate,
            "run_once": run_once}
     gate.touch()
     for p in once:
@@ -134,19 +103,16 @@ def daemon(tmp_path):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
-    assert proc.returncode == 0, (tmp_path / "keeper.log").read_text(
-        errors="replace")[-3000:]
+    code = crew.stop(proc, timeout=30)
+    assert code == 0, crew.log(proc)[-3000:]
 
 
 @pytest.fixture
 def browser():
+    require(CHROMIUM, "chromium")
+    require(CHROMEDRIVER, "chromium-driver")
+    webdriver = require_module("selenium.webdriver", "python3-selenium")
+    from selenium.webdriver.chrome.service import Service
     profile = tempfile.mkdtemp(prefix="keeper-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
@@ -187,6 +153,10 @@ def row_state(drv, name):
 
 
 def test_dashboard_live(daemon, browser):
+    By = require_module("selenium.webdriver.common.by",
+                        "python3-selenium").By
+    WebDriverWait = require_module("selenium.webdriver.support.ui",
+                                   "python3-selenium").WebDriverWait
     browser.get(daemon["url"])
     wait = WebDriverWait(browser, 45, poll_frequency=0.05)
     # Every agent is rendered, in manifest order.

@@ -1,14 +1,13 @@
-"""keeper doctor: each finding forced in a real temp deployment."""
-import http.server
-import os
+"""keeper(1) beyond SPEC: `keeper doctor`, each finding forced in a real
+temp deployment (crew, defs, lifecycle, tenant repo, data dir, listen
+address, LLM endpoint; the endpoint is fake_openai.py)."""
 import socket
 import subprocess
 
 import pytest
 
-from conftest import git, http_server, site_repo
-
-KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
+from conftest import KEEPER, clean_env, crew_text, git, site_repo
+from fake_openai import Response
 
 DEF_SH = """#+TITLE: hello
 * say
@@ -51,18 +50,15 @@ class Deploy:
         self.write_crew()
         self.data = root / "data"
         self.listen = "127.0.0.1:0"
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("KEEPER_") or k == "KEEPER_BIN"}
+        self.env = clean_env()
 
-    def write_crew(self, members=None, extra=""):
+    def write_crew(self, members=None, **keywords):
         members = members or [("wren", "agents/hello.org", "loop.org")]
-        text = "#+TITLE: newsroom\n#+REPO: %s\n%s" % (self.repo, extra)
-        for name, d, lc in members:
-            text += "* %s\n:PROPERTIES:\n:DEF: %s\n:INTERVAL: 1h\n" % (name, d)
-            if lc:
-                text += ":LIFECYCLE: %s\n" % lc
-            text += ":END:\n"
-        self.crew.write_text(text)
+        self.crew.write_text(crew_text(
+            [(name, dict({"DEF": d, "INTERVAL": "1h"},
+                         **({"LIFECYCLE": lc} if lc else {})))
+             for name, d, lc in members],
+            title="newsroom", repo=self.repo, **keywords))
 
     def run(self, *extra, **kw):
         args = [KEEPER, "doctor", "--crew", str(self.crew), "--data",
@@ -94,7 +90,7 @@ def test_all_good(dep):
 
 
 def test_crew_does_not_parse(dep):
-    dep.write_crew(extra="#+CONCURRENCY: lots\n")
+    dep.write_crew(concurrency="lots")
     r = dep.run()
     assert r.returncode == 1
     assert any("does not parse" in p for p in problems(r)), r.stdout
@@ -203,35 +199,15 @@ def test_listen_malformed(dep):
     assert any("is not ADDR:PORT" in p for p in problems(r))
 
 
-class Answer(http.server.BaseHTTPRequestHandler):
-    code = 200
-
-    def do_GET(self):
-        self.send_response(self.server.code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-@pytest.fixture
-def llm_server():
-    with http_server(Answer, code=200) as srv:
-        yield srv
-
-
-def test_llm_reachable(dep, llm_server):
-    url = "http://127.0.0.1:%d/v1" % llm_server.server_address[1]
-    r = dep.run(env={"KEEPER_LLM_URL": url})
+def test_llm_reachable(dep, fake_llm):
+    r = dep.run(env={"KEEPER_LLM_URL": fake_llm.url})
     assert r.returncode == 0, r.stdout
     assert "LLM endpoint (KEEPER_LLM_URL) is reachable" in r.stdout
 
 
-def test_llm_failing_server(dep, llm_server):
-    llm_server.code = 502
-    url = "http://127.0.0.1:%d/v1" % llm_server.server_address[1]
-    r = dep.run(env={"KEEPER_LLM_URL": url})
+def test_llm_failing_server(dep, fake_llm):
+    fake_llm.script(Response(502, b""))
+    r = dep.run(env={"KEEPER_LLM_URL": fake_llm.url})
     assert r.returncode == 1
     assert any("HTTP 502" in p for p in problems(r))
 

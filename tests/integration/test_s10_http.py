@@ -1,25 +1,22 @@
-"""The read-only HTTP plane (SPEC §10-§11) over real sockets, against the
-real daemon: endpoint shapes, answers while an agent is mid-run, 404/405,
-hostile clients, live events, and redaction of everything served."""
+"""SPEC §10, the read-only HTTP plane, over real sockets against the real
+daemon: endpoint shapes (/_activity, /_changes, /_health, /, /_events),
+answers while an agent is mid-run or its commit is in flight, HEAD, 404
+and 405, hostile clients, live events, and no secret ever served.
+(How fast it answers is bench/http.sh's to measure, not this file's. The
+dashboard in a browser is test_s10_dashboard.py.)"""
 
-import http.client
 import json
 import os
-import signal
 import socket
-import statistics
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import die_with_parent, has_daemon, wait_for
+from conftest import KEEPER, agent_commit, git, http_get, ok_def, wait_for
 
-KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
 SECRET = "sk-proj4f8e2a9c1b7d6e5f3a2b1c0d9e8f7a6b"
-
-if not has_daemon():
-    pytest.skip("keeper run is not built yet", allow_module_level=True)
 
 AGENT_KEYS = {"name", "running", "queue_place", "lifecycle", "steps",
               "thought", "last_run", "next_tick", "last_outcome",
@@ -56,59 +53,29 @@ echo hello
 """)
 
 
-def seed_commit(repo):
-    """A commit made the way keeper makes them, before the daemon starts:
-    the feed must show it from the first snapshot on."""
-    (repo / "seed.txt").write_text("seed\n")
-    env = dict(os.environ, GIT_AUTHOR_NAME="quick",
-               GIT_AUTHOR_EMAIL="quick@keeper.invalid",
-               GIT_COMMITTER_NAME="quick",
-               GIT_COMMITTER_EMAIL="quick@keeper.invalid")
-    subprocess.run(["git", "-C", str(repo), "add", "seed.txt"], check=True)
-    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m",
-                    "quick: wake 1/1 \u2014 seeded\n\nKeeper-Agent: quick\n"
-                    "Keeper-State: wake\nKeeper-Run: 1"],
-                   check=True, env=env)
-
-
 class Daemon:
-    def __init__(self, tmp, members, keywords="", env=None):
-        self.tmp = tmp
-        self.repo = tmp / "repo"
-        self.data = tmp / "data"
-        self.repo.mkdir()
-        self.data.mkdir()
-        subprocess.run(["git", "init", "-q", str(self.repo)], check=True)
-        seed_commit(self.repo)
-        lines = ["#+TITLE: plane", keywords]
-        for name, d, extra in members:
-            lines += [f"* {name}", ":PROPERTIES:", f":DEF: {d}", extra,
-                      ":END:"]
-        self.crew = tmp / "crew.org"
-        self.crew.write_text("\n".join(l for l in lines if l) + "\n")
-        self.log = open(tmp / "keeper.log", "wb")
-        self.proc = subprocess.Popen(
-            [KEEPER, "run", "--crew", str(self.crew), "--repo",
-             str(self.repo), "--data", str(self.data),
-             "--listen", "127.0.0.1:0"],
-            stdout=self.log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, **(env or {})),
-            preexec_fn=die_with_parent)
-        addr_file = self.data / "http.addr"
-        wait_for(lambda: addr_file.exists() and
-                 addr_file.read_text().endswith("\n"), what="http.addr")
-        self.addr = addr_file.read_text().strip()
+    """crew's daemon serving the plane: members (name, def, {PROP:
+    value}) of a crew titled "plane", keywords its file keywords, after a
+    commit made the way keeper makes them, which the feed must show from
+    the first snapshot on."""
+
+    def __init__(self, crew, members, env=None, **keywords):
+        self.c = crew
+        self.root = Path(crew.root)
+        self.repo = Path(crew.repo)
+        self.data = Path(crew.data)
+        self.crew = Path(crew.crew)
+        agent_commit(crew.repo, "quick", "seed.txt", "seed\n", "seeded")
+        crew.write_crew([(name, dict({"DEF": d}, **props))
+                         for name, d, props in members], title="plane",
+                        **keywords)
+        self.proc = crew.start(env=env)
+        self.addr = crew.http_addr()
         self.host, port = self.addr.rsplit(":", 1)
         self.port = int(port)
 
     def get(self, path, method="GET", headers=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=5)
-        try:
-            c.request(method, path, headers=headers or {})
-            r = c.getresponse()
-            return r.status, dict(r.getheaders()), r.read()
-        finally:
-            c.close()
+        return http_get(self.addr, path, method, headers)
 
     def json(self, path):
         status, headers, body = self.get(path)
@@ -127,18 +94,8 @@ class Daemon:
     def stop(self):
         """SIGTERM drains and exits 0 (under ASan: no leak, no error in
         the plane's teardown)."""
-        killed = False
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                killed = True
-        self.log.close()
-        log = (self.tmp / "keeper.log").read_text(errors="replace")
-        assert not killed and self.proc.returncode == 0, log[-3000:]
+        code = self.c.stop(self.proc, timeout=30)
+        assert code == 0, self.c.log(self.proc)[-3000:]
 
 
 # Snapshots of a big crew are rendered on the plane's thread (plane.c);
@@ -148,17 +105,18 @@ RENDERS = {"loop": {}, "thread": {"KEEPER_TEST_RENDER_THREAD": "1"}}
 
 
 @pytest.fixture(params=sorted(RENDERS))
-def plane(tmp_path, request):
+def plane(crew, request):
     """Two agents: 'blocker' runs at once and holds its run until the gate
     file exists; 'quick' runs and finishes."""
-    gate = tmp_path / "gate"
-    blocking_def(tmp_path / "blocker.org", gate)
-    quick_def(tmp_path / "quick.org")
-    d = Daemon(tmp_path, [
-        ("blocker", "blocker.org", ":INTERVAL: 1h"),
-        ("quick", "quick.org", ":INTERVAL: 1h"),
-    ], "#+BOOT-GRACE: 50ms\n#+STAGGER: 0\n#+CONCURRENCY: 2\n"
-       "#+REDACT: hunter[0-9]+", env=RENDERS[request.param])
+    root = Path(crew.root)
+    gate = root / "gate"
+    blocking_def(root / "blocker.org", gate)
+    quick_def(root / "quick.org")
+    d = Daemon(crew, [
+        ("blocker", "blocker.org", {"INTERVAL": "1h"}),
+        ("quick", "quick.org", {"INTERVAL": "1h"}),
+    ], env=RENDERS[request.param], boot_grace="50ms", stagger=0,
+        concurrency=2, redact="hunter[0-9]+")
     d.gate = gate
     yield d
     gate.touch()
@@ -225,9 +183,7 @@ def test_health_and_changes_shape(plane):
     wait_for(lambda: not running(plane, "quick"), what="quick's run")
 
     def head():
-        return subprocess.run(["git", "-C", str(plane.repo), "rev-parse",
-                               "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return git(plane.repo, "rev-parse", "HEAD")
     c = wait_for(lambda: (lambda c: c if c["commits"] and
                           c["commits"][0]["id"] == head() else None)(
         plane.json("/_changes")[1]), what="HEAD in /_changes")
@@ -258,25 +214,23 @@ def test_dashboard_served(plane):
 
 def test_activity_never_waits_for_a_run(plane):
     """The handler only reads a published snapshot: with an agent blocked
-    mid-run, requests are answered at once. (A functional deadline, not a
-    benchmark: 50 ms per request against a blocked worker.)"""
+    mid-run (until the test lets it go), requests are answered, and say
+    it is running. How fast they are answered meanwhile is measured by
+    bench/http.sh."""
     wait_for(lambda: running(plane, "blocker"), what="blocker mid-run")
-    took = []
     for _ in range(7):
-        t0 = time.monotonic()
         status, _, body = plane.get("/_activity")
-        took.append(time.monotonic() - t0)
         assert status == 200 and json.loads(body)["agents"]
     assert running(plane, "blocker")
-    assert statistics.median(took) < 0.050, took
-    assert max(took) < 1.0, took
 
 
-def test_activity_never_waits_for_a_commit(tmp_path):
+def test_activity_never_waits_for_a_commit(crew):
     """An agent writes 1000 files: keeper's commit of them takes a while,
     on the thread pool. /_activity is polled from the moment the run starts
-    until the commit lands in HEAD; every answer comes at once."""
-    (tmp_path / "bulk.org").write_text("""#+TITLE: bulk
+    until the tick, commit included, is reported finished: every poll is
+    answered, and the commit is in HEAD. (The latency of those answers is
+    measured by bench/http.sh.)"""
+    (Path(crew.root) / "bulk.org").write_text("""#+TITLE: bulk
 * write
 #+begin_src sh
 echo "::step::writing"
@@ -286,36 +240,25 @@ while [ $i -lt 1000 ]; do echo "$i" > out/f$i.txt; i=$((i + 1)); done
 echo "wrote them"
 #+end_src
 """)
-    d = Daemon(tmp_path, [("bulk", "bulk.org", ":INTERVAL: 1h")],
-               "#+BOOT-GRACE: 50ms")
+    d = Daemon(crew, [("bulk", "bulk.org", {"INTERVAL": "1h"})],
+               boot_grace="50ms")
     try:
-        seed = subprocess.run(["git", "-C", str(d.repo), "rev-parse", "HEAD"],
-                              capture_output=True, text=True).stdout.strip()
-
-        def head():
-            return subprocess.run(["git", "-C", str(d.repo), "rev-parse",
-                                   "HEAD"], capture_output=True,
-                                  text=True).stdout.strip()
+        seed = git(d.repo, "rev-parse", "HEAD")
         wait_for(lambda: running(d, "bulk"), what="bulk's run")
-        took = []
 
         def finished():
-            a = d.agent("bulk")
+            status, _, body = d.get("/_activity")
+            assert status == 200
+            a = [x for x in json.loads(body)["agents"]
+                 if x["name"] == "bulk"][0]
             return not a["running"] and a["last_outcome"] is not None
         # The tick is reported finished only after its commit stage.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            t0 = time.monotonic()
-            status, _, body = d.get("/_activity")
-            took.append(time.monotonic() - t0)
-            assert status == 200
-            if finished():
-                break
-        assert finished(), "bulk's tick did not finish within a minute"
-        if head() == seed:
-            pytest.skip("keeper made no commit: its git stage is not wired")
-        assert statistics.median(took) < 0.050, took
-        assert max(took) < 1.0, took
+        wait_for(finished, timeout=60, interval=0,
+                 what="bulk's tick, its commit included, to finish")
+        assert git(d.repo, "rev-parse", "HEAD") != seed, \
+            "keeper committed none of bulk's 1000 files"
+        assert git(d.repo, "ls-tree", "-r", "--name-only", "HEAD",
+                   "out").count("\n") == 999
     finally:
         d.stop()
 
@@ -556,20 +499,18 @@ def test_manifest_error_is_shown(plane):
 
 
 @pytest.mark.parametrize("render", sorted(RENDERS))
-def test_activity_agrees_with_run_once_at_once(tmp_path, render):
+def test_activity_agrees_with_run_once_at_once(crew, render):
     """Snapshots are spaced under load (daemon.c), but what run-once has
     answered is already in /_activity: the daemon publishes before it
     replies, waiting for its render on the plane's thread. Five runs back
     to back, each checked the moment it returns."""
-    quick_def(tmp_path / "quick.org")
-    d = Daemon(tmp_path, [("quick", "quick.org", ":INTERVAL: 1h")],
-               "#+BOOT-GRACE: 1h\n", env=RENDERS[render])
+    quick_def(Path(crew.root) / "quick.org")
+    d = Daemon(crew, [("quick", "quick.org", {"INTERVAL": "1h"})],
+               env=RENDERS[render], boot_grace="1h")
     try:
         seen = set()
         for _ in range(5):
-            r = subprocess.run([KEEPER, "run-once", "quick", "--crew",
-                                str(d.crew), "--data", str(d.data)],
-                               capture_output=True, text=True, timeout=30)
+            r = crew.run_once("quick")
             assert r.returncode == 0, r.stderr
             a = d.agent("quick")
             assert a["last_outcome"] == "done" and not a["running"], a
@@ -579,18 +520,18 @@ def test_activity_agrees_with_run_once_at_once(tmp_path, render):
         d.stop()
 
 
-def test_thread_renders_follow_reloads(tmp_path):
+def test_thread_renders_follow_reloads(crew):
     """Renders on the plane's thread work on copies: the manifest is
     swapped under them (its title and members freed) while a fast agent
-    keeps the snapshots coming, and each version shows up whole in /_activity. The
-    daemon then stops cleanly with a render possibly in flight (under
-    ASan: no use after free, no leak)."""
-    (tmp_path / "true.org").write_text(
+    keeps the snapshots coming, and each version shows up whole in
+    /_activity. The daemon then stops cleanly with a render possibly in
+    flight (under ASan: no use after free, no leak)."""
+    (Path(crew.root) / "true.org").write_text(
         "* run\n#+begin_src sh\necho ::step::tick\ntrue\n#+end_src\n")
-    many = [(f"m{i:03d}", "true.org", ":INTERVAL: 1h") for i in range(150)]
-    d = Daemon(tmp_path, many + [("fast", "true.org", ":INTERVAL: 20ms")],
-               "#+BOOT-GRACE: 0\n#+STAGGER: 0",
-               env=RENDERS["thread"])
+    many = [(f"m{i:03d}", "true.org", {"INTERVAL": "1h"})
+            for i in range(150)]
+    d = Daemon(crew, many + [("fast", "true.org", {"INTERVAL": "20ms"})],
+               env=RENDERS["thread"], boot_grace=0, stagger=0)
     try:
         for v in range(1, 6):
             names = [f"m{i:03d}" for i in range(v * 20, 150)] + ["fast"]
@@ -616,3 +557,40 @@ def test_thread_renders_follow_reloads(tmp_path):
                  what="fast's ::step:: line")
     finally:
         d.stop()
+
+
+def test_s10_endpoints_head_404_405(crew):
+    crew.write_crew([("a", {"DEF": ok_def(crew), "INTERVAL": "1h"})])
+    p = crew.start()
+    addr = crew.http_addr()
+    wait_for(lambda: crew.closed("a"), what="a tick")
+    for path in ("/", "/_activity", "/_changes"):
+        st, _, body = http_get(addr, path)
+        assert st == 200, path
+        st, _, hbody = http_get(addr, path, "HEAD")
+        assert st == 200 and hbody == b"", path
+    st, _, body = http_get(addr, "/_health")
+    assert st in (200, 503)
+    assert json.loads(body)["agents"]["a"] in ("ok", "late", "stale",
+                                               "failing", "never")
+    assert http_get(addr, "/missing")[0] == 404
+    assert http_get(addr, "/_activity", "POST")[0] == 405
+    act = json.loads(http_get(addr, "/_activity")[2])
+    a = act["agents"][0]
+    assert a["last_outcome"] == "done" and a["lifecycle"] is not None
+    ch = json.loads(http_get(addr, "/_changes")[2])
+    assert "commits" in ch and "keeper" in ch
+    assert crew.stop(p) == 0
+
+
+def test_s10_health_503_when_failing(crew):
+    crew.write_crew([("bad", {"DEF": ok_def(crew, "f", "exit 1"),
+                              "INTERVAL": "30ms"})])
+    p = crew.start()
+    addr = crew.http_addr()
+
+    def failing():
+        st, _, body = http_get(addr, "/_health")
+        return st == 503 and json.loads(body)["agents"]["bad"] == "failing"
+    wait_for(failing, what="failing verdict")
+    assert crew.stop(p) == 0

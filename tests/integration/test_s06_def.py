@@ -1,61 +1,20 @@
-"""keeper exec-def: the def interpreter driven through the real binary.
+"""SPEC §6, the agent def: its src blocks run in order as steps, sh and
+bash in the tenant repo with the previous step's output on stdin; a step
+that fails or answers NO-WORK ends the def; ::step:: and ::thought:: lines
+are live telemetry; the run's environment. Driven through `keeper
+exec-def`, the interpreter the daemon runs (keeper-agent(5)).
 
-Each test writes a def into a temp dir, runs `keeper exec-def` in a scratch
-tenant repo and looks at what happened: the result on stdout, the exit
-status, files the steps made, and the event lines on KEEPER_EVENT_FD.
+Each test writes a def into a temp dir, runs it in a scratch tenant repo
+and looks at what happened: the result on stdout, the exit status, files
+the steps made, and the event lines on KEEPER_EVENT_FD. llm steps are in
+test_s06_llm.py.
 """
 import os
 import select
 import subprocess
 import time
 
-import pytest
-
-KEEPER = os.environ.get("KEEPER_BIN", "build/keeper")
-DEADLINE = 30  # seconds; a hang fails the test instead of wedging the suite
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
-    env.update(extra)
-    return env
-
-
-def write_def(tmp_path, text, name="agent.org"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def repo(tmp_path):
-    r = tmp_path / "repo"
-    r.mkdir()
-    return r
-
-
-def exec_def(defpath, repo, *args, env=None, **kw):
-    return subprocess.run(
-        [KEEPER, "exec-def", str(defpath), *args],
-        cwd=repo, env=env if env is not None else clean_env(),
-        capture_output=True, timeout=DEADLINE, **kw)
-
-
-def exec_def_events(defpath, repo, *args, env=None):
-    """Run with an event pipe; return (proc result, list of event lines)."""
-    r, w = os.pipe()
-    env = dict(env if env is not None else clean_env())
-    env["KEEPER_EVENT_FD"] = str(w)
-    p = subprocess.Popen([KEEPER, "exec-def", str(defpath), *args], cwd=repo,
-                         env=env, pass_fds=(w,), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        events = f.read()
-    out, err = p.communicate(timeout=DEADLINE)
-    return (subprocess.CompletedProcess(p.args, p.returncode, out, err),
-            events.decode().splitlines())
-
+from conftest import DEADLINE, KEEPER, clean_env, exec_def, write_def
 
 def test_steps_chain_through_stdin(tmp_path, repo):
     d = write_def(tmp_path, """#+TITLE: chain
@@ -99,7 +58,7 @@ exit 3
 touch later-ran
 #+END_SRC
 """)
-    res, events = exec_def_events(d, repo)
+    res, events = exec_def(d, repo, events=True)
     assert res.returncode == 3      # the failed step's own status
     assert not (repo / "later-ran").exists()
     assert b'step "check" exited with status 3' in res.stderr
@@ -119,7 +78,7 @@ printf '  \\n\\t no-work: the queue is empty\\n'
 touch later-ran
 #+END_SRC
 """)
-    res, events = exec_def_events(d, repo)
+    res, events = exec_def(d, repo, events=True)
     assert res.returncode == 0, res.stderr
     assert not (repo / "later-ran").exists()
     assert res.stdout == b"  \n\t no-work: the queue is empty\n"
@@ -137,7 +96,7 @@ touch later-ran
 cat
 #+END_SRC
 """)
-    res, events = exec_def_events(d, repo)
+    res, events = exec_def(d, repo, events=True)
     assert res.returncode == 0, res.stderr
     assert (repo / "later-ran").exists()
     assert res.stdout == b"NO-WORKER on shift\n"
@@ -157,7 +116,7 @@ echo "NO-WORK: too late"
 touch later-ran
 #+END_SRC
 """)
-    res, events = exec_def_events(d, repo)
+    res, events = exec_def(d, repo, events=True)
     assert res.returncode == 0, res.stderr
     assert (repo / "later-ran").exists()
     assert events[2].startswith("step-end look ok ")
@@ -272,7 +231,7 @@ sleep 303
 touch later-ran
 #+END_SRC
 """)
-    res, events = exec_def_events(d, repo)
+    res, events = exec_def(d, repo, events=True)
     assert res.returncode == 124    # timeout(1)'s convention
     assert b'step "stuck" timed out after 2s and was killed' in res.stderr
     assert not (repo / "later-ran").exists()
@@ -359,7 +318,7 @@ echo "hmm: a custom thought"
 """)
     env = clean_env(KEEPER_STEP_PATTERN=r"^STEP> (.*)$",
                     KEEPER_THOUGHT_PATTERN=r"^hmm: .*$")
-    res, events = exec_def_events(d, repo, env=env)
+    res, events = exec_def(d, repo, env=env, events=True)
     assert res.returncode == 0, res.stderr
     assert events[1:3] == ["step custom style", "thought hmm: a custom thought"]
 
@@ -378,7 +337,7 @@ printf '::step::'; head -c 20000 /dev/zero | tr '\\0' 'x'; echo
 printf '::thought::caf\\303\\251 %.0s' $(seq 1 1200); echo
 #+END_SRC
 """)
-    res, events = exec_def_events(d, repo)
+    res, events = exec_def(d, repo, events=True)
     assert res.returncode == 0, res.stderr
     step = events[1]
     assert step.startswith("step xxxx")
@@ -419,7 +378,7 @@ echo "EVENT_FD=${KEEPER_EVENT_FD-unset}"
     env = clean_env(KEEPER_AGENT="wren", KEEPER_STATE="rem", KEEPER_HITS="2",
                     KEEPER_REPEAT="3", KEEPER_RUN_ID="42",
                     KEEPER_REPO=str(repo), KEEPER_DATA=str(data))
-    res, events = exec_def_events(d, repo, "--state", "rem", env=env)
+    res, events = exec_def(d, repo, "--state", "rem", env=env, events=True)
     assert res.returncode == 0, res.stderr
     got = dict(line.split("=", 1) for line in
                res.stdout.decode().splitlines() if "=" in line)
@@ -474,58 +433,3 @@ def test_signal_death_is_failure(tmp_path, repo):
     res = exec_def(d, repo)
     assert res.returncode == 128 + 9
     assert b"killed by signal 9" in res.stderr
-
-
-def test_usage_errors(tmp_path, repo):
-    assert exec_def("", repo).returncode in (64, 65)
-    res = subprocess.run([KEEPER, "exec-def"], capture_output=True,
-                         timeout=DEADLINE)
-    assert res.returncode == 64 and b"usage:" in res.stderr
-    res = subprocess.run([KEEPER, "exec-def", "x.org", "--bogus"],
-                         capture_output=True, timeout=DEADLINE)
-    assert res.returncode == 64
-    res = exec_def(tmp_path / "missing.org", repo)
-    assert res.returncode == 65
-
-
-def test_run_once_shows_steps_while_the_step_runs(tmp_path, repo):
-    # End to end with the daemon side of the event protocol: `keeper
-    # run-once` re-executes exec-def and prints its events as they come.
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    data = tmp_path / "data"
-    data.mkdir()
-    d = write_def(tmp_path, """* wait
-#+BEGIN_SRC sh
-echo "::step::waiting for release"
-while [ ! -e release ]; do sleep 0.01; done
-echo released
-#+END_SRC
-""", name="w.org")
-    p = subprocess.Popen([KEEPER, "run-once", "--def", str(d), "--repo",
-                          str(repo), "--data", str(data)], cwd=tmp_path,
-                         env=clean_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    seen = b""
-    try:
-        end = time.monotonic() + DEADLINE
-        while b"step waiting for release" not in seen:
-            left = end - time.monotonic()
-            assert left > 0, seen
-            ready, _, _ = select.select([p.stdout], [], [], left)
-            if ready:
-                chunk = os.read(p.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                seen += chunk
-        if p.poll() == 64:
-            pytest.skip("keeper run-once is not in this build")
-        assert b"step waiting for release" in seen, seen
-        assert p.poll() is None  # still waiting for the release file
-        (repo / "release").touch()
-        out, err = p.communicate(timeout=DEADLINE)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 0, err
-    assert b"step-end wait ok" in seen + out

@@ -1,6 +1,14 @@
-"""The interpreter runs exec: keeper-exec, the def interpreter linked
-without git, sqlite, the HTTP server or libcurl (opened only for an llm
-step), and keeper's own exec-def when keeper-exec is not installed."""
+"""SPEC §6, a run, as the daemon and run-once start one: the child leads
+its own process group with the KEEPER_* environment, the outcome comes
+from its exit status and NO-WORK, TIMEOUT kills the whole tree, output
+is bounded, and runs a crashed keeper left open are recorded interrupted
+and their leftovers killed at boot.
+
+Also how the child is started (keeper(1)): keeper-exec, the def
+interpreter linked without git, sqlite, the HTTP server or libcurl
+(opened only for an llm step), forked from the daemon's warm zygote, and
+keeper's own exec-def when keeper-exec is not installed. The steps of a
+def are in test_s06_def.py, llm steps in test_s06_llm.py."""
 import os
 import shutil
 import signal
@@ -8,9 +16,8 @@ import subprocess
 
 import pytest
 
-from conftest import KEEPER, sh_def, wait_for
+from conftest import KEEPER, KEEPER_EXEC, ok_def, pid_alive, sh_def, wait_for
 
-KEEPER_EXEC = os.path.join(os.path.dirname(KEEPER), "keeper-exec")
 # The def records its interpreter (the step's parent): binary, parent,
 # command line.
 WHO = sh_def("readlink /proc/$PPID/exe > who.txt\n"
@@ -65,15 +72,6 @@ def test_keeper_alone_falls_back_to_exec_def(crew):
     exe, _, cmd = interpreter_of(crew, keeper=alone)
     assert exe == os.path.realpath(alone)
     assert cmd[1] == "exec-def", cmd
-
-
-@pytest.mark.parametrize("argv0", ["keeper-exec", "keeper"])
-def test_usage_is_the_same_either_way(tmp_path, argv0):
-    cmd = [KEEPER_EXEC] if argv0 == "keeper-exec" else [KEEPER, "exec-def"]
-    r = subprocess.run(cmd + ["--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.startswith("usage: keeper exec-def")
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 64 and "usage" in r.stderr
 
 
 def zygotes(daemon_pid):
@@ -256,3 +254,120 @@ def test_answers_sent_before_the_zygote_died_still_count(crew):
     with open(ran) as f:
         assert f.read() == "ran\n"          # once
     assert crew.stop(p) == 0
+
+
+def test_s6_environment_and_process_group(crew):
+    crew.write_crew([("envy", {"DEF": ok_def(
+        crew, "env", "echo $KEEPER_RUN_ID $KEEPER_REPO $KEEPER_DATA "
+        "$KEEPER_AGENT $KEEPER_STATE $KEEPER_HITS $KEEPER_REPEAT; "
+        "ps -o pid=,pgid=,sid= -p $PPID > %s/ids" % crew.root)})],
+        repo="repo")
+    r = crew.run_once("envy")
+    assert r.returncode == 0, r.stderr
+    row = crew.rows("envy")[-1]
+    words = row["output_head"].split()
+    assert words[0] == str(row["id"])
+    assert words[1] == os.path.realpath(crew.repo)
+    assert os.path.realpath(words[2]) == os.path.realpath(crew.data)
+    assert words[3] == "envy"
+    # the def runs in a child that leads its own process group
+    assert row["pgid"] == row["pid"]
+
+
+@pytest.mark.parametrize("text,outcome,code", [
+    ("no-work: nothing", "no_work", 3),
+    ("   \\n  No-Work", "no_work", 3),
+    ("NO-WORKER ready", "done", 0),
+    ("work: NO-WORK", "done", 0),
+])
+def test_s6_no_work_word_rules(crew, text, outcome, code):
+    crew.write_crew([("a", {"DEF": ok_def(crew, "nw", "printf '%s\\n'"
+                                          % text)})])
+    r = crew.run_once("a")
+    assert r.returncode == code, r.stdout + r.stderr
+    assert crew.rows("a")[-1]["outcome"] == outcome
+
+
+def test_s6_death_by_signal_is_failed(crew):
+    crew.write_crew([("a", {"DEF": ok_def(crew, "sig", "kill -9 $$")})])
+    r = crew.run_once("a")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert crew.rows("a")[-1]["outcome"] == "failed"
+
+
+def test_s6_daydream_shown_not_committed(crew):
+    crew.write_crew([("a", {"DEF": ok_def(
+        crew, "dd", "echo hi > f.txt; echo 'NO-WORK quiet day, dreaming'")})],
+        repo="repo")
+    r = crew.run_once("a")
+    assert r.returncode == 3
+    assert "quiet day" in r.stdout + r.stderr
+    log = subprocess.run(["git", "-C", crew.repo, "log", "--all",
+                          "--format=%B"], capture_output=True, text=True)
+    assert "quiet day" not in log.stdout
+
+
+def test_kill9_mid_run_then_restart(crew):
+    # The run leaves its pid and a backgrounded grandchild's, then sleeps.
+    crew.write("agents/slow.org", sh_def(
+        "sleep 60 & echo $! > %(r)s/gc.pid\n"
+        "echo $$ > %(r)s/run.pid.tmp; mv %(r)s/run.pid.tmp %(r)s/run.pid\n"
+        "sleep 60" % {"r": crew.root}))
+    crew.write_crew([("slow", {"DEF": "agents/slow.org",
+                               "INTERVAL": "3s"})])
+    d = crew.start()
+    wait_for(lambda: os.path.exists(crew.path("run.pid")), what="run")
+    run_pid = int(open(crew.path("run.pid")).read())
+    gc_pid = int(open(crew.path("gc.pid")).read())
+    assert pid_alive(run_pid) and pid_alive(gc_pid)
+    lr = os.path.join(crew.data, "keeper-last-run-slow")
+    wait_for(lambda: os.path.exists(lr), what="last-run written")
+    last_run = float(open(lr).read())
+    os.kill(d.pid, signal.SIGKILL)
+    d.wait()
+    assert pid_alive(run_pid)          # the crash itself kills nothing
+    os.unlink(crew.path("run.pid"))
+    d2 = crew.start()
+    wait_for(lambda: not pid_alive(run_pid) and not pid_alive(gc_pid),
+             what="leftovers killed at boot")
+    wait_for(lambda: crew.rows("slow")[0]["outcome"] == "interrupted",
+             what="the open row marked interrupted")
+    assert crew.rows("slow")[0]["ended"] is not None
+    # cadence resumes from last-run: the next tick is due 3 s after it,
+    # not at once and not 3 s after the restart
+    wait_for(lambda: len(crew.rows("slow")) >= 2, timeout=10,
+             what="the resumed tick")
+    due = crew.rows("slow")[1]["scheduled"]
+    assert abs(due - last_run * 1000 - 3000) < 50, (due, last_run)
+    assert crew.stop(d2, signal.SIGKILL) == -signal.SIGKILL
+
+
+def test_timeout_kills_the_whole_tree(crew):
+    crew.write("agents/hang.org", sh_def(
+        "sleep 60 & echo $! > %(r)s/gc1.pid\n"
+        "setsid sleep 61 & echo $! > %(r)s/gc2.pid\n"
+        "(sleep 62 & echo $! > %(r)s/gc3.pid) \n"
+        "echo started\nsleep 60" % {"r": crew.root}))
+    crew.write_crew([("hang", {"DEF": "agents/hang.org", "TIMEOUT": "700ms",
+                               "INTERVAL": "1h"})])
+    # A run that is not killed fails run_once's own 30 s timeout.
+    r = crew.run_once("hang")
+    assert r.returncode == 124, (r.stdout, r.stderr)
+    pids = [int(open(crew.path("gc%d.pid" % i)).read()) for i in (1, 2, 3)]
+    wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=5,
+             what="no survivor of the run")
+    row = crew.rows("hang")[-1]
+    assert row["outcome"] == "killed"
+    assert row["started"] and row["duration_ms"] >= 700
+
+
+def test_output_is_bounded(crew):
+    # 300 MB through stdout: keeper keeps a head and a tail and the count.
+    crew.write("agents/loud.org", sh_def(
+        "head -c 300000000 /dev/zero | tr '\\0' 'x'; echo; echo THE-END"))
+    crew.write_crew([("loud", {"DEF": "agents/loud.org"})])
+    r = crew.run_once("loud", timeout=120)
+    assert r.returncode == 0, r.stderr
+    row = crew.rows("loud")[-1]
+    assert row["output_bytes"] == 300000000 + 1 + 8
+    assert len(row["output_head"]) <= 8192

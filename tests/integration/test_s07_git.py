@@ -1,14 +1,16 @@
-"""Git is the changelog (SPEC §7) through the real binary: run-once and
-the daemon commit done runs with libgit2, record failed runs on
-refs/keeper/partial/NAME/RUN, integrate origin with KEEPER_GITOPS, and
-`keeper log` prints the feed. The git CLI only sets up and inspects."""
-import json
+"""SPEC §7, git is the changelog, through the real binary: run-once and
+the daemon commit done runs with libgit2 (author, subject, trailers,
+.gitignore, no change no commit), record failed and killed runs on
+refs/keeper/partial/NAME/RUN without touching the work tree, integrate
+origin with KEEPER_GITOPS and push with KEEPER_GITPUSH, and leave a sound
+repository when killed mid-commit. The git CLI only sets up and
+inspects. (`keeper log` is in test_s09_cli.py, /_changes in
+test_s10_http.py.)"""
 import os
-import random
 import signal
 import subprocess
 
-from conftest import sh_def, wait_for
+from conftest import SHORT_LOOP, git, human_commit, ok_def, sh_def, wait_for
 
 LOOP = """#+START: wake_add
 * wake_add
@@ -21,29 +23,6 @@ LOOP = """#+START: wake_add
 :NEXT: wake_add
 :END:
 """
-
-
-def git(repo, *args, check=True):
-    r = subprocess.run(["git", "-C", repo] + list(args), capture_output=True,
-                       text=True, env=git_env())
-    if check:
-        assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-def git_env():
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="human", GIT_AUTHOR_EMAIL="h@example.org",
-               GIT_COMMITTER_NAME="human",
-               GIT_COMMITTER_EMAIL="h@example.org")
-    return env
-
-
-def human_commit(repo, name, text, msg="human edit"):
-    with open(os.path.join(repo, name), "w") as f:
-        f.write(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", msg)
 
 
 def make_agent(crew, body, props=None, lifecycle=True, **kw):
@@ -107,7 +86,7 @@ def test_no_change_no_commit(crew):
 
 def test_gitignore_and_author_override(crew):
     make_agent(crew, "echo x > kept.txt; echo y > noise.log; echo done",
-          props={"AUTHOR": "Wren Bot <wren@bots.example>"})
+               props={"AUTHOR": "Wren Bot <wren@bots.example>"})
     with open(os.path.join(crew.repo, ".gitignore"), "w") as f:
         f.write("*.log\n")
     assert crew.run_once("wren").returncode == 0
@@ -152,7 +131,7 @@ def test_failed_run_lands_on_a_partial_ref(crew):
 
 def test_killed_run_lands_on_a_partial_ref(crew):
     make_agent(crew, "echo before-kill > wip.txt; sleep 30",
-          props={"TIMEOUT": "300ms"})
+               props={"TIMEOUT": "300ms"})
     r = crew.run_once("wren")
     assert r.returncode == 124
     row = crew.closed("wren")[-1]
@@ -192,30 +171,6 @@ def test_foreign_index_lock_is_reported_and_left(crew):
     assert git(crew.repo, "show", "HEAD:a.txt") == "x"
 
 
-def test_keeper_log(crew, keeper_bin):
-    make_agent(crew, "echo $KEEPER_RUN_ID >> runs.txt; echo run $KEEPER_RUN_ID")
-    human_commit(crew.repo, "README", "hi\n")
-    for _ in range(3):
-        assert crew.run_once("wren").returncode == 0
-    r = crew.keeper("log", "--crew", crew.crew, "--limit", "2", "--json")
-    assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
-    ids = [row["commit_id"] for row in crew.closed("wren")]
-    assert [c["id"] for c in doc["commits"]] == ids[::-1][:2]
-    assert [c["run"] for c in doc["commits"]] == \
-        [str(row["id"]) for row in crew.closed("wren")][::-1][:2]
-    assert all(c["agent"] == "wren" and c["state"] == "wake_add"
-               for c in doc["commits"])
-    r = crew.keeper("log", "--repo", crew.repo)
-    lines = r.stdout.strip().split("\n")
-    assert len(lines) == 4
-    assert lines[-1].split()[3] == "-"       # the human commit: no agent
-    assert "wren" in lines[0]
-    assert crew.keeper("log", "--limit", "0").returncode == 64
-    r = crew.keeper("log", "--repo", crew.root)
-    assert r.returncode == 1 and "not a git repository" in r.stderr
-
-
 def gitops_setup(crew):
     bare = crew.path("origin.git")
     human = crew.path("human")
@@ -249,7 +204,8 @@ def test_gitops_fast_forward_then_push(crew):
 
 def test_gitops_alias_merge_and_conflict(crew):
     bare, human, branch = gitops_setup(crew)
-    make_agent(crew, "echo agent >> agent.txt; echo line > README; echo edited")
+    make_agent(crew, "echo agent >> agent.txt; echo line > README; "
+               "echo edited")
     # local agent work first
     assert crew.run_once("wren").returncode == 0
     local = git(crew.repo, "rev-parse", "HEAD")
@@ -279,15 +235,15 @@ def test_gitops_alias_merge_and_conflict(crew):
 
 
 def test_daemon_kill9_mid_commit_leaves_a_sound_repo(crew):
-    # a continuous agent rewriting 200 files: kill -9 the daemon at a
-    # random moment, then git fsck, then a run-once commits normally
-    make_agent(crew, "for i in $(seq 1 200); do echo $KEEPER_RUN_ID > f$i; done;"
-                " echo wrote", props={"CONTINUOUS": "t"}, lifecycle=False,
-          breather="10ms")
+    # a continuous agent rewriting 200 files with a 10 ms breather: kill -9
+    # the daemon just after a commit lands, while the next run writes or
+    # commits, then git fsck, then a run-once commits normally
+    make_agent(crew, "for i in $(seq 1 200); do echo $KEEPER_RUN_ID > f$i; "
+               "done; echo wrote", props={"CONTINUOUS": "t"},
+               lifecycle=False, breather="10ms")
     p = crew.start()
     wait_for(lambda: commits(crew.repo) >= 2, timeout=30,
              what="commits from the daemon")
-    random.seed()
     n = commits(crew.repo)
     wait_for(lambda: commits(crew.repo) > n, timeout=30, what="one more")
     os.killpg(p.pid, signal.SIGKILL)
@@ -302,3 +258,59 @@ def test_daemon_kill9_mid_commit_leaves_a_sound_repo(crew):
     assert commits(crew.repo) == before + 1
     assert git(crew.repo, "show", "HEAD:final.txt") == "final"
     assert git(crew.repo, "status", "--porcelain") == ""
+
+
+def test_s7_done_run_commits_with_subject_and_trailers(crew):
+    crew.write("loop.org", SHORT_LOOP % {"start": "a"})
+    crew.write_crew([("wren", {"DEF": ok_def(
+        crew, "c", "echo x >> notes.txt; printf 'wrote notes\\nmore\\n'"),
+        "LIFECYCLE": "loop.org"})], repo="repo")
+    assert crew.run_once("wren").returncode == 0
+    row = crew.rows("wren")[-1]
+    lines = git(crew.repo, "log", "-1",
+                "--format=%an <%ae>%n%cn <%ce>%n%s%n%b").splitlines()
+    assert lines[0] == "wren <wren@keeper.invalid>"
+    assert lines[1] == "wren <wren@keeper.invalid>"
+    assert lines[2] == "wren: a 1/2 \u2014 wrote notes"
+    assert "more" in lines[3:]
+    trailers = [l for l in lines if l.startswith("Keeper-")]
+    assert trailers == ["Keeper-Agent: wren", "Keeper-State: a",
+                        "Keeper-Run: %d" % row["id"]]
+    assert row["commit_id"] == git(crew.repo, "log", "-1", "--format=%H")
+    # the commit is made before the position is saved, and with it
+    assert crew.pos("wren") == ("a", 1)
+
+
+def test_s7_member_without_lifecycle_subject(crew):
+    # keeper(1) GIT: a member without a lifecycle gets "NAME: first line"
+    crew.write_crew([("moss", {"DEF": ok_def(
+        crew, "c", "date >> n.txt; echo researched")})], repo="repo")
+    assert crew.run_once("moss").returncode == 0
+    assert git(crew.repo, "log", "-1", "--format=%s") == "moss: researched"
+
+
+def test_s7_failed_run_changes_kept_on_partial_ref(crew):
+    subprocess.run(["git", "-C", crew.repo, "commit", "-q",
+                    "--allow-empty", "-m", "root"], check=True)
+    crew.write_crew([("wren", {"DEF": ok_def(
+        crew, "pf", "echo half > half.txt; exit 1")})], repo="repo")
+    assert crew.run_once("wren").returncode == 1
+    row = crew.rows("wren")[-1]
+    ref = "refs/keeper/partial/wren/%d" % row["id"]
+    r = subprocess.run(["git", "-C", crew.repo, "show", "--stat",
+                        "--format=%an", ref], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "half.txt" in r.stdout and r.stdout.startswith("wren")
+    # neither HEAD nor the index moved; the file is still in the tree
+    assert git(crew.repo, "log", "-1", "--format=%s") == "root"
+    st = subprocess.run(["git", "-C", crew.repo, "status", "--porcelain"],
+                        capture_output=True, text=True).stdout
+    assert st.strip() == "?? half.txt"
+
+
+def test_s7_no_change_no_commit(crew):
+    crew.write_crew([("wren", {"DEF": ok_def(crew)})], repo="repo")
+    assert crew.run_once("wren").returncode == 0
+    r = subprocess.run(["git", "-C", crew.repo, "rev-list", "--all"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == ""
