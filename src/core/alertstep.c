@@ -62,7 +62,7 @@ alert_step(struct alert_track *t, const struct alert_policy *p,
     const struct alert_input *in, struct alert *out)
 {
 	enum alert_state tgt;
-	int changed = 0;
+	int changed = 0, recovery;
 	char trigger[32];
 	const char *trig;
 
@@ -73,8 +73,12 @@ alert_step(struct alert_track *t, const struct alert_policy *p,
 	}
 	if (!changed && !t->pending)
 		return 0;
-	if (t->last_alert_ms != 0 && in->now_ms - t->last_alert_ms <
-	    p->min_gap_ms) {
+	/* The gap folds flapping, never the good news of an incident the
+	 * receiver was told about: an operator paged for a failure hears
+	 * of its fix when it happens. */
+	recovery = t->cur == ALERT_OK && t->told != ALERT_OK;
+	if (!recovery && t->last_alert_ms != 0 &&
+	    in->now_ms - t->last_alert_ms < p->min_gap_ms) {
 		if (changed) {
 			t->suppressed++;
 			t->pending = 1;

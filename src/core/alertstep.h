@@ -5,10 +5,14 @@
  * that agent's struct alert_track, alert_step() decides whether an alert
  * is due. It alerts on ok -> failing (after policy.fail_threshold
  * consecutive failures), failing -> ok, ok -> stale and stale ->
- * ok/failing; steady states never alert again; within policy.min_gap_ms
- * of the last alert for the same agent transitions are suppressed and
- * counted, and the next alert carries the count (and the state the agent
- * settled in).
+ * ok/failing; steady states never alert again. The recovery of an
+ * alerted failure or staleness (the receiver was told failing or stale,
+ * the agent is ok) goes out at once, so an incident is two messages, down
+ * and up, each when it happens. Any other transition within
+ * policy.min_gap_ms of the last alert for the same agent (the flapping
+ * after a recovery, or after a failing alert) is suppressed and counted,
+ * and the next alert carries the count and the state the agent settled
+ * in.
  *
  * Every alert has a deterministic id (a hash of agent, transition and the
  * triggering run), which delivery sends in the body and as an

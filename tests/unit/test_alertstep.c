@@ -143,8 +143,63 @@ test_failing_then_stale_stays_failing(void **state)
 	assert_int_equal(s.t.cur, ALERT_FAILING);
 }
 
+/*
+ * The incident of issue 18: paged at 03:14, fixed at 03:16. The recovery
+ * goes out at 03:16, not when the gap of the 03:14 alert ends at 03:24;
+ * the incident is exactly two messages, each when it happened.
+ */
 static void
-test_flapping_is_rate_limited(void **state)
+test_recovery_goes_out_at_once(void **state)
+{
+	struct sim s;
+	char *js;
+	json_t *o;
+
+	(void)state;
+	sim_init(&s);
+	s.now = 1795317247000 - 3 * MIN;	/* 2026-11-22T03:11:07Z */
+	assert_int_equal(sim_tick(&s, 0, MIN), 0);
+	assert_int_equal(sim_tick(&s, 0, MIN), 0);
+	assert_int_equal(sim_tick(&s, 0, MIN), 1);	/* 03:14:07 */
+	assert_int_equal(s.a.to, ALERT_FAILING);
+	assert_int_equal(sim_tick(&s, 0, MIN), 0);	/* still down */
+	assert_int_equal(sim_tick(&s, 1, MIN), 1);	/* 03:16:07, fixed */
+	assert_int_equal(s.a.from, ALERT_FAILING);
+	assert_int_equal(s.a.to, ALERT_OK);
+	assert_int_equal(s.a.suppressed, 0);
+	assert_int_equal(s.a.at_ms, 1795317247000 + 2 * MIN);
+	js = alert_json(&s.a, NULL);
+	o = json_loads(js, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(o, "at")),
+	    "2026-11-22T03:16:07Z");
+	assert_string_equal(json_string_value(json_object_get(o, "event")),
+	    "recovered");
+	json_decref(o);
+	free(js);
+	/* Steady ok afterwards: nothing more, through and past the gap. */
+	for (int i = 0; i < 15; i++)
+		assert_int_equal(sim_tick(&s, 1, MIN), 0);
+}
+
+/* A stale agent that runs again is a recovery too: at once. */
+static void
+test_stale_recovery_at_once(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s);
+	assert_int_equal(sim_look(&s, HEALTH_STALE, MIN), 1);
+	assert_int_equal(sim_look(&s, HEALTH_OK, MIN), 1);
+	assert_int_equal(s.a.from, ALERT_STALE);
+	assert_int_equal(s.a.to, ALERT_OK);
+}
+
+/* The gap folds the flapping after a recovery: held and counted, and the
+ * first alert after the gap says where the agent settled and how many
+ * changes it stands for. Its own recovery goes out at once again. */
+static void
+test_flapping_after_recovery_is_folded(void **state)
 {
 	struct sim s;
 	int alerts = 0;
@@ -153,18 +208,26 @@ test_flapping_is_rate_limited(void **state)
 	sim_init(&s);
 	s.p.fail_threshold = 1;
 	assert_int_equal(sim_tick(&s, 0, MIN), 1);	/* ok -> failing */
-	/* Flap every minute for 9 minutes: all inside the 10 min gap. */
+	assert_int_equal(sim_tick(&s, 1, MIN), 1);	/* -> ok, at once */
+	/* Flap every minute for 9 minutes, ending failing: all inside the
+	 * 10 min gap that began with the recovery. */
 	for (int i = 0; i < 9; i++)
-		alerts += sim_tick(&s, i % 2 == 0, MIN);
+		alerts += sim_tick(&s, i % 2 == 1, MIN);
 	assert_int_equal(alerts, 0);
 	assert_int_equal(s.t.suppressed, 9);
-	/* The 9th flap left it ok; the gap ends at +10 min; the first step
-	 * after that reports where it settled, with the count. */
-	assert_int_equal(sim_look(&s, HEALTH_OK, MIN), 1);
-	assert_int_equal(s.a.from, ALERT_FAILING);
-	assert_int_equal(s.a.to, ALERT_OK);
+	assert_int_equal(s.t.cur, ALERT_FAILING);
+	/* The gap ends 10 min after the recovery; the first step after it
+	 * reports the last held change itself, counting the 8 before. */
+	assert_int_equal(sim_look(&s, HEALTH_FAILING, MIN), 1);
+	assert_int_equal(s.a.from, ALERT_OK);
+	assert_int_equal(s.a.to, ALERT_FAILING);
 	assert_int_equal(s.a.suppressed, 8);
-	assert_int_equal(sim_look(&s, HEALTH_OK, MIN), 0);
+	assert_int_equal(sim_look(&s, HEALTH_FAILING, MIN), 0);
+	/* That failure is alerted, so its recovery is not held by the gap
+	 * the failing alert just opened. */
+	assert_int_equal(sim_tick(&s, 1, MIN), 1);
+	assert_int_equal(s.a.to, ALERT_OK);
+	assert_int_equal(s.a.suppressed, 0);
 }
 
 static void
@@ -176,14 +239,17 @@ test_flap_back_within_gap_carries_count(void **state)
 	sim_init(&s);
 	s.p.fail_threshold = 1;
 	assert_int_equal(sim_tick(&s, 0, MIN), 1);	/* -> failing */
-	assert_int_equal(sim_tick(&s, 1, MIN), 0);	/* -> ok, held */
+	assert_int_equal(sim_tick(&s, 1, MIN), 1);	/* -> ok, at once */
 	assert_int_equal(sim_tick(&s, 0, MIN), 0);	/* -> failing, held */
+	/* Back to ok: the receiver was told ok, so this is no recovery of
+	 * an alerted failure; held like any flap. */
+	assert_int_equal(sim_tick(&s, 1, MIN), 0);
 	/* After the gap: it is where the receiver thinks; no alert. */
-	assert_int_equal(sim_tick(&s, 0, 10 * MIN), 0);
+	assert_int_equal(sim_tick(&s, 1, 10 * MIN), 0);
 	assert_int_equal(s.t.pending, 0);
 	/* The next real change carries the two hidden flaps. */
-	assert_int_equal(sim_tick(&s, 1, MIN), 1);
-	assert_int_equal(s.a.to, ALERT_OK);
+	assert_int_equal(sim_tick(&s, 0, MIN), 1);
+	assert_int_equal(s.a.to, ALERT_FAILING);
 	assert_int_equal(s.a.suppressed, 2);
 }
 
@@ -196,9 +262,28 @@ test_gap_boundary_exact(void **state)
 	sim_init(&s);
 	s.p.fail_threshold = 1;
 	assert_int_equal(sim_tick(&s, 0, MIN), 1);
-	/* One ms short of the gap: held; exactly at it: sent. */
-	assert_int_equal(sim_tick(&s, 1, 10 * MIN - 1), 0);
-	assert_int_equal(sim_look(&s, HEALTH_OK, 1), 1);
+	assert_int_equal(sim_tick(&s, 1, MIN), 1);	/* recovery */
+	/* One ms short of the recovery's gap: held; exactly at it: sent. */
+	assert_int_equal(sim_tick(&s, 0, 10 * MIN - 1), 0);
+	assert_int_equal(sim_look(&s, HEALTH_FAILING, 1), 1);
+	assert_int_equal(s.a.to, ALERT_FAILING);
+	assert_int_equal(s.a.suppressed, 0);
+}
+
+/* A gap of zero (the integration tests' setting) holds nothing. */
+static void
+test_zero_gap(void **state)
+{
+	struct sim s;
+	int alerts = 0;
+
+	(void)state;
+	sim_init(&s);
+	s.p.fail_threshold = 1;
+	s.p.min_gap_ms = 0;
+	for (int i = 0; i < 6; i++)
+		alerts += sim_tick(&s, i % 2 == 1, 1);
+	assert_int_equal(alerts, 6);
 	assert_int_equal(s.a.suppressed, 0);
 }
 
@@ -281,9 +366,12 @@ main(void)
 		cmocka_unit_test(test_threshold_is_policy),
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_failing_then_stale_stays_failing),
-		cmocka_unit_test(test_flapping_is_rate_limited),
+		cmocka_unit_test(test_recovery_goes_out_at_once),
+		cmocka_unit_test(test_stale_recovery_at_once),
+		cmocka_unit_test(test_flapping_after_recovery_is_folded),
 		cmocka_unit_test(test_flap_back_within_gap_carries_count),
 		cmocka_unit_test(test_gap_boundary_exact),
+		cmocka_unit_test(test_zero_gap),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_json),
 	};
