@@ -154,8 +154,19 @@ alert_make_id(char buf[17], const char *agent, enum alert_state from,
 	snprintf(buf, 17, "%016" PRIx64, h);
 }
 
-static const char *
-event_name(const struct alert *a)
+void
+alert_make_result_id(char buf[17], const char *agent, const char *run_id)
+{
+	uint64_t h = ALERT_FNV_BASIS;
+
+	h = id_field(h, "result");
+	h = id_field(h, agent);
+	h = id_field(h, run_id ? run_id : "");
+	snprintf(buf, 17, "%016" PRIx64, h);
+}
+
+const char *
+alert_event_name(const struct alert *a)
 {
 	switch (a->to) {
 	case ALERT_FAILING:
@@ -205,7 +216,7 @@ alert_json(const struct alert *a, const char *crew)
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	text = alert_text(a);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:s}",
-	    "id", a->id, "agent", a->agent, "event", event_name(a),
+	    "id", a->id, "agent", a->agent, "event", alert_event_name(a),
 	    "from", alert_state_name(a->from), "to", alert_state_name(a->to),
 	    "fail_streak", a->fail_streak, "suppressed", a->suppressed,
 	    "at", at, "at_ms", (json_int_t)a->at_ms, "text", text);

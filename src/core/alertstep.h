@@ -81,6 +81,12 @@ const char	*alert_state_name(enum alert_state);
 void		 alert_make_id(char buf[17], const char *agent,
 		    enum alert_state from, enum alert_state to,
 		    const char *trigger);
+/* The id of a run's result delivery, from agent and run, into buf[17]:
+ * the same run delivered twice (a retry, a restart) has the same id. */
+void		 alert_make_result_id(char buf[17], const char *agent,
+		    const char *run_id);
+/* What the alert reports in a word: "failing", "stale" or "recovered". */
+const char	*alert_event_name(const struct alert *);
 /* The alert as a JSON object (crew may be NULL); caller frees. */
 char		*alert_json(const struct alert *, const char *crew);
 /* A one-line human summary ("wren is failing (3 consecutive failures)");
