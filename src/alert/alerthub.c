@@ -12,6 +12,16 @@
 #include "log.h"
 #include "util.h"
 
+/* A receiver gets its own lane (and thread), so one that is down or slow
+ * holds up only its own deliveries. Lanes are keyed by URL: two
+ * destinations at one URL (two chats of one bot) share one. */
+#define HUB_MAX_LANES	32
+
+struct lane {
+	char			*url;
+	struct alert_queue	*q;
+};
+
 struct hub_track {
 	char			*agent;
 	struct alert_track	 t;
@@ -20,7 +30,9 @@ struct hub_track {
 struct alert_hub {
 	char			*crew;
 	struct alert_policy	 policy;
-	struct alert_queue	*q;		/* NULL: no URL */
+	struct alert_dests	 dests;		/* where alerts go; none: log */
+	struct lane		 lanes[HUB_MAX_LANES];
+	size_t			 nlanes;
 	struct hub_track	*tracks;
 	size_t			 ntracks, cap;
 	size_t			*slots;		/* name -> index + 1, 0 empty */
@@ -56,21 +68,80 @@ alert_hub_config(const char *after, const char *gap, struct alert_policy *p,
 	return 0;
 }
 
+int
+alert_hub_dests_config(const char *url, const char *format,
+    struct alert_dests *dests, char *err, size_t errlen)
+{
+	enum alert_format f = ALERT_FMT_JSON;
+	char why[256];
+
+	if (format != NULL && *format != '\0' &&
+	    alert_fmt_parse_name(format, &f, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "KEEPER_ALERT_FORMAT: %s", why);
+		return -1;
+	}
+	if (url == NULL || *url == '\0')
+		return 0;
+	if (alert_fmt_dests_parse(dests, url, f, NULL, why, sizeof(why)) ==
+	    -1) {
+		snprintf(err, errlen, "KEEPER_ALERT_URL: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static struct alert_queue *
+hub_lane(struct alert_hub *h, const char *url, char *err, size_t errlen)
+{
+	struct alert_queue_opts o = { 0 };
+	struct alert_queue *q;
+	char origin[128];
+
+	for (size_t i = 0; i < h->nlanes; i++)
+		if (strcmp(h->lanes[i].url, url) == 0)
+			return h->lanes[i].q;
+	if (h->nlanes == HUB_MAX_LANES) {
+		snprintf(err, errlen, "more than %d alert receivers",
+		    HUB_MAX_LANES);
+		return NULL;
+	}
+	alert_fmt_url_origin(url, origin, sizeof(origin));
+	o.name = origin;
+	if ((q = alert_queue_start(&o, err, errlen)) == NULL)
+		return NULL;
+	h->lanes[h->nlanes].url = xstrdup(url);
+	h->lanes[h->nlanes++].q = q;
+	return q;
+}
+
+struct alert_hub *
+alert_hub_new_dests(const char *crew, const struct alert_dests *dests,
+    const struct alert_policy *p, char *err, size_t errlen)
+{
+	struct alert_hub *h = xcalloc(1, sizeof(*h));
+
+	h->crew = crew ? xstrdup(crew) : NULL;
+	h->policy = *p;
+	if (dests != NULL)
+		alert_fmt_dests_copy(&h->dests, dests);
+	for (size_t i = 0; i < h->dests.n; i++)
+		if (hub_lane(h, h->dests.v[i].url, err, errlen) == NULL) {
+			alert_hub_free(h);
+			return NULL;
+		}
+	return h;
+}
+
 struct alert_hub *
 alert_hub_new(const char *crew, const char *url, const struct alert_policy *p,
     char *err, size_t errlen)
 {
-	struct alert_hub *h = xcalloc(1, sizeof(*h));
-	struct alert_queue_opts o = { .url = url };
+	struct alert_dests d = { 0 };
+	struct alert_hub *h = NULL;
 
-	h->crew = crew ? xstrdup(crew) : NULL;
-	h->policy = *p;
-	if (url != NULL && *url != '\0' &&
-	    (h->q = alert_queue_start(&o, err, errlen)) == NULL) {
-		free(h->crew);
-		free(h);
-		return NULL;
-	}
+	if (alert_hub_dests_config(url, NULL, &d, err, errlen) == 0)
+		h = alert_hub_new_dests(crew, &d, p, err, errlen);
+	alert_fmt_dests_release(&d);
 	return h;
 }
 
@@ -78,12 +149,16 @@ struct alert_hub *
 alert_hub_from_env(const char *crew, char *err, size_t errlen)
 {
 	struct alert_policy p;
+	struct alert_dests d = { 0 };
+	struct alert_hub *h = NULL;
 
 	if (alert_hub_config(getenv("KEEPER_ALERT_AFTER"),
-	    getenv("KEEPER_ALERT_GAP"), &p, err, errlen) == -1)
-		return NULL;
-	return alert_hub_new(crew, getenv("KEEPER_ALERT_URL"), &p, err,
-	    errlen);
+	    getenv("KEEPER_ALERT_GAP"), &p, err, errlen) == 0 &&
+	    alert_hub_dests_config(getenv("KEEPER_ALERT_URL"),
+	    getenv("KEEPER_ALERT_FORMAT"), &d, err, errlen) == 0)
+		h = alert_hub_new_dests(crew, &d, &p, err, errlen);
+	alert_fmt_dests_release(&d);
+	return h;
 }
 
 /*
@@ -145,11 +220,30 @@ hub_track(struct alert_hub *h, const char *agent)
 	return &h->tracks[h->ntracks - 1].t;
 }
 
+/* Queue req on the lane of d's URL; 0, or -1 logged. */
+static int
+hub_push(struct alert_hub *h, const struct alert_dest *d,
+    const struct alert_req *req)
+{
+	struct alert_queue *q;
+	char err[256], origin[128];
+
+	if ((q = hub_lane(h, d->url, err, sizeof(err))) == NULL) {
+		alert_fmt_url_origin(d->url, origin, sizeof(origin));
+		log_warnx("event=alert_dropped id=%s dest=%s why=%s", req->id,
+		    log_qv(origin), log_qv(err));
+		return -1;
+	}
+	alert_queue_push(q, req);
+	return 0;
+}
+
 int
 alert_hub_observe(struct alert_hub *h, const struct alert_input *in,
     struct alert *out)
 {
-	char *text, *json;
+	struct alert_req req;
+	char *text;
 
 	if (!alert_step(hub_track(h, in->agent), &h->policy, in, out))
 		return 0;
@@ -159,11 +253,32 @@ alert_hub_observe(struct alert_hub *h, const struct alert_input *in,
 	    alert_state_name(out->from), alert_state_name(out->to),
 	    out->suppressed, log_qv(text));
 	free(text);
-	if (h->q != NULL && (json = alert_json(out, h->crew)) != NULL) {
-		alert_queue_push(h->q, json, out->id);
-		free(json);
+	/* Each destination its own copy, in its own format. */
+	for (size_t i = 0; i < h->dests.n; i++) {
+		if (alert_fmt_alert(&req, &h->dests.v[i], out, h->crew) == -1)
+			continue;
+		(void)hub_push(h, &h->dests.v[i], &req);
+		alert_fmt_req_release(&req);
 	}
 	return 1;
+}
+
+int
+alert_hub_result(struct alert_hub *h, const struct alert_result *res,
+    const struct alert_dests *dests)
+{
+	const struct alert_dests *l = dests ? dests : &h->dests;
+	struct alert_req req;
+	int queued = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (alert_fmt_result(&req, &l->v[i], res, h->crew) == -1)
+			continue;
+		if (hub_push(h, &l->v[i], &req) == 0)
+			queued++;
+		alert_fmt_req_release(&req);
+	}
+	return queued;
 }
 
 void
@@ -181,21 +296,37 @@ alert_hub_forget(struct alert_hub *h, const char *agent)
 void
 alert_hub_stats(struct alert_hub *h, struct alert_queue_stats *st)
 {
+	struct alert_queue_stats one;
+
 	memset(st, 0, sizeof(*st));
-	if (h->q != NULL)
-		alert_queue_stats(h->q, st);
+	for (size_t i = 0; i < h->nlanes; i++) {
+		alert_queue_stats(h->lanes[i].q, &one);
+		st->sent += one.sent;
+		st->retries += one.retries;
+		st->dropped += one.dropped;
+		st->expired += one.expired;
+		st->queued += one.queued;
+	}
 }
 
 void
 alert_hub_free(struct alert_hub *h)
 {
-	size_t left;
+	size_t left = 0;
 
 	if (h == NULL)
 		return;
-	if ((left = alert_queue_stop(h->q)) > 0)
+	/* Every lane stops at once; then each is joined. */
+	for (size_t i = 0; i < h->nlanes; i++)
+		alert_queue_cancel(h->lanes[i].q);
+	for (size_t i = 0; i < h->nlanes; i++) {
+		left += alert_queue_stop(h->lanes[i].q);
+		free(h->lanes[i].url);
+	}
+	if (left > 0)
 		log_warnx("event=alert_dropped count=%zu why=\"shutting "
 		    "down\"", left);
+	alert_fmt_dests_release(&h->dests);
 	for (size_t i = 0; i < h->ntracks; i++)
 		free(h->tracks[i].agent);
 	free(h->tracks);

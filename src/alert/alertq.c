@@ -1,11 +1,14 @@
 /*
- * alertq: the alert delivery queue. One background thread owns the
+ * alertq: one delivery lane (alertq.h). One background thread owns the
  * network; the loop thread only pushes under the mutex, so a slow or dead
- * receiver never holds the event loop.
+ * receiver never holds the event loop. The head request is retried until
+ * it is taken (2xx), refused for good (4xx other than 408/429), pushed
+ * out by a full queue, too old, or the queue stops.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +20,10 @@
 #include "log.h"
 #include "util.h"
 
-/*
- * The delivery queue. One thread owns the network; the loop thread only
- * pushes under the mutex. The head alert is retried until it is taken
- * (2xx), refused for good (4xx other than 408/429), pushed out by a full
- * queue, or the queue stops.
- */
 struct item {
-	char		*json;
-	char		 id[17];
+	struct alert_req req;
 	uint64_t	 seq;
+	int64_t		 pushed_ms;	/* monotonic */
 };
 
 struct alert_queue {
@@ -36,10 +33,10 @@ struct alert_queue {
 	struct item	*ring;
 	size_t		 cap, head, n;
 	uint64_t	 next_seq;
-	int		 stopping;
+	int		 stopping;	/* under mu */
 	struct alert_queue_stats st;
-	char		*url;
-	int64_t		 backoff_ms, backoff_cap_ms;
+	char		*name;
+	int64_t		 backoff_ms, backoff_cap_ms, max_age_ms;
 	long		 connect_timeout_ms, timeout_ms;
 };
 
@@ -51,30 +48,40 @@ discard(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-/* 0 taken, 1 retry later, -1 refused for good. */
+/* 0 taken, 1 retry later (*retry_ms set when the receiver asked for a
+ * delay with Retry-After), -1 refused for good. */
 static int
-post(struct alert_queue *q, const char *json, const char *id, char *why,
-    size_t whylen)
+post(struct alert_queue *q, const struct alert_req *r, int64_t *retry_ms,
+    char *why, size_t whylen)
 {
 	CURL *c;
 	CURLcode rc;
 	struct curl_slist *h = NULL;
-	char hdr[64];
+	char *ct;
 	long code = 0;
+	curl_off_t ra = 0;
 	int ret;
 
+	*retry_ms = 0;
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(why, whylen, "curl_easy_init failed");
 		return 1;
 	}
-	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", id);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, hdr);
-	curl_easy_setopt(c, CURLOPT_URL, q->url);
+	ct = xasprintf("Content-Type: %s", r->content_type);
+	h = curl_slist_append(h, ct);
+	free(ct);
+	for (int i = 0; i < r->nhdr; i++)
+		h = curl_slist_append(h, r->hdr[i]);
+	/* No "Expect: 100-continue" wait on a body over 1 KiB: receivers
+	 * that do not answer it would cost a second per delivery. */
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)r->bodylen);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "keeper-alert/1");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, q->connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms);
@@ -91,8 +98,12 @@ post(struct alert_queue *q, const char *json, const char *id, char *why,
 		else if (code >= 400 && code < 500 && code != 408 &&
 		    code != 429)
 			ret = -1;
-		else
+		else {
 			ret = 1;
+			if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) ==
+			    CURLE_OK && ra > 0)
+				*retry_ms = (int64_t)ra * 1000;
+		}
 	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
@@ -102,8 +113,7 @@ post(struct alert_queue *q, const char *json, const char *id, char *why,
 static void
 pop_head(struct alert_queue *q)
 {
-	free(q->ring[q->head].json);
-	q->ring[q->head].json = NULL;
+	alert_fmt_req_release(&q->ring[q->head].req);
 	q->head = (q->head + 1) % q->cap;
 	q->n--;
 }
@@ -129,10 +139,11 @@ static void *
 worker(void *arg)
 {
 	struct alert_queue *q = arg;
-	char *json, id[17], why[CURL_ERROR_SIZE + 32];
+	struct alert_req req;
+	char why[CURL_ERROR_SIZE + 32];
 	uint64_t seq;
-	int attempt = 0, r;
-	int64_t delay;
+	int attempt = 0, r, still;
+	int64_t delay, retry_ms;
 
 	pthread_mutex_lock(&q->mu);
 	while (!q->stopping) {
@@ -141,44 +152,58 @@ worker(void *arg)
 			pthread_cond_wait(&q->cv, &q->mu);
 			continue;
 		}
-		json = xstrdup(q->ring[q->head].json);
-		memcpy(id, q->ring[q->head].id, sizeof(id));
+		if (util_mono_ms() - q->ring[q->head].pushed_ms >=
+		    q->max_age_ms) {
+			log_warnx("event=alert_expired id=%s dest=%s "
+			    "attempts=%d", q->ring[q->head].req.id,
+			    log_qv(q->name), attempt);
+			q->st.expired++;
+			pop_head(q);
+			attempt = 0;
+			continue;
+		}
+		alert_fmt_req_copy(&req, &q->ring[q->head].req);
 		seq = q->ring[q->head].seq;
 		pthread_mutex_unlock(&q->mu);
 
-		r = post(q, json, id, why, sizeof(why));
-		free(json);
+		r = post(q, &req, &retry_ms, why, sizeof(why));
 
 		pthread_mutex_lock(&q->mu);
 		/* The head may have been pushed out while we posted. */
-		int still = q->n > 0 && q->ring[q->head].seq == seq;
+		still = q->n > 0 && q->ring[q->head].seq == seq;
 		if (r == 0) {
 			q->st.sent++;
 			if (still)
 				pop_head(q);
-			log_debug("event=alert_sent id=%s", id);
+			log_debug("event=alert_sent id=%s dest=%s", req.id,
+			    log_qv(q->name));
 			attempt = 0;
-			continue;
-		}
-		if (r < 0) {
-			log_warnx("event=alert_refused id=%s why=%s", id,
-			    log_qv(why));
+		} else if (r < 0) {
+			log_warnx("event=alert_refused id=%s dest=%s why=%s",
+			    req.id, log_qv(q->name), log_qv(why));
 			q->st.dropped++;
 			if (still)
 				pop_head(q);
 			attempt = 0;
-			continue;
+		} else {
+			q->st.retries++;
+			delay = q->backoff_ms;
+			for (int i = 0; i < attempt && delay < q->backoff_cap_ms;
+			    i++)
+				delay *= 2;
+			if (retry_ms > delay)
+				delay = retry_ms;
+			if (delay > q->backoff_cap_ms)
+				delay = q->backoff_cap_ms;
+			attempt++;
+			q->st.retry_delay_ms = delay;
+			log_warnx("event=alert_retry id=%s dest=%s attempt=%d "
+			    "delay_ms=%" PRId64 " why=%s", req.id,
+			    log_qv(q->name), attempt, delay, log_qv(why));
+			wait_ms(q, delay);
+			q->st.retry_delay_ms = 0;
 		}
-		q->st.retries++;
-		delay = q->backoff_ms;
-		for (int i = 0; i < attempt && delay < q->backoff_cap_ms; i++)
-			delay *= 2;
-		if (delay > q->backoff_cap_ms)
-			delay = q->backoff_cap_ms;
-		attempt++;
-		log_warnx("event=alert_retry id=%s attempt=%d delay_ms=%" PRId64
-		    " why=%s", id, attempt, delay, log_qv(why));
-		wait_ms(q, delay);
+		alert_fmt_req_release(&req);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -189,20 +214,19 @@ alert_queue_start(const struct alert_queue_opts *o, char *err, size_t errlen)
 {
 	struct alert_queue *q;
 	pthread_condattr_t ca;
+	sigset_t all, old;
 	int rc;
 
-	if (o->url == NULL || *o->url == '\0') {
-		snprintf(err, errlen, "no alert URL");
-		return NULL;
-	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	q = xcalloc(1, sizeof(*q));
 	q->cap = o->capacity > 0 ? o->capacity : 64;
 	q->ring = xcalloc(q->cap, sizeof(*q->ring));
-	q->url = xstrdup(o->url);
+	q->name = xstrdup(o->name ? o->name : "-");
 	q->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 500;
 	q->backoff_cap_ms = o->backoff_cap_ms > 0 ? o->backoff_cap_ms :
 	    5 * 60 * 1000;
+	q->max_age_ms = o->max_age_ms > 0 ? o->max_age_ms :
+	    ALERT_QUEUE_MAX_AGE_MS;
 	q->connect_timeout_ms = o->connect_timeout_ms > 0 ?
 	    o->connect_timeout_ms : 2000;
 	q->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
@@ -211,12 +235,18 @@ alert_queue_start(const struct alert_queue_opts *o, char *err, size_t errlen)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if ((rc = pthread_create(&q->th, NULL, worker, q)) != 0) {
+	/* The lane takes no signals: they stay with the loop thread, and a
+	 * peer that closes mid-write cannot SIGPIPE the process here. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&q->th, NULL, worker, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		snprintf(err, errlen, "alert thread: %s", strerror(rc));
 		pthread_cond_destroy(&q->cv);
 		pthread_mutex_destroy(&q->mu);
 		free(q->ring);
-		free(q->url);
+		free(q->name);
 		free(q);
 		return NULL;
 	}
@@ -224,21 +254,21 @@ alert_queue_start(const struct alert_queue_opts *o, char *err, size_t errlen)
 }
 
 void
-alert_queue_push(struct alert_queue *q, const char *json, const char *id)
+alert_queue_push(struct alert_queue *q, const struct alert_req *r)
 {
 	struct item *it;
 
 	pthread_mutex_lock(&q->mu);
 	if (q->n == q->cap) {
-		log_warnx("event=alert_dropped id=%s why=\"queue full\"",
-		    q->ring[q->head].id);
+		log_warnx("event=alert_dropped id=%s dest=%s why=\"queue "
+		    "full\"", q->ring[q->head].req.id, log_qv(q->name));
 		pop_head(q);
 		q->st.dropped++;
 	}
 	it = &q->ring[(q->head + q->n) % q->cap];
-	it->json = xstrdup(json);
-	snprintf(it->id, sizeof(it->id), "%s", id);
+	alert_fmt_req_copy(&it->req, r);
 	it->seq = ++q->next_seq;
+	it->pushed_ms = util_mono_ms();
 	q->n++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
@@ -253,6 +283,17 @@ alert_queue_stats(struct alert_queue *q, struct alert_queue_stats *st)
 	pthread_mutex_unlock(&q->mu);
 }
 
+void
+alert_queue_cancel(struct alert_queue *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stopping = 1;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
 size_t
 alert_queue_stop(struct alert_queue *q)
 {
@@ -260,10 +301,7 @@ alert_queue_stop(struct alert_queue *q)
 
 	if (q == NULL)
 		return 0;
-	pthread_mutex_lock(&q->mu);
-	q->stopping = 1;
-	pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
+	alert_queue_cancel(q);
 	pthread_join(q->th, NULL);
 	left = q->n;
 	while (q->n > 0)
@@ -271,7 +309,7 @@ alert_queue_stop(struct alert_queue *q)
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q->ring);
-	free(q->url);
+	free(q->name);
 	free(q);
 	return left;
 }

@@ -1,5 +1,6 @@
 /*
- * test_alerthub: the hub's settings and its per-agent tracks.
+ * test_alerthub: the hub's settings, its per-agent tracks, and its fan
+ * out of alerts and results to every destination.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerthub.h"
@@ -104,6 +106,118 @@ test_hub_many_agents(void **state)
 	alert_hub_free(h);
 }
 
+static void
+test_hub_dests_config(void **state)
+{
+	struct alert_dests d = { 0 };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(alert_hub_dests_config(NULL, NULL, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(alert_hub_dests_config("https://a.example/x "
+	    "https://b.example/y format=slack", "ntfy", &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.v[0].format, ALERT_FMT_NTFY);
+	assert_int_equal(d.v[1].format, ALERT_FMT_SLACK);
+	alert_fmt_dests_release(&d);
+	/* Without KEEPER_ALERT_FORMAT, today's JSON. */
+	assert_int_equal(alert_hub_dests_config("http://h/", "", &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.v[0].format, ALERT_FMT_JSON);
+	alert_fmt_dests_release(&d);
+
+	assert_int_equal(alert_hub_dests_config("http://h/", "teams", &d, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "KEEPER_ALERT_FORMAT: unknown alert format "
+	    "'teams' (json, ntfy, slack, discord, telegram)");
+	assert_int_equal(alert_hub_dests_config("ntfy.sh/topic", NULL, &d,
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "KEEPER_ALERT_URL: 'ntfy.sh' is not an "
+	    "http:// or https:// URL");
+	assert_int_equal(d.n, 0);
+}
+
+static void
+test_hub_from_env(void **state)
+{
+	struct alert_hub *h;
+	char err[256];
+
+	(void)state;
+	setenv("KEEPER_ALERT_URL", "http://127.0.0.1:9/ format=telegram", 1);
+	unsetenv("KEEPER_ALERT_FORMAT");
+	h = alert_hub_from_env("crew", err, sizeof(err));
+	assert_null(h);
+	assert_string_equal(err, "KEEPER_ALERT_URL: alert destination 1 "
+	    "(http://127.0.0.1:9): telegram needs a chat (chat=ID or "
+	    "#+ALERT-CHAT:)");
+	setenv("KEEPER_ALERT_URL", "http://127.0.0.1:9/", 1);
+	setenv("KEEPER_ALERT_FORMAT", "ntfy", 1);
+	h = alert_hub_from_env("crew", err, sizeof(err));
+	assert_non_null(h);
+	alert_hub_free(h);
+	/* A bad URL refuses the hub (the daemon then alerts without
+	 * delivery, and says so). */
+	assert_null(alert_hub_new("crew", "nope", &(struct alert_policy){ 3,
+	    0 }, err, sizeof(err)));
+	assert_string_equal(err, "KEEPER_ALERT_URL: 'nope' is not an http:// "
+	    "or https:// URL");
+	unsetenv("KEEPER_ALERT_URL");
+	unsetenv("KEEPER_ALERT_FORMAT");
+}
+
+/* Every destination gets its own copy of an alert and of a result;
+ * receivers that refuse connections keep them queued for later. */
+static void
+test_hub_fans_out(void **state)
+{
+	struct alert_policy p;
+	struct alert_dests d = { 0 }, own = { 0 };
+	struct alert_hub *h;
+	struct alert a;
+	struct alert_queue_stats st;
+	char err[256];
+	struct alert_input in = { .agent = "wren", .health = HEALTH_FAILING,
+	    .fail_streak = 1, .run_id = "r1", .now_ms = 1000 };
+	struct alert_result res = { .agent = "wren", .run_id = "r1",
+	    .outcome = "done", .text = "hello", .at_ms = 1000 };
+
+	(void)state;
+	alert_policy_default(&p);
+	p.fail_threshold = 1;
+	assert_int_equal(alert_fmt_dests_parse(&d, "http://127.0.0.1:9/bot/x "
+	    "format=telegram chat=1 http://127.0.0.1:9/bot/x format=telegram "
+	    "chat=2 http://127.0.0.1:9/n format=ntfy", ALERT_FMT_JSON, NULL,
+	    err, sizeof(err)), 0);
+	h = alert_hub_new_dests("crew", &d, &p, err, sizeof(err));
+	alert_fmt_dests_release(&d);	/* the hub has its copy */
+	assert_non_null(h);
+	assert_int_equal(alert_hub_observe(h, &in, &a), 1);
+	alert_hub_stats(h, &st);
+	assert_int_equal(st.queued, 3);
+	assert_int_equal(alert_hub_result(h, &res, NULL), 3);
+	/* A member's own destination gets a lane of its own. */
+	assert_int_equal(alert_fmt_dests_parse(&own, "http://127.0.0.1:9/me",
+	    ALERT_FMT_SLACK, NULL, err, sizeof(err)), 0);
+	assert_int_equal(alert_hub_result(h, &res, &own), 1);
+	alert_fmt_dests_release(&own);
+	alert_hub_stats(h, &st);
+	assert_int_equal(st.queued, 7);
+	assert_int_equal(st.sent, 0);
+	alert_hub_free(h);
+
+	/* No destinations: logged and recorded only. */
+	h = alert_hub_new_dests("crew", NULL, &p, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(alert_hub_result(h, &res, NULL), 0);
+	alert_hub_stats(h, &st);
+	assert_int_equal(st.queued, 0);
+	alert_hub_free(h);
+}
+
 int
 main(void)
 {
@@ -111,6 +225,9 @@ main(void)
 		cmocka_unit_test(test_hub_config),
 		cmocka_unit_test(test_hub_tracks_per_agent),
 		cmocka_unit_test(test_hub_many_agents),
+		cmocka_unit_test(test_hub_dests_config),
+		cmocka_unit_test(test_hub_from_env),
+		cmocka_unit_test(test_hub_fans_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
