@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "alertfmt.h"
+#include "outcome.h"
 #include "util.h"
 
 static const char CT_JSON[] = "application/json";
@@ -455,10 +456,10 @@ alert_fmt_alert(struct alert_req *r, const struct alert_dest *d,
 }
 
 static int
-outcome_is_failure(const char *o)
+outcome_is_failure(enum outcome o)
 {
-	return strcmp(o, "failed") == 0 || strcmp(o, "killed") == 0 ||
-	    strcmp(o, "error") == 0 || strcmp(o, "interrupted") == 0;
+	return o == OUTCOME_FAILED || o == OUTCOME_KILLED ||
+	    o == OUTCOME_ERROR || o == OUTCOME_INTERRUPTED;
 }
 
 int
@@ -484,10 +485,10 @@ alert_fmt_result(struct alert_req *r, const struct alert_dest *d,
 	m.title = head.buf;
 	m.head = head.buf;
 	m.body = text;
-	if (outcome_is_failure(outcome)) {
+	if (outcome_is_failure(outcome_parse(outcome))) {
 		m.priority = "high";
 		m.tag = "x";
-	} else if (strcmp(outcome, "no-work") == 0) {
+	} else if (outcome_parse(outcome) == OUTCOME_NO_WORK) {
 		m.priority = "low";
 		m.tag = "zzz";
 	} else {

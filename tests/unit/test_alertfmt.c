@@ -220,7 +220,7 @@ test_result_formats(void **state)
 	}
 	/* An empty result still says something. */
 	failed.text = NULL;
-	failed.outcome = "no-work";
+	failed.outcome = "no_work";
 	assert_int_equal(alert_fmt_result(&r, &d, &failed, NULL), 0);
 	assert_string_equal(r.body, "(no output)");
 	assert_string_equal(r.hdr[2], "Priority: low");
