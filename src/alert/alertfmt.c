@@ -278,7 +278,7 @@ struct msg {
 	const char	*priority;	/* ntfy */
 	const char	*tag;		/* ntfy emoji short code */
 	const char	*agent;
-	json_t		*json;		/* the json format's object, stolen */
+	char		*json;		/* the json format's body, taken */
 };
 
 static void
@@ -354,7 +354,7 @@ build(struct alert_req *r, const struct alert_dest *d, struct msg *m)
 	req_hdr(r, xasprintf("Idempotency-Key: %s", m->id));
 	switch (d->format) {
 	case ALERT_FMT_JSON:
-		r->body = dump(m->json);
+		r->body = m->json;
 		m->json = NULL;
 		break;
 	case ALERT_FMT_NTFY:
@@ -389,7 +389,7 @@ build(struct alert_req *r, const struct alert_dest *d, struct msg *m)
 		break;
 	}
 	free(text);
-	json_decref(m->json);
+	free(m->json);
 	m->json = NULL;
 	if (r->body == NULL) {
 		alert_fmt_req_release(r);
@@ -404,7 +404,7 @@ alert_fmt_alert(struct alert_req *r, const struct alert_dest *d,
     const struct alert *a, const char *crew)
 {
 	struct msg m = { .id = a->id, .agent = a->agent };
-	char at[32], *line, *js;
+	char at[32], *line;
 	struct sb title = { 0 }, head = { 0 }, when = { 0 }, nbody = { 0 };
 	int rc;
 
@@ -440,12 +440,8 @@ alert_fmt_alert(struct alert_req *r, const struct alert_dest *d,
 	m.title = title.buf;
 	m.head = head.buf;
 	m.body = d->format == ALERT_FMT_NTFY ? nbody.buf : when.buf;
-	if (d->format == ALERT_FMT_JSON) {
-		/* Today's body, unchanged. */
-		js = alert_json(a, crew);
-		m.json = js ? json_loads(js, 0, NULL) : NULL;
-		free(js);
-	}
+	if (d->format == ALERT_FMT_JSON)
+		m.json = alert_json(a, crew);	/* today's body, unchanged */
 	rc = build(r, d, &m);
 	free(line);
 	sb_release(&title);
@@ -472,6 +468,7 @@ alert_fmt_result(struct alert_req *r, const struct alert_dest *d,
 	const char *text = res->text ? res->text : "";
 	char id[17], at[32], *cut;
 	struct sb head = { 0 };
+	json_t *o;
 	int rc;
 
 	alert_make_result_id(id, res->agent, run);
@@ -499,18 +496,19 @@ alert_fmt_result(struct alert_req *r, const struct alert_dest *d,
 		m.body = "(no output)";
 	if (d->format == ALERT_FMT_JSON) {
 		cut = alert_fmt_cut(text, JSON_LIMIT_BYTES, 1);
-		m.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}",
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}",
 		    "kind", "result", "id", id, "agent", res->agent,
 		    "outcome", outcome, "at", at, "at_ms",
 		    (json_int_t)res->at_ms, "text", cut);
 		free(cut);
-		if (m.json != NULL) {
-			json_object_set_new(m.json, "run", *run ?
-			    json_string(run) : json_null());
+		if (o != NULL) {
+			json_object_set_new(o, "run", *run ? json_string(run) :
+			    json_null());
 			if (crew != NULL)
-				json_object_set_new(m.json, "crew",
+				json_object_set_new(o, "crew",
 				    json_string(crew));
 		}
+		m.json = dump(o);
 	}
 	rc = build(r, d, &m);
 	sb_release(&head);
