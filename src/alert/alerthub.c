@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alerthub.h"
+#include "settings.h"
 #include "dur.h"
 #include "log.h"
 #include "util.h"
@@ -146,16 +147,16 @@ alert_hub_new(const char *crew, const char *url, const struct alert_policy *p,
 }
 
 struct alert_hub *
-alert_hub_from_env(const char *crew, char *err, size_t errlen)
+alert_hub_from_settings(const char *crew, const struct settings *s,
+    char *err, size_t errlen)
 {
 	struct alert_policy p;
 	struct alert_dests d = { 0 };
 	struct alert_hub *h = NULL;
 
-	if (alert_hub_config(getenv("KEEPER_ALERT_AFTER"),
-	    getenv("KEEPER_ALERT_GAP"), &p, err, errlen) == 0 &&
-	    alert_hub_dests_config(getenv("KEEPER_ALERT_URL"),
-	    getenv("KEEPER_ALERT_FORMAT"), &d, err, errlen) == 0)
+	if (alert_hub_config(s->alert_after, s->alert_gap, &p, err,
+	    errlen) == 0 && alert_hub_dests_config(s->alert_url,
+	    s->alert_format, &d, err, errlen) == 0)
 		h = alert_hub_new_dests(crew, &d, &p, err, errlen);
 	alert_fmt_dests_release(&d);
 	return h;

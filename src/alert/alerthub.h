@@ -49,8 +49,10 @@ struct alert_hub *alert_hub_new_dests(const char *crew,
  * (may be NULL); NULL with err when it does not parse. */
 struct alert_hub *alert_hub_new(const char *crew, const char *url,
 		    const struct alert_policy *, char *err, size_t errlen);
-struct alert_hub *alert_hub_from_env(const char *crew, char *err,
-		    size_t errlen);
+/* The hub the KEEPER_ALERT_* settings describe (settings.h). */
+struct settings;
+struct alert_hub *alert_hub_from_settings(const char *crew,
+		    const struct settings *, char *err, size_t errlen);
 /* 1 with *out filled when this observation alerted. */
 int		 alert_hub_observe(struct alert_hub *,
 		    const struct alert_input *, struct alert *out);

@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include "alert.h"
+#include "alerthub.h"
 #include "daemon.h"
 #include "gate.h"
 #include "housekeep.h"
@@ -65,10 +65,8 @@ upkeep_new(struct daemon *d)
 	else if (notify_enabled(&s->nfy))
 		log_debug("event=notify socket=%s watchdog_ms=%" PRId64,
 		    log_qv(s->nfy.sockname), s->nfy.watchdog_ms);
-	if (alert_hub_config(set->alert_after, set->alert_gap, &p, err,
-	    sizeof(err)) == 0)
-		s->alerts = alert_hub_new(c ? c->title : NULL, set->alert_url,
-		    &p, err, sizeof(err));
+	s->alerts = alert_hub_from_settings(c ? c->title : NULL, set, err,
+	    sizeof(err));
 	if (s->alerts == NULL) {
 		/* A bad alert setting must not stop the agents: alert with
 		 * the defaults, and say so. */

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KEEPER, agent_commit, git, http_get, ok_def, wait_for
+from conftest import (KEEPER, agent_commit, git, http_get, ok_def,
+                      site_repo, wait_for)
 
 SECRET = "sk-proj4f8e2a9c1b7d6e5f3a2b1c0d9e8f7a6b"
 
@@ -459,14 +460,16 @@ def test_secret_never_served(plane):
 
 def test_listen_in_use_stops_the_start(plane, tmp_path_factory):
     """A second daemon told to listen where the first one does exits at
-    once with a message naming the address, before any tick."""
+    once with a message naming the address, before any tick. (It has a
+    work tree of its own: one keeper per work tree is test_k_faults'.)"""
     tmp = tmp_path_factory.mktemp("second")
     quick_def(tmp / "quick.org")
     (tmp / "crew.org").write_text(
         "* quick\n:PROPERTIES:\n:DEF: quick.org\n:END:\n")
     (tmp / "data").mkdir()
+    site_repo(tmp / "repo")
     r = subprocess.run([KEEPER, "run", "--crew", str(tmp / "crew.org"),
-                        "--repo", str(plane.repo), "--data",
+                        "--repo", str(tmp / "repo"), "--data",
                         str(tmp / "data"), "--listen", plane.addr],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1

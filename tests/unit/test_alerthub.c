@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alerthub.h"
+#include "settings.h"
 
 #define MIN	(60 * 1000)
 
@@ -141,22 +142,22 @@ test_hub_dests_config(void **state)
 }
 
 static void
-test_hub_from_env(void **state)
+test_hub_from_settings(void **state)
 {
+	struct settings s = { 0 };
 	struct alert_hub *h;
 	char err[256];
 
 	(void)state;
-	setenv("KEEPER_ALERT_URL", "http://127.0.0.1:9/ format=telegram", 1);
-	unsetenv("KEEPER_ALERT_FORMAT");
-	h = alert_hub_from_env("crew", err, sizeof(err));
+	s.alert_url = "http://127.0.0.1:9/ format=telegram";
+	h = alert_hub_from_settings("crew", &s, err, sizeof(err));
 	assert_null(h);
 	assert_string_equal(err, "KEEPER_ALERT_URL: alert destination 1 "
 	    "(http://127.0.0.1:9): telegram needs a chat (chat=ID or "
 	    "#+ALERT-CHAT:)");
-	setenv("KEEPER_ALERT_URL", "http://127.0.0.1:9/", 1);
-	setenv("KEEPER_ALERT_FORMAT", "ntfy", 1);
-	h = alert_hub_from_env("crew", err, sizeof(err));
+	s.alert_url = "http://127.0.0.1:9/";
+	s.alert_format = "ntfy";
+	h = alert_hub_from_settings("crew", &s, err, sizeof(err));
 	assert_non_null(h);
 	alert_hub_free(h);
 	/* A bad URL refuses the hub (the daemon then alerts without
@@ -165,8 +166,6 @@ test_hub_from_env(void **state)
 	    0 }, err, sizeof(err)));
 	assert_string_equal(err, "KEEPER_ALERT_URL: 'nope' is not an http:// "
 	    "or https:// URL");
-	unsetenv("KEEPER_ALERT_URL");
-	unsetenv("KEEPER_ALERT_FORMAT");
 }
 
 /* Every destination gets its own copy of an alert and of a result;
@@ -226,7 +225,7 @@ main(void)
 		cmocka_unit_test(test_hub_tracks_per_agent),
 		cmocka_unit_test(test_hub_many_agents),
 		cmocka_unit_test(test_hub_dests_config),
-		cmocka_unit_test(test_hub_from_env),
+		cmocka_unit_test(test_hub_from_settings),
 		cmocka_unit_test(test_hub_fans_out),
 	};
 
