@@ -330,7 +330,9 @@ uclass(long c)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9'))
 			return C_WORD | C_ALNUM;
-		if (c == '\'')
+		/* org-mode's syntax table: ' from text-mode, $ and % from
+		 * the standard table. */
+		if (c == '\'' || c == '$' || c == '%')
 			return C_WORD;
 		return 0;
 	}
