@@ -1727,7 +1727,9 @@ org_timestamp_parse(const char *s, size_t len, org_timestamp *ts)
 {
 	size_t	 n;
 
-	if (s == NULL || ts_parse(s, s + len, ts, &n) != 0 || n != len) {
+	/* ts_parse() reads one line, and no timestamp spans two. */
+	if (s == NULL || memchr(s, '\n', len) != NULL ||
+	    ts_parse(s, s + len, ts, &n) != 0 || n != len) {
 		memset(ts, 0, sizeof(*ts));
 		return -1;
 	}

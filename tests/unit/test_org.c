@@ -764,6 +764,9 @@ timestamp_rejected(void **state)
 		"<2024-1-1 +1d>", "<2026-12-05>--<nonsense>", "<2026-12-05>--[]",
 		/* The third form wants [dwmy]: +1h is no timestamp there. */
 		"<2026-1-5 +1h>",
+		/* No timestamp spans two lines. */
+		"<2026-12-05 Sat\n>", "<2026-12-05 Sat\n10:00>",
+		"<%%(x\ny)>", "<2026-12-05>--<\n2026-12-06>",
 	};
 	org_timestamp	 ts;
 	size_t		 i;
