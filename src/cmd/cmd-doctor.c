@@ -40,7 +40,8 @@ struct doctor {
 	const struct settings *set;
 	int	 problems;
 	int	 notes;
-	int	 need_llm;	/* some def has an llm step */
+	int	 need_llm;	/* some def has an llm step nothing guards */
+	int	 guarded_llm;	/* ... one that :if-env guards */
 	int	 need_bash;
 };
 
@@ -121,8 +122,14 @@ check_def(struct doctor *dr, const char *who, const char *path)
 		say(dr, "problem", "%s: def '%s' has no src block to run",
 		    who, path);
 	for (size_t i = 0; i < def->nsteps; i++) {
-		if (def->steps[i].lang == DEF_LLM)
-			dr->need_llm = 1;
+		/* A step :if-env guards is skipped while its variable is
+		 * unset: it needs an endpoint only once that is set. */
+		if (def->steps[i].lang == DEF_LLM) {
+			if (def_arg(&def->steps[i], "if-env") != NULL)
+				dr->guarded_llm = 1;
+			else
+				dr->need_llm = 1;
+		}
 		if (def->steps[i].lang == DEF_BASH)
 			dr->need_bash = 1;
 	}
@@ -211,6 +218,9 @@ check_interpreters(struct doctor *dr)
 	if (dr->need_llm && dr->set->llm_url == NULL)
 		say(dr, "problem", "a def has llm steps but KEEPER_LLM_URL "
 		    "is not set");
+	else if (dr->guarded_llm && dr->set->llm_url == NULL)
+		say(dr, "note", "a def has llm steps guarded by :if-env and "
+		    "KEEPER_LLM_URL is not set: they are skipped until it is");
 }
 
 /* The repository: opens, not bare, HEAD on a branch. Returns the opened

@@ -132,6 +132,42 @@ def test_llm_step_needs_endpoint(dep):
     assert any("KEEPER_LLM_URL is not set" in p for p in problems(r))
 
 
+DEF_LLM_GUARDED = """#+TITLE: asker
+* ask
+#+BEGIN_SRC llm :if-env KEEPER_LLM_URL
+Say hello to {{agent}}.
+#+END_SRC
+"""
+
+
+def test_guarded_llm_step_is_a_note(dep):
+    """Issue 20: an llm step :if-env guards is skipped while the variable
+    is unset, so a missing endpoint is a note, not a problem (the
+    newsroom example's writer is such a def)."""
+    (dep.crewdir / "agents/ask.org").write_text(DEF_LLM_GUARDED)
+    dep.write_crew([("ask", "agents/ask.org", None)])
+    r = dep.run()
+    assert r.returncode == 0, r.stdout
+    assert problems(r) == [], r.stdout
+    assert "note: a def has llm steps guarded by :if-env" in r.stdout
+
+
+def test_newsroom_as_the_readme_runs_it(tmp_path):
+    """`keeper doctor --crew crews/newsroom.org` without an LLM set up,
+    as README suggests to a newcomer, finds no problem."""
+    import os
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    repo = site_repo(tmp_path / "site")
+    r = subprocess.run([KEEPER, "doctor", "--crew",
+                        os.path.join(top, "crews/newsroom.org"), "--repo",
+                        str(repo), "--data", str(tmp_path / "data"),
+                        "--listen", "127.0.0.1:0"], capture_output=True,
+                       text=True, timeout=60, env=clean_env())
+    assert problems(r) == [], r.stdout
+    assert r.returncode == 0, r.stdout
+
+
 def test_repo_not_a_repo(dep, tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
