@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <curl/curl.h>
 #include <git2.h>
 
@@ -32,6 +34,7 @@
 #include "http.h"
 #include "lcspec.h"
 #include "preflight.h"
+#include "store.h"
 #include "util.h"
 #include "walk.h"
 
@@ -289,6 +292,43 @@ mkdirs(const char *dir)
 	return rc;
 }
 
+/* The history: sound (PRAGMA quick_check), and what earlier damaged ones
+ * were moved aside to. */
+static void
+check_history(struct doctor *dr, const char *data)
+{
+	char *db = xasprintf("%s/keeper.db", data), why[512];
+	DIR *dir;
+	struct dirent *e;
+
+	if (access(db, F_OK) == 0) {
+		switch (store_check(db, why, sizeof(why))) {
+		case 0:
+			say(dr, "ok", "history '%s' is sound", db);
+			break;
+		case 1:
+			say(dr, "problem", "history '%s' is corrupt (%s): keeper "
+			    "run will move it aside to keeper.db.corrupt-TIME "
+			    "and start a new one; the old runs stay in that "
+			    "file", db, why);
+			break;
+		default:
+			say(dr, "problem", "history '%s' cannot be opened: %s",
+			    db, why);
+			break;
+		}
+	}
+	if ((dir = opendir(data)) != NULL) {
+		while ((e = readdir(dir)) != NULL)
+			if (strncmp(e->d_name, "keeper.db.corrupt-", 18) == 0 &&
+			    strchr(e->d_name + 18, '-') == NULL)
+				say(dr, "note", "an earlier damaged history was "
+				    "moved aside to '%s/%s'", data, e->d_name);
+		closedir(dir);
+	}
+	free(db);
+}
+
 static void
 check_data(struct doctor *dr, const char *data, const char *repo)
 {
@@ -320,6 +360,7 @@ check_data(struct doctor *dr, const char *data, const char *repo)
 	unlink(probe);
 	free(probe);
 	say(dr, "ok", "data dir '%s' is writable", data);
+	check_history(dr, data);
 
 	if (repo == NULL)
 		return;

@@ -127,30 +127,34 @@ cmd_history(int argc, char **argv, const struct settings *settings)
 	if (c)
 		crew_free(c);
 	dbp = xasprintf("%s/keeper.db", data);
-	if (access(dbp, F_OK) == -1) {
-		fprintf(stderr, "keeper: no history in %s\n", data);
-		rc = 1;
-		goto done;
-	}
-	if (store_open(dbp, &st, err, sizeof(err)) == -1) {
+	h.json = a.json;
+	h.arr = json_array();
+	/* No history yet is an empty one (SPEC §9): nothing, and 0. */
+	if (access(dbp, F_OK) == 0 &&
+	    store_open(dbp, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "keeper: %s\n", err);
 		rc = 1;
 		goto done;
 	}
-	h.json = a.json;
-	h.arr = json_array();
 	if (!a.json)
 		printf("%-6s %-16s %-9s %-12s %4s %-19s %7s %-11s %4s %s\n",
 		    "ID", "AGENT", "TRIGGER", "STATE", "HITS", "SCHEDULED",
 		    "DUR", "OUTCOME", "EXIT", "RESULT");
-	rc = store_history(st, a.name, a.limit, hist_cb, &h) < 0 ? 1 : 0;
-	if (a.json) {
+	rc = 0;
+	if (st != NULL && store_history(st, a.name, a.limit, hist_cb, &h) < 0) {
+		fprintf(stderr, "keeper: %s: cannot read the history: %s%s\n",
+		    dbp, store_errmsg(st), store_corrupt(st) ? " (the file is "
+		    "damaged: keeper run moves it aside and starts a new one; "
+		    "keeper doctor explains)" : "");
+		rc = 1;
+	}
+	if (a.json && rc == 0) {
 		json_dumpf(h.arr, stdout, JSON_INDENT(2));
 		putchar('\n');
 	}
+done:
 	json_decref(h.arr);
 	store_close(st);
-done:
 	free(dbp);
 	free(data);
 	return rc;

@@ -45,6 +45,7 @@ struct offline {
 	struct lc_pos		*pos;
 	struct lc_spec		**spec;
 	size_t			 n;
+	char			 history[512];	/* why it cannot be read */
 };
 
 static void
@@ -58,8 +59,9 @@ offline_read(struct offline *off, const struct crew *c, const char *data,
 	off->st = xcalloc(off->n + 1, sizeof(*off->st));
 	off->pos = xcalloc(off->n + 1, sizeof(*off->pos));
 	off->spec = xcalloc(off->n + 1, sizeof(*off->spec));
-	if (access(dbp, F_OK) == 0)
-		(void)store_open(dbp, &st, err, sizeof(err));
+	if (access(dbp, F_OK) == 0 && store_open(dbp, &st, off->history,
+	    sizeof(off->history)) == -1)
+		st = NULL;
 	for (size_t i = 0; i < off->n; i++) {
 		const struct crew_member *m = &c->members[i];
 		struct agent_status *a = &off->st[i];
@@ -79,8 +81,10 @@ offline_read(struct offline *off, const struct crew *c, const char *data,
 		a->state = off->pos[i].state;
 		a->hits = off->pos[i].hits;
 		if (st) {
-			(void)store_history(st, m->name, 1, latest_cb,
-			    &a->last_outcome);
+			if (store_history(st, m->name, 1, latest_cb,
+			    &a->last_outcome) < 0 && !off->history[0])
+				snprintf(off->history, sizeof(off->history),
+				    "%s: %s", dbp, store_errmsg(st));
 			a->no_work_streak = store_streak(st, m->name);
 		}
 		if (m->lifecycle != NULL) {
@@ -217,6 +221,13 @@ cmd_status(int argc, char **argv, const struct settings *settings)
 	if (doc == NULL) {
 		offline_read(&off, c, data, a.o.crew == NULL);
 		doc = status_cli(off.st, off.n, NULL, 0, data);
+		/* The state files still say where each agent stands; what the
+		 * history would add is missing, and that is said. */
+		if (off.history[0]) {
+			fprintf(stderr, "keeper: the history cannot be read, so "
+			    "OUTCOME and STREAK are blank: %s\n", off.history);
+			rc = 1;
+		}
 		offline_release(&off);
 	}
 	if (a.json) {
@@ -229,5 +240,5 @@ cmd_status(int argc, char **argv, const struct settings *settings)
 	if (c)
 		crew_free(c);
 	free(data);
-	return 0;
+	return rc;
 }

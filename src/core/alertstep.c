@@ -45,7 +45,10 @@ target_state(const struct alert_track *t, const struct alert_policy *p,
 {
 	int threshold = p->fail_threshold > 0 ? p->fail_threshold : 1;
 
-	if (in->fail_streak >= threshold)
+	/* Failing for a reason of its own (the history cannot be written,
+	 * commits keep failing) is failing now: no streak to wait for. */
+	if (in->fail_streak >= threshold || (in->health == HEALTH_FAILING &&
+	    in->why != NULL))
 		return ALERT_FAILING;
 	switch (in->health) {
 	case HEALTH_STALE:
@@ -103,6 +106,8 @@ alert_step(struct alert_track *t, const struct alert_policy *p,
 	out->suppressed = changed ? t->suppressed : t->suppressed - 1;
 	if (out->suppressed < 0)
 		out->suppressed = 0;
+	if (out->to == ALERT_FAILING && in->why != NULL)
+		snprintf(out->why, sizeof(out->why), "%s", in->why);
 	if (in->run_id != NULL && *in->run_id != '\0') {
 		snprintf(out->run_id, sizeof(out->run_id), "%s", in->run_id);
 		trig = in->run_id;
@@ -186,8 +191,11 @@ alert_text(const struct alert *a)
 
 	switch (a->to) {
 	case ALERT_FAILING:
-		sb_addf(&b, "%s is failing (%d consecutive failures)",
-		    a->agent, a->fail_streak);
+		if (a->why[0])
+			sb_addf(&b, "%s is failing: %s", a->agent, a->why);
+		else
+			sb_addf(&b, "%s is failing (%d consecutive failures)",
+			    a->agent, a->fail_streak);
 		break;
 	case ALERT_STALE:
 		sb_addf(&b, "%s is stale (no run when one was due)",

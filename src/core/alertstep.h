@@ -59,6 +59,9 @@ struct alert_input {
 	const char	*run_id;	/* the last run's id, or NULL */
 	int64_t		 last_run_ms;	/* 0 never */
 	int64_t		 now_ms;
+	const char	*why;		/* failing for a reason the streak does
+					   not tell (commits, the history), or
+					   NULL */
 };
 
 struct alert {
@@ -70,6 +73,7 @@ struct alert {
 	int		 suppressed;	/* transitions folded into this one */
 	int64_t		 at_ms;
 	char		 run_id[65];	/* triggering run, "" none */
+	char		 why[256];	/* input's why when failing, "" none */
 };
 
 void		 alert_policy_default(struct alert_policy *);

@@ -38,7 +38,8 @@ status_health_name(enum health h)
 
 /*
  * The verdict, in order of precedence:
- *   failing  3 or more consecutive failed/killed runs;
+ *   failing  3 or more consecutive failed/killed runs, or 3 or more runs
+ *            in a row whose work could not be committed;
  *   ok       a tick is under way (running, or waiting at the gate: the
  *            run's own timeout bounds it);
  *   never    no run on record, and boot grace plus its first gap (the
@@ -57,7 +58,8 @@ status_health(const struct agent_status *a, int64_t now, int64_t boot,
 {
 	int64_t gap = a->expected_gap_ms, due, over;
 
-	if (a->fail_streak >= FAILING_STREAK)
+	if (a->fail_streak >= FAILING_STREAK ||
+	    a->git_fail_streak >= FAILING_STREAK)
 		return HEALTH_FAILING;
 	if (a->running || a->queue_place > 0)
 		return HEALTH_OK;
@@ -79,6 +81,14 @@ status_health(const struct agent_status *a, int64_t now, int64_t boot,
 	return HEALTH_OK;
 }
 
+const char *
+status_health_why(const struct agent_status *a)
+{
+	if (a->git_fail_streak >= FAILING_STREAK && a->git != NULL)
+		return a->git;
+	return NULL;
+}
+
 int64_t
 status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
     int64_t grace)
@@ -86,7 +96,8 @@ status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
 	int64_t gap = a->expected_gap_ms, due, t, next = 0;
 	int64_t over[3];
 
-	if (a->fail_streak >= FAILING_STREAK || a->running ||
+	if (a->fail_streak >= FAILING_STREAK ||
+	    a->git_fail_streak >= FAILING_STREAK || a->running ||
 	    a->queue_place > 0)
 		return 0;
 	if (a->last_run_ms <= 0) {
@@ -225,6 +236,8 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	    json_integer(a->no_work_streak));
 	json_object_set_new(o, "health", json_string(status_health_name(
 	    status_health(a, now, c->boot_ms, c->grace_ms))));
+	json_object_set_new(o, "health_why", jstr_or_null(status_health_why(
+	    a)));
 	/* Beyond SPEC §10, for the dashboard. */
 	json_object_set_new(o, "fail_streak", json_integer(a->fail_streak));
 	json_object_set_new(o, "gap", json_integer(a->expected_gap_ms));
@@ -327,6 +340,8 @@ crew_json(const struct status_crew *c)
 	json_object_set_new(o, "name", jstr_or_null(c->name));
 	json_object_set_new(o, "error", jstr_or_null(c->error));
 	json_object_set_new(o, "boot", jtime(c->boot_ms));
+	json_object_set_new(o, "notice", jstr_or_null(c->notice));
+	json_object_set_new(o, "history_error", jstr_or_null(c->history_error));
 	return o;
 }
 
@@ -353,6 +368,8 @@ static int
 all_ok(const struct agent_status *as, size_t n, const struct status_crew *c,
     int64_t now)
 {
+	if (c->history_error != NULL)
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (status_health(&as[i], now, c->boot_ms, c->grace_ms) !=
 		    HEALTH_OK)
@@ -373,6 +390,24 @@ status_health_json(const struct agent_status *as, size_t n,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	for (size_t i = 0; i < n; i++) {
+		const char *why = status_health_why(&as[i]);
+
+		if (why == NULL)
+			continue;
+		if (json_object_get(o, "why") == NULL)
+			json_object_set_new(o, "why", json_object());
+		json_object_set_new(json_object_get(o, "why"), as[i].name,
+		    jstr(why));
+	}
+	/* A history that cannot be written is the crew's failure: runs go
+	 * on, but nothing records them until it can (the rows wait). */
+	if (c->history_error != NULL)
+		json_object_set_new(o, "history", json_pack("{s:o, s:I}",
+		    "error", jstr(c->history_error), "waiting",
+		    (json_int_t)c->history_waiting));
+	if (c->notice != NULL)
+		json_object_set_new(o, "notice", jstr(c->notice));
 	if (c->sentinel != NULL)
 		json_object_set_new(o, "sentinel", json_pack("{s:I, s:I, s:I, "
 		    "s:I}", "missed_timer", (json_int_t)c->sentinel->missed_timer,

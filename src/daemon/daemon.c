@@ -79,6 +79,8 @@ struct daemon {
 	int		 draining;
 	int		 exit_code;
 	long		 pid;
+	char		*notice;	/* what the operator should know (a
+					   damaged history moved aside) */
 
 	struct observer	 obs[DAEMON_OBSERVERS];
 	size_t		 nobs;
@@ -92,6 +94,7 @@ struct daemon {
 };
 
 static void	reload(struct daemon *, int force);
+static void	wal_full(void *);
 
 /* ---- observers ---- */
 
@@ -218,6 +221,9 @@ daemon_status_crew(const struct daemon *d, struct status_crew *c)
 	c->error = d->crew_error;
 	c->boot_ms = d->boot_ms;
 	c->grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
+	c->notice = d->notice;
+	c->history_error = d->store != NULL ? store_write_error(d->store,
+	    &c->history_waiting) : NULL;
 }
 
 /* ---- the lock and boot recovery ---- */
@@ -319,6 +325,74 @@ spare_run_ids(struct daemon *d)
 		    "tenant repository has runs this history does not know: "
 		    "new runs are numbered after them\"", (long long)last,
 		    (long long)max);
+}
+
+/* The history, moved aside and started again when damaged (force: a
+ * write found it so). What happened is logged, recorded in the new
+ * history and shown (daemon_status_crew()'s notice). */
+static int
+open_store(struct daemon *d, int force, char *err, size_t errlen)
+{
+	char note[4096];
+	struct run_rec r;
+	int64_t carried = d->store ? store_last_run_id(d->store) : 0;
+
+	if (d->store != NULL) {
+		store_close(d->store);
+		d->store = NULL;
+	}
+	if (store_open_recover(d->dbpath, force, &d->store, note, sizeof(note),
+	    err, errlen) == -1)
+		return -1;
+	d->env.store = d->store;
+	store_on_wal(d->store, wal_full, d);
+	if (carried > 0)
+		(void)store_raise_run_floor(d->store, carried);
+	spare_run_ids(d);
+	if (note[0] == '\0')
+		return 0;
+	log_warnx("event=history-reset msg=%s", log_qv(note));
+	free(d->notice);
+	d->notice = xstrdup(note);
+	memset(&r, 0, sizeof(r));
+	r.agent = "(keeper)";
+	r.trigger = "boot";
+	r.scheduled_ms = r.ended_ms = util_now_ms();
+	r.outcome = OUTCOME_ERROR;
+	r.exit_code = -1;
+	r.error = note;
+	r.tokens_prompt = r.tokens_completion = -1;
+	r.daemon_pid = d->pid;
+	(void)store_record(d->store, &r);
+	return 0;
+}
+
+int
+daemon_upkeep_store(struct daemon *d)
+{
+	char err[512];
+
+	if (d->store == NULL)
+		return 0;
+	if (store_corrupt(d->store)) {
+		/* The checkpoint's own connection must not outlive the file
+		 * it checkpoints: wait for one in flight. */
+		if (d->ckpt_busy)
+			return 0;
+		store_ckpt_close(d->ckpt_conn);
+		d->ckpt_conn = NULL;
+		if (open_store(d, 1, err, sizeof(err)) == -1) {
+			log_warnx("event=history-reset-failed msg=%s",
+			    log_qv(err));
+			return -1;
+		}
+		emit(d, DAEMON_CHANGED, NULL);
+		return 1;
+	}
+	if (store_write_error(d->store, NULL) != NULL &&
+	    store_retry(d->store) == 0)
+		emit(d, DAEMON_CHANGED, NULL);
+	return 0;
 }
 
 /* ---- the workers ---- */
@@ -823,13 +897,11 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	d->sync = statesync_new(d->loop, d->data);
 	d->dbpath = xasprintf("%s/keeper.db", d->data);
-	if (store_open(d->dbpath, &d->store, err, errlen) == -1) {
+	if (open_store(d, 0, err, errlen) == -1) {
 		rc = 1;
 		goto fail;
 	}
-	store_on_wal(d->store, wal_full, d);
 	(void)store_interrupt_open(d->store, util_now_ms(), kill_leftover, d);
-	spare_run_ids(d);
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
 	d->git = gitq_new(d->loop, d->repo);
@@ -1252,6 +1324,7 @@ daemon_free(struct daemon *d)
 		crew_free(d->crew);
 	free(d->workers);
 	free(d->crew_error);
+	free(d->notice);
 	free(d->manifest);
 	free(d->repo);
 	free(d->data);

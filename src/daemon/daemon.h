@@ -106,6 +106,11 @@ void	 daemon_free(struct daemon *);
 /* Start a tick of w now, as if its timer had fired: the manifest is
  * re-read first (housekeeping's repair of a missed timer). */
 void	 daemon_tick_now(struct daemon *, struct worker *);
+/* Housekeeping's care of the history (each second): a file a write found
+ * damaged is moved aside and a new one started (1), rows a failed write
+ * kept are written again once writes work (0); -1 when a new history
+ * cannot be started. */
+int	 daemon_upkeep_store(struct daemon *);
 /* Tell the observers that something they show changed (DAEMON_CHANGED):
  * for a change the daemon cannot see, such as housekeeping's counts. */
 void	 daemon_changed(struct daemon *);

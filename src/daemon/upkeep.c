@@ -84,25 +84,15 @@ upkeep_new(struct daemon *d)
 
 /* ---- alerts ---- */
 
+/* One observation for the hub; an alert it decides on is recorded. */
 static void
-observe(struct upkeep *s, struct worker *w, int64_t now)
+alert_on(struct upkeep *s, const struct alert_input *in)
 {
-	struct daemon *d = s->d;
-	struct store *st = daemon_store(d);
-	struct agent_status as;
-	struct status_crew c;
+	struct store *st = daemon_store(s->d);
 	struct alert a;
-	struct alert_input in;
 	char *text;
 
-	memset(&as, 0, sizeof(as));
-	worker_status(w, &as);
-	daemon_status_crew(d, &c);
-	in = (struct alert_input){ .agent = worker_name(w),
-	    .health = status_health(&as, now, c.boot_ms, c.grace_ms),
-	    .fail_streak = as.fail_streak, .run_id = worker_run_id(w),
-	    .last_run_ms = as.last_run_ms, .now_ms = now };
-	if (!alert_hub_observe(s->alerts, &in, &a))
+	if (!alert_hub_observe(s->alerts, in, &a))
 		return;
 	text = alert_text(&a);
 	if (st != NULL && store_alert(st, a.id, a.agent,
@@ -111,6 +101,46 @@ observe(struct upkeep *s, struct worker *w, int64_t now)
 		log_warnx("agent=%s event=alert-record-failed error=%s",
 		    log_qv(a.agent), log_qv(store_errmsg(st)));
 	free(text);
+}
+
+static void
+observe(struct upkeep *s, struct worker *w, int64_t now)
+{
+	struct daemon *d = s->d;
+	struct agent_status as;
+	struct status_crew c;
+	struct alert_input in;
+
+	memset(&as, 0, sizeof(as));
+	worker_status(w, &as);
+	daemon_status_crew(d, &c);
+	in = (struct alert_input){ .agent = worker_name(w),
+	    .health = status_health(&as, now, c.boot_ms, c.grace_ms),
+	    .fail_streak = as.fail_streak > as.git_fail_streak ?
+	    as.fail_streak : as.git_fail_streak, .run_id = worker_run_id(w),
+	    .last_run_ms = as.last_run_ms, .now_ms = now,
+	    .why = status_health_why(&as) };
+	alert_on(s, &in);
+}
+
+/*
+ * The history's own care, each second: a damaged file is moved aside and
+ * started again, rows a failed write kept are written once writes work,
+ * and a history that cannot be written is failing (one alert, under the
+ * name "(history)", and one when it recovers).
+ */
+static void
+care_for_history(struct upkeep *s, int64_t now)
+{
+	struct status_crew c;
+	struct alert_input in;
+
+	(void)daemon_upkeep_store(s->d);
+	daemon_status_crew(s->d, &c);
+	in = (struct alert_input){ .agent = "(history)",
+	    .health = c.history_error ? HEALTH_FAILING : HEALTH_OK,
+	    .fail_streak = 0, .now_ms = now, .why = c.history_error };
+	alert_on(s, &in);
 }
 
 static void
@@ -308,6 +338,7 @@ cron_cb(uv_timer_t *t)
 	if (s->closing || daemon_draining(d))
 		return;
 	sentinel_run(s, now);
+	care_for_history(s, now);
 	for (size_t i = 0; i < daemon_nworkers(d); i++)
 		if (!worker_removed(daemon_worker(d, i)))
 			observe(s, daemon_worker(d, i), now);

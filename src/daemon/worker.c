@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -85,6 +86,7 @@ struct worker {
 	int64_t			 gap_ms;
 	enum outcome		 last_outcome;
 	int			 streak, fail_streak;
+	int			 git_fail_streak; /* runs whose git job failed */
 	char			*steps[STATUS_STEPS];
 	int64_t			 steps_at[STATUS_STEPS];
 	size_t			 nsteps;
@@ -757,6 +759,24 @@ build_env(struct worker *w)
 	return env;
 }
 
+/* Why a run could not start, blaming the right thing: a run starts in
+ * the tenant repo, so a missing directory there fails the start with the
+ * same ENOENT as a missing interpreter would. */
+static char *
+spawn_error(const struct worker *w, int err)
+{
+	struct stat st;
+
+	if (stat(w->env->repo, &st) == -1)
+		return xasprintf("the tenant repository %s is gone (%s): moved "
+		    "or deleted? the run cannot start there", w->env->repo,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return xasprintf("the tenant repository %s is not a directory",
+		    w->env->repo);
+	return xasprintf("cannot start %s: %s", w->env->exec, strerror(err));
+}
+
 static void
 stage_run(struct worker *w)
 {
@@ -798,7 +818,8 @@ stage_run(struct worker *w)
 	    sizeof(err)) == -1) {
 		util_strv_free(env);
 		release_slot(w);
-		w->error = xstrdup(err);
+		w->error = access(w->env->repo, F_OK) == -1 ?
+		    spawn_error(w, errno) : xstrdup(err);
 		w->duration_ms = 0;
 		log_warnx("agent=%s event=spawn-failed msg=%s", w->name,
 		    log_qv(err));
@@ -829,8 +850,7 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->log = scrub(w, t);
 	free(t);
 	if (res->spawn_error) {
-		w->error = xasprintf("cannot start %s: %s", w->env->exec,
-		    strerror(res->spawn_error));
+		w->error = spawn_error(w, res->spawn_error);
 		w->started_ms = 0;
 	} else if (w->outcome == OUTCOME_KILLED)
 		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
@@ -902,6 +922,7 @@ commit_done(struct gitq_job *j, void *arg)
 		    GITQ_PARTIAL ? "partial" : "commit", j->err));
 		log_warnx("agent=%s event=git-error msg=\"%s\"", w->name,
 		    j->err);
+		w->git_fail_streak++;
 	} else if (j->res.status == REPO_NO_CHANGE) {
 		set_git_note(w, xstrdup(j->kind == GITQ_PARTIAL ?
 		    "no change (no partial ref)" : "no change"));
@@ -927,6 +948,8 @@ commit_done(struct gitq_job *j, void *arg)
 		free(w->error);
 		w->error = e;
 	}
+	if (j->rc == 0)
+		w->git_fail_streak = 0;
 	if (j->rc == 0 && j->kind == GITQ_COMMIT &&
 	    j->res.flags & REPO_F_STALE_LOCK)
 		log_warnx("agent=%s event=git-recovered msg=\"removed locks "
@@ -1201,6 +1224,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_outcome = w->last_outcome;
 	s->no_work_streak = w->streak;
 	s->fail_streak = w->fail_streak;
+	s->git_fail_streak = w->git_fail_streak;
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;

@@ -49,7 +49,7 @@ struct job {
 	size_t			 n;
 	struct status_crew	 c;
 	struct status_sentinel	 sentinel;
-	char			*name, *error;
+	char			*name, *error, *notice, *history_error;
 	int64_t			 now;
 	uint64_t		 ns;	/* what it took */
 };
@@ -133,6 +133,8 @@ job_free(struct job *j)
 	free(j->st);
 	free(j->name);
 	free(j->error);
+	free(j->notice);
+	free(j->history_error);
 	free(j);
 }
 
@@ -224,10 +226,16 @@ render(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	j->st = status_clone(w->st, n);
 	j->n = n;
 	j->c = *c;
+	/* The crew's strings are the loop's: the job takes copies. */
 	j->name = c->name ? xstrdup(c->name) : NULL;
 	j->error = c->error ? xstrdup(c->error) : NULL;
+	j->notice = c->notice ? xstrdup(c->notice) : NULL;
+	j->history_error = c->history_error ? xstrdup(c->history_error) :
+	    NULL;
 	j->c.name = j->name;
 	j->c.error = j->error;
+	j->c.notice = j->notice;
+	j->c.history_error = j->history_error;
 	if (c->sentinel != NULL) {
 		j->sentinel = *c->sentinel;
 		j->c.sentinel = &j->sentinel;

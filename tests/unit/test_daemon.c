@@ -70,6 +70,7 @@ static int
 setup(void **state)
 {
 	struct fix *f = xcalloc(1, sizeof(*f));
+	static const struct settings none;	/* an empty environment */
 	struct daemon_opts o = { 0 };
 	char err[512], *p;
 
@@ -86,6 +87,7 @@ setup(void **state)
 	o.data = f->data;
 	o.self_exe = "/bin/false";
 	o.oneshot = 1;
+	o.settings = &none;
 	assert_int_equal(daemon_open(&o, &f->d, err, sizeof(err)), 0);
 	daemon_observe(f->d, observe, f);
 	*state = f;
