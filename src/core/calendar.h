@@ -47,10 +47,11 @@
  * used by one thread at a time (open one per thread, or lock). A
  * struct cal_sched is a plain value with no pointers, copied freely.
  *
- * ICU carries its own copy of the zone rules (ucal_getTZDataVersion()),
- * which may be older than the system's tzdata; Debian's ICU reads newer
- * rules from /usr/share/zoneinfo-icu when the tzdata-icu package is
- * installed, and ICU_TIMEZONE_FILES_DIR points it elsewhere.
+ * ICU carries its own copy of the zone rules (ucal_getTZDataVersion():
+ * 2022e in Debian 12's ICU 72), older than the system's tzdata. Debian's
+ * ICU first looks for newer rules in /usr/share/zoneinfo-icu/44/le/
+ * (Debian 12 has no package that fills it; later releases' tzdata-icu
+ * does), and ICU_TIMEZONE_FILES_DIR points it elsewhere.
  */
 #ifndef KEEPER_CALENDAR_H
 #define KEEPER_CALENDAR_H
