@@ -888,7 +888,7 @@ describe_small_buffer(void **state)
 static void
 jitter_stable_and_spread(void **state)
 {
-	char agent[16];
+	char agent[24];
 	static int64_t seen[1000];
 	int distinct = 0;
 
