@@ -17,7 +17,7 @@ MANDIR  ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 PY      ?= /usr/bin/python3
-PKGS    := libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd
+PKGS    := libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd icu-uc icu-i18n
 
 ifeq ($(SAN),1)
 B       := build-asan

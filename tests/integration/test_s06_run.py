@@ -52,7 +52,8 @@ def linked(binary):
 def test_keeper_exec_links_only_what_a_def_needs():
     libs = linked(KEEPER_EXEC)
     for heavy in ("libgit2", "libcurl", "libuv", "libsqlite3",
-                  "libmicrohttpd", "libgnutls", "libssl"):
+                  "libmicrohttpd", "libgnutls", "libssl", "libicuuc",
+                  "libicui18n"):
         assert heavy not in libs, libs
     assert "libpcre2-8" in libs and "libjansson" in libs
     # the reference: keeper itself links them all
