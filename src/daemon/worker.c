@@ -112,6 +112,7 @@ static void	stage_settle(struct worker *);
 static void	stage_publish(struct worker *);
 static void	stage_schedule(struct worker *);
 static void	tick_finish(struct worker *, enum outcome);
+static void	release_slot(struct worker *);
 
 static const struct worker_runner child_runner = {
 	child_start, child_kill, child_expire, child_free
@@ -347,12 +348,7 @@ timer_closed(uv_handle_t *h)
 void
 worker_free(struct worker *w)
 {
-	if (w->have_slot) {
-		w->have_slot = 0;
-		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
-			return;
-		gate_release(w->env->gate);
-	}
+	release_slot(w);
 	gate_cancel(w->env->gate, &w->gw);
 	if (w->gj != NULL) {		/* never out: a tick in flight is
 					   drained before its worker goes */
