@@ -35,6 +35,7 @@
 #include <git2.h>
 
 #include "repo.h"
+#include "utf8.h"
 #include "util.h"
 
 struct repo {
@@ -353,115 +354,6 @@ op_end(struct repo *r)
 
 /* ---- messages ---- */
 
-/* Decode one UTF-8 sequence at s (n bytes left); *cp gets the code point,
- * returns its length, or 0 for an invalid sequence. */
-static size_t
-utf8_dec(const unsigned char *s, size_t n, unsigned *cp)
-{
-	unsigned c = s[0], min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2; *cp = c & 0x1f; min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3; *cp = c & 0x0f; min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4; *cp = c & 0x07; min = 0x10000;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* Terminal columns of a code point: 0 for combining marks, 2 for the wide
- * East Asian and emoji blocks, 1 otherwise. */
-static int
-cp_cols(unsigned cp)
-{
-	if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) ||
-	    (cp >= 0xfe00 && cp <= 0xfe0f))
-		return 0;
-	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-	    (cp >= 0xffe0 && cp <= 0xffe6) ||
-	    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-	    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-	    (cp >= 0x20000 && cp <= 0x3fffd))
-		return 2;
-	return 1;
-}
-
-/* Append s[0..len) to sb as valid UTF-8: invalid bytes become U+FFFD and,
- * when oneline, control characters become spaces. */
-static void
-add_clean(struct sb *sb, const char *s, size_t len, int oneline)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k;
-	unsigned cp;
-
-	while (i < len) {
-		k = utf8_dec(u + i, len - i, &cp);
-		if (k == 0) {
-			sb_adds(sb, "\xef\xbf\xbd");
-			i++;
-			continue;
-		}
-		if (cp < 0x20 || cp == 0x7f) {
-			if (oneline || (cp != '\n' && cp != '\t'))
-				sb_addc(sb, cp == '\n' || cp == '\t' ? ' ' :
-				    (oneline ? ' ' : '?'));
-			else
-				sb_addc(sb, (char)cp);
-		} else
-			sb_add(sb, s + i, k);
-		i += k;
-	}
-}
-
-char *
-repo_cut_cols(const char *s, size_t len, size_t cols)
-{
-	struct sb clean = { 0 }, out = { 0 };
-	const unsigned char *u;
-	size_t i = 0, k, used = 0, keep = 0;
-	unsigned cp;
-	int w;
-
-	add_clean(&clean, s, len, 1);
-	u = (const unsigned char *)(clean.buf ? clean.buf : "");
-	/* Remember where a cut leaving room for "…" would fall. */
-	while (i < clean.len) {
-		k = utf8_dec(u + i, clean.len - i, &cp);
-		w = cp_cols(cp);
-		if (used + w > cols) {
-			sb_add(&out, u, keep);
-			sb_adds(&out, "\xe2\x80\xa6");
-			goto done;
-		}
-		used += w;
-		i += k;
-		if (used + 1 <= cols)
-			keep = i;
-	}
-	sb_add(&out, u, clean.len);
-done:
-	sb_release(&clean);
-	return sb_detach(&out);
-}
-
 /* Trim trailing white space from the line [s, s+*len). */
 static void
 rtrim(const char *s, size_t *len)
@@ -500,7 +392,7 @@ repo_message(const struct repo_commit_info *ci)
 			    linelen > 0 ? ": " : "");
 		sb_add(&subj, line, linelen);
 	}
-	cut = repo_cut_cols(subj.buf, subj.len, REPO_SUBJECT_COLS);
+	cut = utf8_cut_cols(subj.buf, subj.len, REPO_SUBJECT_COLS);
 	sb_adds(&msg, cut);
 	sb_adds(&msg, "\n\n");
 	free(cut);
@@ -521,15 +413,9 @@ repo_message(const struct repo_commit_info *ci)
 	restlen = strlen(rest);
 	rtrim(rest, &restlen);
 	if (restlen > 0) {
-		size_t keep = restlen;
+		size_t keep = utf8_cut(rest, restlen, REPO_BODY_MAX);
 
-		if (keep > REPO_BODY_MAX) {
-			keep = REPO_BODY_MAX;
-			while (keep > 0 &&
-			    ((unsigned char)rest[keep] & 0xc0) == 0x80)
-				keep--;
-		}
-		add_clean(&msg, rest, keep, 0);
+		utf8_clean_sb(&msg, rest, keep, UTF8_NOCTRL);
 		if (keep < restlen)
 			sb_addf(&msg, "\n[... truncated: %zu more bytes]",
 			    restlen - keep);
@@ -1695,14 +1581,15 @@ done:
 static json_t *
 jstr(const char *s)
 {
-	struct sb sb = { 0 };
 	json_t *j;
+	char *c;
+	size_t n;
 
 	if (s == NULL)
 		return json_null();
-	add_clean(&sb, s, strlen(s), 0);
-	j = json_stringn(sb.buf ? sb.buf : "", sb.len);
-	sb_release(&sb);
+	c = utf8_clean(s, strlen(s), UTF8_NOCTRL, &n);
+	j = json_stringn(c, n);
+	free(c);
 	return j ? j : json_string("");
 }
 

@@ -193,43 +193,6 @@ test_message(void **state)
 }
 
 static void
-test_cut_cols(void **state)
-{
-	char *s;
-	/* 80 'é' (2 bytes each, 1 column). */
-	char e[161];
-
-	(void)state;
-	for (int i = 0; i < 80; i++)
-		memcpy(e + 2 * i, "\xc3\xa9", 2);
-	e[160] = '\0';
-	s = repo_cut_cols(e, strlen(e), 72);
-	/* 71 characters and the ellipsis: 72 columns. */
-	assert_int_equal(strlen(s), 71 * 2 + 3);
-	assert_memory_equal(s + 142, "\xe2\x80\xa6", 3);
-	free(s);
-
-	s = repo_cut_cols("short", 5, 72);
-	assert_string_equal(s, "short");
-	free(s);
-
-	/* Wide characters count two columns: 40 of them overflow 72. */
-	{
-		struct sb sb = { 0 };
-		for (int i = 0; i < 40; i++)
-			sb_adds(&sb, "\xe6\xbc\xa2");	/* 漢 */
-		s = repo_cut_cols(sb.buf, sb.len, 72);
-		assert_int_equal(strlen(s), 35 * 3 + 3);
-		free(s);
-		sb_release(&sb);
-	}
-	/* Invalid bytes and control characters never reach a subject. */
-	s = repo_cut_cols("a\xff" "b\tc", 5, 72);
-	assert_string_equal(s, "a\xef\xbf\xbd" "b c");
-	free(s);
-}
-
-static void
 test_body_bounded(void **state)
 {
 	struct sb big = { 0 };
@@ -1228,7 +1191,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_message),
-		cmocka_unit_test(test_cut_cols),
 		cmocka_unit_test(test_body_bounded),
 		cmocka_unit_test(test_not_a_repo),
 		cmocka_unit_test(test_first_commit_and_no_change),
