@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "lcspec.h"
 #include "org.h"
+#include "table.h"
 #include "util.h"
 
 #define CHECK_MAX_SHOWN	100	/* problems printed per file */
@@ -41,7 +42,7 @@ struct checker {
 	struct job	*jobs;		/* a queue: files still to check */
 	size_t		 njobs;
 	size_t		 next;
-	struct cfg_names seen;		/* files already queued */
+	struct table	 seen;		/* files already queued */
 	size_t		 nerrors;
 	size_t		 nwarnings;
 };
@@ -84,9 +85,11 @@ enqueue(struct checker *ck, const char *path, enum kind kind,
 {
 	char *key = realpath(path, NULL);
 	struct job *j;
+	int added;
 
 	/* The same file reached by two paths is checked once. */
-	if (cfg_names_add(&ck->seen, key ? key : path, 0, NULL)) {
+	(void)table_put(&ck->seen, key ? key : path, &added);
+	if (!added) {
 		free(key);
 		return;
 	}
@@ -261,7 +264,7 @@ done:
 int
 cmd_check(int argc, char **argv)
 {
-	struct checker ck = { 0 };
+	struct checker ck = { .seen.flags = TABLE_COPY };
 	enum kind as = K_UNKNOWN;
 	int strict = 0, nfiles = 0, opts = 1, rc;
 	const char *v;
@@ -347,6 +350,6 @@ done:
 		free(ck.jobs[i].from);
 	}
 	free(ck.jobs);
-	cfg_names_release(&ck.seen);
+	table_release(&ck.seen);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "statefile.h"
 #include "statesync.h"
+#include "table.h"
 #include "util.h"
 
 struct job {
@@ -26,8 +27,7 @@ struct statesync {
 	uv_loop_t	*loop;
 	char		*dir;
 	struct job	*pending;	/* newest content per path */
-	struct job	**index;	/* pending by path: open addressing */
-	size_t		 icap, ilen;	/* slots (a power of two), used */
+	struct table	 index;		/* pending by path (borrowed keys) */
 	struct job	*batch;		/* owned by the thread while in flight */
 	uv_work_t	 work;
 	int		 inflight;
@@ -38,44 +38,6 @@ struct statesync {
  * 10,000 agents due at once puts 10,000 files while a batch is in
  * flight, and a walk of the pending list per put held the loop 360 ms.
  */
-static size_t
-path_hash(const char *p)
-{
-	size_t h = 5381;
-
-	while (*p)
-		h = h * 33 + (unsigned char)*p++;
-	return h;
-}
-
-/* The slot of path: its job's, or the empty one where it would go. */
-static struct job **
-slot_of(struct statesync *s, const char *path)
-{
-	size_t m = s->icap - 1, i = path_hash(path) & m;
-
-	while (s->index[i] != NULL && strcmp(s->index[i]->path, path) != 0)
-		i = (i + 1) & m;
-	return &s->index[i];
-}
-
-static void
-index_add(struct statesync *s, struct job *j)
-{
-	if (2 * (s->ilen + 1) > s->icap) {
-		struct job **old = s->index;
-		size_t n = s->icap;
-
-		s->icap = n ? 2 * n : 64;
-		s->index = xcalloc(s->icap, sizeof(*s->index));
-		for (size_t i = 0; i < n; i++)
-			if (old[i] != NULL)
-				*slot_of(s, old[i]->path) = old[i];
-		free(old);
-	}
-	*slot_of(s, j->path) = j;
-	s->ilen++;
-}
 
 /* The pending jobs become the batch; the index starts empty again. */
 static void
@@ -83,9 +45,7 @@ take_pending(struct statesync *s)
 {
 	s->batch = s->pending;
 	s->pending = NULL;
-	if (s->ilen > 0)
-		memset(s->index, 0, s->icap * sizeof(*s->index));
-	s->ilen = 0;
+	table_clear(&s->index);
 	s->inflight = 1;
 }
 
@@ -256,16 +216,17 @@ void
 statesync_put(struct statesync *s, const char *path, const char *data,
     size_t len)
 {
+	struct table_ent *e = table_get(&s->index, path);
 	struct job *j;
 
-	j = s->icap > 0 ? *slot_of(s, path) : NULL;
-	if (j == NULL) {
+	if (e == NULL) {
 		j = xcalloc(1, sizeof(*j));
 		j->path = xstrdup(path);
 		j->next = s->pending;
 		s->pending = j;
-		index_add(s, j);
+		table_put(&s->index, j->path, NULL)->v.ptr = j;
 	} else {
+		j = e->v.ptr;
 		free(j->data);
 	}
 	j->data = xmalloc(len + 1);
@@ -299,7 +260,7 @@ statesync_free(struct statesync *s)
 	if (s == NULL)
 		return;
 	statesync_flush(s);
-	free(s->index);
+	table_release(&s->index);
 	free(s->dir);
 	free(s);
 }
