@@ -28,6 +28,7 @@
 #include "crew.h"
 #include "def.h"
 #include "diag.h"
+#include "fs.h"
 #include "lcspec.h"
 #include "util.h"
 
@@ -70,26 +71,6 @@ say_diag(struct doctor *dr, const struct diag *d)
 		    "%s", s);
 		free(s);
 	}
-}
-
-static int
-in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char *copy, *dir, *save = NULL, *full;
-	int found = 0;
-
-	if (path == NULL || *path == '\0')
-		path = "/usr/bin:/bin";
-	copy = xstrdup(path);
-	for (dir = strtok_r(copy, ":", &save); dir && !found;
-	    dir = strtok_r(NULL, ":", &save)) {
-		full = xasprintf("%s/%s", *dir ? dir : ".", prog);
-		found = access(full, X_OK) == 0;
-		free(full);
-	}
-	free(copy);
-	return found;
 }
 
 /* A def file: it exists, parses, has steps, and each step's language
@@ -198,10 +179,13 @@ check_crew(struct doctor *dr, const char *path)
 static void
 check_interpreters(struct doctor *dr)
 {
+	char bash[PATH_MAX];
+
 	if (access("/bin/sh", X_OK) == -1)
 		say(dr, "problem", "/bin/sh is not executable: sh steps "
 		    "cannot run");
-	if (dr->need_bash && !in_path("bash"))
+	/* The same look-up that starts a bash step. */
+	if (dr->need_bash && fs_which("bash", bash, sizeof(bash)) != 0)
 		say(dr, "problem", "a def has bash steps but bash is not in "
 		    "PATH");
 	if (dr->need_llm && getenv("KEEPER_LLM_URL") == NULL)
@@ -255,26 +239,6 @@ check_repo(struct doctor *dr, const char *path)
 	return repo;
 }
 
-/* Creates DIR and its parents like mkdir -p would, reporting nothing. */
-static int
-mkdirs(const char *dir)
-{
-	char *p, *s = xstrdup(dir);
-	int rc = 0;
-
-	for (p = s + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(s, 0755) == -1 && errno != EEXIST)
-				rc = -1;
-			*p = '/';
-		}
-	if (mkdir(s, 0755) == -1 && errno != EEXIST)
-		rc = -1;
-	free(s);
-	return rc;
-}
-
 static void
 check_data(struct doctor *dr, const char *data, git_repository *repo)
 {
@@ -286,7 +250,7 @@ check_data(struct doctor *dr, const char *data, git_repository *repo)
 
 	if (stat(data, &st) == -1) {
 		/* keeper creates it; say whether it could. */
-		if (mkdirs(data) == -1) {
+		if (fs_mkdir_p(data) == -1) {
 			say(dr, "problem", "data dir '%s' does not exist and "
 			    "cannot be created: %s", data, strerror(errno));
 			return;

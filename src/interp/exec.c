@@ -45,6 +45,7 @@
 #include "def.h"
 #include "dur.h"
 #include "exec.h"
+#include "fs.h"
 #include "llm.h"
 #include "redact.h"
 #include "util.h"
@@ -241,32 +242,6 @@ seterr(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	const char *c = p;
-	struct pollfd pfd;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, c, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			/* A non-blocking event pipe that is full: wait. */
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			(void)poll(&pfd, 1, -1);
-			continue;
-		}
-		if (n < 0)
-			return -1;
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void
 sigchld_handler(int sig)
 {
@@ -307,7 +282,7 @@ event(struct run *r, const char *kind, const char *text, size_t len)
 		n = exec_event_line(buf, kind, red, len);
 		/* Telemetry is best effort: a daemon that went away must not
 		 * fail the run. */
-		(void)write_all(r->o->event_fd, buf, n);
+		(void)fs_write_all(r->o->event_fd, buf, n);
 	} else
 		fprintf(stderr, "   %s: %.*s\n", kind, (int)len, red);
 	free(red);
@@ -520,33 +495,6 @@ kill_descendants(void)
 
 /* Shell steps -------------------------------------------------------- */
 
-/* What posix_spawnp would run for shell: itself when it names a path,
- * else the first executable of that name on PATH. 0 or an errno. */
-static int
-shell_path(const char *shell, char *buf, size_t len)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	int n;
-
-	if (strchr(shell, '/') != NULL) {
-		if ((size_t)snprintf(buf, len, "%s", shell) >= len)
-			return ENAMETOOLONG;
-		return 0;
-	}
-	if (path == NULL || *path == '\0')
-		path = "/bin:/usr/bin";
-	for (p = path; ; p = end + 1) {
-		if ((end = strchr(p, ':')) == NULL)
-			end = p + strlen(p);
-		n = snprintf(buf, len, "%.*s%s%s", (int)(end - p), p,
-		    end > p ? "/" : "", shell);
-		if (n > 0 && (size_t)n < len && access(buf, X_OK) == 0)
-			return 0;
-		if (*end == '\0')
-			return ENOENT;
-	}
-}
-
 /* The step's side of the vfork: it shares our memory until the exec, so
  * it only makes system calls, and reports a failure in *err. */
 static void __attribute__((noreturn))
@@ -594,7 +542,8 @@ spawn_step(const char *shell, const char *body, const char *dir, int in,
 	pid_t p;
 	int rc;
 
-	if ((rc = shell_path(shell, path, sizeof(path))) != 0)
+	/* What posix_spawnp would run. */
+	if ((rc = fs_which(shell, path, sizeof(path))) != 0)
 		return rc;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
@@ -619,7 +568,7 @@ out_write(struct run *r, struct out *o, const char *buf, size_t n)
 {
 	if (o->fd == -1 && (o->fd = tmpfile_open(r)) == -1)
 		return -1;
-	if (write_all(o->fd, buf, n) == -1)
+	if (fs_write_all(o->fd, buf, n) == -1)
 		return -1;
 	o->size += (off_t)n;
 	return 0;
@@ -1035,7 +984,7 @@ copy_out(int from, off_t size, int to)
 			continue;
 		if (n <= 0)
 			return -1;
-		if (write_all(to, buf, (size_t)n) == -1)
+		if (fs_write_all(to, buf, (size_t)n) == -1)
 			return -1;
 		at += n;
 	}

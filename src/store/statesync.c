@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "statefile.h"
 #include "statesync.h"
@@ -67,22 +68,6 @@ job_free(struct job *j)
 	free(j);
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The spare is overwritten in place and cut only when the old content was
  * longer. Opening it with O_TRUNC freed its blocks on every write, and
@@ -127,7 +112,9 @@ spare_path(const char *path)
  * by scanning them, the inodes freed in the last seconds: with a file
  * created and one freed per tick, state writes grew slower the longer a
  * busy crew ran. Where the exchange is not supported, or PATH does not
- * exist yet, it is a plain rename. Then one directory sync.
+ * exist yet, it is a plain rename (fs_exchange()). Then one directory
+ * sync. fs_write_atomic() is the same steps for one file; a batch shares
+ * the sync and the directory's fsync among all of its files.
  */
 static void
 write_batch(const char *dir, struct job *batch)
@@ -143,29 +130,26 @@ write_batch(const char *dir, struct job *batch)
 	for (j = batch, i = 0; j; j = j->next, i++) {
 		tmp[i] = spare_path(j->path);
 		if ((fd = open(tmp[i], O_WRONLY | O_CREAT | O_CLOEXEC,
-		    0644)) == -1 || write_all(fd, j->data, j->len) == -1 ||
+		    0644)) == -1 || fs_write_all(fd, j->data, j->len) == -1 ||
 		    cut_to(fd, j->len) == -1)
 			j->err = errno ? errno : EIO;
 		if (fd != -1)
 			close(fd);
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd != -1 && syncfs(dfd) == -1)
-		for (j = batch; j; j = j->next)
-			j->err = j->err ? j->err : errno;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if (syncfs(dfd) == -1)
+			for (j = batch; j; j = j->next)
+				j->err = j->err ? j->err : errno;
+		close(dfd);
+	}
 	for (j = batch, i = 0; j; j = j->next, i++) {
-		if (j->err == 0 && renameat2(AT_FDCWD, tmp[i], AT_FDCWD,
-		    j->path, RENAME_EXCHANGE) == -1 && rename(tmp[i],
-		    j->path) == -1)
+		if (j->err == 0 && fs_exchange(tmp[i], j->path) == -1)
 			j->err = errno;
 		if (j->err)
 			(void)unlink(tmp[i]);
 		free(tmp[i]);
 	}
-	if (dfd != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	(void)fs_sync_dir(dir);
 	free(tmp);
 }
 
