@@ -34,6 +34,7 @@
 
 #include <git2.h>
 
+#include "proc.h"
 #include "repo.h"
 #include "utf8.h"
 #include "util.h"
@@ -194,42 +195,25 @@ repo_integration_name(enum repo_integration w)
 
 /* ---- locks ---- */
 
-/* Whether any live process has path open (a lock being written). Scans
- * /proc; processes we may not look into count as not holding it, which
- * is why this is only asked after a keeper of ours died mid-operation. */
+static int
+holds(pid_t pid, void *want)
+{
+	return proc_has_open(pid, want);
+}
+
+/* Whether any live process has path open (a lock being written).
+ * Processes we may not look into count as not holding it, which is why
+ * this is only asked after a keeper of ours died mid-operation. */
 static int
 file_open_by_anyone(const char *path)
 {
-	struct stat want, st;
-	DIR *proc, *fds;
-	struct dirent *p, *f;
-	char dir[300], link[600];
-	int found = 0;
+	struct stat want;
 
 	if (stat(path, &want) == -1)
 		return 0;
-	if ((proc = opendir("/proc")) == NULL)
-		return 1;	/* cannot tell: assume someone has it */
-	while (!found && (p = readdir(proc)) != NULL) {
-		if (!isdigit((unsigned char)p->d_name[0]))
-			continue;
-		snprintf(dir, sizeof(dir), "/proc/%s/fd", p->d_name);
-		if ((fds = opendir(dir)) == NULL)
-			continue;
-		while ((f = readdir(fds)) != NULL) {
-			if (f->d_name[0] == '.')
-				continue;
-			snprintf(link, sizeof(link), "%s/%s", dir, f->d_name);
-			if (stat(link, &st) == 0 && st.st_dev == want.st_dev &&
-			    st.st_ino == want.st_ino) {
-				found = 1;
-				break;
-			}
-		}
-		closedir(fds);
-	}
-	closedir(proc);
-	return found;
+	/* -1: /proc cannot be read, so we cannot tell: assume someone has
+	 * it. */
+	return proc_each(holds, &want) != 0;
 }
 
 /* The lock files a keeper operation may take. */

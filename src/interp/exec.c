@@ -47,6 +47,7 @@
 #include "exec.h"
 #include "fs.h"
 #include "llm.h"
+#include "proc.h"
 #include "redact.h"
 #include "util.h"
 
@@ -397,77 +398,6 @@ reap_all(void)
 	return !(p == -1 && errno == ECHILD);
 }
 
-/*
- * Live (non-zombie) descendants of this process, from /proc. A pid can in
- * principle be reused between this scan and the kill that follows; only a
- * grandchild reaped by its own parent in that window could be affected.
- */
-static size_t
-descendants(pid_t **out)
-{
-	struct proc { pid_t pid, ppid; char state; } *ps = NULL;
-	size_t n = 0, cap = 0, nout = 0;
-	char path[300], buf[512], *rp;
-	struct dirent *de;
-	unsigned char *mark;
-	pid_t self = getpid();
-	int changed, fd;
-	ssize_t got;
-	DIR *d;
-
-	*out = NULL;
-	if ((d = opendir("/proc")) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		got = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (got <= 0)
-			continue;
-		buf[got] = '\0';
-		/* "pid (comm) S ppid ...": comm may hold spaces and ')'. */
-		if ((rp = strrchr(buf, ')')) == NULL)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			ps = xreallocarray(ps, cap, sizeof(*ps));
-		}
-		ps[n].pid = (pid_t)atoi(de->d_name);
-		if (sscanf(rp + 1, " %c %d", &ps[n].state, &ps[n].ppid) != 2)
-			continue;
-		n++;
-	}
-	closedir(d);
-	/* Children first, then each further generation, until none is new. */
-	mark = xcalloc(n ? n : 1, 1);
-	for (size_t i = 0; i < n; i++)
-		mark[i] = ps[i].ppid == self;
-	do {
-		changed = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (mark[i])
-				continue;
-			for (size_t j = 0; j < n; j++)
-				if (mark[j] && ps[j].pid == ps[i].ppid) {
-					mark[i] = 1;
-					changed = 1;
-					break;
-				}
-		}
-	} while (changed);
-	*out = xreallocarray(NULL, n ? n : 1, sizeof(pid_t));
-	for (size_t i = 0; i < n; i++)
-		if (mark[i] && ps[i].state != 'Z' && ps[i].state != 'X')
-			(*out)[nout++] = ps[i].pid;
-	free(mark);
-	free(ps);
-	return nout;
-}
-
 /* Kill and reap every descendant; new ones forked meanwhile are caught by
  * the next round, and a killed process cannot fork again. */
 static void
@@ -482,7 +412,10 @@ kill_descendants(void)
 		 * orphan of the step would be our child. */
 		if (!reap_all())
 			break;
-		n = descendants(&pids);
+		/* A pid can in principle be reused between this look and
+		 * the kill; only a grandchild reaped by its own parent in
+		 * that window could be hit. */
+		n = proc_descendants(getpid(), &pids);
 		for (size_t i = 0; i < n; i++)
 			(void)kill(pids[i], SIGKILL);
 		free(pids);

@@ -44,6 +44,7 @@
 #include "child.h"
 #include "sentinel.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 #include "zygote.h"
 
@@ -194,57 +195,50 @@ child_outcome(const struct child_result *r)
 	return OUTCOME_DONE;
 }
 
-static int
-env_has(const char *env, size_t len, const char *kv)
-{
-	size_t n = strlen(kv);
+/* What child_sweep() looks for, and the buffer it reads each
+ * environment into. */
+struct sweep {
+	char	*want_id, *want_data;
+	char	*env;
+	pid_t	 self;
+	int	 n;
+};
 
-	for (const char *p = env; p < env + len; p += strlen(p) + 1)
-		if ((size_t)(env + len - p) >= n && strcmp(p, kv) == 0)
-			return 1;
+#define SWEEP_ENV_MAX	(256 * 1024)
+
+static int
+sweep_one(pid_t pid, void *arg)
+{
+	struct sweep *sw = arg;
+	ssize_t len;
+
+	if (pid <= 1 || pid == sw->self)
+		return 0;
+	/* Gone, or not ours to read: not one of ours either. */
+	if ((len = proc_environ(pid, sw->env, SWEEP_ENV_MAX)) <= 0)
+		return 0;
+	if (proc_env_has(sw->env, (size_t)len, sw->want_id) &&
+	    proc_env_has(sw->env, (size_t)len, sw->want_data) &&
+	    kill(pid, SIGKILL) == 0)
+		sw->n++;
 	return 0;
 }
 
 int
 child_sweep(const char *run_id, const char *data)
 {
-	char *want_id = xasprintf("KEEPER_RUN_ID=%s", run_id);
-	char *want_data = xasprintf("KEEPER_DATA=%s", data);
-	char path[64], *env;
-	struct dirent *e;
-	pid_t self = getpid();
-	int fd, n = 0;
-	ssize_t len;
-	DIR *d;
+	struct sweep sw;
 
-	if ((d = opendir("/proc")) == NULL)
-		goto done;
-	env = xmalloc(256 * 1024);
-	while ((e = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-
-		if (*end != '\0' || pid <= 1 || pid == self)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;	/* gone, or not ours to read */
-		len = read(fd, env, 256 * 1024 - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		env[len] = '\0';
-		if (env_has(env, (size_t)len, want_id) &&
-		    env_has(env, (size_t)len, want_data) &&
-		    kill((pid_t)pid, SIGKILL) == 0)
-			n++;
-	}
-	free(env);
-	closedir(d);
-done:
-	free(want_id);
-	free(want_data);
-	return n;
+	sw.want_id = xasprintf("KEEPER_RUN_ID=%s", run_id);
+	sw.want_data = xasprintf("KEEPER_DATA=%s", data);
+	sw.env = xmalloc(SWEEP_ENV_MAX);
+	sw.self = getpid();
+	sw.n = 0;
+	(void)proc_each(sweep_one, &sw);
+	free(sw.env);
+	free(sw.want_id);
+	free(sw.want_data);
+	return sw.n;
 }
 
 static char **
