@@ -47,6 +47,7 @@
 #include "exec.h"
 #include "fs.h"
 #include "llm.h"
+#include "nowork.h"
 #include "proc.h"
 #include "redact.h"
 #include "util.h"
@@ -96,45 +97,6 @@ static int sigchld_w = -1;	/* write end of the SIGCHLD self-pipe */
 static pcre2_code *warm_step_re, *warm_thought_re;
 
 /* ---------------------------------------------------------------- pure */
-
-static int
-is_word(unsigned char c)
-{
-	return isalnum(c) || c == '_';
-}
-
-int
-exec_is_no_work(const char *s, size_t len)
-{
-	struct exec_nowork nw = { 0 };
-
-	exec_nowork_feed(&nw, s, len);
-	return exec_nowork_result(&nw);
-}
-
-void
-exec_nowork_feed(struct exec_nowork *nw, const char *s, size_t len)
-{
-	size_t i = 0;
-
-	if (!nw->started) {
-		while (i < len && isspace((unsigned char)s[i]))
-			i++;
-		if (i == len)
-			return;
-		nw->started = 1;
-	}
-	while (i < len && nw->n < sizeof(nw->head))
-		nw->head[nw->n++] = s[i++];
-}
-
-int
-exec_nowork_result(const struct exec_nowork *nw)
-{
-	if (nw->n < 7 || strncasecmp(nw->head, "NO-WORK", 7) != 0)
-		return 0;
-	return nw->n == 7 || !is_word((unsigned char)nw->head[7]);
-}
 
 size_t
 exec_event_line(char *buf, const char *kind, const char *text, size_t len)
@@ -515,7 +477,7 @@ run_shell(struct run *r, size_t i, const char *shell)
 	int outp[2] = { -1, -1 }, in = -1, st = 0, rc;
 	int main_done = 0, eof = 0, timed_out = 0, wrote_err = 0, status = 0;
 	int64_t deadline = -1, left;
-	struct exec_nowork nw = { 0 };
+	struct nowork nw = { 0 };
 	struct pollfd pfd[2];
 	enum step_st ret = ST_FAILED;
 	char buf[65536], dbuf[32], *dir = NULL;
@@ -606,7 +568,7 @@ run_shell(struct run *r, size_t i, const char *shell)
 				wrote_err = 1;
 				break;
 			}
-			exec_nowork_feed(&nw, buf, (size_t)n);
+			nowork_feed(&nw, buf, (size_t)n);
 			scan_feed(r, buf, (size_t)n);
 		}
 	}
@@ -625,7 +587,7 @@ run_shell(struct run *r, size_t i, const char *shell)
 		goto done;
 	st = status;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		ret = exec_nowork_result(&nw) ? ST_NO_WORK : ST_OK;
+		ret = nowork_result(&nw) ? ST_NO_WORK : ST_OK;
 	else if (WIFEXITED(st)) {
 		seterr(r, "step \"%s\" exited with status %d", s->name,
 		    WEXITSTATUS(st));
@@ -758,7 +720,7 @@ run_llm(struct run *r, size_t i)
 	struct sb prompt = { 0 }, system = { 0 };
 	struct llm_request req;
 	struct llm_reply rep;
-	struct exec_nowork nw = { 0 };
+	struct nowork nw = { 0 };
 	enum step_st ret = ST_FAILED;
 	const char *sys, *url;
 	char err[1024], *u;
@@ -812,8 +774,8 @@ run_llm(struct run *r, size_t i)
 	}
 	scan_feed(r, rep.content, clen);
 	scan_flush(r);
-	exec_nowork_feed(&nw, rep.content, clen);
-	ret = exec_nowork_result(&nw) ? ST_NO_WORK : ST_OK;
+	nowork_feed(&nw, rep.content, clen);
+	ret = nowork_result(&nw) ? ST_NO_WORK : ST_OK;
 done:
 	llm_reply_release(&rep);
 	sb_release(&prompt);

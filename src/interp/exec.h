@@ -73,22 +73,6 @@ void	exec_warm(void);
 
 /* Pure helpers, exposed for the daemon and for tests. */
 
-/* SPEC §6: after leading white space, the word NO-WORK in any case
- * ("no-work:" yes, "NO-WORKER" no). Only the first bytes matter. */
-int	exec_is_no_work(const char *s, size_t len);
-
-/*
- * Incremental form of exec_is_no_work() for output that arrives in pieces:
- * zero-initialise, feed every piece, then ask.
- */
-struct exec_nowork {
-	int	 started;		/* a non-space byte has been seen */
-	size_t	 n;
-	char	 head[8];		/* first bytes after the leading space */
-};
-void	exec_nowork_feed(struct exec_nowork *, const char *, size_t);
-int	exec_nowork_result(const struct exec_nowork *);
-
 /*
  * One event line: "KIND TEXT\n" with newlines in text replaced by spaces,
  * cut at a UTF-8 character boundary so the whole line fits

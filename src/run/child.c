@@ -44,6 +44,7 @@
 #include "child.h"
 #include "sentinel.h"
 #include "log.h"
+#include "nowork.h"
 #include "proc.h"
 #include "util.h"
 #include "zygote.h"
@@ -163,22 +164,13 @@ cap_release(struct child_capture *c)
 }
 
 int
-child_is_no_work(const char *s, const char **rest)
+child_is_no_work(const char *text, const char **rest)
 {
-	static const char word[] = "no-work";
+	size_t at = nowork_match(text, strlen(text));
 
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	for (size_t i = 0; i < sizeof(word) - 1; i++)
-		if (tolower((unsigned char)s[i]) != word[i])
-			return 0;
-	s += sizeof(word) - 1;
-	/* A word: NO-WORKER or NO-WORK_X is something else. */
-	if (isalnum((unsigned char)*s) || *s == '_')
-		return 0;
-	if (rest)
-		*rest = s;
-	return 1;
+	if (at > 0 && rest != NULL)
+		*rest = text + at;
+	return at > 0;
 }
 
 enum outcome
@@ -190,7 +182,7 @@ child_outcome(const struct child_result *r)
 		return OUTCOME_KILLED;
 	if (!r->exited || r->exit_code != 0 || r->term_signal != 0)
 		return OUTCOME_FAILED;
-	if (r->out.head && child_is_no_work(r->out.head, NULL))
+	if (r->out.head && nowork_match(r->out.head, r->out.hlen))
 		return OUTCOME_NO_WORK;
 	return OUTCOME_DONE;
 }

@@ -113,10 +113,11 @@ void	 child_free(struct child *);
 /* The captured stream as text: head, and when it overflowed a marker and
  * the tail. Caller frees. */
 char	*child_capture_text(const struct child_capture *);
-/* SPEC §6 outcome from the exit status and the result text. */
+/* SPEC §6 outcome from the exit status and the result text (NO-WORK:
+ * nowork.h). */
 enum outcome child_outcome(const struct child_result *);
-/* 1 when text, after leading white space, starts with the word NO-WORK in
- * any case (not NO-WORKER); *rest gets what follows it. */
+/* nowork_match() on a NUL-terminated text, *rest (may be NULL) set past
+ * the word: the old name, kept while daemon/worker.c calls it. */
 int	 child_is_no_work(const char *text, const char **rest);
 /* SIGKILL every process of ours whose environment holds KEEPER_RUN_ID=id
  * and KEEPER_DATA=data; returns how many were signalled. */

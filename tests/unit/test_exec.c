@@ -1,7 +1,7 @@
 /*
- * Unit tests for the pure parts of the def interpreter: the NO-WORK rule,
- * event lines and {{placeholder}} templates; and one run's events with
- * and without exec_warm().
+ * Unit tests for the pure parts of the def interpreter: event lines and
+ * {{placeholder}} templates; and one run's events with and without
+ * exec_warm().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,48 +10,6 @@
 #include <cmocka.h>
 
 #include "exec.c"
-
-static void
-test_no_work(void **state)
-{
-	(void)state;
-	assert_true(exec_is_no_work("NO-WORK", 7));
-	assert_true(exec_is_no_work("no-work: queue empty\n", 21));
-	assert_true(exec_is_no_work(" \n\t No-Work\n", 12));
-	assert_true(exec_is_no_work("NO-WORK-today", 13));
-	assert_true(exec_is_no_work("NO-WORK.", 8));
-	assert_false(exec_is_no_work("NO-WORKER", 9));
-	assert_false(exec_is_no_work("NO-WORK_x", 9));
-	assert_false(exec_is_no_work("NO-WOR", 6));
-	assert_false(exec_is_no_work("", 0));
-	assert_false(exec_is_no_work("  ", 2));
-	assert_false(exec_is_no_work("x NO-WORK", 9));
-	assert_false(exec_is_no_work("NOWORK", 6));
-	/* len bounds the look, not a NUL */
-	assert_false(exec_is_no_work("NO-WORKER", 6));
-}
-
-static void
-test_no_work_in_pieces(void **state)
-{
-	struct exec_nowork nw = { 0 };
-
-	(void)state;
-	exec_nowork_feed(&nw, "  ", 2);
-	exec_nowork_feed(&nw, "\n", 1);
-	exec_nowork_feed(&nw, "no", 2);
-	exec_nowork_feed(&nw, "-wo", 3);
-	assert_false(exec_nowork_result(&nw));
-	exec_nowork_feed(&nw, "rk", 2);
-	assert_true(exec_nowork_result(&nw));
-	exec_nowork_feed(&nw, "er and more", 11);
-	assert_false(exec_nowork_result(&nw));
-
-	memset(&nw, 0, sizeof(nw));
-	exec_nowork_feed(&nw, "NO-WORK", 7);
-	exec_nowork_feed(&nw, ": x", 3);
-	assert_true(exec_nowork_result(&nw));
-}
 
 static void
 test_event_line(void **state)
@@ -242,8 +200,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_work),
-		cmocka_unit_test(test_no_work_in_pieces),
 		cmocka_unit_test(test_event_line),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_warm_runs_like_cold),
