@@ -44,6 +44,7 @@
 #include "cmd.h"
 #include "def.h"
 #include "dur.h"
+#include "event.h"
 #include "exec.h"
 #include "fs.h"
 #include "llm.h"
@@ -70,7 +71,7 @@ struct out {			/* one step's output */
 };
 
 struct scan {			/* splits a stream into lines for telemetry */
-	char	 line[EXEC_EVENT_MAX];
+	char	 line[EVENT_LINE_MAX];
 	size_t	 len;
 	int	 overflow;	/* line longer than line[]: the rest is dropped */
 };
@@ -97,35 +98,6 @@ static int sigchld_w = -1;	/* write end of the SIGCHLD self-pipe */
 static pcre2_code *warm_step_re, *warm_thought_re;
 
 /* ---------------------------------------------------------------- pure */
-
-size_t
-exec_event_line(char *buf, const char *kind, const char *text, size_t len)
-{
-	size_t n = 0, max = EXEC_EVENT_MAX - 1, k;
-
-	for (k = 0; kind[k] != '\0' && n < max; k++)
-		buf[n++] = kind[k];
-	if (n < max)
-		buf[n++] = ' ';
-	if (len > max - n) {
-		len = max - n;
-		/* Do not cut a UTF-8 sequence: back up over continuation
-		 * bytes to the lead byte and drop the partial character. */
-		if (len < (size_t)(max - n + 1) &&
-		    ((unsigned char)text[len] & 0xc0) == 0x80) {
-			while (len > 0 &&
-			    ((unsigned char)text[len] & 0xc0) == 0x80)
-				len--;
-		}
-	}
-	for (k = 0; k < len; k++) {
-		char c = text[k];
-
-		buf[n++] = (c == '\n' || c == '\r') ? ' ' : c;
-	}
-	buf[n++] = '\n';
-	return n;
-}
 
 static const char *
 trim(const char *s, const char *e, size_t *len)
@@ -233,16 +205,16 @@ tmpfile_open(struct run *r)
 /* Telemetry ---------------------------------------------------------- */
 
 static void
-event(struct run *r, const char *kind, const char *text, size_t len)
+emit(struct run *r, const char *kind, const char *text, size_t len)
 {
-	char buf[EXEC_EVENT_MAX], *red;
+	char buf[EVENT_LINE_MAX], *red;
 	size_t n;
 
 	/* The daemon redacts again; this keeps secrets off the wire and
 	 * out of a terminal someone is sharing. */
 	red = redact_apply(r->rd, text, len, &len);
 	if (r->o->event_fd >= 0) {
-		n = exec_event_line(buf, kind, red, len);
+		n = event_line(buf, kind, red, len);
 		/* Telemetry is best effort: a daemon that went away must not
 		 * fail the run. */
 		(void)fs_write_all(r->o->event_fd, buf, n);
@@ -252,23 +224,24 @@ event(struct run *r, const char *kind, const char *text, size_t len)
 }
 
 static void
-event_begin(struct run *r, const char *name)
+step_begun(struct run *r, const char *name)
 {
 	size_t len = strlen(name);
 
 	if (len > NAME_MAX_EVENT)
 		len = NAME_MAX_EVENT;
 	if (r->o->event_fd >= 0)
-		event(r, "step-begin", name, len);
+		emit(r, EVENT_STEP_BEGIN, name, len);
 	else
 		fprintf(stderr, "== %.*s\n", (int)len, name);
 }
 
 static void
-event_end(struct run *r, const char *name, enum step_st st, int64_t ms)
+step_ended(struct run *r, const char *name, enum step_st st, int64_t ms)
 {
 	size_t len = strlen(name);
-	char *text;
+	char text[NAME_MAX_EVENT + 64];
+	int n;
 
 	if (len > NAME_MAX_EVENT)
 		len = NAME_MAX_EVENT;
@@ -277,16 +250,15 @@ event_end(struct run *r, const char *name, enum step_st st, int64_t ms)
 		    st_names[st], (long long)ms);
 		return;
 	}
-	text = xasprintf("%.*s %s %lld", (int)len, name, st_names[st],
-	    (long long)ms);
-	event(r, "step-end", text, strlen(text));
-	free(text);
+	n = event_step_end_text(text, sizeof(text), name, len, st_names[st],
+	    ms);
+	emit(r, EVENT_STEP_END, text, (size_t)n);
 }
 
 static void
 scan_match(struct run *r, const char *line, size_t len)
 {
-	static const char *const kinds[] = { "step", "thought" };
+	static const char *const kinds[] = { EVENT_STEP, EVENT_THOUGHT };
 	pcre2_code *res[2] = { r->step_re, r->thought_re };
 	PCRE2_SIZE *ov;
 	int rc;
@@ -300,9 +272,9 @@ scan_match(struct run *r, const char *line, size_t len)
 			continue;
 		ov = pcre2_get_ovector_pointer(r->md);
 		if (rc >= 2 && ov[2] != PCRE2_UNSET)
-			event(r, kinds[k], line + ov[2], ov[3] - ov[2]);
+			emit(r, kinds[k], line + ov[2], ov[3] - ov[2]);
 		else
-			event(r, kinds[k], line + ov[0], ov[1] - ov[0]);
+			emit(r, kinds[k], line + ov[0], ov[1] - ov[0]);
 	}
 }
 
@@ -723,8 +695,9 @@ run_llm(struct run *r, size_t i)
 	struct nowork nw = { 0 };
 	enum step_st ret = ST_FAILED;
 	const char *sys, *url;
-	char err[1024], *u;
+	char err[1024], usage[80], *u;
 	size_t clen;
+	int n;
 
 	memset(&rep, 0, sizeof(rep));
 	memset(&req, 0, sizeof(req));
@@ -760,12 +733,9 @@ run_llm(struct run *r, size_t i)
 		free(u);
 		goto done;
 	}
-	u = xasprintf("%ld %ld %ld", rep.prompt_tokens < 0 ? 0 :
-	    rep.prompt_tokens, rep.completion_tokens < 0 ? 0 :
-	    rep.completion_tokens, rep.total_tokens < 0 ? 0 :
-	    rep.total_tokens);
-	event(r, "usage", u, strlen(u));
-	free(u);
+	n = event_usage_text(usage, sizeof(usage), rep.prompt_tokens,
+	    rep.completion_tokens, rep.total_tokens);
+	emit(r, EVENT_USAGE, usage, (size_t)n);
 	clen = strlen(rep.content);
 	if (out_write(r, o, rep.content, clen) == -1) {
 		seterr(r, "step \"%s\": cannot store its output in %s: %s",
@@ -801,7 +771,7 @@ skipped(struct run *r, size_t i)
 	}
 	msg = xasprintf("%s skipped: %s is not set", r->def->steps[i].name,
 	    var);
-	event(r, "step", msg, strlen(msg));
+	emit(r, EVENT_STEP, msg, strlen(msg));
 	free(msg);
 	return 1;
 }
@@ -947,7 +917,7 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	ret = EXEC_OK;
 	for (size_t i = 0; i < def->nsteps; i++) {
 		s = &def->steps[i];
-		event_begin(&r, s->name);
+		step_begun(&r, s->name);
 		t0 = util_mono_ms();
 		memset(&r.scan, 0, sizeof(r.scan));
 		if (skipped(&r, i))
@@ -957,7 +927,7 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 		else
 			st = run_shell(&r, i, s->lang == DEF_BASH ? "bash" :
 			    "/bin/sh");
-		event_end(&r, s->name, st, util_mono_ms() - t0);
+		step_ended(&r, s->name, st, util_mono_ms() - t0);
 		r.nran = i + 1;
 		if (st == ST_FAILED || st == ST_KILLED) {
 			ret = EXEC_FAILED;

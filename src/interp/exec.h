@@ -3,9 +3,9 @@
  * keeper-agent(5)). Runs an agent def's steps once, in document order, in
  * the tenant repo: each step gets the previous step's output on stdin and
  * its stdout becomes the step's output; a failing step or one answering
- * NO-WORK ends the def. Live telemetry (step begin/end, ::step:: and
- * ::thought:: lines, token usage) goes to an event fd as one line per event,
- * or human-readably to stderr.
+ * NO-WORK (nowork.h) ends the def. Live telemetry (step begin/end,
+ * ::step:: and ::thought:: lines, token usage) goes to an event fd as one
+ * line per event (event.h), or human-readably to stderr.
  *
  * exec_run() forks, waits and kills: call it from a process of its own (each
  * run's child: keeper-exec, forked by the zygote or exec'd), never from the
@@ -25,7 +25,6 @@
 #include "def.h"
 #include "util.h"
 
-#define EXEC_EVENT_MAX		4096	/* bytes per event line, newline included */
 #define EXEC_STEP_PATTERN	"^::step::(.*)$"
 #define EXEC_THOUGHT_PATTERN	"^::thought::(.*)$"
 #define EXEC_LLM_TIMEOUT_MS	(2 * 60 * 1000)	/* llm step without :timeout */
@@ -71,16 +70,7 @@ int	exec_run(const struct agent_def *def, const struct exec_opts *opts,
  */
 void	exec_warm(void);
 
-/* Pure helpers, exposed for the daemon and for tests. */
-
-/*
- * One event line: "KIND TEXT\n" with newlines in text replaced by spaces,
- * cut at a UTF-8 character boundary so the whole line fits
- * EXEC_EVENT_MAX bytes. Returns the line's length; buf must hold
- * EXEC_EVENT_MAX bytes.
- */
-size_t	exec_event_line(char *buf, const char *kind, const char *text,
-	    size_t len);
+/* Pure helpers, exposed for tests. */
 
 /*
  * Expand {{name}} placeholders in tmpl into out. lookup returns 0 and sets

@@ -43,6 +43,7 @@
 
 #include "child.h"
 #include "sentinel.h"
+#include "event.h"
 #include "log.h"
 #include "nowork.h"
 #include "proc.h"
@@ -69,9 +70,7 @@ struct child {
 	struct child_cbs	 cbs;
 	struct child_result	 res;
 	char			*run_id, *data;
-	char			 line[CHILD_LINE_MAX + 1];	/* event line */
-	size_t			 llen;
-	int			 ldrop;		/* dropping an overlong tail */
+	struct event_reader	 ev;		/* the event pipe's lines */
 	int			 open_pipes;
 	int			 exited;
 	int			 reported;
@@ -292,53 +291,22 @@ close_pipe(struct child *c, int i)
 	c->open_pipes--;
 }
 
+/* One event from the interpreter: usage is counted here, every event is
+ * handed on. */
 static void
-emit_line(struct child *c)
+on_line(const char *kind, const char *text, void *arg)
 {
-	char *sp;
+	struct child *c = arg;
+	long p, q;
 
-	c->line[c->llen] = '\0';
-	if (c->llen > 0 && c->line[c->llen - 1] == '\r')
-		c->line[--c->llen] = '\0';
-	if (c->llen == 0)
-		return;
-	sp = strchr(c->line, ' ');
-	if (sp)
-		*sp++ = '\0';
-	if (strcmp(c->line, "usage") == 0 && sp) {
-		long p = -1, q = -1;
-
-		if (sscanf(sp, "%ld %ld", &p, &q) == 2) {
-			c->res.tokens_prompt = (c->res.tokens_prompt > 0 ?
-			    c->res.tokens_prompt : 0) + p;
-			c->res.tokens_completion = (c->res.tokens_completion >
-			    0 ? c->res.tokens_completion : 0) + q;
-		}
+	if (strcmp(kind, EVENT_USAGE) == 0 && event_usage(text, &p, &q) == 0) {
+		c->res.tokens_prompt = (c->res.tokens_prompt > 0 ?
+		    c->res.tokens_prompt : 0) + p;
+		c->res.tokens_completion = (c->res.tokens_completion > 0 ?
+		    c->res.tokens_completion : 0) + q;
 	}
 	if (c->cbs.on_event)
-		c->cbs.on_event(c, c->line, sp ? sp : "", c->cbs.arg);
-}
-
-static void
-events_in(struct child *c, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			if (!c->ldrop)
-				emit_line(c);
-			c->llen = 0;
-			c->ldrop = 0;
-		} else if (c->ldrop) {
-			continue;
-		} else if (c->llen < CHILD_LINE_MAX) {
-			c->line[c->llen++] = p[i] ? p[i] : ' ';
-		} else {
-			/* Over-long: keep the first CHILD_LINE_MAX bytes. */
-			emit_line(c);
-			c->llen = 0;
-			c->ldrop = 1;
-		}
-	}
+		c->cbs.on_event(c, kind, text, c->cbs.arg);
 }
 
 static void
@@ -361,13 +329,13 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		else if (i == P_ERR)
 			cap_add(&c->res.err, buf->base, (size_t)n);
 		else
-			events_in(c, buf->base, (size_t)n);
+			event_feed(&c->ev, buf->base, (size_t)n, on_line, c);
 		return;
 	}
 	if (n == 0)
 		return;
-	if (i == P_EV && c->llen > 0 && !c->ldrop)
-		emit_line(c);	/* a last line without its newline */
+	if (i == P_EV)
+		event_end(&c->ev, on_line, c);
 	close_pipe(c, i);
 	maybe_report(c);
 }

@@ -8,9 +8,8 @@
  * bounded buffers: a head and a tail of CHILD_HEAD/CHILD_TAIL bytes and a
  * total count, so no amount of output moves keeper's memory. fd 3 is the
  * event pipe: one line per event (`step-begin NAME`, `step-end NAME STATUS
- * MS`, `step TEXT`, `thought TEXT`, `usage P C T`), each at most
- * CHILD_LINE_MAX bytes (longer lines are truncated), handed to on_event as
- * they arrive.
+ * MS`, `step TEXT`, `thought TEXT`, `usage P C T`: the protocol is
+ * event.h's), handed to on_event as they arrive.
  *
  * The wall clock (timeout_ms) kills the whole group with SIGKILL, and then
  * every process that still carries the run's KEEPER_RUN_ID and KEEPER_DATA
@@ -36,7 +35,6 @@
 
 #define CHILD_HEAD	(64 * 1024)
 #define CHILD_TAIL	(64 * 1024)
-#define CHILD_LINE_MAX	4096
 
 struct child;
 struct child_spawner;

@@ -22,6 +22,21 @@ no_work_rest(void **state)
 	assert_false(child_is_no_work("NO-WORKER", &rest));
 }
 
+/* Token usage from the event pipe adds up; "none yet" is -1. */
+static void
+usage_adds_up(void **state)
+{
+	static const char ev[] = "usage 3 4 7\nstep x\nusage 1 1 2\nusage z\n";
+	struct child c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.res.tokens_prompt = c.res.tokens_completion = -1;
+	event_feed(&c.ev, ev, sizeof(ev) - 1, on_line, &c);
+	assert_int_equal(c.res.tokens_prompt, 4);
+	assert_int_equal(c.res.tokens_completion, 5);
+}
+
 static void
 outcomes(void **state)
 {
@@ -95,6 +110,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(no_work_rest),
+		cmocka_unit_test(usage_adds_up),
 		cmocka_unit_test(outcomes),
 		cmocka_unit_test(capture_is_bounded),
 	};

@@ -1,7 +1,7 @@
 /*
- * Unit tests for the pure parts of the def interpreter: event lines and
- * {{placeholder}} templates; and one run's events with and without
- * exec_warm().
+ * Unit tests for the def interpreter: {{placeholder}} templates, and one
+ * run's events with and without exec_warm() (the event lines themselves
+ * are test_event's).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,38 +10,6 @@
 #include <cmocka.h>
 
 #include "exec.c"
-
-static void
-test_event_line(void **state)
-{
-	char buf[EXEC_EVENT_MAX], big[10000];
-	size_t n;
-
-	(void)state;
-	n = exec_event_line(buf, "step", "hello", 5);
-	assert_int_equal(n, 11);
-	assert_memory_equal(buf, "step hello\n", 11);
-
-	n = exec_event_line(buf, "thought", "a\nb\rc", 5);
-	assert_memory_equal(buf, "thought a b c\n", n);
-
-	memset(big, 'x', sizeof(big));
-	n = exec_event_line(buf, "step", big, sizeof(big));
-	assert_int_equal(n, EXEC_EVENT_MAX);
-	assert_int_equal(buf[n - 1], '\n');
-	assert_int_equal(buf[n - 2], 'x');
-
-	/* "é" is two bytes; one that straddles the limit is dropped whole */
-	for (size_t i = 0; i + 1 < sizeof(big); i += 2) {
-		big[i] = (char)0xc3;
-		big[i + 1] = (char)0xa9;
-	}
-	n = exec_event_line(buf, "step", big, sizeof(big));	/* 5 + 4090 */
-	assert_true(n <= EXEC_EVENT_MAX);
-	assert_int_equal(buf[n - 1], '\n');
-	assert_int_equal((unsigned char)buf[n - 2], 0xa9);
-	assert_int_equal((n - 1 - 5) % 2, 0);
-}
 
 static int
 lookup(void *arg, const char *name, char **val, size_t *len, char *err,
@@ -200,7 +168,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_event_line),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_warm_runs_like_cold),
 	};
