@@ -1,13 +1,12 @@
 /*
  * cmd: the subcommands main.c dispatches to. Each takes the arguments after
  * its own name (argv[0] is the subcommand) and returns the process exit
- * status (SPEC §9: 0 ok, 64 usage, 65 config problems, ...).
+ * status (SPEC §9: 0 ok, 64 usage, 65 config problems, ...: exitcode.h).
  */
 #ifndef KEEPER_CMD_H
 #define KEEPER_CMD_H
 
-#define EXIT_USAGE	64	/* EX_USAGE */
-#define EXIT_CONFIG	65	/* EX_DATAERR */
+#include "exitcode.h"
 
 int	cmd_check(int argc, char **argv);
 int	cmd_exec_def(int argc, char **argv);	/* exec.c */

@@ -17,7 +17,7 @@ main(int argc, char **argv)
 	/* The daemon's warm interpreter (zygote.h), its socket on fd 3. */
 	if (argc == 2 && strcmp(argv[1], "--zygote") == 0) {
 		exec_warm();
-		return zygote_serve(3);
+		return zygote_serve(3, cmd_exec_def);
 	}
 	return cmd_exec_def(argc, argv);
 }

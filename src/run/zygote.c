@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "util.h"
 #include "zygote.h"
 
@@ -228,7 +227,8 @@ zygote_free(struct zygote *z)
  * and file actions did on the slow path. Signal dispositions and the mask
  * are already the defaults (zygote_serve set them once). Never returns. */
 static void
-become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
+become_run(zygote_main_fn run_main, char **argv, int argc, char **env,
+    int dirfd, const int fds[3])
 {
 	int null, rc;
 
@@ -242,7 +242,7 @@ become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 	environ = env;
 	/* _exit: the clone has nothing for exit() to run but the dynamic
 	 * linker's teardown of the zygote's libraries. */
-	rc = cmd_exec_def(argc, argv);
+	rc = run_main(argc, argv);
 	fflush(NULL);
 	_exit(rc);
 }
@@ -292,7 +292,7 @@ answer(int fd, pid_t pid, int err)
 }
 
 int
-zygote_serve(int fd)
+zygote_serve(int fd, zygote_main_fn run_main)
 {
 	static char buf[ZYGOTE_MSG_MAX];
 	union {
@@ -359,7 +359,7 @@ zygote_serve(int fd)
 		ca.flags = CLONE_PARENT;	/* the daemon's child, not ours */
 		pid = syscall(SYS_clone3, &ca, sizeof(ca));
 		if (pid == 0)
-			become_run(argv, argc, env, dirfd, fds);
+			become_run(run_main, argv, argc, env, dirfd, fds);
 		answer(fd, pid > 0 ? (pid_t)pid : 0, pid > 0 ? 0 : errno);
 		if (dirfd != -1)
 			close(dirfd);
