@@ -9,7 +9,7 @@
 #include "exitcode.h"
 
 int	cmd_check(int argc, char **argv);
-int	cmd_exec_def(int argc, char **argv);	/* exec.c */
+int	cmd_exec_def(int argc, char **argv);	/* cmd-exec-def.c */
 int	cmd_run(int argc, char **argv);		/* cli.c */
 int	cmd_run_once(int argc, char **argv);	/* cli.c */
 int	cmd_status(int argc, char **argv);	/* cli.c */

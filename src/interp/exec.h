@@ -15,6 +15,11 @@
  * Ownership: options and the def are borrowed for the call. Step outputs
  * live in unlinked temporary files, so a step that prints gigabytes costs
  * disk, not memory.
+ *
+ * The files behind it (exec-int.h, private to src/interp/): interp.c the
+ * run loop, shstep.c and llmstep.c the two step kinds, template.c the
+ * placeholders, output.c the step outputs, telemetry.c the events. The
+ * exec-def command is src/cmd/cmd-exec-def.c.
  */
 #ifndef KEEPER_EXEC_H
 #define KEEPER_EXEC_H

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "exec.c"
+#include "interp.c"
 
 static int
 lookup(void *arg, const char *name, char **val, size_t *len, char *err,
