@@ -18,6 +18,10 @@
  * repo_close(). Strings in the info structs are borrowed for the call.
  * repo_changes_at() fills an array the caller releases with
  * repo_changes_free().
+ *
+ * Behind it, one file a concern (repo-int.h, private to src/git/, says
+ * who has what): repo.c the handle and the operation lock, commit.c,
+ * partial.c, remote.c and feed.c the operations.
  */
 #ifndef KEEPER_REPO_H
 #define KEEPER_REPO_H

@@ -1,7 +1,7 @@
 /*
  * test_repo: repo.c against real repositories made in mkdtemp directories.
  * The git CLI sets scenes up and inspects the results; keeper's side is
- * libgit2 only. Includes repo.c to reach the stage hook.
+ * libgit2 only. Includes repo-int.h to reach the stage hook.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +11,17 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include "repo.c"
+#include "repo-int.h"
+#include "repo.h"
+#include "util.h"
 
 static char errbuf[512];
 
