@@ -19,6 +19,15 @@
 #include "util.h"
 
 void (*repo__stage_hook)(const char *path);
+void (*repo__commit_hook)(const char *moment);
+
+/* A moment of repo_commit() a test may act at (repo-int.h). */
+static void
+moment(const char *name)
+{
+	if (repo__commit_hook != NULL)
+		repo__commit_hook(name);
+}
 
 /* ---- messages ---- */
 
@@ -318,6 +327,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 	if (repo__check_state(r, err, errlen) == -1 ||
 	    repo__check_index_lock(r, err, errlen) == -1)
 		goto done;
+	moment("locked");
 	if (git_repository_index(&idx, r->git) < 0 ||
 	    git_index_read(idx, 0) < 0) {
 		giterr(err, errlen, "cannot read the index");
@@ -327,6 +337,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 		goto done;
 	if ((changed = stage_changes(r, idx, ci, res, err, errlen)) < 0)
 		goto fail_index;
+	moment("staged");
 	if (git_index_has_conflicts(idx)) {
 		seterr(err, errlen, "the index has unresolved conflicts");
 		goto fail_index;
@@ -335,6 +346,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 		giterr(err, errlen, "cannot write the tree");
 		goto fail_index;
 	}
+	moment("objects");
 	if ((parent != NULL &&
 	    git_oid_equal(&tree_oid, git_commit_tree_id(parent))) ||
 	    (parent == NULL && git_index_entrycount(idx) == 0)) {
@@ -354,6 +366,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 		giterr(err, errlen, "cannot write the index");
 		goto done;
 	}
+	moment("index");
 	if (git_tree_lookup(&tree, r->git, &tree_oid) < 0) {
 		giterr(err, errlen, "cannot read the new tree");
 		goto done;
@@ -367,6 +380,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 		giterr(err, errlen, "cannot commit");
 		goto done;
 	}
+	moment("ref");
 	git_oid_tostr(res->id, sizeof(res->id), &oid);
 	res->status = REPO_COMMITTED;
 	setnote(res->note, sizeof(res->note),

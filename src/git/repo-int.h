@@ -38,9 +38,13 @@ struct repo {
 	int		 recovered;	/* op_begin removed stale locks */
 };
 
-/* Tests set this to act between the two looks at a file being staged
- * (commit.c). */
+/* Tests set these to act inside repo_commit() (commit.c): between the
+ * two looks at a file being staged, and at each moment of its write
+ * order ("locked": the op marker written; "staged": blobs written, the
+ * index changed in memory; "objects": the tree written; "index": the
+ * index written; "ref": HEAD's branch moved, the op not yet ended). */
 extern void (*repo__stage_hook)(const char *path);
+extern void (*repo__commit_hook)(const char *moment);
 
 /* ---- errors: git-style lines into the caller's buffer ---- */
 
