@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,45 +110,144 @@ add_children(pid_t pid, pid_t **v, size_t *n, size_t *cap)
 	sb_release(&sb);
 }
 
+
+/* Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN:
+ * Debian's and most distributions' kernels do); -1 until asked. */
+static atomic_int have_children = -1;
+
+static int
+children_file(void)
+{
+	if (have_children < 0)
+		have_children = access("/proc/thread-self/children", R_OK) == 0;
+	return have_children;
+}
+
+/* One process as its stat line shows it. */
+struct pstat {
+	pid_t	 pid, ppid;
+	char	 state;
+};
+
+struct pstats {
+	struct pstat	*v;
+	size_t		 n, cap;
+};
+
+static int
+add_pstat(pid_t pid, void *arg)
+{
+	struct pstats *ps = arg;
+	char path[64], buf[512], *rp;
+	struct pstat p = { pid, 0, 0 };
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return 0;
+	buf[got] = '\0';
+	/* "pid (comm) S ppid ...": comm may hold spaces and ')'. */
+	if ((rp = strrchr(buf, ')')) == NULL ||
+	    sscanf(rp + 1, " %c %d", &p.state, &p.ppid) != 2)
+		return 0;
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 256;
+		ps->v = xreallocarray(ps->v, ps->cap, sizeof(*ps->v));
+	}
+	ps->v[ps->n++] = p;
+	return 0;
+}
+
+/* Without the children files: every process's parent from one walk of
+ * /proc, then the tree below pid, a generation at a time. */
+static size_t
+descendants_by_parent(pid_t pid, pid_t **out)
+{
+	struct pstats ps = { 0 };
+	unsigned char *mark;
+	size_t nout = 0;
+	int changed;
+
+	(void)proc_each(add_pstat, &ps);
+	mark = xcalloc(ps.n ? ps.n : 1, 1);
+	for (size_t i = 0; i < ps.n; i++)
+		mark[i] = ps.v[i].ppid == pid;
+	do {
+		changed = 0;
+		for (size_t i = 0; i < ps.n; i++)
+			for (size_t j = 0; !mark[i] && j < ps.n; j++)
+				if (mark[j] && ps.v[j].pid == ps.v[i].ppid)
+					mark[i] = changed = 1;
+	} while (changed);
+	*out = NULL;
+	for (size_t i = 0; i < ps.n; i++)
+		if (mark[i] && ps.v[i].state != 'Z' && ps.v[i].state != 'X') {
+			if (*out == NULL)
+				*out = xreallocarray(NULL, ps.n, sizeof(pid_t));
+			(*out)[nout++] = ps.v[i].pid;
+		}
+	free(mark);
+	free(ps.v);
+	return nout;
+}
+
 size_t
 proc_children(pid_t pid, pid_t **out)
 {
+	struct pstats ps = { 0 };
 	size_t n = 0, cap = 0;
 
 	*out = NULL;
-	add_children(pid, out, &n, &cap);
+	if (children_file()) {
+		add_children(pid, out, &n, &cap);
+		return n;
+	}
+	(void)proc_each(add_pstat, &ps);
+	for (size_t i = 0; i < ps.n; i++)
+		if (ps.v[i].ppid == pid)
+			push(out, &n, &cap, ps.v[i].pid);
+	free(ps.v);
 	return n;
+}
+
+static int
+has(const pid_t *v, size_t n, pid_t p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == p)
+			return 1;
+	return 0;
 }
 
 size_t
 proc_descendants(pid_t pid, pid_t **out)
 {
-	pid_t *all = NULL;
-	size_t n = 0, cap = 0, nout = 0;
+	pid_t *queue = NULL, *live = NULL;
+	size_t n = 0, cap = 0, nlive = 0, livecap = 0;
 	char st;
 
-	*out = NULL;
-	add_children(pid, &all, &n, &cap);
-	/* Breadth first: all[] is the queue, and grows as it is read. A pid
-	 * met twice (reused while we read) is walked once, so the walk ends
-	 * whatever /proc says. */
+	if (!children_file())
+		return descendants_by_parent(pid, out);
+	add_children(pid, &queue, &n, &cap);
+	/* Breadth first: queue[] grows as it is read. A pid met twice
+	 * (reused while we read) is walked once, so the walk ends whatever
+	 * /proc says. Zombies have exited: they have no children left and
+	 * their pid only waits for a reaper. */
 	for (size_t i = 0; i < n; i++) {
-		int dup = 0;
-
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = all[j] == all[i];
-		if (dup || (st = proc_state(all[i])) == '\0' || st == 'Z' ||
-		    st == 'X')
+		if (has(live, nlive, queue[i]) || (st = proc_state(queue[i])) ==
+		    '\0' || st == 'Z' || st == 'X')
 			continue;
-		all[nout++] = all[i];
-		add_children(all[i], &all, &n, &cap);
+		push(&live, &nlive, &livecap, queue[i]);
+		add_children(queue[i], &queue, &n, &cap);
 	}
-	if (nout == 0) {
-		free(all);
-		all = NULL;
-	}
-	*out = all;
-	return nout;
+	free(queue);
+	*out = live;
+	return nlive;
 }
 
 char

@@ -26,11 +26,14 @@
  * errno when /proc cannot be read. */
 int	 proc_each(int (*fn)(pid_t pid, void *arg), void *arg);
 
-/* The children of every thread of pid (/proc/PID/task/TID/children),
- * zombies included; their number. */
+/* The children of every thread of pid (/proc/PID/task/TID/children, or
+ * where the kernel has none every process's parent), zombies included;
+ * their number. */
 size_t	 proc_children(pid_t pid, pid_t **out);
 /* Every descendant of pid, generation by generation, without zombies
- * (they have exited; their pid only waits for a reaper); their number. */
+ * (they have exited; their pid only waits for a reaper); their number.
+ * From the children files; on a kernel without them, from every
+ * process's parent in one walk of /proc. */
 size_t	 proc_descendants(pid_t pid, pid_t **out);
 /* The state letter of pid (R, S, D, Z, ...; /proc/PID/stat), '\0' when
  * it is gone. */

@@ -1,7 +1,9 @@
 /*
  * test_proc: /proc read back against processes the test makes itself: a
  * child with a grandchild and a zombie, a child with a known environment,
- * a file held open; and the environment matcher on its own.
+ * a file held open; and the environment matcher on its own. Includes
+ * proc.c to walk the process tree both ways: by the children files and,
+ * as on a kernel without them, by every process's parent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,17 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "proc.h"
+#include "proc.c"
 #include "util.h"
-
-static int
-has(const pid_t *v, size_t n, pid_t p)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == p)
-			return 1;
-	return 0;
-}
 
 /* Wait (by polling /proc, the thing under test) until pid is in state. */
 static void
@@ -71,13 +64,12 @@ test_each_and_state(void **state)
 }
 
 static void
-test_children_and_descendants(void **state)
+children_and_descendants(void)
 {
 	int ready[2], st;
 	pid_t kid, zombie, grandkid = 0, *v;
 	size_t n;
 
-	(void)state;
 	/* kid forks grandkid and reports its pid; both then sleep. */
 	assert_int_equal(pipe(ready), 0);
 	if ((kid = fork()) == 0) {
@@ -132,6 +124,27 @@ test_children_and_descendants(void **state)
 	assert_null(v);
 	close(ready[0]);
 	close(ready[1]);
+}
+
+/* The way this kernel offers (the children files, where it has them),
+ * then the other, as on a kernel without them. */
+static void
+test_tree_as_detected(void **state)
+{
+	(void)state;
+	have_children = -1;
+	assert_int_equal(children_file(),
+	    access("/proc/thread-self/children", F_OK) == 0);
+	children_and_descendants();
+}
+
+static void
+test_tree_by_parents(void **state)
+{
+	(void)state;
+	have_children = 0;
+	children_and_descendants();
+	have_children = -1;
 }
 
 static void
@@ -211,7 +224,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_and_state),
-		cmocka_unit_test(test_children_and_descendants),
+		cmocka_unit_test(test_tree_as_detected),
+		cmocka_unit_test(test_tree_by_parents),
 		cmocka_unit_test(test_environ),
 		cmocka_unit_test(test_env_has),
 		cmocka_unit_test(test_has_open),
