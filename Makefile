@@ -17,7 +17,7 @@ MANDIR  ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 PY      ?= /usr/bin/python3
-PKGS    := libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd
+PKGS    := libuv libgit2 sqlite3 libpcre2-8 libcurl jansson libmicrohttpd icu-uc icu-i18n
 
 ifeq ($(SAN),1)
 B       := build-asan
@@ -107,7 +107,8 @@ unit: $(UNIT_BIN)
 	    echo "== $$t"; $$t || fail=1; \
 	done; exit $$fail
 
-integration: $(B)/keeper $(B)/keeper-exec $(B)/org-dump
+# test_metrics --render feeds promtool in test_metrics_format.py.
+integration: $(B)/keeper $(B)/keeper-exec $(B)/org-dump $(B)/tests/test_metrics
 	KEEPER_BIN=$(CURDIR)/$(B)/keeper ORG_DUMP=$(CURDIR)/$(B)/org-dump \
 	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 

@@ -2,7 +2,8 @@
  * org-dump: print the structure orgparse reads from an org file, one JSON
  * object per element, in document order. tests/fidelity/org-dump.el
  * prints Emacs org-element's view in the same shape, so the two can be
- * compared line by line.
+ * compared line by line. A planning line prints each timestamp twice: as
+ * its raw text and parsed (put_ts()).
  *
  * Strings are printed as UTF-8 with ", \ and control characters escaped;
  * a byte that is not part of a UTF-8 sequence Emacs would decode, and any
@@ -79,6 +80,70 @@ put_opt(FILE *f, org_str s)
 		put_str(f, s.s, s.len);
 }
 
+/* -1 (no time) as null. */
+static void
+put_int(FILE *f, int v)
+{
+	if (v < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%d", v);
+}
+
+/*
+ * A parsed timestamp: {"type":..., "start":[Y,M,D,h,m], "end":[...],
+ * "repeater":[type,value,unit] or null, "warning":[...] or null}, or null
+ * when absent. A diary sexp has no fields: its dates print as null.
+ */
+static void
+put_ts(FILE *f, const org_timestamp *ts)
+{
+	static const char *const type[] = { NULL, "active", "active-range",
+	    "inactive", "inactive-range", "diary" };
+	static const char *const rep[] = { NULL, "cumulate", "catch-up",
+	    "restart" };
+	static const char *const warn[] = { NULL, "all", "first" };
+	int	 diary = ts->type == ORG_TS_DIARY;
+
+	if (ts->type == ORG_TS_NONE) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"type\":\"%s\",\"start\":[", type[ts->type]);
+	put_int(f, diary ? -1 : ts->year_start);
+	putc(',', f);
+	put_int(f, diary ? -1 : ts->month_start);
+	putc(',', f);
+	put_int(f, diary ? -1 : ts->day_start);
+	putc(',', f);
+	put_int(f, ts->hour_start);
+	putc(',', f);
+	put_int(f, ts->minute_start);
+	fputs("],\"end\":[", f);
+	put_int(f, diary ? -1 : ts->year_end);
+	putc(',', f);
+	put_int(f, diary ? -1 : ts->month_end);
+	putc(',', f);
+	put_int(f, diary ? -1 : ts->day_end);
+	putc(',', f);
+	put_int(f, ts->hour_end);
+	putc(',', f);
+	put_int(f, ts->minute_end);
+	fputs("],\"repeater\":", f);
+	if (ts->repeater_type == ORG_REP_NONE)
+		fputs("null", f);
+	else
+		fprintf(f, "[\"%s\",%d,\"%c\"]", rep[ts->repeater_type],
+		    ts->repeater_value, ts->repeater_unit);
+	fputs(",\"warning\":", f);
+	if (ts->warning_type == ORG_WARN_NONE)
+		fputs("null", f);
+	else
+		fprintf(f, "[\"%s\",%d,\"%c\"]", warn[ts->warning_type],
+		    ts->warning_value, ts->warning_unit);
+	putc('}', f);
+}
+
 static void
 dump(FILE *f, const org_doc *d)
 {
@@ -118,6 +183,12 @@ dump(FILE *f, const org_doc *d)
 			put_opt(f, p->deadline);
 			fputs(",\"closed\":", f);
 			put_opt(f, p->closed);
+			fputs(",\"scheduled_ts\":", f);
+			put_ts(f, &p->scheduled_ts);
+			fputs(",\"deadline_ts\":", f);
+			put_ts(f, &p->deadline_ts);
+			fputs(",\"closed_ts\":", f);
+			put_ts(f, &p->closed_ts);
 			fputs("}\n", f);
 			break;
 		}

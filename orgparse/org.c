@@ -3,7 +3,8 @@
  *
  * What it reads, following Emacs org-element (Org 9.5.5) element by
  * element: headings (stars, TODO keyword from #+TODO/#+SEQ_TODO/#+TYP_TODO
- * or TODO/DONE, priority cookie, COMMENT, title, tags), planning lines,
+ * or TODO/DONE, priority cookie, COMMENT, title, tags), planning lines
+ * and their timestamps (org-element-timestamp-parser's fields),
  * property drawers and node properties, keywords, blocks (#+BEGIN_X ...
  * #+END_X), other drawers. To put these on the same lines org-element
  * does, it also recognises, without reporting them, everything that
@@ -40,7 +41,10 @@
  *    org-collect-keywords asks org-element-at-point, which agrees except
  *    in pathological nestings.
  *  - Where org-element signals an error (a planning timestamp such as
- *    <2024-1-1 +1d>, some malformed lists), this parser just goes on.
+ *    <2024-1-1 +1d>, some malformed lists), this parser just goes on:
+ *    such a timestamp keeps its raw text and is left unparsed.
+ *  - A repeater or warning value beyond INT_MAX reads INT_MAX, where
+ *    Emacs keeps a bignum.
  *  - The file is read as with utf-8-dos even when its line ends are mixed,
  *    where Emacs would then keep every CR.
  *  - Greater elements nested deeper than MAXDEPTH are not searched (Emacs
@@ -51,6 +55,7 @@
  * lines whose first byte it could match, no regular expressions, strings
  * in one arena, elements in growable arrays.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,7 +335,9 @@ uclass(long c)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9'))
 			return C_WORD | C_ALNUM;
-		if (c == '\'')
+		/* org-mode's syntax table: ' from text-mode, $ and % from
+		 * the standard table. */
+		if (c == '\'' || c == '$' || c == '%')
 			return C_WORD;
 		return 0;
 	}
@@ -1414,11 +1421,19 @@ isdig(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* [hdwmy] (with_h) or [dwmy]. */
+static int
+ts_unit(char c, int with_h)
+{
+	return c == 'd' || c == 'w' || c == 'm' || c == 'y' ||
+	    (with_h && c == 'h');
+}
+
 /* org-element--timestamp-regexp at p. */
 static int
 ts_start(const char *p, const char *e)
 {
-	const char	*q;
+	const char	*q, *d3 = NULL;
 	int		 i;
 
 	if (p >= e)
@@ -1452,7 +1467,9 @@ alt:
 		if (q != NULL && q - (p + 4) >= 2 && q[-1] == ')')
 			return 1;
 	}
-	/* <\d+-\d+-\d+[^>\n]+?\+\d+[dwmy]> */
+	/* <\d+-\d+-\d+[^>\n]+?\+\d+[dwmy]>: the match ends at the first
+	 * '>', and the third \d+ may give back digits to [^>\n]+?, so
+	 * <2024-01-01+1d> is one ("0" and "1" around the lazy part). */
 	q = p + 1;
 	for (i = 0; i < 3; i++) {
 		const char *s = q;
@@ -1465,22 +1482,21 @@ alt:
 			if (q >= e || *q != '-')
 				return 0;
 			q++;
-		}
+		} else
+			d3 = s;
 	}
 	{
 		const char *gt = memchr(q, '>', (size_t)(e - q)), *r;
 
-		if (gt == NULL || gt - q < 4)
+		if (gt == NULL || !ts_unit(gt[-1], 0))
 			return 0;
-		r = gt - 1;
-		if (*r != 'd' && *r != 'w' && *r != 'm' && *r != 'y')
+		r = gt - 2;
+		if (r < d3 || !isdig(*r))
 			return 0;
-		r--;
-		if (!isdig(*r))
-			return 0;
-		while (r > q && isdig(*r))
+		while (r >= d3 && isdig(*r))
 			r--;
-		return *r == '+' && r > q;
+		/* One digit of the date, one lazy character, then '+'. */
+		return r >= d3 + 2 && *r == '+';
 	}
 }
 
@@ -1503,6 +1519,221 @@ ts_len(const char *p, const char *e)
 			q = r + 1;
 	}
 	return (size_t)(q - p);
+}
+
+/* string-to-number of the digits at [p, e), saturating at INT_MAX. */
+static int
+ts_num(const char *p, const char *e)
+{
+	long long	 v = 0;
+
+	for (; p < e; p++)
+		if ((v = v * 10 + (*p - '0')) > INT_MAX)
+			return INT_MAX;
+	return (int)v;
+}
+
+/* [012]?[0-9]: at p, backtracking as Emacs does: the colon, or NULL. */
+static const char *
+ts_hour(const char *p, const char *e)
+{
+	if (e - p >= 3 && p[0] >= '0' && p[0] <= '2' && isdig(p[1]) &&
+	    p[2] == ':')
+		return p + 2;
+	if (e - p >= 2 && isdig(p[0]) && p[1] == ':')
+		return p + 1;
+	return NULL;
+}
+
+/* [0-5][0-9] at p. */
+static int
+ts_minute(const char *p, const char *e)
+{
+	return e - p >= 2 && p[0] >= '0' && p[0] <= '5' && isdig(p[1]);
+}
+
+/* org-ts-regexp0's day name: [^]+0-9>\r\n -] */
+static int
+ts_dayc(char c)
+{
+	return c != ']' && c != '+' && !isdig(c) && c != '>' && c != '\r' &&
+	    c != '\n' && c != ' ' && c != '-';
+}
+
+/*
+ * org-parse-time-string with NODEFAULT on [s, e): the first match of
+ * org-ts-regexp0, \d{4}-\d{2}-\d{2}( +DAYNAME)?( +\d{1,2}:\d{2})?, found
+ * anywhere in the text. -1 where org-element signals an error.
+ */
+static int
+ts_date(const char *s, const char *e, int *v)
+{
+	const char	*p, *q, *r, *c;
+
+	for (p = s; e - p >= 10; p++) {
+		if (!(isdig(p[0]) && isdig(p[1]) && isdig(p[2]) &&
+		    isdig(p[3]) && p[4] == '-' && isdig(p[5]) &&
+		    isdig(p[6]) && p[7] == '-' && isdig(p[8]) && isdig(p[9])))
+			continue;
+		v[0] = ts_num(p, p + 4);
+		v[1] = ts_num(p + 5, p + 7);
+		v[2] = ts_num(p + 8, p + 10);
+		v[3] = v[4] = -1;
+		q = p + 10;
+		/* The day name cannot hold a space or digit, so giving
+		 * any of it back never lets the time match. */
+		for (r = q; r < e && *r == ' '; r++)
+			;
+		if (r > q && r < e && ts_dayc(*r)) {
+			while (r < e && ts_dayc(*r))
+				r++;
+			q = r;
+		}
+		for (r = q; r < e && *r == ' '; r++)
+			;
+		if (r == q || r >= e || !isdig(*r))
+			return 0;
+		/* \d{1,2}: two digits first, then one. */
+		if (e - r >= 3 && isdig(r[1]) && r[2] == ':')
+			c = r + 2;
+		else if (e - r >= 2 && r[1] == ':')
+			c = r + 1;
+		else
+			return 0;
+		if (e - c >= 3 && isdig(c[1]) && isdig(c[2])) {
+			v[3] = ts_num(r, c);
+			v[4] = ts_num(c + 1, c + 3);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * org-element-timestamp-parser on the text at [p, e) (one line). Returns
+ * 0 with *ts filled and *n the length of the raw text; -1 when there is no
+ * timestamp at p; -2, with *n set, when org-element would signal an error
+ * on the text (org-parse-time-string finds no date in it).
+ */
+static int
+ts_parse(const char *p, const char *e, org_timestamp *ts, size_t *n)
+{
+	const char	*fe, *re, *q, *c;
+	int		 d[5], range = 0, he = -1, me = -1, i;
+
+	memset(ts, 0, sizeof(*ts));
+	if (!ts_start(p, e))
+		return -1;
+	*n = ts_len(p, e);
+	re = p + *n;
+	/* The first timestamp ends at the first ] or > (fe), a date range
+	 * follows as --[<[]...[]>]. */
+	for (fe = p + 1; fe < e && *fe != ']' && *fe != '>'; fe++)
+		;
+	ts->raw.s = p;
+	ts->raw.len = *n;
+	if (p[1] == '%' && p[2] == '%') {
+		ts->type = ORG_TS_DIARY;
+		ts->hour_start = ts->minute_start = -1;
+		ts->hour_end = ts->minute_end = -1;
+		return 0;
+	}
+	/* The time range is looked for anywhere in the first timestamp. */
+	for (q = p; q < fe && !range; q++) {
+		const char *h2, *c2;
+
+		if ((c = ts_hour(q, fe)) == NULL || !ts_minute(c + 1, fe) ||
+		    fe - c < 4 || c[3] != '-')
+			continue;
+		h2 = c + 4;
+		if ((c2 = ts_hour(h2, fe)) == NULL || !ts_minute(c2 + 1, fe))
+			continue;
+		he = ts_num(h2, c2);
+		me = ts_num(c2 + 1, c2 + 3);
+		range = 1;
+	}
+	if (ts_date(p, fe, d) < 0)
+		return -2;
+	ts->year_start = ts->year_end = d[0];
+	ts->month_start = ts->month_end = d[1];
+	ts->day_start = ts->day_end = d[2];
+	ts->hour_start = ts->hour_end = d[3];
+	ts->minute_start = ts->minute_end = d[4];
+	if (range) {
+		ts->hour_end = he;
+		ts->minute_end = me;
+	}
+	if (re > fe + 1) {
+		/* The second timestamp, brackets and all. Its missing time
+		 * falls back on the time range, then on the start. */
+		if (ts_date(fe + 3, re, d) < 0)
+			return -2;
+		ts->year_end = d[0];
+		ts->month_end = d[1];
+		ts->day_end = d[2];
+		if (d[3] >= 0) {
+			ts->hour_end = d[3];
+			ts->minute_end = d[4];
+		}
+		range = 1;
+	}
+	if (*p == '<')
+		ts->type = range ? ORG_TS_ACTIVE_RANGE : ORG_TS_ACTIVE;
+	else
+		ts->type = range ? ORG_TS_INACTIVE_RANGE : ORG_TS_INACTIVE;
+	/* Repeater and warning: the first [.+]?\+\d+[hdwmy] and
+	 * -?-\d+[hdwmy] anywhere in the raw text, the range's end too. */
+	for (q = p; q < re && ts->repeater_type == ORG_REP_NONE; q++) {
+		for (i = 0; i < 2; i++) {
+			const char *dg = q + 2 - i, *u;
+
+			if (i == 0 ? !(re - q >= 2 && (q[0] == '.' ||
+			    q[0] == '+') && q[1] == '+') : q[0] != '+')
+				continue;
+			for (u = dg; u < re && isdig(*u); u++)
+				;
+			if (u == dg || u >= re || !ts_unit(*u, 1))
+				continue;
+			ts->repeater_type = i == 1 ? ORG_REP_CUMULATE :
+			    q[0] == '+' ? ORG_REP_CATCH_UP : ORG_REP_RESTART;
+			ts->repeater_value = ts_num(dg, u);
+			ts->repeater_unit = *u;
+			break;
+		}
+	}
+	for (q = p; q < re && ts->warning_type == ORG_WARN_NONE; q++) {
+		for (i = 0; i < 2; i++) {
+			const char *dg = q + 2 - i, *u;
+
+			if (q[0] != '-' || (i == 0 && !(re - q >= 2 &&
+			    q[1] == '-')))
+				continue;
+			for (u = dg; u < re && isdig(*u); u++)
+				;
+			if (u == dg || u >= re || !ts_unit(*u, 1))
+				continue;
+			ts->warning_type = i == 0 ? ORG_WARN_FIRST :
+			    ORG_WARN_ALL;
+			ts->warning_value = ts_num(dg, u);
+			ts->warning_unit = *u;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+org_timestamp_parse(const char *s, size_t len, org_timestamp *ts)
+{
+	size_t	 n;
+
+	/* ts_parse() reads one line, and no timestamp spans two. */
+	if (s == NULL || memchr(s, '\n', len) != NULL ||
+	    ts_parse(s, s + len, ts, &n) != 0 || n != len) {
+		memset(ts, 0, sizeof(*ts));
+		return -1;
+	}
+	return 0;
 }
 
 /* [ \t]*(CLOSED:|DEADLINE:|SCHEDULED:), case-insensitive. */
@@ -1552,8 +1783,9 @@ emit_planning(struct parser *P, size_t l)
 	const char	*s = LB(P, l), *e = LE(P, l), *p = s, *q;
 	org_planning	*pl;
 	org_str		*slot;
-	int		 i;
-	size_t		 n;
+	org_timestamp	*ts;
+	int		 i, rc;
+	size_t		 n, tslen;
 
 	if ((pl = PUSH(P, plans, nplans, cplans)) == NULL)
 		return;
@@ -1592,13 +1824,21 @@ emit_planning(struct parser *P, size_t l)
 		}
 		slot = i == 0 ? &pl->scheduled : i == 1 ? &pl->deadline :
 		    &pl->closed;
+		ts = i == 0 ? &pl->scheduled_ts : i == 1 ? &pl->deadline_ts :
+		    &pl->closed_ts;
 		p += n;
 		p = skip_blanks(p, e);
-		if (ts_start(p, e))
-			*slot = mkstr(P, p, ts_len(p, e));
-		else {
+		/* A later keyword overwrites an earlier one, with nothing
+		 * when no timestamp follows it, as org-element does. */
+		if ((rc = ts_parse(p, e, ts, &tslen)) == -1) {
 			slot->s = NULL;
 			slot->len = 0;
+		} else {
+			*slot = mkstr(P, p, tslen);
+			if (rc == 0)
+				ts->raw = *slot;
+			else
+				memset(ts, 0, sizeof(*ts));
 		}
 	}
 	emit(P, ORG_PLANNING, l, P->nplans - 1);

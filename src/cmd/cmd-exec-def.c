@@ -72,7 +72,7 @@ event_fd_from_env(void)
 }
 
 int
-cmd_exec_def(int argc, char **argv)
+cmd_exec_def(int argc, char **argv, const struct settings *settings)
 {
 	const char *file = NULL, *state = NULL, *repo_arg = NULL, *v;
 	struct agent_def *def = NULL;
@@ -81,6 +81,7 @@ cmd_exec_def(int argc, char **argv)
 	char err[1024], *repo = NULL, *agent = NULL, *tmpdata = NULL, *p;
 	int rc = 1, status, code = 1;
 
+	(void)settings;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {

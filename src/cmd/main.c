@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "settings.h"
+
+extern char **environ;
 
 static const struct {
 	const char	*name;
-	int		(*fn)(int, char **);
+	int		(*fn)(int, char **, const struct settings *);
 	const char	*summary;
 } cmds[] = {
 	{ "check", cmd_check, "check crew, lifecycle and def files" },
@@ -34,6 +37,9 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	struct settings settings;
+	int rc;
+
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -44,8 +50,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			settings_read(&settings, environ);
+			rc = cmds[i].fn(argc - 1, argv + 1, &settings);
+			settings_release(&settings);
+			return rc;
+		}
 	fprintf(stderr, "keeper: unknown command '%s'; try 'keeper --help'\n",
 	    argv[1]);
 	return EXIT_USAGE;

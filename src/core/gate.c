@@ -94,6 +94,13 @@ gate_resize(struct gate *g, int slots)
 	grant(g);
 }
 
+void
+gate_recount(struct gate *g, int used)
+{
+	g->used = used > 0 ? used : 0;
+	grant(g);
+}
+
 int
 gate_place(struct gate *g, const struct gate_waiter *w)
 {

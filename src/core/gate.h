@@ -40,6 +40,10 @@ void	gate_release(struct gate *);
 void	gate_cancel(struct gate *, struct gate_waiter *);
 /* Change the slot count; newly free slots go to waiters. */
 void	gate_resize(struct gate *, int slots);
+/* Set the count of slots in use to what their holders say (the
+ * sentinel's repair of a count that drifted); newly free slots go to
+ * waiters. */
+void	gate_recount(struct gate *, int used);
 /* 1-based place in the queue, 0 when not waiting. The places are
  * counted once per change to the queue, so asking every waiter's place
  * is O(waiters), not O(waiters^2). */

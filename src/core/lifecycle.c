@@ -62,6 +62,23 @@ find_state(const struct lc_spec *spec, const char *name)
 	return -1;
 }
 
+int
+lc_pos_clamp(struct lc_pos *p, int64_t now)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < p->nran; i++)
+		if (p->ran[i].at_ms > now) {
+			p->ran[i].at_ms = now;
+			n++;
+		}
+	if (p->last_dream_ms > now) {
+		p->last_dream_ms = now;
+		n++;
+	}
+	return n;
+}
+
 void
 lc_decide(const struct lc_spec *spec, struct lc_pos *p, int64_t now,
     struct lc_decision *d)
@@ -72,6 +89,11 @@ lc_decide(const struct lc_spec *spec, struct lc_pos *p, int64_t now,
 
 	memset(d, 0, sizeof(*d));
 	d->state = -1;
+	/* A time in the future means the clock was stepped back (or ran
+	 * ahead for a while): it counts as now, so a MIN-INTERVAL gate
+	 * waits at most its interval from here, not until the clock
+	 * catches up with the future. */
+	d->clamped = lc_pos_clamp(p, now);
 	if (spec == NULL || spec->nstates == 0) {
 		d->verdict = LC_INVALID;
 		return;
@@ -95,7 +117,6 @@ lc_decide(const struct lc_spec *spec, struct lc_pos *p, int64_t now,
 	if (st->min_interval_ms > 0) {
 		since = st->kind == LC_REM ? p->last_dream_ms :
 		    lc_pos_last_ran(p, st->name);
-		/* A time in the future (clock stepped back) gates too. */
 		if (since != 0 && now - since < st->min_interval_ms) {
 			d->verdict = LC_GATED;
 			d->gate_left_ms = st->min_interval_ms - (now - since);

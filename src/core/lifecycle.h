@@ -48,6 +48,8 @@ struct lc_decision {
 	int64_t		 gate_left_ms;	/* when gated: time still to wait */
 	int		 reset;		/* the persisted state was unknown and
 					   the position restarted at START */
+	int		 clamped;	/* times from the future were set to
+					   now (lc_pos_clamp()) */
 };
 
 /* Decide the tick at now. spec NULL means the spec failed to load. May
@@ -60,6 +62,9 @@ int	 lc_apply(const struct lc_spec *, struct lc_pos *, enum outcome,
 	    int64_t now_ms);
 
 int64_t	 lc_pos_last_ran(const struct lc_pos *, const char *state); /* 0 */
+/* Set every recorded time later than now (a state's last run, the last
+ * dream) to now; returns how many were. lc_decide() does it first. */
+int	 lc_pos_clamp(struct lc_pos *, int64_t now);
 void	 lc_pos_set(struct lc_pos *, const char *state, int hits);
 /* The pos file: parse returns 0, or -1 when the first line is not
  * "STATE HITS" (pos is then empty). Unknown later lines are ignored. */

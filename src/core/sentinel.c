@@ -4,6 +4,7 @@
  * the children and the gate).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sentinel.h"
@@ -69,13 +70,21 @@ sentinel_check(const struct sentinel_worker *w, size_t nw,
 	return n;
 }
 
-/* Each named fault fires once per process; the list is read once. */
+static char faults[256];	/* KEEPER_TEST_FAULT, as the daemon read it */
+
+void
+sentinel_faults(const char *spec)
+{
+	snprintf(faults, sizeof(faults), "%s", spec ? spec : "");
+}
+
+/* Each named fault fires once per process. */
 int
 sentinel_fault(const char *name)
 {
 	static char fired[8][32];
 	static size_t nfired;
-	const char *env = getenv("KEEPER_TEST_FAULT"), *p;
+	const char *env = faults, *p;
 	size_t len = strlen(name);
 
 	if (env == NULL || *env == '\0')

@@ -68,7 +68,10 @@ size_t		 sentinel_check(const struct sentinel_worker *, size_t n,
 		    int64_t grace_ms, struct sentinel_finding *, size_t max);
 const char	*sentinel_kind_name(enum sentinel_kind);
 
-/* TEST-ONLY: 1 once for a fault named in $KEEPER_TEST_FAULT, then 0. */
+/* TEST-ONLY: the faults to inject, as $KEEPER_TEST_FAULT names them (the
+ * daemon passes its settings' value at start), and 1 once for a fault
+ * named there, then 0. */
+void		 sentinel_faults(const char *spec);
 int		 sentinel_fault(const char *name);
 
 #endif

@@ -39,7 +39,8 @@ status_health_name(enum health h)
 
 /*
  * The verdict, in order of precedence:
- *   failing  3 or more consecutive failed/killed runs;
+ *   failing  3 or more consecutive failed/killed runs, or 3 or more runs
+ *            in a row whose work could not be committed;
  *   ok       a tick is under way (running, or waiting at the gate: the
  *            run's own timeout bounds it);
  *   never    no run on record, and boot grace plus its first gap (the
@@ -58,7 +59,8 @@ status_health(const struct agent_status *a, int64_t now, int64_t boot,
 {
 	int64_t gap = a->expected_gap_ms, due, over;
 
-	if (a->fail_streak >= FAILING_STREAK)
+	if (a->fail_streak >= FAILING_STREAK ||
+	    a->git_fail_streak >= FAILING_STREAK)
 		return HEALTH_FAILING;
 	if (a->running || a->queue_place > 0)
 		return HEALTH_OK;
@@ -80,6 +82,14 @@ status_health(const struct agent_status *a, int64_t now, int64_t boot,
 	return HEALTH_OK;
 }
 
+const char *
+status_health_why(const struct agent_status *a)
+{
+	if (a->git_fail_streak >= FAILING_STREAK && a->git != NULL)
+		return a->git;
+	return NULL;
+}
+
 int64_t
 status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
     int64_t grace)
@@ -87,7 +97,8 @@ status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
 	int64_t gap = a->expected_gap_ms, due, t, next = 0;
 	int64_t over[3];
 
-	if (a->fail_streak >= FAILING_STREAK || a->running ||
+	if (a->fail_streak >= FAILING_STREAK ||
+	    a->git_fail_streak >= FAILING_STREAK || a->running ||
 	    a->queue_place > 0)
 		return 0;
 	if (a->last_run_ms <= 0) {
@@ -185,6 +196,8 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	    json_integer(a->no_work_streak));
 	json_object_set_new(o, "health", json_string(status_health_name(
 	    status_health(a, now, c->boot_ms, c->grace_ms))));
+	json_object_set_new(o, "health_why", jstr_or_null(status_health_why(
+	    a)));
 	/* Beyond SPEC §10, for the dashboard. */
 	json_object_set_new(o, "fail_streak", json_integer(a->fail_streak));
 	json_object_set_new(o, "gap", json_integer(a->expected_gap_ms));
@@ -287,6 +300,8 @@ crew_json(const struct status_crew *c)
 	json_object_set_new(o, "name", jstr_or_null(c->name));
 	json_object_set_new(o, "error", jstr_or_null(c->error));
 	json_object_set_new(o, "boot", jtime(c->boot_ms));
+	json_object_set_new(o, "notice", jstr_or_null(c->notice));
+	json_object_set_new(o, "history_error", jstr_or_null(c->history_error));
 	return o;
 }
 
@@ -313,6 +328,8 @@ static int
 all_ok(const struct agent_status *as, size_t n, const struct status_crew *c,
     int64_t now)
 {
+	if (c->history_error != NULL)
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (status_health(&as[i], now, c->boot_ms, c->grace_ms) !=
 		    HEALTH_OK)
@@ -333,6 +350,24 @@ status_health_json(const struct agent_status *as, size_t n,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	for (size_t i = 0; i < n; i++) {
+		const char *why = status_health_why(&as[i]);
+
+		if (why == NULL)
+			continue;
+		if (json_object_get(o, "why") == NULL)
+			json_object_set_new(o, "why", json_object());
+		json_object_set_new(json_object_get(o, "why"), as[i].name,
+		    jstr(why));
+	}
+	/* A history that cannot be written is the crew's failure: runs go
+	 * on, but nothing records them until it can (the rows wait). */
+	if (c->history_error != NULL)
+		json_object_set_new(o, "history", json_pack("{s:o, s:I}",
+		    "error", jstr(c->history_error), "waiting",
+		    (json_int_t)c->history_waiting));
+	if (c->notice != NULL)
+		json_object_set_new(o, "notice", jstr(c->notice));
 	if (c->sentinel != NULL)
 		json_object_set_new(o, "sentinel", json_pack("{s:I, s:I, s:I, "
 		    "s:I}", "missed_timer", (json_int_t)c->sentinel->missed_timer,
@@ -402,6 +437,48 @@ status_redact_json(json_t *v, status_redact_fn fn, void *arg)
 	default:
 		break;
 	}
+}
+
+json_t *
+status_cli(const struct agent_status *as, size_t n,
+    const struct status_crew *c, long pid, const char *data)
+{
+	json_t *arr = json_array(), *o;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct agent_status *a = &as[i];
+
+		o = json_object();
+		json_object_set_new(o, "name", jstr(a->name));
+		json_object_set_new(o, "state", jstr(a->state ? a->state : ""));
+		json_object_set_new(o, "hits", json_integer(a->hits));
+		json_object_set_new(o, "repeat", json_integer(a->repeat));
+		json_object_set_new(o, "last_run", json_integer(a->last_run_ms));
+		json_object_set_new(o, "next_tick",
+		    json_integer(a->next_tick_ms));
+		json_object_set_new(o, "last_outcome",
+		    json_string(outcome_name(a->last_outcome)));
+		json_object_set_new(o, "streak",
+		    json_integer(a->no_work_streak));
+		json_object_set_new(o, "running", json_boolean(a->running));
+		json_object_set_new(o, "queue_place",
+		    json_integer(a->queue_place));
+		json_object_set_new(o, "run_started",
+		    json_integer(a->run_started_ms));
+		if (a->error)
+			json_object_set_new(o, "error", jstr(a->error));
+		if (a->thought)
+			json_object_set_new(o, "thought", jstr(a->thought));
+		json_array_append_new(arr, o);
+	}
+	o = json_object();
+	json_object_set_new(o, "agents", arr);
+	json_object_set_new(o, "pid", pid > 0 ? json_integer(pid) :
+	    json_null());
+	json_object_set_new(o, "data", jstr(data));
+	if (c != NULL && c->error != NULL)
+		json_object_set_new(o, "crew_error", jstr(c->error));
+	return o;
 }
 
 char *

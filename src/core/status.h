@@ -48,6 +48,8 @@ struct agent_status {
 	enum outcome	 last_outcome;
 	int		 no_work_streak;
 	int		 fail_streak;	/* consecutive failed/killed */
+	int		 git_fail_streak; /* consecutive runs whose commit (or
+					   partial ref) failed; git says why */
 	int64_t		 expected_gap_ms; /* the delay it last scheduled */
 	int64_t		 run_started_ms;  /* when running */
 	const char	*error;		/* config error shown, or NULL */
@@ -71,6 +73,10 @@ struct status_crew {
 	int64_t		 boot_ms;	/* when the daemon started */
 	int64_t		 grace_ms;	/* its boot grace */
 	const struct status_sentinel *sentinel;	/* /_health, or NULL */
+	const char	*notice;	/* what the operator should know, or
+					   NULL (a damaged history moved aside) */
+	const char	*history_error;	/* why history writes fail, or NULL */
+	size_t		 history_waiting; /* rows kept to write later */
 };
 
 #define STATUS_WIRE	40	/* lines kept on the merged wire */
@@ -91,6 +97,10 @@ enum health	 status_health(const struct agent_status *, int64_t now_ms,
 int64_t		 status_health_next(const struct agent_status *,
 		    int64_t now_ms, int64_t boot_ms, int64_t grace_ms);
 const char	*status_health_name(enum health);
+/* Why an agent is failing when its run streak does not say it (its last
+ * git note, after commits failed 3 runs in a row), else NULL. Borrowed
+ * from the status. */
+const char	*status_health_why(const struct agent_status *);
 
 /*
  * JSON builders (jansson). Every time is unix milliseconds as a JSON
@@ -109,6 +119,14 @@ json_t		*status_health_json(const struct agent_status *, size_t n,
  * array from the git feed, or NULL for none) is stolen. */
 json_t		*status_changes(json_t *commits, const struct agent_status *,
 		    size_t n, const struct status_crew *, int64_t now_ms);
+/* `keeper status --json`, and keeper.sock's answer to "status": {"agents":
+ * [{"name","state","hits","repeat","last_run","next_tick","last_outcome",
+ * "streak","running","queue_place","run_started","error"?,"thought"?}],
+ * "pid" (null without a daemon), "data", "crew_error"?}. Times are unix ms,
+ * 0 for none. Built here for both, so the daemon's answer and the files'
+ * have one shape and the same UTF-8 cleaning. */
+json_t		*status_cli(const struct agent_status *, size_t n,
+		    const struct status_crew *, long pid, const char *data);
 /* Pass every string value (not keys) in v through fn, in place. This is
  * the one place served text is redacted; fn NULL does nothing. */
 void		 status_redact_json(json_t *v, status_redact_fn fn, void *arg);

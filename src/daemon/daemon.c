@@ -1,10 +1,11 @@
 /*
  * daemon: the loop, the lock, boot recovery, hot reload, signals and the
- * control socket. See daemon.h.
+ * control socket's requests, and the workers' shared environment. See
+ * daemon.h.
  *
- * Housekeeping is event-driven on purpose: there is no periodic timer.
- * An idle daemon sleeps in epoll until a worker's timer is due, the
- * manifest changes, a signal or a CLI connection arrives.
+ * The daemon has no periodic timer of its own: an idle daemon sleeps in
+ * epoll until a worker's timer is due, the manifest changes, a signal or
+ * a CLI connection arrives (housekeeping's timer is its observer's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,113 +22,211 @@
 #include <jansson.h>
 
 #include "child.h"
-#include "cmd.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "diag.h"
+#include "filesig.h"
+#include "gate.h"
+#include "gitq.h"
 #include "log.h"
-#include "plane.h"
+#include "preflight.h"
 #include "redact.h"
 #include "repo.h"
-#include "service.h"
+#include "runids.h"
+#include "sentinel.h"
+#include "settings.h"
 #include "statesync.h"
+#include "store.h"
 #include "util.h"
 #include "worker.h"
 
+#define DAEMON_OBSERVERS	4
+
+struct observer {
+	daemon_observer_fn	 fn;
+	void			*arg;
+};
+
+struct daemon {
+	uv_loop_t	*loop;
+	struct daemon_opts opts;
+	int		 singleton;
+	char		*manifest;	/* absolute crew path, or NULL */
+	struct file_sig	 manifest_sig;
+	struct crew	*crew;		/* the last good manifest */
+	struct redactor	*redactor;	/* built-ins + the crew's #+REDACT: */
+	char		*crew_error;	/* why the current file is not used */
+	char		*repo;		/* absolute tenant repo */
+	char		*data;		/* absolute data dir */
+	char		*self_exe;
+	int		 exec_lean;	/* self_exe is keeper-exec, not keeper */
+	struct child_spawner *spawner;	/* forks runs (child.h), or NULL */
+	int		 lock_fd;
+	int		 repo_lock_fd;	/* one keeper per work tree */
+	struct store	*store;
+	struct statesync *sync;		/* state files, group-committed */
+	struct gitq	*git;		/* commits, partial refs, integration */
+	char		*dbpath;
+	uv_work_t	 ckpt;		/* a WAL checkpoint on the pool */
+	int		 ckpt_busy;
+	struct store_ckpt *ckpt_conn;	/* its connection, pool-only */
+	struct gate	 gate;
+	struct worker_env env;		/* lent to every worker */
+	struct worker	**workers;	/* manifest order; removed-but-busy
+					   ones last */
+	size_t		 nworkers;
+	int64_t		 boot_ms;
+	int		 draining;
+	int		 exit_code;
+	long		 pid;
+	char		*notice;	/* what the operator should know (a
+					   damaged history moved aside) */
+
+	struct observer	 obs[DAEMON_OBSERVERS];
+	size_t		 nobs;
+
+	uv_fs_event_t	 watch;
+	uv_timer_t	 settle;	/* manifest re-read after writes settle */
+	int		 watching;
+	uv_signal_t	 sig_term, sig_int, sig_hup;
+	int		 signals;
+	struct ctl	*ctl;		/* keeper.sock */
+};
+
+static void	reload(struct daemon *, int force);
+static void	wal_full(void *);
+
+/* ---- observers ---- */
+
 void
-file_sig_get(const char *path, struct file_sig *s)
+daemon_observe(struct daemon *d, daemon_observer_fn fn, void *arg)
 {
-	struct stat st;
-
-	memset(s, 0, sizeof(*s));
-	if (stat(path, &st) == -1)
+	for (size_t i = 0; i < d->nobs; i++)
+		if (d->obs[i].arg == arg) {
+			if (fn != NULL) {
+				d->obs[i].fn = fn;
+				return;
+			}
+			memmove(d->obs + i, d->obs + i + 1, (d->nobs - i - 1) *
+			    sizeof(d->obs[0]));
+			d->nobs--;
+			return;
+		}
+	if (fn == NULL)
 		return;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	s->size = st.st_size;
-	s->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec;
-	s->ok = 1;
+	if (d->nobs == DAEMON_OBSERVERS)
+		fatalx("daemon: more than %d observers", DAEMON_OBSERVERS);
+	d->obs[d->nobs].fn = fn;
+	d->obs[d->nobs++].arg = arg;
 }
 
-int
-file_sig_eq(const struct file_sig *a, const struct file_sig *b)
+static void
+emit(struct daemon *d, enum daemon_event ev, struct worker *w)
 {
-	return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtime_ns == b->mtime_ns;
+	for (size_t i = 0; i < d->nobs; i++)
+		d->obs[i].fn(d, ev, w, d->obs[i].arg);
 }
 
-static char *
-absolute(const char *path)
+void
+daemon_changed(struct daemon *d)
 {
-	char *cwd, *r;
-
-	if (path[0] == '/')
-		return xstrdup(path);
-	if ((cwd = getcwd(NULL, 0)) == NULL)
-		return xstrdup(path);
-	r = util_resolve(cwd, path);
-	free(cwd);
-	return r;
+	emit(d, DAEMON_CHANGED, NULL);
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
+/* ---- accessors ---- */
 
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) == -1 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
+uv_loop_t *
+daemon_loop(struct daemon *d)
+{
+	return d->loop;
 }
 
-char *
-daemon_data_dir(const char *opt, const char *title)
+const char *
+daemon_data(const struct daemon *d)
 {
-	const char *env, *home;
+	return d->data;
+}
 
-	if (opt && *opt)
-		return absolute(opt);
-	if ((env = getenv("KEEPER_DATA")) && *env)
-		return absolute(env);
-	if ((env = getenv("XDG_STATE_HOME")) && *env == '/')
-		return xasprintf("%s/keeper/%s", env, title);
-	home = getenv("HOME");
-	return xasprintf("%s/.local/state/keeper/%s", home && *home ? home :
-	    "/tmp", title);
+const char *
+daemon_repo(const struct daemon *d)
+{
+	return d->repo;
+}
+
+const char *
+daemon_listen(const struct daemon *d)
+{
+	return d->opts.listen;
+}
+
+const struct settings *
+daemon_settings(const struct daemon *d)
+{
+	return d->opts.settings;
 }
 
 long
-daemon_lock_holder(const char *data)
+daemon_pid(const struct daemon *d)
 {
-	char *path = xasprintf("%s/keeper.lock", data), buf[32];
-	long pid = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto done;
-	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		pid = strtol(buf, NULL, 10);
-		if (pid <= 0)
-			pid = -1;	/* held, pid not yet written */
-	}
-	close(fd);
-done:
-	free(path);
-	return pid;
+	return d->pid;
 }
+
+int
+daemon_draining(const struct daemon *d)
+{
+	return d->draining;
+}
+
+const struct crew *
+daemon_crew(const struct daemon *d)
+{
+	return d->crew;
+}
+
+struct redactor *
+daemon_redactor(struct daemon *d)
+{
+	return d->redactor;
+}
+
+struct store *
+daemon_store(struct daemon *d)
+{
+	return d->store;
+}
+
+struct gate *
+daemon_gate(struct daemon *d)
+{
+	return &d->gate;
+}
+
+size_t
+daemon_nworkers(const struct daemon *d)
+{
+	return d->nworkers;
+}
+
+struct worker *
+daemon_worker(struct daemon *d, size_t i)
+{
+	return i < d->nworkers ? d->workers[i] : NULL;
+}
+
+void
+daemon_status_crew(const struct daemon *d, struct status_crew *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = d->crew != NULL ? d->crew->title : NULL;
+	c->error = d->crew_error;
+	c->boot_ms = d->boot_ms;
+	c->grace_ms = d->crew != NULL ? d->crew->boot_grace_ms : 0;
+	c->notice = d->notice;
+	c->history_error = d->store != NULL ? store_write_error(d->store,
+	    &c->history_waiting) : NULL;
+}
+
+/* ---- the lock and boot recovery ---- */
 
 static int
 take_lock(struct daemon *d, char *err, size_t errlen)
@@ -169,38 +268,22 @@ done:
 static int
 check_data_in_repo(struct daemon *d, char *err, size_t errlen)
 {
-	git_repository *r = NULL;
-	const char *wd;
-	char *rdata = NULL, *rel;
-	int ignored = 0, rc = 0;
-	size_t n;
+	char *wd = NULL;
+	int rc = 0;
 
-	if (git_repository_open_ext(&r, d->repo, 0, NULL) != 0)
-		goto done;		/* not a git repo: nothing to commit */
-	if ((wd = git_repository_workdir(r)) == NULL)
-		goto done;
-	if ((rdata = realpath(d->data, NULL)) == NULL)
-		goto done;
-	n = strlen(wd);
-	if (strncmp(rdata, wd, n) != 0 && !(strlen(rdata) + 1 == n &&
-	    strncmp(rdata, wd, n - 1) == 0))
-		goto done;
-	if (strlen(rdata) + 1 >= n) {
-		rel = xasprintf("%s/", rdata + (strlen(rdata) >= n ? n : n - 1));
-		if (*rel == '/' || git_ignore_path_is_ignored(&ignored, r,
-		    rel) != 0)
-			ignored = 0;
-		free(rel);
-	}
-	if (!ignored) {
+	switch (preflight_data_in_tree(d->repo, d->data, &wd, NULL)) {
+	case PF_OUTSIDE:
+	case PF_IGNORED:
+		break;
+	case PF_NOT_IGNORED:
+	case PF_IS_TREE:
 		snprintf(err, errlen, "data directory %s is inside the work "
 		    "tree %s and not ignored by git; use --data elsewhere or "
-		    "add it to .gitignore", d->data, wd);
+		    "add it to .gitignore", d->data, wd ? wd : d->repo);
 		rc = -1;
+		break;
 	}
-done:
-	free(rdata);
-	git_repository_free(r);
+	free(wd);
 	return rc;
 }
 
@@ -224,13 +307,179 @@ kill_leftover(const struct run_rec *r, void *arg)
 	    r->agent, id, r->pgid, n);
 }
 
-struct worker *
-daemon_find(struct daemon *d, const char *name)
+/* Run ids are unique for the life of the tenant repo: never below what it
+ * carries already. The partial refs are read at every start (a history
+ * restored from a backup), the whole log only for a database that never
+ * had a run. */
+static void
+spare_run_ids(struct daemon *d)
+{
+	int64_t last = store_last_run_id(d->store), max = 0;
+	char err[256];
+
+	if (last < 0 || runids_max(d->repo, last == 0, &max, err,
+	    sizeof(err)) != 0 || max <= last)
+		return;
+	if (store_raise_run_floor(d->store, max) == 0)
+		log_warnx("event=run-ids-raised from=%lld to=%lld msg=\"the "
+		    "tenant repository has runs this history does not know: "
+		    "new runs are numbered after them\"", (long long)last,
+		    (long long)max);
+}
+
+/* The history, moved aside and started again when damaged (force: a
+ * write found it so). What happened is logged, recorded in the new
+ * history and shown (daemon_status_crew()'s notice). */
+static int
+open_store(struct daemon *d, int force, char *err, size_t errlen)
+{
+	char note[4096];
+	struct run_rec r;
+	int64_t carried = d->store ? store_last_run_id(d->store) : 0;
+
+	if (d->store != NULL) {
+		store_close(d->store);
+		d->store = NULL;
+	}
+	if (store_open_recover(d->dbpath, force, &d->store, note, sizeof(note),
+	    err, errlen) == -1)
+		return -1;
+	d->env.store = d->store;
+	store_on_wal(d->store, wal_full, d);
+	if (carried > 0)
+		(void)store_raise_run_floor(d->store, carried);
+	spare_run_ids(d);
+	if (note[0] == '\0')
+		return 0;
+	log_warnx("event=history-reset msg=%s", log_qv(note));
+	free(d->notice);
+	d->notice = xstrdup(note);
+	memset(&r, 0, sizeof(r));
+	r.agent = "(keeper)";
+	r.trigger = "boot";
+	r.scheduled_ms = r.ended_ms = util_now_ms();
+	r.outcome = OUTCOME_ERROR;
+	r.exit_code = -1;
+	r.error = note;
+	r.tokens_prompt = r.tokens_completion = -1;
+	r.daemon_pid = d->pid;
+	(void)store_record(d->store, &r);
+	return 0;
+}
+
+int
+daemon_upkeep_store(struct daemon *d)
+{
+	char err[512];
+
+	if (d->store == NULL)
+		return 0;
+	if (store_corrupt(d->store)) {
+		/* The checkpoint's own connection must not outlive the file
+		 * it checkpoints: wait for one in flight. */
+		if (d->ckpt_busy)
+			return 0;
+		store_ckpt_close(d->ckpt_conn);
+		d->ckpt_conn = NULL;
+		if (open_store(d, 1, err, sizeof(err)) == -1) {
+			log_warnx("event=history-reset-failed msg=%s",
+			    log_qv(err));
+			return -1;
+		}
+		emit(d, DAEMON_CHANGED, NULL);
+		return 1;
+	}
+	if (store_write_error(d->store, NULL) != NULL &&
+	    store_retry(d->store) == 0)
+		emit(d, DAEMON_CHANGED, NULL);
+	return 0;
+}
+
+/* ---- the workers ---- */
+
+static struct worker *
+find_worker(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->nworkers; i++)
 		if (strcmp(worker_name(d->workers[i]), name) == 0)
 			return d->workers[i];
 	return NULL;
+}
+
+static int
+has_worker(const struct daemon *d, const struct worker *w)
+{
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (d->workers[i] == w)
+			return 1;
+	return 0;
+}
+
+static int
+any_busy(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->nworkers; i++)
+		if (worker_busy(d->workers[i]))
+			return 1;
+	return 0;
+}
+
+/* A worker's timer is due: the manifest first (it may retire the worker,
+ * or change what it runs), then the tick. */
+static void
+worker_due(struct worker *w, void *arg)
+{
+	daemon_tick_now(arg, w);
+}
+
+void
+daemon_tick_now(struct daemon *d, struct worker *w)
+{
+	reload(d, 0);
+	if (!has_worker(d, w) || worker_removed(w))
+		return;
+	(void)worker_tick(w, "schedule", NULL);
+}
+
+static void
+worker_changed(struct worker *w, enum worker_news news, void *arg)
+{
+	(void)w;
+	emit(arg, news == WORKER_SETTLED ? DAEMON_SETTLED : DAEMON_CHANGED,
+	    NULL);
+}
+
+static void
+worker_done(struct worker *w, void *arg)
+{
+	struct daemon *d = arg;
+
+	emit(d, DAEMON_TICK_DONE, w);
+	if (worker_removed(w) && !worker_busy(w)) {
+		for (size_t i = 0; i < d->nworkers; i++)
+			if (d->workers[i] == w) {
+				memmove(d->workers + i, d->workers + i + 1,
+				    (d->nworkers - i - 1) * sizeof(w));
+				d->nworkers--;
+				break;
+			}
+		worker_free(w);
+	}
+	if (d->draining && !any_busy(d)) {
+		log_info("event=drained");
+		uv_stop(d->loop);
+	}
+}
+
+static size_t
+live_runs(void *arg)
+{
+	struct daemon *d = arg;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		n += worker_running(d->workers[i]) != 0;
+	return n;
 }
 
 static int
@@ -262,7 +511,8 @@ build_redactor(const struct crew *c, char *err, size_t errlen)
 }
 
 /* Swap in a newly parsed manifest: keep workers by name, add new ones,
- * retire removed ones (after their current tick). */
+ * retire removed ones (after their current tick). Every worker is bound
+ * to the new crew before the old one is freed. */
 static void
 apply_crew(struct daemon *d, struct crew *nc, int boot)
 {
@@ -288,12 +538,14 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 		    sizeof(*sorted), cmp_key) : NULL;
 		if (hit && !used[hit - sorted]) {
 			used[hit - sorted] = 1;
-			worker_rebind(*hit, m, i);
+			worker_rebind(*hit, nc, m, i, d->redactor);
 			nw[n++] = *hit;
 			continue;
 		}
-		nw[n] = worker_new(d, m, i);
-		if (!d->opts.oneshot && !d->draining && !boot)
+		nw[n] = worker_new(&d->env, nc, m, i, d->redactor);
+		if (d->draining)
+			worker_stop(nw[n]);
+		else if (!d->opts.oneshot && !boot)
 			worker_arm_first(nw[n], now, 0);
 		if (!boot)
 			log_info("agent=%s event=added", m->name);
@@ -303,7 +555,7 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 		if (used[i])
 			continue;
 		log_info("agent=%s event=removed", worker_name(sorted[i]));
-		worker_remove(sorted[i]);
+		worker_rebind(sorted[i], nc, NULL, 0, d->redactor);
 		if (worker_busy(sorted[i]))
 			nw[n++] = sorted[i];
 		else
@@ -316,7 +568,7 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 	free(used);
 	if (old)
 		crew_free(old);
-	daemon_status_changed(d);
+	emit(d, DAEMON_CHANGED, NULL);
 }
 
 static void
@@ -341,6 +593,18 @@ record_crew_error(struct daemon *d, const char *msg)
 	(void)store_record(d->store, &r);
 }
 
+/* msg (taken) is why the manifest on disk is not used: recorded once per
+ * distinct reason, shown until fixed. */
+static void
+set_crew_error(struct daemon *d, char *msg)
+{
+	if (d->crew_error == NULL || strcmp(msg, d->crew_error) != 0)
+		record_crew_error(d, msg);
+	free(d->crew_error);
+	d->crew_error = msg;
+	emit(d, DAEMON_CHANGED, NULL);
+}
+
 /* Warnings from loading the manifest (a member without :DEF: is skipped,
  * SPEC §3) go to the log; only errors stop a load. */
 static void
@@ -357,13 +621,15 @@ log_crew_warnings(const struct diag *dg)
 	}
 }
 
-void
-daemon_reload(struct daemon *d, int force)
+/* Re-read the manifest if its file changed (force: even if not). */
+static void
+reload(struct daemon *d, int force)
 {
 	struct file_sig sig;
 	struct diag dg = { 0 };
 	struct crew *nc = NULL;
-	char *msg;
+	struct redactor *rd, *old;
+	char *msg, rerr[512];
 
 	if (d->manifest == NULL)
 		return;
@@ -375,39 +641,25 @@ daemon_reload(struct daemon *d, int force)
 		msg = diag_first_error(&dg);
 		if (msg == NULL)
 			msg = xasprintf("%s: cannot be read", d->manifest);
-		if (d->crew_error == NULL || strcmp(msg, d->crew_error) != 0)
-			record_crew_error(d, msg);
-		free(d->crew_error);
-		d->crew_error = msg;
 		diag_release(&dg);
-		daemon_status_changed(d);
+		set_crew_error(d, msg);
 		return;
 	}
 	log_crew_warnings(&dg);
 	diag_release(&dg);
-	{
-		char rerr[512];
-		struct redactor *rd = build_redactor(nc, rerr, sizeof(rerr));
-
-		if (rd == NULL) {
-			msg = xasprintf("%s: %s", d->manifest, rerr);
-			if (d->crew_error == NULL ||
-			    strcmp(msg, d->crew_error) != 0)
-				record_crew_error(d, msg);
-			free(d->crew_error);
-			d->crew_error = msg;
-			crew_free(nc);
-			daemon_status_changed(d);
-			return;
-		}
-		redact_free(d->redactor);
-		d->redactor = rd;
+	if ((rd = build_redactor(nc, rerr, sizeof(rerr))) == NULL) {
+		crew_free(nc);
+		set_crew_error(d, xasprintf("%s: %s", d->manifest, rerr));
+		return;
 	}
 	if (d->crew_error)
 		log_info("event=manifest-fixed");
 	free(d->crew_error);
 	d->crew_error = NULL;
+	old = d->redactor;
+	d->redactor = rd;
 	apply_crew(d, nc, 0);
+	redact_free(old);	/* each worker holds its own reference */
 }
 
 /*
@@ -448,131 +700,10 @@ find_exec(void)
 static void
 start_zygote(struct daemon *d)
 {
-	const char *v = getenv("KEEPER_ZYGOTE");
-
-	if (!d->exec_lean || (v != NULL && strcmp(v, "0") == 0))
+	if (!d->exec_lean || !d->opts.settings->zygote)
 		return;
 	d->spawner = child_spawner_new(d->loop, d->self_exe);
-}
-
-/*
- * A publish renders every agent (O(crew)): done once per event, it was
- * 60% of the daemon's CPU with fifty one-second agents. So publishes are
- * spaced by ten times the last one's cost (at most 500 ms): the plane
- * takes at most about a tenth of a core however busy the crew. A small
- * crew renders in well under a millisecond, so its changes still go out
- * at once. The cost counted is the loop's part, or the render the plane
- * does on its own thread when that took longer (daemon_status_cost()).
- */
-#define PUBLISH_GAP_MAX_MS	500
-
-static uint64_t
-gap_for(uint64_t ns)
-{
-	uint64_t gap = (ns * 10 + 999999) / 1000000;	/* ms, up */
-
-	return gap > PUBLISH_GAP_MAX_MS ? PUBLISH_GAP_MAX_MS : gap;
-}
-
-static void
-publish(struct daemon *d, int sync)
-{
-	uint64_t t0 = uv_hrtime();
-
-	d->publish_pending = 0;
-	if (d->status_cb)
-		d->status_cb(d, sync, d->status_arg);
-	d->publish_gap = gap_for(uv_hrtime() - t0);
-	if (d->render_gap > d->publish_gap)
-		d->publish_gap = d->render_gap;
-	uv_update_time(d->loop);
-	d->publish_last = uv_now(d->loop);
-}
-
-static void
-publish_cb(uv_timer_t *t)
-{
-	publish(t->data, 0);
-}
-
-static int
-publish_due(struct daemon *d)
-{
-	return d->publish_last == 0 ||
-	    uv_now(d->loop) >= d->publish_last + d->publish_gap;
-}
-
-void
-daemon_status_changed(struct daemon *d)
-{
-	if (d->publish_pending)
-		return;
-	d->publish_pending = 1;
-	uv_timer_start(&d->publish, publish_cb, publish_due(d) ? 0 :
-	    d->publish_last + d->publish_gap - uv_now(d->loop), 0);
-}
-
-void
-daemon_status_due(struct daemon *d)
-{
-	uv_update_time(d->loop);
-	if (publish_due(d)) {
-		uv_timer_stop(&d->publish);
-		publish(d, 0);
-	} else
-		daemon_status_changed(d);
-}
-
-/* Always: a render still in flight may not be out yet. */
-void
-daemon_status_flush(struct daemon *d)
-{
-	uv_timer_stop(&d->publish);
-	publish(d, 1);
-}
-
-void
-daemon_status_cost(struct daemon *d, uint64_t ns)
-{
-	d->render_gap = gap_for(ns);
-	if (d->render_gap > d->publish_gap)
-		d->publish_gap = d->render_gap;
-}
-
-void
-daemon_set_status_cb(struct daemon *d, daemon_status_cb cb, void *arg)
-{
-	d->status_cb = cb;
-	d->status_arg = arg;
-}
-
-static int
-any_busy(const struct daemon *d)
-{
-	for (size_t i = 0; i < d->nworkers; i++)
-		if (worker_busy(d->workers[i]))
-			return 1;
-	return 0;
-}
-
-void
-daemon_tick_done(struct daemon *d, struct worker *w)
-{
-	service_tick_done(d->svc, w);
-	if (worker_removed(w) && !worker_busy(w)) {
-		for (size_t i = 0; i < d->nworkers; i++)
-			if (d->workers[i] == w) {
-				memmove(d->workers + i, d->workers + i + 1,
-				    (d->nworkers - i - 1) * sizeof(w));
-				d->nworkers--;
-				break;
-			}
-		worker_free(w);
-	}
-	if (d->draining && !any_busy(d)) {
-		log_info("event=drained");
-		uv_stop(d->loop);
-	}
+	d->env.spawner = d->spawner;
 }
 
 static void
@@ -606,20 +737,100 @@ wal_full(void *arg)
 		d->ckpt_busy = 0;
 }
 
+static char *
+absolute(const char *path)
+{
+	char *cwd, *r;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if ((cwd = getcwd(NULL, 0)) == NULL)
+		return xstrdup(path);
+	r = util_resolve(cwd, path);
+	free(cwd);
+	return r;
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) == -1 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+/* The manifest (or the singleton's one-member crew) as the daemon starts
+ * with it; an exit status with err on failure. */
+static int
+load_config(struct daemon *d, const struct daemon_opts *o, struct crew **cp,
+    char *err, size_t errlen)
+{
+	struct diag dg = { 0 };
+	struct crew *c = NULL;
+	char *msg;
+
+	*cp = NULL;
+	if (o->crew) {
+		d->manifest = absolute(o->crew);
+		file_sig_get(d->manifest, &d->manifest_sig);
+		if (crew_load(d->manifest, &c, &dg) == -1 || c == NULL) {
+			msg = diag_first_error(&dg);
+			snprintf(err, errlen, "%s", msg ? msg : "invalid crew");
+			free(msg);
+			diag_release(&dg);
+			return EXIT_CONFIG;
+		}
+		log_crew_warnings(&dg);
+		diag_release(&dg);
+	} else if (o->def) {
+		char *def = absolute(o->def);
+		char *lc = o->lifecycle ? absolute(o->lifecycle) : NULL;
+
+		d->singleton = 1;
+		c = crew_singleton(def, lc, o->interval_ms, o->timeout_ms);
+		free(def);
+		free(lc);
+		if (c == NULL) {
+			snprintf(err, errlen, "cannot set up singleton");
+			return EXIT_CONFIG;
+		}
+		if (o->boot_grace_set)
+			c->boot_grace_ms = o->boot_grace_ms;
+	} else {
+		snprintf(err, errlen, "--crew FILE or --def FILE is required");
+		return EXIT_USAGE;
+	}
+	*cp = c;
+	return 0;
+}
+
 int
 daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
     size_t errlen)
 {
 	struct daemon *d = xcalloc(1, sizeof(*d));
-	struct diag dg = { 0 };
 	struct crew *c = NULL;
-	char *repo, *msg, *dbpath;
+	char *repo;
 	int rc;
 
 	*out = NULL;
 	d->opts = *o;
 	d->lock_fd = -1;
+	d->repo_lock_fd = -1;
 	d->pid = (long)getpid();
+	sentinel_faults(o->settings->test_fault);	/* TEST-ONLY */
 	d->boot_ms = util_now_ms();
 	if (o->self_exe != NULL)
 		d->self_exe = xstrdup(o->self_exe);
@@ -639,41 +850,9 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	(void)signal(SIGPIPE, SIG_IGN);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
-	uv_timer_init(d->loop, &d->publish);
-	d->publish.data = d;
 
-	if (o->crew) {
-		d->manifest = absolute(o->crew);
-		file_sig_get(d->manifest, &d->manifest_sig);
-		if (crew_load(d->manifest, &c, &dg) == -1 || c == NULL) {
-			msg = diag_first_error(&dg);
-			snprintf(err, errlen, "%s", msg ? msg : "invalid crew");
-			free(msg);
-			rc = EXIT_CONFIG;
-			goto fail;
-		}
-		log_crew_warnings(&dg);
-	} else if (o->def) {
-		char *def = absolute(o->def);
-		char *lc = o->lifecycle ? absolute(o->lifecycle) : NULL;
-
-		d->singleton = 1;
-		c = crew_singleton(def, lc, o->interval_ms, o->timeout_ms);
-		free(def);
-		free(lc);
-		if (c == NULL) {
-			snprintf(err, errlen, "cannot set up singleton");
-			rc = EXIT_CONFIG;
-			goto fail;
-		}
-		if (o->boot_grace_set)
-			c->boot_grace_ms = o->boot_grace_ms;
-	} else {
-		snprintf(err, errlen, "--crew FILE or --def FILE is required");
-		rc = EXIT_USAGE;
+	if ((rc = load_config(d, o, &c, err, errlen)) != 0)
 		goto fail;
-	}
-	diag_release(&dg);
 	if ((d->redactor = build_redactor(c, err, errlen)) == NULL) {
 		rc = EXIT_CONFIG;
 		goto fail;
@@ -691,7 +870,14 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	free(repo);
 
-	d->data = daemon_data_dir(o->data, c->title ? c->title : "keeper");
+	d->data = preflight_data_dir(o->data, c->title ? c->title : "keeper",
+	    o->settings);
+	if (d->data == NULL) {
+		snprintf(err, errlen, "no data directory: give --data or set "
+		    "KEEPER_DATA (HOME is not set)");
+		rc = EXIT_USAGE;
+		goto fail;
+	}
 	if (mkdir_p(d->data) == -1) {
 		snprintf(err, errlen, "data directory %s: %s", d->data,
 		    strerror(errno));
@@ -704,116 +890,53 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	}
 	if ((rc = take_lock(d, err, errlen)) != 0)
 		goto fail;
+	if (preflight_repo_lock(d->repo, d->data, &d->repo_lock_fd, err,
+	    errlen) != 0) {
+		rc = EXIT_LOCKED;
+		goto fail;
+	}
 	d->sync = statesync_new(d->loop, d->data);
-	dbpath = xasprintf("%s/keeper.db", d->data);
-	d->dbpath = dbpath;
-	if (store_open(dbpath, &d->store, err, errlen) == -1) {
+	d->dbpath = xasprintf("%s/keeper.db", d->data);
+	if (open_store(d, 0, err, errlen) == -1) {
 		rc = 1;
 		goto fail;
 	}
-	store_on_wal(d->store, wal_full, d);
 	(void)store_interrupt_open(d->store, util_now_ms(), kill_leftover, d);
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
-	gate_init(&d->git_gate, 1);
+	d->git = gitq_new(d->loop, d->repo);
+	d->env = (struct worker_env){
+		.loop = d->loop,
+		.data = d->data,
+		.repo = d->repo,
+		.singleton = d->singleton,
+		.oneshot = o->oneshot,
+		.pid = d->pid,
+		.store = d->store,
+		.sync = d->sync,
+		.gate = &d->gate,
+		.git = d->git,
+		.exec = d->self_exe,
+		.exec_lean = d->exec_lean,
+		.gitops = o->settings->gitops,
+		.gitpush = o->settings->gitpush,
+		.due = worker_due,
+		.changed = worker_changed,
+		.done = worker_done,
+		.live_runs = live_runs,
+		.arg = d,
+	};
 	apply_crew(d, c, 1);
 	*out = d;
 	return 0;
 fail:
-	diag_release(&dg);
 	if (d->crew == NULL && c != NULL)
 		crew_free(c);
 	daemon_free(d);
 	return rc;
 }
 
-/* ---- the control socket: one request line, then the answer ---- */
-
-struct client {
-	uv_pipe_t		 pipe;
-	struct daemon		*d;
-	struct worker		*w;
-	struct worker_watch	 watch;
-	char			 buf[1024];
-	size_t			 len;
-	int			 closing;
-};
-
-static void
-client_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-static void
-client_close(struct client *c)
-{
-	if (c->closing)
-		return;
-	c->closing = 1;
-	if (c->w) {
-		worker_unwatch(c->w, &c->watch);
-		c->w = NULL;
-	}
-	uv_close((uv_handle_t *)&c->pipe, client_closed);
-}
-
-struct wreq {
-	uv_write_t	 req;
-	struct client	*c;
-	int		 close_after;
-	char		 data[];
-};
-
-static void
-write_cb(uv_write_t *req, int status)
-{
-	struct wreq *r = (struct wreq *)req;
-
-	if ((status != 0 || r->close_after) && !r->c->closing)
-		client_close(r->c);
-	free(r);
-}
-
-static void
-client_send(struct client *c, const char *s, int close_after)
-{
-	size_t n = strlen(s);
-	struct wreq *r;
-	uv_buf_t b;
-
-	if (c->closing)
-		return;
-	r = xmalloc(sizeof(*r) + n + 1);
-	memcpy(r->data, s, n + 1);
-	r->c = c;
-	r->close_after = close_after;
-	b = uv_buf_init(r->data, (unsigned int)n);
-	if (uv_write(&r->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
-		free(r);
-		client_close(c);
-	}
-}
-
-/* Lines of text prefixed "> " so that the final "exit N" is unambiguous. */
-static void
-send_text(struct client *c, const char *text, const char *exit_line)
-{
-	struct sb sb = { 0 };
-	const char *p = text, *nl;
-
-	while (p && *p) {
-		nl = strchr(p, '\n');
-		sb_adds(&sb, "> ");
-		sb_add(&sb, p, nl ? (size_t)(nl - p) : strlen(p));
-		sb_addc(&sb, '\n');
-		p = nl ? nl + 1 : NULL;
-	}
-	if (exit_line)
-		sb_adds(&sb, exit_line);
-	client_send(c, sb.buf ? sb.buf : "", exit_line != NULL);
-	sb_release(&sb);
-}
+/* ---- the control socket's requests ---- */
 
 int
 daemon_exit_for(enum outcome o)
@@ -834,201 +957,151 @@ daemon_exit_for(enum outcome o)
 	}
 }
 
+/* A run-once asked over the socket: the client watches the tick. */
+struct remote_once {
+	struct worker_watch	 watch;
+	struct daemon		*d;
+	struct worker		*w;	/* NULL once the tick ended */
+	struct ctl_client	*c;
+};
+
 static void
-client_line(struct worker_watch *ww, const char *kind, const char *text)
+remote_line(struct worker_watch *ww, const char *kind, const char *text)
 {
-	struct client *c = ww->arg;
-	char *s = xasprintf("%s: %s %s", c->w ? worker_name(c->w) : "?", kind,
+	struct remote_once *r = ww->arg;
+	char *s = xasprintf("%s: %s %s", r->w ? worker_name(r->w) : "?", kind,
 	    text);
 
-	send_text(c, s, NULL);
+	ctl_send_text(r->c, s, -1);
 	free(s);
 }
 
 static void
-client_end(struct worker_watch *ww, struct worker *w, enum outcome o,
+remote_end(struct worker_watch *ww, struct worker *w, enum outcome o,
     const char *summary)
 {
-	struct client *c = ww->arg;
-	char line[32];
+	struct remote_once *r = ww->arg;
 
 	(void)w;
-	c->w = NULL;		/* the worker forgets its watchers itself */
-	daemon_status_flush(c->d);	/* /_activity agrees with the answer */
-	snprintf(line, sizeof(line), "exit %d\n", daemon_exit_for(o));
-	send_text(c, summary, line);
-}
-
-json_t *
-daemon_status_json(struct daemon *d)
-{
-	json_t *arr = json_array(), *o;
-	struct agent_status s;
-
-	for (size_t i = 0; i < d->nworkers; i++) {
-		worker_status(d->workers[i], &s);
-		o = json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:s, s:i, s:b, "
-		    "s:i, s:I}", "name", s.name, "state", s.state ? s.state :
-		    "", "hits", s.hits, "repeat", s.repeat, "last_run",
-		    (json_int_t)s.last_run_ms, "next_tick",
-		    (json_int_t)s.next_tick_ms, "last_outcome",
-		    outcome_name(s.last_outcome), "streak", s.no_work_streak,
-		    "running", s.running, "queue_place", s.queue_place,
-		    "run_started", (json_int_t)s.run_started_ms);
-		if (s.error)
-			json_object_set_new(o, "error", json_string(s.error));
-		if (s.thought)
-			json_object_set_new(o, "thought", json_string(s.thought));
-		json_array_append_new(arr, o);
-	}
-	o = json_pack("{s:o, s:i, s:s}", "agents", arr, "pid", (int)d->pid,
-	    "data", d->data);
-	if (d->crew_error)
-		json_object_set_new(o, "crew_error",
-		    json_string(d->crew_error));
-	return o;
+	r->w = NULL;		/* the worker forgets its watchers itself */
+	emit(r->d, DAEMON_FLUSH, NULL);	/* /_activity agrees with the answer */
+	ctl_send_text(r->c, summary, daemon_exit_for(o));
 }
 
 static void
-client_request(struct client *c, char *line)
+remote_closed(struct ctl_client *c, void *arg)
 {
-	struct daemon *d = c->d;
+	struct remote_once *r = arg;
+
+	(void)c;
+	if (r->w != NULL)	/* hung up mid-run: the run goes on */
+		worker_unwatch(r->w, &r->watch);
+	free(r);
+}
+
+static void
+request_run_once(struct daemon *d, struct ctl_client *c, const char *name)
+{
+	struct remote_once *r;
 	struct worker *w;
 	char *s;
+
+	if (d->draining) {
+		ctl_send_text(c, "keeper is shutting down", EXIT_LOCKED);
+		return;
+	}
+	reload(d, 0);
+	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
+		s = xasprintf("no agent named '%s' in the crew", name);
+		ctl_send_text(c, s, EXIT_CONFIG);
+		free(s);
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->d = d;
+	r->c = c;
+	r->w = w;
+	r->watch.on_line = remote_line;
+	r->watch.on_end = remote_end;
+	r->watch.arg = r;
+	ctl_on_close(c, remote_closed, r);
+	if (worker_tick(w, "run-once", &r->watch) == -1) {
+		r->w = NULL;
+		s = xasprintf("%s is mid-tick; not starting a second run",
+		    name);
+		ctl_send_text(c, s, EXIT_LOCKED);
+		free(s);
+	}
+}
+
+/* The live status document (core/status.c's status_cli()). */
+static char *
+status_line(struct daemon *d)
+{
+	struct agent_status *st = xcalloc(d->nworkers + 1, sizeof(*st));
+	struct status_crew c;
 	json_t *j;
+	char *s, *line;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_status(d->workers[i], &st[i]);
+	daemon_status_crew(d, &c);
+	j = status_cli(st, d->nworkers, &c, d->pid, d->data);
+	s = status_dump(j, NULL);
+	line = xasprintf("%s\n", s);
+	json_decref(j);
+	free(s);
+	free(st);
+	return line;
+}
+
+static void
+on_request(struct ctl_client *c, char *line, void *arg)
+{
+	struct daemon *d = arg;
+	char *s;
 
 	if (strncmp(line, "run-once ", 9) == 0) {
-		if (d->draining) {
-			send_text(c, "keeper is shutting down", "exit 75\n");
-			return;
-		}
-		if ((w = daemon_find(d, line + 9)) == NULL ||
-		    worker_removed(w)) {
-			s = xasprintf("no agent named '%s' in the crew",
-			    line + 9);
-			send_text(c, s, "exit 65\n");
-			free(s);
-			return;
-		}
-		c->watch.on_line = client_line;
-		c->watch.on_end = client_end;
-		c->watch.arg = c;
-		c->w = w;
-		if (worker_tick(w, "run-once", &c->watch) == -1) {
-			c->w = NULL;
-			s = xasprintf("%s is mid-tick; not starting a second "
-			    "run", line + 9);
-			send_text(c, s, "exit 75\n");
-			free(s);
-		}
+		request_run_once(d, c, line + 9);
 	} else if (strcmp(line, "status") == 0) {
-		j = daemon_status_json(d);
-		s = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-		line = xasprintf("%s\n", s);
-		client_send(c, line, 1);
-		free(line);
+		s = status_line(d);
+		ctl_send(c, s, 1);
 		free(s);
 	} else if (strcmp(line, "ping") == 0) {
 		s = xasprintf("pong %ld\n", d->pid);
-		client_send(c, s, 1);
+		ctl_send(c, s, 1);
 		free(s);
 	} else {
-		client_send(c, "error unknown request\n", 1);
+		ctl_send(c, "error unknown request\n", 1);
 	}
-}
-
-static void
-client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-	struct client *c = h->data;
-
-	(void)hint;
-	*b = uv_buf_init(c->buf + c->len, (unsigned int)(sizeof(c->buf) - 1 -
-	    c->len));
-}
-
-static void
-client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	struct client *c = s->data;
-	char *nl;
-
-	(void)b;
-	if (n < 0) {
-		client_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
-	if ((nl = strchr(c->buf, '\n')) != NULL) {
-		*nl = '\0';
-		uv_read_stop(s);
-		client_request(c, c->buf);
-		/* Watch for a hang-up while a run-once streams. */
-		if (!c->closing)
-			uv_read_start(s, client_alloc, client_read);
-		c->len = 0;
-	} else if (c->len >= sizeof(c->buf) - 1) {
-		client_send(c, "error request too long\n", 1);
-	}
-}
-
-static void
-ctl_connection(uv_stream_t *server, int status)
-{
-	struct daemon *d = server->data;
-	struct client *c;
-
-	if (status != 0)
-		return;
-	c = xcalloc(1, sizeof(*c));
-	c->d = d;
-	uv_pipe_init(d->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
-		uv_close((uv_handle_t *)&c->pipe, client_closed);
-		return;
-	}
-	uv_read_start((uv_stream_t *)&c->pipe, client_alloc, client_read);
-}
-
-/* sun_path holds 108 bytes; a longer path goes through the directory's
- * /proc/self/fd alias. *dfd is to be closed by the caller. */
-char *
-daemon_sock_path(const char *data, int *dfd)
-{
-	char *p = xasprintf("%s/keeper.sock", data);
-
-	*dfd = -1;
-	if (strlen(p) < 100)
-		return p;
-	free(p);
-	if ((*dfd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return xasprintf("%s/keeper.sock", data);
-	return xasprintf("/proc/self/fd/%d/keeper.sock", *dfd);
-}
-
-static int
-ctl_listen(struct daemon *d)
-{
-	int dfd, rc;
-
-	d->ctl_path = daemon_sock_path(d->data, &dfd);
-	(void)unlink(d->ctl_path);	/* stale: we hold the lock */
-	uv_pipe_init(d->loop, &d->ctl, 0);
-	d->ctl.data = d;
-	d->ctl_open = 1;
-	if ((rc = uv_pipe_bind(&d->ctl, d->ctl_path)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&d->ctl, 64, ctl_connection)) != 0)
-		log_warnx("event=control-socket-failed path=%s msg=%s",
-		    log_qv(d->ctl_path), log_qv(uv_strerror(rc)));
-	if (dfd != -1)
-		close(dfd);
-	return rc;
 }
 
 /* ---- signals and the manifest watch ---- */
+
+static void
+drain(struct daemon *d, int signum)
+{
+	size_t n = d->nworkers;
+	struct worker **ws;
+
+	log_info("event=drain signal=%d", signum);
+	d->draining = 1;
+	if (d->watching)
+		uv_timer_stop(&d->settle);
+	emit(d, DAEMON_STOPPING, NULL);
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_stop(d->workers[i]);
+	/* Ticks still waiting for a slot never started: they end now. The
+	 * array may shrink under us (a removed worker is freed), so walk a
+	 * copy. */
+	ws = xcalloc(n + 1, sizeof(*ws));
+	memcpy(ws, d->workers, n * sizeof(*ws));
+	for (size_t i = 0; i < n; i++)
+		worker_unqueue(ws[i]);
+	free(ws);
+	if (!any_busy(d))
+		uv_stop(d->loop);
+}
 
 static void
 on_signal(uv_signal_t *s, int signum)
@@ -1037,34 +1110,13 @@ on_signal(uv_signal_t *s, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("event=sighup");
-		service_reloading(d->svc);
-		daemon_reload(d, 1);
-		service_ready(d->svc);
+		emit(d, DAEMON_RELOADING, NULL);
+		reload(d, 1);
+		emit(d, DAEMON_READY, NULL);
 		return;
 	}
-	if (d->draining)
-		return;
-	log_info("event=drain signal=%d", signum);
-	d->draining = 1;
-	if (d->watching)
-		uv_timer_stop(&d->settle);
-	service_stopping(d->svc);
-	for (size_t i = 0; i < d->nworkers; i++)
-		worker_stop(d->workers[i]);
-	/* Ticks still waiting for a slot never started: they end now. The
-	 * array may shrink under us (a removed worker is freed), so walk a
-	 * copy. */
-	{
-		size_t n = d->nworkers;
-		struct worker **ws = xcalloc(n + 1, sizeof(*ws));
-
-		memcpy(ws, d->workers, n * sizeof(*ws));
-		for (size_t i = 0; i < n; i++)
-			worker_unqueue(ws[i]);
-		free(ws);
-	}
-	if (!any_busy(d))
-		uv_stop(d->loop);
+	if (!d->draining)
+		drain(d, signum);
 }
 
 #define MANIFEST_SETTLE_MS	150
@@ -1075,7 +1127,7 @@ on_manifest_settled(uv_timer_t *t)
 	struct daemon *d = t->data;
 
 	if (!d->draining)
-		daemon_reload(d, 0);
+		reload(d, 0);
 }
 
 static void
@@ -1095,22 +1147,9 @@ on_manifest_dir(uv_fs_event_t *h, const char *file, int events, int status)
 		    MANIFEST_SETTLE_MS, 0);
 }
 
-int
-daemon_serve(struct daemon *d)
+static void
+start_signals(struct daemon *d)
 {
-	int64_t now = util_now_ms();
-	struct plane_web *web;
-	char err[512];
-	char *dir;
-
-	/* The HTTP plane first: a --listen that cannot bind stops the start
-	 * before any tick. */
-	if (plane_start(d, &web, err, sizeof(err)) != 0) {
-		fprintf(stderr, "keeper: %s\n", err);
-		return 1;
-	}
-
-	start_zygote(d);
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);
 	uv_signal_init(d->loop, &d->sig_hup);
@@ -1118,28 +1157,48 @@ daemon_serve(struct daemon *d)
 	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&d->sig_int, on_signal, SIGINT);
 	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
-	(void)ctl_listen(d);
-	if (d->manifest) {
-		dir = util_dirname(d->manifest);
-		uv_fs_event_init(d->loop, &d->watch);
-		uv_timer_init(d->loop, &d->settle);
-		d->watch.data = d->settle.data = d;
-		d->watching = 1;
-		if (uv_fs_event_start(&d->watch, on_manifest_dir, dir, 0) != 0)
-			log_warnx("event=watch-failed dir=%s", dir);
-		free(dir);
-	}
+	d->signals = 1;
+}
+
+static void
+start_watch(struct daemon *d)
+{
+	char *dir;
+
+	if (d->manifest == NULL)
+		return;
+	dir = util_dirname(d->manifest);
+	uv_fs_event_init(d->loop, &d->watch);
+	uv_timer_init(d->loop, &d->settle);
+	d->watch.data = d->settle.data = d;
+	d->watching = 1;
+	if (uv_fs_event_start(&d->watch, on_manifest_dir, dir, 0) != 0)
+		log_warnx("event=watch-failed dir=%s", dir);
+	free(dir);
+}
+
+int
+daemon_serve(struct daemon *d)
+{
+	int64_t now = util_now_ms();
+	char err[512];
+
+	start_zygote(d);
+	start_signals(d);
+	if ((d->ctl = ctl_listen(d->loop, d->data, on_request, d, err,
+	    sizeof(err))) == NULL)
+		log_warnx("event=control-socket-failed msg=%s", log_qv(err));
+	start_watch(d);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
-	d->svc = service_new(d);
-	service_ready(d->svc);
-	plane_ready(web);	/* http.addr: up, signals handled */
+	emit(d, DAEMON_READY, NULL);
 	uv_run(d->loop, UV_RUN_DEFAULT);
-	plane_stop(web);	/* its handles close in daemon_free() */
 	return d->exit_code;
 }
+
+/* ---- run-once in-process ---- */
 
 struct once {
 	struct worker_watch	 watch;
@@ -1193,7 +1252,7 @@ daemon_once(struct daemon *d, const char *name,
 	struct worker *w;
 	char *s;
 
-	if ((w = daemon_find(d, name)) == NULL) {
+	if ((w = find_worker(d, name)) == NULL) {
 		s = xasprintf("no agent named '%s' in the crew", name);
 		out(s, arg);
 		free(s);
@@ -1235,10 +1294,7 @@ daemon_free(struct daemon *d)
 		for (size_t i = 0; i < d->nworkers; i++)
 			worker_free(d->workers[i]);
 		d->nworkers = 0;
-		service_close(d->svc);
-		d->svc = NULL;
-		uv_close((uv_handle_t *)&d->publish, noop_close);
-		if (d->sig_term.loop) {
+		if (d->signals) {
 			uv_close((uv_handle_t *)&d->sig_term, noop_close);
 			uv_close((uv_handle_t *)&d->sig_int, noop_close);
 			uv_close((uv_handle_t *)&d->sig_hup, noop_close);
@@ -1247,10 +1303,8 @@ daemon_free(struct daemon *d)
 			uv_close((uv_handle_t *)&d->watch, noop_close);
 			uv_close((uv_handle_t *)&d->settle, noop_close);
 		}
-		if (d->ctl_open) {
-			uv_close((uv_handle_t *)&d->ctl, noop_close);
-			(void)unlink(d->ctl_path);
-		}
+		ctl_close(d->ctl);
+		d->ctl = NULL;
 		statesync_free(d->sync);
 		child_spawner_free(d->spawner);
 		d->spawner = NULL;
@@ -1260,19 +1314,21 @@ daemon_free(struct daemon *d)
 	}
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
+	if (d->repo_lock_fd != -1)
+		close(d->repo_lock_fd);
 	store_ckpt_close(d->ckpt_conn);
 	store_close(d->store);
-	repo_close(d->git);
+	gitq_free(d->git);
 	redact_free(d->redactor);
 	if (d->crew)
 		crew_free(d->crew);
 	free(d->workers);
 	free(d->crew_error);
+	free(d->notice);
 	free(d->manifest);
 	free(d->repo);
 	free(d->data);
 	free(d->self_exe);
-	free(d->ctl_path);
 	free(d->dbpath);
 	free(d);
 	git_libgit2_shutdown();

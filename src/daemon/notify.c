@@ -128,26 +128,12 @@ notify_init(struct notify *n, const char *sockname, const char *wd_usec,
 	return 0;
 }
 
-int
-notify_init_env(struct notify *n, int unset_env, char *err, size_t errlen)
+void
+notify_unset_env(void)
 {
-	char *sock, *usec, *pid;
-	int rc;
-
-	/* Copies: unsetenv() may free the strings getenv() returned. */
-	sock = getenv("NOTIFY_SOCKET") ? xstrdup(getenv("NOTIFY_SOCKET")) : NULL;
-	usec = getenv("WATCHDOG_USEC") ? xstrdup(getenv("WATCHDOG_USEC")) : NULL;
-	pid = getenv("WATCHDOG_PID") ? xstrdup(getenv("WATCHDOG_PID")) : NULL;
-	if (unset_env) {
-		unsetenv("NOTIFY_SOCKET");
-		unsetenv("WATCHDOG_USEC");
-		unsetenv("WATCHDOG_PID");
-	}
-	rc = notify_init(n, sock, usec, pid, err, errlen);
-	free(sock);
-	free(usec);
-	free(pid);
-	return rc;
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
 }
 
 int

@@ -51,16 +51,16 @@ int64_t	 notify_parse_watchdog(const char *usec, const char *pid, pid_t self,
 	    char *err, size_t errlen);
 
 /*
- * Set up from explicit values (tests) or from the environment. With
- * unset_env, the variables are removed so agent children do not inherit
- * them. Returns 0 (possibly with notifications off), -1 with err when
- * the variables are malformed or the socket cannot be made; the struct is
- * then usable and off.
+ * Set up from $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID's values
+ * (settings.h read them; NULL when unset). Returns 0 (possibly with
+ * notifications off), -1 with err when the values are malformed or the
+ * socket cannot be made; the struct is then usable and off.
  */
 int	 notify_init(struct notify *, const char *sockname, const char *wd_usec,
 	    const char *wd_pid, char *err, size_t errlen);
-int	 notify_init_env(struct notify *, int unset_env, char *err,
-	    size_t errlen);
+/* Remove the three variables from the environment, so that the agents'
+ * children never inherit the daemon's socket or watchdog. */
+void	 notify_unset_env(void);
 int	 notify_enabled(const struct notify *);
 
 /* Send one message ("READY=1", "STATUS=...\n..."); 0 or -errno. Never

@@ -10,17 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "child.h"
-#include "daemon.h"
 #include "def.h"
 #include "diag.h"
+#include "filesig.h"
+#include "gate.h"
+#include "gitq.h"
 #include "lcspec.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "redact.h"
-#include "repo.h"
 #include "schedule.h"
 #include "sentinel.h"
 #include "statefile.h"
@@ -32,13 +34,14 @@
 extern char **environ;
 
 struct worker {
-	struct daemon		*d;
+	const struct worker_env	*env;
 	char			*name;
+	const struct crew	*crew;
 	const struct crew_member *m;	/* NULL once removed */
 	size_t			 index;
+	struct redactor		*rd;	/* referenced */
 	uv_timer_t		 timer;
 	struct gate_waiter	 gw;
-	uv_work_t		 work;
 	int			 busy, removed, stopped, have_slot;
 
 	/* The tick in flight. */
@@ -60,9 +63,7 @@ struct worker {
 	char			*error;		/* this tick's error */
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
-	struct git_job		*gj;		/* the thread-pool git job */
-	uv_after_work_cb	 git_done;	/* ... its callback */
-	struct gate_waiter	 git_gw;	/* ... its turn (d->git_gate) */
+	struct gitq_job		*gj;		/* its git job, queued or out */
 	long			 tok_p, tok_c;
 	struct sb		 steprec;	/* "NAME STATUS MS" lines */
 	struct worker_watch	*watchers;
@@ -85,6 +86,7 @@ struct worker {
 	int64_t			 gap_ms;
 	enum outcome		 last_outcome;
 	int			 streak, fail_streak;
+	int			 git_fail_streak; /* runs whose git job failed */
 	char			*steps[STATUS_STEPS];
 	int64_t			 steps_at[STATUS_STEPS];
 	size_t			 nsteps;
@@ -111,10 +113,26 @@ static void	stage_publish(struct worker *);
 static void	stage_schedule(struct worker *);
 static void	tick_finish(struct worker *, enum outcome);
 
+static const struct worker_runner child_runner = {
+	child_start, child_kill, child_expire, child_free
+};
+
+static int64_t
+now_ms(const struct worker *w)
+{
+	return w->env->now ? w->env->now(w->env->arg) : util_now_ms();
+}
+
+static const struct worker_runner *
+runner(const struct worker *w)
+{
+	return w->env->runner ? w->env->runner : &child_runner;
+}
+
 static char *
 path_of(struct worker *w, enum statefile_kind k)
 {
-	return statefile_path(w->d->data, k, w->d->singleton ? NULL :
+	return statefile_path(w->env->data, k, w->env->singleton ? NULL :
 	    w->name);
 }
 
@@ -124,13 +142,13 @@ scrub(const struct worker *w, const char *text)
 {
 	if (text == NULL)
 		return xstrdup("");
-	return redact_apply(w->d->redactor, text, strlen(text), NULL);
+	return redact_apply(w->rd, text, strlen(text), NULL);
 }
 
 static struct sched_params
 params_of(const struct worker *w)
 {
-	const struct crew *c = w->d->crew;
+	const struct crew *c = w->crew;
 	struct sched_params p = {
 		.interval_ms = w->m ? w->m->interval_ms : 3600000,
 		.continuous = w->m ? w->m->continuous : 0,
@@ -166,7 +184,7 @@ load_position(struct worker *w)
 		log_warnx("agent=%s event=state-file-ignored msg=%s",
 		    w->name, log_qv(err));
 	free(p);
-	w->streak = w->d->store ? store_streak(w->d->store, w->name) : 0;
+	w->streak = w->env->store ? store_streak(w->env->store, w->name) : 0;
 }
 
 static void
@@ -176,20 +194,23 @@ timer_cb(uv_timer_t *t)
 
 	if (sentinel_fault("skip-timer"))	/* TEST-ONLY, sentinel.h */
 		return;
-	(void)worker_tick(w, "schedule", NULL);
+	w->env->due(w, w->env->arg);	/* may free w */
 }
 
 struct worker *
-worker_new(struct daemon *d, const struct crew_member *m, size_t index)
+worker_new(const struct worker_env *env, const struct crew *c,
+    const struct crew_member *m, size_t index, struct redactor *rd)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 
-	w->d = d;
+	w->env = env;
 	w->name = xstrdup(m->name);
+	w->crew = c;
 	w->m = m;
 	w->index = index;
+	w->rd = redact_ref(rd);
 	w->row_id = -1;
-	uv_timer_init(d->loop, &w->timer);
+	uv_timer_init(env->loop, &w->timer);
 	w->timer.data = w;
 	load_position(w);
 	load_spec(w);		/* status shows START before the first tick */
@@ -210,7 +231,7 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	    SCHED_NEVER, boot ? w->index : 0);
 	w->gap_ms = delay;
 	w->next_tick_ms = now + delay;
-	uv_update_time(w->d->loop);
+	uv_update_time(w->env->loop);
 	uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
 }
 
@@ -227,26 +248,33 @@ worker_busy(const struct worker *w)
 }
 
 int
+worker_running(const struct worker *w)
+{
+	return w->child != NULL;
+}
+
+int
 worker_removed(const struct worker *w)
 {
 	return w->removed;
 }
 
 void
-worker_rebind(struct worker *w, const struct crew_member *m, size_t index)
+worker_rebind(struct worker *w, const struct crew *c,
+    const struct crew_member *m, size_t index, struct redactor *rd)
 {
+	w->crew = c;
 	w->m = m;
 	w->index = index;
-	w->removed = 0;
-}
-
-void
-worker_remove(struct worker *w)
-{
-	w->removed = 1;
-	w->m = NULL;
-	uv_timer_stop(&w->timer);
-	w->next_tick_ms = 0;
+	if (rd != w->rd) {
+		redact_free(w->rd);
+		w->rd = redact_ref(rd);
+	}
+	w->removed = m == NULL;
+	if (w->removed) {
+		uv_timer_stop(&w->timer);
+		w->next_tick_ms = 0;
+	}
 }
 
 void
@@ -262,7 +290,7 @@ worker_unqueue(struct worker *w)
 {
 	if (!w->gw.queued)
 		return;
-	gate_cancel(&w->d->gate, &w->gw);
+	gate_cancel(w->env->gate, &w->gw);
 	w->error = xstrdup("shut down while waiting at the gate");
 	tick_finish(w, OUTCOME_INTERRUPTED);
 }
@@ -271,7 +299,7 @@ void
 worker_abort(struct worker *w)
 {
 	if (w->child)
-		child_kill(w->child);
+		runner(w)->kill(w->child);
 }
 
 void
@@ -312,6 +340,7 @@ timer_closed(uv_handle_t *h)
 	free(w->thought);
 	free(w->shown_error);
 	sb_release(&w->steprec);
+	redact_free(w->rd);
 	free(w);
 }
 
@@ -322,10 +351,15 @@ worker_free(struct worker *w)
 		w->have_slot = 0;
 		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
 			return;
-		gate_release(&w->d->gate);
+		gate_release(w->env->gate);
 	}
-	gate_cancel(&w->d->gate, &w->gw);
-	gate_cancel(&w->d->git_gate, &w->git_gw);
+	gate_cancel(w->env->gate, &w->gw);
+	if (w->gj != NULL) {		/* never out: a tick in flight is
+					   drained before its worker goes */
+		gitq_cancel(w->env->git, w->gj);
+		gitq_job_free(w->gj);
+		w->gj = NULL;
+	}
 	uv_close((uv_handle_t *)&w->timer, timer_closed);
 }
 
@@ -343,7 +377,7 @@ push_step(struct worker *w, const char *text)
 		w->nsteps--;
 	}
 	w->steps[w->nsteps] = scrub(w, text);
-	w->steps_at[w->nsteps++] = util_now_ms();
+	w->steps_at[w->nsteps++] = now_ms(w);
 }
 
 static void
@@ -368,7 +402,7 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		ww->on_line(ww, kind, t);
 		free(t);
 	}
-	daemon_status_changed(w->d);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
 /* ---- the tick ---- */
@@ -380,7 +414,7 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 		return -1;
 	w->busy = 1;
 	w->trigger = trigger;
-	w->tick_ms = util_now_ms();
+	w->tick_ms = now_ms(w);
 	/* A scheduled tick was due at next_tick_ms; any other now. */
 	w->scheduled_ms = strcmp(trigger, "schedule") == 0 && w->next_tick_ms ?
 	    w->next_tick_ms : w->tick_ms;
@@ -414,7 +448,7 @@ stage_last_run(struct worker *w)
 	char *p = path_of(w, SF_LAST_RUN), buf[64];
 	int n = statefile_format_last_run(w->tick_ms, buf, sizeof(buf));
 
-	statesync_put(w->d->sync, p, buf, (size_t)n);
+	statesync_put(w->env->sync, p, buf, (size_t)n);
 	w->last_run_ms = w->tick_ms;
 	free(p);
 }
@@ -466,12 +500,12 @@ load_spec(struct worker *w)
 	diag_release(&dg);
 }
 
-/* Config: the manifest (the daemon keeps the last good one) and this
- * member's lifecycle spec, each reparsed only when its file changed. */
+/* Config: the member as the daemon last bound it (it re-reads the
+ * manifest before it starts a tick) and its lifecycle spec, reparsed only
+ * when its file changed. */
 static int
 stage_reload(struct worker *w)
 {
-	daemon_reload(w->d, 0);
 	if (w->m == NULL) {
 		w->error = xstrdup("member removed from the manifest");
 		return -1;
@@ -479,7 +513,7 @@ stage_reload(struct worker *w)
 	free(w->def);
 	w->def = xstrdup(w->m->def);
 	w->timeout_ms = w->m->timeout_ms > 0 ? w->m->timeout_ms :
-	    w->d->crew->timeout_ms;
+	    w->crew->timeout_ms;
 	load_spec(w);
 	return 0;
 }
@@ -543,6 +577,10 @@ stage_decide(struct worker *w)
 
 		memcpy(was, w->pos.state, sizeof(was));
 		lc_decide(w->spec, &w->pos, w->tick_ms, &dec);
+		if (dec.clamped)
+			log_warnx("agent=%s event=clock-back msg=\"the "
+			    "lifecycle's times were in the future (the clock "
+			    "was set back); counted from now\"", w->name);
 		if (dec.reset)
 			log_warnx("agent=%s event=position-reset state=%s "
 			    "msg=\"persisted state no longer exists; "
@@ -578,13 +616,13 @@ stage_decide(struct worker *w)
 		return;
 	}
 	run_rec_init(&r, w);
-	r.daemon_pid = w->d->pid;
-	w->row_id = w->d->store ? store_begin(w->d->store, &r) : -1;
+	r.daemon_pid = w->env->pid;
+	w->row_id = w->env->store ? store_begin(w->env->store, &r) : -1;
 	if (w->row_id > 0)
 		snprintf(w->run_id, sizeof(w->run_id), "%" PRId64, w->row_id);
 	else
 		snprintf(w->run_id, sizeof(w->run_id), "p%ld-%" PRId64,
-		    w->d->pid, util_mono_ms());
+		    w->env->pid, util_mono_ms());
 	stage_integrate(w);
 }
 
@@ -598,12 +636,12 @@ stage_dream(struct worker *w)
 	int fd;
 
 	memset(&st, 0, sizeof(st));
-	if (w->d->store)
-		(void)store_dream_stats(w->d->store, w->name,
+	if (w->env->store)
+		(void)store_dream_stats(w->env->store, w->name,
 		    w->pos.last_dream_ms, &st);
 	org = lc_dream_org(w->name, w->state, w->pos.last_dream_ms,
 	    w->tick_ms, &st);
-	path = xasprintf("%s/dreams-%s.org", w->d->data, w->name);
+	path = xasprintf("%s/dreams-%s.org", w->env->data, w->name);
 	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0644)) == -1 || write(fd, org, strlen(org)) != (ssize_t)strlen(org))
 		log_warn("agent=%s event=dream-write-failed path=%s", w->name,
@@ -624,19 +662,20 @@ gate_granted(struct gate_waiter *gw)
 	    offsetof(struct worker, gw));
 
 	w->have_slot = 1;
-	daemon_status_changed(w->d);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 	stage_run(w);
 }
 
 static void
 stage_gate(struct worker *w)
 {
-	if (gate_acquire(&w->d->gate, &w->gw, gate_granted)) {
-		w->have_slot = w->d->gate.slots > 0;
+	if (gate_acquire(w->env->gate, &w->gw, gate_granted)) {
+		w->have_slot = w->env->gate->slots > 0;
 		stage_run(w);
 		return;
 	}
-	daemon_status_changed(w->d);	/* queue place is visible */
+	/* Its place in the queue is visible. */
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
 static void
@@ -646,7 +685,7 @@ release_slot(struct worker *w)
 		w->have_slot = 0;
 		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
 			return;
-		gate_release(&w->d->gate);
+		gate_release(w->env->gate);
 	}
 }
 
@@ -667,18 +706,18 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 
 	(void)c;
 	w->started_ms = w->run_started_ms = at;
-	if (w->d->store && w->row_id > 0)
-		(void)store_started(w->d->store, w->row_id, w->started_ms,
+	if (w->env->store && w->row_id > 0)
+		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
 	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
 	    w->state, w->hits, (long)pid);
-	daemon_status_changed(w->d);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
 static char **
 build_env(struct worker *w)
 {
-	const struct crew *cr = w->d->crew;
+	const struct crew *cr = w->crew;
 	char **env;
 	size_t n = 0, i = 0;
 
@@ -698,8 +737,8 @@ build_env(struct worker *w)
 	env[i++] = xasprintf("KEEPER_HITS=%d", w->hits);
 	env[i++] = xasprintf("KEEPER_REPEAT=%d", w->repeat);
 	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
-	env[i++] = xasprintf("KEEPER_REPO=%s", w->d->repo);
-	env[i++] = xasprintf("KEEPER_DATA=%s", w->d->data);
+	env[i++] = xasprintf("KEEPER_REPO=%s", w->env->repo);
+	env[i++] = xasprintf("KEEPER_DATA=%s", w->env->data);
 	env[i++] = xstrdup("KEEPER_EVENT_FD=3");
 	if (cr->step_pattern)
 		env[i++] = xasprintf("KEEPER_STEP_PATTERN=%s",
@@ -720,6 +759,24 @@ build_env(struct worker *w)
 	return env;
 }
 
+/* Why a run could not start, blaming the right thing: a run starts in
+ * the tenant repo, so a missing directory there fails the start with the
+ * same ENOENT as a missing interpreter would. */
+static char *
+spawn_error(const struct worker *w, int err)
+{
+	struct stat st;
+
+	if (stat(w->env->repo, &st) == -1)
+		return xasprintf("the tenant repository %s is gone (%s): moved "
+		    "or deleted? the run cannot start there", w->env->repo,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return xasprintf("the tenant repository %s is not a directory",
+		    w->env->repo);
+	return xasprintf("cannot start %s: %s", w->env->exec, strerror(err));
+}
+
 static void
 stage_run(struct worker *w)
 {
@@ -728,7 +785,7 @@ stage_run(struct worker *w)
 	char *argv[6], **env, err[512];
 	int n = 0;
 
-	if (w->d->exec_lean)
+	if (w->env->exec_lean)
 		argv[n++] = "keeper-exec";
 	else {
 		argv[n++] = "keeper";
@@ -742,14 +799,14 @@ stage_run(struct worker *w)
 	argv[n] = NULL;
 	env = build_env(w);
 	memset(&o, 0, sizeof(o));
-	o.file = w->d->self_exe;
+	o.file = w->env->exec;
 	o.argv = argv;
 	o.env = env;
-	o.cwd = w->d->repo;
+	o.cwd = w->env->repo;
 	o.timeout_ms = w->timeout_ms;
 	o.run_id = w->run_id;
-	o.data = w->d->data;
-	o.spawner = w->d->spawner;
+	o.data = w->env->data;
+	o.spawner = w->env->spawner;
 	/* Waiting at the gate does not count: the run's clock (started,
 	 * TIMEOUT) starts when the child exists (child_spawned()). */
 	for (size_t i = 0; i < w->nsteps; i++)
@@ -757,11 +814,12 @@ stage_run(struct worker *w)
 	w->nsteps = 0;
 	free(w->thought);
 	w->thought = NULL;
-	if (child_start(w->d->loop, &o, &cb, &w->child, err,
+	if (runner(w)->start(w->env->loop, &o, &cb, &w->child, err,
 	    sizeof(err)) == -1) {
 		util_strv_free(env);
 		release_slot(w);
-		w->error = xstrdup(err);
+		w->error = access(w->env->repo, F_OK) == -1 ?
+		    spawn_error(w, errno) : xstrdup(err);
 		w->duration_ms = 0;
 		log_warnx("agent=%s event=spawn-failed msg=%s", w->name,
 		    log_qv(err));
@@ -769,7 +827,7 @@ stage_run(struct worker *w)
 		return;
 	}
 	util_strv_free(env);
-	daemon_status_changed(w->d);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
 static void
@@ -792,8 +850,7 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->log = scrub(w, t);
 	free(t);
 	if (res->spawn_error) {
-		w->error = xasprintf("cannot start %s: %s", w->d->self_exe,
-		    strerror(res->spawn_error));
+		w->error = spawn_error(w, res->spawn_error);
 		w->started_ms = 0;
 	} else if (w->outcome == OUTCOME_KILLED)
 		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
@@ -802,7 +859,7 @@ stage_outcome(struct worker *w, const struct child_result *res)
 		w->error = res->exited ? xasprintf("exit status %d",
 		    res->exit_code) : xasprintf("killed by signal %d",
 		    res->term_signal);
-	child_free(w->child);
+	runner(w)->free(w->child);
 	w->child = NULL;
 	/* The slot comes back as soon as the run is over, whatever it was. */
 	release_slot(w);
@@ -810,167 +867,36 @@ stage_outcome(struct worker *w, const struct child_result *res)
 }
 
 /*
- * The git stages (SPEC §7, man keeper(1) GIT). libgit2 blocks, so the work
- * runs on the thread pool: stage_integrate() before a run when gitops is
- * on, stage_commit() after every run. Everything a job needs is copied
- * into struct git_job on the loop thread first (a manifest reload may free
- * the crew meanwhile); the worker's own fields it reads (name, state, run
- * id, result) stay put until the job's done callback runs. One git
- * operation runs at a time per repository (repo.c's lock), so jobs wait
- * their turn at the daemon's one-slot git gate and go to the pool one by
- * one (git_submit()): waiting ones hold no pool thread, and spawns and
- * state writes, which share the pool, never queue behind a row of
- * commits waiting for the lock.
+ * The git stages (SPEC §7, man keeper(1) GIT), as jobs on the daemon's git
+ * queue (gitq.h): stage_integrate() before a run when gitops is on,
+ * stage_commit() after every run. The job copies what it needs; the
+ * worker's own fields stay put until the job's done callback runs.
  */
 #define GIT_SETTLE_MS	2000	/* quiet time asked of files while another
 				   run shares the work tree */
 
-enum git_kind { GJ_NONE, GJ_COMMIT, GJ_PARTIAL, GJ_INTEGRATE };
-
-struct git_job {
-	struct daemon	*d;
-	enum git_kind	 kind;
-	struct repo_commit_info ci;
-	char		*author, *domain, *state, *result;
-	int		 push;
-	int		 rc;
-	char		 err[512];
-	struct repo_result res;
-	struct repo_integrate_result ir;
-	char		 push_err[512];
-	int		 push_rc;
-};
-
-static pthread_mutex_t git_open_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* The daemon's handle on the tenant repo, opened on first use (on the
- * thread pool: opening reads the disk). NULL with err when the tenant
- * directory is not a git work tree; retried on the next job, so a
- * repository created later is picked up. */
-static struct repo *
-git_handle(struct daemon *d, char *err, size_t errlen)
+static struct gitq_job *
+git_job(struct worker *w, enum gitq_kind kind)
 {
-	struct repo *r;
+	const struct crew *c = w->crew;
+	struct repo_commit_info ci = {
+		.agent = w->name,
+		.state = w->state,
+		.hits = w->hits + 1,	/* this run's ordinal in the state */
+		.repeat = w->repeat,
+		.run_id = w->run_id,
+		.result = w->result ? w->result : "",
+		.author = w->m ? w->m->author : NULL,
+		.domain = c && c->author_domain ? c->author_domain :
+		    REPO_DEFAULT_DOMAIN,
+		.outcome = kind == GITQ_PARTIAL ? outcome_name(w->outcome) :
+		    NULL,
+	};
 
-	pthread_mutex_lock(&git_open_mu);
-	if (d->git == NULL)
-		d->git = repo_open(d->repo, err, errlen);
-	r = d->git;
-	pthread_mutex_unlock(&git_open_mu);
-	return r;
-}
-
-static void
-git_job_free(struct git_job *j)
-{
-	if (j == NULL)
-		return;
-	free(j->author);
-	free(j->domain);
-	free(j->state);
-	free(j->result);
-	free(j);
-}
-
-static struct git_job *
-git_job_new(struct worker *w, enum git_kind kind)
-{
-	struct git_job *j = xcalloc(1, sizeof(*j));
-	const struct crew *c = w->d->crew;
-	size_t live = 0;
-
-	j->d = w->d;
-	j->kind = kind;
-	j->push = repo_gitpush_enabled();
-	j->domain = xstrdup(c && c->author_domain ? c->author_domain :
-	    REPO_DEFAULT_DOMAIN);
-	j->author = w->m && w->m->author ? xstrdup(w->m->author) : NULL;
-	j->state = xstrdup(w->state);
-	j->result = xstrdup(w->result ? w->result : "");
-	j->ci.agent = w->name;
-	j->ci.state = j->state;
-	j->ci.hits = w->hits + 1;	/* this run's ordinal in the state */
-	j->ci.repeat = w->repeat;
-	j->ci.run_id = w->run_id;
-	j->ci.result = j->result;
-	j->ci.author = j->author;
-	j->ci.domain = j->domain;
-	if (kind == GJ_PARTIAL)
-		j->ci.outcome = outcome_name(w->outcome);
 	/* Another run live in the same work tree may be mid-file: leave
 	 * what it touched in the last moments for a later commit. */
-	for (size_t i = 0; i < w->d->nworkers; i++)
-		if (w->d->workers[i] != w &&
-		    w->d->workers[i]->child != NULL)
-			live++;
-	j->ci.settle_ms = live ? GIT_SETTLE_MS : 0;
-	return j;
-}
-
-static void
-git_work(uv_work_t *req)
-{
-	struct worker *w = req->data;
-	struct git_job *j = w->gj;
-	struct repo *r;
-
-	j->rc = -1;
-	if ((r = git_handle(j->d, j->err, sizeof(j->err))) == NULL)
-		return;
-	switch (j->kind) {
-	case GJ_COMMIT:
-		j->rc = repo_commit(r, &j->ci, &j->res, j->err,
-		    sizeof(j->err));
-		if (j->rc == 0 && j->push && j->res.status == REPO_COMMITTED)
-			j->push_rc = repo_push(r, j->push_err,
-			    sizeof(j->push_err));
-		break;
-	case GJ_PARTIAL:
-		j->rc = repo_partial(r, &j->ci, &j->res, j->err,
-		    sizeof(j->err));
-		break;
-	case GJ_INTEGRATE:
-		j->rc = repo_integrate(r, j->domain, j->push, &j->ir, j->err,
-		    sizeof(j->err));
-		break;
-	case GJ_NONE:
-		break;
-	}
-}
-
-static void
-git_after(uv_work_t *req, int status)
-{
-	struct worker *w = req->data;
-
-	gate_release(&w->d->git_gate);	/* the next job goes to the pool */
-	w->git_done(req, status);	/* may end the tick and free w */
-}
-
-/* w's turn at the git gate: its job goes to the pool. */
-static void
-git_queue(struct worker *w)
-{
-	if (uv_queue_work(w->d->loop, &w->work, git_work, git_after) != 0) {
-		gate_release(&w->d->git_gate);
-		w->git_done(&w->work, UV_EAGAIN);
-	}
-}
-
-static void
-git_granted(struct gate_waiter *gw)
-{
-	git_queue((struct worker *)((char *)gw -
-	    offsetof(struct worker, git_gw)));
-}
-
-static void
-git_submit(struct worker *w, uv_after_work_cb done)
-{
-	w->work.data = w;
-	w->git_done = done;
-	if (gate_acquire(&w->d->git_gate, &w->git_gw, git_granted))
-		git_queue(w);
+	ci.settle_ms = w->env->live_runs(w->env->arg) > 0 ? GIT_SETTLE_MS : 0;
+	return gitq_job_new(kind, &ci, w->env->gitpush);
 }
 
 static void
@@ -983,25 +909,24 @@ set_git_note(struct worker *w, char *note)
 }
 
 static void
-commit_done(uv_work_t *req, int status)
+commit_done(struct gitq_job *j, void *arg)
 {
-	struct worker *w = req->data;
-	struct git_job *j = w->gj;
+	struct worker *w = arg;
 
 	w->gj = NULL;
-	if (status != 0 || j->rc != 0) {
-		const char *why = status != 0 ? uv_strerror(status) : j->err;
-
+	if (j->rc != 0) {
 		/* The run's outcome stands and the work stays in the tree
 		 * for the next commit; the git column, the log and
 		 * /_activity say why. */
 		set_git_note(w, xasprintf("%s failed: %s", j->kind ==
-		    GJ_PARTIAL ? "partial" : "commit", why));
-		log_warnx("agent=%s event=git-error msg=\"%s\"", w->name, why);
+		    GITQ_PARTIAL ? "partial" : "commit", j->err));
+		log_warnx("agent=%s event=git-error msg=\"%s\"", w->name,
+		    j->err);
+		w->git_fail_streak++;
 	} else if (j->res.status == REPO_NO_CHANGE) {
-		set_git_note(w, xstrdup(j->kind == GJ_PARTIAL ?
+		set_git_note(w, xstrdup(j->kind == GITQ_PARTIAL ?
 		    "no change (no partial ref)" : "no change"));
-	} else if (j->kind == GJ_COMMIT) {
+	} else if (j->kind == GITQ_COMMIT) {
 		w->commit_id = xstrdup(j->res.id);
 		free(w->last_commit);
 		w->last_commit = xstrdup(j->res.id);
@@ -1023,10 +948,13 @@ commit_done(uv_work_t *req, int status)
 		free(w->error);
 		w->error = e;
 	}
-	if (j->kind == GJ_COMMIT && j->res.flags & REPO_F_STALE_LOCK)
+	if (j->rc == 0)
+		w->git_fail_streak = 0;
+	if (j->rc == 0 && j->kind == GITQ_COMMIT &&
+	    j->res.flags & REPO_F_STALE_LOCK)
 		log_warnx("agent=%s event=git-recovered msg=\"removed locks "
 		    "left by a keeper that died mid-commit\"", w->name);
-	git_job_free(j);
+	gitq_job_free(j);
 	tick_finish(w, w->outcome);
 }
 
@@ -1035,31 +963,28 @@ commit_done(uv_work_t *req, int status)
 static void
 stage_commit(struct worker *w)
 {
-	enum git_kind k = w->outcome == OUTCOME_DONE ? GJ_COMMIT :
-	    w->outcome == OUTCOME_FAILED || w->outcome == OUTCOME_KILLED ?
-	    GJ_PARTIAL : GJ_NONE;
+	enum gitq_kind k;
 
-	if (k == GJ_NONE || w->started_ms == 0) {
+	if (w->started_ms == 0 || (w->outcome != OUTCOME_DONE &&
+	    w->outcome != OUTCOME_FAILED && w->outcome != OUTCOME_KILLED)) {
 		tick_finish(w, w->outcome);
 		return;
 	}
-	w->gj = git_job_new(w, k);
-	git_submit(w, commit_done);
+	k = w->outcome == OUTCOME_DONE ? GITQ_COMMIT : GITQ_PARTIAL;
+	w->gj = git_job(w, k);
+	gitq_submit(w->env->git, w->gj, commit_done, w);
 }
 
 static void
-integrate_done(uv_work_t *req, int status)
+integrate_done(struct gitq_job *j, void *arg)
 {
-	struct worker *w = req->data;
-	struct git_job *j = w->gj;
+	struct worker *w = arg;
 
 	w->gj = NULL;
-	if (status != 0 || j->rc != 0) {
-		const char *why = status != 0 ? uv_strerror(status) : j->err;
-
-		set_git_note(w, xasprintf("integrate failed: %s", why));
+	if (j->rc != 0) {
+		set_git_note(w, xasprintf("integrate failed: %s", j->err));
 		log_warnx("agent=%s event=integrate-failed msg=\"%s\"",
-		    w->name, why);
+		    w->name, j->err);
 	} else if (j->ir.what == REPO_INT_CONFLICT) {
 		set_git_note(w, xasprintf("integrate: %s", j->ir.note));
 		log_warnx("agent=%s event=integrate-conflict msg=\"%s\"",
@@ -1070,7 +995,7 @@ integrate_done(uv_work_t *req, int status)
 		    w->name, repo_integration_name(j->ir.what), j->ir.id,
 		    j->ir.pushed ? " pushed=1" : "");
 	}
-	git_job_free(j);
+	gitq_job_free(j);
 	stage_gate(w);
 }
 
@@ -1080,12 +1005,12 @@ integrate_done(uv_work_t *req, int status)
 static void
 stage_integrate(struct worker *w)
 {
-	if (!repo_gitops_enabled()) {
+	if (!w->env->gitops) {
 		stage_gate(w);
 		return;
 	}
-	w->gj = git_job_new(w, GJ_INTEGRATE);
-	git_submit(w, integrate_done);
+	w->gj = git_job(w, GITQ_INTEGRATE);
+	gitq_submit(w->env->git, w->gj, integrate_done, w);
 }
 
 /* The common tail of every tick, whatever it came to. */
@@ -1096,9 +1021,9 @@ tick_finish(struct worker *w, enum outcome o)
 	stage_persist(w);
 	stage_settle(w);
 	/* Published before the history row closes, unless snapshots are
-	 * being spaced or rendered on the plane's thread (a big crew): a
+	 * being spaced or rendered on the web's thread (a big crew): a
 	 * closed row is then already in /_activity. */
-	daemon_status_due(w->d);
+	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	stage_record(w);
 	stage_publish(w);
 	stage_schedule(w);
@@ -1114,7 +1039,7 @@ stage_persist(struct worker *w)
 	lc_apply(w->spec, &w->pos, w->outcome, w->tick_ms);
 	p = path_of(w, SF_POS);
 	text = lc_pos_format(&w->pos);
-	statesync_put(w->d->sync, p, text, strlen(text));
+	statesync_put(w->env->sync, p, text, strlen(text));
 	free(text);
 	free(p);
 }
@@ -1125,12 +1050,12 @@ stage_record(struct worker *w)
 	struct run_rec r;
 	char *head = NULL;
 
-	if (w->d->store == NULL)
+	if (w->env->store == NULL)
 		return;
 	run_rec_init(&r, w);
 	r.id = w->row_id;
 	r.started_ms = w->started_ms;
-	r.ended_ms = util_now_ms();
+	r.ended_ms = now_ms(w);
 	r.duration_ms = w->duration_ms;
 	r.outcome = w->outcome;
 	r.exit_code = w->exit_code;
@@ -1147,12 +1072,12 @@ stage_record(struct worker *w)
 	r.tokens_prompt = w->tok_p;
 	r.tokens_completion = w->tok_c;
 	r.steps = w->steprec.len ? w->steprec.buf : NULL;
-	r.daemon_pid = w->d->pid;
+	r.daemon_pid = w->env->pid;
 	if (w->row_id > 0)
-		(void)store_end(w->d->store, &r);
-	else if ((w->row_id = store_record(w->d->store, &r)) < 0)
+		(void)store_end(w->env->store, &r);
+	else if ((w->row_id = store_record(w->env->store, &r)) < 0)
 		log_warnx("agent=%s event=history-write-failed msg=%s",
-		    w->name, log_qv(store_errmsg(w->d->store)));
+		    w->name, log_qv(store_errmsg(w->env->store)));
 	free(head);
 }
 
@@ -1220,7 +1145,8 @@ stage_publish(struct worker *w)
 		log_info("agent=%s event=tick outcome=%s state=%s dur_ms=%"
 		    PRId64, w->name, outcome_name(w->outcome), w->state,
 		    w->duration_ms);
-	daemon_status_changed(w->d);	/* before watchers, who may flush */
+	/* Before the watchers, who may flush. */
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 	for (ww = w->watchers; ww; ww = next) {
 		next = ww->next;
 		ww->on_end(ww, w, w->outcome, sum);
@@ -1250,18 +1176,17 @@ stage_schedule(struct worker *w)
 	} else {
 		delay = 0;
 	}
-	if (w->m != NULL && !w->removed && !w->stopped && !w->d->draining &&
-	    !w->d->opts.oneshot) {
-		int64_t now = util_now_ms();
+	if (w->m != NULL && !w->removed && !w->stopped && !w->env->oneshot) {
+		int64_t now = now_ms(w);
 
 		w->gap_ms = delay;
 		w->next_tick_ms = sched_next_due(&p, w->scheduled_ms, now,
 		    delay);
-		uv_update_time(w->d->loop);	/* timers count from now */
+		uv_update_time(w->env->loop);	/* timers count from now */
 		uv_timer_start(&w->timer, timer_cb,
 		    (uint64_t)(w->next_tick_ms - now), 0);
 	}
-	daemon_tick_done(w->d, w);	/* may free w */
+	w->env->done(w, w->env->arg);	/* may free w */
 }
 
 void
@@ -1270,7 +1195,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	memset(s, 0, sizeof(*s));
 	s->name = w->name;
 	s->running = w->child != NULL;
-	s->queue_place = gate_place(&w->d->gate, &w->gw);
+	s->queue_place = gate_place(w->env->gate, &w->gw);
 	s->state = w->pos.state;
 	s->hits = w->pos.hits;
 	s->repeat = 1;
@@ -1299,6 +1224,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_outcome = w->last_outcome;
 	s->no_work_streak = w->streak;
 	s->fail_streak = w->fail_streak;
+	s->git_fail_streak = w->git_fail_streak;
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
@@ -1306,7 +1232,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->git = w->last_git;
 }
 
-/* ---- service.c hooks: facts for the sentinel, its repair, alerts ---- */
+/* ---- housekeeping's hooks: facts for the sentinel, its repairs ---- */
 
 void
 worker_sentinel_facts(const struct worker *w, struct sentinel_worker *f)
@@ -1325,7 +1251,7 @@ void
 worker_expire(struct worker *w)
 {
 	if (w->child != NULL)
-		child_expire(w->child);
+		runner(w)->expire(w->child);
 }
 
 const char *

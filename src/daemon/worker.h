@@ -17,10 +17,19 @@
  * One tick per worker at a time: a run-once that finds the worker mid-tick
  * is refused.
  *
+ * A worker knows nothing of the daemon. What it shares with the other
+ * workers (the loop, the paths, the history, the state writer, the gate,
+ * the git queue, the spawner) comes borrowed in a struct worker_env, and
+ * it reports through the env's callbacks: its timer is due (the daemon
+ * re-reads the manifest, then starts the tick), its status changed, a tick
+ * ended. The manifest is never re-read from inside a tick.
+ *
  * Ownership: the daemon creates and frees workers (worker_free() closes
- * the timer; memory goes in its close callback). Strings filled into
- * struct agent_status are borrowed from the worker until its next tick
- * stage runs on the loop.
+ * the timer; memory goes in its close callback). The env, the crew and
+ * the member are borrowed: the crew and member until the next
+ * worker_rebind(); the redactor is referenced (redact_ref()). Strings
+ * filled into struct agent_status are borrowed from the worker until its
+ * next tick stage runs on the loop.
  */
 #ifndef KEEPER_WORKER_H
 #define KEEPER_WORKER_H
@@ -28,12 +37,69 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "crew.h"
 #include "outcome.h"
 #include "status.h"
 
-struct daemon;
 struct worker;
+struct child;
+struct child_cbs;
+struct child_opts;
+struct child_spawner;
+struct gate;
+struct gitq;
+struct redactor;
+struct sentinel_worker;
+struct statesync;
+struct store;
+
+/* How a run is started and stopped: child.h's functions, or a test's. */
+struct worker_runner {
+	int	(*start)(uv_loop_t *, const struct child_opts *,
+		    const struct child_cbs *, struct child **, char *err,
+		    size_t errlen);
+	void	(*kill)(struct child *);
+	void	(*expire)(struct child *);
+	void	(*free)(struct child *);
+};
+
+/* How urgently a status change wants publishing (daemon.h). */
+enum worker_news { WORKER_CHANGED, WORKER_SETTLED };
+
+struct worker_env {
+	uv_loop_t		*loop;
+	const char		*data;		/* absolute data directory */
+	const char		*repo;		/* absolute tenant work tree */
+	int			 singleton;	/* state files without NAME */
+	int			 oneshot;	/* run-once in-process: never arm */
+	long			 pid;		/* the daemon's, in history rows */
+	struct store		*store;		/* or NULL */
+	struct statesync	*sync;
+	struct gate		*gate;		/* the crew's concurrency gate */
+	struct gitq		*git;
+	struct child_spawner	*spawner;	/* or NULL: spawn each run */
+	const char		*exec;		/* the def interpreter */
+	int			 exec_lean;	/* exec is keeper-exec */
+	int			 gitops, gitpush; /* KEEPER_GITOPS, KEEPER_GITPUSH */
+	/* The wall clock in unix ms (NULL: the real one) and how runs are
+	 * started (NULL: child.h): what a test fakes. */
+	int64_t			(*now)(void *arg);
+	const struct worker_runner *runner;
+
+	/* Reports. due: the worker's timer fired (the daemon starts the
+	 * tick with worker_tick(), or frees a removed worker). changed: its
+	 * status changed; WORKER_SETTLED when a tick has just ended (publish
+	 * now unless snapshots are being spaced). done: a tick ended; w may
+	 * be freed inside. live_runs: how many runs are in flight now. */
+	void			(*due)(struct worker *, void *arg);
+	void			(*changed)(struct worker *, enum worker_news,
+				    void *arg);
+	void			(*done)(struct worker *, void *arg);
+	size_t			(*live_runs)(void *arg);
+	void			*arg;
+};
 
 /* Someone watching a tick (a run-once client). on_line gets event lines
  * ("step-begin NAME", ...); on_end the outcome, once. */
@@ -46,8 +112,8 @@ struct worker_watch {
 	void	*arg;
 };
 
-struct worker *worker_new(struct daemon *, const struct crew_member *,
-	    size_t index);
+struct worker *worker_new(const struct worker_env *, const struct crew *,
+	    const struct crew_member *, size_t index, struct redactor *);
 /* Arm the first tick after boot (SPEC §5 boot formula). grace 0 and
  * index 0 for a member added by a reload. */
 void	 worker_arm_first(struct worker *, int64_t now_ms, int boot);
@@ -57,12 +123,13 @@ int	 worker_tick(struct worker *, const char *trigger,
 	    struct worker_watch *);
 void	 worker_unwatch(struct worker *, struct worker_watch *);
 int	 worker_busy(const struct worker *);
+/* A run is in flight (its child exists). */
+int	 worker_running(const struct worker *);
 const char *worker_name(const struct worker *);
-/* The member this worker runs now (NULL once removed). */
-void	 worker_rebind(struct worker *, const struct crew_member *,
-	    size_t index);
-/* Removed from the manifest: stop after the current tick, then free. */
-void	 worker_remove(struct worker *);
+/* The crew, member (NULL: removed from the manifest; it stops after its
+ * current tick) and redactor this worker runs with from now on. */
+void	 worker_rebind(struct worker *, const struct crew *,
+	    const struct crew_member *, size_t index, struct redactor *);
 int	 worker_removed(const struct worker *);
 /* Stop ticking (drain): no new tick is armed; a running one finishes. */
 void	 worker_stop(struct worker *);
@@ -74,9 +141,8 @@ void	 worker_abort(struct worker *);
 void	 worker_status(const struct worker *, struct agent_status *);
 void	 worker_free(struct worker *);
 
-/* service.c hooks. The sentinel's facts about this worker; a run past
+/* Housekeeping's hooks. The sentinel's facts about this worker; a run past
  * its deadline killed as a timeout; the last run's id (NULL none). */
-struct sentinel_worker;
 void	 worker_sentinel_facts(const struct worker *,
 	    struct sentinel_worker *);
 void	 worker_expire(struct worker *);

@@ -12,7 +12,23 @@
 
 #include "cmd.h"
 #include "exec.h"
+#include "settings.h"
 #include "zygote.h"
+
+extern char **environ;
+
+/* One run: its environment read once, here, as it starts. */
+static int
+run(int argc, char **argv)
+{
+	struct settings s;
+	int rc;
+
+	settings_read(&s, environ);
+	rc = cmd_exec_def(argc, argv, &s);
+	settings_release(&s);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
@@ -20,7 +36,7 @@ main(int argc, char **argv)
 	/* The daemon's warm interpreter (zygote.h), its socket on fd 3. */
 	if (argc == 2 && strcmp(argv[1], "--zygote") == 0) {
 		exec_warm();
-		return zygote_serve(3, cmd_exec_def);
+		return zygote_serve(3, run);
 	}
-	return cmd_exec_def(argc, argv);
+	return run(argc, argv);
 }

@@ -129,7 +129,8 @@ spawn_step(const char *shell, const char *body, const char *dir, int in,
 	int rc;
 
 	/* What posix_spawnp would run. */
-	if ((rc = fs_which(shell, path, sizeof(path))) != 0)
+	if ((rc = fs_which(shell, getenv("PATH"), path,
+	    sizeof(path))) != 0)
 		return rc;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);

@@ -1,14 +1,13 @@
 /*
- * exitcode: keeper's process exit statuses (SPEC §9), for every layer
- * that ends a process: the subcommands, the def interpreter, the daemon.
- * 0 is success and 1 a failure with nothing more to say; the others come
- * from sysexits(3), so scripts and systemd read them alike.
+ * exitcode: the exit statuses keeper's commands share with the processes
+ * they start (SPEC §9; sysexits(3) names).
  */
 #ifndef KEEPER_EXITCODE_H
 #define KEEPER_EXITCODE_H
 
-#define EXIT_USAGE	64	/* EX_USAGE: a bad command line */
-#define EXIT_CONFIG	65	/* EX_DATAERR: a config file has problems */
-#define EXIT_LOCKED	75	/* EX_TEMPFAIL: another daemon holds DATA */
+#define EXIT_USAGE	64	/* EX_USAGE: bad command line */
+#define EXIT_CONFIG	65	/* EX_DATAERR: config problems, nothing ran */
+#define EXIT_LOCKED	75	/* EX_TEMPFAIL: another keeper holds DATA, or
+				   the agent is mid-tick */
 
 #endif

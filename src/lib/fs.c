@@ -1,5 +1,5 @@
 /*
- * fs: atomic writes, directories, PATH and file signatures (see fs.h).
+ * fs: atomic writes, directories and PATH (see fs.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -211,9 +211,9 @@ fs_absolute(const char *path)
 }
 
 int
-fs_which(const char *prog, char *buf, size_t len)
+fs_which(const char *prog, const char *path, char *buf, size_t len)
 {
-	const char *path = getenv("PATH"), *p, *end;
+	const char *p, *end;
 	int n;
 
 	if (strchr(prog, '/') != NULL) {
@@ -233,27 +233,4 @@ fs_which(const char *prog, char *buf, size_t len)
 		if (*end == '\0')
 			return ENOENT;
 	}
-}
-
-void
-fs_sig_get(const char *path, struct fs_sig *s)
-{
-	struct stat st;
-
-	memset(s, 0, sizeof(*s));
-	if (stat(path, &st) == -1)
-		return;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	s->size = st.st_size;
-	s->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec;
-	s->ok = 1;
-}
-
-int
-fs_sig_eq(const struct fs_sig *a, const struct fs_sig *b)
-{
-	return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtime_ns == b->mtime_ns;
 }

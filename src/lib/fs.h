@@ -2,8 +2,9 @@
  * fs: the file-system helpers every layer shares, each written once: the
  * atomic durable file write, its parts (a full write, a directory sync, a
  * swap of two names) for a writer that batches them itself (statesync.c),
- * mkdir -p, a path made absolute, the PATH look-up exec would do, and a
- * file's signature to notice that it changed without reading it.
+ * mkdir -p, a path made absolute and the PATH look-up exec would do. (A
+ * file's signature, to notice a change without reading it, is
+ * filesig.h's.)
  *
  * Errors: functions return 0 or -1 with errno set; those that take err
  * write a one-line reason there (git-style: lower case, no full stop, the
@@ -58,24 +59,13 @@ int	 fs_mkdir_p(const char *dir);
 char	*fs_absolute(const char *path);
 
 /*
- * What execvp(3) would run for prog: prog itself when it holds a '/',
- * else the first executable prog in a directory of PATH (an empty entry
- * is the working directory; /bin:/usr/bin when PATH is unset or empty),
- * into buf. 0, or the errno (ENOENT: none; ENAMETOOLONG).
+ * What execvp(3) would run for prog with path as PATH: prog itself when
+ * it holds a '/', else the first executable prog in a directory of path
+ * (an empty entry is the working directory; /bin:/usr/bin when path is
+ * NULL or empty), into buf. 0, or the errno (ENOENT: none;
+ * ENAMETOOLONG). path is the caller's to read (settings.h): fs reads no
+ * environment.
  */
-int	 fs_which(const char *prog, char *buf, size_t len);
-
-/* A file's identity and version (device, inode, size, mtime), to notice a
- * change without reading the file. ok is 0 when it could not be stat'd: a
- * missing file has a signature too, equal to any other missing one. */
-struct fs_sig {
-	dev_t		 dev;
-	ino_t		 ino;
-	off_t		 size;
-	int64_t		 mtime_ns;
-	int		 ok;
-};
-void	 fs_sig_get(const char *path, struct fs_sig *);
-int	 fs_sig_eq(const struct fs_sig *, const struct fs_sig *);
+int	 fs_which(const char *prog, const char *path, char *buf, size_t len);
 
 #endif

@@ -22,9 +22,8 @@ static int log_verbosity;
 static int log_journal;		/* stderr is the journal: add <N> */
 
 static int
-stderr_is_journal(void)
+stderr_is_journal(const char *js)
 {
-	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat st;
 
@@ -37,10 +36,10 @@ stderr_is_journal(void)
 }
 
 void
-log_init(int verbose)
+log_init(int verbose, const char *journal_stream)
 {
 	log_verbosity = verbose;
-	log_journal = stderr_is_journal();
+	log_journal = stderr_is_journal(journal_stream);
 }
 
 static int

@@ -8,7 +8,9 @@
 #ifndef KEEPER_LOG_H
 #define KEEPER_LOG_H
 
-void	log_init(int verbose);
+/* journal_stream: $JOURNAL_STREAM, to tell whether stderr is the journal
+ * (lines then carry their priority); NULL when unset. */
+void	log_init(int verbose, const char *journal_stream);
 /*
  * A logfmt value: VALUE as is when it is a plain token, else in double
  * quotes with \" \\ \n \t escaped ("" for NULL or empty). The result

@@ -23,6 +23,7 @@
 
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ static const char *const builtin_patterns[] = {
 struct redactor {
 	pcre2_code	**codes;
 	size_t		  ncodes;
+	_Atomic int	  refs;
 };
 
 struct range {
@@ -121,6 +123,7 @@ redact_new(const char *const *extra, size_t nextra, char *err,
 	size_t i;
 
 	r = xcalloc(1, sizeof(*r));
+	atomic_init(&r->refs, 1);
 	r->codes = xcalloc(NBUILTIN + nextra, sizeof(*r->codes));
 	for (i = 0; i < NBUILTIN; i++) {
 		if (compile_one(builtin_patterns[i], &r->codes[r->ncodes],
@@ -150,12 +153,20 @@ redact_free(struct redactor *r)
 {
 	size_t i;
 
-	if (r == NULL)
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) > 1)
 		return;
 	for (i = 0; i < r->ncodes; i++)
 		pcre2_code_free(r->codes[i]);
 	free(r->codes);
 	free(r);
+}
+
+struct redactor *
+redact_ref(struct redactor *r)
+{
+	if (r != NULL)
+		atomic_fetch_add(&r->refs, 1);
+	return r;
 }
 
 /* The built-in redactor behind redact_apply(NULL, …), made once. */

@@ -5,8 +5,10 @@
  *
  * A redactor is immutable after redact_new() and safe to share between
  * threads (each call uses its own match data). Ownership: redact_new()
- * allocates, redact_free() releases; redact_apply() returns a malloc'd
- * string the caller frees.
+ * returns it with one reference; redact_ref() takes another (the render
+ * thread keeps the one it renders with while the loop swaps in a new
+ * crew's), and redact_free() drops one, freeing it with the last.
+ * redact_apply() returns a malloc'd string the caller frees.
  */
 #ifndef KEEPER_REDACT_H
 #define KEEPER_REDACT_H
@@ -23,6 +25,7 @@ struct redactor	*redact_new(const char *const *extra, size_t nextra,
  * A NULL redactor applies the built-in patterns only. */
 char		*redact_apply(const struct redactor *, const char *text,
 		    size_t len, size_t *outlen);
+struct redactor	*redact_ref(struct redactor *);	/* NULL is fine */
 void		 redact_free(struct redactor *);
 /* Compile the built-ins now rather than on first use, so processes forked
  * later (the zygote's runs) inherit them compiled. */

@@ -226,9 +226,10 @@ zygote_free(struct zygote *z)
 /* In the new run, before the interpreter: what posix_spawn's attributes
  * and file actions did on the slow path. Signal dispositions and the mask
  * are already the defaults (zygote_serve set them once). Never returns. */
+static zygote_run_fn run_fn;	/* what a run is (keeper-exec's main) */
+
 static void
-become_run(zygote_main_fn run_main, char **argv, int argc, char **env,
-    int dirfd, const int fds[3])
+become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 {
 	int null, rc;
 
@@ -242,7 +243,7 @@ become_run(zygote_main_fn run_main, char **argv, int argc, char **env,
 	environ = env;
 	/* _exit: the clone has nothing for exit() to run but the dynamic
 	 * linker's teardown of the zygote's libraries. */
-	rc = run_main(argc, argv);
+	rc = run_fn(argc, argv);
 	fflush(NULL);
 	_exit(rc);
 }
@@ -292,7 +293,7 @@ answer(int fd, pid_t pid, int err)
 }
 
 int
-zygote_serve(int fd, zygote_main_fn run_main)
+zygote_serve(int fd, zygote_run_fn fn)
 {
 	static char buf[ZYGOTE_MSG_MAX];
 	union {
@@ -309,6 +310,9 @@ zygote_serve(int fd, zygote_main_fn run_main)
 	sigset_t none;
 	ssize_t n;
 	long pid;
+
+	run_fn = fn;
+	run_fn = fn;
 
 	/* Die with the daemon; it may already be gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)
@@ -359,7 +363,7 @@ zygote_serve(int fd, zygote_main_fn run_main)
 		ca.flags = CLONE_PARENT;	/* the daemon's child, not ours */
 		pid = syscall(SYS_clone3, &ca, sizeof(ca));
 		if (pid == 0)
-			become_run(run_main, argv, argc, env, dirfd, fds);
+			become_run(argv, argc, env, dirfd, fds);
 		answer(fd, pid > 0 ? (pid_t)pid : 0, pid > 0 ? 0 : errno);
 		if (dirfd != -1)
 			close(dirfd);

@@ -67,11 +67,9 @@ pid_t	 zygote_pid(const struct zygote *);
 /* Close the socket (the zygote exits on EOF) and reap it. */
 void	 zygote_free(struct zygote *);
 
-/* The server side: `keeper-exec --zygote`, its socket on fd. Each run
- * calls run_main with its argv (the interpreter's main, which the zygote
- * does not name: it sits below the commands) and exits with what that
- * returns. */
-typedef int (*zygote_main_fn)(int argc, char **argv);
-int	 zygote_serve(int fd, zygote_main_fn run_main);
+/* The server side: `keeper-exec --zygote`, its socket on fd; each run is
+ * fn(argc, argv) in a clone whose environment is the run's. */
+typedef int (*zygote_run_fn)(int argc, char **argv);
+int	 zygote_serve(int fd, zygote_run_fn fn);
 
 #endif

@@ -1,9 +1,13 @@
 /*
  * store: SQLite run history. Every statement is prepared once at open.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -55,19 +59,32 @@ static const char schema[] =
     " at_ms INTEGER NOT NULL,"
     " run_id TEXT,"
     " text TEXT);"
-    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at_ms);";
+    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at_ms);"
+    /* run_floor: no run id at or below it is handed out again, once
+     * pruning emptied the table or the tenant repo already has runs of
+     * an earlier database (store_raise_run_floor()). */
+    "CREATE TABLE IF NOT EXISTS meta ("
+    " key TEXT PRIMARY KEY,"
+    " value INTEGER);";
+
+/* A new run's id: one above both the newest row and the floor, so ids
+ * are never reused for the life of the tenant repo (refs/keeper/partial
+ * and the Keeper-Run trailers carry them). */
+#define NEXT_ID "(SELECT MAX(COALESCE((SELECT MAX(id) FROM runs), 0), " \
+    "COALESCE((SELECT value FROM meta WHERE key = 'run_floor'), 0)) + 1)"
 
 #define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
     "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
     "commit_id, error, tokens_prompt, tokens_completion, steps, pid, pgid, " \
     "daemon_pid, git"
 
-enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_OPEN, S_INTERRUPT, S_HIST,
-	S_HIST_ALL, S_DREAM, S_STREAK, S_N };
+enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_RECORD_ID, S_OPEN,
+	S_INTERRUPT, S_HIST, S_HIST_ALL, S_DREAM, S_STREAK, S_N };
 
 static const char *const sql[S_N] = {
-	[S_BEGIN] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
-	    "scheduled, daemon_pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_BEGIN] = "INSERT INTO runs (id, agent, trigger, state, hits, "
+	    "repeat, scheduled, daemon_pid) VALUES (" NEXT_ID ", ?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7)",
 	[S_STARTED] = "UPDATE runs SET started = ?2, pid = ?3, pgid = ?4 "
 	    "WHERE id = ?1",
 	[S_END] = "UPDATE runs SET state = ?2, hits = ?3, repeat = ?4, "
@@ -75,12 +92,18 @@ static const char *const sql[S_N] = {
 	    "exit_code = ?9, output_bytes = ?10, output_head = ?11, "
 	    "commit_id = ?12, error = ?13, tokens_prompt = ?14, "
 	    "tokens_completion = ?15, steps = ?16, git = ?17 WHERE id = ?1",
-	[S_RECORD] = "INSERT INTO runs (agent, trigger, state, hits, repeat, "
-	    "scheduled, started, ended, duration_ms, outcome, exit_code, "
-	    "output_bytes, output_head, commit_id, error, tokens_prompt, "
-	    "tokens_completion, steps, daemon_pid, git) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	    "?18, ?19, ?20)",
+	[S_RECORD] = "INSERT INTO runs (id, agent, trigger, state, hits, "
+	    "repeat, scheduled, started, ended, duration_ms, outcome, "
+	    "exit_code, output_bytes, output_head, commit_id, error, "
+	    "tokens_prompt, tokens_completion, steps, daemon_pid, git) VALUES "
+	    "(" NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	[S_RECORD_ID] = "INSERT INTO runs (agent, trigger, state, hits, "
+	    "repeat, scheduled, started, ended, duration_ms, outcome, "
+	    "exit_code, output_bytes, output_head, commit_id, error, "
+	    "tokens_prompt, tokens_completion, steps, daemon_pid, git, id) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 	[S_OPEN] = "SELECT " COLS " FROM runs WHERE outcome IS NULL",
 	[S_INTERRUPT] = "UPDATE runs SET outcome = 'interrupted', ended = ?1, "
 	    "duration_ms = CASE WHEN started IS NULL THEN NULL "
@@ -105,7 +128,31 @@ struct store {
 	sqlite3_stmt	*st[S_N];
 	void		(*wal_cb)(void *);
 	void		*wal_arg;
+	int		 corrupt;	/* a statement found the file damaged */
+	int64_t		 last_id;	/* the highest id handed out here */
+	/* Rows a write could not store (a full disk, a damaged file),
+	 * kept to be written once writes work again; the oldest go first
+	 * when there are too many. */
+	struct pending	*pend;
+	size_t		 npend;
+	uint64_t	 dropped;	/* pending rows given up */
+	char		 werr[256];	/* why the last write failed, "" ok */
 };
+
+#define STORE_PENDING_MAX	1024
+
+/* A closed row that waits: its own copies of the strings. */
+struct pending {
+	struct run_rec	 r;
+	char		*s[9];
+};
+
+/* SQLite's word that the file itself is damaged (not busy, not full). */
+static int
+is_corruption(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
 
 /* After each commit: a WAL past WAL_PAGES wants a checkpoint. The owner
  * runs it off its thread (store_checkpoint() on a second connection); a
@@ -173,19 +220,43 @@ store_ckpt_close(struct store_ckpt *c)
 	free(c);
 }
 
+/* err for a failed open or statement: a damaged file and a full disk
+ * are said in those words, with what to do. */
+static void
+open_error(const char *path, int rc, const char *msg, char *err,
+    size_t errlen)
+{
+	char *dir = util_dirname(path);
+	struct statvfs vfs;
+
+	if (is_corruption(rc))
+		snprintf(err, errlen, "%s is corrupt (%s): keeper run moves it "
+		    "aside and starts a new history; keeper doctor explains",
+		    path, msg);
+	else if ((rc & 0xff) == SQLITE_FULL || (statvfs(dir, &vfs) == 0 &&
+	    vfs.f_bavail == 0))
+		snprintf(err, errlen, "%s: the disk holding %s is full (%s)",
+		    path, dir, msg);
+	else
+		snprintf(err, errlen, "%s: %s", path, msg);
+	free(dir);
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	char *msg = NULL;
+	int rc;
 
 	*out = NULL;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if ((rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
+	if ((rc = sqlite3_exec(s->db, schema, NULL, NULL, &msg)) != SQLITE_OK) {
+		open_error(path, rc, msg ? msg : sqlite3_errstr(rc), err,
+		    errlen);
 		sqlite3_free(msg);
 		goto fail2;
 	}
@@ -198,17 +269,135 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	sqlite3_wal_autocheckpoint(s->db, 0);
 	sqlite3_wal_hook(s->db, wal_hook, s);
 	for (int i = 0; i < S_N; i++)
-		if (sqlite3_prepare_v3(s->db, sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
+		if ((rc = sqlite3_prepare_v3(s->db, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL)) != SQLITE_OK)
 			goto fail;
 	*out = s;
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) :
-	    "cannot open");
+	open_error(path, rc, s->db ? sqlite3_errmsg(s->db) : "cannot open", err,
+	    errlen);
 fail2:
 	store_close(s);
 	return -1;
+}
+
+/* "ok", or what PRAGMA quick_check found first (malloc'd either way). */
+static char *
+quick_check(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	char *r = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
+	    NULL)) == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = xstrdup((const char *)sqlite3_column_text(st, 0));
+	else
+		r = xstrdup(sqlite3_errstr(rc));
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_check(const char *path, char *why, size_t whylen)
+{
+	sqlite3 *db = NULL;
+	char *r;
+	int ok;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		snprintf(why, whylen, "%s", db ? sqlite3_errmsg(db) :
+		    "cannot open");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	r = quick_check(db);
+	ok = strcmp(r, "ok") == 0;
+	snprintf(why, whylen, "%s", r);
+	free(r);
+	sqlite3_close(db);
+	return ok ? 0 : 1;
+}
+
+/* Moves path and its -wal and -shm aside as path.corrupt-TIME; the new
+ * name into moved. */
+static int
+move_aside(const char *path, char *moved, size_t movedlen)
+{
+	static const char *const tails[] = { "-wal", "-shm" };
+	char stamp[32], *a, *b;
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(moved, movedlen, "%s.corrupt-%s", path, stamp);
+	if ((rc = rename(path, moved)) == -1)
+		return -1;
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		a = xasprintf("%s%s", path, tails[i]);
+		b = xasprintf("%s%s", moved, tails[i]);
+		(void)rename(a, b);
+		free(a);
+		free(b);
+	}
+	return 0;
+}
+
+int
+store_open_recover(const char *path, int force, struct store **out,
+    char *note, size_t notelen, char *err, size_t errlen)
+{
+	char moved[4096], *why = NULL;
+	int rc;
+
+	*note = '\0';
+	if (!force && access(path, F_OK) == -1)
+		return store_open(path, out, err, errlen);	/* a new one */
+	if (!force && store_open(path, out, err, errlen) == 0) {
+		why = quick_check((*out)->db);
+		if (strcmp(why, "ok") == 0) {
+			free(why);
+			return 0;
+		}
+		store_close(*out);
+		*out = NULL;
+	} else if (!force) {
+		/* Only a damaged file is moved aside: a full disk or a
+		 * permission is the operator's to fix, and says so. */
+		if (strstr(err, "is corrupt") == NULL)
+			return -1;
+		why = xstrdup(err);
+	} else
+		why = xstrdup("a write found the file damaged");
+	if (move_aside(path, moved, sizeof(moved)) == -1) {
+		snprintf(err, errlen, "%s is corrupt (%s) and cannot be moved "
+		    "aside: %s", path, why, strerror(errno));
+		free(why);
+		return -1;
+	}
+	snprintf(note, notelen, "the history %s was corrupt (%s): moved to "
+	    "%s; a new history starts", path, why, moved);
+	free(why);
+	rc = store_open(path, out, err, errlen);
+	return rc;
+}
+
+int
+store_corrupt(const struct store *s)
+{
+	return s->corrupt;
+}
+
+static void
+pending_free(struct pending *p)
+{
+	for (size_t i = 0; i < sizeof(p->s) / sizeof(p->s[0]); i++)
+		free(p->s[i]);
 }
 
 void
@@ -219,6 +408,9 @@ store_close(struct store *s)
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	for (size_t i = 0; i < s->npend; i++)
+		pending_free(&s->pend[i]);
+	free(s->pend);
 	free(s);
 }
 
@@ -259,13 +451,34 @@ bind_tick(sqlite3_stmt *st, const struct run_rec *r)
 }
 
 static int
-step_reset(sqlite3_stmt *st)
+step_reset(struct store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
+	if (is_corruption(rc))
+		s->corrupt = 1;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+wrote(struct store *s, int ok)
+{
+	if (ok)
+		s->werr[0] = '\0';
+	else
+		snprintf(s->werr, sizeof(s->werr), "%s", sqlite3_errmsg(s->db));
+}
+
+static int64_t
+inserted(struct store *s)
+{
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+
+	if (id > s->last_id)
+		s->last_id = id;
+	return id;
 }
 
 int64_t
@@ -275,9 +488,12 @@ store_begin(struct store *s, const struct run_rec *r)
 
 	bind_tick(st, r);
 	sqlite3_bind_int64(st, 7, r->daemon_pid);
-	if (step_reset(st) == -1)
+	if (step_reset(s, st) == -1) {
+		wrote(s, 0);
 		return -1;
-	return sqlite3_last_insert_rowid(s->db);
+	}
+	wrote(s, 1);
+	return inserted(s);
 }
 
 int
@@ -290,7 +506,7 @@ store_started(struct store *s, int64_t id, int64_t started_ms, long pid,
 	bind_ms(st, 2, started_ms);
 	sqlite3_bind_int64(st, 3, pid);
 	sqlite3_bind_int64(st, 4, pgid);
-	return step_reset(st);
+	return step_reset(s, st);
 }
 
 static void
@@ -322,8 +538,85 @@ bind_result(sqlite3_stmt *st, int first, const struct run_rec *r)
 	bind_text(st, first == 5 ? 17 : 20, r->git);
 }
 
+static int64_t	record(struct store *, const struct run_rec *, int64_t id);
+static int	end(struct store *, const struct run_rec *);
+
+/* Keep r (closed) to write later; its id is spent already when it has
+ * one. */
+static void
+keep(struct store *s, const struct run_rec *r)
+{
+	struct pending *p;
+	const char **f[9];
+	size_t k = 0;
+
+	if (s->npend == STORE_PENDING_MAX) {
+		pending_free(&s->pend[0]);
+		memmove(s->pend, s->pend + 1, (s->npend - 1) *
+		    sizeof(*s->pend));
+		s->npend--;
+		s->dropped++;
+	}
+	if (s->pend == NULL)
+		s->pend = xcalloc(STORE_PENDING_MAX, sizeof(*s->pend));
+	p = &s->pend[s->npend++];
+	memset(p, 0, sizeof(*p));
+	p->r = *r;
+	f[k++] = &p->r.agent;
+	f[k++] = &p->r.trigger;
+	f[k++] = &p->r.state;
+	f[k++] = &p->r.output_head;
+	f[k++] = &p->r.commit_id;
+	f[k++] = &p->r.git;
+	f[k++] = &p->r.error;
+	f[k++] = &p->r.steps;
+	for (size_t i = 0; i < k; i++)
+		if (*f[i] != NULL)
+			*f[i] = p->s[i] = xstrdup(*f[i]);
+}
+
+int
+store_retry(struct store *s)
+{
+	size_t n = 0;
+
+	while (n < s->npend) {
+		struct pending *p = &s->pend[n];
+
+		if ((p->r.id > 0 ? end(s, &p->r) : (int)(record(s, &p->r, 0) <
+		    0 ? -1 : 0)) == -1)
+			break;
+		pending_free(p);
+		n++;
+	}
+	if (n > 0) {
+		memmove(s->pend, s->pend + n, (s->npend - n) * sizeof(*s->pend));
+		s->npend -= n;
+	}
+	return (int)s->npend;
+}
+
+const char *
+store_write_error(const struct store *s, size_t *waiting)
+{
+	if (waiting)
+		*waiting = s->npend;
+	return s->werr[0] ? s->werr : NULL;
+}
+
 int
 store_end(struct store *s, const struct run_rec *r)
+{
+	if (s->npend > 0)
+		(void)store_retry(s);
+	if (end(s, r) == 0)
+		return 0;
+	keep(s, r);
+	return -1;
+}
+
+static int
+end(struct store *s, const struct run_rec *r)
 {
 	sqlite3_stmt *st = s->st[S_END];
 
@@ -332,20 +625,48 @@ store_end(struct store *s, const struct run_rec *r)
 	sqlite3_bind_int(st, 3, r->hits);
 	sqlite3_bind_int(st, 4, r->repeat);
 	bind_result(st, 5, r);
-	return step_reset(st);
+	if (step_reset(s, st) == -1) {
+		wrote(s, 0);
+		return -1;
+	}
+	/* Its open row went with a damaged file moved aside, or was never
+	 * written (the disk was full when it began): the whole row, under
+	 * the same id. */
+	if (sqlite3_changes(s->db) == 0)
+		return record(s, r, r->id) < 0 ? -1 : 0;
+	wrote(s, 1);
+	return 0;
+}
+
+/* A closed row; id 0 takes the next one. */
+static int64_t
+record(struct store *s, const struct run_rec *r, int64_t id)
+{
+	sqlite3_stmt *st = s->st[id > 0 ? S_RECORD_ID : S_RECORD];
+
+	bind_tick(st, r);
+	bind_result(st, 7, r);
+	sqlite3_bind_int64(st, 19, r->daemon_pid);
+	if (id > 0)
+		sqlite3_bind_int64(st, 21, id);
+	if (step_reset(s, st) == -1) {
+		wrote(s, 0);
+		return -1;
+	}
+	wrote(s, 1);
+	return inserted(s);
 }
 
 int64_t
 store_record(struct store *s, const struct run_rec *r)
 {
-	sqlite3_stmt *st = s->st[S_RECORD];
+	int64_t id;
 
-	bind_tick(st, r);
-	bind_result(st, 7, r);
-	sqlite3_bind_int64(st, 19, r->daemon_pid);
-	if (step_reset(st) == -1)
-		return -1;
-	return sqlite3_last_insert_rowid(s->db);
+	if (s->npend > 0)
+		(void)store_retry(s);
+	if ((id = record(s, r, 0)) < 0)
+		keep(s, r);
+	return id;
 }
 
 static const char *
@@ -388,7 +709,7 @@ read_row(sqlite3_stmt *st, struct run_rec *r)
 }
 
 static int
-each_row(sqlite3_stmt *st, store_row_cb cb, void *arg)
+each_row(struct store *s, sqlite3_stmt *st, store_row_cb cb, void *arg)
 {
 	struct run_rec r;
 	int rc, n = 0;
@@ -398,6 +719,8 @@ each_row(sqlite3_stmt *st, store_row_cb cb, void *arg)
 		cb(&r, arg);
 		n++;
 	}
+	if (is_corruption(rc))
+		s->corrupt = 1;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? n : -1;
@@ -409,10 +732,10 @@ store_interrupt_open(struct store *s, int64_t now_ms, store_row_cb cb,
 {
 	int n;
 
-	if ((n = each_row(s->st[S_OPEN], cb, arg)) < 0)
+	if ((n = each_row(s, s->st[S_OPEN], cb, arg)) < 0)
 		return -1;
 	sqlite3_bind_int64(s->st[S_INTERRUPT], 1, now_ms);
-	if (step_reset(s->st[S_INTERRUPT]) == -1)
+	if (step_reset(s, s->st[S_INTERRUPT]) == -1)
 		return -1;
 	return n;
 }
@@ -433,7 +756,7 @@ store_history(struct store *s, const char *agent, int limit,
 		st = s->st[S_HIST_ALL];
 		sqlite3_bind_int(st, 1, limit);
 	}
-	return each_row(st, cb, arg);
+	return each_row(s, st, cb, arg);
 }
 
 int
@@ -531,6 +854,11 @@ store_prune(struct store *s, int64_t now_ms, int64_t retention_ms,
 
 	if (retention_ms <= 0)
 		return 0;
+	/* Pruning may take the newest rows too: their ids stay spent. */
+	if (store_raise_run_floor(s, store_last_run_id(s)) == -1) {
+		snprintf(err, errlen, "prune: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
 	if ((n = hk_prune_runs(s->db, now_ms, retention_ms, limit, err,
 	    errlen)) < 0)
 		return -1;
@@ -546,6 +874,40 @@ fail:
 	snprintf(err, errlen, "prune alerts: %s", sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return -1;
+}
+
+int64_t
+store_last_run_id(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT MAX(COALESCE((SELECT MAX(id) "
+	    "FROM runs), 0), COALESCE((SELECT value FROM meta WHERE key = "
+	    "'run_floor'), 0))", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* A damaged file may not answer: the ids this handle gave out. */
+	if (id < s->last_id)
+		id = s->last_id;
+	return id;
+}
+
+int
+store_raise_run_floor(struct store *s, int64_t floor)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO meta (key, value) VALUES "
+	    "('run_floor', ?1) ON CONFLICT(key) DO UPDATE SET value = "
+	    "MAX(value, excluded.value)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, floor);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 sqlite3 *

@@ -55,8 +55,30 @@ struct run_rec {
 
 typedef void (*store_row_cb)(const struct run_rec *, void *);
 
+/* Open (creating) the history at path. A damaged file fails with err
+ * saying so ("... is corrupt (...)"), a full disk names its directory. */
 int	 store_open(const char *path, struct store **, char *err,
 	    size_t errlen);
+/* The daemon's open, as journald treats a damaged journal: a file that
+ * is damaged (it does not open as a database, or PRAGMA quick_check finds
+ * a fault; with force, because a write found one) is moved aside to
+ * PATH.corrupt-TIME with its -wal and -shm, a new one is started, and
+ * note says so in words (else note is ""). 0, or -1 with err. */
+int	 store_open_recover(const char *path, int force, struct store **,
+	    char *note, size_t notelen, char *err, size_t errlen);
+/* doctor: 0 when PRAGMA quick_check passes, 1 when it finds damage, -1
+ * when the file cannot be opened; why says what was found. Read only. */
+int	 store_check(const char *path, char *why, size_t whylen);
+/* 1 once a statement on this handle found the file damaged. */
+int	 store_corrupt(const struct store *);
+/* A row that could not be written (store_end(), store_record() failed:
+ * a full disk, a damaged file) is kept, up to STORE_PENDING_MAX, and
+ * written by the next write that works or by store_retry(), which
+ * returns how many still wait. store_write_error() is why the last write
+ * failed, or NULL once one worked again; *waiting (may be NULL) gets the
+ * rows waiting. */
+int	 store_retry(struct store *);
+const char *store_write_error(const struct store *, size_t *waiting);
 void	 store_close(struct store *);
 /* Insert an open row; returns its id, or -1. */
 int64_t	 store_begin(struct store *, const struct run_rec *);
@@ -102,6 +124,13 @@ int	 store_alert(struct store *, const char *id, const char *agent,
  * runs deleted, or -1 with err. */
 int64_t	 store_prune(struct store *, int64_t now_ms, int64_t retention_ms,
 	    int64_t limit, char *err, size_t errlen);
+/* Run ids are never handed out twice for the life of the tenant repo:
+ * the last one spent (the newest row, or the floor if higher; 0 for a
+ * database that never had a run, -1 on error), and raising the floor
+ * (to the highest id the repo already carries, when a database is new).
+ * 0 or -1. */
+int64_t	 store_last_run_id(struct store *);
+int	 store_raise_run_floor(struct store *, int64_t floor);
 /* The handle, for housekeeping (checkpoint, VACUUM) on the loop thread. */
 struct sqlite3;
 struct sqlite3	*store_db(struct store *);

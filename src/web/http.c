@@ -280,9 +280,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", buf);
 }
 
-/* Splits "ADDR:PORT" and resolves it; 0, or -1 with err filled. */
-static int
-parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
+int
+http_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
     char *err, size_t errlen)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL;
@@ -395,7 +394,7 @@ http_start(const char *listen, struct snapshot_store *store,
 
 	if (listen == NULL)
 		listen = HTTP_DEFAULT_LISTEN;
-	if (parse_listen(listen, &ss, &sl, err, errlen) != 0)
+	if (http_parse_listen(listen, &ss, &sl, err, errlen) != 0)
 		return NULL;
 	h = xcalloc(1, sizeof(*h));
 	h->store = store;

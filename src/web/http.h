@@ -18,6 +18,7 @@
 #define KEEPER_HTTP_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "snapshot.h"
 
@@ -33,6 +34,13 @@ struct http_limits {
 	size_t		 memory;	/* per-connection buffer: caps headers */
 	unsigned	 keepalive_ms;	/* SSE comment when nothing is published */
 };
+
+/* "ADDR:PORT" split and resolved (the one rule for --listen, which
+ * keeper doctor checks too); 0, or -1 with err filled. */
+struct sockaddr_storage;
+int		 http_parse_listen(const char *listen,
+		    struct sockaddr_storage *, socklen_t *, char *err,
+		    size_t errlen);
 
 /* The limits http_start() uses when given NULL. */
 void		 http_default_limits(struct http_limits *);

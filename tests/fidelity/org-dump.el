@@ -2,7 +2,9 @@
 
 ;; Usage: emacs --batch -Q -l org-dump.el FILE... > OUT
 ;; For each file: a {"t":"file","name":...} line, then one JSON object per
-;; element, exactly as build/org-dump prints them.
+;; element, exactly as build/org-dump prints them. A planning's timestamps
+;; print as raw text and as their parsed fields (:type, start and end,
+;; repeater, warning delay).
 ;;
 ;; Files are read as utf-8-dos (CR LF ends a line, lone CR is text, bytes
 ;; that are not UTF-8 stay raw bytes), #+SETUPFILE is not followed, and
@@ -33,6 +35,37 @@
 
 (defun od-ts (ts)
   (and ts (org-element-property :raw-value ts)))
+
+(defun od-int (n)
+  (if n (format "%d" n) "null"))
+
+(defun od-unit (u)
+  (pcase u ('hour "h") ('day "d") ('week "w") ('month "m") ('year "y")))
+
+(defun od-fields (ts &rest props)
+  (mapconcat (lambda (p) (od-int (org-element-property p ts))) props ","))
+
+(defun od-ts-parsed (ts)
+  "TS's parsed fields as org-dump's put_ts prints them."
+  (if (null ts) "null"
+    (let ((rt (org-element-property :repeater-type ts))
+          (wt (org-element-property :warning-type ts)))
+      (format "{\"type\":\"%s\",\"start\":[%s],\"end\":[%s],\"repeater\":%s,\"warning\":%s}"
+              (org-element-property :type ts)
+              (od-fields ts :year-start :month-start :day-start
+                         :hour-start :minute-start)
+              (od-fields ts :year-end :month-end :day-end
+                         :hour-end :minute-end)
+              (if rt
+                  (format "[\"%s\",%d,\"%s\"]" rt
+                          (org-element-property :repeater-value ts)
+                          (od-unit (org-element-property :repeater-unit ts)))
+                "null")
+              (if wt
+                  (format "[\"%s\",%d,\"%s\"]" wt
+                          (org-element-property :warning-value ts)
+                          (od-unit (org-element-property :warning-unit ts)))
+                "null")))))
 
 (defun od-block-name (el)
   (pcase (org-element-type el)
@@ -75,11 +108,14 @@
                (mapconcat #'od-str (org-element-property :tags el) ",")
                (if (org-element-property :commentedp el) "true" "false")))
       ('planning
-       (format "{\"t\":\"planning\",\"line\":%d,\"scheduled\":%s,\"deadline\":%s,\"closed\":%s}"
+       (format "{\"t\":\"planning\",\"line\":%d,\"scheduled\":%s,\"deadline\":%s,\"closed\":%s,\"scheduled_ts\":%s,\"deadline_ts\":%s,\"closed_ts\":%s}"
                line
                (od-str (od-ts (org-element-property :scheduled el)))
                (od-str (od-ts (org-element-property :deadline el)))
-               (od-str (od-ts (org-element-property :closed el)))))
+               (od-str (od-ts (org-element-property :closed el)))
+               (od-ts-parsed (org-element-property :scheduled el))
+               (od-ts-parsed (org-element-property :deadline el))
+               (od-ts-parsed (org-element-property :closed el))))
       ('node-property
        (format "{\"t\":\"property\",\"line\":%d,\"key\":%s,\"value\":%s}"
                (od-line (org-element-property :begin el))

@@ -14,6 +14,13 @@ responses (the last one repeats forever), and records every request.
 A Response may wait `delay` seconds before answering, or send its headers
 and half its body and then stall for `stall` seconds (a slow body). Both
 waits end at once when the server stops, so a test never hangs on them.
+Its body may be computed from the request it answers:
+
+        fake.script(Response(200, body=lambda req: chat_reply(
+            req.json["messages"][-1]["content"].upper())))
+
+This is the suite's one fake LLM endpoint (conftest's fake_llm fixture):
+a test that needs another behaviour extends it here.
 """
 
 import json
@@ -47,20 +54,30 @@ def error_body(message, type_="server_error"):
     return {"error": {"message": message, "type": type_}}
 
 
+def encode(body):
+    """A body as bytes: a dict or list as JSON, a str as UTF-8."""
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    return body
+
+
 class Response:
     def __init__(self, status=200, body=None, headers=None, delay=0.0,
                  stall=0.0):
         self.status = status
         if body is None:
             body = chat_reply("ok")
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        if isinstance(body, str):
-            body = body.encode()
-        self.body = body
+        # A callable is asked for the body of each request it answers.
+        self.body = body if callable(body) else encode(body)
         self.headers = dict(headers or {})
         self.delay = delay
         self.stall = stall
+
+    def body_for(self, request):
+        return encode(self.body(request)) if callable(self.body) \
+            else self.body
 
 
 class Request:
@@ -139,11 +156,12 @@ class FakeOpenAI:
     def _handle(self, h):
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        req = Request(h.command, h.path, h.headers, body, time.monotonic())
         with self._lock:
-            self.requests.append(Request(h.command, h.path, h.headers,
-                                         body, time.monotonic()))
+            self.requests.append(req)
             r = self._script[min(self._next, len(self._script) - 1)]
             self._next += 1
+        reply = r.body_for(req)
         if r.delay and self._stopping.wait(r.delay):
             return
         try:
@@ -152,18 +170,18 @@ class FakeOpenAI:
             headers.update(r.headers)
             for k, v in headers.items():
                 h.send_header(k, v)
-            h.send_header("Content-Length", str(len(r.body)))
+            h.send_header("Content-Length", str(len(reply)))
             h.send_header("Connection", "close")
             h.end_headers()
             if r.stall:
-                half = len(r.body) // 2
-                h.wfile.write(r.body[:half])
+                half = len(reply) // 2
+                h.wfile.write(reply[:half])
                 h.wfile.flush()
                 if self._stopping.wait(r.stall):
                     return
-                h.wfile.write(r.body[half:])
+                h.wfile.write(reply[half:])
             else:
-                h.wfile.write(r.body)
+                h.wfile.write(reply)
             h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass        # the client gave up (its timeout): expected

@@ -187,6 +187,32 @@ places_follow_every_change(void **state)
 	assert_int_equal(norder, 3);
 }
 
+/* The sentinel's repairs: a count that drifted is set to what the
+ * holders say, and a slot that frees goes to the oldest waiter. */
+static void
+recount(void **state)
+{
+	struct gate g;
+	struct w w[3];
+
+	(void)state;
+	norder = 0;
+	gate_init(&g, 2);
+	for (int i = 0; i < 3; i++)
+		w[i].id = i;
+	assert_int_equal(gate_acquire(&g, &w[0].gw, granted), 1);
+	assert_int_equal(gate_acquire(&g, &w[1].gw, granted), 1);
+	assert_int_equal(gate_acquire(&g, &w[2].gw, granted), 0);
+	gate_recount(&g, 3);		/* lost: more holders than counted */
+	assert_int_equal(g.used, 3);
+	assert_int_equal(norder, 0);
+	gate_recount(&g, 1);		/* leaked: two slots held by nobody */
+	assert_int_equal(norder, 1);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(g.used, 2);
+	assert_int_equal(gate_place(&g, &w[2].gw), 0);
+}
+
 int
 main(void)
 {
@@ -197,6 +223,7 @@ main(void)
 		cmocka_unit_test(cancel_and_resize),
 		cmocka_unit_test(no_gate),
 		cmocka_unit_test(places_follow_every_change),
+		cmocka_unit_test(recount),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,37 @@ worked_trace(void **state)
 	lc_pos_release(&p);
 }
 
+/* Issue 20: a keeper that ran a day ahead (faketime +1d) left a dream
+ * time in the future. It counts as now: the rem state is gated for its
+ * MIN-INTERVAL from here, not for a day. */
+static void
+future_times_count_as_now(void **state)
+{
+	struct lc_pos p = { 0 };
+	struct lc_decision d;
+	int64_t now = 1700000000000LL, day = 24 * 60 * M;
+
+	(void)state;
+	lc_pos_set(&p, "rem", 0);
+	p.last_dream_ms = now + day;
+	lc_pos_set(&p, "rem", 0);
+	lc_decide(&writer, &p, now, &d);
+	assert_int_equal(d.clamped, 1);
+	assert_int_equal(p.last_dream_ms, now);
+	assert_int_equal(d.verdict, LC_GATED);
+	assert_int_equal(d.gate_left_ms, 10 * M);
+	lc_decide(&writer, &p, now + 10 * M, &d);
+	assert_int_equal(d.clamped, 0);
+	assert_int_equal(d.verdict, LC_DREAM);
+	/* a wake state's own last run too */
+	lc_pos_set(&p, "wake_add", 0);
+	lc_apply(&writer, &p, OUTCOME_DONE, now + day);
+	assert_int_equal(lc_pos_clamp(&p, now), 1);
+	assert_int_equal(lc_pos_last_ran(&p, "wake_add"), now);
+	assert_int_equal(lc_pos_clamp(&p, now), 0);
+	lc_pos_release(&p);
+}
+
 static void
 repeat_moves_at_count(void **state)
 {
@@ -223,6 +254,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(worked_trace),
+		cmocka_unit_test(future_times_count_as_now),
 		cmocka_unit_test(repeat_moves_at_count),
 		cmocka_unit_test(unknown_state_restarts),
 		cmocka_unit_test(invalid_spec_holds),

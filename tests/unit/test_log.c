@@ -101,14 +101,14 @@ capture(int journal, void (*fn)(void))
 		setenv("JOURNAL_STREAM", env, 1);
 	} else
 		unsetenv("JOURNAL_STREAM");
-	log_init(0);
+	log_init(0, getenv("JOURNAL_STREAM"));
 	fn();
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
 	close(fd);
 	unsetenv("JOURNAL_STREAM");
-	log_init(0);
+	log_init(0, NULL);
 	out = util_read_file(path, &len);
 	unlink(path);
 	assert_non_null(out);

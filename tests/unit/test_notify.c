@@ -219,7 +219,9 @@ test_env_is_consumed(void **state)
 	setenv("WATCHDOG_USEC", "4000", 1);
 	snprintf(buf, sizeof(buf), "%ld", (long)getpid());
 	setenv("WATCHDOG_PID", buf, 1);
-	assert_int_equal(notify_init_env(&n, 1, err, sizeof(err)), 0);
+	notify_unset_env();
+	assert_int_equal(notify_init(&n, f.path, "4000", buf, err,
+	    sizeof(err)), 0);
 	assert_true(notify_enabled(&n));
 	assert_int_equal(n.watchdog_ms, 2);
 	assert_null(getenv("NOTIFY_SOCKET"));

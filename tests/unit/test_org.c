@@ -3,6 +3,7 @@
  * the look-up helpers, and hostile input (CRLF, NUL, no final newline,
  * huge lines, deep headings and nesting, random bytes).
  */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -510,6 +511,349 @@ startup_odd(void **state)
 	org_free(d);
 }
 
+/* ---------------------------------------------------------------- */
+/* Timestamps: each expectation is what org-element-timestamp-parser
+ * returns for the same text (Org 9.5.5). */
+
+static org_timestamp
+TS(const char *s)
+{
+	org_timestamp	 ts;
+
+	assert_int_equal(org_timestamp_parse(s, strlen(s), &ts), 0);
+	assert_ptr_equal(ts.raw.s, s);
+	assert_int_equal(ts.raw.len, strlen(s));
+	return ts;
+}
+
+static void
+assert_start(const org_timestamp *ts, int y, int mo, int d, int h, int mi)
+{
+	assert_int_equal(ts->year_start, y);
+	assert_int_equal(ts->month_start, mo);
+	assert_int_equal(ts->day_start, d);
+	assert_int_equal(ts->hour_start, h);
+	assert_int_equal(ts->minute_start, mi);
+}
+
+static void
+assert_end(const org_timestamp *ts, int y, int mo, int d, int h, int mi)
+{
+	assert_int_equal(ts->year_end, y);
+	assert_int_equal(ts->month_end, mo);
+	assert_int_equal(ts->day_end, d);
+	assert_int_equal(ts->hour_end, h);
+	assert_int_equal(ts->minute_end, mi);
+}
+
+static void
+timestamp_dates_and_times(void **state)
+{
+	org_timestamp	 ts;
+
+	(void)state;
+	ts = TS("<2026-12-05>");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE);
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	assert_end(&ts, 2026, 12, 5, -1, -1);
+	assert_int_equal(ts.repeater_type, ORG_REP_NONE);
+	assert_int_equal(ts.repeater_unit, 0);
+	assert_int_equal(ts.warning_type, ORG_WARN_NONE);
+	ts = TS("[2026-12-05 Sat 6:05]");
+	assert_int_equal(ts.type, ORG_TS_INACTIVE);
+	assert_start(&ts, 2026, 12, 5, 6, 5);
+	assert_end(&ts, 2026, 12, 5, 6, 5);
+	/* The day name may be anything without digits, spaces, + or -,
+	 * and is never checked against the date. */
+	ts = TS("<2026-12-05 l\xc3\xb6r. 10:00>");
+	assert_start(&ts, 2026, 12, 5, 10, 0);
+	ts = TS("<2026-12-05 Mon>");
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	/* Time first, day name after. */
+	ts = TS("<2019-04-05 08:00 Fri>");
+	assert_start(&ts, 2019, 4, 5, 8, 0);
+	/* A tab is part of the day name: no time follows it, and a time
+	 * follows a day name that holds one. */
+	ts = TS("<2026-12-05 Sat\t10:00>");
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	ts = TS("<2026-12-05 M\tx 10:00>");
+	assert_start(&ts, 2026, 12, 5, 10, 0);
+	ts = TS("<2026-12-05 Sat 10:00:30>");
+	assert_start(&ts, 2026, 12, 5, 10, 0);
+	ts = TS("<2026-12-05 Sat 1000>");
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	/* Closed by the other bracket: the opening one decides. */
+	ts = TS("<2026-12-05 Sat]");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE);
+	ts = TS("[2026-12-05 Sat>");
+	assert_int_equal(ts.type, ORG_TS_INACTIVE);
+}
+
+static void
+timestamp_odd_dates_kept(void **state)
+{
+	org_timestamp	 ts;
+
+	(void)state;
+	/* org-element checks no calendar: the digits as written. */
+	ts = TS("<2024-02-29 Thu>");
+	assert_start(&ts, 2024, 2, 29, -1, -1);
+	ts = TS("<2023-02-29 Wed>");
+	assert_start(&ts, 2023, 2, 29, -1, -1);
+	ts = TS("<2026-04-31 Fri>");
+	assert_start(&ts, 2026, 4, 31, -1, -1);
+	ts = TS("<0000-00-00>");
+	assert_start(&ts, 0, 0, 0, -1, -1);
+	ts = TS("<2026-13-40 Sat 25:99>");
+	assert_start(&ts, 2026, 13, 40, 25, 99);
+}
+
+static void
+timestamp_ranges(void **state)
+{
+	org_timestamp	 ts;
+
+	(void)state;
+	ts = TS("<2026-12-05 Sat 06:00-07:30>");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE_RANGE);
+	assert_start(&ts, 2026, 12, 5, 6, 0);
+	assert_end(&ts, 2026, 12, 5, 7, 30);
+	ts = TS("[2026-12-05 Sat 23:59-0:00]");
+	assert_int_equal(ts.type, ORG_TS_INACTIVE_RANGE);
+	assert_end(&ts, 2026, 12, 5, 0, 0);
+	ts = TS("<2026-12-05 Sat>--<2026-12-07 Mon>");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE_RANGE);
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	assert_end(&ts, 2026, 12, 7, -1, -1);
+	/* The end's missing time comes from the start's time range, then
+	 * from the start. */
+	ts = TS("<2026-12-05 Sat 10:00-12:00>--<2026-12-07 Mon>");
+	assert_end(&ts, 2026, 12, 7, 12, 0);
+	ts = TS("<2026-12-05 Sat 10:00>--<2026-12-07 Mon>");
+	assert_end(&ts, 2026, 12, 7, 10, 0);
+	ts = TS("<2026-12-05 Sat 10:00>--<2026-12-07 Mon 11:15>");
+	assert_end(&ts, 2026, 12, 7, 11, 15);
+	/* The end's brackets are not checked; the start's decide. */
+	ts = TS("<2026-12-05>--[2026-12-06 Sun 10:00]");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE_RANGE);
+	assert_end(&ts, 2026, 12, 6, 10, 0);
+	ts = TS("[2026-12-05]--[2026-12-06]");
+	assert_int_equal(ts.type, ORG_TS_INACTIVE_RANGE);
+	/* A three-digit hour: no start time, but the range's end reads. */
+	ts = TS("<2026-12-05 Sat 123:00-13:00>");
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	assert_end(&ts, 2026, 12, 5, 13, 0);
+	/* An end hour of 39 or a minute of 60 makes no range. */
+	ts = TS("<2026-12-05 Sat 29:00-39:00>");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE);
+	assert_end(&ts, 2026, 12, 5, 29, 0);
+	ts = TS("<2026-12-05 Sat 10:60-11:00>");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE);
+	/* The first time range anywhere in the first timestamp. */
+	ts = TS("<2026-12-05 Sat 10:00 11:00-12:00 13:00-14:00>");
+	assert_start(&ts, 2026, 12, 5, 10, 0);
+	assert_end(&ts, 2026, 12, 5, 12, 0);
+}
+
+static void
+timestamp_repeaters_and_warnings(void **state)
+{
+	static const struct {
+		const char		*s;
+		enum org_rep_type	 rt;
+		int			 rv;
+		char			 ru;
+		enum org_warn_type	 wt;
+		int			 wv;
+		char			 wu;
+	} c[] = {
+		{ "<2026-12-05 Sat +1d>", ORG_REP_CUMULATE, 1, 'd', 0, 0, 0 },
+		{ "<2026-12-05 Sat ++2w>", ORG_REP_CATCH_UP, 2, 'w', 0, 0, 0 },
+		{ "<2026-12-05 Sat .+3m>", ORG_REP_RESTART, 3, 'm', 0, 0, 0 },
+		{ "<2026-12-05 Sat 06:00 +4h>", ORG_REP_CUMULATE, 4, 'h',
+		    0, 0, 0 },
+		{ "<2026-12-05 Sat +10y>", ORG_REP_CUMULATE, 10, 'y', 0, 0, 0 },
+		{ "<2026-12-05 Sat -3d>", 0, 0, 0, ORG_WARN_ALL, 3, 'd' },
+		{ "<2026-12-05 Sat --2d>", 0, 0, 0, ORG_WARN_FIRST, 2, 'd' },
+		{ "<2026-12-05 Sat .+1w -2d>", ORG_REP_RESTART, 1, 'w',
+		    ORG_WARN_ALL, 2, 'd' },
+		/* Either order. */
+		{ "<2026-12-05 Sat --1h ++1m>", ORG_REP_CATCH_UP, 1, 'm',
+		    ORG_WARN_FIRST, 1, 'h' },
+		/* A habit's /4d is read past. */
+		{ "<2026-12-05 Sat .+2d/4d>", ORG_REP_RESTART, 2, 'd', 0, 0, 0 },
+		{ "<2026-12-05 Sat +0d -0d>", ORG_REP_CUMULATE, 0, 'd',
+		    ORG_WARN_ALL, 0, 'd' },
+		/* Units are lower case only. */
+		{ "<2026-12-05 Sat +1D -2W>", 0, 0, 0, 0, 0, 0 },
+		{ "<2026-12-05 Sat +d -d>", 0, 0, 0, 0, 0, 0 },
+		/* ---2d holds --2d, +++1w holds ++1w. */
+		{ "<2026-12-05 Sat ---2d +++1w>", ORG_REP_CATCH_UP, 1, 'w',
+		    ORG_WARN_FIRST, 2, 'd' },
+		/* The first of each wins, the range's end searched too. */
+		{ "<2026-12-05 Sat +1d +2w -3d -4w>", ORG_REP_CUMULATE, 1, 'd',
+		    ORG_WARN_ALL, 3, 'd' },
+		{ "<2026-12-05 Sat>--<2026-12-06 Sun +1w>", ORG_REP_CUMULATE,
+		    1, 'w', 0, 0, 0 },
+		/* The date's own "-05" followed by a unit letter. */
+		{ "<2026-12-05d +1d>", ORG_REP_CUMULATE, 1, 'd', ORG_WARN_ALL,
+		    5, 'd' },
+		/* org-element keeps a bignum; this parser saturates. */
+		{ "<2026-12-05 +99999999999999999999d -2147483648d>",
+		    ORG_REP_CUMULATE, INT_MAX, 'd', ORG_WARN_ALL, INT_MAX, 'd' },
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		org_timestamp ts = TS(c[i].s);
+
+		if (ts.repeater_type != c[i].rt ||
+		    ts.repeater_value != c[i].rv ||
+		    ts.repeater_unit != c[i].ru ||
+		    ts.warning_type != c[i].wt ||
+		    ts.warning_value != c[i].wv || ts.warning_unit != c[i].wu)
+			fail_msg("%s: repeater %d %d %c, warning %d %d %c",
+			    c[i].s, ts.repeater_type, ts.repeater_value,
+			    ts.repeater_unit ? ts.repeater_unit : '0',
+			    ts.warning_type, ts.warning_value,
+			    ts.warning_unit ? ts.warning_unit : '0');
+	}
+}
+
+static void
+timestamp_third_form_and_diary(void **state)
+{
+	org_timestamp	 ts;
+
+	(void)state;
+	/* <\d+-\d+-\d+[^>\n]+?\+\d+[dwmy]>, then the first date anywhere. */
+	ts = TS("<2026-12-05+1d>");
+	assert_int_equal(ts.type, ORG_TS_ACTIVE);
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	assert_int_equal(ts.repeater_value, 1);
+	ts = TS("<12026-12-05 +1d>");
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	ts = TS("<1-1-1 2026-12-05 +1w>");
+	assert_start(&ts, 2026, 12, 5, -1, -1);
+	assert_int_equal(ts.repeater_unit, 'w');
+	ts = TS("<%%(diary-float t 4 2)>");
+	assert_int_equal(ts.type, ORG_TS_DIARY);
+	assert_start(&ts, 0, 0, 0, -1, -1);
+	assert_end(&ts, 0, 0, 0, -1, -1);
+	assert_int_equal(ts.repeater_type, ORG_REP_NONE);
+	/* Repeaters are not looked for in a sexp. */
+	ts = TS("<%%(x +1d)>");
+	assert_int_equal(ts.repeater_type, ORG_REP_NONE);
+	ts = TS("<%%(x)>--<2026-12-05>");
+	assert_int_equal(ts.type, ORG_TS_DIARY);
+}
+
+static void
+timestamp_rejected(void **state)
+{
+	static const char *const bad[] = {
+		"", "<", "<>", "<nonsense>", "[2026-12]", "<226-12-05>",
+		"<2026-12-05Sat>", "<2026-12-05", "2026-12-05",
+		/* Text after the timestamp, or before it. */
+		"<2026-12-05> ", "<2026-12-05>x", " <2026-12-05>",
+		"<2026-12-05>--<2026-12-06>--<2026-12-07>",
+		/* Diary: inactive, empty, not closed by ")>". */
+		"[%%(x)]", "<%%()>", "<%%(x) 10:00>",
+		/* Text org-element stops on with an error: no date in it. */
+		"<2024-1-1 +1d>", "<2026-12-05>--<nonsense>", "<2026-12-05>--[]",
+		/* The third form wants [dwmy]: +1h is no timestamp there. */
+		"<2026-1-5 +1h>",
+		/* No timestamp spans two lines. */
+		"<2026-12-05 Sat\n>", "<2026-12-05 Sat\n10:00>",
+		"<%%(x\ny)>", "<2026-12-05>--<\n2026-12-06>",
+	};
+	org_timestamp	 ts;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&ts, 0x55, sizeof(ts));
+		if (org_timestamp_parse(bad[i], strlen(bad[i]), &ts) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_int_equal(ts.type, ORG_TS_NONE);
+		assert_null(ts.raw.s);
+	}
+	assert_int_equal(org_timestamp_parse(NULL, 0, &ts), -1);
+	/* A timestamp cut short by len is read no further. */
+	assert_int_equal(org_timestamp_parse("<2026-12-05 +1d>", 15, &ts), -1);
+	assert_int_equal(org_timestamp_parse("<2026-12-05>--<2026-12-06>", 12,
+	    &ts), 0);
+	assert_int_equal(ts.type, ORG_TS_ACTIVE);
+}
+
+static void
+timestamp_exact_buffer(void **state)
+{
+	static const char *const cases[] = {
+		"<2026-12-05 Sat 06:00-07:30 .+1h --2d>",
+		"<2026-12-05>--[2026-12-06 Sun 10:00]",
+		"<%%(diary-float t 4 2)>", "<1-1-1 2026-12-05 +1w>",
+		"<2026-12-05 Sat 1", "<2026-12-05 10:0", "<2026-12-05 +1",
+	};
+	size_t	 i, n;
+	char	*b;
+
+	(void)state;
+	/* Heap copies without a NUL: an over-read shows under ASan. */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		org_timestamp ts;
+
+		n = strlen(cases[i]);
+		assert_non_null(b = malloc(n));
+		memcpy(b, cases[i], n);
+		assert_int_equal(org_timestamp_parse(b, n, &ts),
+		    b[n - 1] == '>' || b[n - 1] == ']' ? 0 : -1);
+		free(b);
+	}
+}
+
+static void
+planning_timestamps(void **state)
+{
+	org_doc	*d = P("* A\nSCHEDULED: <2026-12-05 Sat 06:00 +1w> "
+	    "DEADLINE: <2026-12-10 Thu -2d>\n"
+	    "* B\nCLOSED: [2026-12-05 Sat]--[2026-12-06 Sun]\n"
+	    "* C\nSCHEDULED: <2024-1-1 +1d> DEADLINE: <nonsense>\n"
+	    "* D\nSCHEDULED: <2026-12-05> SCHEDULED: <x>\r\n"
+	    "* E\nDEADLINE: <2026-12-05 Sat 10:00-11:00>\r\n");
+	const org_planning *p = d->plannings;
+
+	(void)state;
+	assert_int_equal(d->nplannings, 5);
+	assert_int_equal(p[0].scheduled_ts.type, ORG_TS_ACTIVE);
+	assert_start(&p[0].scheduled_ts, 2026, 12, 5, 6, 0);
+	assert_int_equal(p[0].scheduled_ts.repeater_type, ORG_REP_CUMULATE);
+	/* raw is the document's own string. */
+	assert_ptr_equal(p[0].scheduled_ts.raw.s, p[0].scheduled.s);
+	assert_int_equal(p[0].scheduled_ts.raw.len, p[0].scheduled.len);
+	assert_int_equal(p[0].deadline_ts.warning_type, ORG_WARN_ALL);
+	assert_int_equal(p[0].deadline_ts.warning_value, 2);
+	assert_int_equal(p[0].closed_ts.type, ORG_TS_NONE);
+	assert_null(p[0].closed_ts.raw.s);
+	assert_int_equal(p[1].closed_ts.type, ORG_TS_INACTIVE_RANGE);
+	assert_end(&p[1].closed_ts, 2026, 12, 6, -1, -1);
+	/* org-element stops on the first with an error: its text stays,
+	 * unparsed. The second is no timestamp. */
+	assert_str(p[2].scheduled, "<2024-1-1 +1d>");
+	assert_int_equal(p[2].scheduled_ts.type, ORG_TS_NONE);
+	assert_null(p[2].scheduled_ts.raw.s);
+	assert_null(p[2].deadline.s);
+	assert_int_equal(p[2].deadline_ts.type, ORG_TS_NONE);
+	/* The last SCHEDULED: wins, even with no timestamp. */
+	assert_null(p[3].scheduled.s);
+	assert_int_equal(p[3].scheduled_ts.type, ORG_TS_NONE);
+	/* CR LF: the CR is no part of the timestamp. */
+	assert_int_equal(p[4].deadline_ts.type, ORG_TS_ACTIVE_RANGE);
+	assert_str(p[4].deadline_ts.raw, "<2026-12-05 Sat 10:00-11:00>");
+	org_free(d);
+}
+
 int
 main(void)
 {
@@ -533,6 +877,14 @@ main(void)
 		cmocka_unit_test(random_bytes),
 		cmocka_unit_test(heading_at_line),
 		cmocka_unit_test(startup_odd),
+		cmocka_unit_test(timestamp_dates_and_times),
+		cmocka_unit_test(timestamp_odd_dates_kept),
+		cmocka_unit_test(timestamp_ranges),
+		cmocka_unit_test(timestamp_repeaters_and_warnings),
+		cmocka_unit_test(timestamp_third_form_and_diary),
+		cmocka_unit_test(timestamp_rejected),
+		cmocka_unit_test(timestamp_exact_buffer),
+		cmocka_unit_test(planning_timestamps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

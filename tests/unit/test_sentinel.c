@@ -111,16 +111,16 @@ static void
 test_fault_once(void **state)
 {
 	(void)state;
-	unsetenv("KEEPER_TEST_FAULT");
+	sentinel_faults(NULL);
 	assert_int_equal(sentinel_fault("skip-timer"), 0);
-	setenv("KEEPER_TEST_FAULT", "no-reap,skip-timer", 1);
+	sentinel_faults("no-reap,skip-timer");
 	assert_int_equal(sentinel_fault("leak-slot"), 0);
 	assert_int_equal(sentinel_fault("skip"), 0);	/* whole names only */
 	assert_int_equal(sentinel_fault("skip-timer"), 1);
 	assert_int_equal(sentinel_fault("skip-timer"), 0);
 	assert_int_equal(sentinel_fault("no-reap"), 1);
 	assert_int_equal(sentinel_fault("no-reap"), 0);
-	unsetenv("KEEPER_TEST_FAULT");
+	sentinel_faults(NULL);
 }
 
 static void

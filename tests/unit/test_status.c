@@ -155,7 +155,8 @@ two_agents(struct agent_status a[2])
 	"{\"at\":999999995000,\"text\":\"sort\"}]," \
 	"\"thought\":\"nothing new\",\"last_run\":999999990000," \
 	"\"next_tick\":1000000050000,\"last_outcome\":\"no_work\"," \
-	"\"no_work_streak\":2,\"health\":\"ok\",\"fail_streak\":0," \
+	"\"no_work_streak\":2,\"health\":\"ok\",\"health_why\":null," \
+	"\"fail_streak\":0," \
 	"\"gap\":60000,\"run_started\":null,\"error\":null," \
 	"\"last_commit\":null,\"git\":null}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
@@ -164,14 +165,14 @@ two_agents(struct agent_status a[2])
 	"\"steps\":[{\"at\":999999995000,\"text\":\"draft\"}]," \
 	"\"thought\":null,\"last_run\":999999990000,\"next_tick\":null," \
 	"\"last_outcome\":null,\"no_work_streak\":0,\"health\":\"ok\"," \
-	"\"fail_streak\":0,\"gap\":60000,\"run_started\":999999992000," \
+	"\"health_why\":null,\"fail_streak\":0,\"gap\":60000,\"run_started\":999999992000," \
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
 	"\"git\":\"no change\"}"
 
 /* two_agents() as /_activity shows them at NOW. */
 #define TWO_AGENTS "{\"now\":1000000000000," \
 	"\"crew\":{\"name\":\"newsroom\",\"error\":null," \
-	"\"boot\":999996400000}," \
+	"\"boot\":999996400000,\"notice\":null,\"history_error\":null}," \
 	"\"agents\":[" DESK "," WREN "]," \
 	"\"wire\":[{\"agent\":\"desk\",\"at\":999999995000,\"text\":\"sort\"}," \
 	"{\"agent\":\"wren\",\"at\":999999995000,\"text\":\"draft\"}," \
@@ -238,7 +239,8 @@ test_activity_empty(void **state)
 	assert_json(status_activity(NULL, 0, &crew, NOW),
 	    "{\"now\":1000000000000,"
 	    "\"crew\":{\"name\":\"newsroom\",\"error\":null,"
-	    "\"boot\":999996400000},\"agents\":[],\"wire\":[],\"agent\":null}");
+	    "\"boot\":999996400000,\"notice\":null,\"history_error\":null},"
+	    "\"agents\":[],\"wire\":[],\"agent\":null}");
 }
 
 static void
@@ -481,6 +483,52 @@ test_health_next(void **state)
 	walk_next(&a, crew.boot_ms, 1);
 }
 
+/* Issue 20: failures that never reached health. Commits that fail three
+ * runs in a row make the agent failing, with git's note as the reason; a
+ * history that cannot be written makes the crew degraded (503), with the
+ * rows that wait for it; a notice (a damaged history moved aside) is
+ * shown and changes nothing else. */
+static void
+test_failures_reach_health(void **state)
+{
+	struct agent_status a[2];
+	struct status_crew c = crew;
+	json_t *h;
+	int code;
+
+	(void)state;
+	two_agents(a);
+	a[0].git_fail_streak = 2;
+	a[0].git = "commit failed: index.lock exists";
+	assert_health(&a[0], NOW, HEALTH_OK);
+	assert_null(status_health_why(&a[0]));
+	a[0].git_fail_streak = 3;
+	assert_health(&a[0], NOW, HEALTH_FAILING);
+	assert_string_equal(status_health_why(&a[0]),
+	    "commit failed: index.lock exists");
+	h = status_health_json(a, 2, &c, NOW, &code);
+	assert_int_equal(code, 503);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    h, "why"), "desk")), "commit failed: index.lock exists");
+	json_decref(h);
+	a[0].git_fail_streak = 0;
+	c.history_error = "database or disk is full";
+	c.history_waiting = 7;
+	h = status_health_json(a, 2, &c, NOW, &code);
+	assert_int_equal(code, 503);
+	assert_string_equal(json_string_value(json_object_get(h, "status")),
+	    "degraded");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    h, "history"), "waiting")), 7);
+	json_decref(h);
+	c.history_error = NULL;
+	c.notice = "the history was corrupt: moved aside";
+	h = status_health_json(a, 2, &c, NOW, &code);
+	assert_int_equal(code, 200);
+	assert_non_null(json_object_get(h, "notice"));
+	json_decref(h);
+}
+
 int
 main(void)
 {
@@ -500,6 +548,7 @@ main(void)
 		cmocka_unit_test(test_redact_walks_every_string),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_clone_is_deep),
+		cmocka_unit_test(test_failures_reach_health),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

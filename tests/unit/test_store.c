@@ -215,6 +215,46 @@ bad_path(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* Issue 20: run ids repeated after the history was reset or pruned
+ * empty, so refs/keeper/partial/NAME/RUN collided. Ids never go back:
+ * not after pruning the newest rows, not below a raised floor. */
+static void
+run_ids_never_repeat(void **state)
+{
+	struct store *st;
+	char err[256];
+	struct run_rec r = { .agent = "wren", .trigger = "schedule",
+	    .state = "", .scheduled_ms = 1000, .ended_ms = 1000,
+	    .outcome = OUTCOME_GATED, .exit_code = -1,
+	    .tokens_prompt = -1, .tokens_completion = -1 };
+	int64_t id;
+
+	(void)state;
+	unlink(dbpath);
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_last_run_id(st), 0);
+	assert_int_equal(store_record(st, &r), 1);
+	assert_int_equal(store_record(st, &r), 2);
+	/* everything pruned: the next id still follows the last */
+	assert_int_equal(store_prune(st, 1000 + 1000, 1, 0, err, sizeof(err)),
+	    2);
+	assert_int_equal(store_last_run_id(st), 2);
+	assert_int_equal(store_record(st, &r), 3);
+	/* a repository that carries runs up to 500 raises the floor; a
+	 * lower floor never lowers it */
+	assert_int_equal(store_raise_run_floor(st, 500), 0);
+	assert_int_equal(store_raise_run_floor(st, 7), 0);
+	assert_int_equal(store_last_run_id(st), 500);
+	assert_int_equal((id = store_begin(st, &r)), 501);
+	assert_int_equal(store_record(st, &r), 502);
+	store_close(st);
+	/* and it holds across a reopen */
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_record(st, &r), 503);
+	store_close(st);
+	unlink(dbpath);
+}
+
 int
 main(void)
 {
@@ -223,6 +263,7 @@ main(void)
 		cmocka_unit_test(interrupted_at_boot),
 		cmocka_unit_test(wal_hook_instead_of_autocheckpoint),
 		cmocka_unit_test(bad_path),
+		cmocka_unit_test(run_ids_never_repeat),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

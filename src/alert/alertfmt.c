@@ -1,0 +1,782 @@
+/*
+ * alertfmt: see alertfmt.h. Each format is a function of the message's
+ * parts (a title, a line, the time and run) and the destination; the
+ * text is cleaned to valid UTF-8 once and cut once, to the receiver's
+ * limit, so every format cuts the same way.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "alertfmt.h"
+#include "outcome.h"
+#include "util.h"
+
+static const char CT_JSON[] = "application/json";
+static const char CT_TEXT[] = "text/plain; charset=utf-8";
+
+static const char *const fmt_names[] = {
+	[ALERT_FMT_JSON] = "json",
+	[ALERT_FMT_NTFY] = "ntfy",
+	[ALERT_FMT_SLACK] = "slack",
+	[ALERT_FMT_DISCORD] = "discord",
+	[ALERT_FMT_TELEGRAM] = "telegram",
+};
+#define NFMT	(sizeof(fmt_names) / sizeof(fmt_names[0]))
+
+/* The receivers' limits (alertfmt.h says where each comes from). */
+#define NTFY_LIMIT_BYTES	4096
+#define SLACK_LIMIT		16383
+#define DISCORD_LIMIT		2000
+#define TELEGRAM_LIMIT		4096
+#define JSON_LIMIT_BYTES	65536
+#define TITLE_LIMIT_BYTES	200
+
+const char *
+alert_fmt_name(enum alert_format f)
+{
+	return (size_t)f < NFMT ? fmt_names[f] : "?";
+}
+
+int
+alert_fmt_parse_name(const char *name, enum alert_format *f, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < NFMT; i++)
+		if (strcmp(name, fmt_names[i]) == 0) {
+			*f = (enum alert_format)i;
+			return 0;
+		}
+	snprintf(err, errlen, "unknown alert format '%s' (json, ntfy, slack, "
+	    "discord, telegram)", name);
+	return -1;
+}
+
+size_t
+alert_fmt_limit(enum alert_format f, int *bytes)
+{
+	*bytes = 0;
+	switch (f) {
+	case ALERT_FMT_JSON:
+		*bytes = 1;
+		return JSON_LIMIT_BYTES;
+	case ALERT_FMT_NTFY:
+		*bytes = 1;
+		return NTFY_LIMIT_BYTES;
+	case ALERT_FMT_SLACK:
+		return SLACK_LIMIT;
+	case ALERT_FMT_DISCORD:
+		return DISCORD_LIMIT;
+	case ALERT_FMT_TELEGRAM:
+		return TELEGRAM_LIMIT;
+	}
+	return DISCORD_LIMIT;
+}
+
+/* ---- UTF-8: clean and cut ---- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), its code point
+ * in *cp; 0 when invalid (overlong, surrogate, past U+10FFFF, short). */
+static size_t
+u8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c;
+	size_t k;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 4;
+		c = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < k)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 ||
+	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return k;
+}
+
+/* Append s to b as valid UTF-8: each invalid byte becomes U+FFFD. */
+static void
+clean_into(struct sb *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, k;
+	unsigned cp;
+
+	while (i < n) {
+		if ((k = u8_seq(u + i, n - i, &cp)) == 0) {
+			sb_adds(b, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		sb_add(b, u + i, k);
+		i += k;
+	}
+}
+
+static size_t
+cost(unsigned cp, size_t k, int bytes)
+{
+	if (bytes)
+		return k;
+	return cp >= 0x10000 ? 2 : 1;	/* a surrogate pair in UTF-16 */
+}
+
+/*
+ * Append the valid UTF-8 s to b, cut to limit (bytes or UTF-16 units)
+ * with the mark inside the limit. With entities, a cut never splits an
+ * "&amp;"-style entity (slack's escapes): it backs up to its '&'.
+ */
+static void
+cut_into(struct sb *b, const char *s, size_t limit, int bytes, int entities)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i, k, used = 0, mark = 0;
+	unsigned cp;
+
+	for (i = 0; i < n; i += k) {
+		k = u8_seq(u + i, n - i, &cp);
+		used += cost(cp, k, bytes);
+	}
+	if (used <= limit) {
+		sb_add(b, s, n);
+		return;
+	}
+	for (i = 0; i < sizeof(ALERT_FMT_CUT_MARK) - 1; i += k) {
+		k = u8_seq((const unsigned char *)ALERT_FMT_CUT_MARK + i,
+		    sizeof(ALERT_FMT_CUT_MARK) - 1 - i, &cp);
+		mark += cost(cp, k, bytes);
+	}
+	used = 0;
+	for (i = 0; i < n && limit >= mark; i += k) {
+		k = u8_seq(u + i, n - i, &cp);
+		if (used + cost(cp, k, bytes) > limit - mark)
+			break;
+		used += cost(cp, k, bytes);
+	}
+	if (entities) {
+		/* An entity is at most "&amp;": look back that far. */
+		for (size_t j = i; j > 0 && i - j < 5; j--)
+			if (u[j - 1] == ';')
+				break;
+			else if (u[j - 1] == '&') {
+				i = j - 1;
+				break;
+			}
+	}
+	sb_add(b, s, i);
+	if (limit >= mark)
+		sb_adds(b, ALERT_FMT_CUT_MARK);
+}
+
+char *
+alert_fmt_cut(const char *s, size_t limit, int bytes)
+{
+	struct sb clean = { 0 }, out = { 0 };
+
+	clean_into(&clean, s ? s : "");
+	cut_into(&out, clean.buf ? clean.buf : "", limit, bytes, 0);
+	sb_release(&clean);
+	return sb_detach(&out);
+}
+
+/* ---- headers ---- */
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void
+base64_into(struct sb *b, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		sb_addc(b, b64[v >> 18 & 63]);
+		sb_addc(b, b64[v >> 12 & 63]);
+		sb_addc(b, i + 1 < n ? b64[v >> 6 & 63] : '=');
+		sb_addc(b, i + 2 < n ? b64[v & 63] : '=');
+	}
+}
+
+/*
+ * "Name: value" with value made safe for a header line: control
+ * characters become spaces (no header can be smuggled in through a
+ * crew title), and a value with any non-ASCII byte is sent as one RFC
+ * 2047 encoded word, which ntfy documents as the way to send UTF-8 in a
+ * header.
+ */
+static char *
+header(const char *name, const char *value)
+{
+	struct sb h = { 0 };
+	char *cut = alert_fmt_cut(value, TITLE_LIMIT_BYTES, 1);
+	int ascii = 1;
+
+	for (unsigned char *p = (unsigned char *)cut; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+		if (*p >= 0x80)
+			ascii = 0;
+	}
+	sb_addf(&h, "%s: ", name);
+	if (ascii)
+		sb_adds(&h, cut);
+	else {
+		sb_adds(&h, "=?UTF-8?B?");
+		base64_into(&h, (unsigned char *)cut, strlen(cut));
+		sb_adds(&h, "?=");
+	}
+	free(cut);
+	return sb_detach(&h);
+}
+
+static void
+req_hdr(struct alert_req *r, char *line)
+{
+	if (r->nhdr < ALERT_REQ_MAX_HDR)
+		r->hdr[r->nhdr++] = line;
+	else
+		free(line);
+}
+
+/* ---- the formats ---- */
+
+/* What every format builds its message from. */
+struct msg {
+	const char	*id;
+	const char	*title;		/* ntfy's Title header */
+	const char	*head;		/* first line of a chat message */
+	const char	*body;		/* the rest; "" none */
+	const char	*priority;	/* ntfy */
+	const char	*tag;		/* ntfy emoji short code */
+	const char	*agent;
+	char		*json;		/* the json format's body, taken */
+};
+
+static void
+iso_time(char buf[32], int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *
+dump(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+/* The chat text: head and body on their own lines, clean, escaped for
+ * slack, cut to the format's limit. */
+static char *
+chat_text(const struct msg *m, enum alert_format f)
+{
+	struct sb raw = { 0 }, clean = { 0 }, esc = { 0 }, out = { 0 };
+	size_t limit;
+	int bytes;
+	const char *src;
+
+	sb_adds(&raw, m->head);
+	if (*m->body != '\0') {
+		sb_addc(&raw, '\n');
+		sb_adds(&raw, m->body);
+	}
+	clean_into(&clean, raw.buf);
+	src = clean.buf;
+	if (f == ALERT_FMT_SLACK) {
+		/* Slack reads &, < and > as markup (<!channel> pings
+		 * everyone); its documented escapes make them text. */
+		for (const char *p = clean.buf; *p; p++)
+			if (*p == '&')
+				sb_adds(&esc, "&amp;");
+			else if (*p == '<')
+				sb_adds(&esc, "&lt;");
+			else if (*p == '>')
+				sb_adds(&esc, "&gt;");
+			else
+				sb_addc(&esc, *p);
+		src = esc.buf ? esc.buf : "";
+	}
+	limit = alert_fmt_limit(f, &bytes);
+	cut_into(&out, src, limit, bytes, f == ALERT_FMT_SLACK);
+	sb_release(&raw);
+	sb_release(&clean);
+	sb_release(&esc);
+	return sb_detach(&out);
+}
+
+static int
+build(struct alert_req *r, const struct alert_dest *d, struct msg *m)
+{
+	json_t *o = NULL;
+	char *text = NULL, *tags;
+	size_t limit;
+	int bytes;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", m->id);
+	r->url = xstrdup(d->url);
+	r->content_type = CT_JSON;
+	req_hdr(r, xasprintf("Idempotency-Key: %s", m->id));
+	switch (d->format) {
+	case ALERT_FMT_JSON:
+		r->body = m->json;
+		m->json = NULL;
+		break;
+	case ALERT_FMT_NTFY:
+		r->content_type = CT_TEXT;
+		limit = alert_fmt_limit(d->format, &bytes);
+		r->body = alert_fmt_cut(*m->body ? m->body : m->head, limit,
+		    bytes);
+		req_hdr(r, header("Title", m->title));
+		req_hdr(r, header("Priority", m->priority));
+		tags = xasprintf("%s,%s", m->tag, m->agent);
+		for (char *p = tags + strlen(m->tag) + 1; *p; p++)
+			if (*p == ',')
+				*p = '_';
+		req_hdr(r, header("Tags", tags));
+		free(tags);
+		break;
+	case ALERT_FMT_SLACK:
+		text = chat_text(m, d->format);
+		r->body = dump(json_pack("{s:s}", "text", text));
+		break;
+	case ALERT_FMT_DISCORD:
+		text = chat_text(m, d->format);
+		r->body = dump(json_pack("{s:s, s:{s:[]}}", "content", text,
+		    "allowed_mentions", "parse"));
+		break;
+	case ALERT_FMT_TELEGRAM:
+		if (d->chat == NULL)
+			break;
+		text = chat_text(m, d->format);
+		o = json_pack("{s:s, s:s}", "chat_id", d->chat, "text", text);
+		r->body = dump(o);
+		break;
+	}
+	free(text);
+	free(m->json);
+	m->json = NULL;
+	if (r->body == NULL) {
+		alert_fmt_req_release(r);
+		return -1;
+	}
+	r->bodylen = strlen(r->body);
+	return 0;
+}
+
+int
+alert_fmt_alert(struct alert_req *r, const struct alert_dest *d,
+    const struct alert *a, const char *crew)
+{
+	struct msg m = { .id = a->id, .agent = a->agent };
+	char at[32], *line;
+	struct sb title = { 0 }, head = { 0 }, when = { 0 }, nbody = { 0 };
+	int rc;
+
+	iso_time(at, a->at_ms);
+	line = alert_text(a);
+	if (crew != NULL) {
+		sb_addf(&title, "%s: ", crew);
+		sb_addf(&head, "%s: ", crew);
+	}
+	sb_addf(&title, "%s %s", a->agent, alert_event_name(a));
+	sb_adds(&head, line);
+	if (a->run_id[0] != '\0')
+		sb_addf(&when, "run %s at %s", a->run_id, at);
+	else
+		sb_addf(&when, "at %s", at);
+	/* ntfy shows the title above the body, so its body is the line and
+	 * its time; a chat message leads with the line and the crew. */
+	sb_addf(&nbody, "%s\n%s", line, when.buf);
+	switch (a->to) {
+	case ALERT_FAILING:
+		m.priority = "high";
+		m.tag = "rotating_light";
+		break;
+	case ALERT_STALE:
+		m.priority = "high";
+		m.tag = "warning";
+		break;
+	default:
+		m.priority = "default";
+		m.tag = "white_check_mark";
+		break;
+	}
+	m.title = title.buf;
+	m.head = head.buf;
+	m.body = d->format == ALERT_FMT_NTFY ? nbody.buf : when.buf;
+	if (d->format == ALERT_FMT_JSON)
+		m.json = alert_json(a, crew);	/* today's body, unchanged */
+	rc = build(r, d, &m);
+	free(line);
+	sb_release(&title);
+	sb_release(&head);
+	sb_release(&when);
+	sb_release(&nbody);
+	return rc;
+}
+
+static int
+outcome_is_failure(enum outcome o)
+{
+	return o == OUTCOME_FAILED || o == OUTCOME_KILLED ||
+	    o == OUTCOME_ERROR || o == OUTCOME_INTERRUPTED;
+}
+
+int
+alert_fmt_result(struct alert_req *r, const struct alert_dest *d,
+    const struct alert_result *res, const char *crew)
+{
+	struct msg m = { .agent = res->agent };
+	const char *outcome = res->outcome ? res->outcome : "";
+	const char *run = res->run_id ? res->run_id : "";
+	const char *text = res->text ? res->text : "";
+	char id[17], at[32], *cut;
+	struct sb head = { 0 };
+	json_t *o;
+	int rc;
+
+	alert_make_result_id(id, res->agent, run);
+	iso_time(at, res->at_ms);
+	m.id = id;
+	if (crew != NULL)
+		sb_addf(&head, "%s: ", crew);
+	sb_addf(&head, "%s %s", res->agent, outcome);
+	if (*run != '\0')
+		sb_addf(&head, " (run %s)", run);
+	m.title = head.buf;
+	m.head = head.buf;
+	m.body = text;
+	if (outcome_is_failure(outcome_parse(outcome))) {
+		m.priority = "high";
+		m.tag = "x";
+	} else if (outcome_parse(outcome) == OUTCOME_NO_WORK) {
+		m.priority = "low";
+		m.tag = "zzz";
+	} else {
+		m.priority = "default";
+		m.tag = "page_facing_up";
+	}
+	if (d->format == ALERT_FMT_NTFY && *text == '\0')
+		m.body = "(no output)";
+	if (d->format == ALERT_FMT_JSON) {
+		cut = alert_fmt_cut(text, JSON_LIMIT_BYTES, 1);
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}",
+		    "kind", "result", "id", id, "agent", res->agent,
+		    "outcome", outcome, "at", at, "at_ms",
+		    (json_int_t)res->at_ms, "text", cut);
+		free(cut);
+		if (o != NULL) {
+			json_object_set_new(o, "run", *run ? json_string(run) :
+			    json_null());
+			if (crew != NULL)
+				json_object_set_new(o, "crew",
+				    json_string(crew));
+		}
+		m.json = dump(o);
+	}
+	rc = build(r, d, &m);
+	sb_release(&head);
+	return rc;
+}
+
+void
+alert_fmt_req_copy(struct alert_req *dst, const struct alert_req *src)
+{
+	*dst = *src;
+	dst->url = xstrdup(src->url);
+	dst->body = xmalloc(src->bodylen + 1);
+	memcpy(dst->body, src->body, src->bodylen);
+	dst->body[src->bodylen] = '\0';
+	for (int i = 0; i < src->nhdr; i++)
+		dst->hdr[i] = xstrdup(src->hdr[i]);
+}
+
+void
+alert_fmt_req_release(struct alert_req *r)
+{
+	free(r->url);
+	free(r->body);
+	for (int i = 0; i < r->nhdr; i++)
+		free(r->hdr[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- the destination list ---- */
+
+void
+alert_fmt_url_origin(const char *url, char *buf, size_t len)
+{
+	const char *p = strstr(url, "://"), *host, *end, *at;
+
+	if (p == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	host = p + 3;
+	end = host + strcspn(host, "/?#");
+	/* user:password@ is a secret too. */
+	for (at = host; at < end; at++)
+		if (*at == '@')
+			host = at + 1;
+	snprintf(buf, len, "%.*s://%.*s", (int)(p - url), url,
+	    (int)(end - host), host);
+}
+
+static int
+chat_ok(const char *c)
+{
+	const char *p = c;
+
+	if (*p == '@') {
+		for (p++; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_')
+				return 0;
+		return p - c > 1 && p - c <= 65;
+	}
+	if (*p == '-')
+		p++;
+	if (*p == '\0')
+		return 0;
+	for (; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	return p - c <= 21;
+}
+
+static int
+is_url(const char *t, size_t n)
+{
+	return (n >= 7 && strncasecmp(t, "http://", 7) == 0) ||
+	    (n >= 8 && strncasecmp(t, "https://", 8) == 0);
+}
+
+/* Something between "://" and the path besides a user:password@. */
+static int
+has_host(const char *url)
+{
+	const char *host = strstr(url, "://") + 3;
+	size_t n = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', n);
+
+	return at ? at + 1 < host + n : n > 0;
+}
+
+/* One destination being parsed. */
+struct pdest {
+	char		*url;
+	int		 has_format;
+	enum alert_format format;
+	char		*chat;
+};
+
+static void
+pdests_free(struct pdest *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].url);
+		free(v[i].chat);
+	}
+	free(v);
+}
+
+int
+alert_fmt_dests_parse(struct alert_dests *list, const char *value,
+    enum alert_format deflt, const char *deflt_chat, char *err,
+    size_t errlen)
+{
+	struct pdest *v = NULL, *cur;
+	size_t n = 0, len, place;
+	const char *p = value ? value : "", *t;
+	char origin[128], name[32];
+	int rc = -1;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		t = p;
+		len = strcspn(t, " \t");
+		p += len;
+		cur = n > 0 ? &v[n - 1] : NULL;
+		place = list->n + n;
+		if (is_url(t, len)) {
+			for (size_t i = 0; i < len; i++)
+				if ((unsigned char)t[i] < 0x21 ||
+				    (unsigned char)t[i] >= 0x7f) {
+					snprintf(err, errlen, "alert "
+					    "destination %zu: a URL holds "
+					    "only printable ASCII (percent-"
+					    "encode the rest)", place + 1);
+					goto done;
+				}
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			memset(&v[n], 0, sizeof(v[n]));
+			v[n++].url = xstrndup(t, len);
+			if (!has_host(v[n - 1].url)) {
+				snprintf(err, errlen, "alert destination %zu: "
+				    "URL has no host", place + 1);
+				goto done;
+			}
+			continue;
+		}
+		if (len > 7 && strncmp(t, "format=", 7) == 0) {
+			if (cur == NULL)
+				goto before_url;
+			if (cur->has_format)
+				goto twice;
+			snprintf(name, sizeof(name), "%.*s", (int)(len - 7),
+			    t + 7);
+			if (alert_fmt_parse_name(name, &cur->format, err,
+			    errlen) == -1)
+				goto done;
+			cur->has_format = 1;
+			continue;
+		}
+		if (len > 5 && strncmp(t, "chat=", 5) == 0) {
+			if (cur == NULL)
+				goto before_url;
+			if (cur->chat != NULL)
+				goto twice;
+			cur->chat = xstrndup(t + 5, len - 5);
+			if (!chat_ok(cur->chat)) {
+				snprintf(err, errlen, "bad telegram chat id "
+				    "'%s' (a number, or @channelname)",
+				    cur->chat);
+				goto done;
+			}
+			continue;
+		}
+		if (memchr(t, '=', len) != NULL && strcspn(t, "=/:") ==
+		    (size_t)((const char *)memchr(t, '=', len) - t)) {
+			snprintf(err, errlen, "unknown alert option '%.*s' "
+			    "(format=, chat=)", (int)(strcspn(t, "=") + 1), t);
+			goto done;
+		}
+		/* Not a URL: show it up to its first '/' or '?', where a
+		 * secret would begin. */
+		snprintf(err, errlen, "'%.*s' is not an http:// or https:// URL",
+		    (int)(strcspn(t, "/?#") < len ? strcspn(t, "/?#") : len),
+		    t);
+		goto done;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no alert URL");
+		goto done;
+	}
+	if (list->n + n > ALERT_FMT_MAX_DESTS) {
+		snprintf(err, errlen, "more than %d alert destinations",
+		    ALERT_FMT_MAX_DESTS);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		place = list->n + i + 1;
+		alert_fmt_url_origin(v[i].url, origin, sizeof(origin));
+		if (!v[i].has_format)
+			v[i].format = deflt;
+		if (v[i].format != ALERT_FMT_TELEGRAM) {
+			if (v[i].chat != NULL) {
+				snprintf(err, errlen, "alert destination %zu "
+				    "(%s): chat= is only for telegram", place,
+				    origin);
+				goto done;
+			}
+			continue;
+		}
+		if (v[i].chat == NULL && deflt_chat != NULL &&
+		    *deflt_chat != '\0') {
+			if (!chat_ok(deflt_chat)) {
+				snprintf(err, errlen, "bad telegram chat id "
+				    "'%s' (a number, or @channelname)",
+				    deflt_chat);
+				goto done;
+			}
+			v[i].chat = xstrdup(deflt_chat);
+		}
+		if (v[i].chat == NULL) {
+			snprintf(err, errlen, "alert destination %zu (%s): "
+			    "telegram needs a chat (chat=ID or #+ALERT-CHAT:)",
+			    place, origin);
+			goto done;
+		}
+	}
+	list->v = xreallocarray(list->v, list->n + n, sizeof(*list->v));
+	for (size_t i = 0; i < n; i++) {
+		list->v[list->n + i] = (struct alert_dest){ .format =
+		    v[i].format, .url = v[i].url, .chat = v[i].chat };
+		v[i].url = v[i].chat = NULL;
+	}
+	list->n += n;
+	rc = 0;
+	goto done;
+before_url:
+	snprintf(err, errlen, "'%.*s' comes before any URL",
+	    (int)(strcspn(t, "=") + 1), t);
+	goto done;
+twice:
+	snprintf(err, errlen, "alert destination %zu: %.*s given twice",
+	    list->n + n, (int)(strcspn(t, "=") + 1), t);
+done:
+	pdests_free(v, n);
+	return rc;
+}
+
+void
+alert_fmt_dests_copy(struct alert_dests *dst, const struct alert_dests *src)
+{
+	dst->n = src->n;
+	dst->v = src->n ? xcalloc(src->n, sizeof(*dst->v)) : NULL;
+	for (size_t i = 0; i < src->n; i++) {
+		dst->v[i].format = src->v[i].format;
+		dst->v[i].url = xstrdup(src->v[i].url);
+		dst->v[i].chat = src->v[i].chat ? xstrdup(src->v[i].chat) :
+		    NULL;
+	}
+}
+
+void
+alert_fmt_dests_release(struct alert_dests *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].url);
+		free(l->v[i].chat);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

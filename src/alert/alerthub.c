@@ -1,0 +1,337 @@
+/*
+ * alerthub: the daemon's side of alerts. One track per agent, found
+ * through a small hash table; each observation is stepped, logged and
+ * queued for delivery.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerthub.h"
+#include "settings.h"
+#include "dur.h"
+#include "log.h"
+#include "util.h"
+
+/* A receiver gets its own lane (and thread), so one that is down or slow
+ * holds up only its own deliveries. Lanes are keyed by URL: two
+ * destinations at one URL (two chats of one bot) share one. */
+#define HUB_MAX_LANES	32
+
+struct lane {
+	char			*url;
+	struct alert_queue	*q;
+};
+
+struct hub_track {
+	char			*agent;
+	struct alert_track	 t;
+};
+
+struct alert_hub {
+	char			*crew;
+	struct alert_policy	 policy;
+	struct alert_dests	 dests;		/* where alerts go; none: log */
+	struct lane		 lanes[HUB_MAX_LANES];
+	size_t			 nlanes;
+	struct hub_track	*tracks;
+	size_t			 ntracks, cap;
+	size_t			*slots;		/* name -> index + 1, 0 empty */
+	size_t			 nslots;	/* a power of two */
+};
+
+int
+alert_hub_config(const char *after, const char *gap, struct alert_policy *p,
+    char *err, size_t errlen)
+{
+	char *end;
+	long n;
+	int64_t ms;
+
+	alert_policy_default(p);
+	if (after != NULL && *after != '\0') {
+		n = strtol(after, &end, 10);
+		if (*end != '\0' || n < 1 || n > 1000) {
+			snprintf(err, errlen, "KEEPER_ALERT_AFTER '%s' is not "
+			    "a count from 1 to 1000", after);
+			return -1;
+		}
+		p->fail_threshold = (int)n;
+	}
+	if (gap != NULL && *gap != '\0') {
+		if (dur_parse(gap, &ms) != 0 || ms < 0) {
+			snprintf(err, errlen, "KEEPER_ALERT_GAP '%s' is not a "
+			    "duration", gap);
+			return -1;
+		}
+		p->min_gap_ms = ms;
+	}
+	return 0;
+}
+
+int
+alert_hub_dests_config(const char *url, const char *format,
+    struct alert_dests *dests, char *err, size_t errlen)
+{
+	enum alert_format f = ALERT_FMT_JSON;
+	char why[256];
+
+	if (format != NULL && *format != '\0' &&
+	    alert_fmt_parse_name(format, &f, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "KEEPER_ALERT_FORMAT: %s", why);
+		return -1;
+	}
+	if (url == NULL || *url == '\0')
+		return 0;
+	if (alert_fmt_dests_parse(dests, url, f, NULL, why, sizeof(why)) ==
+	    -1) {
+		snprintf(err, errlen, "KEEPER_ALERT_URL: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static struct alert_queue *
+hub_lane(struct alert_hub *h, const char *url, char *err, size_t errlen)
+{
+	struct alert_queue_opts o = { 0 };
+	struct alert_queue *q;
+	char origin[128];
+
+	for (size_t i = 0; i < h->nlanes; i++)
+		if (strcmp(h->lanes[i].url, url) == 0)
+			return h->lanes[i].q;
+	if (h->nlanes == HUB_MAX_LANES) {
+		snprintf(err, errlen, "more than %d alert receivers",
+		    HUB_MAX_LANES);
+		return NULL;
+	}
+	alert_fmt_url_origin(url, origin, sizeof(origin));
+	o.name = origin;
+	if ((q = alert_queue_start(&o, err, errlen)) == NULL)
+		return NULL;
+	h->lanes[h->nlanes].url = xstrdup(url);
+	h->lanes[h->nlanes++].q = q;
+	return q;
+}
+
+struct alert_hub *
+alert_hub_new_dests(const char *crew, const struct alert_dests *dests,
+    const struct alert_policy *p, char *err, size_t errlen)
+{
+	struct alert_hub *h = xcalloc(1, sizeof(*h));
+
+	h->crew = crew ? xstrdup(crew) : NULL;
+	h->policy = *p;
+	if (dests != NULL)
+		alert_fmt_dests_copy(&h->dests, dests);
+	for (size_t i = 0; i < h->dests.n; i++)
+		if (hub_lane(h, h->dests.v[i].url, err, errlen) == NULL) {
+			alert_hub_free(h);
+			return NULL;
+		}
+	return h;
+}
+
+struct alert_hub *
+alert_hub_new(const char *crew, const char *url, const struct alert_policy *p,
+    char *err, size_t errlen)
+{
+	struct alert_dests d = { 0 };
+	struct alert_hub *h = NULL;
+
+	if (alert_hub_dests_config(url, NULL, &d, err, errlen) == 0)
+		h = alert_hub_new_dests(crew, &d, p, err, errlen);
+	alert_fmt_dests_release(&d);
+	return h;
+}
+
+struct alert_hub *
+alert_hub_from_settings(const char *crew, const struct settings *s,
+    char *err, size_t errlen)
+{
+	struct alert_policy p;
+	struct alert_dests d = { 0 };
+	struct alert_hub *h = NULL;
+
+	if (alert_hub_config(s->alert_after, s->alert_gap, &p, err,
+	    errlen) == 0 && alert_hub_dests_config(s->alert_url,
+	    s->alert_format, &d, err, errlen) == 0)
+		h = alert_hub_new_dests(crew, &d, &p, err, errlen);
+	alert_fmt_dests_release(&d);
+	return h;
+}
+
+/*
+ * The housekeeping timer observes every agent every second, so a crew of
+ * thousands must not pay a linear search per agent: tracks are found
+ * through an open-addressing table of their indices, rebuilt when it
+ * fills or a track is forgotten (both rare).
+ */
+static size_t
+hub_hash(const char *s)
+{
+	return (size_t)alert_fnv1a(ALERT_FNV_BASIS, s);
+}
+
+static void
+hub_reindex(struct alert_hub *h)
+{
+	size_t want = 16, j;
+
+	while (want < 2 * h->ntracks + 2)
+		want *= 2;
+	if (want != h->nslots) {
+		free(h->slots);
+		h->slots = xcalloc(want, sizeof(*h->slots));
+		h->nslots = want;
+	} else
+		memset(h->slots, 0, want * sizeof(*h->slots));
+	for (size_t i = 0; i < h->ntracks; i++) {
+		j = hub_hash(h->tracks[i].agent) & (h->nslots - 1);
+		while (h->slots[j] != 0)
+			j = (j + 1) & (h->nslots - 1);
+		h->slots[j] = i + 1;
+	}
+}
+
+static struct alert_track *
+hub_track(struct alert_hub *h, const char *agent)
+{
+	size_t j, k;
+
+	if (h->nslots == 0)
+		hub_reindex(h);
+	j = hub_hash(agent) & (h->nslots - 1);
+	while ((k = h->slots[j]) != 0) {
+		if (strcmp(h->tracks[k - 1].agent, agent) == 0)
+			return &h->tracks[k - 1].t;
+		j = (j + 1) & (h->nslots - 1);
+	}
+	if (h->ntracks == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->tracks = xreallocarray(h->tracks, h->cap,
+		    sizeof(*h->tracks));
+	}
+	memset(&h->tracks[h->ntracks], 0, sizeof(h->tracks[0]));
+	h->tracks[h->ntracks].agent = xstrdup(agent);
+	h->slots[j] = ++h->ntracks;
+	if (2 * h->ntracks + 2 > h->nslots)
+		hub_reindex(h);
+	return &h->tracks[h->ntracks - 1].t;
+}
+
+/* Queue req on the lane of d's URL; 0, or -1 logged. */
+static int
+hub_push(struct alert_hub *h, const struct alert_dest *d,
+    const struct alert_req *req)
+{
+	struct alert_queue *q;
+	char err[256], origin[128];
+
+	if ((q = hub_lane(h, d->url, err, sizeof(err))) == NULL) {
+		alert_fmt_url_origin(d->url, origin, sizeof(origin));
+		log_warnx("event=alert_dropped id=%s dest=%s why=%s", req->id,
+		    log_qv(origin), log_qv(err));
+		return -1;
+	}
+	alert_queue_push(q, req);
+	return 0;
+}
+
+int
+alert_hub_observe(struct alert_hub *h, const struct alert_input *in,
+    struct alert *out)
+{
+	struct alert_req req;
+	char *text;
+
+	if (!alert_step(hub_track(h, in->agent), &h->policy, in, out))
+		return 0;
+	text = alert_text(out);
+	log_warnx("agent=%s event=alert id=%s from=%s to=%s suppressed=%d "
+	    "text=%s", log_qv(out->agent), out->id,
+	    alert_state_name(out->from), alert_state_name(out->to),
+	    out->suppressed, log_qv(text));
+	free(text);
+	/* Each destination its own copy, in its own format. */
+	for (size_t i = 0; i < h->dests.n; i++) {
+		if (alert_fmt_alert(&req, &h->dests.v[i], out, h->crew) == -1)
+			continue;
+		(void)hub_push(h, &h->dests.v[i], &req);
+		alert_fmt_req_release(&req);
+	}
+	return 1;
+}
+
+int
+alert_hub_result(struct alert_hub *h, const struct alert_result *res,
+    const struct alert_dests *dests)
+{
+	const struct alert_dests *l = dests ? dests : &h->dests;
+	struct alert_req req;
+	int queued = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (alert_fmt_result(&req, &l->v[i], res, h->crew) == -1)
+			continue;
+		if (hub_push(h, &l->v[i], &req) == 0)
+			queued++;
+		alert_fmt_req_release(&req);
+	}
+	return queued;
+}
+
+void
+alert_hub_forget(struct alert_hub *h, const char *agent)
+{
+	for (size_t i = 0; i < h->ntracks; i++)
+		if (strcmp(h->tracks[i].agent, agent) == 0) {
+			free(h->tracks[i].agent);
+			h->tracks[i] = h->tracks[--h->ntracks];
+			hub_reindex(h);
+			return;
+		}
+}
+
+void
+alert_hub_stats(struct alert_hub *h, struct alert_queue_stats *st)
+{
+	struct alert_queue_stats one;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < h->nlanes; i++) {
+		alert_queue_stats(h->lanes[i].q, &one);
+		st->sent += one.sent;
+		st->retries += one.retries;
+		st->dropped += one.dropped;
+		st->expired += one.expired;
+		st->queued += one.queued;
+	}
+}
+
+void
+alert_hub_free(struct alert_hub *h)
+{
+	size_t left = 0;
+
+	if (h == NULL)
+		return;
+	/* Every lane stops at once; then each is joined. */
+	for (size_t i = 0; i < h->nlanes; i++)
+		alert_queue_cancel(h->lanes[i].q);
+	for (size_t i = 0; i < h->nlanes; i++) {
+		left += alert_queue_stop(h->lanes[i].q);
+		free(h->lanes[i].url);
+	}
+	if (left > 0)
+		log_warnx("event=alert_dropped count=%zu why=\"shutting "
+		    "down\"", left);
+	alert_fmt_dests_release(&h->dests);
+	for (size_t i = 0; i < h->ntracks; i++)
+		free(h->tracks[i].agent);
+	free(h->tracks);
+	free(h->slots);
+	free(h->crew);
+	free(h);
+}

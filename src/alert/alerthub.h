@@ -1,0 +1,70 @@
+/*
+ * alerthub: what the daemon holds of alerts. It keeps one track per agent
+ * (by name), logs every alert (event=alert) and queues a copy for each
+ * destination, in that destination's format (alertfmt.h), on the
+ * delivery lane of its receiver (alertq.h: one lane and thread per
+ * receiver URL, at most 32). It delivers runs' results the same way
+ * (alert_hub_result), to the crew's destinations or to a member's own.
+ * The caller records the returned alert in history.
+ *
+ * Settings, for now from the environment (alert_hub_from_env; the pure
+ * alert_hub_config() and alert_hub_dests_config() take the values):
+ *
+ *   KEEPER_ALERT_URL	destinations, "URL [format=F] [chat=ID] ..."
+ *			(alertfmt.h); unset: alerts are logged and recorded
+ *   KEEPER_ALERT_FORMAT	format of a destination without format= (json)
+ *   KEEPER_ALERT_AFTER	consecutive failures before "failing" (3)
+ *   KEEPER_ALERT_GAP	per-agent rate limit, a duration (10m)
+ *
+ * Ownership: alert_hub_new*() allocate the hub, which owns its tracks,
+ * its copy of the destinations and its lanes; alert_hub_free() stops the
+ * lanes and frees all of it.
+ */
+#ifndef KEEPER_ALERTHUB_H
+#define KEEPER_ALERTHUB_H
+
+#include <stddef.h>
+
+#include "alertfmt.h"
+#include "alertq.h"
+#include "alertstep.h"
+
+struct alert_hub;
+
+/* Pure: the policy from KEEPER_ALERT_AFTER's and _GAP's values (NULL =
+ * unset). 0, or -1 with err. */
+int		 alert_hub_config(const char *after, const char *gap,
+		    struct alert_policy *, char *err, size_t errlen);
+/* Pure: append to *dests the destinations of KEEPER_ALERT_URL's value
+ * with KEEPER_ALERT_FORMAT's as their default (NULL = unset). 0, or -1
+ * with err naming the variable. */
+int		 alert_hub_dests_config(const char *url, const char *format,
+		    struct alert_dests *, char *err, size_t errlen);
+/* NULL with err when a lane cannot start; dests may be NULL (none) and
+ * is copied. */
+struct alert_hub *alert_hub_new_dests(const char *crew,
+		    const struct alert_dests *, const struct alert_policy *,
+		    char *err, size_t errlen);
+/* The same with the destinations of one KEEPER_ALERT_URL-style value
+ * (may be NULL); NULL with err when it does not parse. */
+struct alert_hub *alert_hub_new(const char *crew, const char *url,
+		    const struct alert_policy *, char *err, size_t errlen);
+/* The hub the KEEPER_ALERT_* settings describe (settings.h). */
+struct settings;
+struct alert_hub *alert_hub_from_settings(const char *crew,
+		    const struct settings *, char *err, size_t errlen);
+/* 1 with *out filled when this observation alerted. */
+int		 alert_hub_observe(struct alert_hub *,
+		    const struct alert_input *, struct alert *out);
+/* Queue a run's result for each destination of dests (NULL: the hub's
+ * own); returns how many copies were queued. Never blocks. */
+int		 alert_hub_result(struct alert_hub *,
+		    const struct alert_result *, const struct alert_dests *);
+/* A member left the crew: forget its track. */
+void		 alert_hub_forget(struct alert_hub *, const char *agent);
+/* Delivery counters summed over the lanes (zero without any). */
+void		 alert_hub_stats(struct alert_hub *,
+		    struct alert_queue_stats *);
+void		 alert_hub_free(struct alert_hub *);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * cmd-status: `keeper status` (SPEC §9), like systemctl list-timers: per
+ * agent its position, last and next tick, outcome, streak and whether it
+ * runs. From the daemon when one runs on the data directory (keeper.sock),
+ * else from the state files and the history; both are the one document
+ * core/status.c builds (status_cli()).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "settings.h"
+#include "crew.h"
+#include "ctl.h"
+#include "diag.h"
+#include "dur.h"
+#include "lcspec.h"
+#include "lifecycle.h"
+#include "preflight.h"
+#include "statefile.h"
+#include "status.h"
+#include "store.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: keeper status [--crew FILE] [--data DIR] [--json]\n";
+
+static void
+latest_cb(const struct run_rec *r, void *arg)
+{
+	enum outcome *last = arg;
+
+	if (r->outcome != OUTCOME_NONE && *last == OUTCOME_NONE)
+		*last = r->outcome;
+}
+
+/* What the state files and the history say of each member. */
+struct offline {
+	struct agent_status	*st;
+	struct lc_pos		*pos;
+	struct lc_spec		**spec;
+	size_t			 n;
+	char			 history[512];	/* why it cannot be read */
+};
+
+static void
+offline_read(struct offline *off, const struct crew *c, const char *data,
+    int singleton)
+{
+	struct store *st = NULL;
+	char *dbp = xasprintf("%s/keeper.db", data), err[512];
+
+	off->n = c->nmembers;
+	off->st = xcalloc(off->n + 1, sizeof(*off->st));
+	off->pos = xcalloc(off->n + 1, sizeof(*off->pos));
+	off->spec = xcalloc(off->n + 1, sizeof(*off->spec));
+	if (access(dbp, F_OK) == 0 && store_open(dbp, &st, off->history,
+	    sizeof(off->history)) == -1)
+		st = NULL;
+	for (size_t i = 0; i < off->n; i++) {
+		const struct crew_member *m = &c->members[i];
+		struct agent_status *a = &off->st[i];
+		struct lc_spec *spec = NULL;
+		char *p;
+
+		a->name = m->name;
+		a->repeat = 1;
+		p = statefile_path(data, SF_LAST_RUN, singleton ? NULL :
+		    m->name);
+		(void)statefile_read_last_run(p, &a->last_run_ms, err,
+		    sizeof(err));
+		free(p);
+		p = statefile_path(data, SF_POS, singleton ? NULL : m->name);
+		(void)statefile_read_pos(p, &off->pos[i], err, sizeof(err));
+		free(p);
+		a->state = off->pos[i].state;
+		a->hits = off->pos[i].hits;
+		if (st) {
+			if (store_history(st, m->name, 1, latest_cb,
+			    &a->last_outcome) < 0 && !off->history[0])
+				snprintf(off->history, sizeof(off->history),
+				    "%s: %s", dbp, store_errmsg(st));
+			a->no_work_streak = store_streak(st, m->name);
+		}
+		if (m->lifecycle != NULL) {
+			struct diag dg = { 0 };
+			int k;
+
+			if (lc_spec_load(m->lifecycle, &spec, &dg) == 0 &&
+			    spec->nstates > 0) {
+				/* Never ticked: the state it will start
+				 * from. */
+				if (a->state[0] == '\0')
+					a->state = spec->states[
+					    spec->start].name;
+				if ((k = lc_spec_find(spec, a->state)) >= 0)
+					a->repeat = spec->states[k].repeat;
+			}
+			diag_release(&dg);
+		}
+		off->spec[i] = spec;
+	}
+	store_close(st);
+	free(dbp);
+}
+
+static void
+offline_release(struct offline *off)
+{
+	for (size_t i = 0; i < off->n; i++) {
+		lc_spec_free(off->spec[i]);
+		lc_pos_release(&off->pos[i]);
+	}
+	free(off->st);
+	free(off->pos);
+	free(off->spec);
+}
+
+static void
+print_status(json_t *doc)
+{
+	json_t *arr = json_object_get(doc, "agents"), *a;
+	int64_t now = util_now_ms();
+	size_t i;
+	char last[32], next[32], left[32];
+
+	printf("%-16s %-12s %4s %-19s %-19s %-8s %-11s %6s %s\n", "NAME",
+	    "STATE", "HITS", "LAST", "NEXT", "LEFT", "OUTCOME", "STREAK",
+	    "RUNNING");
+	json_array_foreach(arr, i, a) {
+		int64_t n = json_integer_value(json_object_get(a, "next_tick"));
+		const char *st = json_string_value(json_object_get(a, "state"));
+		const char *oc = json_string_value(json_object_get(a,
+		    "last_outcome"));
+		int qp = (int)json_integer_value(json_object_get(a,
+		    "queue_place"));
+		char run[32];
+
+		args_when(last, sizeof(last), json_integer_value(
+		    json_object_get(a, "last_run")));
+		args_when(next, sizeof(next), n);
+		if (n > 0)
+			dur_format(n > now ? n - now : 0, left, sizeof(left));
+		else
+			snprintf(left, sizeof(left), "n/a");
+		if (json_is_true(json_object_get(a, "running")))
+			snprintf(run, sizeof(run), "yes");
+		else if (qp > 0)
+			snprintf(run, sizeof(run), "queued #%d", qp);
+		else
+			snprintf(run, sizeof(run), "no");
+		printf("%-16s %-12s %4d %-19s %-19s %-8s %-11s %6d %s\n",
+		    json_string_value(json_object_get(a, "name")),
+		    st && *st ? st : "-",
+		    (int)json_integer_value(json_object_get(a, "hits")), last,
+		    next, left, oc && *oc ? oc : "-",
+		    (int)json_integer_value(json_object_get(a, "streak")), run);
+		if (json_object_get(a, "error"))
+			printf("  error: %s\n", json_string_value(
+			    json_object_get(a, "error")));
+	}
+	if (json_object_get(doc, "crew_error"))
+		printf("crew error (last good manifest still runs): %s\n",
+		    json_string_value(json_object_get(doc, "crew_error")));
+}
+
+/* The daemon's document, or NULL when none answers. */
+static json_t *
+ask_daemon(const char *data)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	json_t *doc = NULL;
+	json_error_t je;
+	FILE *f;
+
+	if (preflight_lock_holder(data) == 0 ||
+	    (f = ctl_ask(data, "status\n")) == NULL)
+		return NULL;
+	if (getline(&line, &cap, f) > 0)
+		doc = json_loads(line, 0, &je);
+	free(line);
+	fclose(f);
+	return doc;
+}
+
+int
+cmd_status(int argc, char **argv, const struct settings *settings)
+{
+	struct args a;
+	struct crew *c = NULL;
+	struct offline off = { 0 };
+	char *data;
+	json_t *doc;
+	int rc;
+
+	if ((rc = args_parse(argc, argv, usage, ARG_CREW ARG_DATA ARG_JSON,
+	    &a)) != 0)
+		return rc > 0 ? 0 : EXIT_USAGE;
+	if (optind != argc) {
+		fprintf(stderr, "keeper: unexpected '%s'\n%s", argv[optind],
+		    usage);
+		return EXIT_USAGE;
+	}
+	if (a.o.crew)
+		a.o.def = NULL;
+	if ((data = args_data_dir(&a, settings, &c)) == NULL)
+		return EXIT_CONFIG;
+	doc = ask_daemon(data);
+	if (doc == NULL && c == NULL) {
+		fprintf(stderr, "keeper: no daemon on %s; give --crew FILE to "
+		    "read the state files\n", data);
+		free(data);
+		return 1;
+	}
+	if (doc == NULL) {
+		offline_read(&off, c, data, a.o.crew == NULL);
+		doc = status_cli(off.st, off.n, NULL, 0, data);
+		/* The state files still say where each agent stands; what the
+		 * history would add is missing, and that is said. */
+		if (off.history[0]) {
+			fprintf(stderr, "keeper: the history cannot be read, so "
+			    "OUTCOME and STREAK are blank: %s\n", off.history);
+			rc = 1;
+		}
+		offline_release(&off);
+	}
+	if (a.json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_status(doc);
+	}
+	json_decref(doc);
+	if (c)
+		crew_free(c);
+	free(data);
+	return rc;
+}

@@ -1,0 +1,170 @@
+/*
+ * gitq: git jobs on the thread pool, one at a time (see gitq.h).
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gitq.h"
+#include "util.h"
+
+struct gitq {
+	uv_loop_t	*loop;
+	char		*path;		/* the tenant work tree */
+	pthread_mutex_t	 open_mu;	/* guards r: opened on the pool */
+	struct repo	*r;		/* NULL until a job opened it */
+	struct gate	 turn;		/* one job on the pool at a time */
+};
+
+struct gitq *
+gitq_new(uv_loop_t *loop, const char *repo)
+{
+	struct gitq *q = xcalloc(1, sizeof(*q));
+
+	q->loop = loop;
+	q->path = xstrdup(repo);
+	pthread_mutex_init(&q->open_mu, NULL);
+	gate_init(&q->turn, 1);
+	return q;
+}
+
+void
+gitq_free(struct gitq *q)
+{
+	if (q == NULL)
+		return;
+	repo_close(q->r);
+	pthread_mutex_destroy(&q->open_mu);
+	free(q->path);
+	free(q);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct gitq_job *
+gitq_job_new(enum gitq_kind kind, const struct repo_commit_info *ci, int push)
+{
+	struct gitq_job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = kind;
+	j->push = push;
+	j->ci = *ci;
+	j->ci.agent = j->agent = dup_or_null(ci->agent);
+	j->ci.state = j->state = dup_or_null(ci->state);
+	j->ci.run_id = j->run_id = dup_or_null(ci->run_id);
+	j->ci.result = j->result = dup_or_null(ci->result);
+	j->ci.author = j->author = dup_or_null(ci->author);
+	j->ci.domain = j->domain = dup_or_null(ci->domain);
+	j->ci.outcome = j->outcome = dup_or_null(ci->outcome);
+	return j;
+}
+
+void
+gitq_job_free(struct gitq_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->agent);
+	free(j->state);
+	free(j->run_id);
+	free(j->result);
+	free(j->author);
+	free(j->domain);
+	free(j->outcome);
+	free(j);
+}
+
+/* The handle on the tenant repo, opened on first use. NULL with err when
+ * the tenant directory is not a git work tree; tried again by the next
+ * job, so a repository created later is picked up. */
+static struct repo *
+handle(struct gitq *q, char *err, size_t errlen)
+{
+	struct repo *r;
+
+	pthread_mutex_lock(&q->open_mu);
+	if (q->r == NULL)
+		q->r = repo_open(q->path, err, errlen);
+	r = q->r;
+	pthread_mutex_unlock(&q->open_mu);
+	return r;
+}
+
+static void
+work(uv_work_t *req)
+{
+	struct gitq_job *j = req->data;
+	struct repo *r;
+
+	j->rc = -1;
+	if ((r = handle(j->q, j->err, sizeof(j->err))) == NULL)
+		return;
+	switch (j->kind) {
+	case GITQ_COMMIT:
+		j->rc = repo_commit(r, &j->ci, &j->res, j->err,
+		    sizeof(j->err));
+		if (j->rc == 0 && j->push && j->res.status == REPO_COMMITTED)
+			j->push_rc = repo_push(r, j->push_err,
+			    sizeof(j->push_err));
+		break;
+	case GITQ_PARTIAL:
+		j->rc = repo_partial(r, &j->ci, &j->res, j->err,
+		    sizeof(j->err));
+		break;
+	case GITQ_INTEGRATE:
+		j->rc = repo_integrate(r, j->ci.domain, j->push, &j->ir,
+		    j->err, sizeof(j->err));
+		break;
+	}
+}
+
+static void
+after(uv_work_t *req, int status)
+{
+	struct gitq_job *j = req->data;
+
+	gate_release(&j->q->turn);	/* the next job goes to the pool */
+	if (status != 0) {
+		j->rc = -1;
+		snprintf(j->err, sizeof(j->err), "%s", uv_strerror(status));
+	}
+	j->done(j, j->arg);		/* may free j */
+}
+
+static void
+queue(struct gitq_job *j)
+{
+	int rc;
+
+	if ((rc = uv_queue_work(j->q->loop, &j->work, work, after)) != 0)
+		after(&j->work, rc);
+}
+
+static void
+granted(struct gate_waiter *gw)
+{
+	queue((struct gitq_job *)((char *)gw - offsetof(struct gitq_job, gw)));
+}
+
+void
+gitq_submit(struct gitq *q, struct gitq_job *j, gitq_done_fn done, void *arg)
+{
+	j->q = q;
+	j->done = done;
+	j->arg = arg;
+	j->work.data = j;
+	if (gate_acquire(&q->turn, &j->gw, granted))
+		queue(j);
+}
+
+void
+gitq_cancel(struct gitq *q, struct gitq_job *j)
+{
+	gate_cancel(&q->turn, &j->gw);
+}

@@ -1,0 +1,469 @@
+/*
+ * upkeep: systemd notification, state-change alerts, the sentinel and
+ * housekeeping, as an observer of the daemon (see upkeep.h). The logic
+ * lives in notify.c, alert.c, sentinel.c and housekeep.c; this file only
+ * gathers the daemon's facts, calls them and acts on what they decide.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "alerthub.h"
+#include "daemon.h"
+#include "gate.h"
+#include "housekeep.h"
+#include "log.h"
+#include "notify.h"
+#include "sentinel.h"
+#include "settings.h"
+#include "status.h"
+#include "store.h"
+#include "upkeep.h"
+#include "util.h"
+#include "worker.h"
+
+struct upkeep {
+	struct daemon		*d;
+	struct notify		 nfy;
+	struct alert_hub	*alerts;
+	uv_timer_t		 cron;
+	int			 cron_armed;
+	int			 ready_sent;
+	int			 closing;
+	int			 open_handles;	/* freed when it reaches 0 */
+	int64_t			 last_daily_ms;
+	int			 pruning;	/* a daily prune in batches */
+	int64_t			 pruned;
+	int			 upkeep;	/* then the database, in steps */
+	int			 vac_more;	/* a vacuum step left pages */
+	struct hk_db_report	 vac;		/* the first step's report */
+	struct sentinel_counts	 sentinel;
+	struct status_sentinel	 shown;		/* the same, for /_health */
+};
+
+static void	on_daemon(struct daemon *, enum daemon_event, struct worker *,
+		    void *);
+
+struct upkeep *
+upkeep_new(struct daemon *d)
+{
+	struct upkeep *s = xcalloc(1, sizeof(*s));
+	const struct crew *c = daemon_crew(d);
+	const struct settings *set = daemon_settings(d);
+	struct alert_policy p;
+	char err[256];
+
+	s->d = d;
+	/* The notify variables are the daemon's, not its agents'. */
+	notify_unset_env();
+	if (notify_init(&s->nfy, set->notify_socket, set->watchdog_usec,
+	    set->watchdog_pid, err, sizeof(err)) == -1)
+		log_warnx("event=notify-disabled error=%s", log_qv(err));
+	else if (notify_enabled(&s->nfy))
+		log_debug("event=notify socket=%s watchdog_ms=%" PRId64,
+		    log_qv(s->nfy.sockname), s->nfy.watchdog_ms);
+	s->alerts = alert_hub_from_settings(c ? c->title : NULL, set, err,
+	    sizeof(err));
+	if (s->alerts == NULL) {
+		/* A bad alert setting must not stop the agents: alert with
+		 * the defaults, and say so. */
+		log_warnx("event=alert-config error=%s", log_qv(err));
+		alert_policy_default(&p);
+		s->alerts = alert_hub_new(c ? c->title : NULL, set->alert_url,
+		    &p, err, sizeof(err));
+		if (s->alerts == NULL)
+			s->alerts = alert_hub_new(NULL, NULL, &p, err,
+			    sizeof(err));
+	}
+	daemon_observe(d, on_daemon, s);
+	return s;
+}
+
+/* ---- alerts ---- */
+
+/* One observation for the hub; an alert it decides on is recorded. */
+static void
+alert_on(struct upkeep *s, const struct alert_input *in)
+{
+	struct store *st = daemon_store(s->d);
+	struct alert a;
+	char *text;
+
+	if (!alert_hub_observe(s->alerts, in, &a))
+		return;
+	text = alert_text(&a);
+	if (st != NULL && store_alert(st, a.id, a.agent,
+	    alert_state_name(a.from), alert_state_name(a.to), a.fail_streak,
+	    a.suppressed, a.at_ms, a.run_id, text) == -1)
+		log_warnx("agent=%s event=alert-record-failed error=%s",
+		    log_qv(a.agent), log_qv(store_errmsg(st)));
+	free(text);
+}
+
+static void
+observe(struct upkeep *s, struct worker *w, int64_t now)
+{
+	struct daemon *d = s->d;
+	struct agent_status as;
+	struct status_crew c;
+	struct alert_input in;
+
+	memset(&as, 0, sizeof(as));
+	worker_status(w, &as);
+	daemon_status_crew(d, &c);
+	in = (struct alert_input){ .agent = worker_name(w),
+	    .health = status_health(&as, now, c.boot_ms, c.grace_ms),
+	    .fail_streak = as.fail_streak > as.git_fail_streak ?
+	    as.fail_streak : as.git_fail_streak, .run_id = worker_run_id(w),
+	    .last_run_ms = as.last_run_ms, .now_ms = now,
+	    .why = status_health_why(&as) };
+	alert_on(s, &in);
+}
+
+/*
+ * The history's own care, each second: a damaged file is moved aside and
+ * started again, rows a failed write kept are written once writes work,
+ * and a history that cannot be written is failing (one alert, under the
+ * name "(history)", and one when it recovers).
+ */
+static void
+care_for_history(struct upkeep *s, int64_t now)
+{
+	struct status_crew c;
+	struct alert_input in;
+
+	(void)daemon_upkeep_store(s->d);
+	daemon_status_crew(s->d, &c);
+	in = (struct alert_input){ .agent = "(history)",
+	    .health = c.history_error ? HEALTH_FAILING : HEALTH_OK,
+	    .fail_streak = 0, .now_ms = now, .why = c.history_error };
+	alert_on(s, &in);
+}
+
+static void
+tick_done(struct upkeep *s, struct worker *w)
+{
+	/* A draining daemon arms no next tick, so its agents would look
+	 * stale: no verdicts then. */
+	if (s->closing || daemon_draining(s->d))
+		return;
+	if (worker_removed(w)) {
+		/* It left the crew: a member of that name added later starts
+		 * from ok, like any new member. */
+		alert_hub_forget(s->alerts, worker_name(w));
+		return;
+	}
+	observe(s, w, util_now_ms());
+}
+
+/* ---- the sentinel ---- */
+
+static void
+sentinel_repair(struct upkeep *s, const struct sentinel_finding *f,
+    struct worker **ws)
+{
+	struct daemon *d = s->d;
+	const char *agent = f->kind == SENT_MISSED_TIMER ||
+	    f->kind == SENT_OVERDUE_RUN ? worker_name(ws[f->worker]) : "-";
+	const char *action = "?";
+
+	switch (f->kind) {
+	case SENT_MISSED_TIMER:
+		action = "tick";
+		daemon_tick_now(d, ws[f->worker]);
+		break;
+	case SENT_OVERDUE_RUN:
+		action = "kill";
+		worker_expire(ws[f->worker]);
+		break;
+	case SENT_LEAKED_SLOT:
+		action = "release";
+		for (int i = 0; i < f->slots; i++)
+			gate_release(daemon_gate(d));
+		break;
+	case SENT_LOST_SLOT:
+		action = "recount";
+		gate_recount(daemon_gate(d), daemon_gate(d)->used + f->slots);
+		break;
+	case SENT_NKINDS:
+		return;
+	}
+	s->sentinel.n[f->kind]++;
+	log_warnx("agent=%s event=sentinel kind=%s late_ms=%" PRId64
+	    " slots=%d action=%s", log_qv(agent), sentinel_kind_name(f->kind),
+	    f->late_ms, f->slots, action);
+	daemon_changed(d);	/* /_health shows the count */
+}
+
+static void
+sentinel_run(struct upkeep *s, int64_t now)
+{
+	struct daemon *d = s->d;
+	struct sentinel_worker *facts;
+	struct gate *gt = daemon_gate(d);
+	struct sentinel_gate g = { .slots = gt->slots, .used = gt->used };
+	struct sentinel_finding f[16];
+	struct worker **ws;
+	size_t n, nw = daemon_nworkers(d);
+
+	if (nw == 0)
+		return;
+	/* Repairs may tick a worker, and a tick may free a removed one:
+	 * work on a copy of the list. */
+	ws = xcalloc(nw, sizeof(*ws));
+	for (size_t i = 0; i < nw; i++)
+		ws[i] = daemon_worker(d, i);
+	facts = xcalloc(nw, sizeof(*facts));
+	for (size_t i = 0; i < nw; i++)
+		worker_sentinel_facts(ws[i], &facts[i]);
+	s->sentinel.checks++;
+	n = sentinel_check(facts, nw, &g, now, SENTINEL_GRACE_MS, f,
+	    sizeof(f) / sizeof(f[0]));
+	if (n > sizeof(f) / sizeof(f[0]))
+		n = sizeof(f) / sizeof(f[0]);
+	for (size_t i = 0; i < n; i++)
+		sentinel_repair(s, &f[i], ws);
+	free(facts);
+	free(ws);
+}
+
+/* ---- housekeeping ---- */
+
+/* One batch of the retention prune; 1 while more remain. */
+static int
+prune_batch(struct upkeep *s, int64_t now)
+{
+	struct daemon *d = s->d;
+	char err[512];
+	const struct crew *c = daemon_crew(d);
+	struct store *st = daemon_store(d);
+	int64_t n, retention = c && c->retention_ms > 0 ? c->retention_ms :
+	    HK_RETENTION_MS;
+
+	if (st == NULL)
+		return 0;
+	n = store_prune(st, now, retention, HK_PRUNE_BATCH, err,
+	    sizeof(err));
+	if (n < 0) {
+		log_warnx("event=housekeep duty=prune error=%s", log_qv(err));
+		return 0;
+	}
+	s->pruned += n;
+	if (n == HK_PRUNE_BATCH)
+		return 1;
+	log_info("event=housekeep duty=prune rows=%" PRId64 " retention_ms=%"
+	    PRId64, s->pruned, retention);
+	return 0;
+}
+
+/* After the prune, one call per housekeeping run: 1 while the database
+ * has more to give back (a step of incremental vacuum each time). */
+static int
+db_step(struct upkeep *s)
+{
+	struct daemon *d = s->d;
+	struct hk_db_report r;
+	char err[512];
+
+	if (daemon_store(d) == NULL)
+		return 0;
+	if (hk_db_maintain(store_db(daemon_store(d)), HK_VACUUM_FREE_RATIO,
+	    HK_VACUUM_STEP_PAGES, s->vac_more, &r, err, sizeof(err)) == -1) {
+		log_warnx("event=housekeep duty=db error=%s", log_qv(err));
+		s->vac_more = 0;
+		return 0;
+	}
+	if (!s->vac_more)
+		s->vac = r;		/* where the upkeep started */
+	if ((s->vac_more = r.more))
+		return 1;
+	if (r.vacuumed || s->vac.stepped)
+		log_info("event=housekeep duty=vacuum mode=%s pages_before=%"
+		    PRId64 " pages_after=%" PRId64, r.vacuumed ? "full" :
+		    "incremental", s->vac.pages_before, r.pages_after);
+	return 0;
+}
+
+/* Last of the daily duties: the dream journals. */
+static void
+bound_journals(struct upkeep *s)
+{
+	struct daemon *d = s->d;
+	char err[512], *path;
+	int dropped;
+
+	for (size_t i = 0; i < daemon_nworkers(d); i++) {
+		const char *name = worker_name(daemon_worker(d, i));
+
+		path = xasprintf("%s/dreams-%s.org", daemon_data(d), name);
+		dropped = hk_bound_journal(path, HK_JOURNAL_ENTRIES,
+		    HK_JOURNAL_BYTES, err, sizeof(err));
+		if (dropped < 0)
+			log_warnx("agent=%s event=housekeep duty=journal "
+			    "error=%s", log_qv(name), log_qv(err));
+		else if (dropped > 0)
+			log_info("agent=%s event=housekeep duty=journal "
+			    "dropped=%d", log_qv(name), dropped);
+		free(path);
+	}
+}
+
+/*
+ * The housekeeping timer, keeper's serverCron: one uv_timer every
+ * SERVICE_CRON_MS, and each duty on its own period:
+ *
+ *   every run   the sentinel: missed timers, overdue runs, leaked slots
+ *               are detected, repaired, logged and counted;
+ *   every run   health is evaluated for alerts (an agent goes stale
+ *               without any tick to notice it);
+ *   daily       history and alerts older than #+RETENTION: are pruned
+ *               (HK_PRUNE_BATCH rows per run, so a long history never
+ *               holds the loop), then keeper.db gives back its free
+ *               pages when worth it (HK_VACUUM_STEP_PAGES per run) and
+ *               is checkpointed, and each dream journal is bounded.
+ *
+ * (The systemd watchdog is petted by its own timer in notify.c: its
+ * period comes from WATCHDOG_USEC, and it must stay trivially cheap.)
+ */
+static void
+cron_cb(uv_timer_t *t)
+{
+	struct upkeep *s = t->data;
+	struct daemon *d = s->d;
+	int64_t now = util_now_ms();
+
+	if (s->closing || daemon_draining(d))
+		return;
+	sentinel_run(s, now);
+	care_for_history(s, now);
+	for (size_t i = 0; i < daemon_nworkers(d); i++)
+		if (!worker_removed(daemon_worker(d, i)))
+			observe(s, daemon_worker(d, i), now);
+	if (!s->pruning && !s->upkeep && hk_due(s->last_daily_ms,
+	    HK_PRUNE_PERIOD_MS, now)) {
+		s->last_daily_ms = now;
+		s->pruning = 1;
+		s->pruned = 0;
+	}
+	if (s->pruning && !(s->pruning = prune_batch(s, now)))
+		s->upkeep = 1;
+	else if (s->upkeep && !(s->upkeep = db_step(s)))
+		bound_journals(s);
+}
+
+static void
+ready(struct upkeep *s)
+{
+	struct daemon *d = s->d;
+	size_t n = daemon_nworkers(d);
+	struct status_crew c;
+	char *status;
+	int rc;
+
+	if (!s->cron_armed) {
+		uv_timer_init(daemon_loop(d), &s->cron);
+		s->cron.data = s;
+		uv_timer_start(&s->cron, cron_cb, SERVICE_CRON_MS,
+		    SERVICE_CRON_MS);
+		/* Housekeeping never keeps a draining daemon alive. */
+		uv_unref((uv_handle_t *)&s->cron);
+		s->cron_armed = 1;
+		s->open_handles++;
+	}
+	if (!s->nfy.timer_armed && notify_enabled(&s->nfy)) {
+		if ((rc = notify_watchdog_start(&s->nfy, daemon_loop(d))) != 0)
+			log_warnx("event=watchdog-failed error=%s",
+			    log_qv(uv_strerror(rc)));
+		else if (s->nfy.timer_armed)
+			s->open_handles++;
+	}
+	daemon_status_crew(d, &c);
+	status = xasprintf("%zu agent%s%s", n, n == 1 ? "" : "s", c.error ?
+	    "; manifest error, last good one runs" : "");
+	if ((rc = notify_ready(&s->nfy, status)) < 0)
+		log_warnx("event=notify-failed what=READY error=%s",
+		    log_qv(uv_strerror(rc)));
+	free(status);
+	s->ready_sent = 1;
+}
+
+const struct status_sentinel *
+upkeep_sentinel(void *arg)
+{
+	struct upkeep *s = arg;
+
+	s->shown.missed_timer = s->sentinel.n[SENT_MISSED_TIMER];
+	s->shown.overdue_run = s->sentinel.n[SENT_OVERDUE_RUN];
+	s->shown.leaked_slot = s->sentinel.n[SENT_LEAKED_SLOT];
+	s->shown.lost_slot = s->sentinel.n[SENT_LOST_SLOT];
+	return &s->shown;
+}
+
+static void
+on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
+    void *arg)
+{
+	struct upkeep *s = arg;
+
+	(void)d;
+	if (s->closing)
+		return;
+	switch (ev) {
+	case DAEMON_READY:
+		ready(s);
+		break;
+	case DAEMON_RELOADING:
+		(void)notify_reloading(&s->nfy);
+		break;
+	case DAEMON_STOPPING:
+		(void)notify_stopping(&s->nfy, "draining");
+		break;
+	case DAEMON_TICK_DONE:
+		tick_done(s, w);
+		break;
+	case DAEMON_CHANGED:
+	case DAEMON_SETTLED:
+	case DAEMON_FLUSH:
+		break;
+	}
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	struct upkeep *s = h->data;
+
+	if (--s->open_handles == 0)
+		free(s);
+}
+
+void
+upkeep_close(struct upkeep *s)
+{
+	int handles;
+
+	if (s == NULL)
+		return;
+	daemon_observe(s->d, NULL, s);
+	s->closing = 1;
+	alert_hub_free(s->alerts);
+	s->alerts = NULL;
+	handles = s->open_handles;
+	if (s->nfy.timer_armed) {
+		uv_timer_stop(&s->nfy.timer);
+		s->nfy.timer.data = s;
+		uv_close((uv_handle_t *)&s->nfy.timer, handle_closed);
+		s->nfy.timer_armed = 0;
+	}
+	notify_release(&s->nfy);
+	if (s->cron_armed) {
+		uv_timer_stop(&s->cron);
+		uv_close((uv_handle_t *)&s->cron, handle_closed);
+		s->cron_armed = 0;
+	}
+	if (handles == 0)
+		free(s);
+}

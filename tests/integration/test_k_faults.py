@@ -1,0 +1,325 @@
+"""keeper(1) FAILURE MODES: the faults a hostile tester found (issue 20),
+each reproduced as it was found, and what keeper now does about it.
+
+Each test drives the real binary into the fault (a second daemon, a
+clock that ran ahead, ...) and checks that keeper detects it, says so in
+words and survives; each failed before its fix.
+"""
+import http.server
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import KEEPER, http_server, sh_def, wait_for
+
+
+def test_second_daemon_on_the_same_work_tree_is_refused(crew):
+    """Two daemons with their own data directories and one tenant repo
+    committed each other's half-written files; the second must refuse to
+    start, naming the first."""
+    crew.write("a.org", sh_def("echo hi > out.txt"))
+    crew.write_crew([("a", {"DEF": "a.org", "INTERVAL": "1h"})])
+    first = crew.start()
+    other = crew.path("data2")
+    r = subprocess.run([KEEPER, "run", "--crew", crew.crew, "--repo",
+                        crew.repo, "--data", other, "--listen",
+                        "127.0.0.1:0"], capture_output=True, text=True,
+                       timeout=20, cwd=crew.root)
+    assert r.returncode == 75, r.stderr
+    assert "in use by keeper pid %d" % first.pid in r.stderr, r.stderr
+    assert crew.data in r.stderr
+    # run-once on the other data directory is refused the same way
+    r = crew.keeper("run-once", "a", "--crew", crew.crew, "--data", other,
+                    "--repo", crew.repo)
+    assert r.returncode == 75, r.stderr
+    assert "in use by keeper pid %d" % first.pid in r.stderr
+    assert crew.stop(first) == 0
+    # once the first is gone, the work tree is free again
+    r = crew.keeper("run-once", "a", "--crew", crew.crew, "--data", other,
+                    "--repo", crew.repo)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_run_ids_do_not_repeat_after_the_history_is_reset(crew):
+    """A reset keeper.db numbered runs from 1 again, so the next killed
+    or failed run's partial ref already existed and its work was
+    recorded nowhere. Run ids are unique for the life of the repo."""
+    crew.write("a.org", sh_def("echo $KEEPER_RUN_ID >> work.txt; exit 1"))
+    crew.write_crew([("a", {"DEF": "a.org", "INTERVAL": "1h"})],
+                    repo=crew.repo)
+    r = crew.run_once("a")
+    assert r.returncode == 1, r.stdout + r.stderr
+    first = crew.closed("a")[-1]["id"]
+    refs = subprocess.run(["git", "-C", crew.repo, "for-each-ref",
+                           "--format=%(refname)", "refs/keeper/partial/"],
+                          capture_output=True, text=True).stdout.split()
+    assert refs == ["refs/keeper/partial/a/%d" % first]
+    for f in ("keeper.db", "keeper.db-wal", "keeper.db-shm"):
+        if os.path.exists(os.path.join(crew.data, f)):
+            os.unlink(os.path.join(crew.data, f))
+    r = crew.run_once("a")
+    assert r.returncode == 1, r.stdout + r.stderr
+    row = crew.closed("a")[-1]
+    assert row["id"] > first, row
+    assert "already exists" not in (row["error"] or ""), row
+    refs = subprocess.run(["git", "-C", crew.repo, "for-each-ref",
+                           "--format=%(refname)", "refs/keeper/partial/"],
+                          capture_output=True, text=True).stdout.split()
+    assert "refs/keeper/partial/a/%d" % row["id"] in refs, refs
+
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def faketime_env(offset):
+    """The environment that runs a program under libfaketime with the
+    clock moved by offset ("+1d"), preloaded directly so the daemon is
+    the process the test signals."""
+    if not os.path.exists(LIBFAKETIME):
+        pytest.fail("%s is missing: install the Debian package faketime "
+                    "(it is in .ci/deps)" % LIBFAKETIME, pytrace=False)
+    return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME": offset,
+            "FAKETIME_DONT_RESET": "1"}
+
+
+def faketime_start(crew, offset, *extra):
+    """The daemon on crew with its clock moved by offset."""
+    return crew.start(*extra, env=faketime_env(offset))
+
+
+REST_LOOP = """#+START: rest
+* rest
+:PROPERTIES:
+:KIND: rem
+:NEXT: rest
+:MIN-INTERVAL: 2s
+:END:
+"""
+
+
+def test_future_lifecycle_times_do_not_gate_for_a_day(crew):
+    """A keeper run a day ahead (faketime +1d) left its last dream in the
+    future: every MIN-INTERVAL state was gated on every tick for a day,
+    health ok, nothing said. The time counts as now: the gate waits its
+    interval, and the log says the clock went back."""
+    crew.write("loop.org", REST_LOOP)
+    crew.member("a", "true", interval="200ms", lifecycle="loop.org")
+    crew.write_crew()
+    p = faketime_start(crew, "+1d")
+    wait_for(lambda: any(r["outcome"] == "dreamed" for r in crew.rows("a")),
+             what="a dream a day ahead")
+    assert crew.stop(p) == 0
+    before = len([r for r in crew.rows("a") if r["outcome"] == "dreamed"])
+    crew.start()
+    # Gated for at most MIN-INTERVAL (2 s) from the restart, then dreams.
+    wait_for(lambda: len([r for r in crew.rows("a")
+                          if r["outcome"] == "dreamed"]) > before,
+             timeout=15, what="a dream after the clock came back")
+    assert "event=clock-back" in crew.log()
+
+
+def corrupt(path, offset, length):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(os.urandom(length))
+
+
+def test_corrupt_history_is_moved_aside(crew):
+    """Random bytes over keeper.db's first 4 KiB: keeper run exited 1
+    ('file is not a database'), doctor said all good, status showed blank
+    columns. Now doctor finds it, history and status say so, and the
+    daemon moves it aside, starts a new history and says so loudly."""
+    crew.member("a", "echo ok")
+    crew.write_crew()
+    for _ in range(2):
+        assert crew.run_once("a").returncode == 0
+    db = os.path.join(crew.data, "keeper.db")
+    corrupt(db, 0, 4096)
+    r = crew.keeper("doctor", "--crew", crew.crew, "--data", crew.data,
+                    "--repo", crew.repo, "--listen", "127.0.0.1:0")
+    assert r.returncode == 1
+    assert any(l.startswith("problem: history") and "corrupt" in l
+               for l in r.stdout.splitlines()), r.stdout
+    r = crew.keeper("history", "--data", crew.data)
+    assert r.returncode == 1 and "corrupt" in r.stderr, r.stderr
+    r = crew.keeper("status", "--crew", crew.crew, "--data", crew.data)
+    assert r.returncode == 1 and "history cannot be read" in r.stderr
+    assert "a " in r.stdout           # the state files still speak
+    crew.start()
+    assert "event=history-reset" in crew.log()
+    aside = [f for f in os.listdir(crew.data)
+             if f.startswith("keeper.db.corrupt-")]
+    assert len(aside) == 1, os.listdir(crew.data)
+    status, _, body = crew.get("/_health")
+    health = json.loads(body)
+    assert "moved to" in health["notice"], health
+    rows = crew.rows()
+    assert rows[0]["agent"] == "(keeper)" and rows[0]["outcome"] == "error"
+    assert "corrupt" in rows[0]["error"]
+    assert crew.keeper("run-once", "a", "--data",
+                       crew.data).returncode == 0
+    assert crew.closed("a")[-1]["outcome"] == "done"
+    r = crew.keeper("doctor", "--crew", crew.crew, "--data", crew.data,
+                    "--repo", crew.repo, "--listen", "127.0.0.1:0")
+    assert "note: an earlier damaged history was moved aside" in r.stdout
+
+
+def test_corrupt_page_in_the_runs_table(crew):
+    """A damaged page in the runs table: history writes failed with only
+    a warning and `keeper history` exited 1 without a message."""
+    crew.member("a", "echo ok")
+    crew.write_crew()
+    assert crew.run_once("a").returncode == 0
+    db = os.path.join(crew.data, "keeper.db")
+    con = sqlite3.connect(db)
+    con.executemany("INSERT INTO runs (agent, outcome, output_head) "
+                    "VALUES ('a', 'done', ?)", [("x" * 200,)] * 2000)
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    size = os.path.getsize(db)
+    corrupt(db, size // 2 // 4096 * 4096, 4096)
+    r = crew.keeper("history", "--data", crew.data, "--limit", "100000")
+    assert r.returncode == 1 and "damaged" in r.stderr, r.stderr
+    crew.start()
+    assert "event=history-reset" in crew.log()
+    assert crew.keeper("run-once", "a", "--data",
+                       crew.data).returncode == 0
+    r = crew.keeper("history", "--data", crew.data, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["outcome"] == "done"
+
+
+def mount_tmpfs(path, size):
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size,
+                    "tmpfs", path], check=True)
+
+
+def fill(path):
+    """Write zeros into path until the disk holding it is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def small_data(crew):
+    """crew's data directory on a 1 MiB tmpfs of its own."""
+    mount_tmpfs(crew.data, "1m")
+    yield crew.data
+    subprocess.run(["umount", "-l", crew.data])
+
+
+def test_full_disk_at_boot_says_so(crew, small_data):
+    """A full disk at boot said 'disk I/O error'; say the disk is full,
+    and which one."""
+    crew.member("a", "echo ok")
+    crew.write_crew()
+    with open(os.path.join(small_data, "keeper.lock"), "w") as f:
+        f.write("0\n")
+    fill(os.path.join(small_data, "filler"))
+    r = crew.keeper("run", "--crew", crew.crew, "--repo", crew.repo,
+                    "--data", small_data, "--listen", "127.0.0.1:0")
+    assert r.returncode != 0
+    assert "the disk holding %s is full" % small_data in r.stderr, r.stderr
+
+
+def test_full_disk_makes_health_fail_and_recovers(crew, small_data):
+    """With the data directory's disk full, ticks left no history row,
+    one row stayed running, and /_health said ok. Now the history's
+    failure is the crew's (503, with why and the rows that wait, one
+    alert), and once there is room the rows are written and it
+    recovers."""
+    got = []
+
+    class Rx(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            n = int(self.headers["Content-Length"])
+            got.append(json.loads(self.rfile.read(n)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    crew.member("a", "echo ok", interval="100ms")
+    crew.write_crew()
+    with http_server(Rx) as srv:
+        url = "http://127.0.0.1:%d/" % srv.server_port
+        crew.start(env={"KEEPER_ALERT_URL": url})
+        wait_for(lambda: len(crew.closed("a")) >= 3, what="some runs")
+        fill(os.path.join(small_data, "filler"))
+        status = wait_for(lambda: (lambda h: h if h[0] == 503 else None)(
+            crew.get("/_health")), timeout=20, what="health 503")
+        health = json.loads(status[2])
+        assert health["status"] == "degraded"
+        assert "full" in health["history"]["error"], health
+        wait_for(lambda: any(a["agent"] == "(history)" and
+                             a["to"] == "failing" for a in got),
+                 what="the failing alert")
+        waiting = wait_for(lambda: json.loads(crew.get("/_health")[2])
+                           .get("history", {}).get("waiting", 0) >= 2,
+                           what="rows waiting")
+        assert waiting
+        os.unlink(os.path.join(small_data, "filler"))
+        wait_for(lambda: crew.get("/_health")[0] == 200, timeout=20,
+                 what="health back to 200")
+        wait_for(lambda: any(a["agent"] == "(history)" and a["to"] == "ok"
+                             for a in got), what="the recovery alert")
+    assert len([a for a in got if a["agent"] == "(history)" and
+                a["to"] == "failing"]) == 1
+    assert crew.stop() == 0
+    # nothing stayed open, and the runs made while the disk was full are
+    # there (their ids run on without a gap of lost rows)
+    rows = crew.rows("a")
+    assert all(r["outcome"] is not None for r in rows), rows[-3:]
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids)
+
+
+def test_commits_that_keep_failing_reach_health(crew):
+    """With .git/index.lock held, commits failed for minutes and
+    /_health said 200 ok. Three runs in a row whose work cannot be
+    committed make the agent failing, with git's words, and it recovers
+    when the lock goes."""
+    crew.member("a", "date +%N > out.txt", interval="100ms")
+    crew.write_crew()
+    lock = os.path.join(crew.repo, ".git", "index.lock")
+    open(lock, "w").close()
+    crew.start()
+    h = wait_for(lambda: (lambda r: json.loads(r[2]) if r[0] == 503
+                          else None)(crew.get("/_health")), timeout=20,
+                 what="failing from commits")
+    assert h["agents"]["a"] == "failing"
+    assert "index.lock" in h["why"]["a"], h
+    os.unlink(lock)
+    wait_for(lambda: crew.get("/_health")[0] == 200, timeout=20,
+             what="recovered")
+    assert crew.stop() == 0
+
+
+def test_repo_moved_away_blames_the_repo(crew):
+    """The tenant repo moved away: 'cannot start …/keeper-exec: No such
+    file or directory' blamed the interpreter, which is there."""
+    crew.member("a", "echo ok", interval="100ms")
+    crew.write_crew()
+    crew.start()
+    wait_for(lambda: crew.closed("a"), what="a first run")
+    shutil.move(crew.repo, crew.repo + ".moved")
+    row = wait_for(lambda: next((r for r in crew.closed("a")
+                                 if r["outcome"] == "failed"), None),
+                   what="a run that cannot start")
+    assert "tenant repository" in row["error"] and "gone" in row["error"]
+    assert "keeper-exec" not in row["error"], row["error"]

@@ -1,0 +1,374 @@
+"""SPEC §6, a run, as the daemon and run-once start one: the child leads
+its own process group with the KEEPER_* environment, the outcome comes
+from its exit status and NO-WORK, TIMEOUT kills the whole tree, output
+is bounded, and runs a crashed keeper left open are recorded interrupted
+and their leftovers killed at boot.
+
+Also how the child is started (keeper(1)): keeper-exec, the def
+interpreter linked without git, sqlite, the HTTP server or libcurl
+(opened only for an llm step), forked from the daemon's warm zygote, and
+keeper's own exec-def when keeper-exec is not installed. The steps of a
+def are in test_s06_def.py, llm steps in test_s06_llm.py."""
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from conftest import KEEPER, KEEPER_EXEC, ok_def, pid_alive, sh_def, wait_for
+
+# The def records its interpreter (the step's parent): binary, parent,
+# command line.
+WHO = sh_def("readlink /proc/$PPID/exe > who.txt\n"
+             "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
+             "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt\n"
+             "echo \"${LD_BIND_NOW-unset}\" > bind.txt")
+
+
+def interpreter_of(crew, keeper=KEEPER, daemon=None):
+    """run-once the WHO def with this keeper binary (through the daemon
+    when one runs); the interpreter's (exe, parent pid, argv)."""
+    crew.write("who.org", WHO)
+    if daemon is None:
+        crew.write_crew([("who", {"DEF": "who.org"})])
+    r = subprocess.run([keeper, "run-once", "who", "--crew", crew.crew,
+                        "--data", crew.data, "--repo", crew.repo],
+                       capture_output=True, text=True, timeout=30,
+                       cwd=crew.root)
+    assert r.returncode == 0, r.stderr + (crew.log(daemon) if daemon else "")
+    with open(os.path.join(crew.repo, "who.txt")) as f:
+        exe, ppid, cmd = f.read().split("\n", 2)
+    return exe, int(ppid), cmd.split()
+
+
+def linked(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[0].split(".so")[0] for line in out.splitlines()
+            if ".so" in line}
+
+
+def test_keeper_exec_links_only_what_a_def_needs():
+    libs = linked(KEEPER_EXEC)
+    for heavy in ("libgit2", "libcurl", "libuv", "libsqlite3",
+                  "libmicrohttpd", "libgnutls", "libssl", "libicuuc",
+                  "libicui18n"):
+        assert heavy not in libs, libs
+    assert "libpcre2-8" in libs and "libjansson" in libs
+    # the reference: keeper itself links them all
+    assert {"libgit2", "libcurl", "libuv"} <= linked(KEEPER)
+
+
+def test_runs_go_through_keeper_exec(crew):
+    exe, _, cmd = interpreter_of(crew)
+    assert exe == os.path.realpath(KEEPER_EXEC)
+    assert cmd[1].endswith("who.org"), cmd
+
+
+def test_keeper_alone_falls_back_to_exec_def(crew):
+    alone = crew.path("bin/keeper")
+    os.makedirs(os.path.dirname(alone))
+    shutil.copy(KEEPER, alone)
+    exe, _, cmd = interpreter_of(crew, keeper=alone)
+    assert exe == os.path.realpath(alone)
+    assert cmd[1] == "exec-def", cmd
+
+
+def zygotes(daemon_pid):
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid) as f:
+                cmd = f.read().split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == daemon_pid and cmd[1:2] == ["--zygote"]:
+            out.append(int(pid))
+    return out
+
+
+def run_once_started(crew, name):
+    """A run-once for name left running (its answer comes later)."""
+    return subprocess.Popen([KEEPER, "run-once", name, "--crew", crew.crew,
+                             "--data", crew.data], cwd=crew.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def test_daemon_forks_runs_from_its_zygote(crew):
+    """The daemon's runs come from one warm keeper-exec --zygote, cloned
+    as the daemon's own children (CLONE_PARENT), so reaping, timeouts and
+    kills are the same as for a spawned run."""
+    crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    exe, ppid, cmd = interpreter_of(crew, daemon=p)
+    assert exe == os.path.realpath(KEEPER_EXEC)
+    assert ppid == p.pid                  # the daemon's child, not z's
+    assert cmd == [cmd[0], "--zygote"]    # forked, not exec'd
+    # The zygote binds its libraries at start (LD_BIND_NOW), its runs
+    # get their own environment without it.
+    with open("/proc/%d/environ" % z) as f:
+        assert "LD_BIND_NOW=1" in f.read().split("\0")
+    with open(os.path.join(crew.repo, "bind.txt")) as f:
+        assert f.read() == "unset\n"
+    assert crew.stop(p) == 0
+    assert not os.path.exists("/proc/%d" % z)   # gone with the daemon
+
+
+def test_runs_go_on_when_the_zygote_dies(crew):
+    """A killed zygote costs no run: the next ones are spawned, and a new
+    zygote (started at most once a second) forks them again."""
+    crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    os.kill(z, signal.SIGKILL)
+    exe, ppid, cmd = interpreter_of(crew, daemon=p)
+    assert ppid == p.pid, cmd
+
+    # The new one starts for a run (a second after the last start).
+    wait_for(lambda: interpreter_of(crew, daemon=p)[2][1:] == ["--zygote"],
+             timeout=15, interval=0.2, what="runs forked by a new zygote")
+    (z2,) = zygotes(p.pid)
+    assert z2 != z
+    assert "event=zygote-died pid=%d" % z in crew.log(p)
+    assert crew.stop(p) == 0
+
+
+def asked_a_stopped_zygote(crew, more=()):
+    """A daemon whose zygote is stopped (SIGSTOP) holding member ok's
+    run-once request: (daemon, zygote pid, the run-once process)."""
+    crew.write("ok.org", sh_def("echo ran >> ran.txt"))
+    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"})] +
+                    list(more), boot_grace="1h")
+    p = crew.start()
+    (z,) = zygotes(p.pid)
+    os.kill(z, signal.SIGSTOP)
+    r = run_once_started(crew, "ok")
+    wait_for(lambda: "event=zygote-asked" in crew.log(p),
+             what="the request queued with the stopped zygote")
+    return p, z, r
+
+
+def test_a_run_the_dying_zygote_never_answered_fails(crew):
+    """The zygote is stopped with a request in its socket, then killed:
+    that run fails to start rather than being spawned again (the zygote
+    may have forked it already; a def must not run twice)."""
+    p, z, r = asked_a_stopped_zygote(crew)
+    os.kill(z, signal.SIGKILL)
+    out, err = r.communicate(timeout=30)
+    assert r.returncode == 1 and "cannot start" in out, out + err
+    assert "Connection reset" in out, out     # the zygote's, not ours
+    (row,) = crew.closed("ok")
+    assert row["outcome"] == "failed" and row["started"] is None
+    assert not os.path.exists(os.path.join(crew.repo, "ran.txt"))
+    # and the next run runs
+    assert crew.run_once("ok").returncode == 0
+    with open(os.path.join(crew.repo, "ran.txt")) as f:
+        assert f.read() == "ran\n"
+    assert crew.stop(p) == 0
+
+
+def test_keeper_zygote_0_spawns_every_run(crew, monkeypatch):
+    monkeypatch.setenv("KEEPER_ZYGOTE", "0")
+    crew.write_crew([("who", {"DEF": "who.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    assert zygotes(p.pid) == []
+    exe, ppid, cmd = interpreter_of(crew, daemon=p)
+    assert exe == os.path.realpath(KEEPER_EXEC) and ppid == p.pid
+    assert cmd[1].endswith("who.org"), cmd
+    assert crew.stop(p) == 0
+
+
+def test_zygote_run_in_a_missing_directory_fails_to_start(crew):
+    """The run's directory is checked before the clone, so a vanished
+    repo is a start error, as on the spawn path, not a silent exit."""
+    crew.write("ok.org", sh_def("echo hi"))
+    crew.write_crew([("ok", {"DEF": "ok.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    shutil.rmtree(crew.repo)
+    r = crew.run_once("ok")
+    assert r.returncode == 1 and "cannot start" in r.stdout, r.stdout
+    (row,) = crew.closed("ok")
+    assert row["outcome"] == "failed" and row["started"] is None
+    assert "No such file or directory" in row["error"]
+    assert zygotes(p.pid), crew.log(p)      # and the zygote carries on
+    crew.stop(p)
+
+
+@pytest.mark.parametrize("zygote", ["1", "0"])
+def test_steps_start_with_default_signals(crew, monkeypatch, zygote):
+    """Nothing blocked, no standard signal ignored in a step, forked from
+    the zygote or spawned: the interpreter catches SIGCHLD and ignores
+    SIGPIPE for itself, and none of that reaches the programs a def runs.
+    (glibc's posix_spawn leaves its own two internal signals, 32 and 33,
+    ignored in whatever it starts; those are not the standard ones.)"""
+    monkeypatch.setenv("KEEPER_ZYGOTE", zygote)
+    crew.write("sigs.org", sh_def(
+        "grep -E '^Sig(Blk|Ign)' /proc/self/status > sigs.txt"))
+    crew.write_crew([("sigs", {"DEF": "sigs.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    p = crew.start()
+    assert len(zygotes(p.pid)) == (zygote == "1")
+    r = crew.run_once("sigs")
+    assert r.returncode == 0, r.stdout + crew.log(p)
+    with open(os.path.join(crew.repo, "sigs.txt")) as f:
+        blk_key, blk, ign_key, ign = f.read().split()
+    assert (blk_key, ign_key) == ("SigBlk:", "SigIgn:")
+    assert int(blk, 16) == 0
+    assert int(ign, 16) & 0x7fffffff == 0, ign     # signals 1..31
+    assert crew.stop(p) == 0
+
+
+def state_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_answers_sent_before_the_zygote_died_still_count(crew):
+    """The zygote answers a request and dies before the daemon reads the
+    answer: that run exists, so the daemon reads the answer and watches
+    it rather than failing it; and a run asked for meanwhile still runs."""
+    crew.write("two.org", sh_def("echo two >> two.txt"))
+    p, z, ok = asked_a_stopped_zygote(
+        crew, [("two", {"DEF": "two.org", "INTERVAL": "1h"})])
+    os.kill(p.pid, signal.SIGSTOP)          # the daemon reads nothing now
+    os.kill(z, signal.SIGCONT)              # the zygote forks and answers
+    ran = os.path.join(crew.repo, "ran.txt")
+    wait_for(lambda: os.path.exists(ran), what="the forked run")
+    wait_for(lambda: state_of(z) == "S", what="the zygote back in recvmsg")
+    os.kill(z, signal.SIGKILL)
+    two = run_once_started(crew, "two")
+    os.kill(p.pid, signal.SIGCONT)
+    out, err = ok.communicate(timeout=30)
+    assert ok.returncode == 0, out + err + crew.log(p)
+    assert two.wait(timeout=30) == 0
+    (row,) = crew.closed("ok")
+    assert row["outcome"] == "done" and row["started"] is not None
+    with open(ran) as f:
+        assert f.read() == "ran\n"          # once
+    assert crew.stop(p) == 0
+
+
+def test_s6_environment_and_process_group(crew):
+    crew.write_crew([("envy", {"DEF": ok_def(
+        crew, "env", "echo $KEEPER_RUN_ID $KEEPER_REPO $KEEPER_DATA "
+        "$KEEPER_AGENT $KEEPER_STATE $KEEPER_HITS $KEEPER_REPEAT; "
+        "ps -o pid=,pgid=,sid= -p $PPID > %s/ids" % crew.root)})],
+        repo="repo")
+    r = crew.run_once("envy")
+    assert r.returncode == 0, r.stderr
+    row = crew.rows("envy")[-1]
+    words = row["output_head"].split()
+    assert words[0] == str(row["id"])
+    assert words[1] == os.path.realpath(crew.repo)
+    assert os.path.realpath(words[2]) == os.path.realpath(crew.data)
+    assert words[3] == "envy"
+    # the def runs in a child that leads its own process group
+    assert row["pgid"] == row["pid"]
+
+
+@pytest.mark.parametrize("text,outcome,code", [
+    ("no-work: nothing", "no_work", 3),
+    ("   \\n  No-Work", "no_work", 3),
+    ("NO-WORKER ready", "done", 0),
+    ("work: NO-WORK", "done", 0),
+])
+def test_s6_no_work_word_rules(crew, text, outcome, code):
+    crew.write_crew([("a", {"DEF": ok_def(crew, "nw", "printf '%s\\n'"
+                                          % text)})])
+    r = crew.run_once("a")
+    assert r.returncode == code, r.stdout + r.stderr
+    assert crew.rows("a")[-1]["outcome"] == outcome
+
+
+def test_s6_death_by_signal_is_failed(crew):
+    crew.write_crew([("a", {"DEF": ok_def(crew, "sig", "kill -9 $$")})])
+    r = crew.run_once("a")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert crew.rows("a")[-1]["outcome"] == "failed"
+
+
+def test_s6_daydream_shown_not_committed(crew):
+    crew.write_crew([("a", {"DEF": ok_def(
+        crew, "dd", "echo hi > f.txt; echo 'NO-WORK quiet day, dreaming'")})],
+        repo="repo")
+    r = crew.run_once("a")
+    assert r.returncode == 3
+    assert "quiet day" in r.stdout + r.stderr
+    log = subprocess.run(["git", "-C", crew.repo, "log", "--all",
+                          "--format=%B"], capture_output=True, text=True)
+    assert "quiet day" not in log.stdout
+
+
+def test_kill9_mid_run_then_restart(crew):
+    # The run leaves its pid and a backgrounded grandchild's, then sleeps.
+    crew.write("agents/slow.org", sh_def(
+        "sleep 60 & echo $! > %(r)s/gc.pid\n"
+        "echo $$ > %(r)s/run.pid.tmp; mv %(r)s/run.pid.tmp %(r)s/run.pid\n"
+        "sleep 60" % {"r": crew.root}))
+    crew.write_crew([("slow", {"DEF": "agents/slow.org",
+                               "INTERVAL": "3s"})])
+    d = crew.start()
+    wait_for(lambda: os.path.exists(crew.path("run.pid")), what="run")
+    run_pid = int(open(crew.path("run.pid")).read())
+    gc_pid = int(open(crew.path("gc.pid")).read())
+    assert pid_alive(run_pid) and pid_alive(gc_pid)
+    lr = os.path.join(crew.data, "keeper-last-run-slow")
+    wait_for(lambda: os.path.exists(lr), what="last-run written")
+    last_run = float(open(lr).read())
+    os.kill(d.pid, signal.SIGKILL)
+    d.wait()
+    assert pid_alive(run_pid)          # the crash itself kills nothing
+    os.unlink(crew.path("run.pid"))
+    d2 = crew.start()
+    wait_for(lambda: not pid_alive(run_pid) and not pid_alive(gc_pid),
+             what="leftovers killed at boot")
+    wait_for(lambda: crew.rows("slow")[0]["outcome"] == "interrupted",
+             what="the open row marked interrupted")
+    assert crew.rows("slow")[0]["ended"] is not None
+    # cadence resumes from last-run: the next tick is due 3 s after it,
+    # not at once and not 3 s after the restart
+    wait_for(lambda: len(crew.rows("slow")) >= 2, timeout=10,
+             what="the resumed tick")
+    due = crew.rows("slow")[1]["scheduled"]
+    assert abs(due - last_run * 1000 - 3000) < 50, (due, last_run)
+    assert crew.stop(d2, signal.SIGKILL) == -signal.SIGKILL
+
+
+def test_timeout_kills_the_whole_tree(crew):
+    crew.write("agents/hang.org", sh_def(
+        "sleep 60 & echo $! > %(r)s/gc1.pid\n"
+        "setsid sleep 61 & echo $! > %(r)s/gc2.pid\n"
+        "(sleep 62 & echo $! > %(r)s/gc3.pid) \n"
+        "echo started\nsleep 60" % {"r": crew.root}))
+    crew.write_crew([("hang", {"DEF": "agents/hang.org", "TIMEOUT": "700ms",
+                               "INTERVAL": "1h"})])
+    # A run that is not killed fails run_once's own 30 s timeout.
+    r = crew.run_once("hang")
+    assert r.returncode == 124, (r.stdout, r.stderr)
+    pids = [int(open(crew.path("gc%d.pid" % i)).read()) for i in (1, 2, 3)]
+    wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=5,
+             what="no survivor of the run")
+    row = crew.rows("hang")[-1]
+    assert row["outcome"] == "killed"
+    assert row["started"] and row["duration_ms"] >= 700
+
+
+def test_output_is_bounded(crew):
+    # 300 MB through stdout: keeper keeps a head and a tail and the count.
+    crew.write("agents/loud.org", sh_def(
+        "head -c 300000000 /dev/zero | tr '\\0' 'x'; echo; echo THE-END"))
+    crew.write_crew([("loud", {"DEF": "agents/loud.org"})])
+    r = crew.run_once("loud", timeout=120)
+    assert r.returncode == 0, r.stderr
+    row = crew.rows("loud")[-1]
+    assert row["output_bytes"] == 300000000 + 1 + 8
+    assert len(row["output_head"]) <= 8192
