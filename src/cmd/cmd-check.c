@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "lcspec.h"
 #include "org.h"
+#include "table.h"
 #include "util.h"
 #include "walk.h"
 
@@ -42,7 +43,7 @@ struct checker {
 	struct job	*jobs;		/* a queue: files still to check */
 	size_t		 njobs;
 	size_t		 next;
-	struct cfg_names seen;		/* files already queued */
+	struct table	 seen;		/* files already queued */
 	size_t		 nerrors;
 	size_t		 nwarnings;
 };
@@ -85,9 +86,11 @@ enqueue(struct checker *ck, const char *path, enum kind kind,
 {
 	char *key = realpath(path, NULL);
 	struct job *j;
+	int added;
 
 	/* The same file reached by two paths is checked once. */
-	if (cfg_names_add(&ck->seen, key ? key : path, 0, NULL)) {
+	(void)table_put(&ck->seen, key ? key : path, &added);
+	if (!added) {
 		free(key);
 		return;
 	}
@@ -258,7 +261,7 @@ done:
 int
 cmd_check(int argc, char **argv, const struct settings *settings)
 {
-	struct checker ck = { 0 };
+	struct checker ck = { .seen.flags = TABLE_COPY };
 	enum kind as = K_UNKNOWN;
 	int strict = 0, nfiles = 0, opts = 1, rc;
 	const char *v;
@@ -345,6 +348,6 @@ done:
 		free(ck.jobs[i].from);
 	}
 	free(ck.jobs);
-	cfg_names_release(&ck.seen);
+	table_release(&ck.seen);
 	return rc;
 }

@@ -31,6 +31,7 @@
 #include "crew.h"
 #include "def.h"
 #include "diag.h"
+#include "fs.h"
 #include "http.h"
 #include "lcspec.h"
 #include "preflight.h"
@@ -79,25 +80,6 @@ say_diag(struct doctor *dr, const struct diag *d)
 		    "%s", s);
 		free(s);
 	}
-}
-
-static int
-in_path(const char *prog, const char *path)
-{
-	char *copy, *dir, *save = NULL, *full;
-	int found = 0;
-
-	if (path == NULL || *path == '\0')
-		path = "/usr/bin:/bin";
-	copy = xstrdup(path);
-	for (dir = strtok_r(copy, ":", &save); dir && !found;
-	    dir = strtok_r(NULL, ":", &save)) {
-		full = xasprintf("%s/%s", *dir ? dir : ".", prog);
-		found = access(full, X_OK) == 0;
-		free(full);
-	}
-	free(copy);
-	return found;
 }
 
 /* A def file: it exists, parses, has steps, and each step's language
@@ -212,10 +194,14 @@ check_ref(const struct walk_ref *r, void *arg)
 static void
 check_interpreters(struct doctor *dr)
 {
+	char bash[PATH_MAX];
+
 	if (access("/bin/sh", X_OK) == -1)
 		say(dr, "problem", "/bin/sh is not executable: sh steps "
 		    "cannot run");
-	if (dr->need_bash && !in_path("bash", dr->set->path))
+	/* The same look-up that starts a bash step. */
+	if (dr->need_bash && fs_which("bash", dr->set->path, bash,
+	    sizeof(bash)) != 0)
 		say(dr, "problem", "a def has bash steps but bash is not in "
 		    "PATH");
 	if (dr->need_llm && dr->set->llm_url == NULL)
@@ -272,26 +258,6 @@ check_repo(struct doctor *dr, const char *path)
 	return repo;
 }
 
-/* Creates DIR and its parents like mkdir -p would, reporting nothing. */
-static int
-mkdirs(const char *dir)
-{
-	char *p, *s = xstrdup(dir);
-	int rc = 0;
-
-	for (p = s + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(s, 0755) == -1 && errno != EEXIST)
-				rc = -1;
-			*p = '/';
-		}
-	if (mkdir(s, 0755) == -1 && errno != EEXIST)
-		rc = -1;
-	free(s);
-	return rc;
-}
-
 /* The history: sound (PRAGMA quick_check), and what earlier damaged ones
  * were moved aside to. */
 static void
@@ -338,7 +304,7 @@ check_data(struct doctor *dr, const char *data, const char *repo)
 
 	if (stat(data, &st) == -1) {
 		/* keeper creates it; say whether it could. */
-		if (mkdirs(data) == -1) {
+		if (fs_mkdir_p(data) == -1) {
 			say(dr, "problem", "data dir '%s' does not exist and "
 			    "cannot be created: %s", data, strerror(errno));
 			return;

@@ -11,6 +11,7 @@
 
 #include "lcspec.h"
 #include "status.h"
+#include "utf8.h"
 #include "util.h"
 
 /*
@@ -120,49 +121,6 @@ status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
 	return next;
 }
 
-/*
- * Agent output need not be UTF-8, but JSON must be: invalid sequences
- * become U+FFFD. Returns a malloc'd copy.
- */
-static char *
-utf8_clean(const char *s, size_t len, size_t *outlen)
-{
-	struct sb b = { 0 };
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ?
-		    3 : (c >> 3) == 30 ? 4 : 0;
-		int ok = n > 0 && i + n <= len;
-
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] >> 6) == 2;
-		if (ok && n == 2 && c < 0xc2)
-			ok = 0;		/* overlong */
-		if (ok && n == 3) {
-			unsigned char d = (unsigned char)s[i + 1];
-			if ((c == 0xe0 && d < 0xa0) || (c == 0xed && d >= 0xa0))
-				ok = 0;	/* overlong, surrogate */
-		}
-		if (ok && n == 4) {
-			unsigned char d = (unsigned char)s[i + 1];
-			if (c > 0xf4 || (c == 0xf0 && d < 0x90) ||
-			    (c == 0xf4 && d >= 0x90))
-				ok = 0;
-		}
-		if (ok) {
-			sb_add(&b, s + i, n);
-			i += n;
-		} else {
-			sb_adds(&b, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-	*outlen = b.len;
-	return sb_detach(&b);
-}
-
 static json_t *
 jstrn(const char *s, size_t len)
 {
@@ -170,9 +128,11 @@ jstrn(const char *s, size_t len)
 	char *c;
 	size_t n;
 
+	/* Agent output need not be UTF-8, but JSON must be: the common,
+	 * valid case costs no copy. */
 	if ((v = json_stringn(s, len)) != NULL)
 		return v;
-	c = utf8_clean(s, len, &n);
+	c = utf8_clean(s, len, 0, &n);
 	v = json_stringn(c, n);
 	free(c);
 	return v != NULL ? v : json_string("");
@@ -467,7 +427,7 @@ status_redact_json(json_t *v, status_redact_fn fn, void *arg)
 		r = fn(arg, json_string_value(v), json_string_length(v));
 		if (r != NULL) {
 			size_t n;
-			char *c = utf8_clean(r, strlen(r), &n);
+			char *c = utf8_clean(r, strlen(r), 0, &n);
 
 			json_string_setn(v, c, n);
 			free(c);

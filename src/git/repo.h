@@ -18,6 +18,10 @@
  * repo_close(). Strings in the info structs are borrowed for the call.
  * repo_changes_at() fills an array the caller releases with
  * repo_changes_free().
+ *
+ * Behind it, one file a concern (repo-int.h, private to src/git/, says
+ * who has what): repo.c the handle and the operation lock, commit.c,
+ * partial.c, remote.c and feed.c the operations.
  */
 #ifndef KEEPER_REPO_H
 #define KEEPER_REPO_H
@@ -146,12 +150,9 @@ void	 repo_changes_free(struct repo_change *, size_t n);
  * entries; returns a new reference to a JSON array. */
 json_t	*repo_changes_json(const struct repo_change *, size_t n);
 
-/* Pure helpers, exposed for tests and the CLI. */
-/* The commit message for info: subject, bounded body, trailers. Caller
- * frees. */
+/* The commit message for info: subject (utf8_cut_cols() to
+ * REPO_SUBJECT_COLS), bounded body, trailers. Pure, exposed for tests.
+ * Caller frees. */
 char	*repo_message(const struct repo_commit_info *);
-/* Copy at most cols UTF-8 characters of s (up to a newline) into a new
- * string, ending with "…" when cut. */
-char	*repo_cut_cols(const char *s, size_t len, size_t cols);
 
 #endif

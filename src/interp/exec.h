@@ -3,9 +3,9 @@
  * keeper-agent(5)). Runs an agent def's steps once, in document order, in
  * the tenant repo: each step gets the previous step's output on stdin and
  * its stdout becomes the step's output; a failing step or one answering
- * NO-WORK ends the def. Live telemetry (step begin/end, ::step:: and
- * ::thought:: lines, token usage) goes to an event fd as one line per event,
- * or human-readably to stderr.
+ * NO-WORK (nowork.h) ends the def. Live telemetry (step begin/end,
+ * ::step:: and ::thought:: lines, token usage) goes to an event fd as one
+ * line per event (event.h), or human-readably to stderr.
  *
  * exec_run() forks, waits and kills: call it from a process of its own (each
  * run's child: keeper-exec, forked by the zygote or exec'd), never from the
@@ -15,6 +15,11 @@
  * Ownership: options and the def are borrowed for the call. Step outputs
  * live in unlinked temporary files, so a step that prints gigabytes costs
  * disk, not memory.
+ *
+ * The files behind it (exec-int.h, private to src/interp/): interp.c the
+ * run loop, shstep.c and llmstep.c the two step kinds, template.c the
+ * placeholders, output.c the step outputs, telemetry.c the events. The
+ * exec-def command is src/cmd/cmd-exec-def.c.
  */
 #ifndef KEEPER_EXEC_H
 #define KEEPER_EXEC_H
@@ -25,7 +30,6 @@
 #include "def.h"
 #include "util.h"
 
-#define EXEC_EVENT_MAX		4096	/* bytes per event line, newline included */
 #define EXEC_STEP_PATTERN	"^::step::(.*)$"
 #define EXEC_THOUGHT_PATTERN	"^::thought::(.*)$"
 #define EXEC_LLM_TIMEOUT_MS	(2 * 60 * 1000)	/* llm step without :timeout */
@@ -71,32 +75,7 @@ int	exec_run(const struct agent_def *def, const struct exec_opts *opts,
  */
 void	exec_warm(void);
 
-/* Pure helpers, exposed for the daemon and for tests. */
-
-/* SPEC §6: after leading white space, the word NO-WORK in any case
- * ("no-work:" yes, "NO-WORKER" no). Only the first bytes matter. */
-int	exec_is_no_work(const char *s, size_t len);
-
-/*
- * Incremental form of exec_is_no_work() for output that arrives in pieces:
- * zero-initialise, feed every piece, then ask.
- */
-struct exec_nowork {
-	int	 started;		/* a non-space byte has been seen */
-	size_t	 n;
-	char	 head[8];		/* first bytes after the leading space */
-};
-void	exec_nowork_feed(struct exec_nowork *, const char *, size_t);
-int	exec_nowork_result(const struct exec_nowork *);
-
-/*
- * One event line: "KIND TEXT\n" with newlines in text replaced by spaces,
- * cut at a UTF-8 character boundary so the whole line fits
- * EXEC_EVENT_MAX bytes. Returns the line's length; buf must hold
- * EXEC_EVENT_MAX bytes.
- */
-size_t	exec_event_line(char *buf, const char *kind, const char *text,
-	    size_t len);
+/* Pure helpers, exposed for tests. */
 
 /*
  * Expand {{name}} placeholders in tmpl into out. lookup returns 0 and sets

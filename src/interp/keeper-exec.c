@@ -1,9 +1,12 @@
 /*
  * keeper-exec: the def interpreter on its own, what the daemon execs for
- * every run. The same code as `keeper exec-def` (exec.c), linked against
- * only what a def needs (orgparse, pcre2, jansson; libcurl when an llm
- * step asks, dlcurl.h), so a run starts without loading git, sqlite, the
- * HTTP server and their TLS stacks: 7.6 ms of CPU before, per tick.
+ * every run. The same code as `keeper exec-def` (src/cmd/cmd-exec-def.c
+ * around exec_run(), exec.h), linked against only what a def needs
+ * (orgparse, pcre2, jansson; libcurl when an llm step asks, dlcurl.h), so
+ * a run starts without loading git, sqlite, the HTTP server and their TLS
+ * stacks: 7.6 ms of CPU before, per tick. Like src/cmd/main.c it is a
+ * program's main, outside libkeeper.a: the one file of src/interp/ that
+ * calls into src/cmd/.
  */
 #include <string.h>
 

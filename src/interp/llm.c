@@ -23,6 +23,7 @@
 
 #include "dlcurl.h"
 #include "llm.h"
+#include "utf8.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS	10000
@@ -51,64 +52,16 @@ llm_endpoint(const char *url)
 	return sb_detach(&sb);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * no overlongs, no surrogates, nothing past U+10FFFF. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if (s[i] < lo || s[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need + 1;
-}
-
 /* A JSON string for s, with invalid UTF-8 replaced by U+FFFD (jansson
  * refuses invalid UTF-8, and agents' output may hold any bytes). */
 static json_t *
 json_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k;
-	struct sb sb = { 0 };
-	json_t *j;
+	size_t n;
+	char *c = utf8_clean(s, strlen(s), 0, &n);
+	json_t *j = json_stringn(c, n);
 
-	while (i < n) {
-		if ((k = utf8_len(p + i, n - i)) == 0) {
-			sb_adds(&sb, "\xef\xbf\xbd");
-			i++;
-		} else {
-			sb_add(&sb, p + i, k);
-			i += k;
-		}
-	}
-	j = json_stringn(sb.buf ? sb.buf : "", sb.len);
-	sb_release(&sb);
+	free(c);
 	return j;
 }
 

@@ -42,23 +42,6 @@ char	*cfg_resolve(const char *dir, const char *path);
 void	*cfg_grow(void *array, size_t n, size_t sz);
 /* A NUL-terminated copy of len bytes at s (NULL s gives ""). */
 char	*cfg_strn(const char *s, size_t len);
-/* A set of names with a number each (the line or index where it was
- * first seen), so that duplicate and lookup checks stay linear on huge
- * files. Zero-initialised is empty; keys are copied. */
-struct cfg_names {
-	char	**keys;
-	size_t	 *vals;
-	size_t	  cap;
-	size_t	  n;
-};
-/* Add key with val. 1 when it was already there (*old gets its value,
- * nothing is added), 0 when added. old may be NULL. */
-int	 cfg_names_add(struct cfg_names *, const char *key, size_t val,
-	    size_t *old);
-/* 1 and *val when key is present, else 0. */
-int	 cfg_names_get(const struct cfg_names *, const char *key, size_t *val);
-void	 cfg_names_release(struct cfg_names *);
-
 /* Standard org keywords/properties keeper does not use but tolerates. */
 int	 cfg_org_keyword(const char *key);
 int	 cfg_org_property(const char *key);

@@ -14,6 +14,7 @@
 #include "crew.h"
 #include "dur.h"
 #include "org.h"
+#include "table.h"
 #include "util.h"
 
 #define CREW_CONCURRENCY_MAX	1024
@@ -268,13 +269,14 @@ member_dur(struct crew *c, const org_doc *doc, long h, const char *key,
  * names/nlines remember the names seen for duplicate detection. */
 static void
 parse_member(struct crew *c, const org_doc *doc, long h,
-    struct cfg_names *names, struct diag *d)
+    struct table *names, struct diag *d)
 {
 	const org_heading *hd = &doc->headings[h];
 	struct crew_member m = { 0 };
-	size_t nerr = d->nerrors, line, first;
+	struct table_ent *e;
+	size_t nerr = d->nerrors, line;
 	char *v, *key;
-	int b, bad = 0;
+	int b, bad = 0, added;
 
 	if (hd->commented)
 		return;
@@ -306,10 +308,15 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 		    "invalid member name '%s' (letters, digits, '.', '_' and "
 		    "'-' only, not starting with '.' or '-')", m.name);
 		bad = 1;
-	} else if (cfg_names_add(names, m.name, hd->line, &first)) {
-		diag_err(d, c->path, hd->line,
-		    "duplicate member '%s' (first at line %zu)", m.name, first);
-		bad = 1;
+	} else {
+		e = table_put(names, m.name, &added);
+		if (added)
+			e->v.num = hd->line;
+		else {
+			diag_err(d, c->path, hd->line, "duplicate member '%s' "
+			    "(first at line %zu)", m.name, e->v.num);
+			bad = 1;
+		}
 	}
 
 	for (size_t i = 0; i < hd->nprops; i++) {
@@ -398,7 +405,7 @@ crew_parse(const char *path, const char *buf, size_t len, struct crew **out,
 	struct crew *c;
 	org_doc *doc;
 	size_t seen[NKEYWORDS] = { 0 }, nerr = d->nerrors;
-	struct cfg_names names = { 0 };
+	struct table names = { .flags = TABLE_COPY };
 
 	*out = NULL;
 	if ((doc = org_parse(buf, len)) == NULL) {
@@ -416,7 +423,7 @@ crew_parse(const char *path, const char *buf, size_t len, struct crew **out,
 	for (size_t h = 0; h < doc->nheadings; h++)
 		if (doc->headings[h].level == 1)
 			parse_member(c, doc, (long)h, &names, d);
-	cfg_names_release(&names);
+	table_release(&names);
 	org_free(doc);
 	if (d->nerrors != nerr) {
 		crew_free(c);

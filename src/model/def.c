@@ -16,6 +16,7 @@
 #include "def.h"
 #include "dur.h"
 #include "org.h"
+#include "table.h"
 #include "util.h"
 
 static const char *const reserved[] = {	/* template variables */
@@ -415,11 +416,13 @@ int
 def_parse(const char *path, const char *buf, size_t len,
     struct agent_def **out, struct diag *d)
 {
-	struct cfg_names names = { 0 };
+	struct table names = { .flags = TABLE_COPY };
+	struct table_ent *e;
 	struct agent_def *df;
 	struct def_step st;
 	org_doc *doc;
-	size_t nerr = d->nerrors, first, nsrc = 0;
+	size_t nerr = d->nerrors, nsrc = 0;
+	int added;
 	struct cursor cur = { buf, len, 1, 0 };
 
 	*out = NULL;
@@ -449,18 +452,20 @@ def_parse(const char *path, const char *buf, size_t len,
 			step_release(&st);
 			continue;
 		}
-		if (cfg_names_add(&names, st.name, st.line, &first)) {
+		e = table_put(&names, st.name, &added);
+		if (!added) {
 			diag_err(d, path, st.line, "duplicate step name '%s' "
-			    "(first at line %zu)", st.name, first);
+			    "(first at line %zu)", st.name, e->v.num);
 			step_release(&st);
 			continue;
 		}
+		e->v.num = st.line;
 		df->steps[df->nsteps++] = st;
 	}
 	if (df->nsteps == 0 && d->nerrors == nerr)
 		diag_err(d, path, 0, "no steps (an agent def needs at least "
 		    "one sh, bash or llm src block)");
-	cfg_names_release(&names);
+	table_release(&names);
 	org_free(doc);
 	if (d->nerrors != nerr) {
 		def_free(df);

@@ -15,6 +15,7 @@
 #include "dur.h"
 #include "lcspec.h"
 #include "org.h"
+#include "table.h"
 #include "util.h"
 
 #define LC_REPEAT_MAX	1000000
@@ -153,10 +154,11 @@ lc_spec_parse(const char *path, const char *buf, size_t len,
 	struct pending *pn = NULL;
 	const org_keyword *start = NULL;
 	org_doc *doc;
-	struct cfg_names names = { 0 };
-	size_t nerr = d->nerrors, nlevel1 = 0, first, idx;
+	struct table names = { .flags = TABLE_COPY };
+	struct table_ent *e;
+	size_t nerr = d->nerrors, nlevel1 = 0;
 	char *dir, *key, *v;
-	int wake = 0;
+	int wake = 0, added;
 
 	*out = NULL;
 	if ((doc = org_parse(buf, len)) == NULL) {
@@ -195,11 +197,15 @@ lc_spec_parse(const char *path, const char *buf, size_t len,
 			continue;
 		s = &sp->states[sp->nstates];
 		parse_state(sp, dir, doc, (long)h, s, &pn[sp->nstates], d);
-		if (s->name[0] && cfg_names_add(&names, s->name, sp->nstates,
-		    &first))
-			diag_err(d, path, s->line,
-			    "duplicate state '%s' (first at line %zu)",
-			    s->name, sp->states[first].line);
+		if (s->name[0]) {
+			e = table_put(&names, s->name, &added);
+			if (added)
+				e->v.num = sp->nstates;
+			else
+				diag_err(d, path, s->line, "duplicate state "
+				    "'%s' (first at line %zu)", s->name,
+				    sp->states[e->v.num].line);
+		}
 		if (s->kind == LC_WAKE)
 			wake = 1;
 		sp->nstates++;
@@ -213,8 +219,8 @@ lc_spec_parse(const char *path, const char *buf, size_t len,
 	for (size_t i = 0; i < sp->nstates; i++) {
 		if (pn[i].next == NULL)
 			continue;
-		if (cfg_names_get(&names, pn[i].next, &idx))
-			sp->states[i].next = (int)idx;
+		if ((e = table_get(&names, pn[i].next)) != NULL)
+			sp->states[i].next = (int)e->v.num;
 		else
 			diag_err(d, path, pn[i].line,
 			    "unknown state '%s' in :NEXT:", pn[i].next);
@@ -238,7 +244,7 @@ done:
 		free(pn[i].next);
 	free(pn);
 	free(dir);
-	cfg_names_release(&names);
+	table_release(&names);
 	org_free(doc);
 	if (d->nerrors != nerr) {
 		lc_spec_free(sp);

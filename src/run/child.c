@@ -43,7 +43,10 @@
 
 #include "child.h"
 #include "sentinel.h"
+#include "event.h"
 #include "log.h"
+#include "nowork.h"
+#include "proc.h"
 #include "util.h"
 #include "zygote.h"
 
@@ -67,9 +70,7 @@ struct child {
 	struct child_cbs	 cbs;
 	struct child_result	 res;
 	char			*run_id, *data;
-	char			 line[CHILD_LINE_MAX + 1];	/* event line */
-	size_t			 llen;
-	int			 ldrop;		/* dropping an overlong tail */
+	struct event_reader	 ev;		/* the event pipe's lines */
 	int			 open_pipes;
 	int			 exited;
 	int			 reported;
@@ -162,22 +163,13 @@ cap_release(struct child_capture *c)
 }
 
 int
-child_is_no_work(const char *s, const char **rest)
+child_is_no_work(const char *text, const char **rest)
 {
-	static const char word[] = "no-work";
+	size_t at = nowork_match(text, strlen(text));
 
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	for (size_t i = 0; i < sizeof(word) - 1; i++)
-		if (tolower((unsigned char)s[i]) != word[i])
-			return 0;
-	s += sizeof(word) - 1;
-	/* A word: NO-WORKER or NO-WORK_X is something else. */
-	if (isalnum((unsigned char)*s) || *s == '_')
-		return 0;
-	if (rest)
-		*rest = s;
-	return 1;
+	if (at > 0 && rest != NULL)
+		*rest = text + at;
+	return at > 0;
 }
 
 enum outcome
@@ -189,62 +181,55 @@ child_outcome(const struct child_result *r)
 		return OUTCOME_KILLED;
 	if (!r->exited || r->exit_code != 0 || r->term_signal != 0)
 		return OUTCOME_FAILED;
-	if (r->out.head && child_is_no_work(r->out.head, NULL))
+	if (r->out.head && nowork_match(r->out.head, r->out.hlen))
 		return OUTCOME_NO_WORK;
 	return OUTCOME_DONE;
 }
 
-static int
-env_has(const char *env, size_t len, const char *kv)
-{
-	size_t n = strlen(kv);
+/* What child_sweep() looks for, and the buffer it reads each
+ * environment into. */
+struct sweep {
+	char	*want_id, *want_data;
+	char	*env;
+	pid_t	 self;
+	int	 n;
+};
 
-	for (const char *p = env; p < env + len; p += strlen(p) + 1)
-		if ((size_t)(env + len - p) >= n && strcmp(p, kv) == 0)
-			return 1;
+#define SWEEP_ENV_MAX	(256 * 1024)
+
+static int
+sweep_one(pid_t pid, void *arg)
+{
+	struct sweep *sw = arg;
+	ssize_t len;
+
+	if (pid <= 1 || pid == sw->self)
+		return 0;
+	/* Gone, or not ours to read: not one of ours either. */
+	if ((len = proc_environ(pid, sw->env, SWEEP_ENV_MAX)) <= 0)
+		return 0;
+	if (proc_env_has(sw->env, (size_t)len, sw->want_id) &&
+	    proc_env_has(sw->env, (size_t)len, sw->want_data) &&
+	    kill(pid, SIGKILL) == 0)
+		sw->n++;
 	return 0;
 }
 
 int
 child_sweep(const char *run_id, const char *data)
 {
-	char *want_id = xasprintf("KEEPER_RUN_ID=%s", run_id);
-	char *want_data = xasprintf("KEEPER_DATA=%s", data);
-	char path[64], *env;
-	struct dirent *e;
-	pid_t self = getpid();
-	int fd, n = 0;
-	ssize_t len;
-	DIR *d;
+	struct sweep sw;
 
-	if ((d = opendir("/proc")) == NULL)
-		goto done;
-	env = xmalloc(256 * 1024);
-	while ((e = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-
-		if (*end != '\0' || pid <= 1 || pid == self)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;	/* gone, or not ours to read */
-		len = read(fd, env, 256 * 1024 - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		env[len] = '\0';
-		if (env_has(env, (size_t)len, want_id) &&
-		    env_has(env, (size_t)len, want_data) &&
-		    kill((pid_t)pid, SIGKILL) == 0)
-			n++;
-	}
-	free(env);
-	closedir(d);
-done:
-	free(want_id);
-	free(want_data);
-	return n;
+	sw.want_id = xasprintf("KEEPER_RUN_ID=%s", run_id);
+	sw.want_data = xasprintf("KEEPER_DATA=%s", data);
+	sw.env = xmalloc(SWEEP_ENV_MAX);
+	sw.self = getpid();
+	sw.n = 0;
+	(void)proc_each(sweep_one, &sw);
+	free(sw.env);
+	free(sw.want_id);
+	free(sw.want_data);
+	return sw.n;
 }
 
 static char **
@@ -306,53 +291,22 @@ close_pipe(struct child *c, int i)
 	c->open_pipes--;
 }
 
+/* One event from the interpreter: usage is counted here, every event is
+ * handed on. */
 static void
-emit_line(struct child *c)
+on_line(const char *kind, const char *text, void *arg)
 {
-	char *sp;
+	struct child *c = arg;
+	long p, q;
 
-	c->line[c->llen] = '\0';
-	if (c->llen > 0 && c->line[c->llen - 1] == '\r')
-		c->line[--c->llen] = '\0';
-	if (c->llen == 0)
-		return;
-	sp = strchr(c->line, ' ');
-	if (sp)
-		*sp++ = '\0';
-	if (strcmp(c->line, "usage") == 0 && sp) {
-		long p = -1, q = -1;
-
-		if (sscanf(sp, "%ld %ld", &p, &q) == 2) {
-			c->res.tokens_prompt = (c->res.tokens_prompt > 0 ?
-			    c->res.tokens_prompt : 0) + p;
-			c->res.tokens_completion = (c->res.tokens_completion >
-			    0 ? c->res.tokens_completion : 0) + q;
-		}
+	if (strcmp(kind, EVENT_USAGE) == 0 && event_usage(text, &p, &q) == 0) {
+		c->res.tokens_prompt = (c->res.tokens_prompt > 0 ?
+		    c->res.tokens_prompt : 0) + p;
+		c->res.tokens_completion = (c->res.tokens_completion > 0 ?
+		    c->res.tokens_completion : 0) + q;
 	}
 	if (c->cbs.on_event)
-		c->cbs.on_event(c, c->line, sp ? sp : "", c->cbs.arg);
-}
-
-static void
-events_in(struct child *c, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			if (!c->ldrop)
-				emit_line(c);
-			c->llen = 0;
-			c->ldrop = 0;
-		} else if (c->ldrop) {
-			continue;
-		} else if (c->llen < CHILD_LINE_MAX) {
-			c->line[c->llen++] = p[i] ? p[i] : ' ';
-		} else {
-			/* Over-long: keep the first CHILD_LINE_MAX bytes. */
-			emit_line(c);
-			c->llen = 0;
-			c->ldrop = 1;
-		}
-	}
+		c->cbs.on_event(c, kind, text, c->cbs.arg);
 }
 
 static void
@@ -375,13 +329,13 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		else if (i == P_ERR)
 			cap_add(&c->res.err, buf->base, (size_t)n);
 		else
-			events_in(c, buf->base, (size_t)n);
+			event_feed(&c->ev, buf->base, (size_t)n, on_line, c);
 		return;
 	}
 	if (n == 0)
 		return;
-	if (i == P_EV && c->llen > 0 && !c->ldrop)
-		emit_line(c);	/* a last line without its newline */
+	if (i == P_EV)
+		event_end(&c->ev, on_line, c);
 	close_pipe(c, i);
 	maybe_report(c);
 }

@@ -8,9 +8,8 @@
  * bounded buffers: a head and a tail of CHILD_HEAD/CHILD_TAIL bytes and a
  * total count, so no amount of output moves keeper's memory. fd 3 is the
  * event pipe: one line per event (`step-begin NAME`, `step-end NAME STATUS
- * MS`, `step TEXT`, `thought TEXT`, `usage P C T`), each at most
- * CHILD_LINE_MAX bytes (longer lines are truncated), handed to on_event as
- * they arrive.
+ * MS`, `step TEXT`, `thought TEXT`, `usage P C T`: the protocol is
+ * event.h's), handed to on_event as they arrive.
  *
  * The wall clock (timeout_ms) kills the whole group with SIGKILL, and then
  * every process that still carries the run's KEEPER_RUN_ID and KEEPER_DATA
@@ -36,7 +35,6 @@
 
 #define CHILD_HEAD	(64 * 1024)
 #define CHILD_TAIL	(64 * 1024)
-#define CHILD_LINE_MAX	4096
 
 struct child;
 struct child_spawner;
@@ -113,10 +111,11 @@ void	 child_free(struct child *);
 /* The captured stream as text: head, and when it overflowed a marker and
  * the tail. Caller frees. */
 char	*child_capture_text(const struct child_capture *);
-/* SPEC §6 outcome from the exit status and the result text. */
+/* SPEC §6 outcome from the exit status and the result text (NO-WORK:
+ * nowork.h). */
 enum outcome child_outcome(const struct child_result *);
-/* 1 when text, after leading white space, starts with the word NO-WORK in
- * any case (not NO-WORKER); *rest gets what follows it. */
+/* nowork_match() on a NUL-terminated text, *rest (may be NULL) set past
+ * the word: the old name, kept while daemon/worker.c calls it. */
 int	 child_is_no_work(const char *text, const char **rest);
 /* SIGKILL every process of ours whose environment holds KEEPER_RUN_ID=id
  * and KEEPER_DATA=data; returns how many were signalled. */

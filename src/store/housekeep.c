@@ -7,13 +7,11 @@
  * mode).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fs.h"
 #include "housekeep.h"
 #include "util.h"
 
@@ -140,42 +138,12 @@ entry_starts(const char *buf, size_t len, size_t *n)
 	return v;
 }
 
-static int
-write_atomic(const char *path, const char *a, size_t alen, const char *b,
-    size_t blen, char *err, size_t errlen)
-{
-	char *tmp = xasprintf("%s.tmpXXXXXX", path);
-	int fd, rc = -1;
-
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	fchmod(fd, 0644);
-	if (write(fd, a, alen) != (ssize_t)alen ||
-	    write(fd, b, blen) != (ssize_t)blen || fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto done;
-	}
-	rc = 0;
-done:
-	close(fd);
-	if (rc == -1)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
 int
 hk_bound_journal(const char *path, size_t max_entries, size_t max_bytes,
     char *err, size_t errlen)
 {
 	char *buf;
+	struct fs_piece kept[2];
 	size_t len, n, *starts, keep_from, pre, drop = 0;
 	int rc;
 
@@ -203,8 +171,11 @@ hk_bound_journal(const char *path, size_t max_entries, size_t max_bytes,
 		return 0;
 	}
 	keep_from = starts[drop];
-	rc = write_atomic(path, buf, pre, buf + keep_from, len - keep_from,
-	    err, errlen);
+	kept[0].buf = buf;
+	kept[0].len = pre;
+	kept[1].buf = buf + keep_from;
+	kept[1].len = len - keep_from;
+	rc = fs_write_atomicv(path, kept, 2, err, errlen);
 	free(starts);
 	free(buf);
 	return rc == -1 ? -1 : (int)drop;

@@ -1,15 +1,15 @@
 /*
- * statefile: atomic small files and their tolerant readers.
+ * statefile: the state files' names, formats and tolerant readers; the
+ * atomic write itself is fs_write_atomic().
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fs.h"
 #include "statefile.h"
 #include "util.h"
 
@@ -22,60 +22,6 @@ statefile_path(const char *data, enum statefile_kind k, const char *name)
 	if (name == NULL)
 		return xasprintf("%s/%s", data, base);
 	return xasprintf("%s/%s-%s", data, base, name);
-}
-
-int
-statefile_write(const char *path, const void *buf, size_t len, char *err,
-    size_t errlen)
-{
-	char *tmp = NULL, *dir = NULL;
-	const char *p = buf;
-	int fd = -1, dfd, rc = -1;
-
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1) {
-		snprintf(err, errlen, "fsync %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	/* The rename itself is durable only once the directory is synced. */
-	dir = util_dirname(path);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-	goto done;
-fail:
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-done:
-	free(tmp);
-	free(dir);
-	return rc;
 }
 
 int
@@ -93,7 +39,7 @@ statefile_write_last_run(const char *path, int64_t ms, char *err,
 	int n;
 
 	n = statefile_format_last_run(ms, buf, sizeof(buf));
-	return statefile_write(path, buf, (size_t)n, err, errlen);
+	return fs_write_atomic(path, buf, (size_t)n, err, errlen);
 }
 
 int
@@ -132,7 +78,7 @@ statefile_write_pos(const char *path, const struct lc_pos *p, char *err,
     size_t errlen)
 {
 	char *s = lc_pos_format(p);
-	int rc = statefile_write(path, s, strlen(s), err, errlen);
+	int rc = fs_write_atomic(path, s, strlen(s), err, errlen);
 
 	free(s);
 	return rc;

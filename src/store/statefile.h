@@ -1,7 +1,9 @@
 /*
  * statefile: the small state files of SPEC §8, each replaced atomically
- * (temp file in the same directory, write, fsync, rename, fsync the
- * directory): a crash leaves the old or the new content, never a torn one.
+ * (fs_write_atomic(): temp file in the same directory, write, fsync,
+ * rename, fsync the directory): a crash leaves the old or the new content,
+ * never a torn one. The daemon's own writes go through statesync.h, which
+ * batches them; these are for one file at a time.
  *
  * Readers tolerate garbage: a file that does not parse counts as missing
  * and the caller gets a warning in its buffer.
@@ -22,10 +24,6 @@ enum statefile_kind { SF_LAST_RUN, SF_POS };
  * singleton form (keeper-last-run, lifecycle-pos). */
 char	*statefile_path(const char *data, enum statefile_kind,
 	    const char *name);
-/* Atomic replace. 0, or -1 with a reason in err. */
-int	 statefile_write(const char *path, const void *buf, size_t len,
-	    char *err, size_t errlen);
-
 /* The last-run text for ms ("1700000000.123\n") into buf; its length. */
 int	 statefile_format_last_run(int64_t ms, char *buf, size_t len);
 /* Unix seconds as text, with milliseconds. */

@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "statefile.h"
 #include "statesync.h"
+#include "table.h"
 #include "util.h"
 
 struct job {
@@ -26,8 +28,7 @@ struct statesync {
 	uv_loop_t	*loop;
 	char		*dir;
 	struct job	*pending;	/* newest content per path */
-	struct job	**index;	/* pending by path: open addressing */
-	size_t		 icap, ilen;	/* slots (a power of two), used */
+	struct table	 index;		/* pending by path (borrowed keys) */
 	struct job	*batch;		/* owned by the thread while in flight */
 	uv_work_t	 work;
 	int		 inflight;
@@ -38,44 +39,6 @@ struct statesync {
  * 10,000 agents due at once puts 10,000 files while a batch is in
  * flight, and a walk of the pending list per put held the loop 360 ms.
  */
-static size_t
-path_hash(const char *p)
-{
-	size_t h = 5381;
-
-	while (*p)
-		h = h * 33 + (unsigned char)*p++;
-	return h;
-}
-
-/* The slot of path: its job's, or the empty one where it would go. */
-static struct job **
-slot_of(struct statesync *s, const char *path)
-{
-	size_t m = s->icap - 1, i = path_hash(path) & m;
-
-	while (s->index[i] != NULL && strcmp(s->index[i]->path, path) != 0)
-		i = (i + 1) & m;
-	return &s->index[i];
-}
-
-static void
-index_add(struct statesync *s, struct job *j)
-{
-	if (2 * (s->ilen + 1) > s->icap) {
-		struct job **old = s->index;
-		size_t n = s->icap;
-
-		s->icap = n ? 2 * n : 64;
-		s->index = xcalloc(s->icap, sizeof(*s->index));
-		for (size_t i = 0; i < n; i++)
-			if (old[i] != NULL)
-				*slot_of(s, old[i]->path) = old[i];
-		free(old);
-	}
-	*slot_of(s, j->path) = j;
-	s->ilen++;
-}
 
 /* The pending jobs become the batch; the index starts empty again. */
 static void
@@ -83,9 +46,7 @@ take_pending(struct statesync *s)
 {
 	s->batch = s->pending;
 	s->pending = NULL;
-	if (s->ilen > 0)
-		memset(s->index, 0, s->icap * sizeof(*s->index));
-	s->ilen = 0;
+	table_clear(&s->index);
 	s->inflight = 1;
 }
 
@@ -105,22 +66,6 @@ job_free(struct job *j)
 	free(j->path);
 	free(j->data);
 	free(j);
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -167,7 +112,9 @@ spare_path(const char *path)
  * by scanning them, the inodes freed in the last seconds: with a file
  * created and one freed per tick, state writes grew slower the longer a
  * busy crew ran. Where the exchange is not supported, or PATH does not
- * exist yet, it is a plain rename. Then one directory sync.
+ * exist yet, it is a plain rename (fs_exchange()). Then one directory
+ * sync. fs_write_atomic() is the same steps for one file; a batch shares
+ * the sync and the directory's fsync among all of its files.
  */
 static void
 write_batch(const char *dir, struct job *batch)
@@ -183,29 +130,26 @@ write_batch(const char *dir, struct job *batch)
 	for (j = batch, i = 0; j; j = j->next, i++) {
 		tmp[i] = spare_path(j->path);
 		if ((fd = open(tmp[i], O_WRONLY | O_CREAT | O_CLOEXEC,
-		    0644)) == -1 || write_all(fd, j->data, j->len) == -1 ||
+		    0644)) == -1 || fs_write_all(fd, j->data, j->len) == -1 ||
 		    cut_to(fd, j->len) == -1)
 			j->err = errno ? errno : EIO;
 		if (fd != -1)
 			close(fd);
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd != -1 && syncfs(dfd) == -1)
-		for (j = batch; j; j = j->next)
-			j->err = j->err ? j->err : errno;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if (syncfs(dfd) == -1)
+			for (j = batch; j; j = j->next)
+				j->err = j->err ? j->err : errno;
+		close(dfd);
+	}
 	for (j = batch, i = 0; j; j = j->next, i++) {
-		if (j->err == 0 && renameat2(AT_FDCWD, tmp[i], AT_FDCWD,
-		    j->path, RENAME_EXCHANGE) == -1 && rename(tmp[i],
-		    j->path) == -1)
+		if (j->err == 0 && fs_exchange(tmp[i], j->path) == -1)
 			j->err = errno;
 		if (j->err)
 			(void)unlink(tmp[i]);
 		free(tmp[i]);
 	}
-	if (dfd != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	(void)fs_sync_dir(dir);
 	free(tmp);
 }
 
@@ -256,16 +200,17 @@ void
 statesync_put(struct statesync *s, const char *path, const char *data,
     size_t len)
 {
+	struct table_ent *e = table_get(&s->index, path);
 	struct job *j;
 
-	j = s->icap > 0 ? *slot_of(s, path) : NULL;
-	if (j == NULL) {
+	if (e == NULL) {
 		j = xcalloc(1, sizeof(*j));
 		j->path = xstrdup(path);
 		j->next = s->pending;
 		s->pending = j;
-		index_add(s, j);
+		table_put(&s->index, j->path, NULL)->v.ptr = j;
 	} else {
+		j = e->v.ptr;
 		free(j->data);
 	}
 	j->data = xmalloc(len + 1);
@@ -299,7 +244,7 @@ statesync_free(struct statesync *s)
 	if (s == NULL)
 		return;
 	statesync_flush(s);
-	free(s->index);
+	table_release(&s->index);
 	free(s->dir);
 	free(s);
 }

@@ -28,6 +28,7 @@
 
 #include <microhttpd.h>
 
+#include "fs.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -446,36 +447,11 @@ int
 http_write_addr(const struct http *h, const char *dir, char *err,
     size_t errlen)
 {
-	char *path = xasprintf("%s/http.addr", dir);
-	char *tmp = xasprintf("%s/.http.addr.%ld", dir, (long)getpid());
-	char line[96];
-	int fd = -1, rc = -1;
-	size_t n = (size_t)snprintf(line, sizeof(line), "%s\n", h->addr);
+	char *path = xasprintf("%s/http.addr", dir), line[96];
+	int n = snprintf(line, sizeof(line), "%s\n", h->addr);
+	int rc = fs_write_atomic(path, line, (size_t)n, err, errlen);
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0 || write(fd, line, n) != (ssize_t)n ||
-	    fsync(fd) != 0) {
-		snprintf(err, errlen, "'%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		snprintf(err, errlen, "'%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "'%s': %s", path, strerror(errno));
-		goto done;
-	}
-	rc = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
 	free(path);
-	free(tmp);
 	return rc;
 }
 

@@ -112,36 +112,6 @@ test_resolve(void **state)
 }
 
 static void
-test_names_set(void **state)
-{
-	struct cfg_names t = { 0 };
-	char key[32];
-	size_t v = 0;
-
-	(void)state;
-	assert_int_equal(cfg_names_get(&t, "x", &v), 0);
-	for (size_t i = 0; i < 5000; i++) {
-		snprintf(key, sizeof(key), "k%zu", i);
-		assert_int_equal(cfg_names_add(&t, key, i * 2, NULL), 0);
-	}
-	assert_int_equal(t.n, 5000);
-	for (size_t i = 0; i < 5000; i++) {
-		snprintf(key, sizeof(key), "k%zu", i);
-		assert_int_equal(cfg_names_get(&t, key, &v), 1);
-		assert_int_equal(v, i * 2);
-	}
-	/* A second add keeps the first value and reports it. */
-	assert_int_equal(cfg_names_add(&t, "k17", 1, &v), 1);
-	assert_int_equal(v, 34);
-	assert_int_equal(t.n, 5000);
-	assert_int_equal(cfg_names_get(&t, "k5000", &v), 0);
-	assert_int_equal(cfg_names_get(&t, "", &v), 0);
-	cfg_names_release(&t);
-	assert_int_equal(t.n, 0);
-	assert_null(t.keys);
-}
-
-static void
 test_grow(void **state)
 {
 	int *a = NULL;
@@ -226,7 +196,6 @@ main(void)
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_names_set),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_org_lists),

@@ -497,10 +497,18 @@ test_binary_input(void **state)
 	    "\xff\xfe* \x01\n#+REDACT: \x80\n";
 	struct diag d = { 0 };
 	struct crew *c = NULL;
+	int rc;
 
 	(void)state;
-	/* Whatever it says, it must say it without crashing. */
-	(void)crew_parse("crew.org", bin, sizeof(bin) - 1, &c, &d);
+	/* A NUL in a member's name makes it invalid; the bytes after it are
+	 * not headings and the pattern compiles: one problem, no crew. */
+	rc = crew_parse("crew.org", bin, sizeof(bin) - 1, &c, &d);
+	expect_parsed(rc, c);
+	assert_int_equal(rc, -1);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.nerrors, 1);
+	assert_int_equal(d.items[0].line, 1);
+	assert_non_null(strstr(d.items[0].msg, "invalid member name"));
 	crew_free(c);
 	diag_release(&d);
 }

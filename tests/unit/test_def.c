@@ -307,11 +307,22 @@ test_binary_input(void **state)
 {
 	static const char bin[] = "* \x01\x02\n#+BEGIN_SRC sh :x \"\\\n\0\xff"
 	    "\n#+END_SRC\n#+BEGIN_SRC llm\n\0\n#+END_SRC\n";
+	static const char *const want[] = {
+		"a.org:2: unterminated quote in header argument ':x'",
+		"a.org:5: empty llm template",
+		NULL
+	};
 	struct diag d = { 0 };
 	struct agent_def *df = NULL;
+	int rc;
 
 	(void)state;
-	(void)def_parse("a.org", bin, sizeof(bin) - 1, &df, &d);
+	/* Control bytes, NULs and invalid UTF-8 are problems found at their
+	 * lines, never a crash or a def. */
+	rc = def_parse("a.org", bin, sizeof(bin) - 1, &df, &d);
+	assert_int_equal(rc, -1);
+	assert_null(df);
+	expect_diag(&d, want);
 	def_free(df);
 	diag_release(&d);
 }

@@ -1,7 +1,7 @@
 /*
- * Unit tests for the pure parts of the def interpreter: the NO-WORK rule,
- * event lines and {{placeholder}} templates; and one run's events with
- * and without exec_warm().
+ * Unit tests for the def interpreter: {{placeholder}} templates, and one
+ * run's events with and without exec_warm() (the event lines themselves
+ * are test_event's).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,81 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "exec.c"
-
-static void
-test_no_work(void **state)
-{
-	(void)state;
-	assert_true(exec_is_no_work("NO-WORK", 7));
-	assert_true(exec_is_no_work("no-work: queue empty\n", 21));
-	assert_true(exec_is_no_work(" \n\t No-Work\n", 12));
-	assert_true(exec_is_no_work("NO-WORK-today", 13));
-	assert_true(exec_is_no_work("NO-WORK.", 8));
-	assert_false(exec_is_no_work("NO-WORKER", 9));
-	assert_false(exec_is_no_work("NO-WORK_x", 9));
-	assert_false(exec_is_no_work("NO-WOR", 6));
-	assert_false(exec_is_no_work("", 0));
-	assert_false(exec_is_no_work("  ", 2));
-	assert_false(exec_is_no_work("x NO-WORK", 9));
-	assert_false(exec_is_no_work("NOWORK", 6));
-	/* len bounds the look, not a NUL */
-	assert_false(exec_is_no_work("NO-WORKER", 6));
-}
-
-static void
-test_no_work_in_pieces(void **state)
-{
-	struct exec_nowork nw = { 0 };
-
-	(void)state;
-	exec_nowork_feed(&nw, "  ", 2);
-	exec_nowork_feed(&nw, "\n", 1);
-	exec_nowork_feed(&nw, "no", 2);
-	exec_nowork_feed(&nw, "-wo", 3);
-	assert_false(exec_nowork_result(&nw));
-	exec_nowork_feed(&nw, "rk", 2);
-	assert_true(exec_nowork_result(&nw));
-	exec_nowork_feed(&nw, "er and more", 11);
-	assert_false(exec_nowork_result(&nw));
-
-	memset(&nw, 0, sizeof(nw));
-	exec_nowork_feed(&nw, "NO-WORK", 7);
-	exec_nowork_feed(&nw, ": x", 3);
-	assert_true(exec_nowork_result(&nw));
-}
-
-static void
-test_event_line(void **state)
-{
-	char buf[EXEC_EVENT_MAX], big[10000];
-	size_t n;
-
-	(void)state;
-	n = exec_event_line(buf, "step", "hello", 5);
-	assert_int_equal(n, 11);
-	assert_memory_equal(buf, "step hello\n", 11);
-
-	n = exec_event_line(buf, "thought", "a\nb\rc", 5);
-	assert_memory_equal(buf, "thought a b c\n", n);
-
-	memset(big, 'x', sizeof(big));
-	n = exec_event_line(buf, "step", big, sizeof(big));
-	assert_int_equal(n, EXEC_EVENT_MAX);
-	assert_int_equal(buf[n - 1], '\n');
-	assert_int_equal(buf[n - 2], 'x');
-
-	/* "é" is two bytes; one that straddles the limit is dropped whole */
-	for (size_t i = 0; i + 1 < sizeof(big); i += 2) {
-		big[i] = (char)0xc3;
-		big[i + 1] = (char)0xa9;
-	}
-	n = exec_event_line(buf, "step", big, sizeof(big));	/* 5 + 4090 */
-	assert_true(n <= EXEC_EVENT_MAX);
-	assert_int_equal(buf[n - 1], '\n');
-	assert_int_equal((unsigned char)buf[n - 2], 0xa9);
-	assert_int_equal((n - 1 - 5) % 2, 0);
-}
+#include "interp.c"
 
 static int
 lookup(void *arg, const char *name, char **val, size_t *len, char *err,
@@ -242,9 +168,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_work),
-		cmocka_unit_test(test_no_work_in_pieces),
-		cmocka_unit_test(test_event_line),
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_warm_runs_like_cold),
 	};

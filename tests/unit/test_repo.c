@@ -1,7 +1,7 @@
 /*
  * test_repo: repo.c against real repositories made in mkdtemp directories.
  * The git CLI sets scenes up and inspects the results; keeper's side is
- * libgit2 only. Includes repo.c to reach the stage hook.
+ * libgit2 only. Includes repo-int.h to reach the stage hook.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,13 +9,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include "repo.c"
+#include "repo-int.h"
+#include "repo.h"
+#include "util.h"
 
 static char errbuf[512];
 
@@ -190,43 +197,6 @@ test_message(void **state)
 	assert_string_equal(m, "wren: killed: hello\n\nKeeper-Agent: wren\n"
 	    "Keeper-Run: r42\nKeeper-Outcome: killed\n");
 	free(m);
-}
-
-static void
-test_cut_cols(void **state)
-{
-	char *s;
-	/* 80 'é' (2 bytes each, 1 column). */
-	char e[161];
-
-	(void)state;
-	for (int i = 0; i < 80; i++)
-		memcpy(e + 2 * i, "\xc3\xa9", 2);
-	e[160] = '\0';
-	s = repo_cut_cols(e, strlen(e), 72);
-	/* 71 characters and the ellipsis: 72 columns. */
-	assert_int_equal(strlen(s), 71 * 2 + 3);
-	assert_memory_equal(s + 142, "\xe2\x80\xa6", 3);
-	free(s);
-
-	s = repo_cut_cols("short", 5, 72);
-	assert_string_equal(s, "short");
-	free(s);
-
-	/* Wide characters count two columns: 40 of them overflow 72. */
-	{
-		struct sb sb = { 0 };
-		for (int i = 0; i < 40; i++)
-			sb_adds(&sb, "\xe6\xbc\xa2");	/* 漢 */
-		s = repo_cut_cols(sb.buf, sb.len, 72);
-		assert_int_equal(strlen(s), 35 * 3 + 3);
-		free(s);
-		sb_release(&sb);
-	}
-	/* Invalid bytes and control characters never reach a subject. */
-	s = repo_cut_cols("a\xff" "b\tc", 5, 72);
-	assert_string_equal(s, "a\xef\xbf\xbd" "b c");
-	free(s);
 }
 
 static void
@@ -813,66 +783,194 @@ test_two_threads_one_repo(void **state)
 
 /* ---- kill -9 mid-commit ---- */
 
+/*
+ * What must hold after a keeper is killed at any moment of a commit:
+ * fsck accepts the repository, HEAD is the commit before or the one being
+ * made (a child of it, by the killed agent), and the next commit works,
+ * reporting the stale locks it removed, and leaves no lock and no op
+ * marker behind.
+ */
 static void
-test_kill9_mid_commit(void **state)
+after_kill(const char *d, const char *old, int want_new, int want_stale,
+    int round)
 {
-	char *d = mkrepo(), *s;
 	struct repo_commit_info ci = info("wren", "after", "after crash");
 	struct repo_result res;
 	struct repo *r;
-	struct timeval tv;
-	int midop = 0;
+	char *s, *marker;
+
+	assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d),
+	    0);
+	s = out("git -C %s rev-parse HEAD", d);
+	if (want_new == 0)
+		assert_string_equal(s, old);
+	else {
+		char *parent = out("git -C %s rev-parse HEAD^ 2>/dev/null", d);
+		char *who = out("git -C %s log -1 --format=%%an", d);
+
+		if (want_new == 1 || strcmp(s, old) != 0) {
+			/* Killed ones only ever add to the history. */
+			assert_int_equal(sh("git -C %s merge-base "
+			    "--is-ancestor %s HEAD", d, old), 0);
+			assert_string_equal(who, "loop");
+			if (want_new == 1)
+				assert_string_equal(parent, old);
+		}
+		free(parent);
+		free(who);
+	}
+	free(s);
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_non_null(r);
+	marker = xasprintf("%d\n", round);
+	put(d, "marker", marker);
+	free(marker);
+	if (repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)) != 0)
+		fail_msg("commit after kill -9: %s", errbuf);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	if (want_stale >= 0)
+		assert_int_equal(!!(res.flags & REPO_F_STALE_LOCK), want_stale);
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, "");
+	free(s);
+	s = out("cd %s/.git && ls index.lock HEAD.lock refs/heads/main.lock "
+	    "packed-refs.lock 2>/dev/null; cat keeper-op", d);
+	assert_string_equal(s, "");
+	free(s);
+	repo_close(r);
+}
+
+static const char *die_at;	/* the moment the child dies at */
+static const char *die_holding;	/* ... with this lock file taken */
+static const char *die_dir;
+
+/* The child's commit hook: at its moment, take the lock the next libgit2
+ * call would take (as if killed inside that call) and die. */
+static void
+die_here(const char *moment)
+{
+	if (strcmp(moment, die_at) != 0)
+		return;
+	if (die_holding != NULL) {
+		char *p = xasprintf("%s/.git/%s", die_dir, die_holding);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+		if (fd == -1 || write(fd, "half", 4) != 4)
+			_exit(3);
+		free(p);
+	}
+	raise(SIGKILL);
+}
+
+/* A child that changes the tree and commits as "loop" until killed (by
+ * die_here() when die_at is set, else by the parent). */
+static pid_t
+start_loop(const char *d)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct repo *cr = repo_open(d, NULL, 0);
+		struct repo_result res;
+		char err[256];
+
+		if (die_at != NULL)
+			repo__commit_hook = die_here;
+		for (int i = 0; cr != NULL; i++) {
+			struct repo_commit_info cci = info("loop", "r", "loop");
+			char *cmd = xasprintf("cd %s && for f in t/f*; "
+			    "do echo %d >> $f; done", d, i);
+
+			if (system(cmd) != 0)
+				_exit(2);
+			free(cmd);
+			repo_commit(cr, &cci, &res, err, sizeof(err));
+		}
+		_exit(1);
+	}
+	return pid;
+}
+
+static char *
+seeded_for_kills(void)
+{
+	char *d = mkrepo();
+
+	/* Enough files that a commit takes a while to kill inside. */
+	assert_int_equal(sh("cd %s && mkdir -p t && for i in $(seq 1 300); "
+	    "do echo $i > t/f$i; done", d), 0);
+	human_commit(d, "seed", "0\n");
+	return d;
+}
+
+/* Every moment of the write order, each with the lock the next step
+ * takes left behind as a crash inside it would leave it. */
+static void
+test_kill9_at_each_moment(void **state)
+{
+	static const struct {
+		const char	*moment;
+		const char	*holding;
+		int		 is_new;	/* HEAD is the killed commit */
+	} at[] = {
+		{ "locked", NULL, 0 },
+		{ "staged", NULL, 0 },
+		{ "objects", NULL, 0 },
+		{ "objects", "index.lock", 0 },		/* in the index write */
+		{ "index", NULL, 0 },
+		{ "index", "refs/heads/main.lock", 0 },	/* in the ref update */
+		{ "ref", NULL, 1 },
+	};
+	char *d = seeded_for_kills();
 
 	(void)state;
-	/* Enough files that a commit takes a while to kill inside. */
-	sh("cd %s && mkdir -p t && for i in $(seq 1 300); do echo $i > "
-	    "t/f$i; done", d);
+	die_dir = d;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		char *old = out("git -C %s rev-parse HEAD", d), *op;
+		pid_t pid;
+		int st;
+
+		die_at = at[i].moment;
+		die_holding = at[i].holding;
+		pid = start_loop(d);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		/* It died where it was meant to, inside its operation. */
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+			fail_msg("%s: the child did not die there (status %d)",
+			    at[i].moment, st);
+		op = out("cat %s/.git/keeper-op", d);
+		assert_non_null(strstr(op, " commit"));
+		free(op);
+		after_kill(d, old, at[i].is_new, at[i].holding != NULL,
+		    (int)i);
+		free(old);
+	}
+	die_at = die_holding = die_dir = NULL;
+	rmrf(d);
+}
+
+/* Kills at moments chosen by the clock, inside libgit2's own steps too:
+ * the same must hold whenever it lands. */
+static void
+test_kill9_any_moment(void **state)
+{
+	char *d = seeded_for_kills();
+	struct timeval tv;
+
+	(void)state;
 	gettimeofday(&tv, NULL);
 	srand((unsigned)(tv.tv_usec ^ getpid()));
-	for (int round = 0; round < 6; round++) {
-		pid_t pid = fork();
+	for (int round = 0; round < 4; round++) {
+		char *old = out("git -C %s rev-parse HEAD", d);
+		pid_t pid = start_loop(d);
 
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			struct repo *cr = repo_open(d, NULL, 0);
-			char err[256];
-
-			for (int i = 0; cr != NULL; i++) {
-				struct repo_commit_info cci = info("loop", "r",
-				    "loop");
-				char *cmd = xasprintf("cd %s && for f in t/f*; "
-				    "do echo %d >> $f; done", d, i);
-
-				if (system(cmd) != 0)
-					_exit(2);
-				free(cmd);
-				repo_commit(cr, &cci, &res, err, sizeof(err));
-			}
-			_exit(1);
-		}
 		usleep(20000 + (useconds_t)(rand() % 200000));
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		assert_int_equal(sh("git -C %s fsck --no-progress --no-dangling", d), 0);
-		s = out("cat %s/.git/keeper-op", d);
-		if (*s != '\0')
-			midop++;
-		free(s);
-		/* The next commit works, whatever the child left. */
-		r = repo_open(d, errbuf, sizeof(errbuf));
-		assert_non_null(r);
-		put(d, "marker", s = xasprintf("%d\n", round));
-		free(s);
-		if (repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)) != 0)
-			fail_msg("commit after kill -9: %s", errbuf);
-		assert_int_equal(res.status, REPO_COMMITTED);
-		s = out("git -C %s status --porcelain", d);
-		assert_string_equal(s, "");
-		free(s);
-		repo_close(r);
+		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		after_kill(d, old, 2, -1, round);
+		free(old);
 	}
-	print_message("kill -9 landed inside a git operation in %d of 6 "
-	    "rounds\n", midop);
 	rmrf(d);
 }
 
@@ -1228,7 +1326,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_message),
-		cmocka_unit_test(test_cut_cols),
 		cmocka_unit_test(test_body_bounded),
 		cmocka_unit_test(test_not_a_repo),
 		cmocka_unit_test(test_first_commit_and_no_change),
@@ -1244,7 +1341,8 @@ main(void)
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_partial_unborn),
 		cmocka_unit_test(test_two_threads_one_repo),
-		cmocka_unit_test(test_kill9_mid_commit),
+		cmocka_unit_test(test_kill9_at_each_moment),
+		cmocka_unit_test(test_kill9_any_moment),
 		cmocka_unit_test(test_gitops_ff_merge_conflict),
 		cmocka_unit_test(test_gitops_ff_refuses_to_clobber),
 		cmocka_unit_test(test_push_rejected_then_retried),

@@ -1,4 +1,5 @@
-/* Unit tests for statefile: atomic replace, tolerant readers. */
+/* Unit tests for statefile: names, formats, tolerant readers (the
+ * atomic write is test_fs's). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -116,38 +116,6 @@ pos(void **state)
 	free(p);
 }
 
-static void
-atomic_leaves_no_temp(void **state)
-{
-	char *p = xasprintf("%s/f", dir), err[256], *txt;
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	(void)state;
-	for (int i = 0; i < 50; i++) {
-		char buf[32];
-		int len = snprintf(buf, sizeof(buf), "v%d\n", i);
-		assert_int_equal(statefile_write(p, buf, (size_t)len, err,
-		    sizeof(err)), 0);
-	}
-	txt = util_read_file(p, NULL);
-	assert_string_equal(txt, "v49\n");
-	free(txt);
-	assert_non_null(d = opendir(dir));
-	while ((e = readdir(d)))
-		if (strstr(e->d_name, ".tmp."))
-			n++;
-	closedir(d);
-	assert_int_equal(n, 0);
-	/* a write into a missing directory fails cleanly, old file intact */
-	char *q = xasprintf("%s/nope/f", dir);
-	assert_int_equal(statefile_write(q, "x", 1, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "nope"));
-	free(q);
-	free(p);
-}
-
 int
 main(void)
 {
@@ -155,7 +123,6 @@ main(void)
 		cmocka_unit_test(paths),
 		cmocka_unit_test(last_run),
 		cmocka_unit_test(pos),
-		cmocka_unit_test(atomic_leaves_no_temp),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,86 @@
+/*
+ * llmstep: an llm step (SPEC §6). Its body and the def's system prompt are
+ * templates (template.c), sent as one chat completion (llm.c) to
+ * KEEPER_LLM_URL with KEEPER_LLM_KEY and the step's, the def's or
+ * KEEPER_LLM_MODEL's model; the reply is the step's output, scanned for
+ * telemetry and for NO-WORK like a shell step's. Neighbours: exec-int.h,
+ * shstep.c (the other step kind).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec-int.h"
+#include "llm.h"
+#include "nowork.h"
+
+enum step_st
+exec__run_llm(struct run *r, size_t i)
+{
+	const struct def_step *s = &r->def->steps[i];
+	struct out *o = &r->outs[i];
+	struct sb prompt = { 0 }, system = { 0 };
+	struct llm_request req;
+	struct llm_reply rep;
+	struct nowork nw = { 0 };
+	enum step_st ret = ST_FAILED;
+	const char *sys, *url;
+	char err[1024], usage[80], *u;
+	size_t clen;
+	int n;
+
+	memset(&rep, 0, sizeof(rep));
+	memset(&req, 0, sizeof(req));
+	if (exec__expand(r, i, s->body, &prompt) == -1)
+		goto done;
+	sys = s->system ? s->system : r->def->system;
+	if (sys && exec__expand(r, i, sys, &system) == -1)
+		goto done;
+	url = getenv("KEEPER_LLM_URL");
+	if (url == NULL || url[0] == '\0') {
+		exec__seterr(r, "step \"%s\": KEEPER_LLM_URL is not set",
+		    s->name);
+		goto done;
+	}
+	req.url = url;
+	req.key = getenv("KEEPER_LLM_KEY");
+	if (req.key && req.key[0] == '\0')
+		req.key = NULL;
+	req.model = s->model ? s->model : r->def->model;
+	if (req.model == NULL || req.model[0] == '\0')
+		req.model = getenv("KEEPER_LLM_MODEL");
+	if (req.model == NULL || req.model[0] == '\0') {
+		exec__seterr(r, "step \"%s\": no model: set :model, #+MODEL: "
+		    "or KEEPER_LLM_MODEL", s->name);
+		goto done;
+	}
+	req.system = sys ? system.buf ? system.buf : "" : NULL;
+	req.prompt = prompt.buf ? prompt.buf : "";
+	req.timeout_ms = s->timeout_ms > 0 ? s->timeout_ms :
+	    EXEC_LLM_TIMEOUT_MS;
+	if (llm_chat(&req, &rep, err, sizeof(err)) == -1) {
+		u = redact_apply(r->rd, err, strlen(err), NULL);
+		exec__seterr(r, "step \"%s\": %s", s->name, u);
+		free(u);
+		goto done;
+	}
+	n = event_usage_text(usage, sizeof(usage), rep.prompt_tokens,
+	    rep.completion_tokens, rep.total_tokens);
+	exec__emit(r, EVENT_USAGE, usage, (size_t)n);
+	clen = strlen(rep.content);
+	if (exec__out_write(r, o, rep.content, clen) == -1) {
+		exec__seterr(r, "step \"%s\": cannot store its output in %s: "
+		    "%s", s->name, r->tmpdir, strerror(errno));
+		goto done;
+	}
+	exec__scan_feed(r, rep.content, clen);
+	exec__scan_flush(r);
+	nowork_feed(&nw, rep.content, clen);
+	ret = nowork_result(&nw) ? ST_NO_WORK : ST_OK;
+done:
+	llm_reply_release(&rep);
+	sb_release(&prompt);
+	sb_release(&system);
+	return ret;
+}
