@@ -16,6 +16,7 @@
 #include "alertfmt.h"
 #include "outcome.h"
 #include "util.h"
+#include "utf8.h"
 
 static const char CT_JSON[] = "application/json";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
@@ -78,64 +79,24 @@ alert_fmt_limit(enum alert_format f, int *bytes)
 	return DISCORD_LIMIT;
 }
 
-/* ---- UTF-8: clean and cut ---- */
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), its code point
- * in *cp; 0 when invalid (overlong, surrogate, past U+10FFFF, short). */
-static size_t
-u8_seq(const unsigned char *s, size_t n, unsigned *cp)
-{
-	unsigned c;
-	size_t k;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		k = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		k = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		k = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 ||
-	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return k;
-}
+/* ---- UTF-8: clean and cut (utf8.h decodes and cleans) ---- */
 
 /* Append s to b as valid UTF-8: each invalid byte becomes U+FFFD. */
 static void
 clean_into(struct sb *b, const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k;
-	unsigned cp;
+	utf8_clean_sb(b, s, strlen(s), 0);
+}
 
-	while (i < n) {
-		if ((k = u8_seq(u + i, n - i, &cp)) == 0) {
-			sb_adds(b, "\xef\xbf\xbd");
-			i++;
-			continue;
-		}
-		sb_add(b, u + i, k);
-		i += k;
-	}
+/* The valid sequence at s (n bytes left): its length, code point in *cp. */
+static size_t
+u8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	uint32_t c = 0;
+	size_t k = n > 0 ? utf8_decode((const char *)s, n, &c) : 0;
+
+	*cp = c;
+	return k;
 }
 
 static size_t

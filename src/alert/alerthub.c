@@ -9,6 +9,7 @@
 
 #include "alerthub.h"
 #include "settings.h"
+#include "table.h"
 #include "dur.h"
 #include "log.h"
 #include "util.h"
@@ -23,21 +24,13 @@ struct lane {
 	struct alert_queue	*q;
 };
 
-struct hub_track {
-	char			*agent;
-	struct alert_track	 t;
-};
-
 struct alert_hub {
 	char			*crew;
 	struct alert_policy	 policy;
 	struct alert_dests	 dests;		/* where alerts go; none: log */
 	struct lane		 lanes[HUB_MAX_LANES];
 	size_t			 nlanes;
-	struct hub_track	*tracks;
-	size_t			 ntracks, cap;
-	size_t			*slots;		/* name -> index + 1, 0 empty */
-	size_t			 nslots;	/* a power of two */
+	struct table		 tracks;	/* agent -> struct alert_track * */
 };
 
 int
@@ -122,6 +115,7 @@ alert_hub_new_dests(const char *crew, const struct alert_dests *dests,
 	struct alert_hub *h = xcalloc(1, sizeof(*h));
 
 	h->crew = crew ? xstrdup(crew) : NULL;
+	h->tracks.flags = TABLE_COPY;
 	h->policy = *p;
 	if (dests != NULL)
 		alert_fmt_dests_copy(&h->dests, dests);
@@ -162,63 +156,19 @@ alert_hub_from_settings(const char *crew, const struct settings *s,
 	return h;
 }
 
-/*
- * The housekeeping timer observes every agent every second, so a crew of
- * thousands must not pay a linear search per agent: tracks are found
- * through an open-addressing table of their indices, rebuilt when it
- * fills or a track is forgotten (both rare).
- */
-static size_t
-hub_hash(const char *s)
-{
-	return (size_t)alert_fnv1a(ALERT_FNV_BASIS, s);
-}
-
-static void
-hub_reindex(struct alert_hub *h)
-{
-	size_t want = 16, j;
-
-	while (want < 2 * h->ntracks + 2)
-		want *= 2;
-	if (want != h->nslots) {
-		free(h->slots);
-		h->slots = xcalloc(want, sizeof(*h->slots));
-		h->nslots = want;
-	} else
-		memset(h->slots, 0, want * sizeof(*h->slots));
-	for (size_t i = 0; i < h->ntracks; i++) {
-		j = hub_hash(h->tracks[i].agent) & (h->nslots - 1);
-		while (h->slots[j] != 0)
-			j = (j + 1) & (h->nslots - 1);
-		h->slots[j] = i + 1;
-	}
-}
-
+/* The agent's track, made on first sight. The housekeeping timer observes
+ * every agent every second, so a crew of thousands finds tracks through
+ * the string table, not a search. */
 static struct alert_track *
 hub_track(struct alert_hub *h, const char *agent)
 {
-	size_t j, k;
+	struct table_ent *e;
+	int added;
 
-	if (h->nslots == 0)
-		hub_reindex(h);
-	j = hub_hash(agent) & (h->nslots - 1);
-	while ((k = h->slots[j]) != 0) {
-		if (strcmp(h->tracks[k - 1].agent, agent) == 0)
-			return &h->tracks[k - 1].t;
-		j = (j + 1) & (h->nslots - 1);
-	}
-	if (h->ntracks == h->cap) {
-		h->cap = h->cap ? h->cap * 2 : 16;
-		h->tracks = xreallocarray(h->tracks, h->cap,
-		    sizeof(*h->tracks));
-	}
-	memset(&h->tracks[h->ntracks], 0, sizeof(h->tracks[0]));
-	h->tracks[h->ntracks].agent = xstrdup(agent);
-	h->slots[j] = ++h->ntracks;
-	if (2 * h->ntracks + 2 > h->nslots)
-		hub_reindex(h);
-	return &h->tracks[h->ntracks - 1].t;
+	e = table_put(&h->tracks, agent, &added);
+	if (added)
+		e->v.ptr = xcalloc(1, sizeof(struct alert_track));
+	return e->v.ptr;
 }
 
 /* Queue req on the lane of d's URL; 0, or -1 logged. */
@@ -285,13 +235,12 @@ alert_hub_result(struct alert_hub *h, const struct alert_result *res,
 void
 alert_hub_forget(struct alert_hub *h, const char *agent)
 {
-	for (size_t i = 0; i < h->ntracks; i++)
-		if (strcmp(h->tracks[i].agent, agent) == 0) {
-			free(h->tracks[i].agent);
-			h->tracks[i] = h->tracks[--h->ntracks];
-			hub_reindex(h);
-			return;
-		}
+	struct table_ent *e = table_get(&h->tracks, agent);
+
+	if (e == NULL)
+		return;
+	free(e->v.ptr);
+	(void)table_del(&h->tracks, agent);
 }
 
 void
@@ -313,7 +262,8 @@ alert_hub_stats(struct alert_hub *h, struct alert_queue_stats *st)
 void
 alert_hub_free(struct alert_hub *h)
 {
-	size_t left = 0;
+	struct table_ent *e;
+	size_t left = 0, pos;
 
 	if (h == NULL)
 		return;
@@ -328,10 +278,10 @@ alert_hub_free(struct alert_hub *h)
 		log_warnx("event=alert_dropped count=%zu why=\"shutting "
 		    "down\"", left);
 	alert_fmt_dests_release(&h->dests);
-	for (size_t i = 0; i < h->ntracks; i++)
-		free(h->tracks[i].agent);
-	free(h->tracks);
-	free(h->slots);
+	pos = 0;
+	while ((e = table_next(&h->tracks, &pos)) != NULL)
+		free(e->v.ptr);
+	table_release(&h->tracks);
 	free(h->crew);
 	free(h);
 }

@@ -22,6 +22,7 @@
 #include "def.h"
 #include "diag.h"
 #include "exec.h"
+#include "settings.h"
 #include "util.h"
 
 static void
@@ -40,21 +41,21 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return 0;
 }
 
-/* Set name to val unless the daemon (or the user) already did. */
-static void
-env_default(const char *name, const char *val)
+/* The value in effect for name: cur, what the daemon (or the user) set
+ * (settings.h read it), else val, which the steps then inherit. */
+static const char *
+env_default(const char *name, const char *cur, const char *val)
 {
-	const char *cur = getenv(name);
-
-	if (cur == NULL || cur[0] == '\0')
-		(void)setenv(name, val, 1);
+	if (cur != NULL)
+		return cur;
+	(void)setenv(name, val, 1);
+	return val;
 }
 
-/* KEEPER_EVENT_FD, validated; -1 when absent or unusable. */
+/* KEEPER_EVENT_FD's value, validated; -1 when absent or unusable. */
 static int
-event_fd_from_env(void)
+event_fd_from_env(const char *v)
 {
-	const char *v = getenv("KEEPER_EVENT_FD");
 	char *end;
 	long fd;
 
@@ -79,9 +80,9 @@ cmd_exec_def(int argc, char **argv, const struct settings *settings)
 	struct exec_opts o;
 	struct diag d = { 0 };
 	char err[1024], *repo = NULL, *agent = NULL, *tmpdata = NULL, *p;
+	char *run_id = NULL;
 	int rc = 1, status, code = 1;
 
-	(void)settings;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
@@ -144,26 +145,27 @@ cmd_exec_def(int argc, char **argv, const struct settings *settings)
 		goto done;
 	}
 
+	memset(&o, 0, sizeof(o));
 	/* The daemon sets these; by hand, sane stand-ins. */
 	p = strrchr(file, '/');
 	agent = xstrdup(p ? p + 1 : file);
 	if ((p = strrchr(agent, '.')) != NULL && strcmp(p, ".org") == 0)
 		*p = '\0';
-	env_default("KEEPER_AGENT", agent);
+	o.agent = env_default("KEEPER_AGENT", settings->agent, agent);
 	if (state)
 		(void)setenv("KEEPER_STATE", state, 1);
-	env_default("KEEPER_STATE", "manual");
-	env_default("KEEPER_HITS", "0");
-	env_default("KEEPER_REPEAT", "1");
-	p = xasprintf("manual-%lld-%ld", (long long)util_now_ms(),
+	o.state = state ? state : env_default("KEEPER_STATE", settings->state,
+	    "manual");
+	o.hits = env_default("KEEPER_HITS", settings->hits, "0");
+	(void)env_default("KEEPER_REPEAT", settings_get(settings,
+	    "KEEPER_REPEAT"), "1");
+	run_id = xasprintf("manual-%lld-%ld", (long long)util_now_ms(),
 	    (long)getpid());
-	env_default("KEEPER_RUN_ID", p);
-	free(p);
-	env_default("KEEPER_REPO", repo);
-	if ((v = getenv("KEEPER_DATA")) == NULL || v[0] == '\0') {
-		v = getenv("TMPDIR");
-		tmpdata = xasprintf("%s/keeper-data-XXXXXX",
-		    v && v[0] ? v : "/tmp");
+	(void)env_default("KEEPER_RUN_ID", settings->run_id, run_id);
+	(void)env_default("KEEPER_REPO", settings->repo, repo);
+	if (settings->data == NULL) {
+		v = settings->tmpdir;
+		tmpdata = xasprintf("%s/keeper-data-XXXXXX", v ? v : "/tmp");
 		if (mkdtemp(tmpdata) == NULL) {
 			fprintf(stderr, "keeper exec-def: cannot make a data "
 			    "directory %s: %s\n", tmpdata, strerror(errno));
@@ -174,19 +176,14 @@ cmd_exec_def(int argc, char **argv, const struct settings *settings)
 		(void)setenv("KEEPER_DATA", tmpdata, 1);
 	}
 
-	memset(&o, 0, sizeof(o));
 	o.repo = repo;
-	o.agent = getenv("KEEPER_AGENT");
-	o.state = getenv("KEEPER_STATE");
-	o.hits = getenv("KEEPER_HITS");
-	o.event_fd = event_fd_from_env();
+	o.settings = settings;
+	o.event_fd = event_fd_from_env(settings->event_fd);
 	/* Steps do not get the descriptor; a nested keeper must not write
 	 * to whatever a step opens under that number. */
 	(void)unsetenv("KEEPER_EVENT_FD");
-	v = getenv("KEEPER_STEP_PATTERN");
-	o.step_pattern = v && v[0] ? v : NULL;
-	v = getenv("KEEPER_THOUGHT_PATTERN");
-	o.thought_pattern = v && v[0] ? v : NULL;
+	o.step_pattern = settings->step_pattern;
+	o.thought_pattern = settings->thought_pattern;
 
 	if (o.event_fd < 0)
 		fprintf(stderr, "exec-def: %s as %s (state %s, hits %s) in %s\n",
@@ -213,6 +210,7 @@ done:
 		free(tmpdata);
 	}
 	free(agent);
+	free(run_id);
 	free(repo);
 	def_free(def);
 	diag_release(&d);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "alertstep.h"
+#include "table.h"
 #include "util.h"
 
 void
@@ -125,32 +126,22 @@ alert_step(struct alert_track *t, const struct alert_policy *p,
 	return 1;
 }
 
-uint64_t
-alert_fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* One field of an id: its bytes, then a separator byte no name holds, so
  * "ab"+"c" differs from "a"+"bc". */
 static uint64_t
 id_field(uint64_t h, const char *s)
 {
-	h = alert_fnv1a(h, s);
-	h ^= 0xff;
-	h *= 0x100000001b3ULL;
-	return h;
+	static const unsigned char sep = 0xff;
+
+	h = table_fnv1a(h, s, strlen(s));
+	return table_fnv1a(h, &sep, 1);
 }
 
 void
 alert_make_id(char buf[17], const char *agent, enum alert_state from,
     enum alert_state to, const char *trigger)
 {
-	uint64_t h = ALERT_FNV_BASIS;
+	uint64_t h = TABLE_FNV_INIT;
 
 	h = id_field(h, agent);
 	h = id_field(h, alert_state_name(from));
@@ -162,7 +153,7 @@ alert_make_id(char buf[17], const char *agent, enum alert_state from,
 void
 alert_make_result_id(char buf[17], const char *agent, const char *run_id)
 {
-	uint64_t h = ALERT_FNV_BASIS;
+	uint64_t h = TABLE_FNV_INIT;
 
 	h = id_field(h, "result");
 	h = id_field(h, agent);

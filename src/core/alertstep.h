@@ -97,11 +97,5 @@ char		*alert_json(const struct alert *, const char *crew);
  * caller frees. */
 char		*alert_text(const struct alert *);
 
-/* FNV-1a over s, continuing from h (start from ALERT_FNV_BASIS): the one
- * copy of the hash for the alert modules, stable across builds and
- * machines, which is all an idempotency key or a name table needs (it is
- * not a security boundary). */
-#define ALERT_FNV_BASIS	0xcbf29ce484222325ULL
-uint64_t	 alert_fnv1a(uint64_t h, const char *s);
 
 #endif

@@ -17,6 +17,7 @@
  * so ICU stays the one authority on gaps and repeats.
  */
 #include "calendar.h"
+#include "table.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -1047,27 +1048,17 @@ cal_describe(const struct cal_sched *s, const struct cal_zone *z, char *buf,
 
 /* ---- jitter ---- */
 
-static uint64_t
-fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
 int64_t
 cal_jitter_ms(const char *crew, const char *agent, int64_t max_ms)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	const char *c = crew ? crew : "", *a = agent ? agent : "";
+	uint64_t h;
 
 	if (max_ms <= 0)
 		return 0;
-	h = fnv1a(h, crew ? crew : "");
-	/* A NUL between the names: ("ab", "c") is not ("a", "bc"). */
-	h *= UINT64_C(0x100000001b3);
-	h = fnv1a(h, agent ? agent : "");
+	/* The NUL between the names: ("ab", "c") is not ("a", "bc"). */
+	h = table_fnv1a(TABLE_FNV_INIT, c, strlen(c) + 1);
+	h = table_fnv1a(h, a, strlen(a));
 	/* FNV's low bits mix poorly; murmur3's finaliser spreads them. */
 	h ^= h >> 33;
 	h *= UINT64_C(0xff51afd7ed558ccd);

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "filesig.h"
+#include "fs.h"
 #include "gate.h"
 #include "gitq.h"
 #include "log.h"
@@ -737,40 +738,6 @@ wal_full(void *arg)
 		d->ckpt_busy = 0;
 }
 
-static char *
-absolute(const char *path)
-{
-	char *cwd, *r;
-
-	if (path[0] == '/')
-		return xstrdup(path);
-	if ((cwd = getcwd(NULL, 0)) == NULL)
-		return xstrdup(path);
-	r = util_resolve(cwd, path);
-	free(cwd);
-	return r;
-}
-
-static int
-mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) == -1 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
-}
-
 /* The manifest (or the singleton's one-member crew) as the daemon starts
  * with it; an exit status with err on failure. */
 static int
@@ -783,7 +750,7 @@ load_config(struct daemon *d, const struct daemon_opts *o, struct crew **cp,
 
 	*cp = NULL;
 	if (o->crew) {
-		d->manifest = absolute(o->crew);
+		d->manifest = fs_absolute(o->crew);
 		file_sig_get(d->manifest, &d->manifest_sig);
 		if (crew_load(d->manifest, &c, &dg) == -1 || c == NULL) {
 			msg = diag_first_error(&dg);
@@ -795,8 +762,8 @@ load_config(struct daemon *d, const struct daemon_opts *o, struct crew **cp,
 		log_crew_warnings(&dg);
 		diag_release(&dg);
 	} else if (o->def) {
-		char *def = absolute(o->def);
-		char *lc = o->lifecycle ? absolute(o->lifecycle) : NULL;
+		char *def = fs_absolute(o->def);
+		char *lc = o->lifecycle ? fs_absolute(o->lifecycle) : NULL;
 
 		d->singleton = 1;
 		c = crew_singleton(def, lc, o->interval_ms, o->timeout_ms);
@@ -878,7 +845,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		rc = EXIT_USAGE;
 		goto fail;
 	}
-	if (mkdir_p(d->data) == -1) {
+	if (fs_mkdir_p(d->data) == -1) {
 		snprintf(err, errlen, "data directory %s: %s", d->data,
 		    strerror(errno));
 		rc = 1;

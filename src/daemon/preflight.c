@@ -12,32 +12,19 @@
 
 #include <git2.h>
 
+#include "fs.h"
 #include "preflight.h"
 #include "settings.h"
 #include "util.h"
-
-static char *
-absolute(const char *path)
-{
-	char *cwd, *r;
-
-	if (path[0] == '/')
-		return xstrdup(path);
-	if ((cwd = getcwd(NULL, 0)) == NULL)
-		return xstrdup(path);
-	r = util_resolve(cwd, path);
-	free(cwd);
-	return r;
-}
 
 char *
 preflight_data_dir(const char *opt, const char *title,
     const struct settings *s)
 {
 	if (opt && *opt)
-		return absolute(opt);
+		return fs_absolute(opt);
 	if (s->data)
-		return absolute(s->data);
+		return fs_absolute(s->data);
 	if (s->xdg_state_home && *s->xdg_state_home == '/')
 		return xasprintf("%s/keeper/%s", s->xdg_state_home, title);
 	if (s->home)

@@ -16,12 +16,14 @@
 #include "child.h"
 #include "def.h"
 #include "diag.h"
+#include "event.h"
 #include "filesig.h"
 #include "gate.h"
 #include "gitq.h"
 #include "lcspec.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "nowork.h"
 #include "redact.h"
 #include "schedule.h"
 #include "sentinel.h"
@@ -383,11 +385,12 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 	struct worker_watch *ww, *next;
 
 	(void)c;
-	if (strcmp(kind, "step-begin") == 0 || strcmp(kind, "step") == 0) {
+	if (strcmp(kind, EVENT_STEP_BEGIN) == 0 ||
+	    strcmp(kind, EVENT_STEP) == 0) {
 		push_step(w, text);
-	} else if (strcmp(kind, "step-end") == 0) {
+	} else if (strcmp(kind, EVENT_STEP_END) == 0) {
 		sb_addf(&w->steprec, "%s\n", text);
-	} else if (strcmp(kind, "thought") == 0) {
+	} else if (strcmp(kind, EVENT_THOUGHT) == 0) {
 		free(w->thought);
 		w->thought = scrub(w, text);
 	}
@@ -1082,6 +1085,7 @@ summary_line(struct worker *w)
 {
 	struct sb sb = { 0 };
 	const char *rest;
+	size_t at;
 
 	sb_addf(&sb, "%s: %s", w->name, outcome_name(w->outcome));
 	/* A run is counted as its ordinal in the state, as the commit
@@ -1095,7 +1099,8 @@ summary_line(struct worker *w)
 	if (w->error)
 		sb_addf(&sb, ": %s", w->error);
 	if (w->outcome == OUTCOME_NO_WORK && w->result &&
-	    child_is_no_work(w->result, &rest)) {
+	    (at = nowork_match(w->result, strlen(w->result))) > 0) {
+		rest = w->result + at;
 		while (*rest == ':' || *rest == ' ')
 			rest++;
 		if (*rest)

@@ -15,24 +15,6 @@
 #include "util.h"
 
 int
-repo_gitops_enabled(void)
-{
-	const char *v = getenv("KEEPER_GITOPS");
-
-	if (v == NULL || *v == '\0')
-		v = getenv("WB_GITOPS");
-	return v != NULL && strcmp(v, "1") == 0;
-}
-
-int
-repo_gitpush_enabled(void)
-{
-	const char *v = getenv("KEEPER_GITPUSH");
-
-	return v != NULL && strcmp(v, "1") == 0;
-}
-
-int
 repo_push_pending(const struct repo *r)
 {
 	return r->push_pending;

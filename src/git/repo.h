@@ -126,10 +126,6 @@ int	 repo_push(struct repo *, char *err, size_t errlen);
 int	 repo_push_pending(const struct repo *);
 const char *repo_integration_name(enum repo_integration);
 
-/* The environment switches (KEEPER_GITOPS / WB_GITOPS, KEEPER_GITPUSH). */
-int	 repo_gitops_enabled(void);
-int	 repo_gitpush_enabled(void);
-
 /* The changes feed: the newest commits reachable from HEAD. */
 #define REPO_CHANGES_MAX	1000
 

@@ -42,6 +42,7 @@ struct scan {			/* splits a stream into lines for telemetry */
 struct run {
 	const struct agent_def	*def;
 	const struct exec_opts	*o;
+	const struct settings	*set;	/* o's, or an empty environment */
 	struct out		*outs;
 	size_t			 nran;
 	pcre2_code		*step_re;

@@ -50,6 +50,9 @@ struct exec_opts {
 	const char	*step_pattern;	/* PCRE2, NULL for EXEC_STEP_PATTERN */
 	const char	*thought_pattern; /* NULL for EXEC_THOUGHT_PATTERN */
 	const char	*tmpdir;	/* for step outputs, NULL for $TMPDIR or /tmp */
+	const struct settings *settings; /* the run's environment, read once:
+					   the LLM's, PATH, TMPDIR, the crew's
+					   patterns, :if-env's variables */
 	int		*exit_code;	/* out, or NULL: the failed step's exit
 					   status (128+N for signal N, 124 for
 					   its :timeout, 1 otherwise), 0 when

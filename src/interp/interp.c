@@ -22,6 +22,7 @@
 
 #include "exec-int.h"
 #include "redact.h"
+#include "settings.h"
 
 static int sigchld_w = -1;	/* write end of the SIGCHLD self-pipe */
 /* The default step and thought patterns, compiled by exec_warm(). */
@@ -49,6 +50,8 @@ sigchld_handler(int sig)
 	errno = saved;
 }
 
+static const struct settings no_settings;
+
 /* :if-env NAME: the step runs only when NAME is set and not empty;
  * otherwise its output is its input, so the chain goes on. */
 static int
@@ -59,7 +62,7 @@ skipped(struct run *r, size_t i)
 
 	if (var == NULL || var[0] == '\0')
 		return 0;
-	if ((v = getenv(var)) != NULL && v[0] != '\0')
+	if ((v = settings_get(r->set, var)) != NULL)
 		return 0;
 	if (i > 0 && r->outs[i - 1].fd != -1) {
 		r->outs[i].fd = fcntl(r->outs[i - 1].fd, F_DUPFD_CLOEXEC, 0);
@@ -75,9 +78,9 @@ skipped(struct run *r, size_t i)
 /* The crew's #+REDACT: patterns, one a line in KEEPER_REDACT, on top of
  * the built-in ones. NULL (built-ins only) when there are none. */
 static struct redactor *
-redactor_from_env(void)
+redactor_from_env(const struct settings *s)
 {
-	const char *v = getenv("KEEPER_REDACT");
+	const char *v = s->redact;
 	struct redactor *rd;
 	char **pats = NULL, *copy, *line, *save = NULL, err[512];
 	size_t n = 0;
@@ -149,9 +152,10 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	r.errlen = errlen;
 	r.sigfd = -1;
 	err[0] = '\0';
-	tmp = getenv("TMPDIR");
-	r.tmpdir = opts->tmpdir ? opts->tmpdir :
-	    tmp && tmp[0] ? tmp : "/tmp";
+	/* A caller without settings (a test) runs in an empty environment. */
+	r.set = opts->settings ? opts->settings : &no_settings;
+	tmp = r.set->tmpdir;
+	r.tmpdir = opts->tmpdir ? opts->tmpdir : tmp ? tmp : "/tmp";
 
 	r.step_re = pattern(opts->step_pattern, EXEC_STEP_PATTERN,
 	    warm_step_re, "step", err, errlen);
@@ -162,7 +166,7 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	if (r.thought_re == NULL)
 		goto done;
 	r.md = pcre2_match_data_create(16, NULL);
-	r.rd = redactor_from_env();
+	r.rd = redactor_from_env(r.set);
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
 		snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));

@@ -13,6 +13,7 @@
 
 #include "exec-int.h"
 #include "llm.h"
+#include "settings.h"
 #include "nowork.h"
 
 enum step_st
@@ -37,19 +38,17 @@ exec__run_llm(struct run *r, size_t i)
 	sys = s->system ? s->system : r->def->system;
 	if (sys && exec__expand(r, i, sys, &system) == -1)
 		goto done;
-	url = getenv("KEEPER_LLM_URL");
-	if (url == NULL || url[0] == '\0') {
+	url = r->set->llm_url;
+	if (url == NULL) {
 		exec__seterr(r, "step \"%s\": KEEPER_LLM_URL is not set",
 		    s->name);
 		goto done;
 	}
 	req.url = url;
-	req.key = getenv("KEEPER_LLM_KEY");
-	if (req.key && req.key[0] == '\0')
-		req.key = NULL;
+	req.key = r->set->llm_key;
 	req.model = s->model ? s->model : r->def->model;
 	if (req.model == NULL || req.model[0] == '\0')
-		req.model = getenv("KEEPER_LLM_MODEL");
+		req.model = r->set->llm_model;
 	if (req.model == NULL || req.model[0] == '\0') {
 		exec__seterr(r, "step \"%s\": no model: set :model, #+MODEL: "
 		    "or KEEPER_LLM_MODEL", s->name);

@@ -34,6 +34,7 @@
 #include "fs.h"
 #include "nowork.h"
 #include "proc.h"
+#include "settings.h"
 
 /* A shell step's body travels as one argv string (sh -c BODY); Linux caps
  * a single argument at 128 KiB. */
@@ -118,8 +119,8 @@ step_child(const char *path, char *const argv[], const char *dir, int in,
  * on our memory in the child. 0 or an errno.
  */
 static int
-spawn_step(const char *shell, const char *body, const char *dir, int in,
-    int out, pid_t *pid)
+spawn_step(const char *shell, const char *envpath, const char *body,
+    const char *dir, int in, int out, pid_t *pid)
 {
 	char *argv[] = { (char *)shell, "-c", (char *)body, NULL };
 	char path[PATH_MAX];
@@ -129,7 +130,7 @@ spawn_step(const char *shell, const char *body, const char *dir, int in,
 	int rc;
 
 	/* What posix_spawnp would run. */
-	if ((rc = fs_which(shell, getenv("PATH"), path,
+	if ((rc = fs_which(shell, envpath, path,
 	    sizeof(path))) != 0)
 		return rc;
 	sigfillset(&all);
@@ -181,7 +182,8 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 		exec__seterr(r, "cannot make a pipe: %s", strerror(errno));
 		goto done;
 	}
-	if ((rc = spawn_step(shell, s->body, dir, in, outp[1], &pid)) != 0) {
+	if ((rc = spawn_step(shell, r->set->path, s->body, dir, in,
+	    outp[1], &pid)) != 0) {
 		/* One errno for both: a directory that cannot be opened is
 		 * the likelier culprit, and the one to name. */
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

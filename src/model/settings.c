@@ -66,6 +66,7 @@ settings_read(struct settings *s, char *const *envp)
 	const char *v;
 
 	memset(s, 0, sizeof(*s));
+	s->envp = envp;
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if ((v = lookup(envp, strs[i].name)) != NULL)
 			*(char **)((char *)s + strs[i].off) = xstrdup(v);
@@ -77,6 +78,12 @@ settings_read(struct settings *s, char *const *envp)
 	s->zygote = v == NULL || strcmp(v, "0") != 0;
 	s->test_render_thread = lookup(envp, "KEEPER_TEST_RENDER_THREAD") !=
 	    NULL;
+}
+
+const char *
+settings_get(const struct settings *s, const char *name)
+{
+	return lookup(s->envp, name);
 }
 
 void

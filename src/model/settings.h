@@ -62,10 +62,18 @@ struct settings {
 	/* TEST-ONLY hooks, never set in production. */
 	char	*test_fault;		/* KEEPER_TEST_FAULT (sentinel.h) */
 	int	 test_render_thread;	/* KEEPER_TEST_RENDER_THREAD set */
+
+	/* The environment itself, borrowed, for a variable a def names
+	 * (:if-env NAME): settings_get(). */
+	char	*const *envp;
 };
 
-/* Fill s from envp (a NULL-terminated "NAME=VALUE" array, environ). */
+/* Fill s from envp (a NULL-terminated "NAME=VALUE" array, environ, which
+ * must outlive s for settings_get()). */
 void	 settings_read(struct settings *, char *const *envp);
+/* Variable name's value in the environment s was read from, NULL when
+ * unset or empty. */
+const char *settings_get(const struct settings *, const char *name);
 void	 settings_release(struct settings *);
 
 #endif

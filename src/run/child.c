@@ -162,16 +162,6 @@ cap_release(struct child_capture *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int
-child_is_no_work(const char *text, const char **rest)
-{
-	size_t at = nowork_match(text, strlen(text));
-
-	if (at > 0 && rest != NULL)
-		*rest = text + at;
-	return at > 0;
-}
-
 enum outcome
 child_outcome(const struct child_result *r)
 {

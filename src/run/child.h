@@ -114,9 +114,6 @@ char	*child_capture_text(const struct child_capture *);
 /* SPEC §6 outcome from the exit status and the result text (NO-WORK:
  * nowork.h). */
 enum outcome child_outcome(const struct child_result *);
-/* nowork_match() on a NUL-terminated text, *rest (may be NULL) set past
- * the word: the old name, kept while daemon/worker.c calls it. */
-int	 child_is_no_work(const char *text, const char **rest);
 /* SIGKILL every process of ours whose environment holds KEEPER_RUN_ID=id
  * and KEEPER_DATA=data; returns how many were signalled. */
 int	 child_sweep(const char *run_id, const char *data);

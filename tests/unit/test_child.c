@@ -9,19 +9,6 @@
 
 #include "child.c"
 
-/* The old name worker.c still calls, and where it says the rest is. */
-static void
-no_work_rest(void **state)
-{
-	const char *rest = NULL;
-
-	(void)state;
-	assert_true(child_is_no_work("  \n\tno-work: nothing new", &rest));
-	assert_string_equal(rest, ": nothing new");
-	assert_true(child_is_no_work("NO-WORK", NULL));
-	assert_false(child_is_no_work("NO-WORKER", &rest));
-}
-
 /* Token usage from the event pipe adds up; "none yet" is -1. */
 static void
 usage_adds_up(void **state)
@@ -109,7 +96,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(no_work_rest),
 		cmocka_unit_test(usage_adds_up),
 		cmocka_unit_test(outcomes),
 		cmocka_unit_test(capture_is_bounded),

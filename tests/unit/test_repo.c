@@ -1301,26 +1301,6 @@ test_changes_same_second(void **state)
 	rmrf(d);
 }
 
-static void
-test_env_switches(void **state)
-{
-	(void)state;
-	unsetenv("KEEPER_GITOPS");
-	unsetenv("WB_GITOPS");
-	unsetenv("KEEPER_GITPUSH");
-	assert_false(repo_gitops_enabled());
-	assert_false(repo_gitpush_enabled());
-	setenv("WB_GITOPS", "1", 1);
-	assert_true(repo_gitops_enabled());
-	setenv("KEEPER_GITOPS", "0", 1);
-	assert_false(repo_gitops_enabled());
-	setenv("KEEPER_GITPUSH", "1", 1);
-	assert_true(repo_gitpush_enabled());
-	unsetenv("KEEPER_GITOPS");
-	unsetenv("WB_GITOPS");
-	unsetenv("KEEPER_GITPUSH");
-}
-
 int
 main(void)
 {
@@ -1349,7 +1329,6 @@ main(void)
 		cmocka_unit_test(test_integrate_without_origin),
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_changes_same_second),
-		cmocka_unit_test(test_env_switches),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
