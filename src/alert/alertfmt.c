@@ -15,6 +15,7 @@
 
 #include "alertfmt.h"
 #include "outcome.h"
+#include "base64.h"
 #include "util.h"
 #include "utf8.h"
 
@@ -167,26 +168,6 @@ alert_fmt_cut(const char *s, size_t limit, int bytes)
 
 /* ---- headers ---- */
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void
-base64_into(struct sb *b, const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		sb_addc(b, b64[v >> 18 & 63]);
-		sb_addc(b, b64[v >> 12 & 63]);
-		sb_addc(b, i + 1 < n ? b64[v >> 6 & 63] : '=');
-		sb_addc(b, i + 2 < n ? b64[v & 63] : '=');
-	}
-}
-
 /*
  * "Name: value" with value made safe for a header line: control
  * characters become spaces (no header can be smuggled in through a
@@ -212,7 +193,7 @@ header(const char *name, const char *value)
 		sb_adds(&h, cut);
 	else {
 		sb_adds(&h, "=?UTF-8?B?");
-		base64_into(&h, (unsigned char *)cut, strlen(cut));
+		base64_encode_sb(&h, cut, strlen(cut));
 		sb_adds(&h, "?=");
 	}
 	free(cut);
