@@ -414,8 +414,8 @@ etcd_delete(struct etcd *e, const char *key, char *err, size_t errlen)
 
 int
 etcd_create(struct etcd *e, const char *key, const void *value, size_t vlen,
-    int64_t lease, int *created, struct etcd_kv *holder, char *err,
-    size_t errlen)
+    int64_t lease, int *created, struct etcd_kv *holder, int64_t *rev,
+    char *err, size_t errlen)
 {
 	char *k = b64(key, strlen(key));
 	json_t *req, *r, *resp, *kvs;
@@ -435,6 +435,8 @@ etcd_create(struct etcd *e, const char *key, const void *value, size_t vlen,
 	if (rc != 0)
 		return -1;
 	*created = json_is_true(json_object_get(r, "succeeded"));
+	if (rev)
+		*rev = header_rev(r);
 	if (!*created && holder != NULL) {
 		resp = json_array_get(json_object_get(r, "responses"), 0);
 		kvs = json_object_get(json_object_get(resp, "response_range"),
@@ -442,6 +444,31 @@ etcd_create(struct etcd *e, const char *key, const void *value, size_t vlen,
 		if (json_array_size(kvs) > 0)
 			kv_from(json_array_get(kvs, 0), holder);
 	}
+	json_decref(r);
+	return 0;
+}
+
+int
+etcd_put_if(struct etcd *e, const char *guard, int64_t guard_rev,
+    const char *key, const void *value, size_t vlen, int *done, char *err,
+    size_t errlen)
+{
+	char *g = b64(guard, strlen(guard)), rev[32];
+	json_t *req, *r;
+	int rc;
+
+	snprintf(rev, sizeof(rev), "%" PRId64, guard_rev);
+	req = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:o}]}",
+	    "compare", "target", "CREATE", "result", "EQUAL", "key", g,
+	    "createRevision", rev,
+	    "success", "requestPut", put_req(key, value, vlen, 0));
+	free(g);
+	rc = post(e, "/v3/kv/txn", req, &r, err, errlen);
+	json_decref(req);
+	*done = 0;
+	if (rc != 0)
+		return -1;
+	*done = json_is_true(json_object_get(r, "succeeded"));
 	json_decref(r);
 	return 0;
 }

@@ -78,10 +78,18 @@ int	 etcd_delete(struct etcd *, const char *key, char *err,
  * Create key = value on lease only if the key does not exist (a
  * transaction comparing its create revision with 0). *created says
  * whether it did; when not, *holder (may be NULL) gets the entry that
- * stood in the way.
+ * stood in the way. *rev (may be NULL) is the store's revision after the
+ * transaction: the created key's create revision when it did.
  */
 int	 etcd_create(struct etcd *, const char *key, const void *value,
 	    size_t vlen, int64_t lease, int *created, struct etcd_kv *holder,
+	    int64_t *rev, char *err, size_t errlen);
+
+/* Put key = value only while guard exists with create revision
+ * guard_rev (a fencing token: the leader key as its holder created it).
+ * *done says whether it did. */
+int	 etcd_put_if(struct etcd *, const char *guard, int64_t guard_rev,
+	    const char *key, const void *value, size_t vlen, int *done,
 	    char *err, size_t errlen);
 
 /*

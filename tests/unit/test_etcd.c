@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "etcd.h"
+#include "fleet.h"
 #include "util.h"
 
 static pid_t etcd_pid;
@@ -190,19 +191,23 @@ create_if_absent_and_leases(void **state)
 {
 	struct etcd *e = client();
 	struct etcd_kv holder, kv;
-	int64_t a, b, ttl;
+	int64_t a, b, ttl, rev;
 	char err[256];
-	int created, found;
+	int created, found, done;
 
 	(void)state;
 	assert_int_equal(etcd_grant(e, 10, &a, &ttl, err, sizeof(err)), 0);
 	assert_int_equal(ttl, 10);
 	assert_int_equal(etcd_grant(e, 10, &b, NULL, err, sizeof(err)), 0);
 	assert_int_equal(etcd_create(e, "/l", "A", 1, a, &created, &holder,
-	    err, sizeof(err)), 0);
+	    &rev, err, sizeof(err)), 0);
 	assert_true(created);
+	assert_int_equal(etcd_get(e, "/l", &kv, &found, NULL, err,
+	    sizeof(err)), 0);
+	assert_int_equal(kv.create_rev, rev);	/* the fencing token */
+	etcd_kv_release(&kv);
 	assert_int_equal(etcd_create(e, "/l", "B", 1, b, &created, &holder,
-	    err, sizeof(err)), 0);
+	    NULL, err, sizeof(err)), 0);
 	assert_false(created);
 	assert_string_equal(holder.value, "A");
 	assert_int_equal(holder.lease, a);
@@ -216,8 +221,15 @@ create_if_absent_and_leases(void **state)
 	    sizeof(err)), 0);
 	assert_false(found);				/* went with it */
 	assert_int_equal(etcd_create(e, "/l", "B", 1, b, &created, NULL,
-	    err, sizeof(err)), 0);
+	    &rev, err, sizeof(err)), 0);
 	assert_true(created);
+	/* Only the holder's token writes. */
+	assert_int_equal(etcd_put_if(e, "/l", rev - 1, "/s", "x", 1, &done,
+	    err, sizeof(err)), 0);
+	assert_false(done);
+	assert_int_equal(etcd_put_if(e, "/l", rev, "/s", "y", 1, &done, err,
+	    sizeof(err)), 0);
+	assert_true(done);
 	etcd_free(e);
 }
 
@@ -323,6 +335,107 @@ endpoint_failover(void **state)
 	assert_null(etcd_new(" , ", 300, err, sizeof(err)));
 }
 
+/* ---- fleet: roles through the leader key ---- */
+
+struct member {
+	struct fleet	*f;
+	int		 changes;
+};
+
+static void
+changed(struct fleet *f, void *arg)
+{
+	(void)f;
+	((struct member *)arg)->changes++;
+}
+
+static struct fleet *
+member(uv_loop_t *loop, struct member *m, const char *id)
+{
+	struct fleet_opts o = { .loop = loop, .urls = url, .crew = "c",
+	    .ttl_ms = 1000, .identity = id, .changed = changed, .arg = m };
+	char err[256];
+
+	m->f = fleet_start(&o, err, sizeof(err));
+	assert_non_null(m->f);
+	return m->f;
+}
+
+/* Run the loop until cond holds (a deadline of 10 s). */
+#define UNTIL(loop, cond) do {						\
+	int64_t t0_ = util_mono_ms();					\
+	while (!(cond)) {						\
+		assert_true(util_mono_ms() - t0_ < 10000);		\
+		uv_run((loop), UV_RUN_NOWAIT);				\
+		usleep(5000);						\
+	}								\
+} while (0)
+
+static int
+active_is(struct fleet *f, const char *id)
+{
+	char *a = fleet_active(f);
+	int same = a != NULL && strcmp(a, id) == 0;
+
+	free(a);
+	return same;
+}
+
+/* One active, one standby that knows who; the state moves with the
+ * role; a lease lapsed (revoked behind the holder's back) fences the
+ * holder at once and the standby takes over within the TTL. */
+static void
+roles_move(void **state)
+{
+	uv_loop_t loop;
+	struct member a = { 0 }, b = { 0 };
+	struct fleet_state *st;
+	struct etcd *e;
+	size_t n;
+	int64_t lease;
+	char err[256];
+
+	(void)state;
+	uv_loop_init(&loop);
+	member(&loop, &a, "A");
+	UNTIL(&loop, fleet_role(a.f) == FLEET_ACTIVE);
+	assert_true(fleet_live(a.f));
+	assert_true(fleet_lease(a.f) != 0);
+	st = fleet_take_state(a.f, &n);
+	fleet_state_free(st, n);
+	fleet_put(a.f, "wren", "wake_add 2", 10);
+	member(&loop, &b, "B");
+	UNTIL(&loop, active_is(b.f, "A"));
+	assert_int_equal(fleet_role(b.f), FLEET_STANDBY);
+	assert_false(fleet_live(b.f));
+	/* A resigns: B takes over, and finds A's state. */
+	fleet_stop(a.f);
+	a.f = NULL;
+	UNTIL(&loop, fleet_role(b.f) == FLEET_ACTIVE);
+	st = fleet_take_state(b.f, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(st[0].name, "wren");
+	assert_string_equal(st[0].value, "wake_add 2");
+	fleet_state_free(st, n);
+	/* B's lease revoked from outside: B stops being active, and its
+	 * puts can no longer land. A's successor C becomes active. */
+	member(&loop, &a, "C");
+	UNTIL(&loop, active_is(a.f, "B"));
+	lease = fleet_lease(b.f);
+	e = client();
+	assert_int_equal(etcd_revoke(e, lease, err, sizeof(err)), 0);
+	UNTIL(&loop, fleet_role(b.f) == FLEET_STANDBY);
+	assert_false(fleet_live(b.f));
+	UNTIL(&loop, fleet_role(a.f) == FLEET_ACTIVE);
+	UNTIL(&loop, active_is(b.f, "C"));
+	etcd_free(e);
+	fleet_stop(a.f);
+	fleet_stop(b.f);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_true(a.changes > 0 && b.changes > 0);
+}
+
 int
 main(void)
 {
@@ -332,6 +445,7 @@ main(void)
 		cmocka_unit_test(create_if_absent_and_leases),
 		cmocka_unit_test(watch_a_prefix),
 		cmocka_unit_test(endpoint_failover),
+		cmocka_unit_test(roles_move),
 	};
 
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
