@@ -1,7 +1,7 @@
 /*
  * alertfmt: alerts and result deliveries in each receiver's own format,
  * as prepared HTTP requests (URL, headers, body) the delivery queue sends
- * unchanged; and the parser of the destination list. Pure: nothing here
+ * unchanged. Pure: nothing here
  * reads a clock, file or environment variable, or touches the network.
  *
  * Formats (keeper(1) ALERTS):
@@ -25,26 +25,10 @@
  * Characters are counted as UTF-16 code units, which is never fewer than
  * any of these services counts. Invalid UTF-8 becomes U+FFFD.
  *
- * The destination list. A crew names each destination on its own line,
- * with the defaults beside them (the crew loader passes each value to
- * alert_fmt_dests_parse()):
+ * Destinations (URL, format, chat) are alertdest.h's.
  *
- *   #+ALERT-FORMAT: ntfy			default format (json)
- *   #+ALERT-CHAT: -1001234567890		default telegram chat
- *   #+ALERT-URL: https://ntfy.sh/ops-keeper
- *   #+ALERT-URL: https://api.telegram.org/bot123:ABC/sendMessage format=telegram
- *   #+ALERT-URL: https://hooks.slack.com/services/T0/B0/XX format=slack
- *
- * A value is a URL followed by options, format=NAME and chat=ID (a
- * number, or @channelname; telegram only); one value may name several
- * destinations, each URL starting the next, which is how
- * KEEPER_ALERT_URL lists more than one. Error messages name a destination
- * by its place and its scheme and host only: the rest of a URL (a bot
- * token, a webhook key) is a secret and never appears in a log.
- *
- * Ownership: a struct alert_dests owns its destinations and their
- * strings (alert_fmt_dests_release); a struct alert_req owns its strings
- * (alert_fmt_req_release). Both are caller-allocated, zero-initialised.
+ * Ownership: a struct alert_req owns its strings (alert_fmt_req_release);
+ * caller-allocated, zero-initialised.
  */
 #ifndef KEEPER_ALERTFMT_H
 #define KEEPER_ALERTFMT_H
@@ -52,29 +36,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alertdest.h"
 #include "alertstep.h"
 
-enum alert_format {
-	ALERT_FMT_JSON = 0,
-	ALERT_FMT_NTFY,
-	ALERT_FMT_SLACK,
-	ALERT_FMT_DISCORD,
-	ALERT_FMT_TELEGRAM
-};
-
-#define ALERT_FMT_MAX_DESTS	16
 #define ALERT_FMT_CUT_MARK	"\xe2\x80\xa6 (cut)"	/* "… (cut)" */
-
-struct alert_dest {
-	enum alert_format format;
-	char		*url;
-	char		*chat;		/* telegram chat id; NULL otherwise */
-};
-
-struct alert_dests {
-	struct alert_dest *v;
-	size_t		 n;
-};
 
 /* A prepared POST. hdr lines are "Name: value"; content_type is a
  * static string, not owned. */
@@ -87,6 +52,9 @@ struct alert_req {
 	char		*hdr[ALERT_REQ_MAX_HDR];
 	int		 nhdr;
 	char		 id[17];	/* the Idempotency-Key */
+	enum alert_format format;	/* the destination's */
+	char		 result_run[32]; /* a result's run id, for delivery
+					   reports; "" for an alert */
 };
 
 /* A run's result, to deliver as a message (dual delivery). */
@@ -97,27 +65,6 @@ struct alert_result {
 	const char	*text;		/* already redacted; NULL empty */
 	int64_t		 at_ms;		/* when the run ended */
 };
-
-const char	*alert_fmt_name(enum alert_format);
-/* 0, or -1 with err for an unknown name. */
-int		 alert_fmt_parse_name(const char *name, enum alert_format *,
-		    char *err, size_t errlen);
-
-/*
- * Append the destinations of one value to *list: "URL [format=F]
- * [chat=ID] [URL ...]". deflt is the format of a destination without
- * format=, deflt_chat (may be NULL) the chat of a telegram one without
- * chat=. 0, or -1 with err and *list unchanged.
- */
-int		 alert_fmt_dests_parse(struct alert_dests *list,
-		    const char *value, enum alert_format deflt,
-		    const char *deflt_chat, char *err, size_t errlen);
-void		 alert_fmt_dests_copy(struct alert_dests *dst,
-		    const struct alert_dests *src);
-void		 alert_fmt_dests_release(struct alert_dests *);
-/* "https://api.telegram.org" of a URL, never its path: for logs. */
-void		 alert_fmt_url_origin(const char *url, char *buf,
-		    size_t len);
 
 /* The request for an alert (crew may be NULL) or a result to dest. *req
  * is filled (release it after); 0, or -1 when out of options (a body

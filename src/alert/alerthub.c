@@ -3,6 +3,7 @@
  * through a small hash table; each observation is stepped, logged and
  * queued for delivery.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@
  * holds up only its own deliveries. Lanes are keyed by URL: two
  * destinations at one URL (two chats of one bot) share one. */
 #define HUB_MAX_LANES	32
+/* Delivery reports kept until the daemon takes them (each second): a
+ * burst beyond this is counted, not kept. */
+#define HUB_MAX_REPORTS	1024
 
 struct lane {
 	char			*url;
@@ -31,6 +35,10 @@ struct alert_hub {
 	struct lane		 lanes[HUB_MAX_LANES];
 	size_t			 nlanes;
 	struct table		 tracks;	/* agent -> struct alert_track * */
+	pthread_mutex_t		 rmu;		/* guards the reports */
+	struct alert_hub_report	*reports;
+	size_t			 nreports;
+	uint64_t		 lost_reports;
 };
 
 int
@@ -70,18 +78,81 @@ alert_hub_dests_config(const char *url, const char *format,
 	char why[256];
 
 	if (format != NULL && *format != '\0' &&
-	    alert_fmt_parse_name(format, &f, why, sizeof(why)) == -1) {
+	    alert_dest_format_parse(format, &f, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "KEEPER_ALERT_FORMAT: %s", why);
 		return -1;
 	}
 	if (url == NULL || *url == '\0')
 		return 0;
-	if (alert_fmt_dests_parse(dests, url, f, NULL, why, sizeof(why)) ==
+	if (alert_dest_parse(dests, url, f, NULL, why, sizeof(why)) ==
 	    -1) {
 		snprintf(err, errlen, "KEEPER_ALERT_URL: %s", why);
 		return -1;
 	}
 	return 0;
+}
+
+/* A lane's thread reports what became of a result; alerts are in the
+ * alerts table and the log already. */
+static void
+hub_report(void *arg, const struct alert_req *req, enum alert_queue_event e,
+    int attempts, const char *why)
+{
+	struct alert_hub *h = arg;
+	struct alert_hub_report *r;
+	char origin[128];
+
+	if (req->result_run[0] == '\0')
+		return;
+	pthread_mutex_lock(&h->rmu);
+	if (h->nreports == HUB_MAX_REPORTS) {
+		h->lost_reports++;
+		pthread_mutex_unlock(&h->rmu);
+		return;
+	}
+	if (h->reports == NULL)
+		h->reports = xcalloc(HUB_MAX_REPORTS, sizeof(*h->reports));
+	r = &h->reports[h->nreports++];
+	memset(r, 0, sizeof(*r));
+	alert_dest_origin(req->url, origin, sizeof(origin));
+	snprintf(r->run_id, sizeof(r->run_id), "%s", req->result_run);
+	snprintf(r->dest, sizeof(r->dest), "%s %s",
+	    alert_dest_format_name(req->format), origin);
+	r->event = e;
+	r->attempts = attempts;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	pthread_mutex_unlock(&h->rmu);
+}
+
+static int
+hub_uses(const struct alert_hub *h, const char *url)
+{
+	for (size_t i = 0; i < h->dests.n; i++)
+		if (strcmp(h->dests.v[i].url, url) == 0)
+			return 1;
+	return 0;
+}
+
+/* All lanes taken: stop one that has nothing queued and no destination
+ * of the hub's own (a receiver a reload took away, or a member's that
+ * is quiet), so its slot serves the new receiver. 0, or -1 none. */
+static int
+hub_evict(struct alert_hub *h)
+{
+	struct alert_queue_stats st;
+
+	for (size_t i = 0; i < h->nlanes; i++) {
+		if (hub_uses(h, h->lanes[i].url))
+			continue;
+		alert_queue_stats(h->lanes[i].q, &st);
+		if (st.queued > 0)
+			continue;
+		(void)alert_queue_stop(h->lanes[i].q);
+		free(h->lanes[i].url);
+		h->lanes[i] = h->lanes[--h->nlanes];
+		return 0;
+	}
+	return -1;
 }
 
 static struct alert_queue *
@@ -94,13 +165,15 @@ hub_lane(struct alert_hub *h, const char *url, char *err, size_t errlen)
 	for (size_t i = 0; i < h->nlanes; i++)
 		if (strcmp(h->lanes[i].url, url) == 0)
 			return h->lanes[i].q;
-	if (h->nlanes == HUB_MAX_LANES) {
+	if (h->nlanes == HUB_MAX_LANES && hub_evict(h) == -1) {
 		snprintf(err, errlen, "more than %d alert receivers",
 		    HUB_MAX_LANES);
 		return NULL;
 	}
-	alert_fmt_url_origin(url, origin, sizeof(origin));
+	alert_dest_origin(url, origin, sizeof(origin));
 	o.name = origin;
+	o.report = hub_report;
+	o.report_arg = h;
 	if ((q = alert_queue_start(&o, err, errlen)) == NULL)
 		return NULL;
 	h->lanes[h->nlanes].url = xstrdup(url);
@@ -114,11 +187,12 @@ alert_hub_new_dests(const char *crew, const struct alert_dests *dests,
 {
 	struct alert_hub *h = xcalloc(1, sizeof(*h));
 
+	pthread_mutex_init(&h->rmu, NULL);
 	h->crew = crew ? xstrdup(crew) : NULL;
 	h->tracks.flags = TABLE_COPY;
 	h->policy = *p;
 	if (dests != NULL)
-		alert_fmt_dests_copy(&h->dests, dests);
+		alert_dest_copy(&h->dests, dests);
 	for (size_t i = 0; i < h->dests.n; i++)
 		if (hub_lane(h, h->dests.v[i].url, err, errlen) == NULL) {
 			alert_hub_free(h);
@@ -136,7 +210,7 @@ alert_hub_new(const char *crew, const char *url, const struct alert_policy *p,
 
 	if (alert_hub_dests_config(url, NULL, &d, err, errlen) == 0)
 		h = alert_hub_new_dests(crew, &d, p, err, errlen);
-	alert_fmt_dests_release(&d);
+	alert_dest_release(&d);
 	return h;
 }
 
@@ -152,7 +226,7 @@ alert_hub_from_settings(const char *crew, const struct settings *s,
 	    errlen) == 0 && alert_hub_dests_config(s->alert_url,
 	    s->alert_format, &d, err, errlen) == 0)
 		h = alert_hub_new_dests(crew, &d, &p, err, errlen);
-	alert_fmt_dests_release(&d);
+	alert_dest_release(&d);
 	return h;
 }
 
@@ -180,7 +254,7 @@ hub_push(struct alert_hub *h, const struct alert_dest *d,
 	char err[256], origin[128];
 
 	if ((q = hub_lane(h, d->url, err, sizeof(err))) == NULL) {
-		alert_fmt_url_origin(d->url, origin, sizeof(origin));
+		alert_dest_origin(d->url, origin, sizeof(origin));
 		log_warnx("event=alert_dropped id=%s dest=%s why=%s", req->id,
 		    log_qv(origin), log_qv(err));
 		return -1;
@@ -259,6 +333,50 @@ alert_hub_stats(struct alert_hub *h, struct alert_queue_stats *st)
 	}
 }
 
+int
+alert_hub_reconfigure(struct alert_hub *h, const char *crew,
+    const struct alert_dests *dests, char *err, size_t errlen)
+{
+	struct alert_dests old = h->dests;
+	int rc = 0;
+
+	free(h->crew);
+	h->crew = crew ? xstrdup(crew) : NULL;
+	memset(&h->dests, 0, sizeof(h->dests));
+	if (dests != NULL)
+		alert_dest_copy(&h->dests, dests);
+	alert_dest_release(&old);
+	/* Lanes of receivers still named keep their queues (a delivery
+	 * waiting for a receiver that is down survives the reload); new
+	 * ones start now, so a receiver that cannot get one is said at
+	 * once. */
+	for (size_t i = 0; i < h->dests.n; i++)
+		if (hub_lane(h, h->dests.v[i].url, err, errlen) == NULL)
+			rc = -1;
+	return rc;
+}
+
+size_t
+alert_hub_take_reports(struct alert_hub *h, struct alert_hub_report **out,
+    uint64_t *lost)
+{
+	size_t n;
+
+	pthread_mutex_lock(&h->rmu);
+	n = h->nreports;
+	*out = NULL;
+	if (n > 0) {
+		*out = xreallocarray(NULL, n, sizeof(**out));
+		memcpy(*out, h->reports, n * sizeof(**out));
+	}
+	h->nreports = 0;
+	if (lost != NULL)
+		*lost = h->lost_reports;
+	h->lost_reports = 0;
+	pthread_mutex_unlock(&h->rmu);
+	return n;
+}
+
 void
 alert_hub_free(struct alert_hub *h)
 {
@@ -277,11 +395,13 @@ alert_hub_free(struct alert_hub *h)
 	if (left > 0)
 		log_warnx("event=alert_dropped count=%zu why=\"shutting "
 		    "down\"", left);
-	alert_fmt_dests_release(&h->dests);
+	alert_dest_release(&h->dests);
 	pos = 0;
 	while ((e = table_next(&h->tracks, &pos)) != NULL)
 		free(e->v.ptr);
 	table_release(&h->tracks);
 	free(h->crew);
+	free(h->reports);
+	pthread_mutex_destroy(&h->rmu);
 	free(h);
 }

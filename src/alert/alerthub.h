@@ -7,14 +7,20 @@
  * (alert_hub_result), to the crew's destinations or to a member's own.
  * The caller records the returned alert in history.
  *
- * Settings, for now from the environment (alert_hub_from_env; the pure
- * alert_hub_config() and alert_hub_dests_config() take the values):
+ * Settings (settings.h; the pure alert_hub_config() and
+ * alert_hub_dests_config() take their values):
  *
  *   KEEPER_ALERT_URL	destinations, "URL [format=F] [chat=ID] ..."
- *			(alertfmt.h); unset: alerts are logged and recorded
- *   KEEPER_ALERT_FORMAT	format of a destination without format= (json)
+ *			(alertdest.h); unset: alerts are logged and recorded
+ *   KEEPER_ALERT_FORMAT	format of a KEEPER_ALERT_URL destination without
+ *			format= (json)
  *   KEEPER_ALERT_AFTER	consecutive failures before "failing" (3)
  *   KEEPER_ALERT_GAP	per-agent rate limit, a duration (10m)
+ *
+ * The crew's #+ALERT-URL: destinations come on top of these: the daemon
+ * (upkeep.c) hands the hub both lists and reconfigures it when a reload
+ * changes them. What became of each result's delivery comes back as
+ * reports (alert_hub_take_reports), for the run's history row.
  *
  * Ownership: alert_hub_new*() allocate the hub, which owns its tracks,
  * its copy of the destinations and its lanes; alert_hub_free() stops the
@@ -24,6 +30,7 @@
 #define KEEPER_ALERTHUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alertfmt.h"
 #include "alertq.h"
@@ -60,6 +67,27 @@ int		 alert_hub_observe(struct alert_hub *,
  * own); returns how many copies were queued. Never blocks. */
 int		 alert_hub_result(struct alert_hub *,
 		    const struct alert_result *, const struct alert_dests *);
+/* Replace the crew's name and the destinations (copied; NULL none)
+ * without losing anything: the agents' tracks stay, and so do the lanes
+ * of receivers still named, with what they hold. 0, or -1 with err when
+ * a new receiver cannot get a lane (its messages are dropped, logged). */
+int		 alert_hub_reconfigure(struct alert_hub *, const char *crew,
+		    const struct alert_dests *, char *err, size_t errlen);
+
+/* What became of one result's copy (alertq.h's events), reported from
+ * the lanes' threads and kept until taken. */
+struct alert_hub_report {
+	char		 run_id[32];
+	char		 dest[160];	/* "ntfy https://ntfy.sh": no secret */
+	enum alert_queue_event event;
+	int		 attempts;
+	char		 why[128];
+};
+/* The reports since the last call, oldest first, in a malloc'd array
+ * (*out, NULL when none); *lost (may be NULL) gets how many did not fit.
+ * Returns their count. */
+size_t		 alert_hub_take_reports(struct alert_hub *,
+		    struct alert_hub_report **out, uint64_t *lost);
 /* A member left the crew: forget its track. */
 void		 alert_hub_forget(struct alert_hub *, const char *agent);
 /* Delivery counters summed over the lanes (zero without any). */

@@ -38,7 +38,33 @@ struct alert_queue {
 	char		*name;
 	int64_t		 backoff_ms, backoff_cap_ms, max_age_ms;
 	long		 connect_timeout_ms, timeout_ms;
+	alert_queue_report_fn report;
+	void		*report_arg;
 };
+
+static const char *const event_names[] = {
+	[ALERT_QUEUE_SENT] = "sent",
+	[ALERT_QUEUE_RETRYING] = "retrying",
+	[ALERT_QUEUE_REFUSED] = "refused",
+	[ALERT_QUEUE_EXPIRED] = "expired",
+	[ALERT_QUEUE_DROPPED] = "dropped",
+};
+
+const char *
+alert_queue_event_name(enum alert_queue_event e)
+{
+	return (size_t)e < sizeof(event_names) / sizeof(event_names[0]) ?
+	    event_names[e] : "?";
+}
+
+/* Under q->mu. */
+static void
+report(struct alert_queue *q, const struct alert_req *r,
+    enum alert_queue_event e, int attempts, const char *why)
+{
+	if (q->report != NULL)
+		q->report(q->report_arg, r, e, attempts, why ? why : "");
+}
 
 static size_t
 discard(char *p, size_t sz, size_t n, void *arg)
@@ -158,6 +184,8 @@ worker(void *arg)
 			    "attempts=%d", q->ring[q->head].req.id,
 			    log_qv(q->name), attempt);
 			q->st.expired++;
+			report(q, &q->ring[q->head].req, ALERT_QUEUE_EXPIRED,
+			    attempt, "waited 24 hours");
 			pop_head(q);
 			attempt = 0;
 			continue;
@@ -177,11 +205,13 @@ worker(void *arg)
 				pop_head(q);
 			log_debug("event=alert_sent id=%s dest=%s", req.id,
 			    log_qv(q->name));
+			report(q, &req, ALERT_QUEUE_SENT, attempt + 1, NULL);
 			attempt = 0;
 		} else if (r < 0) {
 			log_warnx("event=alert_refused id=%s dest=%s why=%s",
 			    req.id, log_qv(q->name), log_qv(why));
 			q->st.dropped++;
+			report(q, &req, ALERT_QUEUE_REFUSED, attempt + 1, why);
 			if (still)
 				pop_head(q);
 			attempt = 0;
@@ -196,6 +226,11 @@ worker(void *arg)
 			if (delay > q->backoff_cap_ms)
 				delay = q->backoff_cap_ms;
 			attempt++;
+			/* The first failure only: a receiver down for a day
+			 * is one report, not one per retry. */
+			if (attempt == 1)
+				report(q, &req, ALERT_QUEUE_RETRYING, attempt,
+				    why);
 			q->st.retry_delay_ms = delay;
 			log_warnx("event=alert_retry id=%s dest=%s attempt=%d "
 			    "delay_ms=%" PRId64 " why=%s", req.id,
@@ -230,6 +265,8 @@ alert_queue_start(const struct alert_queue_opts *o, char *err, size_t errlen)
 	q->connect_timeout_ms = o->connect_timeout_ms > 0 ?
 	    o->connect_timeout_ms : 2000;
 	q->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+	q->report = o->report;
+	q->report_arg = o->report_arg;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -262,6 +299,8 @@ alert_queue_push(struct alert_queue *q, const struct alert_req *r)
 	if (q->n == q->cap) {
 		log_warnx("event=alert_dropped id=%s dest=%s why=\"queue "
 		    "full\"", q->ring[q->head].req.id, log_qv(q->name));
+		report(q, &q->ring[q->head].req, ALERT_QUEUE_DROPPED, 0,
+		    "queue full");
 		pop_head(q);
 		q->st.dropped++;
 	}
@@ -304,8 +343,11 @@ alert_queue_stop(struct alert_queue *q)
 	alert_queue_cancel(q);
 	pthread_join(q->th, NULL);
 	left = q->n;
-	while (q->n > 0)
+	while (q->n > 0) {
+		report(q, &q->ring[q->head].req, ALERT_QUEUE_DROPPED, 0,
+		    "keeper stopped");
 		pop_head(q);
+	}
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q->ring);

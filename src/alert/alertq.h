@@ -27,6 +27,23 @@
 
 struct alert_queue;
 
+/* What became of a request, for whoever keeps a record (alerthub.h). */
+enum alert_queue_event {
+	ALERT_QUEUE_SENT,	/* the receiver took it (2xx) */
+	ALERT_QUEUE_RETRYING,	/* its first try failed; retries follow */
+	ALERT_QUEUE_REFUSED,	/* a 4xx that is not worth a retry */
+	ALERT_QUEUE_EXPIRED,	/* waited max_age_ms: given up */
+	ALERT_QUEUE_DROPPED	/* pushed out by a full queue, or the
+				   queue stopped with it */
+};
+
+/* Called on the lane's thread (ALERT_QUEUE_DROPPED: on the pushing or
+ * stopping one) with the lane's lock held: it must not call back into
+ * the queue. attempts counts the posts made; why is "HTTP 503", a curl
+ * error or "" when sent. */
+typedef void (*alert_queue_report_fn)(void *arg, const struct alert_req *,
+    enum alert_queue_event, int attempts, const char *why);
+
 struct alert_queue_opts {
 	const char	*name;		/* for logs: the receiver's origin */
 	size_t		 capacity;	/* queued requests kept, default 64 */
@@ -35,6 +52,8 @@ struct alert_queue_opts {
 	int64_t		 max_age_ms;	/* give one up after, default 24 h */
 	long		 connect_timeout_ms; /* default 2000 */
 	long		 timeout_ms;	/* whole request, default 5000 */
+	alert_queue_report_fn report;	/* or NULL */
+	void		*report_arg;
 };
 
 struct alert_queue_stats {
@@ -54,6 +73,8 @@ void		 alert_queue_push(struct alert_queue *,
 		    const struct alert_req *);
 void		 alert_queue_stats(struct alert_queue *,
 		    struct alert_queue_stats *);
+/* "sent", "retrying", "refused", "expired", "dropped". */
+const char	*alert_queue_event_name(enum alert_queue_event);
 /* Ask the thread to stop after the request in flight, without waiting:
  * the hub cancels every lane before it joins any, so stopping takes one
  * request timeout, not one per lane. */

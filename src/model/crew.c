@@ -6,6 +6,7 @@
  * Every problem is reported, not only the first, so that one `keeper check`
  * shows them all; the crew is returned only when there is no error.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,7 +21,7 @@
 #define CREW_CONCURRENCY_MAX	1024
 
 enum kw_kind { KW_STR, KW_PATH, KW_INT, KW_DUR, KW_REGEX, KW_REDACT,
-	KW_DOMAIN, KW_CADENCE };
+	KW_DOMAIN, KW_CADENCE, KW_ALERT };
 
 static const struct {
 	const char	*key;
@@ -42,12 +43,15 @@ static const struct {
 	{ "STEP-PATTERN",	KW_REGEX, offsetof(struct crew, step_pattern) },
 	{ "THOUGHT-PATTERN",	KW_REGEX, offsetof(struct crew, thought_pattern) },
 	{ "REDACT",		KW_REDACT, 0 },
+	{ "ALERT-URL",		KW_ALERT, 0 },
+	{ "ALERT-FORMAT",	KW_ALERT, 0 },
+	{ "ALERT-CHAT",		KW_ALERT, 0 },
 };
 #define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
 
 static const char *const member_props[] = {
 	"DEF", "INTERVAL", "LIFECYCLE", "CONTINUOUS", "TIMEOUT", "AUTHOR",
-	"DISABLED", NULL
+	"DISABLED", "NOTIFY", "NOTIFY-URL", NULL
 };
 
 static char *
@@ -103,6 +107,55 @@ author_ok(const char *s)
 	return named;
 }
 
+/*
+ * #+ALERT-FORMAT: and #+ALERT-CHAT: are the defaults of the crew's
+ * destinations, wherever they stand in the file: the #+ALERT-URL: lines
+ * are parsed after every keyword (parse_alert_urls()).
+ */
+static void
+parse_alert_keyword(struct crew *c, const char *key, const char *val,
+    size_t line, struct diag *d)
+{
+	char err[256];
+
+	if (strcmp(key, "ALERT-FORMAT") == 0) {
+		if (alert_dest_format_parse(val, &c->alert_format, err,
+		    sizeof(err)) == -1)
+			diag_err(d, c->path, line, "invalid #+ALERT-FORMAT: %s",
+			    err);
+	} else if (strcmp(key, "ALERT-CHAT") == 0) {
+		if (!alert_dest_chat_ok(val)) {
+			diag_err(d, c->path, line, "invalid #+ALERT-CHAT: '%s' "
+			    "(a telegram chat: a number, or @channelname)",
+			    val);
+			return;
+		}
+		free(c->alert_chat);
+		c->alert_chat = xstrdup(val);
+	} else if (*val == '\0')
+		diag_err(d, c->path, line, "empty #+ALERT-URL:");
+}
+
+static void
+parse_alert_urls(struct crew *c, const org_doc *doc, struct diag *d)
+{
+	char *key, *val, err[256];
+
+	for (size_t i = 0; i < doc->nkeywords; i++) {
+		const org_keyword *kw = &doc->keywords[i];
+
+		key = cfg_strn(kw->key.s, kw->key.len);
+		val = cfg_strn(kw->value.s, kw->value.len);
+		if (strcmp(key, "ALERT-URL") == 0 && *val != '\0' &&
+		    alert_dest_parse(&c->alerts, val, c->alert_format,
+		    c->alert_chat, err, sizeof(err)) == -1)
+			diag_err(d, c->path, kw->line, "invalid #+ALERT-URL: %s",
+			    err);
+		free(key);
+		free(val);
+	}
+}
+
 static size_t
 kw_index(const char *key)
 {
@@ -131,7 +184,8 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 			    "unknown keyword '#+%s:'", key);
 		goto done;
 	}
-	if (keywords[i].kind != KW_REDACT) {
+	if (keywords[i].kind != KW_REDACT &&
+	    strcmp(key, "ALERT-URL") != 0) {
 		if (seen[i])
 			diag_warn(d, c->path, kw->line,
 			    "duplicate #+%s: (overrides line %zu)", key,
@@ -210,6 +264,9 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 		*(int *)((char *)c + keywords[i].off) = strcmp(val,
 		    "fixed") == 0;
 		break;
+	case KW_ALERT:
+		parse_alert_keyword(c, key, val, kw->line, d);
+		break;
 	case KW_REDACT:
 		if (*val == '\0') {
 			diag_err(d, c->path, kw->line, "empty #+REDACT:");
@@ -263,6 +320,42 @@ member_dur(struct crew *c, const org_doc *doc, long h, const char *key,
 	}
 	free(v);
 	return ret;
+}
+
+/* :NOTIFY: and :NOTIFY-URL: (keeper-crew(5)); a member's own URLs take
+ * the crew's #+ALERT-FORMAT: and #+ALERT-CHAT: as their defaults. */
+static void
+parse_member_notify(struct crew *c, const org_doc *doc, long h,
+    struct crew_member *m, struct diag *d)
+{
+	static const char *const names[] = {
+		[CREW_NOTIFY_DONE] = "done",
+		[CREW_NOTIFY_FAILED] = "failed",
+		[CREW_NOTIFY_ALWAYS] = "always",
+	};
+	size_t line = 0, url_line = 0;
+	char *v, err[256];
+
+	if ((v = org_property(doc, h, "NOTIFY", 0, &line)) != NULL) {
+		for (int i = CREW_NOTIFY_DONE; i <= CREW_NOTIFY_ALWAYS; i++)
+			if (strcmp(v, names[i]) == 0)
+				m->notify = (enum crew_notify)i;
+		if (m->notify == CREW_NOTIFY_NONE)
+			diag_err(d, c->path, line, "invalid :NOTIFY: '%s' "
+			    "(expected done, failed or always)", v);
+		free(v);
+	}
+	if ((v = org_property(doc, h, "NOTIFY-URL", 0, &url_line)) == NULL)
+		return;
+	if (*v == '\0')
+		diag_err(d, c->path, url_line, "empty :NOTIFY-URL:");
+	else if (alert_dest_parse(&m->notify_dests, v, c->alert_format,
+	    c->alert_chat, err, sizeof(err)) == -1)
+		diag_err(d, c->path, url_line, "invalid :NOTIFY-URL: %s", err);
+	else if (m->notify == CREW_NOTIFY_NONE && line == 0)
+		diag_warn(d, c->path, url_line, ":NOTIFY-URL: without "
+		    ":NOTIFY: sends nothing");
+	free(v);
 }
 
 /* Parse level-1 heading h as a member; adds it to c when it is runnable.
@@ -362,6 +455,7 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 		}
 		free(v);
 	}
+	parse_member_notify(c, doc, h, &m, d);
 	if (m.def == NULL && !bad)
 		diag_warn(d, c->path, hd->line,
 		    "member '%s' has no :DEF: and is skipped", m.name);
@@ -371,6 +465,7 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 		free(m.def);
 		free(m.lifecycle);
 		free(m.author);
+		alert_dest_release(&m.notify_dests);
 		return;
 	}
 	c->members = cfg_grow(c->members, c->nmembers,
@@ -415,6 +510,7 @@ crew_parse(const char *path, const char *buf, size_t len, struct crew **out,
 	c = crew_new(path);
 	for (size_t i = 0; i < doc->nkeywords; i++)
 		parse_keyword(c, &doc->keywords[i], seen, d);
+	parse_alert_urls(c, doc, d);
 	if (c->backoff_cap_ms < c->backoff_base_ms)
 		diag_warn(d, c->path, seen[kw_index("BACKOFF-CAP")] ?
 		    seen[kw_index("BACKOFF-CAP")] : seen[kw_index("BACKOFF-BASE")],
@@ -502,6 +598,7 @@ crew_free(struct crew *c)
 		free(c->members[i].def);
 		free(c->members[i].lifecycle);
 		free(c->members[i].author);
+		alert_dest_release(&c->members[i].notify_dests);
 	}
 	free(c->members);
 	for (size_t i = 0; i < c->nredact; i++)
@@ -514,5 +611,39 @@ crew_free(struct crew *c)
 	free(c->author_domain);
 	free(c->step_pattern);
 	free(c->thought_pattern);
+	alert_dest_release(&c->alerts);
+	free(c->alert_chat);
 	free(c);
+}
+
+int
+crew_notify_wants(enum crew_notify n, enum outcome o)
+{
+	switch (n) {
+	case CREW_NOTIFY_NONE:
+		return 0;
+	case CREW_NOTIFY_DONE:
+		return o == OUTCOME_DONE;
+	case CREW_NOTIFY_FAILED:
+		return o == OUTCOME_FAILED || o == OUTCOME_KILLED;
+	case CREW_NOTIFY_ALWAYS:
+		return o == OUTCOME_DONE || o == OUTCOME_NO_WORK ||
+		    o == OUTCOME_FAILED || o == OUTCOME_KILLED;
+	}
+	return 0;
+}
+
+char *
+crew_member_schedule_text(const struct crew *c, const struct crew_member *m,
+    char *buf, size_t len)
+{
+	char d[32];
+
+	if (m->continuous)
+		snprintf(buf, len, "continuous, %s breather",
+		    dur_format(c->breather_ms, d, sizeof(d)));
+	else
+		snprintf(buf, len, "every %s",
+		    dur_format(m->interval_ms, d, sizeof(d)));
+	return buf;
 }

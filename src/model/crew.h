@@ -12,9 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alertdest.h"
 #include "diag.h"
+#include "outcome.h"
 
 #define CREW_NAME_MAX	64
+
+/* :NOTIFY: which runs' results a member sends (keeper-crew(5)). */
+enum crew_notify {
+	CREW_NOTIFY_NONE = 0,
+	CREW_NOTIFY_DONE,	/* done runs */
+	CREW_NOTIFY_FAILED,	/* failed and killed runs */
+	CREW_NOTIFY_ALWAYS	/* every run: done, no_work, failed, killed */
+};
 
 struct crew_member {
 	char	*name;
@@ -27,6 +37,8 @@ struct crew_member {
 	char	*author;	/* :AUTHOR: "Name <mail>", or NULL */
 	size_t	 def_line;	/* of :DEF:, for messages about the def */
 	size_t	 lifecycle_line; /* of :LIFECYCLE:, 0 when absent */
+	enum crew_notify notify; /* :NOTIFY: */
+	struct alert_dests notify_dests; /* :NOTIFY-URL:; none: the crew's */
 };
 
 struct crew_redact {
@@ -53,6 +65,9 @@ struct crew {
 	char	*thought_pattern; /* #+THOUGHT-PATTERN:, or NULL */
 	struct crew_redact *redact;
 	size_t	 nredact;
+	struct alert_dests alerts;	/* #+ALERT-URL: lines, parsed */
+	enum alert_format alert_format;	/* #+ALERT-FORMAT: json */
+	char	*alert_chat;	/* #+ALERT-CHAT:, or NULL */
 	struct crew_member *members;	/* runnable members, manifest order */
 	size_t	 nmembers;
 };
@@ -66,6 +81,12 @@ int	 crew_parse(const char *path, const char *buf, size_t len,
 struct crew *crew_singleton(const char *def, const char *lifecycle,
 	    int64_t interval_ms, int64_t timeout_ms);
 const struct crew_member *crew_find(const struct crew *, const char *name);
+/* 1 when a run that came to outcome sends its result under notify. */
+int	 crew_notify_wants(enum crew_notify, enum outcome);
+/* The member's schedule in words for people ("every 15m", "continuous,
+ * 45s breather") into buf; returns buf. */
+char	*crew_member_schedule_text(const struct crew *,
+	    const struct crew_member *, char *buf, size_t len);
 void	 crew_free(struct crew *);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * test_alertfmt: each format's exact body and headers for an alert and a
- * result, the cuts to each receiver's limit, and the destination
- * parser's answers and errors.
+ * result, the cuts to each receiver's limit (the destinations are
+ * test_alertdest.c's).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -385,132 +385,6 @@ test_cut_slack_entity(void **state)
 }
 
 static void
-test_dests_parse(void **state)
-{
-	struct alert_dests l = { 0 };
-	char err[256];
-
-	(void)state;
-	assert_int_equal(alert_fmt_dests_parse(&l, "https://ntfy.sh/ops",
-	    ALERT_FMT_NTFY, NULL, err, sizeof(err)), 0);
-	assert_int_equal(l.n, 1);
-	assert_int_equal(l.v[0].format, ALERT_FMT_NTFY);
-	assert_string_equal(l.v[0].url, "https://ntfy.sh/ops");
-	assert_null(l.v[0].chat);
-	/* Several in one value (KEEPER_ALERT_URL), spaces and tabs. */
-	assert_int_equal(alert_fmt_dests_parse(&l, "  https://a.example/x "
-	    "format=slack\thttps://api.telegram.org/botT/sendMessage "
-	    "chat=-100123 format=telegram  ", ALERT_FMT_JSON, NULL, err,
-	    sizeof(err)), 0);
-	assert_int_equal(l.n, 3);
-	assert_int_equal(l.v[1].format, ALERT_FMT_SLACK);
-	assert_int_equal(l.v[2].format, ALERT_FMT_TELEGRAM);
-	assert_string_equal(l.v[2].chat, "-100123");
-	assert_string_equal(l.v[2].url,
-	    "https://api.telegram.org/botT/sendMessage");
-	/* The default chat (#+ALERT-CHAT:) fills a telegram one only. */
-	assert_int_equal(alert_fmt_dests_parse(&l, "HTTP://t.example/b "
-	    "format=telegram http://j.example/", ALERT_FMT_JSON,
-	    "@ops_room", err, sizeof(err)), 0);
-	assert_int_equal(l.n, 5);
-	assert_string_equal(l.v[3].chat, "@ops_room");
-	assert_null(l.v[4].chat);
-	alert_fmt_dests_release(&l);
-	assert_int_equal(l.n, 0);
-}
-
-static void
-test_dests_errors(void **state)
-{
-	static const struct { const char *value; const char *err; } bad[] = {
-		{ "", "no alert URL" },
-		{ "   ", "no alert URL" },
-		{ "ntfy.sh/secret-topic",
-		    "'ntfy.sh' is not an http:// or https:// URL" },
-		{ "format=ntfy https://x.example",
-		    "'format=' comes before any URL" },
-		{ "https://x.example format=teams", "unknown alert format "
-		    "'teams' (json, ntfy, slack, discord, telegram)" },
-		{ "https://x.example format=ntfy format=json",
-		    "alert destination 3: format= given twice" },
-		{ "https://x.example prio=high",
-		    "unknown alert option 'prio=' (format=, chat=)" },
-		{ "https://api.telegram.org/botSECRET/sendMessage "
-		    "format=telegram", "alert destination 3 "
-		    "(https://api.telegram.org): telegram needs a chat "
-		    "(chat=ID or #+ALERT-CHAT:)" },
-		{ "https://x.example/y chat=5", "alert destination 3 "
-		    "(https://x.example): chat= is only for telegram" },
-		{ "https://x.example format=telegram chat=abc",
-		    "bad telegram chat id 'abc' (a number, or @channelname)" },
-		{ "https://x.example format=telegram chat=5 chat=6",
-		    "alert destination 3: chat= given twice" },
-		{ "https://", "alert destination 3: URL has no host" },
-		{ "https://user:pw@/x", "alert destination 3: URL has no "
-		    "host" },
-		{ "https://x.example/\x01", "alert destination 3: a URL "
-		    "holds only printable ASCII (percent-encode the rest)" },
-		{ "https://ok.example https://x.example format=telegram",
-		    "alert destination 4 (https://x.example): telegram needs "
-		    "a chat (chat=ID or #+ALERT-CHAT:)" },
-	};
-	struct alert_dests l = { 0 };
-	char err[256], v[512];
-
-	(void)state;
-	/* Two good destinations first: places count across values, and a
-	 * refused value leaves the list as it was. */
-	assert_int_equal(alert_fmt_dests_parse(&l, "https://a.example "
-	    "https://b.example", ALERT_FMT_JSON, NULL, err, sizeof(err)), 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		assert_int_equal(alert_fmt_dests_parse(&l, bad[i].value,
-		    ALERT_FMT_JSON, NULL, err, sizeof(err)), -1);
-		assert_string_equal(err, bad[i].err);
-		assert_null(strstr(err, "SECRET"));
-		assert_null(strstr(err, "secret"));
-		assert_int_equal(l.n, 2);
-	}
-	/* A bad default chat is found when it is used. */
-	assert_int_equal(alert_fmt_dests_parse(&l, "https://t.example "
-	    "format=telegram", ALERT_FMT_JSON, "no spaces", err,
-	    sizeof(err)), -1);
-	assert_string_equal(err, "bad telegram chat id 'no spaces' (a number, "
-	    "or @channelname)");
-	/* At most 16. */
-	v[0] = '\0';
-	for (int i = 0; i < 14; i++)
-		strcat(v, "https://c.example ");
-	assert_int_equal(alert_fmt_dests_parse(&l, v, ALERT_FMT_JSON, NULL,
-	    err, sizeof(err)), 0);
-	assert_int_equal(l.n, 16);
-	assert_int_equal(alert_fmt_dests_parse(&l, "https://d.example",
-	    ALERT_FMT_JSON, NULL, err, sizeof(err)), -1);
-	assert_string_equal(err, "more than 16 alert destinations");
-	alert_fmt_dests_release(&l);
-}
-
-static void
-test_names_and_origin(void **state)
-{
-	enum alert_format f;
-	char err[128], o[64];
-
-	(void)state;
-	for (int i = ALERT_FMT_JSON; i <= ALERT_FMT_TELEGRAM; i++) {
-		assert_int_equal(alert_fmt_parse_name(alert_fmt_name(
-		    (enum alert_format)i), &f, err, sizeof(err)), 0);
-		assert_int_equal(f, i);
-	}
-	assert_int_equal(alert_fmt_parse_name("JSON", &f, err, sizeof(err)),
-	    -1);
-	alert_fmt_url_origin("https://u:p@h.example:8443/x?y", o, sizeof(o));
-	assert_string_equal(o, "https://h.example:8443");
-	alert_fmt_url_origin("http://h?token=1", o, sizeof(o));
-	assert_string_equal(o, "http://h");
-}
-
-static void
 test_req_copy(void **state)
 {
 	struct alert a = failing_alert();
@@ -540,9 +414,6 @@ main(void)
 		cmocka_unit_test(test_cut),
 		cmocka_unit_test(test_cut_per_format),
 		cmocka_unit_test(test_cut_slack_entity),
-		cmocka_unit_test(test_dests_parse),
-		cmocka_unit_test(test_dests_errors),
-		cmocka_unit_test(test_names_and_origin),
 		cmocka_unit_test(test_req_copy),
 	};
 

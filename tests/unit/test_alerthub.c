@@ -123,12 +123,12 @@ test_hub_dests_config(void **state)
 	assert_int_equal(d.n, 2);
 	assert_int_equal(d.v[0].format, ALERT_FMT_NTFY);
 	assert_int_equal(d.v[1].format, ALERT_FMT_SLACK);
-	alert_fmt_dests_release(&d);
+	alert_dest_release(&d);
 	/* Without KEEPER_ALERT_FORMAT, today's JSON. */
 	assert_int_equal(alert_hub_dests_config("http://h/", "", &d, err,
 	    sizeof(err)), 0);
 	assert_int_equal(d.v[0].format, ALERT_FMT_JSON);
-	alert_fmt_dests_release(&d);
+	alert_dest_release(&d);
 
 	assert_int_equal(alert_hub_dests_config("http://h/", "teams", &d, err,
 	    sizeof(err)), -1);
@@ -187,22 +187,22 @@ test_hub_fans_out(void **state)
 	(void)state;
 	alert_policy_default(&p);
 	p.fail_threshold = 1;
-	assert_int_equal(alert_fmt_dests_parse(&d, "http://127.0.0.1:9/bot/x "
+	assert_int_equal(alert_dest_parse(&d, "http://127.0.0.1:9/bot/x "
 	    "format=telegram chat=1 http://127.0.0.1:9/bot/x format=telegram "
 	    "chat=2 http://127.0.0.1:9/n format=ntfy", ALERT_FMT_JSON, NULL,
 	    err, sizeof(err)), 0);
 	h = alert_hub_new_dests("crew", &d, &p, err, sizeof(err));
-	alert_fmt_dests_release(&d);	/* the hub has its copy */
+	alert_dest_release(&d);	/* the hub has its copy */
 	assert_non_null(h);
 	assert_int_equal(alert_hub_observe(h, &in, &a), 1);
 	alert_hub_stats(h, &st);
 	assert_int_equal(st.queued, 3);
 	assert_int_equal(alert_hub_result(h, &res, NULL), 3);
 	/* A member's own destination gets a lane of its own. */
-	assert_int_equal(alert_fmt_dests_parse(&own, "http://127.0.0.1:9/me",
+	assert_int_equal(alert_dest_parse(&own, "http://127.0.0.1:9/me",
 	    ALERT_FMT_SLACK, NULL, err, sizeof(err)), 0);
 	assert_int_equal(alert_hub_result(h, &res, &own), 1);
-	alert_fmt_dests_release(&own);
+	alert_dest_release(&own);
 	alert_hub_stats(h, &st);
 	assert_int_equal(st.queued, 7);
 	assert_int_equal(st.sent, 0);

@@ -581,6 +581,105 @@ test_cadence(void **state)
 	diag_release(&d);
 }
 
+static void
+test_alerts_and_notify(void **state)
+{
+	/* The defaults apply to every #+ALERT-URL: line, wherever they
+	 * stand; a member's :NOTIFY-URL: takes them too. */
+	const char *text =
+	    "#+ALERT-URL: https://ntfy.sh/ops\n"
+	    "#+ALERT-URL: https://api.telegram.org/botT/sendMessage "
+	    "format=telegram\n"
+	    "#+ALERT-URL: https://hooks.example/x format=slack\n"
+	    "#+ALERT-FORMAT: ntfy\n"
+	    "#+ALERT-CHAT: -100123\n"
+	    "* brief\n:PROPERTIES:\n:DEF: b.org\n:NOTIFY: done\n"
+	    ":NOTIFY-URL: https://api.telegram.org/botU/sendMessage "
+	    "format=telegram chat=@me\n:END:\n"
+	    "* watch\n:PROPERTIES:\n:DEF: w.org\n:NOTIFY: failed\n:END:\n"
+	    "* all\n:PROPERTIES:\n:DEF: a.org\n:NOTIFY: always\n:END:\n"
+	    "* quiet\n:PROPERTIES:\n:DEF: q.org\n:END:\n";
+	struct diag d = { 0 };
+	struct crew *c;
+	char buf[64];
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	assert_non_null(c);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->alerts.n, 3);
+	assert_int_equal(c->alerts.v[0].format, ALERT_FMT_NTFY);
+	assert_int_equal(c->alerts.v[1].format, ALERT_FMT_TELEGRAM);
+	assert_string_equal(c->alerts.v[1].chat, "-100123");
+	assert_int_equal(c->alerts.v[2].format, ALERT_FMT_SLACK);
+	assert_int_equal(c->members[0].notify, CREW_NOTIFY_DONE);
+	assert_int_equal(c->members[0].notify_dests.n, 1);
+	assert_string_equal(c->members[0].notify_dests.v[0].chat, "@me");
+	assert_int_equal(c->members[1].notify, CREW_NOTIFY_FAILED);
+	assert_int_equal(c->members[1].notify_dests.n, 0);
+	assert_int_equal(c->members[2].notify, CREW_NOTIFY_ALWAYS);
+	assert_int_equal(c->members[3].notify, CREW_NOTIFY_NONE);
+	assert_string_equal(crew_member_schedule_text(c, &c->members[0], buf,
+	    sizeof(buf)), "every 1h");
+	crew_free(c);
+
+	assert_true(crew_notify_wants(CREW_NOTIFY_DONE, OUTCOME_DONE));
+	assert_false(crew_notify_wants(CREW_NOTIFY_DONE, OUTCOME_FAILED));
+	assert_true(crew_notify_wants(CREW_NOTIFY_FAILED, OUTCOME_KILLED));
+	assert_false(crew_notify_wants(CREW_NOTIFY_FAILED, OUTCOME_NO_WORK));
+	assert_true(crew_notify_wants(CREW_NOTIFY_ALWAYS, OUTCOME_NO_WORK));
+	assert_false(crew_notify_wants(CREW_NOTIFY_ALWAYS, OUTCOME_GATED));
+	assert_false(crew_notify_wants(CREW_NOTIFY_ALWAYS, OUTCOME_ERROR));
+	assert_false(crew_notify_wants(CREW_NOTIFY_NONE, OUTCOME_DONE));
+}
+
+static void
+test_alert_errors(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+	char buf[64];
+
+	(void)state;
+	expect_error("#+ALERT-FORMAT: teams\n",
+	    "crew.org:1: invalid #+ALERT-FORMAT: unknown alert format "
+	    "'teams' (json, ntfy, slack, discord, telegram)");
+	expect_error("#+TITLE: t\n#+ALERT-URL: https://api.telegram.org/"
+	    "botSECRET/sendMessage format=telegram\n",
+	    "crew.org:2: invalid #+ALERT-URL: alert destination 1 "
+	    "(https://api.telegram.org): telegram needs a chat (chat=ID or "
+	    "#+ALERT-CHAT:)");
+	expect_error("#+ALERT-URL: ntfy.sh/topic\n",
+	    "crew.org:1: invalid #+ALERT-URL: 'ntfy.sh' is not an "
+	    "http:// or https:// URL");
+	expect_error("#+ALERT-URL:\n", "crew.org:1: empty "
+	    "#+ALERT-URL:");
+	expect_error("#+ALERT-CHAT: ops room\n",
+	    "crew.org:1: invalid #+ALERT-CHAT: 'ops room' (a telegram "
+	    "chat: a number, or @channelname)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:NOTIFY: yes\n:END:\n",
+	    "crew.org:4: invalid :NOTIFY: 'yes' (expected done, failed "
+	    "or always)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:NOTIFY: done\n"
+	    ":NOTIFY-URL: https://x.example/y chat=1\n:END:\n",
+	    "crew.org:5: invalid :NOTIFY-URL: alert destination 1 "
+	    "(https://x.example): chat= is only for telegram");
+	/* A URL with nothing to send is only a warning. */
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n"
+	    ":NOTIFY-URL: https://x.example/y\n:END:\n", &d);
+	assert_non_null(c);
+	expect_one(&d, "crew.org:4: warning: :NOTIFY-URL: without :NOTIFY: "
+	    "sends nothing");
+	/* A continuous member's schedule in words. */
+	crew_free(c);
+	c = parse("crew.org", "#+BREATHER: 90s\n* a\n:PROPERTIES:\n:DEF: "
+	    "a.org\n:CONTINUOUS: t\n:END:\n", &d);
+	assert_non_null(c);
+	assert_string_equal(crew_member_schedule_text(c, &c->members[0], buf,
+	    sizeof(buf)), "continuous, 1m30s breather");
+	crew_free(c);
+}
+
 int
 main(void)
 {
@@ -604,6 +703,8 @@ main(void)
 		cmocka_unit_test(test_binary_input),
 		cmocka_unit_test(test_singleton),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_alerts_and_notify),
+		cmocka_unit_test(test_alert_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
