@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alerthub.h"
 #include "settings.h"
@@ -217,6 +218,65 @@ test_hub_fans_out(void **state)
 	alert_hub_free(h);
 }
 
+/* A reload's new destinations: the agents' tracks stay (a failing agent
+ * does not alert again), results go to the new list, and what became of
+ * each result's copy is reported with its run and a secret-free name. */
+static void
+test_hub_reconfigure_and_reports(void **state)
+{
+	struct alert_policy p;
+	struct alert_hub *h;
+	struct alert_dests d = { 0 };
+	struct alert_hub_report *rep = NULL;
+	struct alert_queue_stats st;
+	struct alert a;
+	char err[256];
+	size_t n = 0;
+	uint64_t lost = 1;
+	struct alert_input in = { .agent = "wren", .health = HEALTH_FAILING,
+	    .fail_streak = 1, .run_id = "r1", .now_ms = 1000 };
+	struct alert_result res = { .agent = "wren", .run_id = "77",
+	    .outcome = "done", .text = "hello", .at_ms = 1000 };
+
+	(void)state;
+	alert_policy_default(&p);
+	p.fail_threshold = 1;
+	h = alert_hub_new("crew", NULL, &p, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(alert_hub_observe(h, &in, &a), 1);
+	assert_int_equal(alert_hub_result(h, &res, NULL), 0);
+	assert_int_equal(alert_dest_parse(&d, "http://127.0.0.1:9/SECRET "
+	    "format=slack", ALERT_FMT_JSON, NULL, err, sizeof(err)), 0);
+	assert_int_equal(alert_hub_reconfigure(h, "crew2", &d, err,
+	    sizeof(err)), 0);
+	alert_dest_release(&d);
+	in.now_ms = 2000;
+	assert_int_equal(alert_hub_observe(h, &in, &a), 0);
+	assert_int_equal(alert_hub_result(h, &res, NULL), 1);
+	/* Nobody listens on port 9: the first try fails, and says so. */
+	for (int i = 0; i < 1000 && n == 0; i++) {
+		n = alert_hub_take_reports(h, &rep, &lost);
+		if (n == 0)
+			usleep(10000);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(lost, 0);
+	assert_string_equal(rep[0].run_id, "77");
+	assert_string_equal(rep[0].dest, "slack http://127.0.0.1:9");
+	assert_int_equal(rep[0].event, ALERT_QUEUE_RETRYING);
+	assert_int_equal(rep[0].attempts, 1);
+	free(rep);
+	alert_hub_stats(h, &st);
+	assert_int_equal(st.queued, 1);
+	/* Back to none: the lane keeps what it holds until the hub goes. */
+	assert_int_equal(alert_hub_reconfigure(h, NULL, NULL, err,
+	    sizeof(err)), 0);
+	assert_int_equal(alert_hub_result(h, &res, NULL), 0);
+	alert_hub_stats(h, &st);
+	assert_int_equal(st.queued, 1);
+	alert_hub_free(h);
+}
+
 int
 main(void)
 {
@@ -227,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_hub_dests_config),
 		cmocka_unit_test(test_hub_from_settings),
 		cmocka_unit_test(test_hub_fans_out),
+		cmocka_unit_test(test_hub_reconfigure_and_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

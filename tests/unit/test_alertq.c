@@ -123,6 +123,46 @@ header_of(const char *req, const char *name, char *buf, size_t len)
 	return buf;
 }
 
+/* What the lane reported, in order (alertq.h's report callback). */
+struct reports {
+	pthread_mutex_t	 mu;
+	int		 n;
+	struct {
+		char	 id[17];
+		enum alert_queue_event e;
+		int	 attempts;
+		char	 why[64];
+	} v[16];
+};
+
+static void
+record(void *arg, const struct alert_req *r, enum alert_queue_event e,
+    int attempts, const char *why)
+{
+	struct reports *rs = arg;
+
+	pthread_mutex_lock(&rs->mu);
+	if (rs->n < 16) {
+		snprintf(rs->v[rs->n].id, sizeof(rs->v[0].id), "%s", r->id);
+		rs->v[rs->n].e = e;
+		rs->v[rs->n].attempts = attempts;
+		snprintf(rs->v[rs->n].why, sizeof(rs->v[0].why), "%s", why);
+		rs->n++;
+	}
+	pthread_mutex_unlock(&rs->mu);
+}
+
+static int
+nreports(struct reports *rs)
+{
+	int n;
+
+	pthread_mutex_lock(&rs->mu);
+	n = rs->n;
+	pthread_mutex_unlock(&rs->mu);
+	return n;
+}
+
 static void
 mkreq(struct alert_req *r, const char *url, const char *id,
     const char *body)
@@ -170,8 +210,9 @@ test_queue_retries_until_taken(void **state)
 {
 	static const int codes[] = { 500, 503, 200, 200 };
 	struct recv_srv s = { .codes = codes, .ncodes = 4 };
+	struct reports rs = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct alert_queue_opts o = { .name = "test", .backoff_ms = 10,
-	    .backoff_cap_ms = 40 };
+	    .backoff_cap_ms = 40, .report = record, .report_arg = &rs };
 	struct alert_queue_stats st;
 	struct alert_queue *q;
 	char url[64], err[256], h[64];
@@ -216,6 +257,20 @@ test_queue_retries_until_taken(void **state)
 	assert_string_equal(header_of(s.reqs[0], "Content-Length", h,
 	    sizeof(h)), "5");
 	assert_null(strcasestr(s.reqs[0], "\r\nExpect:"));
+	/* Reported: the first failure only, then each delivery with the
+	 * posts it took (the refused connections, 500, 503, 200). */
+	assert_int_equal(nreports(&rs), 3);
+	assert_string_equal(rs.v[0].id, "aaaa");
+	assert_int_equal(rs.v[0].e, ALERT_QUEUE_RETRYING);
+	assert_int_equal(rs.v[0].attempts, 1);
+	assert_non_null(strstr(rs.v[0].why, "onnect"));
+	assert_int_equal(rs.v[1].e, ALERT_QUEUE_SENT);
+	assert_true(rs.v[1].attempts >= 4);
+	assert_int_equal(rs.v[1].attempts, (int)st.retries + 1);
+	assert_string_equal(rs.v[2].id, "bbbb");
+	assert_int_equal(rs.v[2].e, ALERT_QUEUE_SENT);
+	assert_int_equal(rs.v[2].attempts, 1);
+	assert_string_equal(alert_queue_event_name(ALERT_QUEUE_SENT), "sent");
 }
 
 /* A body over 1 KiB goes out at once, without waiting on a 100
@@ -252,7 +307,9 @@ test_queue_refused(void **state)
 {
 	static const int codes[] = { 400, 200 };
 	struct recv_srv s = { .codes = codes, .ncodes = 2 };
-	struct alert_queue_opts o = { .name = "test", .backoff_ms = 10 };
+	struct reports rs = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct alert_queue_opts o = { .name = "test", .backoff_ms = 10,
+	    .report = record, .report_arg = &rs };
 	struct alert_queue_stats st;
 	struct alert_queue *q;
 	char url[64], err[256];
@@ -273,6 +330,10 @@ test_queue_refused(void **state)
 	assert_int_equal(alert_queue_stop(q), 0);
 	close(s.fd);
 	assert_string_equal(body_of(s.reqs[1]), "y");
+	assert_int_equal(nreports(&rs), 2);
+	assert_int_equal(rs.v[0].e, ALERT_QUEUE_REFUSED);
+	assert_string_equal(rs.v[0].why, "HTTP 400");
+	assert_int_equal(rs.v[1].e, ALERT_QUEUE_SENT);
 }
 
 /* A 429 or 503 with Retry-After waits what the receiver asks, up to
@@ -330,8 +391,10 @@ static void
 test_queue_expires(void **state)
 {
 	struct recv_srv s = { 0 };
+	struct reports rs = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct alert_queue_opts o = { .name = "test", .backoff_ms = 10,
-	    .backoff_cap_ms = 20, .max_age_ms = 100 };
+	    .backoff_cap_ms = 20, .max_age_ms = 100, .report = record,
+	    .report_arg = &rs };
 	struct alert_queue_stats st;
 	struct alert_queue *q;
 	char url[64], err[256];
@@ -349,13 +412,18 @@ test_queue_expires(void **state)
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(alert_queue_stop(q), 0);
 	close(s.fd);
+	assert_int_equal(nreports(&rs), 2);
+	assert_int_equal(rs.v[0].e, ALERT_QUEUE_RETRYING);
+	assert_int_equal(rs.v[1].e, ALERT_QUEUE_EXPIRED);
+	assert_true(rs.v[1].attempts >= 2);
 }
 
 static void
 test_queue_bounded(void **state)
 {
+	struct reports rs = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct alert_queue_opts o = { .name = "test", .capacity = 2,
-	    .backoff_ms = 60000 };
+	    .backoff_ms = 60000, .report = record, .report_arg = &rs };
 	struct alert_queue_stats st;
 	struct alert_queue *q;
 	char err[256];
@@ -372,6 +440,22 @@ test_queue_bounded(void **state)
 	assert_int_equal(st.dropped, 2);
 	/* Stopping does not wait out the 60 s backoff. */
 	assert_int_equal(alert_queue_stop(q), 2);
+	/* 1 and 2 pushed out, 3 and 4 given up at the stop (and a first
+	 * try that failed, if the lane got to one). */
+	{
+		int full = 0, stopped = 0;
+
+		for (int i = 0; i < nreports(&rs); i++) {
+			if (rs.v[i].e != ALERT_QUEUE_DROPPED)
+				continue;
+			if (strcmp(rs.v[i].why, "queue full") == 0)
+				full += atoi(rs.v[i].id);
+			else if (strcmp(rs.v[i].why, "keeper stopped") == 0)
+				stopped += atoi(rs.v[i].id);
+		}
+		assert_int_equal(full, 1 + 2);
+		assert_int_equal(stopped, 3 + 4);
+	}
 }
 
 int
