@@ -71,6 +71,7 @@ hist_cb(const struct run_rec *r, void *arg)
 		json_object_set_new(o, "commit_id", jstr(r->commit_id));
 		json_object_set_new(o, "git", jstr(r->git));
 		json_object_set_new(o, "error", jstr(r->error));
+		json_object_set_new(o, "delivery", jstr(r->delivery));
 		json_object_set_new(o, "tokens_prompt", r->tokens_prompt >= 0 ?
 		    json_integer(r->tokens_prompt) : json_null());
 		json_object_set_new(o, "tokens_completion",

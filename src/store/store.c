@@ -76,7 +76,7 @@ static const char schema[] =
 #define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
     "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
     "commit_id, error, tokens_prompt, tokens_completion, steps, pid, pgid, " \
-    "daemon_pid, git"
+    "daemon_pid, git, delivery"
 
 enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_RECORD_ID, S_OPEN,
 	S_INTERRUPT, S_HIST, S_HIST_ALL, S_DREAM, S_STREAK, S_N };
@@ -260,9 +260,11 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto fail2;
 	}
-	/* Databases from before the git column: add it (an error here just
-	 * means it is there already). */
+	/* Databases from before the git and delivery columns: add them (an
+	 * error here just means the column is there already). */
 	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN git TEXT",
+	    NULL, NULL, NULL);
+	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN delivery TEXT",
 	    NULL, NULL, NULL);
 	/* Checkpoints fsync: never let one happen inside a commit on the
 	 * loop thread (wal_hook). */
@@ -706,6 +708,7 @@ read_row(sqlite3_stmt *st, struct run_rec *r)
 	r->pgid = (long)sqlite3_column_int64(st, 20);
 	r->daemon_pid = (long)sqlite3_column_int64(st, 21);
 	r->git = col_text(st, 22);
+	r->delivery = col_text(st, 23);
 }
 
 static int
@@ -914,4 +917,43 @@ sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
+}
+
+/* ---- result deliveries, and the dashboard's day ---- */
+
+int
+store_note_delivery(struct store *s, int64_t id, const char *line)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	/* One line per report, appended: the row says where the result
+	 * went and what became of each copy. */
+	if (sqlite3_prepare_v2(s->db, "UPDATE runs SET delivery = CASE WHEN "
+	    "delivery IS NULL OR delivery = '' THEN ?2 ELSE delivery || "
+	    "char(10) || ?2 END WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, line);
+	if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_runs_since(struct store *s, int64_t since_ms, store_row_cb cb,
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int n;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT " COLS " FROM runs WHERE "
+	    "outcome IS NOT NULL AND ended >= ?1 ORDER BY id", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	n = each_row(st, cb, arg);
+	sqlite3_finalize(st);
+	return n;
 }

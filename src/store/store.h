@@ -47,6 +47,9 @@ struct run_rec {
 	const char	*git;		/* "no change", a partial ref, a git
 					   error..., or NULL */
 	const char	*error;
+	const char	*delivery;	/* what became of its result's copies,
+					   one line each (read only: see
+					   store_note_delivery()) */
 	long		 tokens_prompt, tokens_completion;
 	const char	*steps;		/* step names and statuses, one a line */
 	long		 pid, pgid;
@@ -114,6 +117,14 @@ struct store_ckpt;
 int	 store_checkpoint(struct store_ckpt **c, const char *path);
 void	 store_ckpt_close(struct store_ckpt *);
 
+/* Append a line to run id's delivery column (keeper(1) ALERTS: where a
+ * result was sent and what became of it); 0, or -1 when there is no
+ * such row or the write failed. */
+int	 store_note_delivery(struct store *, int64_t id, const char *line);
+/* Closed rows that ended at or after since_ms, oldest first: the
+ * dashboard's last day, read once at start. Returns the count or -1. */
+int	 store_runs_since(struct store *, int64_t since_ms, store_row_cb,
+	    void *);
 /* service.c: record an alert (a repeated id is a no-op); 0 or -1. */
 int	 store_alert(struct store *, const char *id, const char *agent,
 	    const char *from, const char *to, int fail_streak,

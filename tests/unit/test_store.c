@@ -255,6 +255,63 @@ run_ids_never_repeat(void **state)
 	unlink(dbpath);
 }
 
+static char last_delivery[256];
+
+static void
+keep_delivery(const struct run_rec *r, void *arg)
+{
+	(void)arg;
+	snprintf(last_delivery, sizeof(last_delivery), "%s",
+	    r->delivery ? r->delivery : "(null)");
+}
+
+/* A result's delivery notes append to its row, which keeps its outcome;
+ * the day's rows come back oldest first, closed ones only. */
+static void
+delivery_and_since(void **state)
+{
+	struct store *st;
+	char err[256];
+	struct run_rec r = { .agent = "wren", .trigger = "schedule",
+	    .state = "", .scheduled_ms = 1000, .ended_ms = 1000,
+	    .outcome = OUTCOME_DONE, .exit_code = 0,
+	    .tokens_prompt = -1, .tokens_completion = -1 };
+	struct seen s = { 0 };
+	int64_t a, b;
+
+	(void)state;
+	unlink(dbpath);
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_true((a = store_record(st, &r)) > 0);
+	r.ended_ms = 5000;
+	r.outcome = OUTCOME_FAILED;
+	assert_true((b = store_record(st, &r)) > a);
+	r.ended_ms = 0;
+	r.outcome = OUTCOME_NONE;
+	assert_true(store_begin(st, &r) > b);	/* open: not in the day */
+	assert_int_equal(store_note_delivery(st, b, "slack http://h: HTTP "
+	    "503, retrying"), 0);
+	assert_int_equal(store_note_delivery(st, b, "slack http://h: "
+	    "delivered after 2 tries"), 0);
+	assert_int_equal(store_note_delivery(st, 999, "x"), -1);
+	assert_int_equal(store_history(st, "wren", 1, keep_delivery, NULL), 1);
+	assert_string_equal(last_delivery, "(null)");	/* the open one */
+	assert_int_equal(store_runs_since(st, 0, collect, &s), 2);
+	assert_int_equal(s.ids[0], a);
+	assert_int_equal(s.ids[1], b);
+	assert_int_equal(s.out[1], OUTCOME_FAILED);
+	s.n = 0;
+	assert_int_equal(store_runs_since(st, 2000, collect, &s), 1);
+	assert_int_equal(s.ids[0], b);
+	store_close(st);
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_history(st, "wren", 2, keep_delivery, NULL), 2);
+	assert_string_equal(last_delivery, "slack http://h: HTTP 503, "
+	    "retrying\nslack http://h: delivered after 2 tries");
+	store_close(st);
+	unlink(dbpath);
+}
+
 int
 main(void)
 {
@@ -264,6 +321,7 @@ main(void)
 		cmocka_unit_test(wal_hook_instead_of_autocheckpoint),
 		cmocka_unit_test(bad_path),
 		cmocka_unit_test(run_ids_never_repeat),
+		cmocka_unit_test(delivery_and_since),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
