@@ -206,6 +206,7 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	json_object_set_new(o, "error", jstr_or_null(a->error));
 	json_object_set_new(o, "last_commit", jstr_or_null(a->last_commit));
 	json_object_set_new(o, "git", jstr_or_null(a->git));
+	json_object_set_new(o, "schedule_text", jstr_or_null(a->schedule_text));
 	return o;
 }
 
@@ -547,6 +548,7 @@ clone_one(struct agent_status *d, const struct agent_status *s,
 	d->error = arena_str(a, s->error);
 	d->last_commit = arena_str(a, s->last_commit);
 	d->git = arena_str(a, s->git);
+	d->schedule_text = arena_str(a, s->schedule_text);
 }
 
 struct agent_status *

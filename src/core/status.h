@@ -56,6 +56,8 @@ struct agent_status {
 	const char	*last_commit;	/* newest commit id it made, or NULL */
 	const char	*git;		/* what git did last ("no change",
 					   "committed ...", an error), or NULL */
+	const char	*schedule_text;	/* the schedule in words ("every
+					   15m"), or NULL */
 };
 
 /* The sentinel's repairs so far (service.c, keeper(1) HOUSEKEEPING). */

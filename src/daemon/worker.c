@@ -96,6 +96,21 @@ struct worker {
 	char			*shown_error;
 	char			*last_commit;	/* newest commit id, shown */
 	char			*last_git;	/* newest git note, shown */
+	char			 sched_text[64];
+
+	/* The last finished tick, for worker_last(); missed counts the
+	 * fires the tick in flight recorded as missed. */
+	struct {
+		char		 run_id[32], trigger[16];
+		enum outcome	 outcome;
+		int64_t		 scheduled_ms, started_ms, ended_ms;
+		int64_t		 duration_ms;
+		long		 tok_p, tok_c;
+		char		*commit_id, *error;
+		int		 has_result;
+		unsigned	 missed;
+	} last;
+	unsigned		 missed;
 };
 
 static void	stage_last_run(struct worker *);
@@ -115,6 +130,8 @@ static void	stage_publish(struct worker *);
 static void	stage_schedule(struct worker *);
 static void	tick_finish(struct worker *, enum outcome);
 static void	release_slot(struct worker *);
+static void	keep_last(struct worker *);
+static void	describe_schedule(struct worker *);
 
 static const struct worker_runner child_runner = {
 	child_start, child_kill, child_expire, child_free
@@ -217,6 +234,7 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	w->timer.data = w;
 	load_position(w);
 	load_spec(w);		/* status shows START before the first tick */
+	describe_schedule(w);
 	return w;
 }
 
@@ -274,6 +292,7 @@ worker_rebind(struct worker *w, const struct crew *c,
 		w->rd = redact_ref(rd);
 	}
 	w->removed = m == NULL;
+	describe_schedule(w);
 	if (w->removed) {
 		uv_timer_stop(&w->timer);
 		w->next_tick_ms = 0;
@@ -331,6 +350,8 @@ timer_closed(uv_handle_t *h)
 	free(w->git_note);
 	free(w->last_commit);
 	free(w->last_git);
+	free(w->last.commit_id);
+	free(w->last.error);
 	free(w->lc_path);
 	lc_spec_free(w->spec);
 	free(w->spec_error);
@@ -1024,8 +1045,70 @@ tick_finish(struct worker *w, enum outcome o)
 	 * closed row is then already in /_activity. */
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	stage_record(w);
+	keep_last(w);
 	stage_publish(w);
 	stage_schedule(w);
+}
+
+/* What worker_last() reports of the tick that just ended: the tick's own
+ * fields are cleared before the daemon hears of its end. */
+static void
+keep_last(struct worker *w)
+{
+	/* A tick without a run has its row only once stage_record() wrote
+	 * it; w->run_id is a run's. */
+	if (w->row_id > 0)
+		snprintf(w->last.run_id, sizeof(w->last.run_id), "%" PRId64,
+		    w->row_id);
+	else
+		snprintf(w->last.run_id, sizeof(w->last.run_id), "%s",
+		    w->started_ms ? w->run_id : "");
+	snprintf(w->last.trigger, sizeof(w->last.trigger), "%s",
+	    w->trigger ? w->trigger : "");
+	w->last.outcome = w->outcome;
+	w->last.scheduled_ms = w->scheduled_ms;
+	w->last.started_ms = w->started_ms;
+	w->last.ended_ms = now_ms(w);
+	w->last.duration_ms = w->duration_ms;
+	w->last.tok_p = w->tok_p;
+	w->last.tok_c = w->tok_c;
+	free(w->last.commit_id);
+	w->last.commit_id = w->commit_id ? xstrdup(w->commit_id) : NULL;
+	free(w->last.error);
+	w->last.error = w->error ? xstrdup(w->error) : NULL;
+	/* A tick that ran nothing leaves the last run's output in place. */
+	w->last.has_result = w->result != NULL && (w->started_ms != 0 ||
+	    w->outcome == OUTCOME_DREAMED);
+	w->last.missed = w->missed;
+	w->missed = 0;
+}
+
+void
+worker_last(const struct worker *w, struct worker_last *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->run_id = w->last.run_id;
+	l->trigger = w->last.trigger;
+	l->outcome = w->last.outcome;
+	l->scheduled_ms = w->last.scheduled_ms;
+	l->started_ms = w->last.started_ms;
+	l->ended_ms = w->last.ended_ms;
+	l->duration_ms = w->last.duration_ms;
+	l->tokens_prompt = w->last.tok_p;
+	l->tokens_completion = w->last.tok_c;
+	l->commit_id = w->last.commit_id;
+	l->error = w->last.error;
+	l->result = w->last.has_result ? w->result : NULL;
+	l->missed = w->last.missed;
+}
+
+/* The schedule in words, for /_activity (crew.h). */
+static void
+describe_schedule(struct worker *w)
+{
+	if (w->m != NULL)
+		(void)crew_member_schedule_text(w->crew, w->m, w->sched_text,
+		    sizeof(w->sched_text));
 }
 
 static void
@@ -1231,6 +1314,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
+	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
 }
 
 /* ---- housekeeping's hooks: facts for the sentinel, its repairs ---- */

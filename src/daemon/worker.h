@@ -139,6 +139,31 @@ void	 worker_unqueue(struct worker *);
 /* Kill the run in flight, if any (it ends as failed and is recorded). */
 void	 worker_abort(struct worker *);
 void	 worker_status(const struct worker *, struct agent_status *);
+
+/*
+ * What the worker's last finished tick came to, for the observers of
+ * DAEMON_TICK_DONE (metrics, the dashboard's day, result delivery):
+ * outcome OUTCOME_NONE before the first. Strings are borrowed until the
+ * worker's next tick starts.
+ */
+struct worker_last {
+	const char	*run_id;	/* "" when no history row was opened */
+	const char	*trigger;	/* "schedule", "run-once", ... */
+	enum outcome	 outcome;
+	int64_t		 scheduled_ms;	/* when the tick was due */
+	int64_t		 started_ms;	/* when the run began; 0 none ran */
+	int64_t		 ended_ms;	/* when the tick finished */
+	int64_t		 duration_ms;	/* the run's, when one ran */
+	long		 tokens_prompt;	/* -1 unknown */
+	long		 tokens_completion;
+	const char	*commit_id;	/* this tick's commit, or NULL */
+	const char	*error;		/* why it was not done, or NULL */
+	const char	*result;	/* the run's output (redacted), or NULL
+					   when nothing ran */
+	unsigned	 missed;	/* fires this tick recorded as missed
+					   (SPEC 5a: the calendar's to count) */
+};
+void	 worker_last(const struct worker *, struct worker_last *);
 void	 worker_free(struct worker *);
 
 /* Housekeeping's hooks. The sentinel's facts about this worker; a run past

@@ -129,6 +129,7 @@ two_agents(struct agent_status a[2])
 	a[0].last_outcome = OUTCOME_NO_WORK;
 	a[0].no_work_streak = 2;
 	a[0].thought = "nothing new";
+	a[0].schedule_text = "every 1m";
 	a[0].steps[0] = (struct status_line){ NOW - 20 * SEC, "fetch" };
 	a[0].steps[1] = (struct status_line){ NOW - 5 * SEC, "sort" };
 	a[0].nsteps = 2;
@@ -158,7 +159,7 @@ two_agents(struct agent_status a[2])
 	"\"no_work_streak\":2,\"health\":\"ok\",\"health_why\":null," \
 	"\"fail_streak\":0," \
 	"\"gap\":60000,\"run_started\":null,\"error\":null," \
-	"\"last_commit\":null,\"git\":null}"
+	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
 	"\"lifecycle\":{\"state\":\"wake_add\",\"hits\":1,\"repeat\":3," \
 	"\"states\":[\"wake_add\",\"rem\"]}," \
@@ -167,7 +168,7 @@ two_agents(struct agent_status a[2])
 	"\"last_outcome\":null,\"no_work_streak\":0,\"health\":\"ok\"," \
 	"\"health_why\":null,\"fail_streak\":0,\"gap\":60000,\"run_started\":999999992000," \
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
-	"\"git\":\"no change\"}"
+	"\"git\":\"no change\",\"schedule_text\":null}"
 
 /* two_agents() as /_activity shows them at NOW. */
 #define TWO_AGENTS "{\"now\":1000000000000," \
@@ -197,7 +198,7 @@ test_clone_is_deep(void **state)
 	struct agent_status a[2], *c;
 	struct lc_state ls[2] = { { .name = NULL }, { .name = NULL } };
 	struct lc_spec spec = { .states = ls, .nstates = 2 };
-	char *buf[8];
+	char *buf[9];
 
 	(void)state;
 	two_agents(a);
@@ -209,7 +210,9 @@ test_clone_is_deep(void **state)
 	buf[5] = strdup("wake_add");
 	buf[6] = strdup("wake_add");
 	buf[7] = strdup("rem");
+	buf[8] = strdup("every 1m");
 	a[0].name = buf[0];
+	a[0].schedule_text = buf[8];
 	a[0].thought = buf[1];
 	a[0].steps[0].text = buf[2];
 	a[1].last_commit = buf[3];
@@ -221,7 +224,7 @@ test_clone_is_deep(void **state)
 	a[1].states = NULL;
 	a[1].spec = &spec;
 	c = status_clone(a, 2);
-	for (size_t i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 9; i++) {
 		memset(buf[i], 'X', strlen(buf[i]));
 		free(buf[i]);
 	}

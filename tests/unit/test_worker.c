@@ -57,6 +57,10 @@ struct fix {
 	int			 runs;
 	/* what the worker reported */
 	int			 due, changed, settled, done;
+	/* worker_last() as the done callback saw it */
+	struct worker_last	 last;
+	char			 last_run_id[32], last_result[64];
+	char			 last_error[64];
 };
 
 static struct fix *cur;
@@ -154,8 +158,17 @@ on_changed(struct worker *w, enum worker_news news, void *arg)
 static void
 on_done(struct worker *w, void *arg)
 {
-	(void)w;
-	((struct fix *)arg)->done++;
+	struct fix *f = arg;
+
+	f->done++;
+	/* What an observer of DAEMON_TICK_DONE reads, at that moment. */
+	worker_last(w, &f->last);
+	snprintf(f->last_run_id, sizeof(f->last_run_id), "%s",
+	    f->last.run_id);
+	snprintf(f->last_result, sizeof(f->last_result), "%s",
+	    f->last.result ? f->last.result : "(none)");
+	snprintf(f->last_error, sizeof(f->last_error), "%s",
+	    f->last.error ? f->last.error : "(none)");
 }
 
 static size_t
@@ -502,10 +515,54 @@ min_interval_on_the_fake_clock(void **state)
 	assert_int_equal(f->runs, 0);		/* rem states run no agent */
 }
 
+/* What the end of a tick tells its observers (worker_last()): the run's
+ * times, outcome, output and error as its history row has them, and for
+ * a tick that ran nothing, no output. The schedule in words is in its
+ * status. */
+static void
+last_tick_for_observers(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	struct rows rs = { 0 };
+	char id[32];
+
+	load_crew(f, "#+CADENCE: fixed\n", ":INTERVAL: 15m\n");
+	start(f);
+	worker_status(f->w, &st);
+	assert_string_equal(st.schedule_text, "every 15m");
+	tick(f, "run-once");
+	assert_int_equal(f->last.outcome, OUTCOME_DONE);
+	assert_string_equal(f->last.trigger, "run-once");
+	assert_int_equal(f->last.scheduled_ms, T0);
+	assert_int_equal(f->last.started_ms, T0);
+	assert_int_equal(f->last.duration_ms, 4000);
+	assert_int_equal(f->last.ended_ms, T0 + 4000);
+	assert_string_equal(f->last_result, "wrote a story\n");
+	assert_string_equal(f->last_error, "(none)");
+	assert_null(f->last.commit_id);	/* not a repository */
+	assert_int_equal(f->last.missed, 0);
+	assert_true(store_history(f->store, "a", 1, row_cb, &rs) == 1);
+	snprintf(id, sizeof(id), "%lld", (long long)rs.r[0].id);
+	assert_string_equal(f->last_run_id, id);
+	rows_release(&rs);
+
+	f->exit_code = 3;
+	f->result = "half a story\n";
+	f->clock += 1000;
+	tick(f, "run-once");
+	assert_int_equal(f->last.outcome, OUTCOME_FAILED);
+	assert_string_equal(f->last_result, "half a story\n");
+	assert_non_null(strstr(f->last_error, "exit status 3"));
+	assert_int_not_equal(strcmp(f->last_run_id, id), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(last_tick_for_observers,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(done_run_on_the_fake_clock,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
