@@ -15,8 +15,8 @@ const double metrics_buckets[METRICS_NBUCKETS] = {
 static const char *const trigger_names[METRICS_NTRIGGERS] = {
 	[METRICS_TRIGGER_SCHEDULE] = "schedule",
 	[METRICS_TRIGGER_RUN_ONCE] = "run-once",
-	[METRICS_TRIGGER_BOOT] = "boot",
-	[METRICS_TRIGGER_RELOAD] = "reload",
+	[METRICS_TRIGGER_CATCH_UP] = "catch-up",
+	[METRICS_TRIGGER_RETRY] = "retry",
 };
 
 /* The health label's values: status_health()'s verdicts, then paused. */
@@ -159,7 +159,8 @@ metrics_render(struct sb *b, const struct metrics_agent *a, size_t n,
 	    "How long after it was due each run started (gate waits, "
 	    "stagger, catch-up).", a, n, 1);
 	per_agent(b, "keeper_last_run_timestamp_seconds", "gauge",
-	    "When the agent's last run ended, unix seconds; 0 never.", a, n,
+	    "When the agent's last tick began (its last-run file), unix "
+	    "seconds; 0 never.", a, n,
 	    f_last);
 	per_agent(b, "keeper_next_run_timestamp_seconds", "gauge",
 	    "When the agent is next due, unix seconds; 0 nothing scheduled.",

@@ -59,15 +59,15 @@ struct metrics_hist {
 void	 metrics_hist_observe(struct metrics_hist *, double seconds);
 uint64_t metrics_hist_count(const struct metrics_hist *);
 
-/* What starts a tick, as the runs table records it (store.h). */
+/* What starts a tick, as the runs table records it (SPEC §8). */
 enum metrics_trigger {
 	METRICS_TRIGGER_SCHEDULE = 0,
 	METRICS_TRIGGER_RUN_ONCE,
-	METRICS_TRIGGER_BOOT,
-	METRICS_TRIGGER_RELOAD,
+	METRICS_TRIGGER_CATCH_UP,
+	METRICS_TRIGGER_RETRY,
 	METRICS_NTRIGGERS
 };
-/* "schedule", "run-once", "boot", "reload"; -1 for anything else. */
+/* "schedule", "run-once", "catch-up", "retry"; -1 for anything else. */
 int	 metrics_trigger_parse(const char *);
 
 struct metrics_agent {
@@ -76,7 +76,7 @@ struct metrics_agent {
 	uint64_t	 ticks[METRICS_NTRIGGERS];
 	struct metrics_hist duration;
 	struct metrics_hist lateness;
-	int64_t		 last_run_ms;	/* unix ms its last run ended, 0 */
+	int64_t		 last_run_ms;	/* unix ms its last tick began, 0 */
 	int64_t		 next_run_ms;	/* unix ms of its next fire, 0 */
 	enum health	 health;
 	int		 paused;	/* reported as health "paused" */

@@ -247,7 +247,6 @@ timeline_gate_json(const struct timeline_gate *g, int slots, int64_t now)
 {
 	json_t *o = json_object(), *strip = json_array();
 	int64_t first = first_index(now);
-	double cap;
 
 	for (int64_t i = first; i <= slot_of(now); i++) {
 		size_t k = (size_t)(i % TIMELINE_SLOTS);
@@ -255,13 +254,10 @@ timeline_gate_json(const struct timeline_gate *g, int slots, int64_t now)
 
 		if (g->v[k].index != i)
 			continue;
-		cap = slots > 0 ? (double)slots * (double)TIMELINE_SLOT_MS :
-		    (double)TIMELINE_SLOT_MS;
 		e = json_object();
 		json_object_set_new(e, "t", json_integer(i * TIMELINE_SLOT_MS));
-		json_object_set_new(e, "busy", json_real(
-		    (double)g->v[k].busy_ms / cap > 1 ? 1 :
-		    (double)g->v[k].busy_ms / cap));
+		json_object_set_new(e, "busy_ms",
+		    json_integer(g->v[k].busy_ms));
 		json_object_set_new(e, "peak_used",
 		    json_integer(g->v[k].peak_used));
 		json_object_set_new(e, "peak_waiting",

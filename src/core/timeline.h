@@ -86,9 +86,9 @@ void	 timeline_gate_run(struct timeline_gate *, int64_t started_ms,
 /* The gate as it is at now; 1 when a peak rose. */
 int	 timeline_gate_sample(struct timeline_gate *, int used, int waiting,
 	    int64_t now_ms);
-/* {"slots":N,"strip":[{"t","busy","peak_used","peak_waiting"}...]}, the
- * slots of the window at now that saw anything, oldest first; busy is
- * the share (0 to 1) of the slot's time times N. */
+/* {"slots":N,"strip":[{"t","busy_ms","peak_used","peak_waiting"}...]},
+ * the slots of the window at now that saw anything, oldest first; the
+ * share of the gate used is busy_ms / (N x TIMELINE_SLOT_MS). */
 json_t	*timeline_gate_json(const struct timeline_gate *, int slots,
 	    int64_t now_ms);
 

@@ -31,6 +31,7 @@
 #include "fs.h"
 #include "http.h"
 #include "log.h"
+#include "promtext.h"
 #include "util.h"
 
 /* The dashboard page, generated at build time from src/dashboard.html. */
@@ -108,6 +109,7 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	struct snapshot *s = snapshot_acquire(h->store);
 	struct MHD_Response *r;
 	unsigned code = MHD_HTTP_OK;
+	const char *type = "application/json";
 	enum MHD_Result ret;
 	char *body;
 	size_t len;
@@ -115,6 +117,13 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	if (strcmp(url, "/_activity") == 0) {
 		body = s->activity;
 		len = s->activity_len;
+	} else if (strcmp(url, "/metrics") == 0) {
+		body = s->metrics;
+		len = s->metrics_len;
+		type = PROMTEXT_CONTENT_TYPE;
+	} else if (strcmp(url, "/_timeline") == 0) {
+		body = s->timeline;
+		len = s->timeline_len;
 	} else if (strcmp(url, "/_health") == 0) {
 		body = s->health;
 		len = s->health_len;
@@ -130,7 +139,7 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 		snapshot_release(s);
 		return MHD_NO;
 	}
-	common_headers(r, "application/json");
+	common_headers(r, type);
 	ret = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -259,7 +268,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, "/") == 0)
 		return MHD_queue_response(c, MHD_HTTP_OK, h->dashboard);
 	if (strcmp(url, "/_activity") == 0 || strcmp(url, "/_health") == 0 ||
-	    strcmp(url, "/_changes") == 0)
+	    strcmp(url, "/_changes") == 0 || strcmp(url, "/metrics") == 0 ||
+	    strcmp(url, "/_timeline") == 0)
 		return serve_snapshot(h, c, url);
 	if (strcmp(url, "/_events") == 0)
 		return serve_events(h, c);

@@ -7,6 +7,8 @@
  *   GET /_activity   the activity snapshot (JSON)
  *   GET /_health     the health verdicts; 200 all ok, 503 otherwise
  *   GET /_changes    recent commits and the keeper status (JSON)
+ *   GET /_timeline   the last day of runs and gate use (JSON)
+ *   GET /metrics     Prometheus text format 0.0.4
  *   GET /_events     Server-Sent Events: the activity on each publish
  *
  * HEAD works wherever GET does; other methods get 405, other paths 404.

@@ -60,6 +60,16 @@ render_set_commits(struct render *p, json_t *commits)
 		json_decref(commits);
 }
 
+static char *
+memdup(const char *s, size_t len)
+{
+	char *d = xmalloc(len + 1);
+
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
 /* Dumps v without its clock field (obj.field), for the change key. */
 static void
 add_key(struct sb *k, json_t *obj, const char *field, json_t *v)
@@ -94,10 +104,11 @@ with_now(const char *obj, size_t len, int64_t now, size_t *outlen)
 
 int
 render_publish(struct render *p, const struct agent_status *as, size_t n,
-    const struct status_crew *c, int64_t now)
+    const struct status_crew *c, const struct render_more *more, int64_t now)
 {
 	json_t *act, *health, *changes;
-	struct sb key = { 0 };
+	struct sb key = { 0 }, mb = { 0 };
+	struct snapshot *snap;
 	char *ak, *ab, *hb, *cb;
 	size_t akl, al, hl, cl;
 	int code = 200, rc = 0;
@@ -117,6 +128,8 @@ render_publish(struct render *p, const struct agent_status *as, size_t n,
 	sb_add(&key, hb, hl);
 	sb_addc(&key, '\n');
 	add_key(&key, json_object_get(changes, "keeper"), "now", changes);
+	if (more != NULL)
+		sb_addf(&key, "more %llu\n", (unsigned long long)more->version);
 	if (p->key != NULL && strcmp(p->key, key.buf) == 0) {
 		sb_release(&key);
 		free(ak);
@@ -128,7 +141,19 @@ render_publish(struct render *p, const struct agent_status *as, size_t n,
 	ab = with_now(ak, akl, now, &al);
 	free(ak);
 	cb = status_dump(changes, &cl);
-	snapshot_publish(p->store, snapshot_new(ab, al, hb, hl, code, cb, cl));
+	snap = snapshot_new(ab, al, hb, hl, code, cb, cl);
+	if (more != NULL) {
+		size_t ml;
+
+		/* Names and numbers only: nothing in it to redact. */
+		if (more->metrics != NULL && more->crew != NULL)
+			metrics_render(&mb, more->metrics, n, more->crew);
+		ml = mb.len;
+		snapshot_set_more(snap, sb_detach(&mb), ml, more->timeline ?
+		    memdup(more->timeline, more->timeline_len) : NULL,
+		    more->timeline_len);
+	}
+	snapshot_publish(p->store, snap);
 	rc = 1;
 done:
 	json_decref(act);

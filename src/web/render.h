@@ -1,6 +1,6 @@
 /*
- * render: the HTTP plane's bodies. It turns the agents' status and the
- * cached commit feed into the served bodies, redacts every string in them
+ * render: the HTTP plane's bodies. It turns the agents' status, their
+ * metrics and the cached commit feed into the served bodies, redacts every string in them
  * (the one place served text is redacted, SPEC §11) and publishes them as
  * one snapshot. Building a snapshot is in-memory JSON work only; one
  * render is used by one thread at a time (web.c renders a big crew on a
@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "metrics.h"
 #include "snapshot.h"
 #include "status.h"
 
@@ -26,9 +27,23 @@ void		 render_free(struct render *);
  * Refreshed after each commit, never per request. */
 void		 render_set_commits(struct render *, json_t *commits);
 void		 render_set_redact(struct render *, status_redact_fn, void *arg);
+/* What a snapshot carries beside the agents' status: their /metrics
+ * series (one per agent, in the same order), the crew's, and the
+ * /_timeline body as built (tally.h). version moves whenever any of it
+ * changed. All borrowed for the call. */
+struct render_more {
+	const struct metrics_agent *metrics;
+	const struct metrics_crew *crew;
+	const char	*timeline;
+	size_t		 timeline_len;
+	uint64_t	 version;
+};
+
 /* Builds and publishes a snapshot, unless nothing but the clock changed
- * since the last one. Returns 1 published, 0 unchanged. */
+ * since the last one. more may be NULL (no metrics, no timeline).
+ * Returns 1 published, 0 unchanged. */
 int		 render_publish(struct render *, const struct agent_status *,
-		    size_t n, const struct status_crew *, int64_t now_ms);
+		    size_t n, const struct status_crew *,
+		    const struct render_more *, int64_t now_ms);
 
 #endif

@@ -45,6 +45,9 @@ snapshot_new(char *activity, size_t activity_len, char *health,
 	s->health_code = health_code;
 	s->changes = body_or_empty(changes, &changes_len);
 	s->changes_len = changes_len;
+	s->metrics = xstrdup("");
+	s->timeline = xstrdup("{}");
+	s->timeline_len = 2;
 	atomic_init(&s->refs, 1);
 	return s;
 }
@@ -59,7 +62,25 @@ snapshot_release(struct snapshot *s)
 	free(s->activity);
 	free(s->health);
 	free(s->changes);
+	free(s->metrics);
+	free(s->timeline);
 	free(s);
+}
+
+void
+snapshot_set_more(struct snapshot *s, char *metrics, size_t metrics_len,
+    char *timeline, size_t timeline_len)
+{
+	if (metrics != NULL) {
+		free(s->metrics);
+		s->metrics = metrics;
+		s->metrics_len = metrics_len;
+	}
+	if (timeline != NULL) {
+		free(s->timeline);
+		s->timeline = timeline;
+		s->timeline_len = timeline_len;
+	}
 }
 
 struct snapshot_store *

@@ -26,6 +26,10 @@ struct snapshot {
 	int		 health_code;	/* 200 or 503 */
 	char		*changes;	/* GET /_changes */
 	size_t		 changes_len;
+	char		*metrics;	/* GET /metrics, Prometheus text */
+	size_t		 metrics_len;
+	char		*timeline;	/* GET /_timeline */
+	size_t		 timeline_len;
 	/* private */
 	_Atomic int	 refs;
 };
@@ -43,6 +47,11 @@ void			 snapshot_store_close(struct snapshot_store *);
 struct snapshot		*snapshot_new(char *activity, size_t activity_len,
 			    char *health, size_t health_len, int health_code,
 			    char *changes, size_t changes_len);
+/* Gives snap its /metrics and /_timeline bodies (taken; NULL: an empty
+ * exposition and "{}"), before it is published. */
+void			 snapshot_set_more(struct snapshot *, char *metrics,
+			    size_t metrics_len, char *timeline,
+			    size_t timeline_len);
 /* Makes snap current, gives it the next version and wakes waiters. */
 void			 snapshot_publish(struct snapshot_store *,
 			    struct snapshot *);

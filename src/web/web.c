@@ -12,10 +12,12 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "daemon.h"
+#include "gate.h"
 #include "http.h"
 #include "log.h"
 #include "pacer.h"
@@ -23,6 +25,8 @@
 #include "render.h"
 #include "repo.h"
 #include "settings.h"
+#include "store.h"
+#include "tally.h"
 #include "util.h"
 #include "web.h"
 #include "worker.h"
@@ -50,8 +54,20 @@ struct job {
 	struct status_crew	 c;
 	struct status_sentinel	 sentinel;
 	char			*name, *error, *notice, *history_error;
+	struct metrics_agent	*ma;	/* names point into st */
+	struct metrics_crew	 mc;
+	char			*timeline;
+	struct render_more	 more;
 	int64_t			 now;
 	uint64_t		 ns;	/* what it took */
+};
+
+/* The history of the last day, read on the pool at start for the
+ * dashboard (tally_seed()): plain copies of the rows. */
+struct seed_row {
+	char			*agent, *run_id, *error;
+	enum outcome		 outcome;
+	int64_t			 scheduled_ms, started_ms, duration_ms;
 };
 
 struct web {
@@ -91,6 +107,21 @@ struct web {
 	size_t			 thread_agents;	/* crews this big go there */
 	json_t			*commits_next;	/* feed that came meanwhile */
 	int			 stopping;
+
+	/* /metrics and /_timeline (tally.h). */
+	struct tally		*tally;
+	struct metrics_agent	*ma;
+	size_t			 macap;
+	char			*tl_body;	/* the last /_timeline built */
+	size_t			 tl_len;
+	uint64_t		 tl_version;
+	int64_t			 tl_slot;
+	uv_work_t		 seed;
+	int			 seed_busy;
+	char			*seed_db;
+	int64_t			 seed_since, seed_before;
+	struct seed_row		*seed_rows;
+	size_t			 nseed, seedcap;
 };
 
 static void	changed(struct web *);
@@ -125,6 +156,7 @@ take_redactor(struct web *w)
 	redact_free(w->redactor);
 	w->redactor = redact_ref(r);
 	render_set_redact(w->render, web_redact, w);
+	tally_redo(w->tally);	/* the day's errors, with the new patterns */
 }
 
 static void
@@ -135,6 +167,8 @@ job_free(struct job *j)
 	free(j->error);
 	free(j->notice);
 	free(j->history_error);
+	free(j->ma);
+	free(j->timeline);
 	free(j);
 }
 
@@ -155,7 +189,8 @@ render_thread(void *arg)
 		w->handed = NULL;
 		uv_mutex_unlock(&w->mu);
 		t0 = uv_hrtime();
-		(void)render_publish(w->render, j->st, j->n, &j->c, j->now);
+		(void)render_publish(w->render, j->st, j->n, &j->c, &j->more,
+		    j->now);
 		/* A render's JSON is about 5 KiB an agent, all freed by now
 		 * but for the bodies kept: give the pages back. */
 		if (j->n >= WEB_TRIM_AGENTS)
@@ -209,15 +244,15 @@ done_cb(uv_async_t *h)
 /* A big crew's render goes to the web's thread (sync: and is waited for),
  * a small one's runs here. */
 static void
-render(struct web *w, size_t n, const struct status_crew *c, int64_t now,
-    int sync)
+render(struct web *w, size_t n, const struct status_crew *c,
+    const struct render_more *more, int64_t now, int sync)
 {
 	struct job *j;
 	uint64_t t0;
 
 	if (n < w->thread_agents || !w->th_up) {
 		t0 = uv_hrtime();
-		(void)render_publish(w->render, w->st, n, c, now);
+		(void)render_publish(w->render, w->st, n, c, more, now);
 		pacer_render_cost(&w->pacer, uv_hrtime() - t0);
 		return;
 	}
@@ -225,6 +260,19 @@ render(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	j->w = w;
 	j->st = status_clone(w->st, n);
 	j->n = n;
+	/* The thread's own copies: the series name the cloned agents. */
+	j->ma = xreallocarray(NULL, n ? n : 1, sizeof(*j->ma));
+	memcpy(j->ma, more->metrics, n * sizeof(*j->ma));
+	for (size_t i = 0; i < n; i++)
+		j->ma[i].name = j->st[i].name;
+	j->mc = *more->crew;
+	j->timeline = xmalloc(more->timeline_len + 1);
+	memcpy(j->timeline, more->timeline, more->timeline_len);
+	j->timeline[more->timeline_len] = '\0';
+	j->more = *more;
+	j->more.metrics = j->ma;
+	j->more.crew = &j->mc;
+	j->more.timeline = j->timeline;
 	j->c = *c;
 	/* The crew's strings are the loop's: the job takes copies. */
 	j->name = c->name ? xstrdup(c->name) : NULL;
@@ -260,11 +308,52 @@ sentinel_counts(struct web *w)
 	return w->sentinel ? w->sentinel(w->sentinel_arg) : &none;
 }
 
+/* What the snapshot carries beside the status (render.h): the agents'
+ * series and the day's body, built again only when the tally moved or
+ * the window's slot did. */
+static void
+more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
+    struct metrics_crew *mc, struct render_more *more)
+{
+	struct gate *g = daemon_gate(w->d);
+	int64_t slot = now / TIMELINE_SLOT_MS;
+
+	if (n > w->macap) {
+		w->ma = xreallocarray(w->ma, n, sizeof(*w->ma));
+		w->macap = n;
+	}
+	tally_gate(w->tally, g->used, (int)g->nwait, now);
+	tally_metrics(w->tally, w->st, n, w->ma, now, c->boot_ms,
+	    c->grace_ms);
+	memset(mc, 0, sizeof(*mc));
+	mc->gate_slots = g->slots;
+	mc->gate_used = g->used;
+	mc->gate_waiting = g->nwait;
+	/* Failover (SPEC §12) is not built: this keeper is the one. */
+	mc->active = 1;
+	mc->boot_ms = c->boot_ms;
+	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
+	    slot != w->tl_slot) {
+		free(w->tl_body);
+		w->tl_body = tally_timeline(w->tally, w->st, n, g->slots, now,
+		    web_redact, w, &w->tl_len);
+		w->tl_version = tally_version(w->tally);
+		w->tl_slot = slot;
+	}
+	more->metrics = w->ma;
+	more->crew = mc;
+	more->timeline = w->tl_body;
+	more->timeline_len = w->tl_len;
+	more->version = w->tl_version ^ ((uint64_t)slot << 40);
+}
+
 static void
 publish_now(struct web *w, int sync)
 {
 	size_t n = daemon_nworkers(w->d);
 	struct status_crew c;
+	struct metrics_crew mc;
+	struct render_more more;
 	uint64_t sched = 0;
 	int64_t now, next = 0;
 
@@ -292,7 +381,8 @@ publish_now(struct web *w, int sync)
 	daemon_status_crew(w->d, &c);
 	c.sentinel = sentinel_counts(w);
 	now = util_now_ms();
-	render(w, n, &c, now, sync);
+	more_of(w, n, &c, now, &mc, &more);
+	render(w, n, &c, &more, now, sync);
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = status_health_next(&w->st[i], now, c.boot_ms,
 		    c.grace_ms);
@@ -368,6 +458,25 @@ write_addr(struct web *w)
 		log_warnx("event=http-addr-failed error=\"%s\"", err);
 }
 
+/* A tick ended: count it for /metrics and draw it on the day. */
+static void
+tick_done(struct web *w, struct worker *wk)
+{
+	struct worker_last l;
+	struct tally_run r;
+
+	worker_last(wk, &l);
+	r = (struct tally_run){ .run_id = l.run_id, .trigger = l.trigger,
+	    .outcome = l.outcome, .scheduled_ms = l.scheduled_ms,
+	    .started_ms = l.started_ms, .duration_ms = l.duration_ms,
+	    .tokens_prompt = l.tokens_prompt,
+	    .tokens_completion = l.tokens_completion,
+	    .committed = l.commit_id != NULL, .missed = l.missed,
+	    .error = l.error, .in_gate = daemon_gate(w->d)->slots > 0 };
+	tally_tick(w->tally, worker_name(wk), &r, util_now_ms());
+	changed(w);
+}
+
 static void
 on_daemon(struct daemon *d, enum daemon_event ev, struct worker *wk,
     void *arg)
@@ -394,6 +503,8 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *wk,
 		write_addr(w);	/* up, signals handled */
 		break;
 	case DAEMON_TICK_DONE:
+		tick_done(w, wk);
+		break;
 	case DAEMON_RELOADING:
 	case DAEMON_STOPPING:
 		break;
@@ -407,11 +518,29 @@ on_tick(uv_timer_t *t)
 }
 
 static void
+seed_rows_free(struct web *w)
+{
+	for (size_t i = 0; i < w->nseed; i++) {
+		free(w->seed_rows[i].agent);
+		free(w->seed_rows[i].run_id);
+		free(w->seed_rows[i].error);
+	}
+	free(w->seed_rows);
+	w->seed_rows = NULL;
+	w->nseed = w->seedcap = 0;
+}
+
+static void
 web_maybe_free(struct web *w)
 {
 	if (!w->stopping || w->tick_open || w->pace_open || w->feed_busy ||
-	    w->done_open)
+	    w->done_open || w->seed_busy)
 		return;
+	seed_rows_free(w);
+	free(w->seed_db);
+	tally_free(w->tally);
+	free(w->ma);
+	free(w->tl_body);
 	json_decref(w->feed_out);
 	json_decref(w->commits_next);
 	uv_mutex_destroy(&w->mu);
@@ -540,6 +669,90 @@ feed_start(struct web *w)
 		w->feed_busy = 1;
 }
 
+/*
+ * The dashboard's day from history: read once at start, on the pool
+ * with a connection of its own (the loop's is the daemon's), the rows
+ * that ended before the web started hearing of ticks: what ended later
+ * comes as TICK_DONE, so nothing is counted twice.
+ */
+static void
+seed_row(const struct run_rec *r, void *arg)
+{
+	struct web *w = arg;
+	struct seed_row *s;
+
+	if (r->ended_ms >= w->seed_before || strcmp(r->agent, "(crew)") == 0)
+		return;
+	if (w->nseed == w->seedcap) {
+		w->seedcap = w->seedcap ? w->seedcap * 2 : 256;
+		w->seed_rows = xreallocarray(w->seed_rows, w->seedcap,
+		    sizeof(*w->seed_rows));
+	}
+	s = &w->seed_rows[w->nseed++];
+	s->agent = xstrdup(r->agent);
+	s->run_id = xasprintf("%lld", (long long)r->id);
+	s->error = r->error ? xstrdup(r->error) : NULL;
+	s->outcome = r->outcome;
+	s->scheduled_ms = r->scheduled_ms;
+	s->started_ms = r->started_ms;
+	s->duration_ms = r->started_ms ? r->duration_ms : -1;
+}
+
+static void
+seed_work(uv_work_t *req)
+{
+	struct web *w = req->data;
+	struct store *st = NULL;
+	char err[512];
+
+	if (access(w->seed_db, F_OK) != 0)
+		return;
+	if (store_open(w->seed_db, &st, err, sizeof(err)) != 0) {
+		log_warnx("event=timeline-seed-failed error=%s", log_qv(err));
+		return;
+	}
+	if (store_runs_since(st, w->seed_since, seed_row, w) < 0)
+		log_warnx("event=timeline-seed-failed error=%s",
+		    log_qv(store_errmsg(st)));
+	store_close(st);
+}
+
+static void
+seed_done(uv_work_t *req, int status)
+{
+	struct web *w = req->data;
+	int64_t now = util_now_ms();
+	int gated = daemon_gate(w->d)->slots > 0;
+
+	w->seed_busy = 0;
+	if (w->stopping) {
+		web_maybe_free(w);
+		return;
+	}
+	for (size_t i = 0; status == 0 && i < w->nseed; i++) {
+		struct seed_row *s = &w->seed_rows[i];
+		struct timeline_run r = { .run_id = s->run_id,
+		    .outcome = s->outcome, .at_ms = s->started_ms ?
+		    s->started_ms : s->scheduled_ms,
+		    .duration_ms = s->duration_ms, .error = s->error };
+
+		tally_seed(w->tally, s->agent, &r, s->started_ms, gated, now);
+	}
+	seed_rows_free(w);
+	changed(w);
+}
+
+static void
+seed_start(struct web *w)
+{
+	w->seed_db = xasprintf("%s/keeper.db", daemon_data(w->d));
+	w->seed_before = util_now_ms();
+	w->seed_since = w->seed_before - TIMELINE_WINDOW_MS;
+	w->seed.data = w;
+	if (uv_queue_work(w->loop, &w->seed, seed_work, seed_done) == 0)
+		w->seed_busy = 1;
+}
+
 void
 web_set_sentinel(struct web *w, web_sentinel_fn fn, void *arg)
 {
@@ -557,6 +770,7 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	w->loop = daemon_loop(d);
 	w->store = snapshot_store_new();
 	w->render = render_new(w->store, NULL, NULL);
+	w->tally = tally_new();
 	uv_mutex_init(&w->mu);
 	uv_cond_init(&w->cv);
 	uv_async_init(w->loop, &w->done, done_cb);
@@ -579,6 +793,7 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	w->pace_open = 1;
 	publish_now(w, 1);	/* arms the tick */
 	daemon_observe(d, on_daemon, w);
+	seed_start(w);		/* after: what ends from now on is heard */
 	feed_start(w);
 	*out = w;
 	return 0;

@@ -406,12 +406,55 @@ test_snapshot_refs(void **state)
 	snapshot_store_free(st);
 }
 
+/* /metrics and /_timeline come from the same snapshot as the rest:
+ * the exposition with Prometheus's content type, HEAD with no body. */
+static void
+test_metrics_and_timeline(void **state)
+{
+	struct fixture *f = *state;
+	static const char m[] = "# HELP keeper_active x\n# TYPE keeper_active "
+	    "gauge\nkeeper_active 1\n";
+	struct snapshot *s;
+	char *r;
+
+	r = request(f->port, "GET", "/metrics");	/* before any */
+	assert_status(r, 200);
+	assert_string_equal(body_of(r), "");
+	free(r);
+	s = snapshot_new(xstrdup("{}"), 2, xstrdup("{}"), 2, 200,
+	    xstrdup("{}"), 2);
+	snapshot_set_more(s, xstrdup(m), strlen(m), xstrdup("{\"agents\":{}}"),
+	    13);
+	snapshot_publish(f->store, s);
+	r = request(f->port, "GET", "/metrics");
+	assert_status(r, 200);
+	assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4; "
+	    "charset=utf-8\r\n"));
+	assert_string_equal(body_of(r), m);
+	free(r);
+	r = request(f->port, "HEAD", "/metrics");
+	assert_status(r, 200);
+	assert_non_null(strstr(r, "Content-Length: 66\r\n"));
+	assert_string_equal(body_of(r), "");
+	free(r);
+	r = request(f->port, "GET", "/_timeline");
+	assert_status(r, 200);
+	assert_non_null(strstr(r, "Content-Type: application/json"));
+	assert_string_equal(body_of(r), "{\"agents\":{}}");
+	free(r);
+	r = request(f->port, "POST", "/metrics");
+	assert_status(r, 405);
+	free(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_refs),
 		cmocka_unit_test(test_bad_listen),
+		cmocka_unit_test_setup_teardown(test_metrics_and_timeline,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_head_404_405, setup,

@@ -75,9 +75,9 @@ test_triggers(void **state)
 	    METRICS_TRIGGER_SCHEDULE);
 	assert_int_equal(metrics_trigger_parse("run-once"),
 	    METRICS_TRIGGER_RUN_ONCE);
-	assert_int_equal(metrics_trigger_parse("boot"), METRICS_TRIGGER_BOOT);
-	assert_int_equal(metrics_trigger_parse("reload"),
-	    METRICS_TRIGGER_RELOAD);
+	assert_int_equal(metrics_trigger_parse("catch-up"),
+	    METRICS_TRIGGER_CATCH_UP);
+	assert_int_equal(metrics_trigger_parse("retry"), METRICS_TRIGGER_RETRY);
 	assert_int_equal(metrics_trigger_parse("cron"), -1);
 }
 
@@ -257,7 +257,7 @@ render_sample(void)
 	a[0].runs[OUTCOME_NO_WORK] = 2;
 	a[0].ticks[METRICS_TRIGGER_SCHEDULE] = 42;
 	a[1].runs[OUTCOME_FAILED] = 3;
-	a[1].ticks[METRICS_TRIGGER_BOOT] = 1;
+	a[1].ticks[METRICS_TRIGGER_RETRY] = 1;
 	a[1].ticks[METRICS_TRIGGER_SCHEDULE] = 2;
 	for (int i = 0; i < 40; i++) {
 		metrics_hist_observe(&a[0].duration, 0.009 + i * 0.0003);

@@ -62,7 +62,7 @@ test_publish_and_skip(void **state)
 	struct snapshot *s;
 
 	(void)state;
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW), 1);
 	s = snapshot_acquire(st);
 	assert_int_equal(s->version, 1);
 	assert_int_equal(s->health_code, 200);
@@ -73,20 +73,20 @@ test_publish_and_skip(void **state)
 	snapshot_release(s);
 
 	/* Only the clock moved: nothing to tell anyone. */
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 1000), 0);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 1000), 0);
 	/* A run starts: published. */
 	a.running = 1;
 	a.run_started_ms = NOW + 2000;
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 2000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 2000), 1);
 	s = snapshot_acquire(st);
 	assert_int_equal(s->version, 2);
 	assert_non_null(strstr(s->activity, "\"running\":true"));
 	snapshot_release(s);
 	/* Health decays with time alone: published when the verdict flips. */
 	a.running = 0;
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 3000), 1);
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 89000), 0);
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 100000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 3000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 89000), 0);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 100000), 1);
 	s = snapshot_acquire(st);
 	assert_int_equal(s->health_code, 503);
 	assert_non_null(strstr(s->health, "\"desk\":\"late\""));
@@ -94,12 +94,12 @@ test_publish_and_skip(void **state)
 
 	/* New commits: published. */
 	render_set_commits(p, json_loads("[{\"id\":\"c1\"}]", 0, NULL));
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 100000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 100000), 1);
 	s = snapshot_acquire(st);
 	assert_non_null(strstr(s->changes, "\"commits\":[{\"id\":\"c1\"}]"));
 	snapshot_release(s);
 	render_set_commits(p, json_string("not an array"));
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW + 100000), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW + 100000), 1);
 	s = snapshot_acquire(st);
 	assert_non_null(strstr(s->changes, "\"commits\":[]"));
 	snapshot_release(s);
@@ -126,7 +126,7 @@ test_everything_redacted(void **state)
 	a.running = 1;
 	render_set_commits(p, json_loads("[{\"id\":\"c1\","
 	    "\"subject\":\"desk: leaked sk-commit\"}]", 0, NULL));
-	assert_int_equal(render_publish(p, &a, 1, &crew, NOW), 1);
+	assert_int_equal(render_publish(p, &a, 1, &crew, NULL, NOW), 1);
 	assert_true(calls > 0);
 	s = snapshot_acquire(st);
 	assert_null(strstr(s->activity, "sk-"));
@@ -141,11 +141,47 @@ test_everything_redacted(void **state)
 	snapshot_store_free(st);
 }
 
+/* The snapshot carries /metrics and /_timeline; a change in them alone
+ * (the tally's version) is published, the clock alone is not. */
+static void
+test_more_bodies(void **state)
+{
+	struct snapshot_store *st = snapshot_store_new();
+	struct render *p = render_new(st, NULL, NULL);
+	struct agent_status a = agent("desk");
+	struct metrics_agent ma = { .name = "desk", .health = HEALTH_OK };
+	struct metrics_crew mc = { .gate_slots = 2, .active = 1,
+	    .boot_ms = NOW };
+	struct render_more more = { &ma, &mc, "{\"agents\":{}}", 13, 1 };
+	struct snapshot *s;
+
+	(void)state;
+	ma.runs[OUTCOME_DONE] = 3;
+	assert_int_equal(render_publish(p, &a, 1, &crew, &more, NOW), 1);
+	s = snapshot_acquire(st);
+	assert_non_null(strstr(s->metrics, "\nkeeper_runs_total{agent=\"desk\","
+	    "outcome=\"done\"} 3\n"));
+	assert_non_null(strstr(s->metrics, "\nkeeper_active 1\n"));
+	assert_int_equal(s->metrics_len, strlen(s->metrics));
+	assert_string_equal(s->timeline, "{\"agents\":{}}");
+	snapshot_release(s);
+	assert_int_equal(render_publish(p, &a, 1, &crew, &more, NOW + 10), 0);
+	ma.runs[OUTCOME_DONE] = 4;
+	more.version = 2;
+	assert_int_equal(render_publish(p, &a, 1, &crew, &more, NOW + 20), 1);
+	s = snapshot_acquire(st);
+	assert_non_null(strstr(s->metrics, "outcome=\"done\"} 4\n"));
+	snapshot_release(s);
+	render_free(p);
+	snapshot_store_free(st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_publish_and_skip),
+		cmocka_unit_test(test_more_bodies),
 		cmocka_unit_test(test_everything_redacted),
 	};
 

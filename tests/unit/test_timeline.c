@@ -140,9 +140,9 @@ test_gate(void **state)
 	timeline_gate_run(&g, T0, 0, T0 + SLOT);
 	s = dump(timeline_gate_json(&g, 2, T0 + 2 * SLOT - 1));
 	assert_string_equal(s, "{\"slots\":2,\"strip\":["
-	    "{\"t\":1800000000000,\"busy\":0.5,\"peak_used\":0,"
+	    "{\"t\":1800000000000,\"busy_ms\":900000,\"peak_used\":0,"
 	    "\"peak_waiting\":0},"
-	    "{\"t\":1800000900000,\"busy\":0.25,\"peak_used\":2,"
+	    "{\"t\":1800000900000,\"busy_ms\":450000,\"peak_used\":2,"
 	    "\"peak_waiting\":3}]}");
 	free(s);
 	/* A day later the first slot's ring entry holds a new one; the
@@ -151,9 +151,9 @@ test_gate(void **state)
 	    TIMELINE_WINDOW_MS), 1);
 	s = dump(timeline_gate_json(&g, 2, T0 + TIMELINE_WINDOW_MS));
 	assert_string_equal(s, "{\"slots\":2,\"strip\":["
-	    "{\"t\":1800000900000,\"busy\":0.25,\"peak_used\":2,"
+	    "{\"t\":1800000900000,\"busy_ms\":450000,\"peak_used\":2,"
 	    "\"peak_waiting\":3},"
-	    "{\"t\":1800086400000,\"busy\":0.0,\"peak_used\":1,"
+	    "{\"t\":1800086400000,\"busy_ms\":0,\"peak_used\":1,"
 	    "\"peak_waiting\":0}]}");
 	free(s);
 }
