@@ -1,13 +1,15 @@
 /*
- * upkeep: systemd notification, state-change alerts, the sentinel and
- * housekeeping, as an observer of the daemon (see upkeep.h). The logic
- * lives in notify.c, alert.c, sentinel.c and housekeep.c; this file only
- * gathers the daemon's facts, calls them and acts on what they decide.
+ * upkeep: systemd notification, state-change alerts, result deliveries,
+ * the sentinel and housekeeping, as an observer of the daemon (see
+ * upkeep.h). The logic lives in notify.c, alertstep.c and the alert
+ * folder, sentinel.c and housekeep.c; this file only gathers the
+ * daemon's facts, calls them and acts on what they decide.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -17,6 +19,7 @@
 #include "housekeep.h"
 #include "log.h"
 #include "notify.h"
+#include "redact.h"
 #include "sentinel.h"
 #include "settings.h"
 #include "status.h"
@@ -29,6 +32,9 @@ struct upkeep {
 	struct daemon		*d;
 	struct notify		 nfy;
 	struct alert_hub	*alerts;
+	struct alert_dests	 env_dests;	/* KEEPER_ALERT_URL's */
+	struct alert_dests	 dests;		/* the hub's: env's + crew's */
+	char			*dests_crew;	/* the title they went with */
 	uv_timer_t		 cron;
 	int			 cron_armed;
 	int			 ready_sent;
@@ -46,6 +52,69 @@ struct upkeep {
 
 static void	on_daemon(struct daemon *, enum daemon_event, struct worker *,
 		    void *);
+
+/*
+ * Where alerts and results go: KEEPER_ALERT_URL's destinations (with
+ * KEEPER_ALERT_FORMAT as their default format) and the crew's
+ * #+ALERT-URL: lines (with #+ALERT-FORMAT:), together; a destination
+ * named in both gets one copy. The settings are read once; the crew's
+ * come and go with reloads (sync_dests()).
+ */
+static void
+env_dests(struct upkeep *s, const struct settings *set)
+{
+	char err[256];
+
+	if (alert_hub_dests_config(set->alert_url, set->alert_format,
+	    &s->env_dests, err, sizeof(err)) == 0)
+		return;
+	/* A bad setting must not stop the agents, nor silence the alerts
+	 * it can still describe: a bad format falls back to json. */
+	log_warnx("event=alert-config error=%s", log_qv(err));
+	alert_dest_release(&s->env_dests);
+	if (alert_hub_dests_config(set->alert_url, NULL, &s->env_dests, err,
+	    sizeof(err)) == -1) {
+		log_warnx("event=alert-config error=%s", log_qv(err));
+		alert_dest_release(&s->env_dests);
+	}
+}
+
+static void
+wanted_dests(struct upkeep *s, struct alert_dests *out)
+{
+	const struct crew *c = daemon_crew(s->d);
+
+	memset(out, 0, sizeof(*out));
+	alert_dest_copy(out, &s->env_dests);
+	if (c != NULL)
+		alert_dest_append(out, &c->alerts);
+}
+
+/* A reload changed the crew's destinations (or its title): the hub
+ * takes the new list, keeping its tracks and its queues. */
+static void
+sync_dests(struct upkeep *s)
+{
+	const struct crew *c = daemon_crew(s->d);
+	const char *title = c ? c->title : NULL;
+	struct alert_dests want;
+	char err[256];
+
+	wanted_dests(s, &want);
+	if (alert_dest_equal(&want, &s->dests) && (title == s->dests_crew ||
+	    (title && s->dests_crew && strcmp(title, s->dests_crew) == 0))) {
+		alert_dest_release(&want);
+		return;
+	}
+	if (alert_hub_reconfigure(s->alerts, title, &want, err,
+	    sizeof(err)) == -1)
+		log_warnx("event=alert-config error=%s", log_qv(err));
+	log_info("event=alert-destinations count=%zu", want.n);
+	alert_dest_release(&s->dests);
+	s->dests = want;
+	free(s->dests_crew);
+	s->dests_crew = title ? xstrdup(title) : NULL;
+}
 
 struct upkeep *
 upkeep_new(struct daemon *d)
@@ -65,18 +134,25 @@ upkeep_new(struct daemon *d)
 	else if (notify_enabled(&s->nfy))
 		log_debug("event=notify socket=%s watchdog_ms=%" PRId64,
 		    log_qv(s->nfy.sockname), s->nfy.watchdog_ms);
-	s->alerts = alert_hub_from_settings(c ? c->title : NULL, set, err,
-	    sizeof(err));
-	if (s->alerts == NULL) {
+	if (alert_hub_config(set->alert_after, set->alert_gap, &p, err,
+	    sizeof(err)) == -1) {
 		/* A bad alert setting must not stop the agents: alert with
 		 * the defaults, and say so. */
 		log_warnx("event=alert-config error=%s", log_qv(err));
 		alert_policy_default(&p);
-		s->alerts = alert_hub_new(c ? c->title : NULL, set->alert_url,
-		    &p, err, sizeof(err));
+	}
+	env_dests(s, set);
+	wanted_dests(s, &s->dests);
+	s->dests_crew = c && c->title ? xstrdup(c->title) : NULL;
+	s->alerts = alert_hub_new_dests(s->dests_crew, &s->dests, &p, err,
+	    sizeof(err));
+	if (s->alerts == NULL) {
+		log_warnx("event=alert-config error=%s", log_qv(err));
+		alert_dest_release(&s->dests);
+		s->alerts = alert_hub_new_dests(s->dests_crew, NULL, &p, err,
+		    sizeof(err));
 		if (s->alerts == NULL)
-			s->alerts = alert_hub_new(NULL, NULL, &p, err,
-			    sizeof(err));
+			fatalx("alerts: %s", err);
 	}
 	daemon_observe(d, on_daemon, s);
 	return s;
@@ -101,6 +177,129 @@ alert_on(struct upkeep *s, const struct alert_input *in)
 		log_warnx("agent=%s event=alert-record-failed error=%s",
 		    log_qv(a.agent), log_qv(store_errmsg(st)));
 	free(text);
+}
+
+/* One line in run id's delivery column (store.h), stamped with when. */
+static void
+note_delivery(struct upkeep *s, const char *run_id, const char *what)
+{
+	struct store *st = daemon_store(s->d);
+	char *end, at[32], *line;
+	long long id;
+	time_t now = (time_t)(util_now_ms() / 1000);
+	struct tm tm;
+
+	if (st == NULL || run_id == NULL || *run_id == '\0')
+		return;
+	id = strtoll(run_id, &end, 10);
+	if (*end != '\0' || id <= 0)
+		return;		/* no history row (p... ids) */
+	gmtime_r(&now, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	line = xasprintf("%s %s", at, what);
+	if (store_note_delivery(st, id, line) == -1)
+		log_warnx("event=delivery-record-failed run=%s error=%s",
+		    run_id, log_qv(store_errmsg(st)));
+	free(line);
+}
+
+/* What the lanes made of the results since the last look. */
+static void
+note_reports(struct upkeep *s)
+{
+	struct alert_hub_report *r = NULL;
+	uint64_t lost = 0;
+	size_t n;
+	char *what;
+
+	if (s->alerts == NULL ||
+	    (n = alert_hub_take_reports(s->alerts, &r, &lost)) == 0) {
+		if (lost > 0)
+			log_warnx("event=delivery-reports-lost count=%llu",
+			    (unsigned long long)lost);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		switch (r[i].event) {
+		case ALERT_QUEUE_SENT:
+			what = r[i].attempts > 1 ? xasprintf("%s: delivered "
+			    "after %d tries", r[i].dest, r[i].attempts) :
+			    xasprintf("%s: delivered", r[i].dest);
+			break;
+		case ALERT_QUEUE_RETRYING:
+			what = xasprintf("%s: %s, retrying", r[i].dest,
+			    r[i].why);
+			break;
+		case ALERT_QUEUE_REFUSED:
+			what = xasprintf("%s: refused (%s), not sent",
+			    r[i].dest, r[i].why);
+			break;
+		case ALERT_QUEUE_EXPIRED:
+			what = xasprintf("%s: given up after %d tries (%s)",
+			    r[i].dest, r[i].attempts, r[i].why);
+			break;
+		default:
+			what = xasprintf("%s: dropped (%s)", r[i].dest,
+			    r[i].why);
+			break;
+		}
+		note_delivery(s, r[i].run_id, what);
+		free(what);
+	}
+	if (lost > 0)
+		log_warnx("event=delivery-reports-lost count=%llu",
+		    (unsigned long long)lost);
+	free(r);
+}
+
+/* ---- results (dual delivery) ---- */
+
+/*
+ * A member's :NOTIFY: sends its run's result: the output, after the
+ * error for a run that was not done, redacted with the daemon's
+ * patterns (the worker redacted it once already; the error was not) and
+ * cut to each receiver's limit by its format. The history row is the
+ * audit copy; what becomes of each copy is noted beside it
+ * (note_reports()), never in its outcome.
+ */
+static void
+deliver_result(struct upkeep *s, struct worker *w)
+{
+	struct daemon *d = s->d;
+	const struct crew_member *m = crew_find(daemon_crew(d),
+	    worker_name(w));
+	struct worker_last l;
+	struct alert_result res;
+	struct sb raw = { 0 };
+	char *text;
+	int n;
+
+	if (m == NULL || m->notify == CREW_NOTIFY_NONE)
+		return;
+	worker_last(w, &l);
+	if (!crew_notify_wants(m->notify, l.outcome))
+		return;
+	if (l.outcome != OUTCOME_DONE && l.error != NULL)
+		sb_adds(&raw, l.error);
+	if (l.result != NULL && *l.result != '\0') {
+		if (raw.len > 0)
+			sb_addc(&raw, '\n');
+		sb_adds(&raw, l.result);
+	}
+	text = redact_apply(daemon_redactor(d), raw.buf ? raw.buf : "",
+	    raw.len, NULL);
+	sb_release(&raw);
+	res = (struct alert_result){ .agent = worker_name(w),
+	    .run_id = l.run_id, .outcome = outcome_name(l.outcome),
+	    .text = text, .at_ms = l.ended_ms };
+	n = alert_hub_result(s->alerts, &res, m->notify_dests.n > 0 ?
+	    &m->notify_dests : NULL);
+	free(text);
+	log_info("agent=%s event=result run=%s outcome=%s copies=%d",
+	    log_qv(worker_name(w)), l.run_id, outcome_name(l.outcome), n);
+	if (n == 0)
+		note_delivery(s, l.run_id, "not sent: no destination "
+		    "(#+ALERT-URL:, :NOTIFY-URL: or KEEPER_ALERT_URL)");
 }
 
 static void
@@ -146,9 +345,15 @@ care_for_history(struct upkeep *s, int64_t now)
 static void
 tick_done(struct upkeep *s, struct worker *w)
 {
+	if (s->closing)
+		return;
+	sync_dests(s);
+	/* Results go out while draining too: the run happened. */
+	if (!worker_removed(w))
+		deliver_result(s, w);
 	/* A draining daemon arms no next tick, so its agents would look
 	 * stale: no verdicts then. */
-	if (s->closing || daemon_draining(s->d))
+	if (daemon_draining(s->d))
 		return;
 	if (worker_removed(w)) {
 		/* It left the crew: a member of that name added later starts
@@ -318,7 +523,9 @@ bound_journals(struct upkeep *s)
  *   every run   the sentinel: missed timers, overdue runs, leaked slots
  *               are detected, repaired, logged and counted;
  *   every run   health is evaluated for alerts (an agent goes stale
- *               without any tick to notice it);
+ *               without any tick to notice it), the alert destinations
+ *               follow the crew's, and what became of each delivered
+ *               result is noted beside its run;
  *   daily       history and alerts older than #+RETENTION: are pruned
  *               (HK_PRUNE_BATCH rows per run, so a long history never
  *               holds the loop), then keeper.db gives back its free
@@ -335,8 +542,12 @@ cron_cb(uv_timer_t *t)
 	struct daemon *d = s->d;
 	int64_t now = util_now_ms();
 
-	if (s->closing || daemon_draining(d))
+	if (s->closing)
 		return;
+	note_reports(s);
+	if (daemon_draining(d))
+		return;
+	sync_dests(s);
 	sentinel_run(s, now);
 	care_for_history(s, now);
 	for (size_t i = 0; i < daemon_nworkers(d); i++)
@@ -451,6 +662,9 @@ upkeep_close(struct upkeep *s)
 	s->closing = 1;
 	alert_hub_free(s->alerts);
 	s->alerts = NULL;
+	alert_dest_release(&s->env_dests);
+	alert_dest_release(&s->dests);
+	free(s->dests_crew);
 	handles = s->open_handles;
 	if (s->nfy.timer_armed) {
 		uv_timer_stop(&s->nfy.timer);

@@ -7,7 +7,8 @@
  *                READY=1, the watchdog and the housekeeping timer start
  *   reloading    around a SIGHUP re-read: RELOADING=1
  *   stopping     on drain: STOPPING=1
- *   tick done    health transitions -> alerts
+ *   tick done    health transitions -> alerts; a member's :NOTIFY: ->
+ *                its run's result to the receivers
  *
  * and, on its own timer (SERVICE_CRON_MS), runs the sentinel's checks and
  * repairs and the daily housekeeping duties.
