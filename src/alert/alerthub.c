@@ -378,13 +378,11 @@ alert_hub_take_reports(struct alert_hub *h, struct alert_hub_report **out,
 }
 
 void
-alert_hub_free(struct alert_hub *h)
+alert_hub_stop(struct alert_hub *h)
 {
 	struct table_ent *e;
 	size_t left = 0, pos;
 
-	if (h == NULL)
-		return;
 	/* Every lane stops at once; then each is joined. */
 	for (size_t i = 0; i < h->nlanes; i++)
 		alert_queue_cancel(h->lanes[i].q);
@@ -392,9 +390,18 @@ alert_hub_free(struct alert_hub *h)
 		left += alert_queue_stop(h->lanes[i].q);
 		free(h->lanes[i].url);
 	}
+	h->nlanes = 0;
 	if (left > 0)
 		log_warnx("event=alert_dropped count=%zu why=\"shutting "
 		    "down\"", left);
+}
+
+void
+alert_hub_free(struct alert_hub *h)
+{
+	if (h == NULL)
+		return;
+	alert_hub_stop(h);
 	alert_dest_release(&h->dests);
 	pos = 0;
 	while ((e = table_next(&h->tracks, &pos)) != NULL)

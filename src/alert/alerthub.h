@@ -93,6 +93,9 @@ void		 alert_hub_forget(struct alert_hub *, const char *agent);
 /* Delivery counters summed over the lanes (zero without any). */
 void		 alert_hub_stats(struct alert_hub *,
 		    struct alert_queue_stats *);
+/* Stop every lane (at most one request timeout); what they still held
+ * is given up and reported. Nothing is delivered after. */
+void		 alert_hub_stop(struct alert_hub *);
 void		 alert_hub_free(struct alert_hub *);
 
 #endif

@@ -660,6 +660,10 @@ upkeep_close(struct upkeep *s)
 		return;
 	daemon_observe(s->d, NULL, s);
 	s->closing = 1;
+	/* What the lanes made of the last results goes in history too. */
+	note_reports(s);
+	alert_hub_stop(s->alerts);
+	note_reports(s);
 	alert_hub_free(s->alerts);
 	s->alerts = NULL;
 	alert_dest_release(&s->env_dests);

@@ -1044,8 +1044,8 @@ tick_finish(struct worker *w, enum outcome o)
 	 * being spaced or rendered on the web's thread (a big crew): a
 	 * closed row is then already in /_activity. */
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
-	stage_record(w);
 	keep_last(w);
+	stage_record(w);
 	stage_publish(w);
 	stage_schedule(w);
 }
@@ -1055,8 +1055,8 @@ tick_finish(struct worker *w, enum outcome o)
 static void
 keep_last(struct worker *w)
 {
-	/* A tick without a run has its row only once stage_record() wrote
-	 * it; w->run_id is a run's. */
+	/* A tick without a run gets its row in stage_record(), which fills
+	 * the id in then; w->run_id is a run's. */
 	if (w->row_id > 0)
 		snprintf(w->last.run_id, sizeof(w->last.run_id), "%" PRId64,
 		    w->row_id);
@@ -1137,7 +1137,7 @@ stage_record(struct worker *w)
 	run_rec_init(&r, w);
 	r.id = w->row_id;
 	r.started_ms = w->started_ms;
-	r.ended_ms = now_ms(w);
+	r.ended_ms = w->last.ended_ms;	/* keep_last()'s, so both agree */
 	r.duration_ms = w->duration_ms;
 	r.outcome = w->outcome;
 	r.exit_code = w->exit_code;
@@ -1160,6 +1160,9 @@ stage_record(struct worker *w)
 	else if ((w->row_id = store_record(w->env->store, &r)) < 0)
 		log_warnx("agent=%s event=history-write-failed msg=%s",
 		    w->name, log_qv(store_errmsg(w->env->store)));
+	else
+		snprintf(w->last.run_id, sizeof(w->last.run_id), "%" PRId64,
+		    w->row_id);
 	free(head);
 }
 

@@ -174,6 +174,40 @@ def test_crew_errors_exact(tmp_path):
     ]
 
 
+def test_alert_keywords_exact(tmp_path):
+    """The alert destinations (keeper-crew(5)): each bad one at its line,
+    naming a destination by its scheme and host, never its secret path."""
+    write(tmp_path, "a.org", DEF)
+    write(tmp_path, "crew.org", """\
+        #+ALERT-FORMAT: teams
+        #+ALERT-URL: https://api.telegram.org/botSECRET/sendMessage format=telegram
+        #+ALERT-URL: https://ntfy.sh/ops
+        #+ALERT-CHAT: ops room
+        * desk
+        :PROPERTIES:
+        :DEF: a.org
+        :NOTIFY: sometimes
+        :NOTIFY-URL: hooks.slack.com/services/SECRET
+        :END:
+        """)
+    p = run("crew.org", cwd=tmp_path)
+    assert p.returncode == 65
+    assert p.stderr.splitlines() == [
+        "crew.org:1: invalid #+ALERT-FORMAT: unknown alert format 'teams' "
+        "(json, ntfy, slack, discord, telegram)",
+        "crew.org:4: invalid #+ALERT-CHAT: 'ops room' (a telegram chat: a "
+        "number, or @channelname)",
+        "crew.org:2: invalid #+ALERT-URL: alert destination 1 "
+        "(https://api.telegram.org): telegram needs a chat (chat=ID or "
+        "#+ALERT-CHAT:)",
+        "crew.org:8: invalid :NOTIFY: 'sometimes' (expected done, failed or "
+        "always)",
+        "crew.org:9: invalid :NOTIFY-URL: 'hooks.slack.com' is not an "
+        "http:// or https:// URL",
+    ]
+    assert "SECRET" not in p.stderr
+
+
 def test_lifecycle_errors_exact(tmp_path):
     write(tmp_path, "lc.org", """\
         #+START: nowhere
