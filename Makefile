@@ -107,7 +107,7 @@ unit: $(UNIT_BIN)
 	    echo "== $$t"; $$t || fail=1; \
 	done; exit $$fail
 
-# test_metrics --render feeds promtool in test_metrics_format.py.
+# test_metrics --render feeds promtool in test_s10_metrics.py.
 integration: $(B)/keeper $(B)/keeper-exec $(B)/org-dump $(B)/tests/test_metrics
 	KEEPER_BIN=$(CURDIR)/$(B)/keeper ORG_DUMP=$(CURDIR)/$(B)/org-dump \
 	    $(PY) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)

@@ -4,7 +4,7 @@
  * where they belong.
  *
  * Run as `test_metrics --render` it prints a sample exposition instead,
- * for tests/integration/test_metrics_format.py to hand to promtool.
+ * for tests/integration/test_s10_metrics.py to hand to promtool.
  */
 #include <stdarg.h>
 #include <stddef.h>
