@@ -1,5 +1,6 @@
 """SPEC §10, the read-only HTTP plane, over real sockets against the real
-daemon: endpoint shapes (/_activity, /_changes, /_health, /, /_events),
+daemon: endpoint shapes (/_activity, /_changes, /_health, /_timeline, /,
+/_events; /metrics is test_s10_metrics.py's),
 answers while an agent is mid-run or its commit is in flight, HEAD, 404
 and 405, hostile clients, live events, and no secret ever served.
 (How fast it answers is bench/http.sh's to measure, not this file's. The
@@ -441,7 +442,8 @@ def test_secret_never_served(plane):
     wait_for(lambda: running(plane, "blocker") and
              said(plane, "blocker", "starting with key"),
              what="blocker's steps")
-    paths = ("/_activity", "/_health", "/_changes", "/")
+    paths = ("/_activity", "/_health", "/_changes", "/", "/_timeline",
+             "/metrics")
     bodies = [plane.get(p)[2] for p in paths]
     bodies += [json.dumps(e).encode() for e in sse_events(plane, 1)]
     # The lines are there, with the secrets replaced.
@@ -567,7 +569,7 @@ def test_s10_endpoints_head_404_405(crew):
     p = crew.start()
     addr = crew.http_addr()
     wait_for(lambda: crew.closed("a"), what="a tick")
-    for path in ("/", "/_activity", "/_changes"):
+    for path in ("/", "/_activity", "/_changes", "/_timeline", "/metrics"):
         st, _, body = http_get(addr, path)
         assert st == 200, path
         st, _, hbody = http_get(addr, path, "HEAD")
@@ -596,4 +598,57 @@ def test_s10_health_503_when_failing(crew):
         st, _, body = http_get(addr, "/_health")
         return st == 503 and json.loads(body)["agents"]["bad"] == "failing"
     wait_for(failing, what="failing verdict")
+    assert crew.stop(p) == 0
+
+
+def test_timeline_has_the_days_runs(crew):
+    """GET /_timeline: each agent's strip holds its ticks by outcome in
+    15-minute slots (from the snapshot, with no waiting), the slot showing
+    its newest failure with the error history has; the gate's strip; and
+    /_activity says each schedule in words."""
+    crew.member("good", "echo fine", interval="200ms")
+    crew.member("bad", "echo 'no feed today' >&2; exit 2",
+                interval="300ms")
+    crew.write_crew(backoff_base="100ms")
+    p = crew.start()
+    wait_for(lambda: len(crew.closed("bad")) >= 3 and
+             len(crew.closed("good")) >= 3, what="a few runs each")
+    assert crew.stop(p) == 0
+    # Restarted: the day comes back from history, before any new run.
+    crew.write_crew(backoff_base="100ms", boot_grace="1h")
+    p = crew.start()
+    rows = crew.closed()
+    _, headers, body = crew.get("/_timeline")
+    assert headers["Content-Type"] == "application/json"
+    tl = json.loads(body)
+    wait_for(lambda: sum(sum(s["n"].values()) for a in json.loads(
+        crew.get("/_timeline")[2])["agents"].values() for s in a["strip"]
+        ) == len(rows), what="the seeded day")
+    tl = json.loads(crew.get("/_timeline")[2])
+    assert (tl["slot_ms"], tl["slots"]) == (900000, 96)
+    assert sorted(tl["agents"]) == ["bad", "good"]
+    for name in ("good", "bad"):
+        mine = [r for r in rows if r["agent"] == name]
+        strip = tl["agents"][name]["strip"]
+        counted = {}
+        for slot in strip:
+            for o, n in slot["n"].items():
+                counted[o] = counted.get(o, 0) + n
+        want = {}
+        for r in mine:
+            want[r["outcome"]] = want.get(r["outcome"], 0) + 1
+        assert counted == want
+        assert len(tl["agents"][name]["spark"]) == min(48, len(mine))
+    last_bad = [r for r in rows if r["agent"] == "bad"][-1]
+    shown = tl["agents"]["bad"]["strip"][-1]["run"]
+    assert shown == {"id": str(last_bad["id"]), "outcome": "failed",
+                     "at": last_bad["started"],
+                     "duration_ms": last_bad["duration_ms"],
+                     "error": last_bad["error"]}
+    assert tl["gate"]["slots"] == 2
+    assert sum(s["busy_ms"] for s in tl["gate"]["strip"]) == sum(
+        r["duration_ms"] for r in rows)
+    act = json.loads(crew.get("/_activity")[2])
+    assert [a["schedule_text"] for a in act["agents"]] == ["every 200ms",
+                                                           "every 300ms"]
     assert crew.stop(p) == 0
