@@ -1,9 +1,13 @@
 """SPEC §10, the dashboard (GET /) for people, in real headless Chromium
 against the real daemon: every agent rendered, the running state changing
-live when a run starts, no console errors. One screenshot per run goes to
-build/artifacts/. Chromium, its driver and selenium are dependencies
-(.ci/deps): missing, the test fails and names the package."""
+live when a run starts, the last day's strip of runs as history has them
+(a failed run's colour and hover text from its row), the sparkline, the
+schedule in words, the gate's strip, readable at 1400 and 390 px, no
+console errors. Screenshots go to build/artifacts/. Chromium, its driver
+and selenium are dependencies (.ci/deps): missing, the test fails and
+names the package."""
 
+import json
 import pathlib
 import shutil
 import subprocess
@@ -12,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import KEEPER, agent_commit, require, require_module
+from conftest import (KEEPER, agent_commit, require, require_module,
+                      wait_for)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -190,6 +195,119 @@ def test_dashboard_live(daemon, browser):
     daemon["gate"].touch()
     WebDriverWait(browser, 45, poll_frequency=0.05).until(
         lambda d: row_state(d, "scout") == "false")
+    errors = [e for e in browser.get_log("browser")
+              if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
+
+
+SLOT_MS = 15 * 60 * 1000
+BAD_RGB = "rgb(197, 48, 48)"     # --bad, the light theme's
+
+
+def took(ms):
+    """The page's duration words (dashboard.html took())."""
+    if ms < 1000:
+        return "%d ms" % ms
+    if ms < 60000:
+        return "%.1f s" % (ms / 1000)
+    raise AssertionError("longer runs are not made here")
+
+
+def cells(drv, name):
+    return drv.execute_script("""
+        var r = document.querySelector('.agent[data-agent="' +
+            arguments[0] + '"] [data-role="strip"]');
+        if (!r) return null;
+        return Array.from(r.children).map(function (c) {
+          return { t: +c.dataset.t, run: c.dataset.run || null,
+                   outcome: c.dataset.outcome || null,
+                   ticks: +(c.dataset.ticks || 0), title: c.title,
+                   bg: getComputedStyle(c).backgroundColor,
+                   w: c.getBoundingClientRect().width };
+        });""", name)
+
+
+@pytest.fixture
+def day(crew):
+    """good runs, flaky fails (saying why), a few times each; then the
+    crew goes quiet (an hour apart), so history is final."""
+    crew.member("good", "echo fine", interval="300ms")
+    crew.member("flaky", "echo 'the feed timed out' >&2; exit 2",
+                interval="400ms")
+    crew.write_crew(title="newsroom", backoff_base="100ms")
+    proc = crew.start()
+    wait_for(lambda: len(crew.closed("good")) >= 4 and
+             len(crew.closed("flaky")) >= 3, what="a few runs each")
+    crew.write_crew(title="newsroom", backoff_base="100ms",
+                    members=[(n, dict(p, INTERVAL="1h"))
+                             for n, p in crew.members])
+
+    def quiet():
+        agents = json.loads(crew.get("/_activity")[2])["agents"]
+        return all(not a["running"] and not a["queue_place"] and
+                   (a["next_tick"] or 0) > time.time() * 1000 + 1800 * 1000
+                   for a in agents)
+    wait_for(quiet, timeout=30, what="the crew to go quiet")
+    yield {"url": "http://" + crew.http_addr() + "/", "rows": crew.closed()}
+    assert crew.stop(proc, timeout=30) == 0
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_dashboard_day(day, browser, width):
+    WebDriverWait = require_module("selenium.webdriver.support.ui",
+                                   "python3-selenium").WebDriverWait
+    browser.set_window_size(width, 900)
+    browser.get(day["url"])
+    rows = day["rows"]
+    wait = WebDriverWait(browser, 45, poll_frequency=0.05)
+    for name in ("good", "flaky"):
+        mine = [r for r in rows if r["agent"] == name]
+        # The strip holds every run history has, each in its slot.
+        wait.until(lambda d: sum(c["ticks"] for c in cells(d, name) or [])
+                   == len(mine))
+        cs = cells(browser, name)
+        assert len(cs) == 96
+        assert [c["t"] for c in cs] == sorted(c["t"] for c in cs)
+        busy = {c["t"] for c in cs if c["ticks"]}
+        assert busy == {(r["started"] or r["scheduled"]) // SLOT_MS * SLOT_MS
+                        for r in mine}
+        assert all(c["w"] > 0 for c in cs)
+        # The sparkline: one point per run, up to 48.
+        pts = browser.execute_script("""
+            var p = document.querySelector('.agent[data-agent="' +
+                arguments[0] + '"] .spark polyline');
+            return p ? p.getAttribute('points').split(' ').length : 0;""",
+                                     name)
+        assert pts == min(48, len(mine))
+    # A failed run: the colour of failure and its row's words on hover.
+    failed = [r for r in rows if r["agent"] == "flaky"][-1]
+    assert failed["outcome"] == "failed"
+    (c,) = [c for c in cells(browser, "flaky") if c["run"] ==
+            str(failed["id"])]
+    assert c["outcome"] == "failed"
+    assert c["bg"] == BAD_RGB
+    line = c["title"].split("\n")[1]
+    assert line == "failed · run %d at %s · %s · %s" % (
+        failed["id"], time.strftime("%H:%M:%S",
+                                    time.localtime(failed["started"] / 1000)),
+        took(failed["duration_ms"]), failed["error"])
+    assert "the feed timed out" in failed["error"] or failed["error"]
+    good = [c for c in cells(browser, "good") if c["run"]]
+    assert good and all(c["bg"] != BAD_RGB for c in good)
+    # The schedule in words, as /_activity has it.
+    sched = browser.execute_script("""
+        return Array.from(document.querySelectorAll('[data-role="schedule"]'))
+            .map(function (e) { return e.textContent; });""")
+    assert sched == ["every 1h", "every 1h"]
+    # The gate's strip, with the slots held.
+    wait.until(lambda d: d.execute_script(
+        "return !document.getElementById('gatesec').hidden && "
+        "document.querySelectorAll('#gate i.g').length > 0"))
+    # Readable: nothing wider than the window.
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / ("dashboard-%d.png" % width)))
     errors = [e for e in browser.get_log("browser")
               if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []
