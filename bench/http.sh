@@ -11,8 +11,13 @@
 # (These were the functional suite's timing thresholds: timings belong
 # here, the tests keep only what the answers say.)
 #
+# Last, GET /metrics against GET /_activity on one daemon of 1,000
+# agents that have each run once: size, req/s, p99 and the mean latency
+# per KiB of each, under wrk and one GET at a time.
+#
 # Aims: keeper >= 0.5x nginx req/s; keeper p99 < 5 ms; one at a time,
-# keeper median < 50 ms and worst < 1 s, mid-run and mid-commit.
+# keeper median < 50 ms and worst < 1 s, mid-run and mid-commit; /metrics
+# no slower per byte than /_activity.
 # Knobs: BENCH_SECONDS (default 5), BENCH_CONNS (default 32),
 # BENCH_ROUNDS (default 2), BENCH_SINGLE (single GETs, default 200).
 set -euo pipefail
@@ -28,12 +33,12 @@ done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 T=$(mktemp -d /tmp/keeper-bench-http.XXXXXX)
-KPID= K2PID= NPID=
+KPID= K2PID= K3PID= NPID=
 cleanup() {
 	trap - EXIT INT TERM
 	set +e			# best effort: a process already gone is fine
 	touch "$T/stop"		# the busy runs end; the daemon drains at once
-	for pid in $KPID $K2PID; do
+	for pid in $KPID $K2PID $K3PID; do
 		kill "$pid" 2>/dev/null
 		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null
@@ -236,3 +241,69 @@ printf '  %-34s %-22s %6s %8s ms %8s ms\n' "" "nginx (static file)" "$nn" \
     "$nmed" "$nmax"
 [ "$commits" -eq 2 ] || echo "  note: the bulk run made no commit ($commits in HEAD)"
 printf '  aims: keeper median < 50 ms, worst < 1 s\n'
+
+# /metrics beside /_activity: 1,000 agents, each run once at boot (8 at a
+# time), then idle for an hour; both bodies come out of one snapshot.
+mkdir -p "$T/m/repo" "$T/m/data"
+git -C "$T/m/repo" init -q
+printf '* run\n#+begin_src sh\necho ok\n#+end_src\n' > "$T/m/ok.org"
+{
+	echo "#+TITLE: metrics"
+	echo "#+CONCURRENCY: 8"
+	echo "#+BOOT-GRACE: 100ms"
+	echo "#+STAGGER: 0"
+	for i in $(seq -w 1 1000); do
+		printf '* agent%s\n:PROPERTIES:\n:DEF: ok.org\n:INTERVAL: 1h\n:END:\n' "$i"
+	done
+} > "$T/m/crew.org"
+"$KEEPER" run --crew "$T/m/crew.org" --repo "$T/m/repo" --data "$T/m/data" \
+    --listen 127.0.0.1:0 2>"$T/m/keeper.log" &
+K3PID=$!
+for _ in $(seq 200); do [ -s "$T/m/data/http.addr" ] && break; sleep 0.05; done
+ADDR3=$(cat "$T/m/data/http.addr" 2>/dev/null || true)
+[ -n "$ADDR3" ] || { echo "http: the 1,000-agent keeper did not start" >&2; cat "$T/m/keeper.log" >&2; exit 1; }
+nran() {
+	curl -s "http://$ADDR3/_activity" | /usr/bin/python3 -c \
+	    'import json, sys; print(sum(1 for a in json.load(sys.stdin)["agents"] if a["last_outcome"] and not a["running"]))' \
+	    2>/dev/null || echo 0
+}
+ran=0
+for _ in $(seq 1200); do
+	ran=$(nran)
+	[ "$ran" -ge 1000 ] && break
+	sleep 0.1
+done
+sleep 1	# the last publish after the last run (the pacer's gap)
+curl -s "http://$ADDR3/_activity" > "$T/m/activity"
+curl -s "http://$ADDR3/metrics" > "$T/m/metrics"
+asize=$(wc -c < "$T/m/activity")
+msize=$(wc -c < "$T/m/metrics")
+avg_ms() {	# wrk's mean latency in ms
+	to_ms "$(awk '$1 == "Latency" { print $2; exit }' "$T/wrk.out")"
+}
+printf '\nhttp: GET /metrics against GET /_activity, 1,000 agents (%s ran), wrk -t2 -c%s -d%ss\n' \
+    "$ran" "$CONNS" "$SECS"
+printf '  %-6s %-10s %10s %10s %10s %10s %10s %12s\n' "round" "path" "bytes" "req/s" "MB/s" "mean" "p99" "mean per KiB"
+for r in $(seq "$ROUNDS"); do
+	for path in _activity metrics; do
+		size=$asize
+		[ "$path" = metrics ] && size=$msize
+		read -r rps p99 < <(bench "http://$ADDR3/$path")
+		mean=$(avg_ms)
+		mbs=$(awk -v q="$rps" -v b="$size" 'BEGIN { printf "%.0f", q * b / 1e6 }')
+		perkib=$(awk -v m="$mean" -v b="$size" 'BEGIN { printf "%.2f us", m * 1000 / (b / 1024) }')
+		printf '  %-6s %-10s %10s %10s %10s %8.2fms %10s %12s\n' "$r" "/$path" "$size" "$rps" "$mbs" "$mean" "$p99" "$perkib"
+		eval "mbs_$path=\$mbs"
+	done
+	printf '  %-6s bytes/s of /metrics over /_activity: %sx (>= 1.00x: no slower per byte)\n' "$r" \
+	    "$(awk -v m="$mbs_metrics" -v a="$mbs__activity" 'BEGIN { printf "%.2f", m / a }')"
+done
+read -r an amed amax < <(single "http://$ADDR3/_activity" "$SINGLE")
+read -r mn mmed mmax < <(single "http://$ADDR3/metrics" "$SINGLE")
+printf '  one at a time: /_activity median %s ms, worst %s ms (%s GETs); /metrics median %s ms, worst %s ms (%s GETs)\n' \
+    "$amed" "$amax" "$an" "$mmed" "$mmax" "$mn"
+printf '  one at a time per KiB: /_activity %s us, /metrics %s us\n' \
+    "$(awk -v m="$amed" -v b="$asize" 'BEGIN { printf "%.2f", m * 1000 / (b / 1024) }')" \
+    "$(awk -v m="$mmed" -v b="$msize" 'BEGIN { printf "%.2f", m * 1000 / (b / 1024) }')"
+printf '  aim: /metrics no slower per byte than /_activity (bytes/s ratio >= 1.00x,\n'
+printf '  one at a time per KiB no more); load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
