@@ -953,7 +953,7 @@ store_runs_since(struct store *s, int64_t since_ms, store_row_cb cb,
 	    NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, since_ms);
-	n = each_row(st, cb, arg);
+	n = each_row(s, st, cb, arg);
 	sqlite3_finalize(st);
 	return n;
 }

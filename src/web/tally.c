@@ -1,7 +1,7 @@
 /*
- * tally: see tally.h. Agents are found by name through a small
- * open-addressing table (a publish asks for every agent, and a crew may
- * have thousands); each keeps its rendered part of /_timeline until a
+ * tally: see tally.h. Agents are found by name through the hash table
+ * (table.h: a publish asks for every agent, and a crew may have
+ * thousands); each keeps its rendered part of /_timeline until a
  * run or the window's edge changes it, so a publish of a big crew
  * copies most of that body instead of building it.
  */
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "table.h"
 #include "tally.h"
 #include "util.h"
 
@@ -27,55 +28,22 @@ struct entry {
 struct tally {
 	struct entry		*v;
 	size_t			 n, cap;
-	size_t			*slots;		/* name -> index + 1; 0 empty */
-	size_t			 nslots;	/* a power of two */
+	struct table		 by_name;	/* name -> index in v */
 	struct timeline_gate	 gate;
 	uint64_t		 version;
 	status_redact_fn	 redact;	/* the parts were redacted so */
 	void			*redact_arg;
 };
 
-static size_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
-}
-
-static void
-reindex(struct tally *t)
-{
-	size_t want = 16, j;
-
-	while (want < 2 * t->n + 2)
-		want *= 2;
-	free(t->slots);
-	t->slots = xcalloc(want, sizeof(*t->slots));
-	t->nslots = want;
-	for (size_t i = 0; i < t->n; i++) {
-		j = hash(t->v[i].name) & (want - 1);
-		while (t->slots[j] != 0)
-			j = (j + 1) & (want - 1);
-		t->slots[j] = i + 1;
-	}
-}
-
 static struct entry *
 entry(struct tally *t, const char *name)
 {
-	size_t j, k;
+	struct table_ent *te;
+	int added;
 
-	if (t->nslots == 0)
-		reindex(t);
-	j = hash(name) & (t->nslots - 1);
-	while ((k = t->slots[j]) != 0) {
-		if (strcmp(t->v[k - 1].name, name) == 0)
-			return &t->v[k - 1];
-		j = (j + 1) & (t->nslots - 1);
-	}
+	te = table_put(&t->by_name, name, &added);
+	if (!added)
+		return &t->v[te->v.num];
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
 		t->v = xreallocarray(t->v, t->cap, sizeof(*t->v));
@@ -83,9 +51,7 @@ entry(struct tally *t, const char *name)
 	memset(&t->v[t->n], 0, sizeof(t->v[0]));
 	t->v[t->n].name = xstrdup(name);
 	t->v[t->n].stale = 1;
-	t->slots[j] = ++t->n;
-	if (2 * t->n + 2 > t->nslots)
-		reindex(t);
+	te->v.num = t->n++;
 	t->version++;
 	return &t->v[t->n - 1];
 }
@@ -95,6 +61,7 @@ tally_new(void)
 {
 	struct tally *t = xcalloc(1, sizeof(*t));
 
+	t->by_name.flags = TABLE_COPY;
 	timeline_gate_init(&t->gate);
 	return t;
 }
@@ -110,7 +77,7 @@ tally_free(struct tally *t)
 		timeline_release(&t->v[i].tl);
 	}
 	free(t->v);
-	free(t->slots);
+	table_release(&t->by_name);
 	free(t);
 }
 
