@@ -380,8 +380,7 @@ alert_hub_take_reports(struct alert_hub *h, struct alert_hub_report **out,
 void
 alert_hub_stop(struct alert_hub *h)
 {
-	struct table_ent *e;
-	size_t left = 0, pos;
+	size_t left = 0;
 
 	/* Every lane stops at once; then each is joined. */
 	for (size_t i = 0; i < h->nlanes; i++)
@@ -399,6 +398,9 @@ alert_hub_stop(struct alert_hub *h)
 void
 alert_hub_free(struct alert_hub *h)
 {
+	struct table_ent *e;
+	size_t pos;
+
 	if (h == NULL)
 		return;
 	alert_hub_stop(h);

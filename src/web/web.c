@@ -329,7 +329,8 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	mc->gate_slots = g->slots;
 	mc->gate_used = g->used;
 	mc->gate_waiting = g->nwait;
-	/* Failover (SPEC §12) is not built: this keeper is the one. */
+	/* Until the daemon holds a fleet (fleet.h, SPEC §12), this keeper
+	 * is the active one. */
 	mc->active = 1;
 	mc->boot_ms = c->boot_ms;
 	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
