@@ -305,10 +305,10 @@ def test_commits_that_keep_failing_reach_health(crew):
     lock = os.path.join(crew.repo, ".git", "index.lock")
     open(lock, "w").close()
     crew.start()
-    h = wait_for(lambda: (lambda r: json.loads(r[2]) if r[0] == 503
-                          else None)(crew.get("/_health")), timeout=20,
-                 what="failing from commits")
-    assert h["agents"]["a"] == "failing"
+    h = wait_for(lambda: (lambda h: h if h["agents"].get("a") == "failing"
+                          else None)(json.loads(crew.get("/_health")[2])),
+                 timeout=20, what="failing from commits")
+    assert crew.get("/_health")[0] == 503
     assert "index.lock" in h["why"]["a"], h
     os.unlink(lock)
     wait_for(lambda: crew.get("/_health")[0] == 200, timeout=20,
