@@ -215,7 +215,7 @@ check_interpreters(struct doctor *dr)
 /* The repository: opens, not bare, HEAD on a branch. Returns the opened
  * repository (caller frees) for the data-dir check, or NULL. */
 static git_repository *
-check_repo(struct doctor *dr, const char *path)
+check_repo(struct doctor *dr, const char *path, int detached_ok)
 {
 	git_repository *repo = NULL;
 	git_reference *head = NULL;
@@ -236,8 +236,15 @@ check_repo(struct doctor *dr, const char *path)
 		return NULL;
 	}
 	if (git_repository_head_detached(repo) == 1) {
-		say(dr, "problem", "tenant repo '%s' has a detached HEAD: "
-		    "check out a branch for keeper to commit on", path);
+		if (detached_ok)
+			say(dr, "note", "tenant repo '%s' has a detached HEAD: "
+			    "keeper commits on it (#+DETACHED: commit), and "
+			    "those commits are on no branch", path);
+		else
+			say(dr, "problem", "tenant repo '%s' has a detached "
+			    "HEAD: keeper commits nothing (the work goes on "
+			    "partial refs) until a branch is checked out",
+			    path);
 		return repo;
 	}
 	rc = git_repository_head(&head, repo);
@@ -517,7 +524,8 @@ cmd_doctor(int argc, char **argv, const struct settings *settings)
 	if (repo == NULL)
 		repo = cwd = getcwd(NULL, 0);
 	if (repo != NULL)
-		gr = check_repo(&dr, repo);
+		gr = check_repo(&dr, repo, crew != NULL &&
+		    crew->detached_commit);
 
 	data = datadef = preflight_data_dir(data, crew && crew->title ?
 	    crew->title : "keeper", settings);

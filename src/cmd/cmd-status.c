@@ -163,6 +163,9 @@ print_status(json_t *doc)
 		if (json_object_get(a, "error"))
 			printf("  error: %s\n", json_string_value(
 			    json_object_get(a, "error")));
+		if (json_object_get(a, "git_problem"))
+			printf("  git: %s\n", json_string_value(
+			    json_object_get(a, "git_problem")));
 	}
 	if (json_object_get(doc, "crew_error"))
 		printf("crew error (last good manifest still runs): %s\n",

@@ -470,6 +470,10 @@ status_cli(const struct agent_status *as, size_t n,
 			json_object_set_new(o, "error", jstr(a->error));
 		if (a->thought)
 			json_object_set_new(o, "thought", jstr(a->thought));
+		/* What git could not do for its last runs (a detached HEAD,
+		 * a foreign lock): said before it makes the agent failing. */
+		if (a->git_fail_streak > 0 && a->git != NULL)
+			json_object_set_new(o, "git_problem", jstr(a->git));
 		json_array_append_new(arr, o);
 	}
 	o = json_object();

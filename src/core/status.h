@@ -123,7 +123,8 @@ json_t		*status_changes(json_t *commits, const struct agent_status *,
 		    size_t n, const struct status_crew *, int64_t now_ms);
 /* `keeper status --json`, and keeper.sock's answer to "status": {"agents":
  * [{"name","state","hits","repeat","last_run","next_tick","last_outcome",
- * "streak","running","queue_place","run_started","error"?,"thought"?}],
+ * "streak","running","queue_place","run_started","error"?,"thought"?,
+ * "git_problem"? (the git note while commits fail or are refused)}],
  * "pid" (null without a daemon), "data", "crew_error"?}. Times are unix ms,
  * 0 for none. Built here for both, so the daemon's answer and the files'
  * have one shape and the same UTF-8 cleaning. */

@@ -872,6 +872,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
 	d->git = gitq_new(d->loop, d->repo);
+	gitq_keep_out(d->git, d->data);
 	d->env = (struct worker_env){
 		.loop = d->loop,
 		.data = d->data,

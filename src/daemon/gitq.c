@@ -13,6 +13,7 @@
 struct gitq {
 	uv_loop_t	*loop;
 	char		*path;		/* the tenant work tree */
+	char		*keep_out;	/* the data directory, or NULL */
 	pthread_mutex_t	 open_mu;	/* guards r: opened on the pool */
 	struct repo	*r;		/* NULL until a job opened it */
 	struct gate	 turn;		/* one job on the pool at a time */
@@ -38,7 +39,19 @@ gitq_free(struct gitq *q)
 	repo_close(q->r);
 	pthread_mutex_destroy(&q->open_mu);
 	free(q->path);
+	free(q->keep_out);
 	free(q);
+}
+
+void
+gitq_keep_out(struct gitq *q, const char *dir)
+{
+	pthread_mutex_lock(&q->open_mu);
+	free(q->keep_out);
+	q->keep_out = dir ? xstrdup(dir) : NULL;
+	if (q->r != NULL)
+		repo_keep_out(q->r, q->keep_out);
+	pthread_mutex_unlock(&q->open_mu);
 }
 
 static char *
@@ -82,15 +95,22 @@ gitq_job_free(struct gitq_job *j)
 
 /* The handle on the tenant repo, opened on first use. NULL with err when
  * the tenant directory is not a git work tree; tried again by the next
- * job, so a repository created later is picked up. */
+ * job, so a repository created later is picked up. A handle whose
+ * repository went away (replaced by a plain directory, or re-created) is
+ * opened again, so the error names what happened and a new repository
+ * is used as it is. Jobs run one at a time: none holds the old handle. */
 static struct repo *
 handle(struct gitq *q, char *err, size_t errlen)
 {
 	struct repo *r;
 
 	pthread_mutex_lock(&q->open_mu);
-	if (q->r == NULL)
-		q->r = repo_open(q->path, err, errlen);
+	if (q->r != NULL && repo_stale(q->r)) {
+		repo_close(q->r);
+		q->r = NULL;
+	}
+	if (q->r == NULL && (q->r = repo_open(q->path, err, errlen)) != NULL)
+		repo_keep_out(q->r, q->keep_out);
 	r = q->r;
 	pthread_mutex_unlock(&q->open_mu);
 	return r;

@@ -56,6 +56,10 @@ struct gitq_job {
 
 struct gitq	*gitq_new(uv_loop_t *, const char *repo);
 void		 gitq_free(struct gitq *);
+/* Every job leaves out dir (the data directory) when it lies inside the
+ * work tree (repo_keep_out()): keeper's own files are never committed,
+ * whatever .gitignore says by then. */
+void		 gitq_keep_out(struct gitq *, const char *dir);
 
 /* A job of kind about ci, whose strings are copied into the job. */
 struct gitq_job	*gitq_job_new(enum gitq_kind, const struct repo_commit_info *,

@@ -27,6 +27,7 @@
 #include "redact.h"
 #include "schedule.h"
 #include "sentinel.h"
+#include "size.h"
 #include "statefile.h"
 #include "statesync.h"
 #include "store.h"
@@ -916,6 +917,8 @@ git_job(struct worker *w, enum gitq_kind kind)
 	/* Another run live in the same work tree may be mid-file: leave
 	 * what it touched in the last moments for a later commit. */
 	ci.settle_ms = w->env->live_runs(w->env->arg) > 0 ? GIT_SETTLE_MS : 0;
+	ci.detached_commit = c ? c->detached_commit : 0;
+	ci.max_file_size = c ? c->max_commit_size : 0;
 	return gitq_job_new(kind, &ci, w->env->gitpush);
 }
 
@@ -928,13 +931,64 @@ set_git_note(struct worker *w, char *note)
 	w->last_git = xstrdup(note);
 }
 
+/* A warning for a run whose outcome stands: appended to its error. */
+static void
+add_error(struct worker *w, const char *text)
+{
+	char *e = w->error ? xasprintf("%s; %s", w->error, text) :
+	    xstrdup(text);
+
+	free(w->error);
+	w->error = e;
+}
+
+/*
+ * What the git layer would not record, said where the operator looks: a
+ * done run on a detached HEAD (kept on its partial ref, not committed)
+ * and files over #+MAX-COMMIT-SIZE (left in the work tree). The run's
+ * outcome stands; its error column and the log name what was left. A
+ * refused detached commit counts as a commit that failed: three in a row
+ * make the agent failing (health's why is the note), because its work
+ * reaches no branch until someone checks one out.
+ */
+static void
+commit_left_out(struct worker *w, const struct gitq_job *j)
+{
+	char sz[32], lim[32];
+
+	if (j->rc != 0)
+		return;
+	if (j->res.status == REPO_KEPT) {
+		add_error(w, j->res.note);
+		log_warnx("agent=%s event=commit-refused reason=detached-head "
+		    "ref=%s", w->name, j->res.ref);
+		w->git_fail_streak++;
+	}
+	if (j->res.flags & REPO_F_TOO_BIG) {
+		char *t = xasprintf("'%s' (%s) not committed: over the %s "
+		    "MAX-COMMIT-SIZE%s", j->res.big_path, size_format(
+		    j->res.big_size, sz, sizeof(sz)), size_format(
+		    j->ci.max_file_size, lim, sizeof(lim)), j->res.nbig > 1 ?
+		    " (with other files)" : "");
+
+		if (j->kind == GITQ_COMMIT)
+			add_error(w, t);
+		log_warnx("agent=%s event=commit-too-big path=%s size=%" PRId64
+		    " files=%zu", w->name, log_qv(j->res.big_path),
+		    j->res.big_size, j->res.nbig);
+		free(t);
+	}
+}
+
 static void
 commit_done(struct gitq_job *j, void *arg)
 {
 	struct worker *w = arg;
 
 	w->gj = NULL;
-	if (j->rc != 0) {
+	if (j->rc == 0 && j->res.status == REPO_KEPT) {
+		set_git_note(w, xstrdup(j->res.note));
+	} else if (j->rc != 0) {
 		/* The run's outcome stands and the work stays in the tree
 		 * for the next commit; the git column, the log and
 		 * /_activity say why. */
@@ -944,8 +998,12 @@ commit_done(struct gitq_job *j, void *arg)
 		    j->err);
 		w->git_fail_streak++;
 	} else if (j->res.status == REPO_NO_CHANGE) {
-		set_git_note(w, xstrdup(j->kind == GITQ_PARTIAL ?
-		    "no change (no partial ref)" : "no change"));
+		/* The git layer's note, which may say what it left out. */
+		const char *rest = strncmp(j->res.note, "no change", 9) == 0 ?
+		    j->res.note + 9 : "";
+
+		set_git_note(w, xasprintf("no change%s%s", j->kind ==
+		    GITQ_PARTIAL ? " (no partial ref)" : "", rest));
 	} else if (j->kind == GITQ_COMMIT) {
 		w->commit_id = xstrdup(j->res.id);
 		free(w->last_commit);
@@ -968,8 +1026,9 @@ commit_done(struct gitq_job *j, void *arg)
 		free(w->error);
 		w->error = e;
 	}
-	if (j->rc == 0)
+	if (j->rc == 0 && j->res.status != REPO_KEPT)
 		w->git_fail_streak = 0;
+	commit_left_out(w, j);
 	if (j->rc == 0 && j->kind == GITQ_COMMIT &&
 	    j->res.flags & REPO_F_STALE_LOCK)
 		log_warnx("agent=%s event=git-recovered msg=\"removed locks "

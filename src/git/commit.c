@@ -197,6 +197,8 @@ stage_changes(struct repo *r, git_index *idx,
 			res->flags |= REPO_F_SKIPPED;
 			continue;
 		}
+		if (repo__left_out(r, ci, path, NULL, res))
+			continue;
 		full = xasprintf("%s%s", r->workdir, path);
 		if (e->status & GIT_STATUS_WT_DELETED ||
 		    lstat(full, &st1) == -1) {
@@ -209,6 +211,12 @@ stage_changes(struct repo *r, git_index *idx,
 			}
 			changed++;
 			res->nfiles++;
+			continue;
+		}
+		if (repo__left_out(r, ci, path, &st1, res)) {
+			/* Too big: it stays in the work tree, and the index
+			 * keeps what it had. */
+			free(full);
 			continue;
 		}
 		if (S_ISDIR(st1.st_mode) || (ci->settle_ms > 0 &&
@@ -284,17 +292,62 @@ unchanged(struct repo *r)
 {
 	git_status_list *sl;
 	char err[64];
+	size_t n, own = 0;
 	int rc;
 
 	pthread_mutex_lock(&r->mu);
 	rc = repo__status_list(r, GIT_STATUS_SHOW_INDEX_AND_WORKDIR, &sl, err,
 	    sizeof(err)) == 0;
 	if (rc) {
-		rc = git_status_list_entrycount(sl) == 0;
+		/* Keeper's own files (repo_keep_out()) are no change. */
+		n = git_status_list_entrycount(sl);
+		for (size_t i = 0; r->keep_out != NULL && i < n; i++) {
+			const git_status_entry *e = git_status_byindex(sl, i);
+			const git_diff_delta *d = e->index_to_workdir ?
+			    e->index_to_workdir : e->head_to_index;
+			const char *path = d == NULL ? NULL :
+			    d->new_file.path ? d->new_file.path :
+			    d->old_file.path;
+
+			if (path != NULL && strncmp(path, r->keep_out,
+			    strlen(r->keep_out)) == 0)
+				own++;
+		}
+		rc = n == own;
 		git_status_list_free(sl);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return rc;
+}
+
+/*
+ * A commit on a detached HEAD is reachable from no branch: the next
+ * `git checkout main` leaves it behind, and the agents' work with it,
+ * without a word. Unless the crew asked for it (#+DETACHED: commit), the
+ * run's work goes on its partial ref instead, as a failed run's would,
+ * and stays in the work tree for the first commit once a branch is
+ * checked out again. Under the operation lock, before anything is
+ * staged.
+ */
+static int
+keep_detached(struct repo *r, const struct repo_commit_info *ci,
+    struct repo_result *res, char *err, size_t errlen)
+{
+	struct repo_commit_info kc = *ci;
+
+	kc.outcome = "done";
+	if (repo__partial_locked(r, &kc, res, err, errlen) == -1)
+		return -1;
+	res->flags |= REPO_F_DETACHED | REPO_F_REFUSED;
+	if (res->status == REPO_COMMITTED) {
+		res->status = REPO_KEPT;
+		setnote(res->note, sizeof(res->note), "not committed: HEAD "
+		    "is detached (check out a branch, or set #+DETACHED: "
+		    "commit); the work is kept on %s", res->ref);
+	} else
+		setnote(res->note, sizeof(res->note), "no change");
+	repo__note_left_out(ci, res, res->note, sizeof(res->note));
+	return 0;
 }
 
 int
@@ -327,6 +380,11 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 	if (repo__check_state(r, err, errlen) == -1 ||
 	    repo__check_index_lock(r, err, errlen) == -1)
 		goto done;
+	if (!ci->detached_commit && git_repository_head_detached(r->git) ==
+	    1) {
+		rc = keep_detached(r, ci, res, err, errlen);
+		goto done;
+	}
 	moment("locked");
 	if (git_repository_index(&idx, r->git) < 0 ||
 	    git_index_read(idx, 0) < 0) {
@@ -359,6 +417,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 		setnote(res->note, sizeof(res->note), "no change%s",
 		    res->nskipped ? " (changed files left: still being "
 		    "written)" : "");
+		repo__note_left_out(ci, res, res->note, sizeof(res->note));
 		rc = 0;
 		goto done;
 	}
@@ -389,6 +448,7 @@ repo_commit(struct repo *r, const struct repo_commit_info *ci,
 	    res->flags & REPO_F_FIRST ? ", first commit" : "",
 	    res->flags & REPO_F_DETACHED ? ", on a detached HEAD" : "",
 	    res->nskipped ? ", some files left: still being written" : "");
+	repo__note_left_out(ci, res, res->note, sizeof(res->note));
 	rc = 0;
 	goto done;
 

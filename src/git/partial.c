@@ -1,5 +1,6 @@
 /*
- * partial: a failed or killed run's work, kept without touching the work
+ * partial: a failed or killed run's work (or a done run's, on a detached
+ * HEAD keeper does not commit on), kept without touching the work
  * tree, the index or HEAD (SPEC §7): the work tree's content as a tree
  * built on HEAD's, a commit of it whose parent is HEAD, and the ref
  * refs/keeper/partial/NAME/RUN pointing at it. Under the operation lock
@@ -60,9 +61,11 @@ upd_free(struct upd *u)
  * path status reports set to its work-tree content. Touches neither the
  * index nor the work tree. */
 static int
-worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
+worktree_tree(struct repo *r, git_tree *base,
+    const struct repo_commit_info *ci, struct repo_result *res, git_oid *out,
     char *err, size_t errlen)
 {
+	size_t *nfiles = &res->nfiles;
 	git_status_list *sl = NULL;
 	git_config *cfg = NULL;
 	struct upd u = { 0 };
@@ -93,6 +96,8 @@ worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
 		if (d == NULL || (e->status & GIT_STATUS_WT_UNREADABLE))
 			continue;
 		path = d->new_file.path ? d->new_file.path : d->old_file.path;
+		if (repo__left_out(r, ci, path, NULL, res))
+			continue;
 		full = xasprintf("%s%s", r->workdir, path);
 		if (base != NULL)
 			git_tree_entry_bypath(&te, base, path);
@@ -106,7 +111,10 @@ worktree_tree(struct repo *r, git_tree *base, git_oid *out, size_t *nfiles,
 			free(full);
 			continue;
 		}
-		if (S_ISDIR(st.st_mode)) {
+		if (S_ISDIR(st.st_mode) || repo__left_out(r, ci, path, &st,
+		    res)) {
+			/* A nested repository, or a file too big to keep:
+			 * the ref has HEAD's version of it, if any. */
 			git_tree_entry_free(te);
 			free(full);
 			continue;
@@ -173,7 +181,7 @@ done:
 }
 
 int
-repo_partial(struct repo *r, const struct repo_commit_info *ci,
+repo__partial_locked(struct repo *r, const struct repo_commit_info *ci,
     struct repo_result *res, char *err, size_t errlen)
 {
 	git_commit *parent = NULL;
@@ -185,29 +193,25 @@ repo_partial(struct repo *r, const struct repo_commit_info *ci,
 	char *msg = NULL, *refname = NULL;
 	int rc = -1;
 
-	memset(res, 0, sizeof(*res));
 	if (ci->agent == NULL || !valid_ref_part(ci->agent) ||
 	    ci->run_id == NULL || !valid_ref_part(ci->run_id)) {
 		seterr(err, errlen, "partial ref needs an agent name and a run "
 		    "id made of [A-Za-z0-9._-]");
 		return -1;
 	}
-	if (repo__op_begin(r, "partial", err, errlen) == -1)
-		return -1;
-	if (r->recovered)
-		res->flags |= REPO_F_STALE_LOCK;
 	if (repo__head_commit(r, &parent, &res->flags, err, errlen) == -1)
 		goto done;
 	if (parent != NULL && git_commit_tree(&base, parent) < 0) {
 		giterr(err, errlen, "cannot read HEAD's tree");
 		goto done;
 	}
-	if (worktree_tree(r, base, &tree_oid, &res->nfiles, err, errlen) == -1)
+	if (worktree_tree(r, base, ci, res, &tree_oid, err, errlen) == -1)
 		goto done;
 	if (base != NULL ? git_oid_equal(&tree_oid, git_tree_id(base)) :
 	    res->nfiles == 0) {
 		res->status = REPO_NO_CHANGE;
 		setnote(res->note, sizeof(res->note), "no change");
+		repo__note_left_out(ci, res, res->note, sizeof(res->note));
 		rc = 0;
 		goto done;
 	}
@@ -232,9 +236,11 @@ repo_partial(struct repo *r, const struct repo_commit_info *ci,
 		goto done;
 	}
 	git_oid_tostr(res->id, sizeof(res->id), &oid);
+	snprintf(res->ref, sizeof(res->ref), "%s", refname);
 	res->status = REPO_COMMITTED;
 	setnote(res->note, sizeof(res->note), "partial %.12s on %s: %zu file%s",
 	    res->id, refname, res->nfiles, res->nfiles == 1 ? "" : "s");
+	repo__note_left_out(ci, res, res->note, sizeof(res->note));
 	rc = 0;
 done:
 	free(refname);
@@ -244,6 +250,21 @@ done:
 	git_tree_free(tree);
 	git_tree_free(base);
 	git_commit_free(parent);
+	return rc;
+}
+
+int
+repo_partial(struct repo *r, const struct repo_commit_info *ci,
+    struct repo_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (repo__op_begin(r, "partial", err, errlen) == -1)
+		return -1;
+	if (r->recovered)
+		res->flags |= REPO_F_STALE_LOCK;
+	rc = repo__partial_locked(r, ci, res, err, errlen);
 	repo__op_end(r);
 	return rc;
 }

@@ -27,6 +27,7 @@
 /* repo.h's, named here without including it: each file of src/git/
  * includes repo.h itself, and this header stays below it. */
 struct repo_commit_info;
+struct repo_result;
 
 struct repo {
 	git_repository	*git;
@@ -36,6 +37,10 @@ struct repo {
 	int		 opfd;		/* .git/keeper-op while an op runs */
 	int		 push_pending;
 	int		 recovered;	/* op_begin removed stale locks */
+	char		*keep_out;	/* "DIR/" relative to workdir: never
+					   recorded (repo_keep_out()), or NULL */
+	dev_t		 git_dev;	/* the git directory opened, for */
+	ino_t		 git_ino;	/* repo_stale() */
 };
 
 /* Tests set these to act inside repo_commit() (commit.c): between the
@@ -109,11 +114,28 @@ int	 repo__head_commit(struct repo *, git_commit **, int *flags,
 /* The work tree's status, untracked files included, submodules not. */
 int	 repo__status_list(struct repo *, git_status_show_t,
 	    git_status_list **, char *err, size_t errlen);
+/* The rules every writer applies to a path status reports, before it
+ * records it: 1 when path (relative to the work tree) is keeper's own
+ * (repo_keep_out()), flagging res; 1 when the file, st->st_size bytes, is
+ * over ci's max_file_size, counting and naming it in res; else 0. st may
+ * be NULL (the path is gone: a deletion is always recorded). */
+int	 repo__left_out(const struct repo *, const struct repo_commit_info *,
+	    const char *path, const struct stat *st, struct repo_result *);
+/* Appends to res->note what repo__left_out() left out, if anything. */
+void	 repo__note_left_out(const struct repo_commit_info *,
+	    const struct repo_result *, char *note, size_t len);
 
 /* ---- commit.c ---- */
 
 /* Author and committer for ci: its :AUTHOR:, else who@domain. */
 int	 repo__make_sig(git_signature **, const struct repo_commit_info *,
 	    const char *who, char *err, size_t errlen);
+
+/* ---- partial.c ---- */
+
+/* repo_partial()'s work, the operation lock already held (repo_commit()
+ * keeps a detached HEAD's run this way). res is filled, not cleared. */
+int	 repo__partial_locked(struct repo *, const struct repo_commit_info *,
+	    struct repo_result *, char *err, size_t errlen);
 
 #endif

@@ -33,6 +33,7 @@
 #include "proc.h"
 #include "repo-int.h"
 #include "repo.h"
+#include "size.h"
 #include "util.h"
 
 /* ---- set-up ---- */
@@ -82,6 +83,10 @@ repo_open(const char *path, char *err, size_t errlen)
 	r->workdir = xstrdup(git_repository_workdir(git));
 	r->gitdir = xstrdup(git_repository_path(git));
 	r->opfd = -1;
+	if (stat(r->gitdir, &st) == 0) {
+		r->git_dev = st.st_dev;
+		r->git_ino = st.st_ino;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	return r;
 }
@@ -95,6 +100,7 @@ repo_close(struct repo *r)
 	pthread_mutex_destroy(&r->mu);
 	free(r->workdir);
 	free(r->gitdir);
+	free(r->keep_out);
 	free(r);
 	git_libgit2_shutdown();
 }
@@ -103,6 +109,41 @@ const char *
 repo_workdir(const struct repo *r)
 {
 	return r->workdir;
+}
+
+/* Compared as real paths: the data directory may be named through a
+ * symbolic link, or relative to another directory than the work tree. */
+void
+repo_keep_out(struct repo *r, const char *dir)
+{
+	char *real, *wt;
+	size_t n;
+
+	free(r->keep_out);
+	r->keep_out = NULL;
+	if (dir == NULL || (real = realpath(dir, NULL)) == NULL)
+		return;
+	if ((wt = realpath(r->workdir, NULL)) != NULL) {
+		n = strlen(wt);
+		if (strncmp(real, wt, n) == 0 && real[n] == '/' &&
+		    real[n + 1] != '\0')
+			r->keep_out = xasprintf("%s/", real + n + 1);
+	}
+	free(wt);
+	free(real);
+}
+
+/* The git directory gone (the work tree replaced by a plain directory,
+ * or moved away), or another one in its place (re-created): either way
+ * this handle's index and refs are not the repository's any more. */
+int
+repo_stale(const struct repo *r)
+{
+	struct stat st;
+
+	if (stat(r->gitdir, &st) == -1)
+		return 1;
+	return st.st_dev != r->git_dev || st.st_ino != r->git_ino;
 }
 
 /* ---- locks ---- */
@@ -200,8 +241,15 @@ repo__op_begin(struct repo *r, const char *what, char *err, size_t errlen)
 	p = xasprintf("%skeeper-op", r->gitdir);
 	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
-		seterr(err, errlen, "cannot open '%s': %s", p,
-		    strerror(errno));
+		/* The usual reason: the work tree is not a repository any
+		 * more (replaced by a plain directory, or its .git moved
+		 * away). Say that, not which file could not be opened. */
+		if (errno == ENOENT && access(r->gitdir, F_OK) == -1)
+			seterr(err, errlen, "'%s' is not a git repository "
+			    "(any more): %s is gone", r->workdir, r->gitdir);
+		else
+			seterr(err, errlen, "cannot open '%s': %s", p,
+			    strerror(errno));
 		free(p);
 		pthread_mutex_unlock(&r->mu);
 		return -1;
@@ -305,4 +353,48 @@ repo__status_list(struct repo *r, git_status_show_t show,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- what no writer records ---- */
+
+int
+repo__left_out(const struct repo *r, const struct repo_commit_info *ci,
+    const char *path, const struct stat *st, struct repo_result *res)
+{
+	if (r->keep_out != NULL && strncmp(path, r->keep_out,
+	    strlen(r->keep_out)) == 0) {
+		res->flags |= REPO_F_KEPT_OUT;
+		return 1;
+	}
+	if (st == NULL || ci->max_file_size <= 0 || !S_ISREG(st->st_mode) ||
+	    st->st_size <= ci->max_file_size)
+		return 0;
+	res->flags |= REPO_F_TOO_BIG;
+	if (res->nbig++ == 0 || st->st_size > res->big_size) {
+		snprintf(res->big_path, sizeof(res->big_path), "%s", path);
+		res->big_size = st->st_size;
+	}
+	return 1;
+}
+
+void
+repo__note_left_out(const struct repo_commit_info *ci,
+    const struct repo_result *res, char *note, size_t len)
+{
+	size_t n = strlen(note);
+	char sz[32], lim[32], more[48] = "";
+
+	if (res->flags & REPO_F_TOO_BIG && n < len) {
+		if (res->nbig > 1)
+			snprintf(more, sizeof(more), " and %zu more file%s",
+			    res->nbig - 1, res->nbig == 2 ? "" : "s");
+		snprintf(note + n, len - n, "; '%s' (%s)%s not committed: "
+		    "over the %s MAX-COMMIT-SIZE", res->big_path,
+		    size_format(res->big_size, sz, sizeof(sz)), more,
+		    size_format(ci->max_file_size, lim, sizeof(lim)));
+		n = strlen(note);
+	}
+	if (res->flags & REPO_F_KEPT_OUT && n < len)
+		snprintf(note + n, len - n, "; keeper's data directory left "
+		    "out (git does not ignore it)");
 }

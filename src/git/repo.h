@@ -54,18 +54,34 @@ struct repo_commit_info {
 	 * later commit: the worker sets it while another run is live in the
 	 * same work tree (man keeper(1), GIT). 0 disables. */
 	int64_t		 settle_ms;
+	/* #+DETACHED: commit. Without it repo_commit() on a detached HEAD
+	 * commits nothing and keeps the work on the run's partial ref: a
+	 * commit there is orphaned once someone checks the branch out. */
+	int		 detached_commit;
+	/* #+MAX-COMMIT-SIZE: a new or changed file larger than this many
+	 * bytes is not recorded (it stays in the work tree and the result
+	 * names it). 0: no limit. */
+	int64_t		 max_file_size;
 };
 
 /* What repo_commit() and repo_partial() did. */
 enum repo_status {
 	REPO_COMMITTED = 0,	/* a commit (or partial ref) was made */
-	REPO_NO_CHANGE = 1	/* nothing to record */
+	REPO_NO_CHANGE = 1,	/* nothing to record */
+	REPO_KEPT = 2		/* repo_commit() on a detached HEAD without
+				   detached_commit: not committed, the work
+				   recorded on its partial ref instead */
 };
 
 #define REPO_F_FIRST		0x01	/* first commit on an unborn branch */
 #define REPO_F_DETACHED		0x02	/* committed on a detached HEAD */
 #define REPO_F_SKIPPED		0x04	/* some paths were left unstaged */
 #define REPO_F_STALE_LOCK	0x08	/* removed a lock keeper itself left */
+#define REPO_F_REFUSED		0x10	/* detached HEAD: see REPO_KEPT */
+#define REPO_F_TOO_BIG		0x20	/* files over max_file_size left out */
+#define REPO_F_KEPT_OUT		0x40	/* keeper's own files showed up (git
+					   does not ignore them) and were
+					   left out */
 
 struct repo_result {
 	enum repo_status status;
@@ -73,7 +89,11 @@ struct repo_result {
 	int		 flags;			/* REPO_F_* */
 	size_t		 nfiles;		/* paths recorded */
 	size_t		 nskipped;		/* paths left for later */
-	char		 note[256];		/* human summary of the above */
+	size_t		 nbig;			/* paths over max_file_size */
+	char		 big_path[256];		/* the largest of them */
+	int64_t		 big_size;		/* its size in bytes */
+	char		 ref[192];		/* REPO_KEPT: the partial ref */
+	char		 note[320];		/* human summary of the above */
 };
 
 /* Process-wide libgit2 set-up; call once before any other repo_ function
@@ -86,6 +106,14 @@ void	 repo_shutdown(void);
 struct repo *repo_open(const char *path, char *err, size_t errlen);
 void	 repo_close(struct repo *);
 const char *repo_workdir(const struct repo *);
+/* Keeper's own files are never recorded, whatever .gitignore says: when
+ * dir (the data directory) lies inside the work tree, repo_commit() and
+ * repo_partial() leave out every path under it. A dir outside the work
+ * tree, or NULL, changes nothing. */
+void	 repo_keep_out(struct repo *, const char *dir);
+/* 1 when the repository this handle opened is gone (its git directory
+ * removed, or replaced by another): the caller opens it again. */
+int	 repo_stale(const struct repo *);
 
 /* After a done run: stage every change in the work tree (honouring
  * .gitignore and the repo's config) and commit it as the agent. -1 on

@@ -15,13 +15,14 @@
 #include "crew.h"
 #include "dur.h"
 #include "org.h"
+#include "size.h"
 #include "table.h"
 #include "util.h"
 
 #define CREW_CONCURRENCY_MAX	1024
 
 enum kw_kind { KW_STR, KW_PATH, KW_INT, KW_DUR, KW_REGEX, KW_REDACT,
-	KW_DOMAIN, KW_CADENCE, KW_ALERT };
+	KW_DOMAIN, KW_CADENCE, KW_ALERT, KW_DETACHED, KW_SIZE };
 
 static const struct {
 	const char	*key;
@@ -46,6 +47,9 @@ static const struct {
 	{ "ALERT-URL",		KW_ALERT, 0 },
 	{ "ALERT-FORMAT",	KW_ALERT, 0 },
 	{ "ALERT-CHAT",		KW_ALERT, 0 },
+	{ "DETACHED",		KW_DETACHED, offsetof(struct crew,
+	    detached_commit) },
+	{ "MAX-COMMIT-SIZE",	KW_SIZE,  offsetof(struct crew, max_commit_size) },
 };
 #define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
 
@@ -167,6 +171,29 @@ kw_index(const char *key)
 	return i;
 }
 
+/* The keywords of the git stage (keeper-crew(5), GIT): #+DETACHED: refuse
+ * or commit, and #+MAX-COMMIT-SIZE: a size or none. */
+static void
+parse_git_keyword(struct crew *c, enum kw_kind kind, const char *key,
+    const char *val, size_t line, void *field, struct diag *d)
+{
+	int64_t bytes;
+
+	if (kind == KW_DETACHED) {
+		if (strcmp(val, "refuse") != 0 && strcmp(val, "commit") != 0)
+			diag_err(d, c->path, line, "invalid #+%s: '%s' "
+			    "(expected refuse or commit)", key, val);
+		else
+			*(int *)field = strcmp(val, "commit") == 0;
+		return;
+	}
+	if (size_parse(val, &bytes) == -1)
+		diag_err(d, c->path, line, "invalid size '%s' for #+%s: "
+		    "(expected e.g. 50MB, 512k, 1GB or none)", val, key);
+	else
+		*(int64_t *)field = bytes;
+}
+
 static void
 parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
     struct diag *d)
@@ -266,6 +293,11 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 		break;
 	case KW_ALERT:
 		parse_alert_keyword(c, key, val, kw->line, d);
+		break;
+	case KW_DETACHED:
+	case KW_SIZE:
+		parse_git_keyword(c, keywords[i].kind, key, val, kw->line,
+		    (char *)c + keywords[i].off, d);
 		break;
 	case KW_REDACT:
 		if (*val == '\0') {
@@ -490,6 +522,7 @@ crew_new(const char *path)
 	c->backoff_cap_ms = 30 * 60000;
 	c->retention_ms = 90LL * 86400000;
 	c->author_domain = xstrdup("keeper.invalid");
+	c->max_commit_size = CREW_MAX_COMMIT_SIZE;
 	return c;
 }
 

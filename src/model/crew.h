@@ -17,6 +17,7 @@
 #include "outcome.h"
 
 #define CREW_NAME_MAX	64
+#define CREW_MAX_COMMIT_SIZE	(50LL * 1024 * 1024)	/* per file */
 
 /* :NOTIFY: which runs' results a member sends (keeper-crew(5)). */
 enum crew_notify {
@@ -63,6 +64,8 @@ struct crew {
 	char	*author_domain;	/* #+AUTHOR-DOMAIN:, default keeper.invalid */
 	char	*step_pattern;	/* #+STEP-PATTERN:, or NULL for the default */
 	char	*thought_pattern; /* #+THOUGHT-PATTERN:, or NULL */
+	int	 detached_commit; /* #+DETACHED: commit (default refuse) */
+	int64_t	 max_commit_size; /* #+MAX-COMMIT-SIZE: bytes a file, 0 none */
 	struct crew_redact *redact;
 	size_t	 nredact;
 	struct alert_dests alerts;	/* #+ALERT-URL: lines, parsed */

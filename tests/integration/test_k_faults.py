@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 
-from conftest import KEEPER, http_server, sh_def, wait_for
+from conftest import (KEEPER, git, http_server, human_commit, sh_def,
+                      wait_for)
 
 
 def test_second_daemon_on_the_same_work_tree_is_refused(crew):
@@ -329,3 +330,170 @@ def test_repo_moved_away_blames_the_repo(crew):
                    what="a run that cannot start")
     assert "tenant repository" in row["error"] and "gone" in row["error"]
     assert "keeper-exec" not in row["error"], row["error"]
+
+
+def paths_in(repo, rev):
+    return git(repo, "ls-tree", "-r", "--name-only", rev).split("\n")
+
+
+def test_data_dir_never_committed_when_gitignore_changes(crew):
+    """Started with .state/ ignored, then `echo other > .gitignore`:
+    keeper.db, its -wal and -shm, keeper.lock and the last-run files
+    were committed on every tick. keeper's own files are never recorded,
+    in a commit or on a partial ref, whatever .gitignore says later."""
+    data = os.path.join(crew.repo, ".state")
+    human_commit(crew.repo, ".gitignore", ".state/\n")
+    crew.member("a", "date +%N > out.txt", interval="100ms")
+    crew.member("b", "date +%N > half.txt; exit 1", interval="100ms")
+    crew.write_crew()
+    crew.start_run("--crew", crew.crew, "--repo", crew.repo, "--data",
+                   data, "--listen", "127.0.0.1:0", data=data)
+    crew.data = data
+    wait_for(lambda: any(r["commit_id"] for r in crew.closed("a")),
+             what="a first commit")
+    with open(os.path.join(crew.repo, ".gitignore"), "w") as f:
+        f.write("other\n")
+    # git now sees the data directory: it is not ignored any more
+    assert ".state/" in git(crew.repo, "status", "--porcelain",
+                            "--untracked-files=normal")
+    since = max(r["id"] for r in crew.rows())
+    wait_for(lambda: len([r for r in crew.closed("a") if r["id"] > since
+                          and r["commit_id"]]) >= 3 and
+             len([r for r in crew.closed("b") if r["id"] > since and
+                  "partial" in (r["error"] or "")]) >= 2,
+             timeout=30, what="commits and partial refs after the change")
+    assert crew.stop() == 0
+    for line in git(crew.repo, "log", "--all", "--name-only",
+                    "--format=").split("\n"):
+        assert not line.startswith(".state/"), line
+    assert "out.txt" in paths_in(crew.repo, "HEAD")
+    rows = [r for r in crew.closed("a") if r["id"] > since and
+            r["commit_id"]]
+    assert any("data directory left out" in r["git"] for r in rows), rows
+    refs = git(crew.repo, "for-each-ref", "--format=%(refname)",
+               "refs/keeper/partial/b/").split("\n")
+    assert refs and refs[0], refs
+    for ref in refs:
+        assert not any(p.startswith(".state/")
+                       for p in paths_in(crew.repo, ref)), ref
+
+
+def test_repo_replaced_by_a_plain_directory_says_so(crew):
+    """The tenant repo replaced by a plain directory said `cannot open
+    '…/.git/keeper-op'`; say it is not a git repository."""
+    crew.member("a", "date +%N > out.txt", interval="100ms")
+    crew.write_crew()
+    crew.start()
+    wait_for(lambda: any(r["commit_id"] for r in crew.closed("a")),
+             what="a first commit")
+    shutil.move(crew.repo, crew.repo + ".old")
+    os.makedirs(crew.repo)
+    since = max(r["id"] for r in crew.rows())
+    row = wait_for(lambda: next((r for r in crew.closed("a")
+                                 if r["id"] > since and r["git"] and
+                                 "failed" in r["git"]), None),
+                   what="a commit that cannot be made")
+    assert "is not a git repository" in row["git"], row["git"]
+    assert "keeper-op" not in row["git"], row["git"]
+    h = wait_for(lambda: (lambda r: json.loads(r[2]) if r[0] == 503
+                          else None)(crew.get("/_health")), timeout=20,
+                 what="failing from commits")
+    assert "is not a git repository" in h["why"]["a"], h
+
+
+DETACHED_AGENT = "date +%N > out.txt"
+
+
+def test_detached_head_is_not_committed_on(crew):
+    """Commits on a detached HEAD were made without a word, and the next
+    `git checkout main` orphaned them. keeper refuses: the run's work is
+    kept on its partial ref and in the tree, status and health say so
+    (failing after three such runs), and once a branch is checked out
+    again the work is committed on it."""
+    human_commit(crew.repo, "seed.txt", "seed\n")
+    branch = git(crew.repo, "symbolic-ref", "--short", "HEAD")
+    git(crew.repo, "checkout", "-q", "--detach")
+    head = git(crew.repo, "rev-parse", "HEAD")
+    main = git(crew.repo, "rev-parse", branch)
+    crew.member("a", DETACHED_AGENT, interval="100ms")
+    crew.write_crew()
+    crew.start()
+    h = wait_for(lambda: (lambda r: json.loads(r[2]) if r[0] == 503
+                          else None)(crew.get("/_health")), timeout=20,
+                 what="failing after refused commits")
+    assert h["agents"]["a"] == "failing"
+    assert "HEAD is detached" in h["why"]["a"], h
+    r = crew.keeper("status", "--crew", crew.crew, "--data", crew.data)
+    assert "git: not committed: HEAD is detached" in r.stdout, r.stdout
+    assert git(crew.repo, "rev-parse", "HEAD") == head
+    assert git(crew.repo, "rev-parse", branch) == main
+    refused = [r for r in crew.closed("a") if r["outcome"] == "done" and
+               "HEAD is detached" in (r["error"] or "")]
+    assert refused, crew.closed("a")
+    row = refused[0]
+    ref = "refs/keeper/partial/a/%d" % row["id"]
+    assert ref in row["error"] and ref in row["git"], row
+    assert git(crew.repo, "diff", "--name-only", "HEAD", ref) == "out.txt"
+    assert not row["commit_id"], row
+    assert "event=commit-refused" in crew.log()
+    # Back on the branch: the work is committed there, health recovers.
+    git(crew.repo, "checkout", "-q", branch)
+    wait_for(lambda: git(crew.repo, "rev-parse", branch) != main,
+             what="a commit on the branch")
+    assert "out.txt" in paths_in(crew.repo, branch)
+    wait_for(lambda: crew.get("/_health")[0] == 200, timeout=20,
+             what="health back to 200")
+    assert crew.stop() == 0
+
+
+def test_detached_head_committed_when_the_crew_opts_in(crew):
+    """#+DETACHED: commit keeps the old behaviour for a crew that wants
+    it: the commit is made on the detached HEAD; keeper check validates
+    the keyword."""
+    human_commit(crew.repo, "seed.txt", "seed\n")
+    git(crew.repo, "checkout", "-q", "--detach")
+    head = git(crew.repo, "rev-parse", "HEAD")
+    crew.member("a", DETACHED_AGENT)
+    crew.write_crew(detached="commit", repo=crew.repo)
+    r = crew.run_once("a")
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = crew.closed("a")[-1]
+    assert row["commit_id"] == git(crew.repo, "rev-parse", "HEAD") != head
+    assert "detached" in row["git"] and not row["error"], row
+    crew.write_crew(detached="sometimes", repo=crew.repo)
+    r = crew.keeper("check", crew.crew)
+    assert r.returncode == 65
+    assert "invalid #+DETACHED: 'sometimes' (expected refuse or commit)" \
+        in r.stdout + r.stderr
+
+
+def test_big_file_is_not_committed(crew):
+    """A 200 MB file was committed without a word, bloating the
+    repository for ever. Over #+MAX-COMMIT-SIZE (default 50 MB) a file is
+    left in the work tree; the run is still done, its error names the
+    file and its size, and the log says so. (A sparse file: quick.)"""
+    crew.member("a", "truncate -s 200M big.bin; echo hi > small.txt")
+    crew.write_crew(repo=crew.repo)
+    r = crew.run_once("a")
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = crew.closed("a")[-1]
+    assert row["outcome"] == "done"
+    assert "'big.bin' (200 MB) not committed: over the 50 MB " \
+        "MAX-COMMIT-SIZE" in row["error"], row
+    assert "event=commit-too-big path=big.bin size=209715200" in r.stderr
+    files = paths_in(crew.repo, "HEAD")
+    assert "small.txt" in files and "big.bin" not in files, files
+    assert os.path.getsize(os.path.join(crew.repo, "big.bin")) == 200 << 20
+    # The limit is the crew's: a smaller one leaves out smaller files.
+    os.unlink(os.path.join(crew.repo, "big.bin"))
+    crew.members = []
+    crew.member("a", "head -c 2048 /dev/zero > two.bin; echo 2 > small.txt")
+    crew.write_crew(max_commit_size="1k", repo=crew.repo)
+    assert crew.run_once("a").returncode == 0
+    row = crew.closed("a")[-1]
+    assert "'two.bin' (2 kB) not committed: over the 1 kB" in row["error"]
+    assert "two.bin" not in paths_in(crew.repo, "HEAD")
+    crew.write_crew(max_commit_size="5 MB", repo=crew.repo)
+    r = crew.keeper("check", crew.crew)
+    assert r.returncode == 65
+    assert "invalid size '5 MB' for #+MAX-COMMIT-SIZE:" in r.stdout + r.stderr

@@ -680,10 +680,47 @@ test_alert_errors(void **state)
 	crew_free(c);
 }
 
+/* The git stage's keywords (issue 20): #+DETACHED: and
+ * #+MAX-COMMIT-SIZE:, their defaults and their errors. */
+static void
+test_git_keywords(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_int_equal(c->detached_commit, 0);	/* refuse */
+	assert_int_equal(c->max_commit_size, 50LL * 1024 * 1024);
+	crew_free(c);
+	c = parse("crew.org", "#+DETACHED: commit\n#+MAX-COMMIT-SIZE: 1GB\n",
+	    &d);
+	assert_int_equal(c->detached_commit, 1);
+	assert_int_equal(c->max_commit_size, 1024LL * 1024 * 1024);
+	crew_free(c);
+	c = parse("crew.org", "#+DETACHED: refuse\n#+MAX-COMMIT-SIZE: none\n",
+	    &d);
+	assert_int_equal(c->detached_commit, 0);
+	assert_int_equal(c->max_commit_size, 0);
+	crew_free(c);
+	assert_int_equal(d.nerrors, 0);
+	diag_release(&d);
+	expect_error("#+DETACHED: yes\n",
+	    "crew.org:1: invalid #+DETACHED: 'yes' (expected refuse or "
+	    "commit)");
+	expect_error("#+MAX-COMMIT-SIZE: 5 MB\n",
+	    "crew.org:1: invalid size '5 MB' for #+MAX-COMMIT-SIZE: "
+	    "(expected e.g. 50MB, 512k, 1GB or none)");
+	expect_error("#+MAX-COMMIT-SIZE: 0\n",
+	    "crew.org:1: invalid size '0' for #+MAX-COMMIT-SIZE: "
+	    "(expected e.g. 50MB, 512k, 1GB or none)");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_git_keywords),
 		cmocka_unit_test(test_cadence),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_defaults),

@@ -363,7 +363,7 @@ test_author_override(void **state)
 static void
 test_detached_head(void **state)
 {
-	char *d = mkrepo(), *s, *main_before;
+	char *d = mkrepo(), *s, *main_before, *head_before;
 	struct repo_commit_info ci = info("wren", "r3", "on detached");
 	struct repo_result res;
 	struct repo *r;
@@ -372,10 +372,39 @@ test_detached_head(void **state)
 	human_commit(d, "a", "1\n");
 	assert_int_equal(sh("git -C %s checkout -q --detach", d), 0);
 	main_before = out("git -C %s rev-parse main", d);
+	head_before = out("git -C %s rev-parse HEAD", d);
 	r = repo_open(d, errbuf, sizeof(errbuf));
 	put(d, "b", "2\n");
+
+	/* By default nothing is committed: a commit there would be lost at
+	 * the next checkout. The work is kept on the run's partial ref and
+	 * stays in the work tree. */
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_KEPT);
+	assert_true(res.flags & REPO_F_DETACHED);
+	assert_true(res.flags & REPO_F_REFUSED);
+	assert_string_equal(res.ref, "refs/keeper/partial/wren/r3");
+	assert_non_null(strstr(res.note, "HEAD is detached"));
+	assert_non_null(strstr(res.note, "refs/keeper/partial/wren/r3"));
+	s = out("git -C %s rev-parse HEAD", d);
+	assert_string_equal(s, head_before);
+	free(s);
+	s = out("git -C %s rev-parse refs/keeper/partial/wren/r3", d);
+	assert_string_equal(s, res.id);
+	free(s);
+	s = out("git -C %s diff --name-status HEAD refs/keeper/partial/wren/r3",
+	    d);
+	assert_string_equal(s, "A\tb");
+	free(s);
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, "?? b");
+	free(s);
+
+	/* Opted in (#+DETACHED: commit): committed on as it is. */
+	ci.run_id = "r4";
+	ci.detached_commit = 1;
 	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
 	assert_true(res.flags & REPO_F_DETACHED);
+	assert_false(res.flags & REPO_F_REFUSED);
 	assert_non_null(strstr(res.note, "detached"));
 	s = out("git -C %s rev-parse HEAD", d);
 	assert_string_equal(s, res.id);
@@ -386,7 +415,174 @@ test_detached_head(void **state)
 	free(s);
 	assert_int_not_equal(sh("git -C %s symbolic-ref -q HEAD", d), 0);
 	free(main_before);
+	free(head_before);
 	repo_close(r);
+	rmrf(d);
+}
+
+/* ---- what is never recorded ---- */
+
+static void
+test_keep_out_data_dir(void **state)
+{
+	char *d = mkrepo(), *s, *data;
+	struct repo_commit_info ci = info("wren", "r1", "work");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	put(d, ".gitignore", ".state/\n");
+	human_commit(d, "a", "1\n");
+	data = xasprintf("%s/.state", d);
+	assert_int_equal(mkdir(data, 0755), 0);
+	put(data, "keeper.db", "db\n");
+	put(data, "keeper-last-run-wren", "1\n");
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	repo_keep_out(r, data);
+	/* .gitignore stops ignoring it (issue 20 item 3). */
+	put(d, ".gitignore", "other\n");
+	put(d, "out.txt", "agent's\n");
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_KEPT_OUT);
+	assert_non_null(strstr(res.note, "data directory left out"));
+	s = out("git -C %s show --name-only --format= HEAD", d);
+	assert_string_equal(s, ".gitignore\nout.txt");
+	free(s);
+	/* Only keeper's files changed: no change, and no lock taken. */
+	put(data, "keeper.db", "db2\n");
+	ci.run_id = "r2";
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
+	/* Nor on a partial ref. */
+	put(d, "half.txt", "half\n");
+	ci.run_id = "r3";
+	ci.outcome = "failed";
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_KEPT_OUT);
+	s = out("git -C %s diff --name-only HEAD refs/keeper/partial/wren/r3",
+	    d);
+	assert_string_equal(s, "half.txt");
+	free(s);
+	s = out("git -C %s ls-tree -r --name-only refs/keeper/partial/wren/r3",
+	    d);
+	assert_null(strstr(s, ".state"));
+	free(s);
+	/* A directory outside the work tree changes nothing. */
+	repo_keep_out(r, "/tmp");
+	assert_null(r->keep_out);
+	repo_close(r);
+	free(data);
+	rmrf(d);
+}
+
+/* A sparse file: big on paper, nothing on disk, quick to make. */
+static void
+sparse(const char *dir, const char *name, off_t size)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, size), 0);
+	close(fd);
+	free(p);
+}
+
+static void
+test_max_file_size(void **state)
+{
+	char *d = mkrepo(), *s;
+	struct repo_commit_info ci = info("wren", "r1", "bloat");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	r = open_seeded(d);
+	ci.max_file_size = 1024 * 1024;
+	sparse(d, "big.bin", 200LL * 1024 * 1024);
+	sparse(d, "bigger.bin", 300LL * 1024 * 1024);
+	put(d, "small.txt", "fine\n");
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_TOO_BIG);
+	assert_int_equal(res.nbig, 2);
+	assert_string_equal(res.big_path, "bigger.bin");
+	assert_int_equal(res.big_size, 300LL * 1024 * 1024);
+	assert_non_null(strstr(res.note, "'bigger.bin' (300 MB) and 1 more "
+	    "file not committed: over the 1 MB MAX-COMMIT-SIZE"));
+	s = out("git -C %s show --name-only --format= HEAD", d);
+	assert_string_equal(s, "small.txt");
+	free(s);
+	/* Left in the work tree, untracked. */
+	s = out("git -C %s status --porcelain", d);
+	assert_string_equal(s, "?? big.bin\n?? bigger.bin");
+	free(s);
+	/* Only the big ones left: no change, but still said. */
+	ci.run_id = "r2";
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
+	assert_true(res.flags & REPO_F_TOO_BIG);
+	assert_non_null(strstr(res.note, "not committed"));
+	/* A tracked file that grows past the limit keeps its old version. */
+	sh("rm -f %s/bigger.bin", d);
+	sparse(d, "small.txt", 2LL * 1024 * 1024);
+	ci.run_id = "r3";
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_NO_CHANGE);
+	assert_string_equal(res.big_path, "big.bin");
+	s = out("git -C %s show HEAD:small.txt", d);
+	assert_string_equal(s, "fine");
+	free(s);
+	/* The partial ref leaves them out too. */
+	put(d, "half.txt", "half\n");
+	ci.run_id = "r4";
+	ci.outcome = "failed";
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(res.status, REPO_COMMITTED);
+	assert_true(res.flags & REPO_F_TOO_BIG);
+	s = out("git -C %s diff --name-only HEAD refs/keeper/partial/wren/r4",
+	    d);
+	assert_string_equal(s, "half.txt");
+	free(s);
+	/* No limit: everything goes in (a small file, to stay quick). */
+	ci.max_file_size = 0;
+	ci.outcome = NULL;
+	ci.run_id = "r5";
+	sh("rm -f %s/big.bin && git -C %s checkout -q small.txt", d, d);
+	put(d, "any.txt", "x\n");
+	assert_int_equal(commit_ok(r, &ci, &res), REPO_COMMITTED);
+	assert_false(res.flags & REPO_F_TOO_BIG);
+	repo_close(r);
+	rmrf(d);
+}
+
+/* The work tree replaced by a plain directory under an open handle: the
+ * error says it is not a repository (it said "cannot open
+ * '.../.git/keeper-op'"), and the handle knows it is stale. */
+static void
+test_repo_replaced_by_plain_dir(void **state)
+{
+	char *d = mkrepo();
+	struct repo_commit_info ci = info("wren", "r1", "work");
+	struct repo_result res;
+	struct repo *r;
+
+	(void)state;
+	r = open_seeded(d);
+	assert_false(repo_stale(r));
+	assert_int_equal(sh("rm -rf %s/.git", d), 0);
+	put(d, "out.txt", "x\n");
+	assert_true(repo_stale(r));
+	assert_int_equal(repo_commit(r, &ci, &res, errbuf, sizeof(errbuf)),
+	    -1);
+	assert_non_null(strstr(errbuf, "is not a git repository"));
+	assert_null(strstr(errbuf, "keeper-op"));
+	ci.outcome = "failed";
+	assert_int_equal(repo_partial(r, &ci, &res, errbuf, sizeof(errbuf)),
+	    -1);
+	assert_non_null(strstr(errbuf, "is not a git repository"));
+	repo_close(r);
+	/* Opened again (gitq does so with a stale handle): the same words. */
+	r = repo_open(d, errbuf, sizeof(errbuf));
+	assert_null(r);
+	assert_non_null(strstr(errbuf, "is not a git repository"));
 	rmrf(d);
 }
 
@@ -1312,6 +1508,9 @@ main(void)
 		cmocka_unit_test(test_modify_delete_ignore),
 		cmocka_unit_test(test_author_override),
 		cmocka_unit_test(test_detached_head),
+		cmocka_unit_test(test_keep_out_data_dir),
+		cmocka_unit_test(test_max_file_size),
+		cmocka_unit_test(test_repo_replaced_by_plain_dir),
 		cmocka_unit_test(test_foreign_lock),
 		cmocka_unit_test(test_own_stale_lock),
 		cmocka_unit_test(test_no_change_takes_no_lock),

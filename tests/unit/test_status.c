@@ -514,7 +514,20 @@ test_failures_reach_health(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 	    h, "why"), "desk")), "commit failed: index.lock exists");
 	json_decref(h);
+	/* keeper status says it from the first such run on. */
+	a[0].git_fail_streak = 1;
+	h = status_cli(a, 2, &c, 0, "/d");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(h, "agents"), 0), "git_problem")),
+	    "commit failed: index.lock exists");
+	assert_null(json_object_get(json_array_get(json_object_get(h,
+	    "agents"), 1), "git_problem"));
+	json_decref(h);
 	a[0].git_fail_streak = 0;
+	h = status_cli(a, 2, &c, 0, "/d");
+	assert_null(json_object_get(json_array_get(json_object_get(h,
+	    "agents"), 0), "git_problem"));
+	json_decref(h);
 	c.history_error = "database or disk is full";
 	c.history_waiting = 7;
 	h = status_health_json(a, 2, &c, NOW, &code);
