@@ -12,6 +12,11 @@
  * handful of operators and monitors, not the public. Every thread here
  * only copies bytes out of an immutable snapshot: none of them can hold
  * up the daemon's loop, which never waits on this module.
+ *
+ * The listening socket is the door's (door.c), not libmicrohttpd's: the
+ * door answers what cannot be HTTP and passes the rest here with
+ * MHD_add_connection(), and keeps the per-address counts, which the
+ * server's connection notifications feed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +33,7 @@
 
 #include <microhttpd.h>
 
+#include "door.h"
 #include "fs.h"
 #include "http.h"
 #include "log.h"
@@ -40,13 +46,14 @@ extern const size_t		keeper_dashboard_html_len;
 
 struct http {
 	struct MHD_Daemon	*mhd;
+	struct door		*door;
 	struct snapshot_store	*store;
 	struct http_limits	 lim;
 	char			 addr[80];
 	atomic_int		 stopping;
 	atomic_uint		 nsse;
 	struct MHD_Response	*dashboard, *not_found, *bad_method;
-	struct MHD_Response	*too_many;
+	struct MHD_Response	*too_many, *bad_request;
 };
 
 /* One /_events stream: the event being sent and the version it carries. */
@@ -242,6 +249,22 @@ serve_events(struct http *h, struct MHD_Connection *c)
 	return ret;
 }
 
+/* A GET or HEAD that says a body follows (Transfer-Encoding, or a
+ * Content-Length other than 0). Waiting for it let a client that never
+ * sends one hold a connection until its timeout; a body means nothing to
+ * this plane, so such a request is refused at once. */
+static int
+announces_body(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
+		return 1;
+	return cl != NULL && strspn(cl, "0 \t") != strlen(cl);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -252,17 +275,21 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	(void)upload;
+	(void)upload_len;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    h->bad_method);
-	/* A GET may carry a body: read past it, then answer. */
+	/* The first call comes with the headers. A response queued then
+	 * makes libmicrohttpd send it and close the connection instead of
+	 * reading a body (or a next request): right for a request that
+	 * announces a body, so it is refused there; every other request is
+	 * answered on the second call, which keeps the connection alive. */
 	if (*req == NULL) {
+		if (announces_body(c))
+			return MHD_queue_response(c, MHD_HTTP_BAD_REQUEST,
+			    h->bad_request);
 		*req = &marker;
-		return MHD_YES;
-	}
-	if (*upload_len != 0) {
-		*upload_len = 0;
 		return MHD_YES;
 	}
 	if (strcmp(url, "/") == 0)
@@ -361,7 +388,7 @@ static void
 free_responses(struct http *h)
 {
 	struct MHD_Response **rs[] = { &h->dashboard, &h->not_found,
-	    &h->bad_method, &h->too_many };
+	    &h->bad_method, &h->too_many, &h->bad_request };
 
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
 		if (*rs[i] != NULL) {
@@ -376,6 +403,7 @@ make_responses(struct http *h)
 	static const char nf[] = "{\"error\":\"not found\"}";
 	static const char bm[] = "{\"error\":\"method not allowed\"}";
 	static const char tm[] = "{\"error\":\"too many event streams\"}";
+	static const char br[] = "{\"error\":\"bad request\"}";
 
 	h->dashboard = static_response((const char *)keeper_dashboard_html,
 	    keeper_dashboard_html_len, "text/html; charset=utf-8");
@@ -383,13 +411,65 @@ make_responses(struct http *h)
 	h->bad_method = static_response(bm, sizeof(bm) - 1,
 	    "application/json");
 	h->too_many = static_response(tm, sizeof(tm) - 1, "application/json");
+	h->bad_request = static_response(br, sizeof(br) - 1,
+	    "application/json");
 	if (h->dashboard == NULL || h->not_found == NULL ||
-	    h->bad_method == NULL || h->too_many == NULL)
+	    h->bad_method == NULL || h->too_many == NULL ||
+	    h->bad_request == NULL)
 		return -1;
+	MHD_add_response_header(h->bad_request, "Connection", "close");
 	MHD_add_response_header(h->dashboard, "Content-Security-Policy", csp);
 	MHD_add_response_header(h->bad_method, "Allow", "GET, HEAD");
 	MHD_add_response_header(h->too_many, "Retry-After", "5");
 	return 0;
+}
+
+/* The door's hand-over: the server owns fd from here (and closes it
+ * when it cannot take it). */
+static void
+pass(void *arg, int fd, const struct sockaddr *sa, socklen_t sl)
+{
+	struct http *h = arg;
+
+	if (MHD_add_connection(h->mhd, fd, sa, sl) != MHD_YES)
+		log_debug("http: connection not taken: %s", strerror(errno));
+}
+
+/* The server's connections opening and closing: their address's slot. */
+static void
+notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	(void)socket_context;
+	door_counted(h->door, ci != NULL ? ci->client_addr : NULL,
+	    code == MHD_CONNECTION_NOTIFY_STARTED);
+}
+
+/* The listening socket, as libmicrohttpd would make it. */
+static int
+listen_on(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int fd, one = 1, saved;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, sl) == -1 ||
+	    listen(fd, SOMAXCONN) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 struct http *
@@ -397,10 +477,11 @@ http_start(const char *listen, struct snapshot_store *store,
     const struct http_limits *lim, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss = { 0 }, bound = { 0 };
-	const union MHD_DaemonInfo *info;
 	socklen_t sl = 0, bl = sizeof(bound);
+	struct door_limits dl;
 	unsigned flags;
 	struct http *h;
+	int fd;
 
 	if (listen == NULL)
 		listen = HTTP_DEFAULT_LISTEN;
@@ -416,31 +497,42 @@ http_start(const char *listen, struct snapshot_store *store,
 		snprintf(err, errlen, "cannot build http responses");
 		goto fail;
 	}
+	if ((fd = listen_on(&ss, sl)) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen,
+		    strerror(errno));
+		goto fail;
+	}
+	if (getsockname(fd, (struct sockaddr *)&bound, &bl) != 0) {
+		snprintf(err, errlen, "cannot read the bound address");
+		close(fd);
+		goto fail;
+	}
+	format_addr(&bound, h->addr, sizeof(h->addr));
+	dl = (struct door_limits){ .connections = h->lim.connections,
+	    .per_ip = h->lim.per_ip, .timeout_s = h->lim.timeout_s };
+	h->door = door_new(&dl, pass, h);
+	/* The server's own limits are the door's, a second guard for the
+	 * moment a passed connection is not counted yet. */
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-	    MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	    MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->lim.per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, h->lim.timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, h->lim.memory,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)256 * 1024,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", listen,
-		    errno != 0 ? strerror(errno) : "libmicrohttpd failed");
+		snprintf(err, errlen, "cannot start the http server on %s: %s",
+		    listen, errno != 0 ? strerror(errno) :
+		    "libmicrohttpd failed");
+		close(fd);
 		goto fail;
 	}
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_LISTEN_FD);
-	if (info == NULL || getsockname(info->listen_fd,
-	    (struct sockaddr *)&bound, &bl) != 0) {
-		snprintf(err, errlen, "cannot read the bound address");
+	if (door_start(h->door, fd, err, errlen) != 0)
 		goto fail;
-	}
-	format_addr(&bound, h->addr, sizeof(h->addr));
 	return h;
 fail:
 	http_stop(h);
@@ -466,16 +558,34 @@ http_write_addr(const struct http *h, const char *dir, char *err,
 }
 
 void
+http_remove_addr(const struct http *h, const char *dir)
+{
+	char *path = xasprintf("%s/http.addr", dir), *text;
+	size_t n = strlen(h->addr);
+
+	/* Someone else's address (a keeper started since) stays. */
+	if ((text = util_read_file(path, NULL)) != NULL &&
+	    strncmp(text, h->addr, n) == 0 && strcmp(text + n, "\n") == 0)
+		(void)unlink(path);
+	free(text);
+	free(path);
+}
+
+void
 http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* No connection comes in once the door is shut; the server may
+	 * still report its own closing to it while it stops. */
+	door_stop(h->door);
 	if (h->mhd != NULL) {
 		/* Streams blocked in sse_read must return before MHD joins. */
 		atomic_store(&h->stopping, 1);
 		snapshot_kick(h->store);
 		MHD_stop_daemon(h->mhd);
 	}
+	door_free(h->door);
 	free_responses(h);
 	free(h);
 }

@@ -11,7 +11,9 @@
  *   GET /metrics     Prometheus text format 0.0.4
  *   GET /_events     Server-Sent Events: the activity on each publish
  *
- * HEAD works wherever GET does; other methods get 405, other paths 404.
+ * HEAD works wherever GET does; other methods get 405, other paths 404;
+ * a GET or HEAD that announces a body, and bytes that cannot begin an
+ * HTTP request (door.h), get 400 and the connection is closed.
  *
  * Ownership: http_start() allocates; http_stop() stops every thread and
  * frees. The store is borrowed and must outlive the server.
@@ -56,6 +58,9 @@ const char	*http_addr(const struct http *);
 /* Atomically writes http_addr() and a newline to DIR/http.addr. */
 int		 http_write_addr(const struct http *, const char *dir,
 		    char *err, size_t errlen);
+/* Removes DIR/http.addr when it still names http_addr(): a plane that
+ * stopped leaves no address behind that nothing listens on. */
+void		 http_remove_addr(const struct http *, const char *dir);
 void		 http_stop(struct http *);
 
 #endif

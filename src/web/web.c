@@ -813,6 +813,8 @@ web_stop(struct web *w)
 		return;
 	daemon_observe(w->d, NULL, w);
 	w->stopping = 1;
+	if (w->http != NULL && w->addr_written)
+		http_remove_addr(w->http, daemon_data(w->d));
 	http_stop(w->http);
 	w->http = NULL;
 	if (w->tick_open)

@@ -9,6 +9,7 @@ import http.server
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 
@@ -497,3 +498,93 @@ def test_big_file_is_not_committed(crew):
     r = crew.keeper("check", crew.crew)
     assert r.returncode == 65
     assert "invalid size '5 MB' for #+MAX-COMMIT-SIZE:" in r.stdout + r.stderr
+
+
+def raw_exchange(addr, data, timeout=5):
+    """Send data without closing our side; read until the server closes
+    (a hang is the timeout, half the server's 10 s connection timeout):
+    (what came back, whether the server closed)."""
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)))
+    s.settimeout(timeout)
+    got, closed = b"", False
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                closed = True
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
+    return got, closed
+
+
+# The first bytes of a TLS 1.2 ClientHello, as `curl https://` sends.
+CLIENT_HELLO = bytes.fromhex("1603010200010001fc0303") + os.urandom(32)
+
+NOT_HTTP = [
+    b"\x00\x01\x02\r\n\r\n",
+    CLIENT_HELLO,
+    b"garbage\r\n\r\n",
+    b"GET /_health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"GET /_health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+]
+
+
+def test_http_answers_400_to_what_is_not_a_request(crew):
+    """Binary garbage and a TLS ClientHello hung until the connection
+    timeout, `garbage` (no space) was closed without a word, and a GET
+    announcing a chunked or 5-byte body waited for one that never came.
+    Each now gets 400 at once and the connection is closed."""
+    crew.member("a", "true")
+    crew.write_crew()
+    crew.start()
+    addr = crew.http_addr()
+    for data in NOT_HTTP:
+        got, closed = raw_exchange(addr, data)
+        assert got.startswith(b"HTTP/1.1 400 "), (data, got)
+        assert b"Connection: close" in got, got
+        assert closed, data
+    assert crew.get("/_health")[0] == 200
+
+
+def test_idle_sockets_do_not_lock_the_address_out(crew):
+    """64 idle sockets from 127.0.0.1 fill the address's slots; once the
+    plane drops them (10 s), the operator's own request is served at
+    once: their slots came back before they were closed. While they are
+    open, one more connection is told why it is refused."""
+    crew.member("a", "true")
+    crew.write_crew()
+    crew.start()
+    host, port = crew.http_addr().rsplit(":", 1)
+    idle = [socket.create_connection((host, int(port))) for _ in range(64)]
+    try:
+        got, closed = raw_exchange(crew.http_addr(),
+                                   b"GET /_health HTTP/1.1\r\nHost: x\r\n"
+                                   b"\r\n")
+        assert got.startswith(b"HTTP/1.1 503 "), got
+        assert b"too many connections" in got
+        for s in idle:
+            s.settimeout(20)
+            while s.recv(4096):
+                pass
+        status, _, body = crew.get("/_health")
+        assert status == 200, body
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_http_addr_removed_on_clean_exit(crew):
+    """http.addr was left behind after a clean exit, naming a port that
+    nothing listens on."""
+    crew.member("a", "true")
+    crew.write_crew()
+    crew.start()
+    crew.http_addr()
+    assert crew.stop() == 0
+    assert not os.path.exists(os.path.join(crew.data, "http.addr"))

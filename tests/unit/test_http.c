@@ -13,12 +13,15 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "door.h"
 #include "http.h"
 #include "snapshot.h"
 #include "util.h"
@@ -265,6 +268,7 @@ test_hostile_requests(void **state)
 
 	/* Garbage bytes and an HTTP/0.9 line: no snapshot served. */
 	r = exchange(f->port, "\x01\x02\xff\xfe garbage\r\n\r\n", 16);
+	assert_status(r, 400);
 	assert_null(strstr(r, "{\"agents\""));
 	free(r);
 	r = exchange(f->port, "GET /_activity\r\n", 16);
@@ -447,6 +451,248 @@ test_metrics_and_timeline(void **state)
 	free(r);
 }
 
+/* ---- issue 20, item 12: what is not HTTP, and idle sockets ---- */
+
+static void
+test_classify(void **state)
+{
+	(void)state;
+	assert_int_equal(door_classify("GET / HTTP/1.1", 14, 0), DOOR_HTTP);
+	assert_int_equal(door_classify("GET ", 4, 0), DOOR_HTTP);
+	assert_int_equal(door_classify("\r\nGET /", 7, 0), DOOR_HTTP);
+	assert_int_equal(door_classify("M-SEARCH *", 10, 0), DOOR_HTTP);
+	assert_int_equal(door_classify("PRI * HTTP/2.0", 14, 0), DOOR_HTTP);
+	/* A prefix of one: wait, unless the client is done. */
+	assert_int_equal(door_classify("", 0, 0), DOOR_MORE);
+	assert_int_equal(door_classify("GE", 2, 0), DOOR_MORE);
+	assert_int_equal(door_classify("\r\n", 2, 0), DOOR_MORE);
+	assert_int_equal(door_classify("GE", 2, 1), DOOR_BAD);
+	/* What no request begins with. */
+	assert_int_equal(door_classify("\x00\x01\x02\r\n\r\n", 7, 0),
+	    DOOR_BAD);
+	assert_int_equal(door_classify("\x16\x03\x01\x00\xa5", 5, 0),
+	    DOOR_BAD);
+	assert_int_equal(door_classify("garbage\r\n\r\n", 11, 0), DOOR_BAD);
+	assert_int_equal(door_classify(" GET /", 6, 0), DOOR_BAD);
+	assert_int_equal(door_classify("GET\t/", 5, 0), DOOR_BAD);
+	assert_int_equal(door_classify("G\xc3\xa9T /", 6, 0), DOOR_BAD);
+	assert_int_equal(door_classify(
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 40, 0), DOOR_BAD);
+	/* A peek buffer of empty lines is not waited on for ever. */
+	{
+		char nl[64];
+
+		memset(nl, '\n', sizeof(nl));
+		assert_int_equal(door_classify(nl, sizeof(nl), 0), DOOR_BAD);
+	}
+}
+
+/* Sends raw bytes without closing our side and reads what comes back
+ * until the server closes: a hang is the 5 s receive timeout, which is
+ * shorter than the server's 10 s connection timeout. */
+static char *
+exchange_open(int port, const char *raw, size_t len, int *closed)
+{
+	struct sb b = { 0 };
+	char buf[4096];
+	ssize_t n;
+	int fd = dial(port);
+
+	send_all(fd, raw, len);
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		sb_add(&b, buf, (size_t)n);
+	*closed = n == 0;
+	close(fd);
+	sb_addc(&b, '\0');
+	return sb_detach(&b);
+}
+
+static void
+test_not_http_gets_400(void **state)
+{
+	static const struct {
+		const char	*raw;
+		size_t		 len;
+	} cases[] = {
+		{ "\x00\x01\x02\r\n\r\n", 7 },
+		/* The start of a TLS 1.2 ClientHello. */
+		{ "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11 },
+		/* The rest are text: 0 is their strlen(). */
+		{ "garbage\r\n\r\n", 0 },
+		{ "GET /_activity HTTP/1.1\r\nHost: x\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n", 0 },
+		{ "GET /_activity HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Length: 5\r\n\r\n", 0 },
+		{ "HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n",
+		  0 },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].raw);
+		int closed;
+		char *r;
+
+		r = exchange_open(f->port, cases[i].raw, len, &closed);
+		if (strncmp(r, "HTTP/1.1 400 ", 13) != 0)
+			fail_msg("case %zu: want 400, got: %.80s", i, r);
+		assert_non_null(strstr(r, "Connection: close"));
+		assert_true(closed);
+		free(r);
+	}
+	/* A GET whose Content-Length is 0 has no body: served. */
+	{
+		const char *raw = "GET /_activity HTTP/1.1\r\nHost: x\r\n"
+		    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		int closed;
+		char *r = exchange_open(f->port, raw, strlen(raw), &closed);
+
+		assert_status(r, 200);
+		free(r);
+	}
+	assert_still_answers(f->port);
+}
+
+/* A method that comes in pieces is waited for, not refused. */
+static void
+test_request_in_pieces(void **state)
+{
+	struct fixture *f = *state;
+	const char *rest = "T /_activity HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n";
+	struct pollfd p;
+	struct sb b = { 0 };
+	int fd = dial(f->port);
+
+	send_all(fd, "\r\nGE", 4);
+	/* Nothing comes back for a prefix (a 400 would, at once). */
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 300), 0);
+	send_all(fd, rest, strlen(rest));
+	assert_int_equal(read_until(fd, &b, "{\"agents\":[]}"), 0);
+	assert_status(b.buf, 200);
+	sb_release(&b);
+	close(fd);
+}
+
+static int
+setup_idle(void **state)
+{
+	struct http_limits lim;
+
+	http_default_limits(&lim);
+	lim.per_ip = 4;
+	lim.timeout_s = 1;
+	return setup_limits(state, &lim);
+}
+
+/* Waits (up to the 5 s receive timeout) for the server to close fd. */
+static void
+assert_closed_by_server(int fd)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		;
+	assert_int_equal(n, 0);
+}
+
+/*
+ * Idle sockets dropped after the connection timeout kept their
+ * per-address slot a while longer, locking the operator's own curl out.
+ * A socket that never sent a byte gives its slot back before it is
+ * closed: the request right after must be served, first try.
+ */
+static void
+test_idle_sockets_free_their_slot(void **state)
+{
+	struct fixture *f = *state;
+	int fds[4], extra;
+	char *r;
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 4; i++)
+			fds[i] = dial(f->port);
+		/* The address is full: the next one is told so. */
+		extra = dial(f->port);
+		{
+			struct sb b = { 0 };
+
+			assert_int_equal(read_until(extra, &b,
+			    "too many connections"), 0);
+			assert_status(b.buf, 503);
+			sb_release(&b);
+		}
+		close(extra);
+		for (int i = 0; i < 4; i++)
+			assert_closed_by_server(fds[i]);
+		r = request(f->port, "GET", "/_activity");
+		assert_status(r, 200);
+		free(r);
+		for (int i = 0; i < 4; i++)
+			close(fds[i]);
+	}
+}
+
+/* Connections the server holds (a request served, then idle): their
+ * slots come back as the server reaps them, well before 20 s. */
+static void
+test_kept_alive_sockets_free_their_slot(void **state)
+{
+	const char *req = "GET /_activity HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct fixture *f = *state;
+	int64_t deadline;
+	int fds[4], ok = 0;
+
+	for (int i = 0; i < 4; i++) {
+		struct sb b = { 0 };
+
+		fds[i] = dial(f->port);
+		send_all(fds[i], req, strlen(req));
+		assert_int_equal(read_until(fds[i], &b, "{\"agents\":[]}"), 0);
+		sb_release(&b);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_closed_by_server(fds[i]);
+	deadline = util_mono_ms() + 2000;
+	while (!ok && util_mono_ms() < deadline) {
+		char *r = request(f->port, "GET", "/_activity");
+
+		ok = strncmp(r, "HTTP/1.1 200 ", 13) == 0;
+		free(r);
+	}
+	assert_true(ok);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
+static void
+test_addr_removed(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/keeper-http-XXXXXX", err[256], *path;
+
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/http.addr", dir);
+	assert_int_equal(http_write_addr(f->http, dir, err, sizeof(err)), 0);
+	http_remove_addr(f->http, dir);
+	assert_int_equal(access(path, F_OK), -1);
+	/* Another plane's address is left alone. */
+	{
+		FILE *fp = fopen(path, "w");
+
+		assert_non_null(fp);
+		fputs("127.0.0.1:1\n", fp);
+		fclose(fp);
+	}
+	http_remove_addr(f->http, dir);
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -466,6 +712,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stop_with_open_stream,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addr_file, setup,
+		    teardown),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test_setup_teardown(test_not_http_gets_400, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_request_in_pieces, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_idle_sockets_free_their_slot,
+		    setup_idle, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kept_alive_sockets_free_their_slot, setup_idle,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_addr_removed, setup,
 		    teardown),
 	};
 
