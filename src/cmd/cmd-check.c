@@ -177,7 +177,7 @@ detect(const char *buf, size_t len)
 		"REPO", "CONCURRENCY", "STAGGER", "BOOT-GRACE", "BREATHER",
 		"TIMEOUT", "BACKOFF-BASE", "BACKOFF-CAP", "RETENTION",
 		"AUTHOR-DOMAIN", "STEP-PATTERN", "THOUGHT-PATTERN", "REDACT",
-		NULL
+		"DETACHED", "MAX-COMMIT-SIZE", NULL
 	};
 	enum kind k = K_UNKNOWN;
 	org_doc *doc;
