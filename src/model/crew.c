@@ -22,7 +22,8 @@
 #define CREW_CONCURRENCY_MAX	1024
 
 enum kw_kind { KW_STR, KW_PATH, KW_INT, KW_DUR, KW_REGEX, KW_REDACT,
-	KW_DOMAIN, KW_CADENCE, KW_ALERT, KW_DETACHED, KW_SIZE };
+	KW_DOMAIN, KW_CADENCE, KW_ALERT, KW_DETACHED, KW_SIZE, KW_COUNT,
+	KW_PRIORITIES };
 
 static const struct {
 	const char	*key;
@@ -50,12 +51,16 @@ static const struct {
 	{ "DETACHED",		KW_DETACHED, offsetof(struct crew,
 	    detached_commit) },
 	{ "MAX-COMMIT-SIZE",	KW_SIZE,  offsetof(struct crew, max_commit_size) },
+	{ "RETRY",		KW_COUNT, offsetof(struct crew, retry) },
+	{ "RETRY-DELAY",	KW_DUR,	  offsetof(struct crew, retry_delay_ms) },
+	{ "PRIORITIES",		KW_PRIORITIES, 0 },
 };
 #define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
 
 static const char *const member_props[] = {
 	"DEF", "INTERVAL", "LIFECYCLE", "CONTINUOUS", "TIMEOUT", "AUTHOR",
-	"DISABLED", "NOTIFY", "NOTIFY-URL", NULL
+	"DISABLED", "NOTIFY", "NOTIFY-URL", "RETRY", "RETRY-DELAY",
+	"TOKEN-BUDGET", NULL
 };
 
 static char *
@@ -76,7 +81,88 @@ basename_noext(const char *path)
 static int
 positive_dur(const char *key)
 {
-	return strcmp(key, "TIMEOUT") == 0 || strcmp(key, "INTERVAL") == 0;
+	return strcmp(key, "TIMEOUT") == 0 || strcmp(key, "INTERVAL") == 0 ||
+	    strcmp(key, "RETRY-DELAY") == 0;
+}
+
+/*
+ * Priorities as org has them (org-priority-highest, -lowest, -default):
+ * a letter A to Z, its character code the value, or a number from 0 to
+ * CREW_PRIORITY_MAX; the highest priority has the smallest value. A
+ * cookie holds one character (org-element reads "[#X]"), so a numeric
+ * cookie is one digit.
+ */
+static int
+prio_value(const char *s, size_t n, int numeric, int *out)
+{
+	long v = 0;
+
+	if (n == 1 && s[0] >= 'A' && s[0] <= 'Z' && !numeric) {
+		*out = s[0];
+		return 0;
+	}
+	if (n == 0 || n > 2 || !numeric)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > CREW_PRIORITY_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static void
+prio_name(const struct crew *c, int value, char *buf, size_t len)
+{
+	if (c->prio_numeric)
+		snprintf(buf, len, "%d", value);
+	else
+		snprintf(buf, len, "%c", value);
+}
+
+/* #+PRIORITIES: HIGHEST LOWEST DEFAULT, letters or numbers, not mixed. */
+static int
+parse_priorities(struct crew *c, const char *val)
+{
+	const char *p = val, *w[4];
+	size_t n[4], k = 0;
+	int v[3], numeric;
+
+	while (*p && k < 4) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		w[k] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		n[k] = (size_t)(p - w[k]);
+		k++;
+	}
+	if (k != 3)
+		return -1;
+	numeric = w[0][0] >= '0' && w[0][0] <= '9';
+	for (size_t i = 0; i < 3; i++)
+		if (prio_value(w[i], n[i], numeric, &v[i]) == -1)
+			return -1;
+	if (v[0] >= v[1] || v[2] < v[0] || v[2] > v[1])
+		return -1;
+	c->prio_numeric = numeric;
+	c->prio_highest = v[0];
+	c->prio_lowest = v[1];
+	c->prio_default = v[2];
+	return 0;
+}
+
+int
+crew_priority_rank(const struct crew *c, int value)
+{
+	int r = value - c->prio_highest;
+
+	return r < 0 ? 0 : r > CREW_PRIORITY_MAX ? CREW_PRIORITY_MAX : r;
 }
 
 static int
@@ -281,6 +367,22 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 		}
 		*(int64_t *)((char *)c + keywords[i].off) = ms;
 		break;
+	case KW_COUNT:
+		if (cfg_int(val, 0, CREW_RETRY_MAX, &n) == -1) {
+			diag_err(d, c->path, kw->line,
+			    "invalid #+%s: '%s' (expected an integer from 0 "
+			    "to %d)", key, val, CREW_RETRY_MAX);
+			break;
+		}
+		*(int *)((char *)c + keywords[i].off) = (int)n;
+		break;
+	case KW_PRIORITIES:
+		if (parse_priorities(c, val) == -1)
+			diag_err(d, c->path, kw->line,
+			    "invalid #+%s: '%s' (expected the highest, lowest "
+			    "and default priority, letters or numbers, e.g. "
+			    "A C B)", key, val);
+		break;
 	case KW_CADENCE:
 		if (strcmp(val, "after") != 0 && strcmp(val, "fixed") != 0) {
 			diag_err(d, c->path, kw->line,
@@ -390,6 +492,92 @@ parse_member_notify(struct crew *c, const org_doc *doc, long h,
 	free(v);
 }
 
+/* :RETRY: N, from 0 to CREW_RETRY_MAX; -1 on error. */
+static int
+member_count(struct crew *c, const org_doc *doc, long h, const char *key,
+    int *out, struct diag *d)
+{
+	size_t line = 0;
+	char *v = org_property(doc, h, key, 0, &line);
+	long n;
+	int ret = 0;
+
+	if (v == NULL)
+		return 0;
+	if (cfg_int(v, 0, CREW_RETRY_MAX, &n) == -1) {
+		diag_err(d, c->path, line, "invalid :%s: '%s' (expected an "
+		    "integer from 0 to %d)", key, v, CREW_RETRY_MAX);
+		ret = -1;
+	} else
+		*out = (int)n;
+	free(v);
+	return ret;
+}
+
+/* :TOKEN-BUDGET: N/D, N tokens within any window of D; -1 on error. */
+static int
+member_budget(struct crew *c, const org_doc *doc, long h,
+    struct crew_member *m, struct diag *d)
+{
+	size_t line = 0;
+	char *v = org_property(doc, h, "TOKEN-BUDGET", 0, &line), *slash, *e;
+	long long n = 0;
+	int64_t ms = 0;
+	int ret = -1;
+
+	if (v == NULL)
+		return 0;
+	if ((slash = strchr(v, '/')) != NULL) {
+		*slash = '\0';
+		n = strtoll(v, &e, 10);
+		if (e == v || *e != '\0' || v[0] == '-' || v[0] == '+' ||
+		    n <= 0 || n > 1000000000000000LL ||
+		    dur_parse(slash + 1, &ms) == -1 || ms <= 0)
+			n = 0;
+		*slash = '/';
+	}
+	if (n > 0) {
+		m->token_budget = n;
+		m->token_window_ms = ms;
+		ret = 0;
+	} else
+		diag_err(d, c->path, line, "invalid :TOKEN-BUDGET: '%s' "
+		    "(expected TOKENS/DURATION, e.g. 200000/1d)", v);
+	free(v);
+	return ret;
+}
+
+/* The heading's priority cookie, or the crew's default. */
+static void
+member_priority(struct crew *c, const org_heading *hd,
+    struct crew_member *m, struct diag *d)
+{
+	char lo[4], hi[4];
+	int v = c->prio_default;
+
+	if (hd->priority.s != NULL) {
+		char ch = hd->priority.len == 1 ? hd->priority.s[0] : '?';
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) {
+			diag_err(d, c->path, hd->line, "invalid priority "
+			    "cookie '[#%.*s]' (expected a letter A to Z or a "
+			    "digit)", (int)hd->priority.len, hd->priority.s);
+			return;
+		}
+		if (prio_value(&ch, 1, c->prio_numeric, &v) == -1 ||
+		    v < c->prio_highest || v > c->prio_lowest) {
+			prio_name(c, c->prio_highest, hi, sizeof(hi));
+			prio_name(c, c->prio_lowest, lo, sizeof(lo));
+			diag_err(d, c->path, hd->line, "priority [#%c] is "
+			    "outside the range %s to %s of #+PRIORITIES:", ch,
+			    hi, lo);
+			return;
+		}
+	}
+	m->priority = crew_priority_rank(c, v);
+	prio_name(c, v, m->priority_name, sizeof(m->priority_name));
+}
+
 /* Parse level-1 heading h as a member; adds it to c when it is runnable.
  * names/nlines remember the names seen for duplicate detection. */
 static void
@@ -419,6 +607,8 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 	m.line = hd->line;
 	m.interval_ms = 3600000;
 	m.timeout_ms = c->timeout_ms;
+	m.retry = c->retry;
+	m.retry_delay_ms = c->retry_delay_ms;
 	if (hd->title.len == 0) {
 		diag_err(d, c->path, hd->line, "member heading without a name");
 		bad = 1;
@@ -456,6 +646,10 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 
 	(void)member_dur(c, doc, h, "INTERVAL", &m.interval_ms, d);
 	(void)member_dur(c, doc, h, "TIMEOUT", &m.timeout_ms, d);
+	(void)member_count(c, doc, h, "RETRY", &m.retry, d);
+	(void)member_dur(c, doc, h, "RETRY-DELAY", &m.retry_delay_ms, d);
+	(void)member_budget(c, doc, h, &m, d);
+	member_priority(c, hd, &m, d);
 	if ((v = org_property(doc, h, "CONTINUOUS", 0, &line)) != NULL) {
 		if ((b = cfg_bool(v)) == -1)
 			diag_err(d, c->path, line,
@@ -521,6 +715,10 @@ crew_new(const char *path)
 	c->backoff_base_ms = 60000;
 	c->backoff_cap_ms = 30 * 60000;
 	c->retention_ms = 90LL * 86400000;
+	c->retry_delay_ms = 60000;
+	c->prio_highest = 'A';		/* org's defaults: A C B */
+	c->prio_lowest = 'C';
+	c->prio_default = 'B';
 	c->author_domain = xstrdup("keeper.invalid");
 	c->max_commit_size = CREW_MAX_COMMIT_SIZE;
 	return c;
@@ -607,6 +805,10 @@ crew_singleton(const char *def, const char *lifecycle, int64_t interval_ms,
 	m->lifecycle = lifecycle ? xstrdup(lifecycle) : NULL;
 	m->interval_ms = interval_ms > 0 ? interval_ms : 3600000;
 	m->timeout_ms = c->timeout_ms;
+	m->retry_delay_ms = c->retry_delay_ms;
+	m->priority = crew_priority_rank(c, c->prio_default);
+	prio_name(c, c->prio_default, m->priority_name,
+	    sizeof(m->priority_name));
 	return c;
 }
 

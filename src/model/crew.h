@@ -18,6 +18,8 @@
 
 #define CREW_NAME_MAX	64
 #define CREW_MAX_COMMIT_SIZE	(50LL * 1024 * 1024)	/* per file */
+#define CREW_RETRY_MAX	100	/* :RETRY: at most */
+#define CREW_PRIORITY_MAX 64	/* org's own bound on a numeric priority */
 
 /* :NOTIFY: which runs' results a member sends (keeper-crew(5)). */
 enum crew_notify {
@@ -40,6 +42,14 @@ struct crew_member {
 	size_t	 lifecycle_line; /* of :LIFECYCLE:, 0 when absent */
 	enum crew_notify notify; /* :NOTIFY: */
 	struct alert_dests notify_dests; /* :NOTIFY-URL:; none: the crew's */
+	/* The operator's hands (SPEC §5b, keeper-crew(5)). */
+	int	 retry;		/* :RETRY:, default the crew's #+RETRY: */
+	int64_t	 retry_delay_ms; /* :RETRY-DELAY:, default the crew's */
+	int	 priority;	/* the gate's rank: 0 the most urgent, at most
+				   CREW_PRIORITY_MAX (crew_priority_rank()) */
+	char	 priority_name[4]; /* as org writes it: "A", "7" */
+	int64_t	 token_budget;	/* :TOKEN-BUDGET: N/D: N tokens, 0 none */
+	int64_t	 token_window_ms; /* and D */
 };
 
 struct crew_redact {
@@ -61,6 +71,12 @@ struct crew {
 	int64_t	 backoff_cap_ms;  /* #+BACKOFF-CAP: 30m */
 	int64_t	 retention_ms;	/* #+RETENTION: 90d */
 	int	 cadence_fixed;	/* #+CADENCE: fixed (not SPEC: keeper-crew(5)) */
+	int	 retry;		/* #+RETRY: 0, the members' default */
+	int64_t	 retry_delay_ms; /* #+RETRY-DELAY: 1m */
+	/* #+PRIORITIES: highest lowest default, as org has them: letters'
+	 * codes ('A' = 65) or numbers (prio_numeric), the highest first. */
+	int	 prio_highest, prio_lowest, prio_default;
+	int	 prio_numeric;
 	char	*author_domain;	/* #+AUTHOR-DOMAIN:, default keeper.invalid */
 	char	*step_pattern;	/* #+STEP-PATTERN:, or NULL for the default */
 	char	*thought_pattern; /* #+THOUGHT-PATTERN:, or NULL */
@@ -90,6 +106,9 @@ int	 crew_notify_wants(enum crew_notify, enum outcome);
  * 45s breather") into buf; returns buf. */
 char	*crew_member_schedule_text(const struct crew *,
 	    const struct crew_member *, char *buf, size_t len);
+/* The gate rank of a priority value (a letter's code or a number) in c's
+ * #+PRIORITIES: range: 0 for the highest. */
+int	 crew_priority_rank(const struct crew *, int value);
 void	 crew_free(struct crew *);
 
 #endif

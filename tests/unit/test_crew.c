@@ -716,12 +716,157 @@ test_git_keywords(void **state)
 	    "(expected e.g. 50MB, 512k, 1GB or none)");
 }
 
+/* SPEC §5b: retries, priorities and a token budget, with the crew's
+ * defaults. */
+static void
+test_hands(void **state)
+{
+	const char *text =
+	    "#+RETRY: 2\n"
+	    "#+RETRY-DELAY: 30s\n"
+	    "* [#A] a\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":RETRY: 0\n"
+	    ":TOKEN-BUDGET: 200000/1d\n"
+	    ":END:\n"
+	    "* TODO [#C] b\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: b.org\n"
+	    ":RETRY-DELAY: 250ms\n"
+	    ":END:\n"
+	    "* c\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: c.org\n"
+	    ":END:\n";
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c->members[0].name, "a");
+	assert_int_equal(c->members[0].retry, 0);
+	assert_int_equal(c->members[0].retry_delay_ms, 30000);
+	assert_int_equal(c->members[0].token_budget, 200000);
+	assert_int_equal(c->members[0].token_window_ms, 86400000);
+	assert_int_equal(c->members[0].priority, 0);
+	assert_string_equal(c->members[0].priority_name, "A");
+	assert_string_equal(c->members[1].name, "b");
+	assert_int_equal(c->members[1].retry, 2);
+	assert_int_equal(c->members[1].retry_delay_ms, 250);
+	assert_int_equal(c->members[1].priority, 2);
+	assert_string_equal(c->members[1].priority_name, "C");
+	assert_int_equal(c->members[1].token_budget, 0);
+	/* No cookie: org's default, B. */
+	assert_int_equal(c->members[2].priority, 1);
+	assert_string_equal(c->members[2].priority_name, "B");
+	assert_int_equal(c->members[2].retry, 2);
+	crew_free(c);
+
+	/* The defaults without any of it. */
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->members[0].retry, 0);
+	assert_int_equal(c->members[0].retry_delay_ms, 60000);
+	assert_int_equal(c->members[0].priority, 1);
+	crew_free(c);
+}
+
+/* #+PRIORITIES: is org's own (highest lowest default), letters or
+ * numbers; a member without a cookie has the default. */
+static void
+test_priorities_keyword(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "#+PRIORITIES: A E C\n"
+	    "* [#E] a\n:PROPERTIES:\n:DEF: a.org\n:END:\n"
+	    "* b\n:PROPERTIES:\n:DEF: b.org\n:END:\n"
+	    "* [#A] c\n:PROPERTIES:\n:DEF: c.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->members[0].priority, 4);
+	assert_int_equal(c->members[1].priority, 2);
+	assert_string_equal(c->members[1].priority_name, "C");
+	assert_int_equal(c->members[2].priority, 0);
+	crew_free(c);
+
+	c = parse("crew.org", "#+PRIORITIES: 1 10 5\n"
+	    "* [#1] a\n:PROPERTIES:\n:DEF: a.org\n:END:\n"
+	    "* b\n:PROPERTIES:\n:DEF: b.org\n:END:\n"
+	    "* [#9] c\n:PROPERTIES:\n:DEF: c.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->members[0].priority, 0);
+	assert_string_equal(c->members[0].priority_name, "1");
+	assert_int_equal(c->members[1].priority, 4);
+	assert_string_equal(c->members[1].priority_name, "5");
+	assert_int_equal(c->members[2].priority, 8);
+	crew_free(c);
+}
+
+static void
+test_hands_errors(void **state)
+{
+	(void)state;
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:RETRY: many\n:END:\n",
+	    "crew.org:4: invalid :RETRY: 'many' (expected an integer from 0 "
+	    "to 100)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:RETRY: -1\n:END:\n",
+	    "crew.org:4: invalid :RETRY: '-1' (expected an integer from 0 "
+	    "to 100)");
+	expect_error("#+RETRY: 101\n",
+	    "crew.org:1: invalid #+RETRY: '101' (expected an integer from 0 "
+	    "to 100)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:RETRY-DELAY: 0\n"
+	    ":END:\n", "crew.org:4: :RETRY-DELAY: must be more than zero");
+	expect_error("#+RETRY-DELAY: soon\n",
+	    "crew.org:1: invalid duration 'soon' for #+RETRY-DELAY:");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:TOKEN-BUDGET: 100\n"
+	    ":END:\n", "crew.org:4: invalid :TOKEN-BUDGET: '100' (expected "
+	    "TOKENS/DURATION, e.g. 200000/1d)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:TOKEN-BUDGET: 0/1d\n"
+	    ":END:\n", "crew.org:4: invalid :TOKEN-BUDGET: '0/1d' (expected "
+	    "TOKENS/DURATION, e.g. 200000/1d)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:TOKEN-BUDGET: 10/0\n"
+	    ":END:\n", "crew.org:4: invalid :TOKEN-BUDGET: '10/0' (expected "
+	    "TOKENS/DURATION, e.g. 200000/1d)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:TOKEN-BUDGET: x/1h\n"
+	    ":END:\n", "crew.org:4: invalid :TOKEN-BUDGET: 'x/1h' (expected "
+	    "TOKENS/DURATION, e.g. 200000/1d)");
+	expect_error("* [#D] a\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: priority [#D] is outside the range A to C of "
+	    "#+PRIORITIES:");
+	expect_error("* [#7] a\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: priority [#7] is outside the range A to C of "
+	    "#+PRIORITIES:");
+	expect_error("* [#a] a\n:PROPERTIES:\n:DEF: a.org\n:END:\n",
+	    "crew.org:1: invalid priority cookie '[#a]' (expected a letter A "
+	    "to Z or a digit)");
+	expect_error("#+PRIORITIES: A B\n",
+	    "crew.org:1: invalid #+PRIORITIES: 'A B' (expected the highest, "
+	    "lowest and default priority, letters or numbers, e.g. A C B)");
+	expect_error("#+PRIORITIES: C A B\n",
+	    "crew.org:1: invalid #+PRIORITIES: 'C A B' (expected the highest, "
+	    "lowest and default priority, letters or numbers, e.g. A C B)");
+	expect_error("#+PRIORITIES: A 5 B\n",
+	    "crew.org:1: invalid #+PRIORITIES: 'A 5 B' (expected the highest, "
+	    "lowest and default priority, letters or numbers, e.g. A C B)");
+	expect_error("#+PRIORITIES: 1 65 5\n",
+	    "crew.org:1: invalid #+PRIORITIES: '1 65 5' (expected the highest, "
+	    "lowest and default priority, letters or numbers, e.g. A C B)");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_git_keywords),
 		cmocka_unit_test(test_cadence),
+		cmocka_unit_test(test_hands),
+		cmocka_unit_test(test_priorities_keyword),
+		cmocka_unit_test(test_hands_errors),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_keywords),
