@@ -347,6 +347,10 @@ alert_fmt_alert(struct alert_req *r, const struct alert_dest *d,
 		m.priority = "high";
 		m.tag = "warning";
 		break;
+	case ALERT_BUDGET:
+		m.priority = "high";
+		m.tag = "money_with_wings";
+		break;
 	default:
 		m.priority = "default";
 		m.tag = "white_check_mark";

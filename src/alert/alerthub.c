@@ -263,15 +263,13 @@ hub_push(struct alert_hub *h, const struct alert_dest *d,
 	return 0;
 }
 
-int
-alert_hub_observe(struct alert_hub *h, const struct alert_input *in,
-    struct alert *out)
+/* Log the alert and queue a copy for each destination, in its format. */
+static void
+hub_send(struct alert_hub *h, const struct alert *out)
 {
 	struct alert_req req;
 	char *text;
 
-	if (!alert_step(hub_track(h, in->agent), &h->policy, in, out))
-		return 0;
 	text = alert_text(out);
 	log_warnx("agent=%s event=alert id=%s from=%s to=%s suppressed=%d "
 	    "text=%s", log_qv(out->agent), out->id,
@@ -285,7 +283,26 @@ alert_hub_observe(struct alert_hub *h, const struct alert_input *in,
 		(void)hub_push(h, &h->dests.v[i], &req);
 		alert_fmt_req_release(&req);
 	}
+}
+
+int
+alert_hub_observe(struct alert_hub *h, const struct alert_input *in,
+    struct alert *out)
+{
+	if (!alert_step(hub_track(h, in->agent), &h->policy, in, out))
+		return 0;
+	hub_send(h, out);
 	return 1;
+}
+
+void
+alert_hub_budget(struct alert_hub *h, const char *agent, int64_t tokens,
+    int64_t budget, int64_t window_ms, int64_t until_ms, int64_t now_ms,
+    struct alert *out)
+{
+	alert_budget(out, agent, hub_track(h, agent)->told, tokens, budget,
+	    window_ms, until_ms, now_ms);
+	hub_send(h, out);
 }
 
 int

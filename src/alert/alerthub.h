@@ -63,6 +63,12 @@ struct alert_hub *alert_hub_from_settings(const char *crew,
 /* 1 with *out filled when this observation alerted. */
 int		 alert_hub_observe(struct alert_hub *,
 		    const struct alert_input *, struct alert *out);
+/* A member's token budget is spent and it paused itself until until_ms
+ * (SPEC §5b): one alert, logged and queued like the others; *out gets it
+ * for the record. */
+void		 alert_hub_budget(struct alert_hub *, const char *agent,
+		    int64_t tokens, int64_t budget, int64_t window_ms,
+		    int64_t until_ms, int64_t now_ms, struct alert *out);
 /* Queue a run's result for each destination of dests (NULL: the hub's
  * own); returns how many copies were queued. Never blocks. */
 int		 alert_hub_result(struct alert_hub *,

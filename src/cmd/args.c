@@ -15,7 +15,8 @@
 #include "util.h"
 
 enum { O_CREW = 256, O_DEF, O_LIFECYCLE, O_INTERVAL, O_TIMEOUT, O_REPO,
-	O_DATA, O_LISTEN, O_JSON, O_LIMIT, O_HELP, O_BOOT_GRACE };
+	O_DATA, O_LISTEN, O_JSON, O_LIMIT, O_HELP, O_BOOT_GRACE, O_FOR,
+	O_WHY };
 
 static const struct option longopts[] = {
 	{ "crew", required_argument, NULL, O_CREW },
@@ -30,6 +31,8 @@ static const struct option longopts[] = {
 	{ "limit", required_argument, NULL, O_LIMIT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "boot-grace", required_argument, NULL, O_BOOT_GRACE },
+	{ "for", required_argument, NULL, O_FOR },
+	{ "why", required_argument, NULL, O_WHY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -71,6 +74,12 @@ args_parse(int argc, char **argv, const char *usage, const char *allowed,
 				goto baddur;
 			a->o.boot_grace_set = 1;
 			break;
+		case O_FOR:
+			if (dur_parse(optarg, &a->for_ms) == -1)
+				goto baddur;
+			a->for_set = 1;
+			break;
+		case O_WHY: a->why = optarg; break;
 		case O_REPO: a->o.repo = optarg; break;
 		case O_DATA: a->o.data = optarg; break;
 		case O_LISTEN: a->o.listen = optarg; break;

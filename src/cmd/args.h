@@ -1,6 +1,6 @@
 /*
  * args: what the daemon-facing subcommands (run, run-once, status,
- * history) share: their flags, parsed with getopt_long the same way for
+ * history, pause, resume) share: their flags, parsed with getopt_long the same way for
  * each, the data directory they name, and how they print a time.
  */
 #ifndef KEEPER_ARGS_H
@@ -18,6 +18,9 @@ struct args {
 	struct daemon_opts	 o;
 	int			 json, verbose, limit;
 	const char		*name;
+	int64_t			 for_ms;	/* pause --for, 0 none */
+	int			 for_set;
+	const char		*why;		/* pause --why */
 };
 
 /* The long options a command takes, as a string of these letters. */
@@ -32,6 +35,8 @@ struct args {
 #define ARG_JSON	"i"
 #define ARG_LIMIT	"j"
 #define ARG_BOOT_GRACE	"l"
+#define ARG_FOR		"m"
+#define ARG_WHY		"n"
 
 /* 0 ok, 1 --help shown, -1 usage error (hint printed). allowed is the set
  * of long options this command takes (ARG_* letters). optind is left

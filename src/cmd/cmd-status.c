@@ -3,7 +3,9 @@
  * agent its position, last and next tick, outcome, streak and whether it
  * runs. From the daemon when one runs on the data directory (keeper.sock),
  * else from the state files and the history; both are the one document
- * core/status.c builds (status_cli()).
+ * core/status.c builds (status_cli()). A paused member says so in RUNNING
+ * and on a line of its own, a retry in NEXT, a token budget what it used
+ * (SPEC §5b).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "dur.h"
 #include "lcspec.h"
 #include "lifecycle.h"
+#include "pause.h"
 #include "preflight.h"
 #include "statefile.h"
 #include "status.h"
@@ -44,9 +47,33 @@ struct offline {
 	struct agent_status	*st;
 	struct lc_pos		*pos;
 	struct lc_spec		**spec;
+	struct pause		*pause;
 	size_t			 n;
 	char			 history[512];	/* why it cannot be read */
 };
+
+/* SPEC §5b from the files: the pause, the priority, a budget's count. */
+static void
+hands_read(struct agent_status *a, const struct crew_member *m,
+    struct pause *p, struct store *st, const char *data, int singleton)
+{
+	int64_t now = util_now_ms(), cross;
+
+	if (statefile_paused(data, m->name, now, p)) {
+		a->paused = 1;
+		a->paused_until_ms = p->until_ms;
+		a->paused_why = p->why;
+	}
+	a->priority = singleton ? NULL : m->priority_name;
+	if (m->token_budget > 0) {
+		a->token_budget = m->token_budget;
+		a->token_window_ms = m->token_window_ms;
+		if (st != NULL)
+			(void)store_tokens(st, m->name, now -
+			    m->token_window_ms, m->token_budget,
+			    &a->tokens_used, &cross);
+	}
+}
 
 static void
 offline_read(struct offline *off, const struct crew *c, const char *data,
@@ -59,6 +86,7 @@ offline_read(struct offline *off, const struct crew *c, const char *data,
 	off->st = xcalloc(off->n + 1, sizeof(*off->st));
 	off->pos = xcalloc(off->n + 1, sizeof(*off->pos));
 	off->spec = xcalloc(off->n + 1, sizeof(*off->spec));
+	off->pause = xcalloc(off->n + 1, sizeof(*off->pause));
 	if (access(dbp, F_OK) == 0 && store_open(dbp, &st, off->history,
 	    sizeof(off->history)) == -1)
 		st = NULL;
@@ -87,6 +115,7 @@ offline_read(struct offline *off, const struct crew *c, const char *data,
 				    "%s: %s", dbp, store_errmsg(st));
 			a->no_work_streak = store_streak(st, m->name);
 		}
+		hands_read(a, m, &off->pause[i], st, data, singleton);
 		if (m->lifecycle != NULL) {
 			struct diag dg = { 0 };
 			int k;
@@ -119,6 +148,61 @@ offline_release(struct offline *off)
 	free(off->st);
 	free(off->pos);
 	free(off->spec);
+	free(off->pause);
+}
+
+/* NEXT for a member whose next tick is a retry: "retry 1/2 12:00:01". */
+static void
+next_text(char *buf, size_t len, json_t *a, int64_t next)
+{
+	json_t *r = json_object_get(a, "retry");
+	char when[32];
+
+	if (json_is_object(r) && next > 0) {
+		args_when(when, sizeof(when), next);
+		snprintf(buf, len, "retry %d/%d %s", (int)json_integer_value(
+		    json_object_get(r, "attempt")), (int)json_integer_value(
+		    json_object_get(r, "of")), when + 11);
+	} else if (next == 0 && json_is_object(json_object_get(a, "paused")))
+		snprintf(buf, len, "paused");
+	else
+		args_when(buf, len, next);
+}
+
+/* The lines under a member's row: its pause, its budget, its error, what
+ * git refuses. */
+static void
+print_details(json_t *a, int64_t now)
+{
+	json_t *p = json_object_get(a, "paused"), *t;
+	const char *why;
+	char when[32], left[32], win[32];
+
+	if (json_is_object(p)) {
+		int64_t until = json_integer_value(json_object_get(p, "until"));
+
+		why = json_string_value(json_object_get(p, "why"));
+		if (until > 0) {
+			args_when(when, sizeof(when), until);
+			dur_format(until > now ? until - now : 0, left,
+			    sizeof(left));
+			printf("  paused until %s (%s left)", when, left);
+		} else
+			printf("  paused until resumed");
+		printf("%s%s\n", why && *why ? ": " : "", why ? why : "");
+	}
+	if (json_is_object(t = json_object_get(a, "tokens")))
+		printf("  tokens: %lld of %lld in %s\n",
+		    (long long)json_integer_value(json_object_get(t, "used")),
+		    (long long)json_integer_value(json_object_get(t, "budget")),
+		    dur_format(json_integer_value(json_object_get(t, "window")),
+		    win, sizeof(win)));
+	if (json_object_get(a, "error"))
+		printf("  error: %s\n", json_string_value(
+		    json_object_get(a, "error")));
+	if (json_object_get(a, "git_problem"))
+		printf("  git: %s\n", json_string_value(
+		    json_object_get(a, "git_problem")));
 }
 
 static void
@@ -143,7 +227,7 @@ print_status(json_t *doc)
 
 		args_when(last, sizeof(last), json_integer_value(
 		    json_object_get(a, "last_run")));
-		args_when(next, sizeof(next), n);
+		next_text(next, sizeof(next), a, n);
 		if (n > 0)
 			dur_format(n > now ? n - now : 0, left, sizeof(left));
 		else
@@ -152,6 +236,8 @@ print_status(json_t *doc)
 			snprintf(run, sizeof(run), "yes");
 		else if (qp > 0)
 			snprintf(run, sizeof(run), "queued #%d", qp);
+		else if (json_is_object(json_object_get(a, "paused")))
+			snprintf(run, sizeof(run), "paused");
 		else
 			snprintf(run, sizeof(run), "no");
 		printf("%-16s %-12s %4d %-19s %-19s %-8s %-11s %6d %s\n",
@@ -160,12 +246,7 @@ print_status(json_t *doc)
 		    (int)json_integer_value(json_object_get(a, "hits")), last,
 		    next, left, oc && *oc ? oc : "-",
 		    (int)json_integer_value(json_object_get(a, "streak")), run);
-		if (json_object_get(a, "error"))
-			printf("  error: %s\n", json_string_value(
-			    json_object_get(a, "error")));
-		if (json_object_get(a, "git_problem"))
-			printf("  git: %s\n", json_string_value(
-			    json_object_get(a, "git_problem")));
+		print_details(a, now);
 	}
 	if (json_object_get(doc, "crew_error"))
 		printf("crew error (last good manifest still runs): %s\n",

@@ -21,5 +21,7 @@ int	cmd_status(int argc, char **argv, const struct settings *);
 int	cmd_history(int argc, char **argv, const struct settings *);
 int	cmd_doctor(int argc, char **argv, const struct settings *);
 int	cmd_log(int argc, char **argv, const struct settings *);
+int	cmd_pause(int argc, char **argv, const struct settings *);
+int	cmd_resume(int argc, char **argv, const struct settings *);
 
 #endif

@@ -21,6 +21,8 @@ static const struct {
 	{ "run-once", cmd_run_once, "one watched tick of an agent now" },
 	{ "status", cmd_status, "agents, positions and next ticks" },
 	{ "history", cmd_history, "the run history" },
+	{ "pause", cmd_pause, "stop an agent ticking (--for a while)" },
+	{ "resume", cmd_resume, "let a paused agent tick again" },
 	{ "log", cmd_log, "the commits agents made (the changes feed)" },
 	{ "doctor", cmd_doctor, "check a deployment and say what is wrong" },
 };

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "alertstep.h"
+#include "dur.h"
 #include "table.h"
 #include "util.h"
 
@@ -32,6 +33,8 @@ alert_state_name(enum alert_state s)
 		return "failing";
 	case ALERT_STALE:
 		return "stale";
+	case ALERT_BUDGET:
+		return "budget";
 	}
 	return "?";
 }
@@ -161,6 +164,26 @@ alert_make_result_id(char buf[17], const char *agent, const char *run_id)
 	snprintf(buf, 17, "%016" PRIx64, h);
 }
 
+void
+alert_budget(struct alert *out, const char *agent, enum alert_state from,
+    int64_t tokens, int64_t budget, int64_t window_ms, int64_t until_ms,
+    int64_t now_ms)
+{
+	char trigger[32];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->agent, sizeof(out->agent), "%s", agent);
+	out->from = from;
+	out->to = ALERT_BUDGET;
+	out->at_ms = now_ms;
+	out->tokens = tokens;
+	out->budget = budget;
+	out->window_ms = window_ms;
+	out->until_ms = until_ms;
+	snprintf(trigger, sizeof(trigger), "u%" PRId64, until_ms);
+	alert_make_id(out->id, agent, from, ALERT_BUDGET, trigger);
+}
+
 const char *
 alert_event_name(const struct alert *a)
 {
@@ -169,6 +192,8 @@ alert_event_name(const struct alert *a)
 		return "failing";
 	case ALERT_STALE:
 		return "stale";
+	case ALERT_BUDGET:
+		return "budget";
 	case ALERT_OK:
 		return "recovered";
 	}
@@ -196,6 +221,19 @@ alert_text(const struct alert *a)
 		sb_addf(&b, "%s recovered (was %s)", a->agent,
 		    alert_state_name(a->from));
 		break;
+	case ALERT_BUDGET: {
+		char win[32], until[32];
+		time_t secs = (time_t)(a->until_ms / 1000);
+		struct tm tm;
+
+		dur_format(a->window_ms, win, sizeof(win));
+		gmtime_r(&secs, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		sb_addf(&b, "%s paused itself: its token budget is spent "
+		    "(%" PRId64 " of %" PRId64 " tokens in %s); it resumes at "
+		    "%s", a->agent, a->tokens, a->budget, win, until);
+		break;
+	}
 	}
 	if (a->suppressed > 0)
 		sb_addf(&b, "; %d more change%s held back by the rate limit",
@@ -226,6 +264,12 @@ alert_json(const struct alert *a, const char *crew)
 	    json_null());
 	if (crew != NULL)
 		json_object_set_new(o, "crew", json_string(crew));
+	if (a->to == ALERT_BUDGET)
+		json_object_set_new(o, "budget", json_pack("{s:I, s:I, s:I, "
+		    "s:I}", "tokens", (json_int_t)a->tokens, "budget",
+		    (json_int_t)a->budget, "window_ms",
+		    (json_int_t)a->window_ms, "until_ms",
+		    (json_int_t)a->until_ms));
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return s;

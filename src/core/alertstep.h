@@ -36,7 +36,9 @@
 #define ALERT_FAIL_THRESHOLD	3
 #define ALERT_MIN_GAP_MS	(10 * 60 * 1000)
 
-enum alert_state { ALERT_OK = 0, ALERT_FAILING, ALERT_STALE };
+/* ALERT_BUDGET is never a track's state: it is what a token budget's
+ * one alert says (alert_budget()), SPEC §5b. */
+enum alert_state { ALERT_OK = 0, ALERT_FAILING, ALERT_STALE, ALERT_BUDGET };
 
 struct alert_policy {
 	int	 fail_threshold;	/* consecutive failures, default 3 */
@@ -74,12 +76,22 @@ struct alert {
 	int64_t		 at_ms;
 	char		 run_id[65];	/* triggering run, "" none */
 	char		 why[256];	/* input's why when failing, "" none */
+	/* ALERT_BUDGET: tokens used of budget within window_ms; paused
+	 * until until_ms. */
+	int64_t		 tokens, budget, window_ms, until_ms;
 };
 
 void		 alert_policy_default(struct alert_policy *);
 /* 1 and *out filled when an alert is due, else 0. Updates *t. */
 int		 alert_step(struct alert_track *, const struct alert_policy *,
 		    const struct alert_input *, struct alert *out);
+/* The alert a member sends once when its token budget is spent and it
+ * pauses itself until until_ms (SPEC §5b): from is what its track last
+ * told (the track does not change: the budget is not a health state).
+ * The id is made of agent and until, so the same pause is one alert. */
+void		 alert_budget(struct alert *out, const char *agent,
+		    enum alert_state from, int64_t tokens, int64_t budget,
+		    int64_t window_ms, int64_t until_ms, int64_t now_ms);
 const char	*alert_state_name(enum alert_state);
 /* The deterministic id for agent/from/to/trigger into buf[17]. */
 void		 alert_make_id(char buf[17], const char *agent,
@@ -89,7 +101,8 @@ void		 alert_make_id(char buf[17], const char *agent,
  * the same run delivered twice (a retry, a restart) has the same id. */
 void		 alert_make_result_id(char buf[17], const char *agent,
 		    const char *run_id);
-/* What the alert reports in a word: "failing", "stale" or "recovered". */
+/* What the alert reports in a word: "failing", "stale", "recovered" or
+ * "budget". */
 const char	*alert_event_name(const struct alert *);
 /* The alert as a JSON object (crew may be NULL); caller frees. */
 char		*alert_json(const struct alert *, const char *crew);

@@ -27,7 +27,15 @@ static const char *const health_names[] = {
 	[HEALTH_STALE] = "stale",
 	[HEALTH_FAILING] = "failing",
 	[HEALTH_NEVER] = "never",
+	[HEALTH_PAUSED] = "paused",
 };
+
+int
+status_paused(const struct agent_status *a, int64_t now)
+{
+	return a->paused && (a->paused_until_ms == 0 ||
+	    now < a->paused_until_ms);
+}
 
 const char *
 status_health_name(enum health h)
@@ -39,6 +47,8 @@ status_health_name(enum health h)
 
 /*
  * The verdict, in order of precedence:
+ *   paused   the operator paused it, or its token budget did (SPEC §5b):
+ *            it is not expected to run, so nothing else is judged;
  *   failing  3 or more consecutive failed/killed runs, or 3 or more runs
  *            in a row whose work could not be committed;
  *   ok       a tick is under way (running, or waiting at the gate: the
@@ -59,6 +69,8 @@ status_health(const struct agent_status *a, int64_t now, int64_t boot,
 {
 	int64_t gap = a->expected_gap_ms, due, over;
 
+	if (status_paused(a, now))
+		return HEALTH_PAUSED;
 	if (a->fail_streak >= FAILING_STREAK ||
 	    a->git_fail_streak >= FAILING_STREAK)
 		return HEALTH_FAILING;
@@ -97,6 +109,9 @@ status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
 	int64_t gap = a->expected_gap_ms, due, t, next = 0;
 	int64_t over[3];
 
+	/* A pause with an end changes the verdict then. */
+	if (status_paused(a, now))
+		return a->paused_until_ms > 0 ? a->paused_until_ms : 0;
 	if (a->fail_streak >= FAILING_STREAK ||
 	    a->git_fail_streak >= FAILING_STREAK || a->running ||
 	    a->queue_place > 0)
@@ -157,6 +172,42 @@ jtime(int64_t ms)
 	return ms > 0 ? json_integer(ms) : json_null();
 }
 
+/* SPEC §5b: {"until","why"} (until null: until resumed), or null when
+ * a is not paused at now (held says a is, as its filler saw it). */
+static json_t *
+paused_json(const struct agent_status *a, int held, int64_t now)
+{
+	json_t *o;
+
+	if (!(held ? a->paused : status_paused(a, now)))
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "until", jtime(a->paused_until_ms));
+	json_object_set_new(o, "why", jstr_or_null(a->paused_why));
+	return o;
+}
+
+/* The next tick is a retry: {"attempt","of"}, or null. */
+static json_t *
+retry_json(const struct agent_status *a)
+{
+	if (a->retry_attempt <= 0)
+		return json_null();
+	return json_pack("{s:i, s:i}", "attempt", a->retry_attempt, "of",
+	    a->retry_of);
+}
+
+/* A member with a token budget: {"used","budget","window"}, or null. */
+static json_t *
+tokens_json(const struct agent_status *a)
+{
+	if (a->token_budget <= 0)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I}", "used", (json_int_t)a->tokens_used,
+	    "budget", (json_int_t)a->token_budget, "window",
+	    (json_int_t)a->token_window_ms);
+}
+
 static json_t *
 agent_json(const struct agent_status *a, const struct status_crew *c,
     int64_t now)
@@ -198,6 +249,10 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	    status_health(a, now, c->boot_ms, c->grace_ms))));
 	json_object_set_new(o, "health_why", jstr_or_null(status_health_why(
 	    a)));
+	json_object_set_new(o, "paused", paused_json(a, 0, now));
+	json_object_set_new(o, "retry", retry_json(a));
+	json_object_set_new(o, "priority", jstr_or_null(a->priority));
+	json_object_set_new(o, "tokens", tokens_json(a));
 	/* Beyond SPEC §10, for the dashboard. */
 	json_object_set_new(o, "fail_streak", json_integer(a->fail_streak));
 	json_object_set_new(o, "gap", json_integer(a->expected_gap_ms));
@@ -325,16 +380,21 @@ status_activity(const struct agent_status *as, size_t n,
 	return o;
 }
 
+/* A paused agent is not expected to run: it does not make the answer
+ * 503 (SPEC §10). */
 static int
 all_ok(const struct agent_status *as, size_t n, const struct status_crew *c,
     int64_t now)
 {
 	if (c->history_error != NULL)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (status_health(&as[i], now, c->boot_ms, c->grace_ms) !=
-		    HEALTH_OK)
+	for (size_t i = 0; i < n; i++) {
+		enum health h = status_health(&as[i], now, c->boot_ms,
+		    c->grace_ms);
+
+		if (h != HEALTH_OK && h != HEALTH_PAUSED)
 			return 0;
+	}
 	return 1;
 }
 
@@ -466,6 +526,10 @@ status_cli(const struct agent_status *as, size_t n,
 		    json_integer(a->queue_place));
 		json_object_set_new(o, "run_started",
 		    json_integer(a->run_started_ms));
+		json_object_set_new(o, "paused", paused_json(a, 1, 0));
+		json_object_set_new(o, "retry", retry_json(a));
+		json_object_set_new(o, "priority", jstr_or_null(a->priority));
+		json_object_set_new(o, "tokens", tokens_json(a));
 		if (a->error)
 			json_object_set_new(o, "error", jstr(a->error));
 		if (a->thought)
@@ -553,6 +617,8 @@ clone_one(struct agent_status *d, const struct agent_status *s,
 	d->last_commit = arena_str(a, s->last_commit);
 	d->git = arena_str(a, s->git);
 	d->schedule_text = arena_str(a, s->schedule_text);
+	d->paused_why = arena_str(a, s->paused_why);
+	d->priority = arena_str(a, s->priority);
 }
 
 struct agent_status *

@@ -22,7 +22,7 @@ struct lc_spec;
 #define STATUS_STEPS	5	/* recent steps kept per agent */
 
 enum health { HEALTH_OK, HEALTH_LATE, HEALTH_STALE, HEALTH_FAILING,
-	HEALTH_NEVER };
+	HEALTH_NEVER, HEALTH_PAUSED };
 
 struct status_line {			/* a step or thought, with its time */
 	int64_t		 at_ms;		/* unix ms */
@@ -58,6 +58,19 @@ struct agent_status {
 					   "committed ...", an error), or NULL */
 	const char	*schedule_text;	/* the schedule in words ("every
 					   15m"), or NULL */
+	/* The operator's hands (SPEC §5b). */
+	int		 paused;	/* a pause holds */
+	int64_t		 paused_until_ms; /* when it ends, 0 until resumed */
+	const char	*paused_why;	/* the operator's words, "token
+					   budget", or NULL */
+	int		 retry_attempt;	/* the next tick is retry N, 0 not */
+	int		 retry_of;	/* of :RETRY: N */
+	const char	*priority;	/* "A", or NULL without a gate */
+	int64_t		 token_budget;	/* :TOKEN-BUDGET: N, 0 none */
+	int64_t		 token_window_ms; /* its D */
+	int64_t		 tokens_used;	/* within the window, last counted */
+	int		 budget_tripped; /* the tick just ended paused it for
+					   its budget */
 };
 
 /* The sentinel's repairs so far (service.c, keeper(1) HOUSEKEEPING). */
@@ -103,6 +116,8 @@ const char	*status_health_name(enum health);
  * git note, after commits failed 3 runs in a row), else NULL. Borrowed
  * from the status. */
 const char	*status_health_why(const struct agent_status *);
+/* 1 when a's pause holds at now (SPEC §5b). */
+int		 status_paused(const struct agent_status *, int64_t now_ms);
 
 /*
  * JSON builders (jansson). Every time is unix milliseconds as a JSON
@@ -114,7 +129,7 @@ const char	*status_health_why(const struct agent_status *);
 json_t		*status_activity(const struct agent_status *, size_t n,
 		    const struct status_crew *, int64_t now_ms);
 /* GET /_health: {"status":"ok|degraded","agents":{name:verdict}}; *code
- * gets 200 when every agent is ok, else 503. */
+ * gets 200 when every agent is ok or paused, else 503. */
 json_t		*status_health_json(const struct agent_status *, size_t n,
 		    const struct status_crew *, int64_t now_ms, int *code);
 /* GET /_changes: {"commits":commits,"keeper":{...}}. commits (a JSON
@@ -123,7 +138,8 @@ json_t		*status_changes(json_t *commits, const struct agent_status *,
 		    size_t n, const struct status_crew *, int64_t now_ms);
 /* `keeper status --json`, and keeper.sock's answer to "status": {"agents":
  * [{"name","state","hits","repeat","last_run","next_tick","last_outcome",
- * "streak","running","queue_place","run_started","error"?,"thought"?,
+ * "streak","running","queue_place","run_started","paused","retry",
+ * "priority","tokens","error"?,"thought"?,
  * "git_problem"? (the git note while commits fail or are refused)}],
  * "pid" (null without a daemon), "data", "crew_error"?}. Times are unix ms,
  * 0 for none. Built here for both, so the daemon's answer and the files'

@@ -274,9 +274,9 @@ ctl_ask(const char *data, const char *req)
 }
 
 int
-ctl_run_once(const char *data, const char *name, FILE *out)
+ctl_call(const char *data, const char *request, FILE *out)
 {
-	char *req = xasprintf("run-once %s\n", name), *line = NULL;
+	char *req = xasprintf("%s\n", request), *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	FILE *f;
@@ -296,5 +296,15 @@ ctl_run_once(const char *data, const char *name, FILE *out)
 	}
 	free(line);
 	fclose(f);
+	return rc;
+}
+
+int
+ctl_run_once(const char *data, const char *name, FILE *out)
+{
+	char *req = xasprintf("run-once %s", name);
+	int rc = ctl_call(data, req, out);
+
+	free(req);
 	return rc;
 }

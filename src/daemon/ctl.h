@@ -2,11 +2,12 @@
  * ctl: DATA/keeper.sock, the control socket, both ends.
  *
  * The protocol: a client sends one request line ("run-once NAME",
- * "status", "ping"). The daemon answers "status" with one line of JSON
- * and "ping" with "pong PID"; a run-once is answered as it happens, with
- * lines of text each prefixed "> " and a last line "exit N" carrying its
- * exit status, so that text can never be taken for the end. An unknown or
- * oversized request gets "error ...".
+ * "status", "ping", "pause NAME FOR_MS WHY", "resume NAME"). The daemon
+ * answers "status" with one line of JSON and "ping" with "pong PID"; a
+ * run-once is answered as it happens, with lines of text each prefixed
+ * "> " and a last line "exit N" carrying its exit status, so that text
+ * can never be taken for the end; pause and resume the same way, at once.
+ * An unknown or oversized request gets "error ...".
  *
  * The server runs on the daemon's loop and hands each request line to the
  * daemon's callback; the client is plain blocking sockets, for the
@@ -58,9 +59,12 @@ void	 ctl_on_close(struct ctl_client *, void (*fn)(struct ctl_client *,
  * while for one that is still starting (its lock is held). NULL when
  * nobody answers. */
 FILE	*ctl_ask(const char *data, const char *req);
-/* run-once NAME through the daemon, its lines printed to out as they
- * come; the exit status, -1 when nobody answered, -2 when the daemon hung
- * up before the end. */
+/* A request answered with "> " lines and "exit N" (req is the line,
+ * without its newline): the lines printed to out as they come; the exit
+ * status, -1 when nobody answered, -2 when the daemon hung up before the
+ * end. */
+int	 ctl_call(const char *data, const char *req, FILE *out);
+/* run-once NAME through the daemon: ctl_call() of "run-once NAME". */
 int	 ctl_run_once(const char *data, const char *name, FILE *out);
 
 #endif

@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "diag.h"
+#include "dur.h"
 #include "filesig.h"
 #include "fs.h"
 #include "gate.h"
@@ -472,6 +473,12 @@ worker_done(struct worker *w, void *arg)
 	}
 }
 
+static void
+worker_budget(struct worker *w, void *arg)
+{
+	emit(arg, DAEMON_BUDGET, w);
+}
+
 static size_t
 live_runs(void *arg)
 {
@@ -531,7 +538,7 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 	used = xcalloc(nsorted + 1, 1);
 	nw = xcalloc(nc->nmembers + nsorted + 1, sizeof(*nw));
 	d->crew = nc;
-	gate_resize(&d->gate, d->singleton ? 0 : nc->concurrency);
+	gate_resize(&d->gate, d->singleton ? 0 : nc->concurrency, now);
 	for (size_t i = 0; i < nc->nmembers; i++) {
 		const struct crew_member *m = &nc->members[i];
 
@@ -892,6 +899,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.changed = worker_changed,
 		.done = worker_done,
 		.live_runs = live_runs,
+		.budget = worker_budget,
 		.arg = d,
 	};
 	apply_crew(d, c, 1);
@@ -1023,6 +1031,55 @@ status_line(struct daemon *d)
 	return line;
 }
 
+/*
+ * "pause NAME FOR_MS WHY..." (FOR_MS 0: until resumed) and "resume NAME"
+ * (SPEC §5b): applied at once, kept in the data directory; the answer is
+ * one line of text and the exit status.
+ */
+static void
+request_pause(struct daemon *d, struct ctl_client *c, char *args, int pause)
+{
+	struct worker *w;
+	char *name = args, *sp, *end, *s, d_for[32];
+	long long for_ms = 0;
+	const char *why = "";
+
+	if (pause) {
+		if ((sp = strchr(args, ' ')) == NULL)
+			goto bad;
+		*sp = '\0';
+		for_ms = strtoll(sp + 1, &end, 10);
+		if (end == sp + 1 || for_ms < 0 || (*end != ' ' && *end != '\0'))
+			goto bad;
+		why = *end == ' ' ? end + 1 : end;
+	}
+	reload(d, 0);
+	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
+		s = xasprintf("no agent named '%s' in the crew", name);
+		ctl_send_text(c, s, EXIT_CONFIG);
+		free(s);
+		return;
+	}
+	if (pause) {
+		int64_t at = for_ms > 0 ? util_now_ms() + for_ms : 0;
+
+		worker_pause(w, at, why);
+		dur_format(for_ms, d_for, sizeof(d_for));
+		s = at > 0 ? xasprintf("%s: paused for %s%s%s", name, d_for,
+		    *why ? ": " : "", why) : xasprintf("%s: paused until "
+		    "resumed%s%s", name, *why ? ": " : "", why);
+	} else {
+		s = worker_resume(w) ? xasprintf("%s: resumed", name) :
+		    xasprintf("%s: was not paused", name);
+	}
+	emit(d, DAEMON_FLUSH, NULL);	/* /_activity agrees with the answer */
+	ctl_send_text(c, s, 0);
+	free(s);
+	return;
+bad:
+	ctl_send(c, "error bad pause request\n", 1);
+}
+
 static void
 on_request(struct ctl_client *c, char *line, void *arg)
 {
@@ -1031,6 +1088,10 @@ on_request(struct ctl_client *c, char *line, void *arg)
 
 	if (strncmp(line, "run-once ", 9) == 0) {
 		request_run_once(d, c, line + 9);
+	} else if (strncmp(line, "pause ", 6) == 0) {
+		request_pause(d, c, line + 6, 1);
+	} else if (strncmp(line, "resume ", 7) == 0) {
+		request_pause(d, c, line + 7, 0);
 	} else if (strcmp(line, "status") == 0) {
 		s = status_line(d);
 		ctl_send(c, s, 1);

@@ -7,7 +7,7 @@
  * when it changes (uv_fs_event on its directory, and before every tick:
  * a worker's timer reports due and the daemon reloads, then starts the
  * tick), takes signals through uv_signal (SIGTERM/SIGINT drain, SIGHUP
- * re-reads) and serves keeper.sock (run-once, status).
+ * re-reads) and serves keeper.sock (run-once, status, pause, resume).
  *
  * Whoever else wants to know what happens (the web plane, housekeeping)
  * registers an observer: it is told when the status changed, when a tick
@@ -70,14 +70,16 @@ struct daemon_opts {
  * SETTLED: a tick has just ended (publish now unless publishes are being
  * spaced); FLUSH: a client is about to be told what happened, so what is
  * shown must agree first (publish now, and wait). TICK_DONE: w's tick
- * ended (w is valid for the call). READY: armed and serving (again, after
- * RELOADING); STOPPING: draining.
+ * ended (w is valid for the call). BUDGET: w has just paused itself for
+ * its token budget (SPEC §5b; worker_status() says what it used). READY:
+ * armed and serving (again, after RELOADING); STOPPING: draining.
  */
 enum daemon_event {
 	DAEMON_CHANGED,
 	DAEMON_SETTLED,
 	DAEMON_FLUSH,
 	DAEMON_TICK_DONE,
+	DAEMON_BUDGET,
 	DAEMON_READY,
 	DAEMON_RELOADING,
 	DAEMON_STOPPING

@@ -149,7 +149,7 @@ after(uv_work_t *req, int status)
 {
 	struct gitq_job *j = req->data;
 
-	gate_release(&j->q->turn);	/* the next job goes to the pool */
+	gate_release(&j->q->turn, 0);	/* the next job goes to the pool */
 	if (status != 0) {
 		j->rc = -1;
 		snprintf(j->err, sizeof(j->err), "%s", uv_strerror(status));
@@ -179,7 +179,11 @@ gitq_submit(struct gitq *q, struct gitq_job *j, gitq_done_fn done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	j->work.data = j;
-	if (gate_acquire(&q->turn, &j->gw, granted))
+	/* One priority and no clock (every time 0, so nobody starves): the
+	 * turn is a plain FIFO mutex. */
+	j->gw.prio = 0;
+	j->gw.base_ms = 0;
+	if (gate_acquire(&q->turn, &j->gw, granted, 0))
 		queue(j);
 }
 

@@ -1,8 +1,8 @@
 /*
- * upkeep: systemd notification, state-change alerts, result deliveries,
- * the sentinel and housekeeping, as an observer of the daemon (see
- * upkeep.h). The logic lives in notify.c, alertstep.c and the alert
- * folder, sentinel.c and housekeep.c; this file only gathers the
+ * upkeep: systemd notification, state-change and token-budget alerts,
+ * result deliveries, the sentinel and housekeeping, as an observer of the
+ * daemon (see upkeep.h). The logic lives in notify.c, alertstep.c and the
+ * alert folder, sentinel.c and housekeep.c; this file only gathers the
  * daemon's facts, calls them and acts on what they decide.
  */
 #include <inttypes.h>
@@ -302,6 +302,29 @@ deliver_result(struct upkeep *s, struct worker *w)
 		    "(#+ALERT-URL:, :NOTIFY-URL: or KEEPER_ALERT_URL)");
 }
 
+/* SPEC §5b: a member's token budget is spent and it paused itself: one
+ * alert through the same hub, recorded as the others are. */
+static void
+budget_spent(struct upkeep *s, struct worker *w)
+{
+	struct store *st = daemon_store(s->d);
+	struct agent_status as;
+	struct alert a;
+	char *text;
+
+	worker_status(w, &as);
+	alert_hub_budget(s->alerts, worker_name(w), as.tokens_used,
+	    as.token_budget, as.token_window_ms, as.paused_until_ms,
+	    util_now_ms(), &a);
+	text = alert_text(&a);
+	if (st != NULL && store_alert(st, a.id, a.agent,
+	    alert_state_name(a.from), alert_state_name(a.to), a.fail_streak,
+	    a.suppressed, a.at_ms, NULL, text) == -1)
+		log_warnx("agent=%s event=alert-record-failed error=%s",
+		    log_qv(a.agent), log_qv(store_errmsg(st)));
+	free(text);
+}
+
 static void
 observe(struct upkeep *s, struct worker *w, int64_t now)
 {
@@ -387,11 +410,12 @@ sentinel_repair(struct upkeep *s, const struct sentinel_finding *f,
 	case SENT_LEAKED_SLOT:
 		action = "release";
 		for (int i = 0; i < f->slots; i++)
-			gate_release(daemon_gate(d));
+			gate_release(daemon_gate(d), util_now_ms());
 		break;
 	case SENT_LOST_SLOT:
 		action = "recount";
-		gate_recount(daemon_gate(d), daemon_gate(d)->used + f->slots);
+		gate_recount(daemon_gate(d), daemon_gate(d)->used + f->slots,
+		    util_now_ms());
 		break;
 	case SENT_NKINDS:
 		return;
@@ -634,6 +658,9 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
 		break;
 	case DAEMON_TICK_DONE:
 		tick_done(s, w);
+		break;
+	case DAEMON_BUDGET:
+		budget_spent(s, w);
 		break;
 	case DAEMON_CHANGED:
 	case DAEMON_SETTLED:

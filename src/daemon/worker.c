@@ -24,7 +24,9 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "nowork.h"
+#include "pause.h"
 #include "redact.h"
+#include "retry.h"
 #include "schedule.h"
 #include "sentinel.h"
 #include "size.h"
@@ -112,6 +114,16 @@ struct worker {
 		unsigned	 missed;
 	} last;
 	unsigned		 missed;
+
+	/* The operator's hands (SPEC §5b). regular_due_ms is the cadence's
+	 * next tick whatever a retry or a pause does to the armed one. */
+	struct pause		 pause;
+	int64_t			 regular_due_ms;
+	int			 retry_next;	/* the armed tick is retry N */
+	int64_t			 retry_due_ms;
+	int			 retries_made;	/* in this tick's series */
+	int64_t			 tokens_used;	/* in the budget's window */
+	int			 budget_tripped; /* the tick just ended paused it */
 };
 
 static void	stage_last_run(struct worker *);
@@ -133,6 +145,9 @@ static void	tick_finish(struct worker *, enum outcome);
 static void	release_slot(struct worker *);
 static void	keep_last(struct worker *);
 static void	describe_schedule(struct worker *);
+static void	arm(struct worker *, int64_t now);
+static void	count_tokens(struct worker *, int64_t now, int64_t *until);
+static int	check_budget(struct worker *, int64_t now);
 
 static const struct worker_runner child_runner = {
 	child_start, child_kill, child_expire, child_free
@@ -206,6 +221,11 @@ load_position(struct worker *w)
 		    w->name, log_qv(err));
 	free(p);
 	w->streak = w->env->store ? store_streak(w->env->store, w->name) : 0;
+	p = statefile_path(w->env->data, SF_PAUSE, w->name);
+	if (statefile_read_pause(p, &w->pause, err, sizeof(err)) == 2)
+		log_warnx("agent=%s event=state-file-ignored msg=%s",
+		    w->name, log_qv(err));
+	free(p);
 }
 
 static void
@@ -236,6 +256,7 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	load_position(w);
 	load_spec(w);		/* status shows START before the first tick */
 	describe_schedule(w);
+	count_tokens(w, now_ms(w), NULL);
 	return w;
 }
 
@@ -252,9 +273,147 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	delay = sched_first_delay(&p, now, w->last_run_ms ? w->last_run_ms :
 	    SCHED_NEVER, boot ? w->index : 0);
 	w->gap_ms = delay;
-	w->next_tick_ms = now + delay;
-	uv_update_time(w->env->loop);
-	uv_timer_start(&w->timer, timer_cb, (uint64_t)delay, 0);
+	w->regular_due_ms = now + delay;
+	w->retry_next = 0;
+	arm(w, now);
+}
+
+/*
+ * Arm the timer for the next tick: a retry when one is due before the
+ * regular tick (stage_schedule() decided), else the regular one; in a
+ * pause, the cadence's first fire at or after its end (none until a
+ * resume when it has no end), the fires in it skipped.
+ */
+static void
+arm(struct worker *w, int64_t now)
+{
+	struct sched_params p;
+	int64_t due, step;
+
+	if (w->m == NULL || w->removed || w->stopped || w->env->oneshot)
+		return;
+	if (pause_active(&w->pause, now)) {
+		w->retry_next = 0;	/* a pause ends a retry series */
+		if (w->pause.until_ms == 0) {
+			uv_timer_stop(&w->timer);
+			w->next_tick_ms = 0;
+			return;
+		}
+		p = params_of(w);
+		step = w->gap_ms > 0 ? w->gap_ms : sched_base(&p);
+		due = pause_next_due(w->regular_due_ms, step,
+		    w->pause.until_ms);
+	} else if (w->retry_next > 0) {
+		due = w->retry_due_ms;
+	} else {
+		due = w->regular_due_ms;
+	}
+	w->next_tick_ms = due;
+	uv_update_time(w->env->loop);	/* timers count from now */
+	uv_timer_start(&w->timer, timer_cb, due > now ? (uint64_t)(due -
+	    now) : 0, 0);
+}
+
+/* The pause file follows the pause, through the group commit. */
+static void
+save_pause(struct worker *w)
+{
+	char *p = statefile_path(w->env->data, SF_PAUSE, w->name), buf[512];
+	int n = statefile_format_pause(&w->pause, buf, sizeof(buf));
+
+	statesync_put(w->env->sync, p, buf, (size_t)n);
+	free(p);
+}
+
+void
+worker_pause(struct worker *w, int64_t until_ms, const char *why)
+{
+	int64_t now = now_ms(w);
+
+	pause_set(&w->pause, until_ms, why);
+	save_pause(w);
+	log_info("agent=%s event=paused until=%" PRId64 " why=%s", w->name,
+	    w->pause.until_ms, log_qv(w->pause.why));
+	if (!w->busy)
+		arm(w, now);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+int
+worker_resume(struct worker *w)
+{
+	struct sched_params p;
+	int64_t now = now_ms(w), step;
+	int was = pause_active(&w->pause, now);
+
+	if (!w->pause.on)
+		return 0;
+	memset(&w->pause, 0, sizeof(w->pause));
+	save_pause(w);
+	log_info("agent=%s event=resumed", w->name);
+	if (!w->busy && w->m != NULL) {
+		/* The fires that fell in the pause are not caught up. */
+		p = params_of(w);
+		step = w->gap_ms > 0 ? w->gap_ms : sched_base(&p);
+		w->regular_due_ms = pause_next_due(w->regular_due_ms, step,
+		    now);
+		arm(w, now);
+	}
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+	return was;
+}
+
+/* The tokens the member's runs used within its budget's window before
+ * now, from the history (one indexed query); *until, when not NULL, gets
+ * when a spent budget allows again (0: it is not spent). */
+static void
+count_tokens(struct worker *w, int64_t now, int64_t *until)
+{
+	const struct crew_member *m = w->m;
+	int64_t used = 0, cross = 0;
+
+	if (until != NULL)
+		*until = 0;
+	if (m == NULL || m->token_budget <= 0 || w->env->store == NULL)
+		return;
+	if (store_tokens(w->env->store, w->name, now - m->token_window_ms,
+	    m->token_budget, &used, &cross) == -1) {
+		log_warnx("agent=%s event=history-read-failed msg=%s", w->name,
+		    log_qv(store_errmsg(w->env->store)));
+		return;
+	}
+	w->tokens_used = used;
+	if (until != NULL)
+		*until = pause_budget_until(used, m->token_budget, cross,
+		    m->token_window_ms, now);
+}
+
+/*
+ * The token budget (SPEC §5b): spent, the member pauses itself until the
+ * window allows, and the env hears of it once. A pause that already holds
+ * at least as long (the operator's, or the budget's own) stands. 1 when
+ * it paused now.
+ */
+static int
+check_budget(struct worker *w, int64_t now)
+{
+	int64_t until;
+
+	count_tokens(w, now, &until);
+	if (until == 0)
+		return 0;
+	if (pause_active(&w->pause, now) && (w->pause.until_ms == 0 ||
+	    w->pause.until_ms >= until))
+		return 0;
+	pause_set(&w->pause, until, PAUSE_BUDGET_WHY);
+	save_pause(w);
+	w->budget_tripped = 1;
+	log_warnx("agent=%s event=budget-paused tokens=%" PRId64 " budget=%"
+	    PRId64 " until=%" PRId64, w->name, w->tokens_used,
+	    w->m->token_budget, until);
+	if (w->env->budget != NULL)
+		w->env->budget(w, w->env->arg);
+	return 1;
 }
 
 const char *
@@ -431,13 +590,30 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 int
 worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 {
+	int64_t now;
+
 	if (w->busy)
 		return -1;
+	now = now_ms(w);
+	/* SPEC §5b: a paused member, or one whose token budget is spent,
+	 * starts no tick but a run-once; this fire is skipped. */
+	if (strcmp(trigger, "run-once") != 0 && (pause_active(&w->pause,
+	    now) || check_budget(w, now))) {
+		arm(w, now);
+		w->env->changed(w, WORKER_CHANGED, w->env->arg);
+		return 1;
+	}
+	if (strcmp(trigger, "schedule") == 0 && w->retry_next > 0)
+		trigger = "retry";
+	w->retries_made = strcmp(trigger, "retry") == 0 ? w->retry_next : 0;
+	w->retry_next = 0;
+	w->budget_tripped = 0;
 	w->busy = 1;
 	w->trigger = trigger;
-	w->tick_ms = now_ms(w);
-	/* A scheduled tick was due at next_tick_ms; any other now. */
-	w->scheduled_ms = strcmp(trigger, "schedule") == 0 && w->next_tick_ms ?
+	w->tick_ms = now;
+	/* A scheduled tick (or retry) was due at next_tick_ms; any other
+	 * now. */
+	w->scheduled_ms = strcmp(trigger, "run-once") != 0 && w->next_tick_ms ?
 	    w->next_tick_ms : w->tick_ms;
 	uv_timer_stop(&w->timer);
 	w->next_tick_ms = 0;
@@ -608,6 +784,10 @@ stage_decide(struct worker *w)
 			    "restarting at %s\"", w->name, log_qv(was),
 			    w->pos.state);
 		w->verdict = dec.verdict;
+		/* A retry runs the failed run again: the state's MIN-INTERVAL
+		 * counts from the run it retries, not against it. */
+		if (w->verdict == LC_GATED && strcmp(w->trigger, "retry") == 0)
+			w->verdict = LC_RUN;
 		snprintf(w->state, sizeof(w->state), "%s", w->pos.state);
 		w->hits = w->pos.hits;
 		w->repeat = dec.repeat;
@@ -690,7 +870,13 @@ gate_granted(struct gate_waiter *gw)
 static void
 stage_gate(struct worker *w)
 {
-	if (gate_acquire(w->env->gate, &w->gw, gate_granted)) {
+	struct sched_params p = params_of(w);
+
+	/* The queue's order (SPEC §5b): the member's priority, and its base
+	 * delay as the longest it waits before nobody may overtake it. */
+	w->gw.prio = w->m ? w->m->priority : 0;
+	w->gw.base_ms = sched_base(&p);
+	if (gate_acquire(w->env->gate, &w->gw, gate_granted, now_ms(w))) {
 		w->have_slot = w->env->gate->slots > 0;
 		stage_run(w);
 		return;
@@ -706,7 +892,7 @@ release_slot(struct worker *w)
 		w->have_slot = 0;
 		if (sentinel_fault("leak-slot"))	/* TEST-ONLY */
 			return;
-		gate_release(w->env->gate);
+		gate_release(w->env->gate, now_ms(w));
 	}
 }
 
@@ -1105,6 +1291,10 @@ tick_finish(struct worker *w, enum outcome o)
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	keep_last(w);
 	stage_record(w);
+	/* The run's tokens are in the history now: a spent budget pauses
+	 * the member before its next tick is armed. */
+	if (w->started_ms != 0)
+		(void)check_budget(w, w->last.ended_ms);
 	stage_publish(w);
 	stage_schedule(w);
 }
@@ -1301,11 +1491,20 @@ stage_publish(struct worker *w)
 	free(sum);
 }
 
+/*
+ * The next tick. A regular tick's outcome sets the cadence (SPEC §5: the
+ * delay, the no-work streak); a retry's never does (SPEC §5b: retries are
+ * not backoff), and the regular tick stays when it was due. Then a failed
+ * run may be retried before that (retry.h), and arm() applies any pause.
+ */
 static void
 stage_schedule(struct worker *w)
 {
 	struct sched_params p;
-	int64_t delay;
+	struct retry_params rp;
+	struct retry_plan plan;
+	int64_t delay = 0, now;
+	int retry = strcmp(w->trigger, "retry") == 0;
 
 	free(w->error);
 	w->error = NULL;
@@ -1316,21 +1515,25 @@ stage_schedule(struct worker *w)
 	free(w->log);
 	w->log = NULL;
 	w->busy = 0;
-	if (w->m != NULL) {
-		p = params_of(w);
+	p = params_of(w);
+	if (w->m != NULL && !retry)
 		delay = sched_next_delay(&p, w->outcome, &w->streak);
-	} else {
-		delay = 0;
-	}
 	if (w->m != NULL && !w->removed && !w->stopped && !w->env->oneshot) {
-		int64_t now = now_ms(w);
-
-		w->gap_ms = delay;
-		w->next_tick_ms = sched_next_due(&p, w->scheduled_ms, now,
-		    delay);
-		uv_update_time(w->env->loop);	/* timers count from now */
-		uv_timer_start(&w->timer, timer_cb,
-		    (uint64_t)(w->next_tick_ms - now), 0);
+		now = now_ms(w);
+		if (!retry) {
+			w->gap_ms = delay;
+			w->regular_due_ms = sched_next_due(&p, w->scheduled_ms,
+			    now, delay);
+		}
+		rp.max = w->m->retry;
+		rp.delay_ms = w->m->retry_delay_ms;
+		/* From when the row says the run ended (keep_last()). */
+		retry_next(&rp, w->outcome, w->retries_made,
+		    w->last.ended_ms ? w->last.ended_ms : now,
+		    w->regular_due_ms, &plan);
+		w->retry_next = plan.attempt;
+		w->retry_due_ms = plan.due_ms;
+		arm(w, now);
 	}
 	w->env->done(w, w->env->arg);	/* may free w */
 }
@@ -1341,7 +1544,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	memset(s, 0, sizeof(*s));
 	s->name = w->name;
 	s->running = w->child != NULL;
-	s->queue_place = gate_place(w->env->gate, &w->gw);
+	s->queue_place = gate_place(w->env->gate, &w->gw, now_ms(w));
 	s->state = w->pos.state;
 	s->hits = w->pos.hits;
 	s->repeat = 1;
@@ -1377,6 +1580,21 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
+	s->paused = pause_active(&w->pause, now_ms(w));
+	if (s->paused) {
+		s->paused_until_ms = w->pause.until_ms;
+		s->paused_why = w->pause.why;
+	}
+	s->retry_attempt = w->retry_next;
+	s->retry_of = w->m ? w->m->retry : 0;
+	s->priority = w->m && w->env->gate->slots > 0 ? w->m->priority_name :
+	    NULL;
+	if (w->m && w->m->token_budget > 0) {
+		s->token_budget = w->m->token_budget;
+		s->token_window_ms = w->m->token_window_ms;
+		s->tokens_used = w->tokens_used;
+	}
+	s->budget_tripped = w->budget_tripped;
 }
 
 /* ---- housekeeping's hooks: facts for the sentinel, its repairs ---- */

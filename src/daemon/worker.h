@@ -12,10 +12,19 @@
  *   stage_persist    step and save the lifecycle position
  *   stage_record     close the history row
  *   stage_publish    update status, tell watchers and the HTTP plane
- *   stage_schedule   arm the timer for the next tick
+ *   stage_schedule   arm the timer for the next tick: the regular one, or
+ *                    a retry of a failed run (retry.h), past any pause
  *
  * One tick per worker at a time: a run-once that finds the worker mid-tick
  * is refused.
+ *
+ * The operator's hands (SPEC §5b): a paused worker starts no tick but a
+ * run-once; its fires in the pause are skipped (pause.h), and the tick in
+ * flight when it was paused finishes. A member with a token budget counts
+ * its runs' tokens from the history before each tick and after each run;
+ * spent, it pauses itself until the window allows and reports it
+ * (env->budget) for an alert. The gate's queue is ordered by the member's
+ * priority, with its base delay as the bound of its wait (gate.h).
  *
  * A worker knows nothing of the daemon. What it shares with the other
  * workers (the loop, the paths, the history, the state writer, the gate,
@@ -92,12 +101,15 @@ struct worker_env {
 	 * tick with worker_tick(), or frees a removed worker). changed: its
 	 * status changed; WORKER_SETTLED when a tick has just ended (publish
 	 * now unless snapshots are being spaced). done: a tick ended; w may
-	 * be freed inside. live_runs: how many runs are in flight now. */
+	 * be freed inside. live_runs: how many runs are in flight now.
+	 * budget (may be NULL): the worker has just paused itself for its
+	 * token budget (worker_status() says how much it used). */
 	void			(*due)(struct worker *, void *arg);
 	void			(*changed)(struct worker *, enum worker_news,
 				    void *arg);
 	void			(*done)(struct worker *, void *arg);
 	size_t			(*live_runs)(void *arg);
+	void			(*budget)(struct worker *, void *arg);
 	void			*arg;
 };
 
@@ -117,8 +129,11 @@ struct worker *worker_new(const struct worker_env *, const struct crew *,
 /* Arm the first tick after boot (SPEC §5 boot formula). grace 0 and
  * index 0 for a member added by a reload. */
 void	 worker_arm_first(struct worker *, int64_t now_ms, int boot);
-/* Start a tick now. trigger: "schedule", "run-once", ... Returns 0, or -1
- * when the worker is mid-tick (nothing started). w may watch it. */
+/* Start a tick now. trigger: "schedule", "run-once", ... Returns 0, -1
+ * when the worker is mid-tick (nothing started), or 1 when a tick other
+ * than a run-once was skipped because the member is paused (its timer is
+ * armed past the pause). w may watch it. A "schedule" tick the worker
+ * armed as a retry is recorded as "retry". */
 int	 worker_tick(struct worker *, const char *trigger,
 	    struct worker_watch *);
 void	 worker_unwatch(struct worker *, struct worker_watch *);
@@ -164,6 +179,12 @@ struct worker_last {
 					   (SPEC 5a: the calendar's to count) */
 };
 void	 worker_last(const struct worker *, struct worker_last *);
+/* Pause the member (SPEC §5b) until until_ms (0: until resumed), for why
+ * (may be NULL); kept in DATA/pause-NAME. A tick in flight finishes. */
+void	 worker_pause(struct worker *, int64_t until_ms, const char *why);
+/* End the pause, if any (0 when there was none, else 1); the next tick
+ * is the cadence's next after now. */
+int	 worker_resume(struct worker *);
 void	 worker_free(struct worker *);
 
 /* Housekeeping's hooks. The sentinel's facts about this worker; a run past

@@ -17,7 +17,7 @@ char *
 statefile_path(const char *data, enum statefile_kind k, const char *name)
 {
 	const char *base = k == SF_LAST_RUN ? "keeper-last-run" :
-	    "lifecycle-pos";
+	    k == SF_POS ? "lifecycle-pos" : "pause";
 
 	if (name == NULL)
 		return xasprintf("%s/%s", data, base);
@@ -106,4 +106,70 @@ statefile_read_pos(const char *path, struct lc_pos *p, char *err,
 	}
 	free(buf);
 	return rc;
+}
+
+int
+statefile_format_pause(const struct pause *p, char *buf, size_t len)
+{
+	int n;
+
+	if (!p->on) {
+		if (len > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	n = snprintf(buf, len, "%" PRId64 " %s\n", p->until_ms, p->why);
+	return n < 0 ? 0 : (size_t)n >= len ? (int)len - 1 : n;
+}
+
+int
+statefile_read_pause(const char *path, struct pause *p, char *err,
+    size_t errlen)
+{
+	char *buf, *end, *why;
+	size_t len;
+	long long until;
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	if ((buf = util_read_file(path, &len)) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return 2;
+	}
+	if (len == 0) {
+		free(buf);
+		return 1;
+	}
+	errno = 0;
+	until = strtoll(buf, &end, 10);
+	if (end == buf || errno != 0 || until < 0 || until > 100000000000000LL ||
+	    (*end != ' ' && *end != '\n' && *end != '\0') ||
+	    memchr(buf, 0, len) != NULL) {
+		snprintf(err, errlen, "%s: not a pause, ignored", path);
+		rc = 2;
+	} else {
+		why = *end == ' ' ? end + 1 : end;
+		why[strcspn(why, "\n")] = '\0';
+		pause_set(p, until, why);
+	}
+	free(buf);
+	return rc;
+}
+
+int
+statefile_paused(const char *data, const char *name, int64_t now,
+    struct pause *out)
+{
+	char *path = statefile_path(data, SF_PAUSE, name), err[512];
+	struct pause p;
+	int on;
+
+	on = statefile_read_pause(path, &p, err, sizeof(err)) == 0 &&
+	    pause_active(&p, now);
+	free(path);
+	if (on && out != NULL)
+		*out = p;
+	return on;
 }

@@ -17,11 +17,13 @@
 #include <stdint.h>
 
 #include "lifecycle.h"
+#include "pause.h"
 
-enum statefile_kind { SF_LAST_RUN, SF_POS };
+enum statefile_kind { SF_LAST_RUN, SF_POS, SF_PAUSE };
 
-/* DATA/keeper-last-run-NAME or DATA/lifecycle-pos-NAME; NAME NULL is the
- * singleton form (keeper-last-run, lifecycle-pos). */
+/* DATA/keeper-last-run-NAME, DATA/lifecycle-pos-NAME or DATA/pause-NAME;
+ * NAME NULL is the singleton form (keeper-last-run, lifecycle-pos). A
+ * pause is always named after its member, singleton or not. */
 char	*statefile_path(const char *data, enum statefile_kind,
 	    const char *name);
 /* The last-run text for ms ("1700000000.123\n") into buf; its length. */
@@ -38,5 +40,24 @@ int	 statefile_write_pos(const char *path, const struct lc_pos *,
 /* Same returns as statefile_read_last_run(); pos is empty unless 0. */
 int	 statefile_read_pos(const char *path, struct lc_pos *, char *err,
 	    size_t errlen);
+
+/*
+ * The pause file (SPEC §5b): one line, "UNTIL WHY", UNTIL unix ms (0:
+ * until resumed) and WHY the rest of the line; an empty file is no pause
+ * (a resume through the daemon's group commit writes one, which cannot
+ * race a pending write as an unlink would).
+ */
+/* The file's text for p (empty when p is off) into buf; its length. */
+int	 statefile_format_pause(const struct pause *, char *buf, size_t len);
+/* 0 with *p set (the pause may have expired); 1 missing or empty (p off);
+ * 2 garbage (p off, warning in err). */
+int	 statefile_read_pause(const char *path, struct pause *, char *err,
+	    size_t errlen);
+/* Whether member name is paused at now, from data's pause file: 1 with
+ * *out (may be NULL) filled (out->until_ms 0: until resumed), else 0.
+ * For the commands that read the data directory without a daemon (a
+ * daemon's own view is struct agent_status's paused). */
+int	 statefile_paused(const char *data, const char *name, int64_t now_ms,
+	    struct pause *out);
 
 #endif

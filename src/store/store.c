@@ -47,6 +47,10 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS runs_agent ON runs(agent, id);"
     "CREATE INDEX IF NOT EXISTS runs_open ON runs(outcome) "
     " WHERE outcome IS NULL;"
+    /* The token budget's count (store_tokens()): only runs that spent
+     * tokens are in it, so it costs nothing for runs that do not. */
+    "CREATE INDEX IF NOT EXISTS runs_tokens ON runs(agent, ended) "
+    " WHERE tokens_prompt > 0 OR tokens_completion > 0;"
     /* service.c: health transitions, the audit record of alerts (the
      * id is the alert's own, so a repeated transition is one row). */
     "CREATE TABLE IF NOT EXISTS alerts ("
@@ -79,7 +83,7 @@ static const char schema[] =
     "daemon_pid, git, delivery"
 
 enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_RECORD_ID, S_OPEN,
-	S_INTERRUPT, S_HIST, S_HIST_ALL, S_DREAM, S_STREAK, S_N };
+	S_INTERRUPT, S_HIST, S_HIST_ALL, S_DREAM, S_STREAK, S_TOKENS, S_N };
 
 static const char *const sql[S_N] = {
 	[S_BEGIN] = "INSERT INTO runs (id, agent, trigger, state, hits, "
@@ -117,8 +121,16 @@ static const char *const sql[S_N] = {
 	    "coalesce(sum(tokens_completion), 0) FROM runs "
 	    "WHERE agent = ?1 AND scheduled > ?2 AND outcome IS NOT NULL "
 	    "GROUP BY outcome",
+	/* A retry's outcome is not the cadence's: it never moves the
+	 * no-work streak (SPEC §5b). */
 	[S_STREAK] = "SELECT outcome FROM runs WHERE agent = ?1 AND outcome IN "
-	    "('done', 'no_work') ORDER BY id DESC LIMIT 64",
+	    "('done', 'no_work') AND trigger <> 'retry' ORDER BY id DESC "
+	    "LIMIT 64",
+	/* The WHERE repeats runs_tokens' own, so that index answers it. */
+	[S_TOKENS] = "SELECT ended, max(coalesce(tokens_prompt, 0), 0) + "
+	    "max(coalesce(tokens_completion, 0), 0) FROM runs "
+	    "WHERE agent = ?1 AND ended > ?2 AND "
+	    "(tokens_prompt > 0 OR tokens_completion > 0) ORDER BY ended DESC",
 };
 
 #define WAL_PAGES	1000	/* checkpoint once the WAL holds this many */
@@ -816,6 +828,33 @@ store_streak(struct store *s, const char *agent)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return n;
+}
+
+int
+store_tokens(struct store *s, const char *agent, int64_t since_ms,
+    int64_t budget, int64_t *used, int64_t *crossing_ms)
+{
+	sqlite3_stmt *st = s->st[S_TOKENS];
+	int64_t sum = 0;
+	int rc;
+
+	*used = 0;
+	*crossing_ms = 0;
+	bind_text(st, 1, agent);
+	sqlite3_bind_int64(st, 2, since_ms);
+	/* Newest first: the run at which the sum reaches the budget is the
+	 * one whose leaving the window lets the member run again. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(st, 1);
+
+		sum = n > INT64_MAX / 4 - sum ? INT64_MAX / 4 : sum + n;
+		if (*crossing_ms == 0 && budget > 0 && sum >= budget)
+			*crossing_ms = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*used = sum;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- service.c: alerts and housekeeping ---- */

@@ -30,7 +30,7 @@ struct store;
 struct run_rec {
 	int64_t		 id;
 	const char	*agent;
-	const char	*trigger;	/* schedule | run-once | boot | reload */
+	const char	*trigger;	/* schedule | run-once | retry | reload */
 	const char	*state;		/* lifecycle state or "" */
 	int		 hits;		/* position when the tick began */
 	int		 repeat;
@@ -103,8 +103,15 @@ int	 store_history(struct store *, const char *agent, int limit,
 /* Telemetry for a dream: closed rows of agent that began after since_ms. */
 int	 store_dream_stats(struct store *, const char *agent,
 	    int64_t since_ms, struct lc_dream_stats *);
-/* Trailing no-work streak of an agent from its latest ticks. */
+/* Trailing no-work streak of an agent from its latest ticks (a retry's
+ * do not count). */
 int	 store_streak(struct store *, const char *agent);
+/* The token budget's count (SPEC §5b), one indexed query: *used gets the
+ * tokens (prompt + completion) of agent's runs that ended after since_ms;
+ * *crossing_ms when the run ended at which that sum, counted from the
+ * newest run back, reached budget (0 when it does not). 0, or -1. */
+int	 store_tokens(struct store *, const char *agent, int64_t since_ms,
+	    int64_t budget, int64_t *used, int64_t *crossing_ms);
 const char *store_errmsg(struct store *);
 /* cb is called (on the writing thread) when the WAL wants a checkpoint;
  * without one the store checkpoints in place. */

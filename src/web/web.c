@@ -506,6 +506,7 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *wk,
 	case DAEMON_TICK_DONE:
 		tick_done(w, wk);
 		break;
+	case DAEMON_BUDGET:
 	case DAEMON_RELOADING:
 	case DAEMON_STOPPING:
 		break;

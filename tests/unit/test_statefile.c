@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fs.h"
 #include "statefile.h"
 #include "util.h"
 
@@ -116,11 +117,67 @@ pos(void **state)
 	free(p);
 }
 
+/* SPEC §5b: the pause file, written and read back; empty is no pause;
+ * garbage is ignored with a warning; an expired pause does not hold. */
+static void
+pause_file(void **state)
+{
+	char *p = statefile_path(dir, SF_PAUSE, "wren"), err[256], buf[512];
+	char *q = statefile_path("/d", SF_PAUSE, NULL);
+	struct pause a = { 0 }, b;
+	int n;
+
+	(void)state;
+	assert_string_equal(q, "/d/pause");
+	free(q);
+	assert_non_null(strstr(p, "/pause-wren"));
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 1);
+	assert_false(b.on);
+	assert_int_equal(statefile_paused(dir, "wren", 1, NULL), 0);
+	pause_set(&a, 1700000000123LL, "deploy freeze");
+	n = statefile_format_pause(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "1700000000123 deploy freeze\n");
+	assert_int_equal(fs_write_atomic(p, buf, (size_t)n, err, sizeof(err)),
+	    0);
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 0);
+	assert_true(b.on);
+	assert_int_equal(b.until_ms, 1700000000123LL);
+	assert_string_equal(b.why, "deploy freeze");
+	assert_int_equal(statefile_paused(dir, "wren", 1700000000000LL, &b), 1);
+	assert_int_equal(b.until_ms, 1700000000123LL);
+	assert_int_equal(statefile_paused(dir, "wren", 1700000000123LL, NULL),
+	    0);
+	/* Until resumed, without a why. */
+	pause_set(&a, 0, NULL);
+	n = statefile_format_pause(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "0 \n");
+	put(p, buf);
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.until_ms, 0);
+	assert_string_equal(b.why, "");
+	assert_int_equal(statefile_paused(dir, "wren", INT64_MAX / 4, NULL), 1);
+	put(p, "0\n");
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 0);
+	/* Resumed: an empty file. */
+	a.on = 0;
+	assert_int_equal(statefile_format_pause(&a, buf, sizeof(buf)), 0);
+	put(p, buf);
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 1);
+	put(p, "soon please\n");
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 2);
+	assert_false(b.on);
+	assert_non_null(strstr(err, "not a pause"));
+	put(p, "-5 x\n");
+	assert_int_equal(statefile_read_pause(p, &b, err, sizeof(err)), 2);
+	free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(paths),
+		cmocka_unit_test(pause_file),
 		cmocka_unit_test(last_run),
 		cmocka_unit_test(pos),
 	};

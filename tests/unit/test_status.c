@@ -157,6 +157,7 @@ two_agents(struct agent_status a[2])
 	"\"thought\":\"nothing new\",\"last_run\":999999990000," \
 	"\"next_tick\":1000000050000,\"last_outcome\":\"no_work\"," \
 	"\"no_work_streak\":2,\"health\":\"ok\",\"health_why\":null," \
+	"\"paused\":null,\"retry\":null,\"priority\":null,\"tokens\":null," \
 	"\"fail_streak\":0," \
 	"\"gap\":60000,\"run_started\":null,\"error\":null," \
 	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"}"
@@ -166,7 +167,9 @@ two_agents(struct agent_status a[2])
 	"\"steps\":[{\"at\":999999995000,\"text\":\"draft\"}]," \
 	"\"thought\":null,\"last_run\":999999990000,\"next_tick\":null," \
 	"\"last_outcome\":null,\"no_work_streak\":0,\"health\":\"ok\"," \
-	"\"health_why\":null,\"fail_streak\":0,\"gap\":60000,\"run_started\":999999992000," \
+	"\"health_why\":null,\"paused\":null,\"retry\":null,\"priority\":null," \
+	"\"tokens\":null,\"fail_streak\":0,\"gap\":60000," \
+	"\"run_started\":999999992000," \
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
 	"\"git\":\"no change\",\"schedule_text\":null}"
 
@@ -545,6 +548,104 @@ test_failures_reach_health(void **state)
 	json_decref(h);
 }
 
+/* SPEC §5b, §10: a paused agent is "paused", whatever else it is, and
+ * does not make /_health 503; its pause ends on its own at until. */
+static void
+test_paused(void **state)
+{
+	struct agent_status a[2];
+	json_t *v, *ag;
+	int code = 0;
+
+	(void)state;
+	a[0] = idle_agent("desk");
+	a[0].next_tick_ms = 0;
+	a[0].last_run_ms = NOW - 3600 * SEC;	/* stale, if not paused */
+	a[0].fail_streak = 5;
+	a[0].paused = 1;
+	a[0].paused_until_ms = 0;
+	a[0].paused_why = "deploy freeze";
+	a[1] = idle_agent("wren");
+	assert_health(&a[0], NOW, HEALTH_PAUSED);
+	assert_int_equal(status_health_next(&a[0], NOW, crew.boot_ms,
+	    crew.grace_ms), 0);
+	assert_json(status_health_json(a, 2, &crew, NOW, &code),
+	    "{\"status\":\"ok\",\"agents\":{\"desk\":\"paused\","
+	    "\"wren\":\"ok\"}}");
+	assert_int_equal(code, 200);
+	v = status_activity(a, 2, &crew, NOW);
+	ag = json_array_get(json_object_get(v, "agents"), 0);
+	assert_json(json_incref(json_object_get(ag, "paused")),
+	    "{\"until\":null,\"why\":\"deploy freeze\"}");
+	assert_string_equal(json_string_value(json_object_get(ag, "health")),
+	    "paused");
+	json_decref(v);
+	/* For a while: until then, and an ordinary verdict after it. */
+	a[0].paused_until_ms = NOW + 90 * SEC;
+	a[0].fail_streak = 0;
+	a[0].next_tick_ms = NOW + 100 * SEC;
+	assert_health(&a[0], NOW + 90 * SEC - 1, HEALTH_PAUSED);
+	assert_int_equal(status_health_next(&a[0], NOW, crew.boot_ms,
+	    crew.grace_ms), NOW + 90 * SEC);
+	assert_health(&a[0], NOW + 90 * SEC, HEALTH_OK);
+	v = status_activity(a, 2, &crew, NOW + 90 * SEC);
+	assert_true(json_is_null(json_object_get(json_array_get(
+	    json_object_get(v, "agents"), 0), "paused")));
+	json_decref(v);
+	/* The CLI's document: as its filler saw it. */
+	v = status_cli(a, 1, NULL, 0, "/d");
+	assert_json(json_incref(json_object_get(json_array_get(
+	    json_object_get(v, "agents"), 0), "paused")),
+	    "{\"until\":1000000090000,\"why\":\"deploy freeze\"}");
+	json_decref(v);
+	/* Failing and not paused: 503 as before. */
+	a[0].paused = 0;
+	a[0].fail_streak = 3;
+	json_decref(status_health_json(a, 2, &crew, NOW, &code));
+	assert_int_equal(code, 503);
+}
+
+static void
+test_retry_priority_tokens(void **state)
+{
+	struct agent_status a = idle_agent("desk"), *c;
+	json_t *v, *ag;
+	char why[] = "token budget", prio[] = "A";
+
+	(void)state;
+	a.retry_attempt = 1;
+	a.retry_of = 2;
+	a.priority = prio;
+	a.token_budget = 100;
+	a.token_window_ms = 86400 * SEC;
+	a.tokens_used = 120;
+	a.paused = 1;
+	a.paused_until_ms = NOW + SEC;
+	a.paused_why = why;
+	c = status_clone(&a, 1);
+	memset(why, 'X', sizeof(why) - 1);
+	prio[0] = 'X';
+	v = status_activity(c, 1, &crew, NOW);
+	ag = json_array_get(json_object_get(v, "agents"), 0);
+	assert_json(json_incref(json_object_get(ag, "retry")),
+	    "{\"attempt\":1,\"of\":2}");
+	assert_json(json_incref(json_object_get(ag, "tokens")),
+	    "{\"used\":120,\"budget\":100,\"window\":86400000}");
+	assert_json(json_incref(json_object_get(ag, "paused")),
+	    "{\"until\":1000000001000,\"why\":\"token budget\"}");
+	assert_string_equal(json_string_value(json_object_get(ag,
+	    "priority")), "A");
+	json_decref(v);
+	v = status_cli(c, 1, NULL, 0, "/d");
+	ag = json_array_get(json_object_get(v, "agents"), 0);
+	assert_json(json_incref(json_object_get(ag, "tokens")),
+	    "{\"used\":120,\"budget\":100,\"window\":86400000}");
+	assert_json(json_incref(json_object_get(ag, "retry")),
+	    "{\"attempt\":1,\"of\":2}");
+	json_decref(v);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -554,6 +655,8 @@ main(void)
 		cmocka_unit_test(test_health_never),
 		cmocka_unit_test(test_health_next),
 		cmocka_unit_test(test_activity_exact),
+		cmocka_unit_test(test_paused),
+		cmocka_unit_test(test_retry_priority_tokens),
 		cmocka_unit_test(test_activity_empty),
 		cmocka_unit_test(test_busiest_without_running),
 		cmocka_unit_test(test_wire_bounded),

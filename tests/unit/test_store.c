@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
 #include "util.h"
 
@@ -312,6 +314,94 @@ delivery_and_since(void **state)
 	unlink(dbpath);
 }
 
+/* EXPLAIN QUERY PLAN's rows: their detail column, gathered. */
+static int
+plan_row(void *arg, int ncol, char **val, char **name)
+{
+	(void)name;
+	if (ncol >= 4 && val[3] != NULL)
+		sb_adds(arg, val[3]);
+	return 0;
+}
+
+/* SPEC §5b: the token budget counts prompt and completion tokens of the
+ * agent's runs that ended in the window, newest first to find the run
+ * that reached the budget; runs without tokens (or other agents') are
+ * not counted, and the query is answered from its index. */
+static void
+tokens_in_window(void **state)
+{
+	struct store *st;
+	char err[256];
+	struct run_rec r = { .agent = "wren", .trigger = "schedule",
+	    .state = "", .outcome = OUTCOME_DONE, .exit_code = 0 };
+	struct sb plan = { 0 };
+	int64_t used, cross;
+	static const struct { const char *agent; int64_t ended;
+	    long p, c; } runs[] = {
+		{ "wren", 1000, 40, 20 },	/* 60 */
+		{ "wren", 2000, -1, -1 },	/* no tokens recorded */
+		{ "desk", 2500, 500, 500 },	/* someone else's */
+		{ "wren", 3000, 50, 10 },	/* 60 */
+		{ "wren", 4000, 30, -1 },	/* 30 */
+	};
+
+	(void)state;
+	unlink(dbpath);
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		r.agent = runs[i].agent;
+		r.scheduled_ms = r.started_ms = runs[i].ended - 10;
+		r.ended_ms = runs[i].ended;
+		r.duration_ms = 10;
+		r.tokens_prompt = runs[i].p;
+		r.tokens_completion = runs[i].c;
+		assert_true(store_record(st, &r) > 0);
+	}
+	assert_int_equal(store_tokens(st, "wren", 0, 100, &used, &cross), 0);
+	assert_int_equal(used, 150);
+	assert_int_equal(cross, 1000);	/* 30 + 60 < 100; + 60 reaches it */
+	assert_int_equal(store_tokens(st, "wren", 0, 90, &used, &cross), 0);
+	assert_int_equal(cross, 3000);
+	assert_int_equal(store_tokens(st, "wren", 1000, 100, &used, &cross), 0);
+	assert_int_equal(used, 90);
+	assert_int_equal(cross, 0);
+	assert_int_equal(store_tokens(st, "nobody", 0, 1, &used, &cross), 0);
+	assert_int_equal(used, 0);
+	assert_int_equal(sqlite3_exec(store_db(st), "EXPLAIN QUERY "
+	    "PLAN SELECT ended, max(coalesce(tokens_prompt, 0), 0) + "
+	    "max(coalesce(tokens_completion, 0), 0) FROM runs WHERE agent = "
+	    "'wren' AND ended > 0 AND (tokens_prompt > 0 OR tokens_completion "
+	    "> 0) ORDER BY ended DESC", plan_row, &plan, NULL), SQLITE_OK);
+	assert_non_null(plan.buf);
+	assert_non_null(strstr(plan.buf, "runs_tokens"));
+	sb_release(&plan);
+	store_close(st);
+	unlink(dbpath);
+}
+
+/* A retry's no-work does not move the streak (SPEC §5b). */
+static void
+retries_leave_the_streak(void **state)
+{
+	struct store *st;
+	char err[256];
+	struct run_rec r = { .agent = "wren", .trigger = "schedule",
+	    .state = "", .scheduled_ms = 1000, .ended_ms = 1000,
+	    .outcome = OUTCOME_NO_WORK, .exit_code = 0,
+	    .tokens_prompt = -1, .tokens_completion = -1 };
+
+	(void)state;
+	unlink(dbpath);
+	assert_int_equal(store_open(dbpath, &st, err, sizeof(err)), 0);
+	assert_true(store_record(st, &r) > 0);
+	r.trigger = "retry";
+	assert_true(store_record(st, &r) > 0);
+	assert_int_equal(store_streak(st, "wren"), 1);
+	store_close(st);
+	unlink(dbpath);
+}
+
 int
 main(void)
 {
@@ -321,6 +411,8 @@ main(void)
 		cmocka_unit_test(wal_hook_instead_of_autocheckpoint),
 		cmocka_unit_test(bad_path),
 		cmocka_unit_test(run_ids_never_repeat),
+		cmocka_unit_test(tokens_in_window),
+		cmocka_unit_test(retries_leave_the_streak),
 		cmocka_unit_test(delivery_and_since),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,6 +24,7 @@
 #include "diag.h"
 #include "gate.h"
 #include "gitq.h"
+#include "fs.h"
 #include "statefile.h"
 #include "statesync.h"
 #include "store.h"
@@ -474,13 +475,13 @@ waits_at_the_gate(void **state)
 
 	load_crew(f, "", ":INTERVAL: 1h\n");
 	start(f);
-	assert_int_equal(gate_acquire(&f->gate, &other, NULL), 1);
+	assert_int_equal(gate_acquire(&f->gate, &other, NULL, f->clock), 1);
 	assert_int_equal(worker_tick(f->w, "schedule", NULL), 0);
 	uv_run(&f->loop, UV_RUN_NOWAIT);
 	worker_status(f->w, &st);
 	assert_int_equal(st.queue_place, 1);
 	assert_int_equal(f->runs, 0);
-	gate_release(&f->gate);
+	gate_release(&f->gate, f->clock);
 	finish(f, 1);
 	assert_int_equal(f->runs, 1);
 	assert_int_equal(f->gate.used, 0);	/* the slot came back */
