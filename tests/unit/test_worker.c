@@ -55,9 +55,10 @@ struct fix {
 	const char		*result;
 	int			 exit_code;
 	int64_t			 run_ms;
+	long			 tokens;	/* each run's, prompt; -1 none */
 	int			 runs;
 	/* what the worker reported */
-	int			 due, changed, settled, done;
+	int			 due, changed, settled, done, budget;
 	/* worker_last() as the done callback saw it */
 	struct worker_last	 last;
 	char			 last_run_id[32], last_result[64];
@@ -103,7 +104,8 @@ fake_start(uv_loop_t *loop, const struct child_opts *o,
 	c->res.out.hlen = strlen(r);
 	c->res.out.total = strlen(r);
 	c->res.err.head = xstrdup("");
-	c->res.tokens_prompt = c->res.tokens_completion = -1;
+	c->res.tokens_prompt = cur->tokens;
+	c->res.tokens_completion = cur->tokens >= 0 ? 0 : -1;
 	uv_timer_init(loop, &c->t);
 	c->t.data = c;
 	uv_timer_start(&c->t, run_fire, 0, 0);
@@ -172,6 +174,13 @@ on_done(struct worker *w, void *arg)
 	    f->last.error ? f->last.error : "(none)");
 }
 
+static void
+on_budget(struct worker *w, void *arg)
+{
+	(void)w;
+	((struct fix *)arg)->budget++;
+}
+
 static size_t
 no_live_runs(void *arg)
 {
@@ -231,13 +240,14 @@ setup(void **state)
 	f->clock = T0;
 	f->result = "wrote a story\n";
 	f->run_ms = 4000;
+	f->tokens = -1;
 	f->env = (struct worker_env){
 		.loop = &f->loop, .data = f->data, .repo = f->repo,
 		.pid = 1, .store = f->store, .sync = f->sync,
 		.gate = &f->gate, .git = f->git, .exec = "/bin/false",
 		.now = fake_now, .runner = &fake_runner,
 		.due = on_due, .changed = on_changed, .done = on_done,
-		.live_runs = no_live_runs, .arg = f,
+		.live_runs = no_live_runs, .budget = on_budget, .arg = f,
 	};
 	cur = f;
 	*state = f;
@@ -297,6 +307,7 @@ finish(struct fix *f, int want)
 struct rows {
 	struct run_rec	 r[8];
 	char		*git[8];
+	char		*trigger[8];
 	int		 n;
 };
 
@@ -308,6 +319,7 @@ row_cb(const struct run_rec *r, void *arg)
 	if (rs->n < 8) {
 		rs->r[rs->n] = *r;
 		rs->git[rs->n] = r->git ? xstrdup(r->git) : NULL;
+		rs->trigger[rs->n] = xstrdup(r->trigger);
 		rs->n++;
 	}
 }
@@ -315,8 +327,10 @@ row_cb(const struct run_rec *r, void *arg)
 static void
 rows_release(struct rows *rs)
 {
-	for (int i = 0; i < rs->n; i++)
+	for (int i = 0; i < rs->n; i++) {
 		free(rs->git[i]);
+		free(rs->trigger[i]);
+	}
 }
 
 /* A done run on the fake clock: the history row, the last-run file and
@@ -558,6 +572,227 @@ last_tick_for_observers(void **state)
 	assert_int_not_equal(strcmp(f->last_run_id, id), 0);
 }
 
+/* SPEC §5b: a paused member starts no scheduled tick (the fire is
+ * skipped and the timer armed past the pause, on the cadence's grid), a
+ * run-once still runs, and a resume arms the cadence's next fire after
+ * now; the pause is in the data directory. */
+static void
+pause_skips_fires(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	struct pause p;
+	char *path, err[256];
+
+	load_crew(f, "#+CADENCE: fixed\n", ":INTERVAL: 10m\n");
+	f->run_ms = 0;
+	start(f);
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, T0 + 600000);
+	/* Paused for 25 minutes: the fires at 10m and 20m are skipped. */
+	worker_pause(f->w, T0 + 1500000, "deploy freeze");
+	worker_status(f->w, &st);
+	assert_true(st.paused);
+	assert_int_equal(st.paused_until_ms, T0 + 1500000);
+	assert_string_equal(st.paused_why, "deploy freeze");
+	assert_int_equal(st.next_tick_ms, T0 + 1800000);
+	f->clock = T0 + 600000;
+	assert_int_equal(worker_tick(f->w, "schedule", NULL), 1);
+	assert_false(worker_busy(f->w));
+	assert_int_equal(f->runs, 1);
+	tick(f, "run-once");			/* a run-once still runs */
+	assert_int_equal(f->runs, 2);
+	worker_status(f->w, &st);
+	assert_true(st.paused);
+	statesync_flush(f->sync);
+	path = statefile_path(f->data, SF_PAUSE, "a");
+	assert_int_equal(statefile_read_pause(path, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.until_ms, T0 + 1500000);
+	assert_string_equal(p.why, "deploy freeze");
+	/* Until resumed: nothing armed; a resume arms the next fire after
+	 * now on the run-once's cadence. */
+	worker_pause(f->w, 0, NULL);
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, 0);
+	assert_int_equal(st.paused_until_ms, 0);
+	f->clock = T0 + 600000 + 1500000;
+	assert_int_equal(worker_resume(f->w), 1);
+	worker_status(f->w, &st);
+	assert_false(st.paused);
+	assert_int_equal(st.next_tick_ms, T0 + 600000 + 1800000);
+	assert_int_equal(worker_resume(f->w), 0);
+	statesync_flush(f->sync);
+	assert_int_equal(statefile_read_pause(path, &p, err, sizeof(err)), 1);
+	free(path);
+}
+
+/* A pause read from the data directory at start holds; an expired one
+ * does not. */
+static void
+pause_survives_a_restart(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	char *path = statefile_path(f->data, SF_PAUSE, "a"), err[256];
+
+	load_crew(f, "", ":INTERVAL: 1h\n");
+	assert_int_equal(fs_write_atomic(path, "0 maintenance\n", 14, err,
+	    sizeof(err)), 0);
+	start(f);
+	worker_arm_first(f->w, T0, 1);
+	worker_status(f->w, &st);
+	assert_true(st.paused);
+	assert_string_equal(st.paused_why, "maintenance");
+	assert_int_equal(st.next_tick_ms, 0);
+	assert_int_equal(worker_tick(f->w, "schedule", NULL), 1);
+	worker_free(f->w);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(fs_write_atomic(path, "1000 long ago\n", 14, err,
+	    sizeof(err)), 0);
+	start(f);
+	worker_status(f->w, &st);
+	assert_false(st.paused);
+	tick(f, "schedule");
+	assert_int_equal(f->runs, 1);
+	free(path);
+}
+
+/* :RETRY: 2 after failed runs: retry 1 at D after the failed run's end,
+ * retry 2 at 2D after its own, each recorded with trigger retry; then
+ * the regular tick. Retries leave the no-work streak alone. */
+static void
+retries_at_doubling_delays(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	struct rows rs = { 0 };
+
+	load_crew(f, "", ":INTERVAL: 1h\n:RETRY: 2\n:RETRY-DELAY: 300ms\n");
+	f->exit_code = 1;
+	f->run_ms = 50;
+	start(f);
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.last_outcome, OUTCOME_FAILED);
+	assert_int_equal(st.retry_attempt, 1);
+	assert_int_equal(st.retry_of, 2);
+	assert_int_equal(st.next_tick_ms, T0 + 50 + 300);
+	f->clock = st.next_tick_ms;
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.retry_attempt, 2);
+	assert_int_equal(st.next_tick_ms, T0 + 350 + 50 + 600);
+	f->clock = st.next_tick_ms;
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.retry_attempt, 0);
+	/* The regular tick, an hour after the first one ended. */
+	assert_int_equal(st.next_tick_ms, T0 + 50 + 3600000);
+	assert_int_equal(f->runs, 3);
+	assert_int_equal(st.fail_streak, 3);
+	assert_true(store_history(f->store, "a", 8, row_cb, &rs) >= 0);
+	assert_int_equal(rs.n, 3);
+	assert_string_equal(rs.trigger[2], "schedule");	/* oldest last */
+	assert_string_equal(rs.trigger[1], "retry");
+	assert_string_equal(rs.trigger[0], "retry");
+	assert_int_equal(rs.r[1].scheduled_ms - rs.r[2].ended_ms, 300);
+	assert_int_equal(rs.r[0].scheduled_ms - rs.r[1].ended_ms, 600);
+	rows_release(&rs);
+}
+
+/* A retry that finds no work ends the series without a backoff: the
+ * streak and the regular tick stay as they were. */
+static void
+retry_is_not_backoff(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+
+	load_crew(f, "", ":INTERVAL: 1h\n:RETRY: 3\n:RETRY-DELAY: 1s\n");
+	f->exit_code = 1;
+	f->run_ms = 0;
+	start(f);
+	tick(f, "schedule");
+	f->exit_code = 0;
+	f->result = "NO-WORK: nothing\n";
+	f->clock = T0 + 1000;
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.last_outcome, OUTCOME_NO_WORK);
+	assert_int_equal(st.no_work_streak, 0);
+	assert_int_equal(st.retry_attempt, 0);
+	assert_int_equal(st.next_tick_ms, T0 + 3600000);
+}
+
+/* A regular tick due before the next retry replaces the series. */
+static void
+regular_tick_replaces_retry(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+
+	load_crew(f, "", ":INTERVAL: 1s\n:RETRY: 3\n:RETRY-DELAY: 400ms\n");
+	f->exit_code = 1;
+	f->run_ms = 0;
+	start(f);
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.retry_attempt, 1);
+	assert_int_equal(st.next_tick_ms, T0 + 400);
+	f->clock = T0 + 400;
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	/* 800 ms after this one would be 1200: the regular tick at 1000
+	 * comes first. */
+	assert_int_equal(st.retry_attempt, 0);
+	assert_int_equal(st.next_tick_ms, T0 + 1000);
+}
+
+/* :TOKEN-BUDGET: 100/1s with runs of 60 tokens: the second run spends
+ * it; the member pauses itself until the first run has left the window
+ * (then 60 < 100 are counted), the env hears of it once, and the fires
+ * until then are skipped. */
+static void
+budget_pauses_until_the_window_allows(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+
+	load_crew(f, "", ":INTERVAL: 100ms\n:TOKEN-BUDGET: 100/1s\n");
+	f->tokens = 60;
+	f->run_ms = 10;
+	start(f);
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_false(st.paused);
+	assert_int_equal(st.tokens_used, 60);
+	assert_int_equal(st.token_budget, 100);
+	f->clock = T0 + 200;
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.tokens_used, 120);
+	assert_true(st.paused);
+	assert_string_equal(st.paused_why, "token budget");
+	/* 60 + 60 reached 100 at the first run (ended T0 + 10), counted
+	 * from the newest: it must leave the window. */
+	assert_int_equal(st.paused_until_ms, T0 + 10 + 1000);
+	assert_true(st.budget_tripped);
+	assert_int_equal(f->budget, 1);
+	f->clock = T0 + 500;
+	assert_int_equal(worker_tick(f->w, "schedule", NULL), 1);
+	assert_int_equal(f->budget, 1);		/* one alert */
+	assert_int_equal(f->runs, 2);
+	/* Both earlier runs have left the window by then. */
+	f->clock = T0 + 1300;
+	tick(f, "schedule");
+	assert_int_equal(f->runs, 3);
+	worker_status(f->w, &st);
+	assert_false(st.budget_tripped);
+	assert_false(st.paused);
+	assert_int_equal(st.tokens_used, 60);
+}
+
 int
 main(void)
 {
@@ -580,6 +815,18 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    min_interval_on_the_fake_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(pause_skips_fires, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(pause_survives_a_restart,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(retries_at_doubling_delays,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(retry_is_not_backoff, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(regular_tick_replaces_retry,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    budget_pauses_until_the_window_allows, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
