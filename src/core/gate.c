@@ -197,13 +197,16 @@ gate_recount(struct gate *g, int used, int64_t now)
 }
 
 /*
- * Number the whole queue in grant order at now, in one pass over it:
- * walking the waiters in arrival order, each starving one bounds the
- * candidates as next_waiter() would, and the priority queues are drained
- * (most urgent first) until it has its place; after the last, the rest
- * go in priority order. Each pick looks only at the priorities in use.
- * The numbering holds until the queue changes or another waiter starts
- * to starve (renumber_ms).
+ * Number the whole queue in grant order at now. With nobody starving
+ * (the usual case, known without a walk from starve_floor) that is the
+ * priority queues one after the other: one pass, as the FIFO gate's.
+ * Otherwise, walking the waiters in arrival order, each starving one
+ * bounds the candidates as next_waiter() would, and the priority queues
+ * are drained (most urgent first) until it has its place; after the
+ * last, the rest go in priority order. Each pick looks only at the
+ * priorities in use. The numbering holds until the queue changes or
+ * another waiter starts to starve (renumber_ms; an early renumbering
+ * does no harm).
  */
 static void
 renumber(struct gate *g, int64_t now)
@@ -212,6 +215,15 @@ renumber(struct gate *g, int64_t now)
 	int used[GATE_PRIOS], nused = 0, n = 1;
 	int64_t next = NEVER;
 
+	if (first_starving(g, now) == NO_SEQ) {
+		for (int r = 0; r < GATE_PRIOS; r++)
+			for (struct gate_waiter *w = g->bhead[r]; w;
+			    w = w->bnext)
+				w->place = n++;
+		g->numbered = g->gen;
+		g->renumber_ms = g->starve_floor;
+		return;
+	}
 	for (int r = 0; r < GATE_PRIOS; r++)
 		if ((cur[r] = g->bhead[r]) != NULL)
 			used[nused++] = r;
