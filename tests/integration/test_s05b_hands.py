@@ -9,11 +9,13 @@ until), never against how long something took."""
 
 import json
 import os
+import re
 import sqlite3
 import time
 
-from conftest import clean_env, status_json, wait_for
+from conftest import clean_env, require_module, status_json, wait_for
 from fake_openai import Response, chat_reply
+from test_s10_dashboard import browser  # noqa: F401 (the fixture)
 
 
 def now_ms():
@@ -216,6 +218,44 @@ def test_pause_usage_and_errors(crew):
     crew.start()
     r = hands(crew, "pause", "nobody")
     assert r.returncode == 65 and "no agent named 'nobody'" in r.stdout
+    assert crew.stop() == 0
+
+
+def test_dashboard_shows_the_pause(crew, browser):  # noqa: F811
+    """In headless Chromium: the paused member's row has a badge with
+    its reason and the time left, and its priority; the other has
+    neither."""
+    WebDriverWait = require_module("selenium.webdriver.support.ui",
+                                   "python3-selenium").WebDriverWait
+    manifest(crew, [("[#A] a", {"DEF": sh(crew, "a", "echo a"),
+                                "INTERVAL": "1h"}),
+                    ("b", {"DEF": sh(crew, "b", "echo b"),
+                           "INTERVAL": "1h"})])
+    crew.start()
+    r = hands(crew, "pause", "a", "--for", "2h", "--why", "deploy freeze")
+    assert r.returncode == 0, r.stderr
+    browser.get("http://" + crew.http_addr() + "/")
+
+    def badges(d):
+        return d.execute_script("""
+            var out = {};
+            document.querySelectorAll('.agent').forEach(function (r) {
+              var b = r.querySelector('[data-role="paused"]');
+              var p = r.querySelector('.prio');
+              out[r.dataset.agent] = [b ? b.textContent : null,
+                                      p ? p.textContent : null];
+            });
+            return out;""")
+    got = WebDriverWait(browser, 45, poll_frequency=0.05).until(
+        lambda d: (lambda b: b if b.get("a", [None])[0] else None)(
+            badges(d)))
+    assert re.fullmatch("paused \u00b7 deploy freeze \u00b7 (1h59m|2h) left",
+                        got["a"][0]), got
+    assert got["a"][1] == "[#A]"
+    assert got["b"] == [None, "[#B]"]
+    errors = [e for e in browser.get_log("browser")
+              if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
     assert crew.stop() == 0
 
 

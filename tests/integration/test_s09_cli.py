@@ -147,7 +147,8 @@ def test_s9_usage_errors_exit_64_one_line(crew, args):
 
 
 @pytest.mark.parametrize("cmd", ["run", "run-once", "status", "history",
-                                 "check", "exec-def", "doctor"])
+                                 "check", "exec-def", "doctor", "pause",
+                                 "resume"])
 def test_s9_help_for_each_command(crew, cmd):
     r = crew.keeper(cmd, "--help")
     assert r.returncode == 0, r.stderr
@@ -169,7 +170,7 @@ def test_s9_usage_lines_match_man_synopsis(crew):
     with open(os.path.join(ROOT, "man", "keeper.1")) as f:
         man = f.read()
     for cmd in ("run", "run-once", "status", "history", "check", "log",
-                "exec-def", "doctor"):
+                "exec-def", "doctor", "pause", "resume"):
         usage = crew.keeper(cmd, "--help").stdout.split("\n\n")[0]
         opts = re.findall(r"--[a-z][a-z-]*", usage)
         assert opts, (cmd, usage)
