@@ -1,7 +1,8 @@
 /*
  * args: what the daemon-facing subcommands (run, run-once, status,
- * history, pause, resume) share: their flags, parsed with getopt_long the same way for
- * each, the data directory they name, and how they print a time.
+ * history, pause, resume) share: their flags, parsed with getopt_long the
+ * same way for each, the data directory they name, and how they print a
+ * time.
  */
 #ifndef KEEPER_ARGS_H
 #define KEEPER_ARGS_H
