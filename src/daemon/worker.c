@@ -193,7 +193,7 @@ params_of(const struct worker *w)
 		.stagger_ms = c->stagger_ms,
 		.backoff_base_ms = c->backoff_base_ms,
 		.backoff_cap_ms = c->backoff_cap_ms,
-		.fixed = c->cadence_fixed,
+		.fixed = w->m ? w->m->cadence_fixed : c->cadence_fixed,
 	};
 	return p;
 }
