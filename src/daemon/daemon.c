@@ -22,12 +22,14 @@
 #include <jansson.h>
 
 #include "child.h"
+#include "clockwatch.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "diag.h"
 #include "dur.h"
 #include "filesig.h"
 #include "fs.h"
+#include "firing.h"
 #include "gate.h"
 #include "gitq.h"
 #include "log.h"
@@ -74,6 +76,8 @@ struct daemon {
 	struct store_ckpt *ckpt_conn;	/* its connection, pool-only */
 	struct gate	 gate;
 	struct worker_env env;		/* lent to every worker */
+	struct firing_zones *zones;	/* calendar members' zones */
+	struct clockwatch *clock;	/* the realtime clock was set */
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
 	size_t		 nworkers;
@@ -880,6 +884,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
 	d->git = gitq_new(d->loop, d->repo);
 	gitq_keep_out(d->git, d->data);
+	d->zones = firing_zones_new(o->settings->tz);
 	d->env = (struct worker_env){
 		.loop = d->loop,
 		.data = d->data,
@@ -895,6 +900,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.exec_lean = d->exec_lean,
 		.gitops = o->settings->gitops,
 		.gitpush = o->settings->gitpush,
+		.zones = d->zones,
+		.tz = o->settings->tz,
 		.due = worker_due,
 		.changed = worker_changed,
 		.done = worker_done,
@@ -1206,6 +1213,16 @@ start_watch(struct daemon *d)
 	free(dir);
 }
 
+/* The realtime clock was set: calendar members re-plan (SPEC §5a). */
+static void
+on_clock_set(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_clock_set(d->workers[i]);
+}
+
 int
 daemon_serve(struct daemon *d)
 {
@@ -1220,6 +1237,7 @@ daemon_serve(struct daemon *d)
 	start_watch(d);
 	for (size_t i = 0; i < d->nworkers; i++)
 		worker_arm_first(d->workers[i], now, 1);
+	d->clock = clockwatch_start(d->loop, on_clock_set, d);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
 	emit(d, DAEMON_READY, NULL);
@@ -1334,6 +1352,8 @@ daemon_free(struct daemon *d)
 		}
 		ctl_close(d->ctl);
 		d->ctl = NULL;
+		clockwatch_stop(d->clock);
+		d->clock = NULL;
 		statesync_free(d->sync);
 		child_spawner_free(d->spawner);
 		d->spawner = NULL;
@@ -1341,6 +1361,7 @@ daemon_free(struct daemon *d)
 		(void)uv_loop_close(d->loop);
 		free(d->loop);
 	}
+	firing_zones_free(d->zones);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	if (d->repo_lock_fd != -1)
