@@ -1087,6 +1087,44 @@ bad:
 	ctl_send(c, "error bad pause request\n", 1);
 }
 
+json_t *
+daemon_agenda(struct daemon *d, int64_t now, int64_t until)
+{
+	struct agenda_src *src = xcalloc(d->nworkers + 1, sizeof(*src));
+	size_t n = 0;
+	char err[256];
+	json_t *doc;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		n += worker_agenda_src(d->workers[i], &src[n]);
+	doc = agenda_json(src, n, firing_zone(d->zones, NULL, err,
+	    sizeof(err)), now, until);
+	free(src);
+	return doc;
+}
+
+/* "agenda HOURS": keeper agenda's document, on one line. */
+static void
+request_agenda(struct daemon *d, struct ctl_client *c, const char *arg)
+{
+	char *end, *s;
+	double h = strtod(arg, &end);
+	int64_t now = util_now_ms();
+	json_t *doc;
+
+	if (end == arg || *end != '\0' || !(h >= 0) || h > 24 * 366) {
+		ctl_send(c, "error bad agenda request\n", 1);
+		return;
+	}
+	reload(d, 0);
+	doc = daemon_agenda(d, now, now + (int64_t)(h * 3600000.0));
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	ctl_send(c, s, 0);
+	ctl_send(c, "\n", 1);
+	free(s);
+}
+
 static void
 on_request(struct ctl_client *c, char *line, void *arg)
 {
@@ -1099,6 +1137,8 @@ on_request(struct ctl_client *c, char *line, void *arg)
 		request_pause(d, c, line + 6, 1);
 	} else if (strncmp(line, "resume ", 7) == 0) {
 		request_pause(d, c, line + 7, 0);
+	} else if (strncmp(line, "agenda ", 7) == 0) {
+		request_agenda(d, c, line + 7);
 	} else if (strcmp(line, "status") == 0) {
 		s = status_line(d);
 		ctl_send(c, s, 1);

@@ -140,6 +140,8 @@ put_cursor(struct firing *f, const struct firing_ctx *cx, int64_t ms)
 	int n;
 
 	f->cursor_ms = ms;
+	if (cx->sync == NULL)		/* a reader without a daemon */
+		return;
 	n = statefile_format_last_fire(ms, f->sig, buf, sizeof(buf));
 	statesync_put(cx->sync, f->cursor_path, buf, (size_t)n);
 }

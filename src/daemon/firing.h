@@ -65,7 +65,8 @@ struct firing_ctx {
 	const char		*name;		/* the member */
 	int			 singleton;	/* keeper-last-fire */
 	struct firing_zones	*zones;
-	struct statesync	*sync;
+	struct statesync	*sync;		/* NULL: read only (a command
+						   without a daemon) */
 	struct store		*store;		/* or NULL */
 	long			 pid;		/* the daemon's, in rows */
 };

@@ -16,6 +16,7 @@
 #include "child.h"
 #include "def.h"
 #include "diag.h"
+#include "dur.h"
 #include "event.h"
 #include "filesig.h"
 #include "firing.h"
@@ -129,6 +130,7 @@ struct worker {
 	/* Calendar time (SPEC §5a), firing.h. */
 	struct firing		 fire;
 	struct firing_zones	*own_zones;	/* when env has none */
+	char			 agenda_text[40]; /* an interval, as written */
 };
 
 static void	stage_last_run(struct worker *);
@@ -650,6 +652,9 @@ cal_arm(struct worker *w, int64_t now)
 	}
 	w->next_tick_ms = due;
 	w->regular_due_ms = w->next_tick_ms;
+	/* Health's gap (status.h) before the first fire: until it. */
+	if (w->gap_ms <= 0)
+		w->gap_ms = due > now ? due - now : 1;
 	uv_update_time(w->env->loop);	/* timers count from now */
 	uv_timer_start(&w->timer, timer_cb, due > now ? (uint64_t)(due -
 	    now) : 0, 0);
@@ -689,6 +694,48 @@ worker_clock_set(struct worker *w)
 		return;
 	arm(w, now_ms(w));
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+int
+worker_agenda_src(struct worker *w, struct agenda_src *a)
+{
+	struct sched_params p;
+	int64_t now = now_ms(w);
+
+	memset(a, 0, sizeof(*a));
+	if (w->m == NULL || w->removed)
+		return 0;
+	a->name = w->name;
+	a->paused = pause_active(&w->pause, now);
+	a->paused_until_ms = w->pause.until_ms;
+	if (w->fire.on) {
+		struct firing_ctx cx = cal_ctx(w);
+
+		a->calendar = 1;
+		a->schedule = w->m->schedule;
+		a->sched = &w->fire.sched;
+		a->zone = w->fire.zone;
+		a->jitter_ms = w->fire.jitter_ms;
+		(void)firing_next_due(&w->fire, &cx, now);	/* loads it */
+		a->cursor_ms = w->fire.cursor_ms;
+		/* The armed fire, unless it is a retry's or a pause's. */
+		a->next_ms = w->retry_next == 0 && !w->busy ? w->next_tick_ms :
+		    0;
+		return 1;
+	}
+	p = params_of(w);
+	a->base_ms = sched_base(&p);
+	if (w->m->continuous)
+		snprintf(w->agenda_text, sizeof(w->agenda_text), "continuous");
+	else
+		dur_format(w->m->interval_ms, w->agenda_text,
+		    sizeof(w->agenda_text));
+	a->schedule = w->agenda_text;
+	a->next_ms = w->regular_due_ms > 0 ? w->regular_due_ms :
+	    w->next_tick_ms;
+	if (w->busy)
+		a->next_ms = 0;
+	return 1;
 }
 
 /* ---- live telemetry ---- */

@@ -49,6 +49,7 @@
 
 #include <uv.h>
 
+#include "agenda.h"
 #include "crew.h"
 #include "outcome.h"
 #include "status.h"
@@ -156,6 +157,10 @@ int	 worker_removed(const struct worker *);
 /* The realtime clock was set (clockwatch.h): an idle calendar member
  * re-plans its fires on the wall clock (SPEC §5a); others ignore it. */
 void	 worker_clock_set(struct worker *);
+/* The member's entry for the agenda (agenda.h): its coming fires or
+ * ticks. Strings and the zone are borrowed from the worker until its
+ * next tick stage or rebind. 0 for a removed member (no entry). */
+int	 worker_agenda_src(struct worker *, struct agenda_src *);
 /* Stop ticking (drain): no new tick is armed; a running one finishes. */
 void	 worker_stop(struct worker *);
 /* Drain: a tick still waiting at the gate ends now, recorded as
