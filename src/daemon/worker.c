@@ -1792,6 +1792,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
+	s->calendar = w->fire.on && w->m ? w->m->schedule : NULL;
 	s->paused = pause_active(&w->pause, now_ms(w));
 	if (s->paused) {
 		s->paused_until_ms = w->pause.until_ms;

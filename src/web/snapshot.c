@@ -48,6 +48,8 @@ snapshot_new(char *activity, size_t activity_len, char *health,
 	s->metrics = xstrdup("");
 	s->timeline = xstrdup("{}");
 	s->timeline_len = 2;
+	s->agenda = xstrdup("[]");
+	s->agenda_len = 2;
 	atomic_init(&s->refs, 1);
 	return s;
 }
@@ -64,6 +66,7 @@ snapshot_release(struct snapshot *s)
 	free(s->changes);
 	free(s->metrics);
 	free(s->timeline);
+	free(s->agenda);
 	free(s);
 }
 
@@ -81,6 +84,16 @@ snapshot_set_more(struct snapshot *s, char *metrics, size_t metrics_len,
 		s->timeline = timeline;
 		s->timeline_len = timeline_len;
 	}
+}
+
+void
+snapshot_set_agenda(struct snapshot *s, char *agenda, size_t agenda_len)
+{
+	if (agenda == NULL)
+		return;
+	free(s->agenda);
+	s->agenda = agenda;
+	s->agenda_len = agenda_len;
 }
 
 struct snapshot_store *

@@ -30,6 +30,8 @@ struct snapshot {
 	size_t		 metrics_len;
 	char		*timeline;	/* GET /_timeline */
 	size_t		 timeline_len;
+	char		*agenda;	/* GET /_agenda (SPEC §10) */
+	size_t		 agenda_len;
 	/* private */
 	_Atomic int	 refs;
 };
@@ -52,6 +54,9 @@ struct snapshot		*snapshot_new(char *activity, size_t activity_len,
 void			 snapshot_set_more(struct snapshot *, char *metrics,
 			    size_t metrics_len, char *timeline,
 			    size_t timeline_len);
+/* Gives snap its /_agenda body (taken; NULL: "[]"). */
+void			 snapshot_set_agenda(struct snapshot *, char *agenda,
+			    size_t agenda_len);
 /* Makes snap current, gives it the next version and wakes waiters. */
 void			 snapshot_publish(struct snapshot_store *,
 			    struct snapshot *);
