@@ -160,7 +160,7 @@ two_agents(struct agent_status a[2])
 	"\"paused\":null,\"retry\":null,\"priority\":null,\"tokens\":null," \
 	"\"fail_streak\":0," \
 	"\"gap\":60000,\"run_started\":null,\"error\":null," \
-	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\","
+	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"," \
 	"\"calendar\":null}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
 	"\"lifecycle\":{\"state\":\"wake_add\",\"hits\":1,\"repeat\":3," \
