@@ -7,9 +7,11 @@
  * deadline reaches every one of them. A step's own :timeout therefore
  * cannot kill a group of the step's own; instead this process is a child
  * subreaper (interp.c sets it): whatever a step leaves behind is
- * reparented here, and at a step's deadline, and again when it ends,
- * every remaining descendant is found in /proc (proc.h) and killed. Only
- * one step runs at a time, so all descendants belong to it.
+ * reparented here, and at a step's deadline, and again when its shell
+ * exits (before the rest of its output is drained: a leftover holding
+ * the pipe must not hold the step), every remaining descendant is found
+ * in /proc (proc.h) and killed. Only one step runs at a time, so all
+ * descendants belong to it.
  *
  * Output. A step's stdout goes through a pipe into its output file
  * (output.c) while its lines are scanned for telemetry (telemetry.c) and
@@ -156,6 +158,7 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	struct out *o = &r->outs[i];
 	int outp[2] = { -1, -1 }, in = -1, st = 0, rc;
 	int main_done = 0, eof = 0, timed_out = 0, wrote_err = 0, status = 0;
+	int swept = 0;
 	int64_t deadline = -1, left;
 	struct nowork nw = { 0 };
 	struct pollfd pfd[2];
@@ -206,6 +209,13 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	for (;;) {
 		if (eof && main_done)
 			break;
+		/* The step is over when its shell is: what it left running
+		 * goes now, and so do the pipe ends such leftovers hold (an
+		 * escapee in a session of its own would keep them open). */
+		if (main_done && !swept) {
+			kill_descendants();
+			swept = 1;
+		}
 		left = -1;
 		if (deadline >= 0) {
 			left = deadline - util_mono_ms();
