@@ -38,10 +38,6 @@
 #include "proc.h"
 #include "settings.h"
 
-/* A shell step's body travels as one argv string (sh -c BODY); Linux caps
- * a single argument at 128 KiB. */
-#define SHELL_BODY_MAX	(120u * 1024)
-
 extern char **environ;
 
 /* Reap what has exited; 0 when no child at all is left. */
@@ -167,9 +163,9 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	ssize_t n;
 	pid_t pid, p;
 
-	if (strlen(s->body) > SHELL_BODY_MAX) {
+	if (strlen(s->body) > EXEC_SHELL_BODY_MAX) {
 		exec__seterr(r, "step \"%s\": body over %u bytes; move it "
-		    "into a script in the repo", s->name, SHELL_BODY_MAX);
+		    "into a script in the repo", s->name, EXEC_SHELL_BODY_MAX);
 		return ST_FAILED;
 	}
 	dir = s->dir && s->dir[0] ? util_resolve(r->o->repo, s->dir) :

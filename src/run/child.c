@@ -540,8 +540,12 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	int i = (int)((uv_pipe_t *)s - c->pipes);
 
 	if (n > 0) {
-		if (i == P_OUT)
+		if (i == P_OUT) {
 			cap_add(&c->res.out, buf->base, (size_t)n);
+			if (c->cbs.on_out)
+				c->cbs.on_out(c, buf->base, (size_t)n,
+				    c->cbs.arg);
+		}
 		else if (i == P_ERR)
 			cap_add(&c->res.err, buf->base, (size_t)n);
 		else
@@ -614,6 +618,7 @@ child_kill(struct child *c)
 {
 	if (c->reported || c->pid <= 0)
 		return;
+	c->res.killed = 1;
 	if (c->exited)
 		kill_group(c);
 	else

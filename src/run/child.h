@@ -55,6 +55,8 @@ struct child_result {
 	int		 exit_code;
 	int		 term_signal;	/* 0 unless killed by a signal */
 	int		 timed_out;	/* keeper killed it at the deadline */
+	int		 killed;	/* keeper killed it (child_kill(), the
+					   deadline included) */
 	int64_t		 duration_ms;
 	struct child_capture out, err;
 	long		 tokens_prompt, tokens_completion;	/* -1 none */
@@ -84,6 +86,10 @@ struct child_cbs {
 	void	(*on_event)(struct child *, const char *kind, const char *text,
 		    void *arg);
 	void	(*on_exit)(struct child *, const struct child_result *,
+		    void *arg);
+	/* Optional: the run's stdout as it is read, besides its capture
+	 * (the daemon scans a shell it runs directly for telemetry). */
+	void	(*on_out)(struct child *, const char *buf, size_t len,
 		    void *arg);
 	void	*arg;
 };
