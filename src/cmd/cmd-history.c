@@ -22,8 +22,7 @@
 
 static const char usage[] =
     "usage: keeper history [NAME] [--crew FILE] [--data DIR] [--limit N] "
-    "[--json]\n"
-    "       keeper history --run ID [--crew FILE] [--data DIR] [--json]\n";
+    "[--json] | keeper history --run ID [--data DIR] [--json]\n";
 
 
 struct hist {

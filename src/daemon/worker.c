@@ -26,6 +26,7 @@
 #include "nowork.h"
 #include "pause.h"
 #include "reason.h"
+#include "runlive.h"
 #include "redact.h"
 #include "retry.h"
 #include "schedule.h"
@@ -612,7 +613,9 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		free(w->step_now);
 		w->step_now = xstrdup(text);
 		w->step_log_at = w->logseen;
-	}
+		runlive_step_begin(w->env->live, w->run_id, text);
+	} else if (strcmp(kind, EVENT_STEP_END) == 0)
+		runlive_step_end(w->env->live, w->run_id, text);
 	if (strcmp(kind, EVENT_STEP_BEGIN) == 0 ||
 	    strcmp(kind, EVENT_STEP) == 0) {
 		push_step(w, text);
@@ -667,6 +670,7 @@ log_emit(struct worker *w, const char *p, size_t n)
 		next = ww->next;
 		ww->on_line(ww, "log", red);
 	}
+	runlive_log(w->env->live, w->run_id, red);
 	free(red);
 }
 
@@ -1108,6 +1112,7 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 
 	(void)c;
 	w->started_ms = w->run_started_ms = at;
+	runlive_begin(w->env->live, w->run_id);
 	if (w->env->store && w->row_id > 0)
 		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
@@ -1497,6 +1502,8 @@ tick_finish(struct worker *w, enum outcome o)
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	keep_last(w);
 	stage_record(w);
+	/* The row has it all now: /_runs/ID reads it from history. */
+	runlive_end(w->env->live, w->run_id);
 	/* The run's tokens are in the history now: a spent budget pauses
 	 * the member before its next tick is armed. */
 	if (w->started_ms != 0)
