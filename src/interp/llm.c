@@ -654,10 +654,18 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 done:
 	if (rc == -1) {
 		llm_reply_release(reply);
-		if (strncmp(err, "llm: timed out", 14) == 0) {
-			char t[32];
+		char t[32];
 
-			fmt_ms(rq->timeout_ms, t, sizeof(t));
+		fmt_ms(rq->timeout_ms, t, sizeof(t));
+		if (strncmp(err, "llm: timed out", 14) == 0 &&
+		    strncmp(last, "HTTP ", 5) == 0) {
+			/* Out of time between answers: the last answer is
+			 * the reason, and the clock why it stopped there. */
+			why_failed(reply, host, last);
+			snprintf(reply->why + strlen(reply->why),
+			    sizeof(reply->why) - strlen(reply->why),
+			    " (out of time: %s)", t);
+		} else if (strncmp(err, "llm: timed out", 14) == 0) {
 			snprintf(reply->why, sizeof(reply->why), "timed out "
 			    "after %s waiting for %s (%d tr%s%s%s)", t, host,
 			    reply->attempts, reply->attempts == 1 ? "y" : "ies",
