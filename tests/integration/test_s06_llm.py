@@ -487,3 +487,73 @@ sed 's/^/> /'
     assert res.returncode == 0, res.stderr
     assert res.stdout == b"> REWRITE: COMPOSED TEXT\n"
     assert "usage 11 7 18" in events
+
+
+# ---- why an llm step failed, through the daemon's path (SPEC §6) ----
+
+NARRATE = """#+TITLE: story
+* gather
+#+BEGIN_SRC sh
+echo "facts"
+#+END_SRC
+* narrate
+#+BEGIN_SRC llm%s
+Tell {{prev}}
+#+END_SRC
+"""
+
+
+def story_crew(crew, block_args=""):
+    crew.write("agents/story.org", NARRATE % block_args)
+    crew.write("crew.org", "#+TITLE: t\n#+REPO: repo\n"
+               "* story\n:PROPERTIES:\n:DEF: agents/story.org\n:END:\n")
+
+
+def test_retries_are_telemetry_while_they_wait(crew, fake_llm):
+    fake_llm.script(Response(500, error_body("the model is napping")),
+                    Response(200, chat_reply("a story", usage=(1, 2, 3))))
+    story_crew(crew, " :timeout 20s")
+    r = crew.keeper("run-once", "story", "--crew", crew.crew, "--data",
+                    crew.data, env=llm_env(fake_llm))
+    assert r.returncode == 0, r.stdout + r.stderr
+    host = "127.0.0.1:%d" % fake_llm.port
+    # told before the wait, among the steps
+    assert "story: step narrate: HTTP 500 from %s, try 2 in 500ms" % host \
+        in r.stdout.splitlines(), r.stdout
+    (row,) = crew.closed("story")
+    assert row["outcome"] == "done" and row["error"] is None
+
+
+def test_endpoint_answer_is_the_error(crew, fake_llm):
+    fake_llm.script(Response(500, error_body("the model is napping")))
+    story_crew(crew, " :timeout 2s")
+    r = crew.keeper("run-once", "story", "--crew", crew.crew, "--data",
+                    crew.data, env=llm_env(fake_llm))
+    assert r.returncode == 1, r.stdout + r.stderr
+    (row,) = crew.closed("story")
+    tries = len(fake_llm.requests)
+    assert tries >= 2
+    why = ("narrate: HTTP 500 from 127.0.0.1:%d after %d tries: the model "
+           "is napping (out of time: 2s)" % (fake_llm.port, tries))
+    assert row["error"] == why, row["error"]
+    assert r.stdout.splitlines()[-1].endswith(": " + why), r.stdout
+
+
+def test_no_model_fails_at_once_with_the_fix(crew, fake_llm):
+    story_crew(crew)
+    env = llm_env(fake_llm)
+    del env["KEEPER_LLM_MODEL"]
+    r = crew.keeper("run-once", "story", "--crew", crew.crew, "--data",
+                    crew.data, env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    why = ("narrate: no model: set :model on the block, #+MODEL: in the "
+           "def or KEEPER_LLM_MODEL")
+    (row,) = crew.closed("story")
+    assert row["error"] == why
+    assert r.stdout.splitlines()[-1].endswith(": " + why), r.stdout
+    assert fake_llm.requests == []
+    # keeper check says so before anything runs
+    c = crew.keeper("check", crew.path("agents/story.org"))
+    assert c.returncode == 0
+    assert 'agents/story.org:7: warning: llm step "narrate" has no :model' \
+        in c.stderr, c.stderr
