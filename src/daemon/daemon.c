@@ -33,6 +33,7 @@
 #include "log.h"
 #include "preflight.h"
 #include "redact.h"
+#include "runlive.h"
 #include "repo.h"
 #include "runids.h"
 #include "sentinel.h"
@@ -66,6 +67,7 @@ struct daemon {
 	int		 lock_fd;
 	int		 repo_lock_fd;	/* one keeper per work tree */
 	struct store	*store;
+	struct runlive	*live;		/* runs in flight (/_runs/ID) */
 	struct statesync *sync;		/* state files, group-committed */
 	struct gitq	*git;		/* commits, partial refs, integration */
 	char		*dbpath;
@@ -201,6 +203,12 @@ struct gate *
 daemon_gate(struct daemon *d)
 {
 	return &d->gate;
+}
+
+struct runlive *
+daemon_runlive(struct daemon *d)
+{
+	return d->live;
 }
 
 size_t
@@ -895,6 +903,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.sync = d->sync,
 		.gate = &d->gate,
 		.git = d->git,
+		.live = d->live = runlive_new(),
 		.exec = d->self_exe,
 		.exec_lean = d->exec_lean,
 		.direct = d->exec_lean && o->settings->direct,
@@ -1353,6 +1362,7 @@ daemon_free(struct daemon *d)
 		close(d->repo_lock_fd);
 	store_ckpt_close(d->ckpt_conn);
 	store_close(d->store);
+	runlive_free(d->live);
 	gitq_free(d->git);
 	redact_free(d->redactor);
 	if (d->crew)

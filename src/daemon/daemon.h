@@ -129,6 +129,8 @@ const struct crew *daemon_crew(const struct daemon *);
 struct redactor	*daemon_redactor(struct daemon *);
 struct store	*daemon_store(struct daemon *);
 struct gate	*daemon_gate(struct daemon *);
+/* The runs in flight as /_runs/ID shows them (runlive.h; thread-safe). */
+struct runlive	*daemon_runlive(struct daemon *);
 size_t		 daemon_nworkers(const struct daemon *);
 struct worker	*daemon_worker(struct daemon *, size_t i);
 /* The crew-wide facts status shows (name, manifest error, boot, grace);

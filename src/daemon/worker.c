@@ -26,6 +26,8 @@
 #include "log.h"
 #include "nowork.h"
 #include "pause.h"
+#include "reason.h"
+#include "runlive.h"
 #include "redact.h"
 #include "retry.h"
 #include "schedule.h"
@@ -35,6 +37,7 @@
 #include "statesync.h"
 #include "store.h"
 #include "telescan.h"
+#include "utf8.h"
 #include "util.h"
 #include "worker.h"
 
@@ -66,8 +69,21 @@ struct worker {
 	int			 exit_code;
 	int64_t			 started_ms, duration_ms, output_bytes;
 	char			*result;	/* stdout, bounded */
+	size_t			 result_len;	/* it may hold NUL bytes */
 	char			*log;		/* stderr, bounded */
 	char			*error;		/* this tick's error */
+	/* The run's log as it streams (SPEC §6): a line being split, the
+	 * bytes seen, and the step running with where its log began; what
+	 * the interpreter said of a failure (a reason event). */
+	struct sb		 logline;
+	int			 logdrop;	/* in a line past LOG_LINE_MAX */
+	uint64_t		 logseen;
+	char			*step_now;
+	uint64_t		 step_log_at;
+	char			*said;
+	int			 said_log;
+	int64_t			 ended_ms;	/* the run's process exited */
+	int64_t			 committed_ms;	/* its commit was made */
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
 	struct gitq_job		*gj;		/* its git job, queued or out */
@@ -191,6 +207,22 @@ scrub(const struct worker *w, const char *text)
 	if (text == NULL)
 		return xstrdup("");
 	return redact_apply(w->rd, text, strlen(text), NULL);
+}
+
+/* The log as history keeps it: redacted, and text (a NUL or invalid
+ * UTF-8 from an agent would cut or lose the column). */
+static char *
+scrub_log(const struct worker *w, const char *text, size_t len)
+{
+	size_t n;
+	char *c = utf8_clean(text, len, 0, &n), *r;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i] == '\0')
+			c[i] = ' ';
+	r = redact_apply(w->rd, c, n, NULL);
+	free(c);
+	return r;
 }
 
 static struct sched_params
@@ -517,6 +549,9 @@ timer_closed(uv_handle_t *h)
 	free(w->def);
 	free(w->result);
 	free(w->log);
+	sb_release(&w->logline);
+	free(w->step_now);
+	free(w->said);
 	free(w->error);
 	free(w->commit_id);
 	free(w->git_note);
@@ -583,6 +618,21 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 	struct worker_watch *ww, *next;
 
 	(void)c;
+	if (strcmp(kind, EVENT_REASON) == 0 ||
+	    strcmp(kind, EVENT_REASON_LOG) == 0) {
+		/* Said once, in the error and run-once's last line. */
+		free(w->said);
+		w->said = xstrdup(text);
+		w->said_log = strcmp(kind, EVENT_REASON_LOG) == 0;
+		return;
+	}
+	if (strcmp(kind, EVENT_STEP_BEGIN) == 0) {
+		free(w->step_now);
+		w->step_now = xstrdup(text);
+		w->step_log_at = w->logseen;
+		runlive_step_begin(w->env->live, w->run_id, text);
+	} else if (strcmp(kind, EVENT_STEP_END) == 0)
+		runlive_step_end(w->env->live, w->run_id, text);
 	if (strcmp(kind, EVENT_STEP_BEGIN) == 0 ||
 	    strcmp(kind, EVENT_STEP) == 0) {
 		push_step(w, text);
@@ -600,6 +650,146 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		free(t);
 	}
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+/* ---- the run's log ---- */
+
+/*
+ * SPEC §6: the run's standard error is its log. Kept with the run (the
+ * capture's head and tail, child.h), and each line, redacted and made
+ * one clean line, goes to keeper's own log tagged agent= and run= and
+ * to whoever watches the tick (run-once) as a "log" line. Live, that is
+ * the first LOG_LIVE_MAX bytes; past them the lines wait for the run's
+ * end and only the kept tail follows a marker of what was skipped, so
+ * keeper's log and the watcher see what history keeps, and an agent
+ * printing gigabytes costs neither memory nor a flood.
+ */
+#define LOG_LIVE_MAX	CHILD_HEAD
+#define LOG_LINE_MAX	4096	/* longer lines are cut here */
+
+static void
+log_emit(struct worker *w, const char *p, size_t n)
+{
+	struct worker_watch *ww, *next;
+	char *clean, *red;
+
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	clean = utf8_clean(p, n, UTF8_ONELINE, NULL);
+	red = scrub(w, clean);
+	free(clean);
+	/* Run-once in this process prints the lines itself: once is
+	 * enough on one terminal. */
+	if (!w->env->oneshot)
+		log_info("agent=%s run=%s event=log msg=%s", w->name,
+		    w->run_id, log_qv(red));
+	for (ww = w->watchers; ww; ww = next) {
+		next = ww->next;
+		ww->on_line(ww, "log", red);
+	}
+	runlive_log(w->env->live, w->run_id, red);
+	free(red);
+}
+
+/* Split p[0..n) into lines, emitting each one completed. */
+static void
+log_feed(struct worker *w, const char *p, size_t n)
+{
+	const char *nl;
+	size_t take;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		take = nl ? (size_t)(nl - p) : n;
+		if (!w->logdrop) {
+			size_t room = LOG_LINE_MAX - w->logline.len;
+
+			sb_add(&w->logline, p, take < room ? take : room);
+			if (take >= room && nl == NULL)
+				w->logdrop = 1;
+		}
+		if (nl == NULL)
+			return;
+		log_emit(w, w->logline.buf ? w->logline.buf : "",
+		    w->logline.len);
+		sb_reset(&w->logline);
+		w->logdrop = 0;
+		p = nl + 1;
+		n -= take + 1;
+	}
+}
+
+static void
+log_flush(struct worker *w)
+{
+	if (w->logline.len > 0)
+		log_emit(w, w->logline.buf, w->logline.len);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+}
+
+static void
+child_log(struct child *c, const char *p, size_t n, uint64_t off, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	w->logseen = off + n;
+	if (off >= LOG_LIVE_MAX)
+		return;
+	if (n > LOG_LIVE_MAX - off)
+		n = (size_t)(LOG_LIVE_MAX - off);
+	log_feed(w, p, n);
+}
+
+/* The run is over: the rest of what was kept of its log (text, the
+ * capture's), after a marker when the middle was skipped. */
+static void
+log_finish(struct worker *w, const struct child_capture *cap,
+    const char *text, size_t textlen)
+{
+	size_t taillen = cap->twrapped ? CHILD_TAIL : cap->tpos;
+	uint64_t from = cap->total - taillen;
+	char *m;
+
+	if (cap->total > LOG_LIVE_MAX && cap->tail != NULL) {
+		if (from > LOG_LIVE_MAX) {
+			log_flush(w);
+			m = xasprintf("[... %llu bytes skipped ...]",
+			    (unsigned long long)(from - LOG_LIVE_MAX));
+			log_emit(w, m, strlen(m));
+			free(m);
+		} else
+			from = LOG_LIVE_MAX;
+		log_feed(w, text + textlen - (size_t)(cap->total - from),
+		    (size_t)(cap->total - from));
+	}
+	log_flush(w);
+}
+
+/* Why the run that just ended was not done, in words (reason.h). */
+static char *
+run_reason(struct worker *w, const struct child_result *res,
+    const char *log, size_t loglen)
+{
+	struct reason_in in = { 0 };
+	size_t taillen = res->err.twrapped ? CHILD_TAIL : res->err.tpos;
+	char *line, *text;
+
+	line = reason_last_line(log, loglen, reason_log_from(w->step_log_at,
+	    res->err.total, loglen, taillen));
+	in.outcome = w->outcome;
+	in.step = w->step_now;
+	in.said = w->said;
+	in.said_log = w->said_log;
+	in.line = line;
+	in.exited = res->exited;
+	in.exit_code = res->exit_code;
+	in.term_signal = res->term_signal;
+	in.timeout_ms = w->timeout_ms;
+	text = reason_text(&in);
+	free(line);
+	return text;
 }
 
 /* ---- the tick ---- */
@@ -644,6 +834,15 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	w->started_ms = w->duration_ms = w->output_bytes = 0;
 	w->tok_p = w->tok_c = -1;
 	sb_reset(&w->steprec);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+	w->logseen = w->step_log_at = 0;
+	free(w->step_now);
+	w->step_now = NULL;
+	free(w->said);
+	w->said = NULL;
+	w->said_log = 0;
+	w->ended_ms = w->committed_ms = 0;
 
 	stage_last_run(w);
 	if (stage_reload(w) == -1) {
@@ -1058,6 +1257,7 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 
 	(void)c;
 	w->started_ms = w->run_started_ms = at;
+	runlive_begin(w->env->live, w->run_id);
 	if (w->env->store && w->row_id > 0)
 		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
@@ -1137,7 +1337,7 @@ stage_run(struct worker *w)
 {
 	struct child_opts o;
 	struct child_cbs cb = { child_spawned, on_event, child_exited, NULL,
-	    w };
+	    w, child_log };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
@@ -1202,6 +1402,7 @@ stage_run(struct worker *w)
 static void
 stage_outcome(struct worker *w, const struct child_result *res)
 {
+	size_t tlen;
 	char *t;
 
 	w->outcome = child_outcome(res);
@@ -1210,24 +1411,30 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->output_bytes = (int64_t)res->out.total;
 	w->tok_p = res->tokens_prompt;
 	w->tok_c = res->tokens_completion;
-	t = child_capture_text(&res->out);
+	t = child_capture_textn(&res->out, &tlen);
 	free(w->result);
-	w->result = scrub(w, t);
+	w->result = redact_apply(w->rd, t, tlen, &w->result_len);
 	free(t);
-	t = child_capture_text(&res->err);
+	t = child_capture_textn(&res->err, &tlen);
 	free(w->log);
-	w->log = scrub(w, t);
-	free(t);
+	w->log = scrub_log(w, t, tlen);
+	log_finish(w, &res->err, t, tlen);
+	/* SPEC §6: ended is when the process exited, and the duration is
+	 * the span history shows (a fake runner reports no exit time). */
+	w->ended_ms = res->exited_at_ms ? res->exited_at_ms : now_ms(w);
+	if (w->started_ms != 0 && w->ended_ms >= w->started_ms)
+		w->duration_ms = w->ended_ms - w->started_ms;
 	if (res->spawn_error) {
 		w->error = spawn_error(w, res->spawn_error);
 		w->started_ms = 0;
-	} else if (w->outcome == OUTCOME_KILLED)
-		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
-		    w->timeout_ms);
-	else if (w->outcome == OUTCOME_FAILED)
-		w->error = res->exited ? xasprintf("exit status %d",
-		    res->exit_code) : xasprintf("killed by signal %d",
-		    res->term_signal);
+	} else if (w->outcome == OUTCOME_KILLED ||
+	    w->outcome == OUTCOME_FAILED) {
+		char *why = run_reason(w, res, t, tlen);
+
+		w->error = scrub(w, why);
+		free(why);
+	}
+	free(t);
 	runner(w)->free(w->child);
 	w->child = NULL;
 	/* The slot comes back as soon as the run is over, whatever it was. */
@@ -1334,6 +1541,9 @@ commit_done(struct gitq_job *j, void *arg)
 	struct worker *w = arg;
 
 	w->gj = NULL;
+	/* The commit's own time: ended is the run's (SPEC §6). */
+	if (j->rc == 0 && j->res.status != REPO_NO_CHANGE)
+		w->committed_ms = now_ms(w);
 	if (j->rc == 0 && j->res.status == REPO_KEPT) {
 		set_git_note(w, xstrdup(j->res.note));
 	} else if (j->rc != 0) {
@@ -1453,6 +1663,8 @@ tick_finish(struct worker *w, enum outcome o)
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	keep_last(w);
 	stage_record(w);
+	/* The row has it all now: /_runs/ID reads it from history. */
+	runlive_end(w->env->live, w->run_id);
 	/* The run's tokens are in the history now: a spent budget pauses
 	 * the member before its next tick is armed. */
 	if (w->started_ms != 0)
@@ -1479,7 +1691,9 @@ keep_last(struct worker *w)
 	w->last.outcome = w->outcome;
 	w->last.scheduled_ms = w->scheduled_ms;
 	w->last.started_ms = w->started_ms;
-	w->last.ended_ms = now_ms(w);
+	/* A run ended when its process did; a tick without one now. */
+	w->last.ended_ms = w->started_ms && w->ended_ms ? w->ended_ms :
+	    now_ms(w);
 	w->last.duration_ms = w->duration_ms;
 	w->last.tok_p = w->tok_p;
 	w->last.tok_c = w->tok_c;
@@ -1537,6 +1751,8 @@ stage_persist(struct worker *w)
 	free(p);
 }
 
+#define OUTPUT_HEAD_MAX	4096	/* bytes of the result history keeps */
+
 static void
 stage_record(struct worker *w)
 {
@@ -1554,11 +1770,18 @@ stage_record(struct worker *w)
 	r.exit_code = w->exit_code;
 	r.output_bytes = w->output_bytes;
 	if (w->result) {
-		size_t n = strlen(w->result);
+		/* By length: NUL bytes are output too (SPEC §8). */
+		size_t n = w->started_ms ? w->result_len : strlen(w->result);
 
-		head = xstrndup(w->result, n < 4096 ? n : 4096);
+		n = utf8_cut(w->result, n, OUTPUT_HEAD_MAX);
+		head = xmalloc(n + 1);
+		memcpy(head, w->result, n);
+		head[n] = '\0';
 		r.output_head = head;
+		r.output_head_len = n;
 	}
+	r.log = w->log;
+	r.committed_ms = w->committed_ms;
 	r.commit_id = w->commit_id;
 	r.git = w->git_note;
 	r.error = w->error;

@@ -59,6 +59,7 @@ struct child_opts;
 struct child_spawner;
 struct gate;
 struct gitq;
+struct runlive;
 struct redactor;
 struct sentinel_worker;
 struct statesync;
@@ -88,6 +89,7 @@ struct worker_env {
 	struct statesync	*sync;
 	struct gate		*gate;		/* the crew's concurrency gate */
 	struct gitq		*git;
+	struct runlive		*live;		/* runs in flight, or NULL */
 	struct child_spawner	*spawner;	/* or NULL: spawn each run */
 	const char		*exec;		/* the def interpreter */
 	int			 exec_lean;	/* exec is keeper-exec */

@@ -24,6 +24,7 @@
 #include "redact.h"
 #include "render.h"
 #include "repo.h"
+#include "runview.h"
 #include "settings.h"
 #include "store.h"
 #include "tally.h"
@@ -77,6 +78,7 @@ struct web {
 	struct snapshot_store	*store;
 	struct render		*render;
 	struct http		*http;
+	struct runview		*runs;		/* GET /_runs/ID */
 	struct pacer		 pacer;
 	uv_timer_t		 pace;		/* a publish held by the pacer */
 	int			 pace_open, pending;
@@ -789,6 +791,13 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	if (w->http == NULL)
 		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
+	{
+		char *db = xasprintf("%s/keeper.db", daemon_data(d));
+
+		w->runs = runview_new(db, daemon_runlive(d));
+		free(db);
+		http_set_runs(w->http, runview_get, w->runs);
+	}
 	uv_timer_init(w->loop, &w->tick);
 	w->tick.data = w;
 	w->tick_open = 1;
@@ -804,6 +813,8 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 fail:
 	http_stop(w->http);
 	w->http = NULL;
+	runview_free(w->runs);
+	w->runs = NULL;
 	w->stopping = 1;
 	thread_stop(w);
 	return -1;
@@ -820,6 +831,8 @@ web_stop(struct web *w)
 		http_remove_addr(w->http, daemon_data(w->d));
 	http_stop(w->http);
 	w->http = NULL;
+	runview_free(w->runs);
+	w->runs = NULL;
 	if (w->tick_open)
 		uv_close((uv_handle_t *)&w->tick, tick_closed);
 	if (w->pace_open)
