@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #include "crew.h"
@@ -139,5 +140,8 @@ void		 daemon_status_crew(const struct daemon *, struct status_crew *);
 
 /* run-once exit status for an outcome (SPEC §9). */
 int	 daemon_exit_for(enum outcome);
+
+/* The agenda (agenda.h) of every worker from now to until_ms. */
+json_t	*daemon_agenda(struct daemon *, int64_t now_ms, int64_t until_ms);
 
 #endif

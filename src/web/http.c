@@ -133,6 +133,9 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	} else if (strcmp(url, "/_timeline") == 0) {
 		body = s->timeline;
 		len = s->timeline_len;
+	} else if (strcmp(url, "/_agenda") == 0) {
+		body = s->agenda;
+		len = s->agenda_len;
 	} else if (strcmp(url, "/_health") == 0) {
 		body = s->health;
 		len = s->health_len;
@@ -337,7 +340,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_queue_response(c, MHD_HTTP_OK, h->dashboard);
 	if (strcmp(url, "/_activity") == 0 || strcmp(url, "/_health") == 0 ||
 	    strcmp(url, "/_changes") == 0 || strcmp(url, "/metrics") == 0 ||
-	    strcmp(url, "/_timeline") == 0)
+	    strcmp(url, "/_timeline") == 0 || strcmp(url, "/_agenda") == 0)
 		return serve_snapshot(h, c, url);
 	if (strcmp(url, "/_events") == 0)
 		return serve_events(h, c);
