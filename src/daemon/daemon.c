@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "dur.h"
+#include "fence.h"
 #include "filesig.h"
 #include "fs.h"
 #include "gate.h"
@@ -42,7 +43,7 @@
 #include "util.h"
 #include "worker.h"
 
-#define DAEMON_OBSERVERS	4
+#define DAEMON_OBSERVERS	6
 
 struct observer {
 	daemon_observer_fn	 fn;
@@ -93,9 +94,16 @@ struct daemon {
 	uv_signal_t	 sig_term, sig_int, sig_hup;
 	int		 signals;
 	struct ctl	*ctl;		/* keeper.sock */
+
+	/* SPEC §12 (role.h): the fence, and what status says of the role. */
+	const struct fence *fence;
+	char		*role, *active;
+	daemon_forward_fn forward;
+	void		*forward_arg;
 };
 
 static void	reload(struct daemon *, int force);
+static int	has_worker(const struct daemon *, const struct worker *);
 static void	wal_full(void *);
 
 /* ---- observers ---- */
@@ -197,6 +205,12 @@ daemon_store(struct daemon *d)
 	return d->store;
 }
 
+struct statesync *
+daemon_statesync(struct daemon *d)
+{
+	return d->sync;
+}
+
 struct gate *
 daemon_gate(struct daemon *d)
 {
@@ -226,6 +240,55 @@ daemon_status_crew(const struct daemon *d, struct status_crew *c)
 	c->notice = d->notice;
 	c->history_error = d->store != NULL ? store_write_error(d->store,
 	    &c->history_waiting) : NULL;
+	c->role = d->role;
+	c->active = d->active;
+}
+
+/* ---- the fleet's hooks (SPEC §12) ---- */
+
+void
+daemon_fence(struct daemon *d, const struct fence *f, daemon_forward_fn fwd,
+    void *arg)
+{
+	d->fence = f;
+	d->env.fence = f;
+	/* The keeper that takes over starts from origin's work. */
+	if (f != NULL)
+		d->env.gitops = 1;
+	d->forward = fwd;
+	d->forward_arg = arg;
+	gitq_fence(d->git, f);
+}
+
+void
+daemon_set_role(struct daemon *d, const char *role, const char *active)
+{
+	free(d->role);
+	free(d->active);
+	d->role = role ? xstrdup(role) : NULL;
+	d->active = active ? xstrdup(active) : NULL;
+	emit(d, DAEMON_CHANGED, NULL);
+}
+
+void
+daemon_standby(struct daemon *d)
+{
+	size_t n = d->nworkers;
+	struct worker **ws;
+
+	/* The array may shrink under us (worker_unqueue() may free a
+	 * removed worker): walk a copy, and skip what is gone. */
+	ws = xcalloc(n + 1, sizeof(*ws));
+	memcpy(ws, d->workers, n * sizeof(*ws));
+	for (size_t i = 0; i < n; i++) {
+		if (!has_worker(d, ws[i]))
+			continue;
+		worker_hold(ws[i]);
+		worker_abort(ws[i]);	/* its work goes to a partial ref */
+		if (has_worker(d, ws[i]))
+			worker_unqueue(ws[i]);
+	}
+	free(ws);
 }
 
 /* ---- the lock and boot recovery ---- */
@@ -399,6 +462,14 @@ daemon_upkeep_store(struct daemon *d)
 
 /* ---- the workers ---- */
 
+/* A standby (or a keeper whose lease may have lapsed) arms and starts
+ * nothing. */
+static int
+holding(const struct daemon *d)
+{
+	return d->fence != NULL && !fence_live(d->fence);
+}
+
 static struct worker *
 find_worker(struct daemon *d, const char *name)
 {
@@ -437,6 +508,10 @@ worker_due(struct worker *w, void *arg)
 void
 daemon_tick_now(struct daemon *d, struct worker *w)
 {
+	if (holding(d)) {	/* armed again when it becomes active */
+		worker_hold(w);
+		return;
+	}
 	reload(d, 0);
 	if (!has_worker(d, w) || worker_removed(w))
 		return;
@@ -553,7 +628,7 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 		nw[n] = worker_new(&d->env, nc, m, i, d->redactor);
 		if (d->draining)
 			worker_stop(nw[n]);
-		else if (!d->opts.oneshot && !boot)
+		else if (!d->opts.oneshot && !boot && !holding(d))
 			worker_arm_first(nw[n], now, 0);
 		if (!boot)
 			log_info("agent=%s event=added", m->name);
@@ -986,6 +1061,13 @@ request_run_once(struct daemon *d, struct ctl_client *c, const char *name)
 		ctl_send_text(c, "keeper is shutting down", EXIT_LOCKED);
 		return;
 	}
+	if (holding(d)) {
+		if (d->forward != NULL)
+			d->forward(d, c, name, d->forward_arg);
+		else
+			ctl_send_text(c, "this keeper is standby", EXIT_LOCKED);
+		return;
+	}
 	reload(d, 0);
 	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
 		s = xasprintf("no agent named '%s' in the crew", name);
@@ -1218,7 +1300,7 @@ daemon_serve(struct daemon *d)
 	    sizeof(err))) == NULL)
 		log_warnx("event=control-socket-failed msg=%s", log_qv(err));
 	start_watch(d);
-	for (size_t i = 0; i < d->nworkers; i++)
+	for (size_t i = 0; i < d->nworkers && !holding(d); i++)
 		worker_arm_first(d->workers[i], now, 1);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
@@ -1353,6 +1435,8 @@ daemon_free(struct daemon *d)
 		crew_free(d->crew);
 	free(d->workers);
 	free(d->crew_error);
+	free(d->role);
+	free(d->active);
 	free(d->notice);
 	free(d->manifest);
 	free(d->repo);

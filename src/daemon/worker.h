@@ -57,6 +57,7 @@ struct child;
 struct child_cbs;
 struct child_opts;
 struct child_spawner;
+struct fence;
 struct gate;
 struct gitq;
 struct redactor;
@@ -92,6 +93,10 @@ struct worker_env {
 	const char		*exec;		/* the def interpreter */
 	int			 exec_lean;	/* exec is keeper-exec */
 	int			 gitops, gitpush; /* KEEPER_GITOPS, KEEPER_GITPUSH */
+	/* With a lease (SPEC §12; NULL without): a run starts only while
+	 * the fence is live (else its tick ends interrupted, nothing ran),
+	 * and a done run's commit counts only once pushed to origin. */
+	const struct fence	*fence;
 	/* The wall clock in unix ms (NULL: the real one) and how runs are
 	 * started (NULL: child.h): what a test fakes. */
 	int64_t			(*now)(void *arg);
@@ -186,6 +191,14 @@ void	 worker_pause(struct worker *, int64_t until_ms, const char *why);
  * is the cadence's next after now. */
 int	 worker_resume(struct worker *);
 void	 worker_free(struct worker *);
+/* The fleet's hands (SPEC §12). hold: stop the timer, without stopping
+ * the worker (a standby arms nothing; a tick in flight may still arm it,
+ * and the daemon's fence refuses that tick). adopt: the state files were
+ * replaced by the crew's state from etcd: read them again (streak: the
+ * no-work streak it carried, -1 none) and arm the next tick from them,
+ * mid-cadence. A busy worker keeps its own. */
+void	 worker_hold(struct worker *);
+void	 worker_adopt(struct worker *, int64_t now_ms, long streak);
 
 /* Housekeeping's hooks. The sentinel's facts about this worker; a run past
  * its deadline killed as a timeout; the last run's id (NULL none). */

@@ -73,6 +73,8 @@ struct crew {
 	int	 cadence_fixed;	/* #+CADENCE: fixed (not SPEC: keeper-crew(5)) */
 	int	 retry;		/* #+RETRY: 0, the members' default */
 	int64_t	 retry_delay_ms; /* #+RETRY-DELAY: 1m */
+	int64_t	 lease_ttl_ms;	/* #+LEASE-TTL: 10s (SPEC §12; the fleet
+				   raises one under etcd's 2s minimum) */
 	/* #+PRIORITIES: highest lowest default, as org has them: letters'
 	 * codes ('A' = 65) or numbers (prio_numeric), the highest first. */
 	int	 prio_highest, prio_lowest, prio_default;

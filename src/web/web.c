@@ -53,7 +53,8 @@ struct job {
 	size_t			 n;
 	struct status_crew	 c;
 	struct status_sentinel	 sentinel;
-	char			*name, *error, *notice, *history_error;
+	char			*name, *error, *notice, *history_error,
+				*role, *active;
 	struct metrics_agent	*ma;	/* names point into st */
 	struct metrics_crew	 mc;
 	char			*timeline;
@@ -167,6 +168,8 @@ job_free(struct job *j)
 	free(j->error);
 	free(j->notice);
 	free(j->history_error);
+	free(j->role);
+	free(j->active);
 	free(j->ma);
 	free(j->timeline);
 	free(j);
@@ -284,6 +287,10 @@ render(struct web *w, size_t n, const struct status_crew *c,
 	j->c.error = j->error;
 	j->c.notice = j->notice;
 	j->c.history_error = j->history_error;
+	j->role = c->role ? xstrdup(c->role) : NULL;
+	j->active = c->active ? xstrdup(c->active) : NULL;
+	j->c.role = j->role;
+	j->c.active = j->active;
 	if (c->sentinel != NULL) {
 		j->sentinel = *c->sentinel;
 		j->c.sentinel = &j->sentinel;
@@ -329,9 +336,8 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	mc->gate_slots = g->slots;
 	mc->gate_used = g->used;
 	mc->gate_waiting = g->nwait;
-	/* Until the daemon holds a fleet (fleet.h, SPEC §12), this keeper
-	 * is the active one. */
-	mc->active = 1;
+	/* SPEC §12: without a lease this keeper is the active one. */
+	mc->active = !status_standby(c);
 	mc->boot_ms = c->boot_ms;
 	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
 	    slot != w->tl_slot) {
