@@ -263,11 +263,22 @@ daemon_fence(struct daemon *d, const struct fence *f, daemon_forward_fn fwd,
 void
 daemon_set_role(struct daemon *d, const char *role, const char *active)
 {
+	/* A new role is shown at once: a keeper that just went standby
+	 * must not go on saying it is active. */
+	int moved = (role == NULL) != (d->role == NULL) || (role != NULL &&
+	    strcmp(role, d->role) != 0);
+
 	free(d->role);
 	free(d->active);
 	d->role = role ? xstrdup(role) : NULL;
 	d->active = active ? xstrdup(active) : NULL;
-	emit(d, DAEMON_CHANGED, NULL);
+	emit(d, moved ? DAEMON_FLUSH : DAEMON_CHANGED, NULL);
+}
+
+const struct fence *
+daemon_fence_of(const struct daemon *d)
+{
+	return d->fence;
 }
 
 void

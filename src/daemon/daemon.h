@@ -135,6 +135,8 @@ void	 daemon_fence(struct daemon *, const struct fence *,
 void	 daemon_set_role(struct daemon *, const char *role,
 	    const char *active);
 void	 daemon_standby(struct daemon *);
+/* The fence installed, or NULL (borrowed). */
+const struct fence *daemon_fence_of(const struct daemon *);
 struct statesync *daemon_statesync(struct daemon *);
 
 /* Accessors. */

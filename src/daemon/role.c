@@ -27,6 +27,7 @@
 #define ROLE_POLL_MS	100	/* while the fleet and the clock disagree */
 #define STREAK_PREFIX	"no-work-streak-"
 #define RUN_IDS		"run-ids"
+#define ROLE_RUN_ID_GAP	100	/* ids a new active keeper skips */
 
 struct role {
 	struct daemon	*d;
@@ -63,6 +64,15 @@ mirror(const char *name, const char *data, size_t len, void *arg)
 
 	if (atomic_load(&r->ready) && !r->importing)
 		fleet_put(r->f, name, data, len);
+}
+
+static void
+put_floor(struct role *r)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64 "\n", r->run_floor);
+
+	fleet_put(r->f, RUN_IDS, buf, (size_t)n);
 }
 
 /* A state name from etcd that this keeper may write into its data
@@ -111,9 +121,6 @@ import_state(struct role *r)
 			floor = strtoll(st[i].value, NULL, 10);
 			if (floor > r->run_floor)
 				r->run_floor = floor;
-			if (floor > 0 && daemon_store(d) != NULL)
-				(void)store_raise_run_floor(daemon_store(d),
-				    floor);
 			continue;
 		}
 		if (!state_file_name(st[i].name))
@@ -131,6 +138,18 @@ import_state(struct role *r)
 		files++;
 	}
 	r->importing = 0;
+	/* Run ids are unique across the keepers: past every id the crew
+	 * is known to have used, and past the runs the last active keeper
+	 * may have started without saying so (it died mid-run, or before
+	 * its last put reached etcd). The new floor is put at once. */
+	if (daemon_store(d) != NULL) {
+		floor = store_last_run_id(daemon_store(d));
+		if (floor > r->run_floor)
+			r->run_floor = floor;
+		r->run_floor += ROLE_RUN_ID_GAP;
+		(void)store_raise_run_floor(daemon_store(d), r->run_floor);
+		put_floor(r);
+	}
 	for (size_t i = 0; i < daemon_nworkers(d); i++) {
 		struct worker *w = daemon_worker(d, i);
 
@@ -219,8 +238,7 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
 	id = l.run_id ? strtoll(l.run_id, NULL, 10) : 0;
 	if (id > r->run_floor) {
 		r->run_floor = id;
-		n = snprintf(buf, sizeof(buf), "%" PRId64 "\n", id);
-		fleet_put(r->f, RUN_IDS, buf, (size_t)n);
+		put_floor(r);
 	}
 }
 

@@ -30,6 +30,9 @@ struct snapshot {
 	size_t		 metrics_len;
 	char		*timeline;	/* GET /_timeline */
 	size_t		 timeline_len;
+	/* It says this keeper is the active one (SPEC §12): served only
+	 * while the fence still agrees (http_set_fence()). */
+	int		 role_active;
 	/* private */
 	_Atomic int	 refs;
 };

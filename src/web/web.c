@@ -790,6 +790,8 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	    WEB_THREAD_AGENTS;
 	publish_now(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(daemon_listen(d), w->store, NULL, err, errlen);
+	if (w->http != NULL)
+		http_set_fence(w->http, daemon_fence_of(d));
 	if (w->http == NULL)
 		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
