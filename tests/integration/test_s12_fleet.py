@@ -407,9 +407,12 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
     act = first.activity()
     assert act["active"]["pid"] == first.p.pid
     for k in standby:
-        a = k.activity()
+        # Who to ask: the standby learns it from the leader key.
+        a = wait_for(lambda: (lambda a: a if a and a.get("active") else
+                              None)(k.activity()), 5, 0.05,
+                     "the standby names the active keeper")
         assert a["role"] == "standby"
-        assert a["active"]["pid"] == first.p.pid     # who to ask
+        assert a["active"]["pid"] == first.p.pid
         st, _, body = http_get(k.addr(), "/_health")
         assert st == 200 and json.loads(body)["status"] == "standby"
         _, _, m = http_get(k.addr(), "/metrics")
@@ -496,12 +499,15 @@ def test_position_and_pause_move_with_the_role(fleet_factory):
     with open(os.path.join(os.path.dirname(f.crew), "..", "life.org"),
               "w") as fh:
         fh.write("#+START: wake\n* wake\n:PROPERTIES:\n:REPEAT: 1000\n"
-                 ":END:\n")
+                 ":NEXT: wake\n:END:\n")
     f.start()
     a = f.wait_active(10)
-    wait_for(lambda: len([r for r in a.rows() if r["agent"] == "a" and
-                          r["outcome"] == "done"]) >= 3, 20, 0.1,
-             "three runs of a")
+    try:
+        wait_for(lambda: len([r for r in a.rows() if r["agent"] == "a" and
+                              r["outcome"] == "done"]) >= 3, 20, 0.1,
+                 "three runs of a")
+    except AssertionError:
+        raise AssertionError((a.rows(), a.log()[-3000:]))
     r = subprocess.run([KEEPER, "pause", "p", "--data", a.data, "--crew",
                         f.crew], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, r.stderr
