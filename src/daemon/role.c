@@ -11,7 +11,9 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "ctl.h"
 #include "daemon.h"
+#include "exitcode.h"
 #include "fence.h"
 #include "fleet.h"
 #include "fs.h"
@@ -242,6 +244,21 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
 	}
 }
 
+/* run-once asked of a standby: the answer names who to ask. */
+static void
+forward(struct daemon *d, struct ctl_client *c, const char *name, void *arg)
+{
+	struct role *r = arg;
+	char *act = fleet_active(r->f), *s;
+
+	(void)d;
+	s = xasprintf("this keeper is standby: run '%s' on the active keeper "
+	    "%s", name, act ? act : "(none known yet)");
+	ctl_send_text(c, s, EXIT_LOCKED);
+	free(s);
+	free(act);
+}
+
 /* What the leader key holds while this keeper is active: who to ask. */
 static char *
 identity(struct daemon *d)
@@ -288,7 +305,7 @@ role_new(struct daemon *d, const char *urls, char *err, size_t errlen)
 	o.changed = on_fleet;
 	o.arg = r;
 	/* Fenced before the fleet's thread can make us active. */
-	daemon_fence(d, &r->fence, NULL, r);
+	daemon_fence(d, &r->fence, forward, r);
 	daemon_set_role(d, "standby", NULL);
 	statesync_mirror(daemon_statesync(d), mirror, r);
 	uv_timer_init(daemon_loop(d), &r->timer);

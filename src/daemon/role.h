@@ -16,8 +16,8 @@
  *                (no tick needed) or when the fleet says so: the daemon
  *                goes standby (daemon_standby(): timers stopped, runs
  *                killed, nothing pushed)
- *   run-once     asked of a standby: written to etcd for the active
- *                keeper, which runs it and writes back the outcome
+ *   run-once     asked of a standby: refused, naming the active keeper
+ *                (its host, pid and listen address) to ask instead
  *
  * The fence it lends the daemon (fence.h) is live only while this keeper
  * is active, its state imported, and its lease surely live.

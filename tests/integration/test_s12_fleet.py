@@ -198,7 +198,7 @@ class Keeper:
 
     def activity(self):
         """/_activity, or None when it does not answer (dead, stopped)."""
-        if self.p is None or self.p.poll() is not None:
+        if self.p is None or self.p.poll() is not None or not self.addr():
             return None
         try:
             st, _, body = http_get(self.addr(), "/_activity", timeout=0.5)
@@ -483,6 +483,7 @@ def test_twenty_failovers_nothing_twice_nothing_lost(fleet_factory):
         a.start()
         n += 1
     stop_sampling()
+    print("failovers: %d" % n)
     assert n >= 5, "only %d failovers in the time given" % n
     assert not f.two_active(), f.two_active()[:5]
     time.sleep(0.5)
