@@ -381,3 +381,17 @@ echo released
             p.wait()
     assert p.returncode == 0, err
     assert b"step-end wait ok" in seen + out
+
+
+def test_version_names_the_build():
+    """`keeper --version` and `keeper version`: the VERSION file's number,
+    then the commit of the checkout it was built from."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..",
+                           "VERSION")) as f:
+        number = f.read().strip()
+    for arg in ("--version", "version"):
+        r = subprocess.run([KEEPER, arg], capture_output=True, text=True,
+                           timeout=DEADLINE)
+        assert r.returncode == 0 and r.stderr == ""
+        name, version = r.stdout.split()
+        assert name == "keeper" and version.startswith(number + "+g")
