@@ -11,11 +11,10 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "ctl.h"
 #include "daemon.h"
-#include "exitcode.h"
 #include "fence.h"
 #include "fleet.h"
+#include "forward.h"
 #include "fs.h"
 #include "log.h"
 #include "role.h"
@@ -35,6 +34,7 @@ struct role {
 	struct daemon	*d;
 	struct fleet	*f;
 	struct fence	 fence;
+	struct forward	*fw;		/* run-once across the fleet */
 	_Atomic int	 ready;		/* active, state imported */
 	int		 importing;	/* our own writes: not mirrored */
 	int64_t		 run_floor;	/* highest run id put */
@@ -189,8 +189,10 @@ sync_role(struct role *r)
 		atomic_store(&r->ready, 1);
 		log_info("event=role role=active lease=%" PRIx64,
 		    (uint64_t)fleet_lease(r->f));
+		forward_serve(r->fw, 1);
 	} else if (!live && atomic_load(&r->ready)) {
 		atomic_store(&r->ready, 0);
+		forward_serve(r->fw, 0);
 		log_warnx("event=role role=standby msg=\"the lease lapsed or "
 		    "was lost: runs killed, nothing pushed\"");
 		daemon_standby(r->d);
@@ -244,19 +246,14 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
 	}
 }
 
-/* run-once asked of a standby: the answer names who to ask. */
+/* run-once asked of a standby: the active keeper runs it. */
 static void
 forward(struct daemon *d, struct ctl_client *c, const char *name, void *arg)
 {
 	struct role *r = arg;
-	char *act = fleet_active(r->f), *s;
 
 	(void)d;
-	s = xasprintf("this keeper is standby: run '%s' on the active keeper "
-	    "%s", name, act ? act : "(none known yet)");
-	ctl_send_text(c, s, EXIT_LOCKED);
-	free(s);
-	free(act);
+	forward_ask(r->fw, c, name);
 }
 
 /* What the leader key holds while this keeper is active: who to ask. */
@@ -323,6 +320,7 @@ role_new(struct daemon *d, const char *urls, char *err, size_t errlen)
 		return NULL;
 	}
 	free(id);
+	r->fw = forward_new(d, urls, o.crew, ttl);
 	daemon_observe(d, on_daemon, r);
 	log_info("event=lease-start urls=%s crew=%s ttl_ms=%" PRId64,
 	    log_qv(urls), log_qv(o.crew), ttl);
@@ -349,5 +347,6 @@ role_close(struct role *r)
 	statesync_mirror(daemon_statesync(r->d), NULL, NULL);
 	daemon_fence(r->d, NULL, NULL, NULL);
 	fleet_stop(r->f);	/* resigns; frees in the final uv_run */
+	forward_close(r->fw);
 	uv_close((uv_handle_t *)&r->timer, closed);
 }

@@ -16,8 +16,8 @@
  *                (no tick needed) or when the fleet says so: the daemon
  *                goes standby (daemon_standby(): timers stopped, runs
  *                killed, nothing pushed)
- *   run-once     asked of a standby: refused, naming the active keeper
- *                (its host, pid and listen address) to ask instead
+ *   run-once     asked of a standby: the active keeper runs it
+ *                (forward.h) and the answer comes back
  *
  * The fence it lends the daemon (fence.h) is live only while this keeper
  * is active, its state imported, and its lease surely live.

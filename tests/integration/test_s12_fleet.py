@@ -420,6 +420,14 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
         assert not k.rows(), "a standby ran something"
     _, _, m = http_get(first.addr(), "/metrics")
     assert b"\nkeeper_active 1\n" in m
+    # run-once on a standby: the active keeper runs it.
+    r = subprocess.run([KEEPER, "run-once", "a", "--crew", f.crew, "--data",
+                        standby[0].data], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert [x for x in first.rows() if x["trigger"] == "run-once" and
+            x["outcome"] == "done"], first.rows()
+    assert not standby[0].rows()
 
     # kill -9: another is active within TTL + 2 s.
     f.mark("kill")
