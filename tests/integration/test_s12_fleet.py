@@ -58,6 +58,7 @@ class Relay:
         self.cut_off = threading.Event()
         self.stopped = False
         self.held = []
+        self.requests = 0       # HTTP requests relayed to etcd (bench/)
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self):
@@ -98,6 +99,8 @@ class Relay:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if s is c:
+                        self.requests += data.count(b"POST /v3/")
                     (u if s is c else c).sendall(data)
         except OSError:
             pass
