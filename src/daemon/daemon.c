@@ -1146,6 +1146,14 @@ request_pause(struct daemon *d, struct ctl_client *c, char *args, int pause)
 			goto bad;
 		why = *end == ' ' ? end + 1 : end;
 	}
+	/* A standby's pause would be replaced by the crew's state when it
+	 * becomes active: the active keeper's is the one that counts. */
+	if (holding(d)) {
+		ctl_send_text(c, "this keeper is standby: pause and resume on "
+		    "the active keeper (its address is in /_activity)",
+		    EXIT_LOCKED);
+		return;
+	}
 	reload(d, 0);
 	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
 		s = xasprintf("no agent named '%s' in the crew", name);
