@@ -40,6 +40,7 @@ static const struct {
 	STR("KEEPER_THOUGHT_PATTERN", thought_pattern),
 	STR("KEEPER_REDACT", redact),
 	STR("KEEPER_TEST_FAULT", test_fault),
+	STR("KEEPER_LEASE", lease),
 };
 
 /* The value of name in envp, or NULL (unset or empty). */
@@ -76,6 +77,8 @@ settings_read(struct settings *s, char *const *envp)
 	s->gitpush = is_one(lookup(envp, "KEEPER_GITPUSH"));
 	v = lookup(envp, "KEEPER_ZYGOTE");
 	s->zygote = v == NULL || strcmp(v, "0") != 0;
+	v = lookup(envp, "KEEPER_DIRECT");
+	s->direct = v == NULL || strcmp(v, "0") != 0;
 	for (char *const *e = envp; e && *e; e++)
 		if (strncmp(*e, "TZ=", 3) == 0) {
 			s->tz = xstrdup(*e + 3);

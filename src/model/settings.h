@@ -29,10 +29,14 @@ struct settings {
 	/* Git (SPEC §7). */
 	int	 gitops;		/* KEEPER_GITOPS=1 (or WB_GITOPS=1) */
 	int	 gitpush;		/* KEEPER_GITPUSH=1 */
+	char	*lease;			/* KEEPER_LEASE: etcd URLs (SPEC §12) */
 
 	/* Runs: 0 when KEEPER_ZYGOTE=0 (every run spawned, none forked
 	 * by the warm interpreter). */
 	int	 zygote;
+	/* 0 when KEEPER_DIRECT=0: a def that is one sh or bash step runs
+	 * through the interpreter too, not as that shell directly. */
+	int	 direct;
 
 	/* Alerts (keeper(1) ALERTS). */
 	char	*alert_url;		/* KEEPER_ALERT_URL */

@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 
 #include "door.h"
+#include "fence.h"
 #include "fs.h"
 #include "http.h"
 #include "log.h"
@@ -54,7 +55,17 @@ struct http {
 	atomic_uint		 nsse;
 	struct MHD_Response	*dashboard, *not_found, *bad_method;
 	struct MHD_Response	*too_many, *bad_request;
+	/* GET /_runs/ID, set once before requests can name it. */
+	_Atomic(http_run_fn)	 run_fn;
+	void			*run_arg;
+	const struct fence	*fence;		/* SPEC §12, or NULL */
 };
+
+void
+http_set_fence(struct http *h, const struct fence *f)
+{
+	h->fence = f;
+}
 
 /* One /_events stream: the event being sent and the version it carries. */
 struct sse {
@@ -110,6 +121,8 @@ snap_free(void *cls)
 	snapshot_release(cls);
 }
 
+#define ROLE_CHANGING	"{\"role\":\"changing\"}\n"
+
 static enum MHD_Result
 serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 {
@@ -121,12 +134,23 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	char *body;
 	size_t len;
 
+	/* A keeper whose lease lapsed a moment ago (stopped, cut off) has
+	 * not yet published that it is standby: it must not say active. */
+	if (s->role_active && !fence_live(h->fence)) {
+		snapshot_release(s);
+		r = static_response(ROLE_CHANGING, strlen(ROLE_CHANGING),
+		    "application/json");
+		if (r == NULL)
+			return MHD_NO;
+		ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (strcmp(url, "/_activity") == 0) {
 		body = s->activity;
 		len = s->activity_len;
 	} else if (strcmp(url, "/metrics") == 0) {
-		body = s->metrics;
-		len = s->metrics_len;
+		body = (char *)(uintptr_t)snapshot_metrics(s, &len);
 		type = PROMTEXT_CONTENT_TYPE;
 	} else if (strcmp(url, "/_timeline") == 0) {
 		body = s->timeline;
@@ -151,6 +175,45 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	}
 	common_headers(r, type);
 	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+void
+http_set_runs(struct http *h, http_run_fn fn, void *arg)
+{
+	h->run_arg = arg;
+	atomic_store(&h->run_fn, fn);
+}
+
+static void
+free_body(void *cls)
+{
+	free(cls);
+}
+
+/* GET /_runs/ID: the lookup answers 200 with a body, else 404. */
+static enum MHD_Result
+serve_run(struct http *h, struct MHD_Connection *c, const char *id)
+{
+	http_run_fn fn = atomic_load(&h->run_fn);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+
+	if (fn == NULL || id[0] == '\0' || strspn(id, "0123456789") !=
+	    strlen(id) || strlen(id) > 18 || fn(h->run_arg, id, &body,
+	    &len) != 0)
+		return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, h->not_found);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(len, body,
+	    free_body, body);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	common_headers(r, "application/json");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -303,6 +366,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return serve_snapshot(h, c, url);
 	if (strcmp(url, "/_events") == 0)
 		return serve_events(h, c);
+	if (strncmp(url, "/_runs/", 7) == 0)
+		return serve_run(h, c, url + 7);
 	return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, h->not_found);
 }
 

@@ -24,10 +24,12 @@
 #include "redact.h"
 #include "render.h"
 #include "repo.h"
+#include "runview.h"
 #include "settings.h"
 #include "store.h"
 #include "tally.h"
 #include "util.h"
+#include "version.h"
 #include "web.h"
 #include "worker.h"
 
@@ -53,7 +55,8 @@ struct job {
 	size_t			 n;
 	struct status_crew	 c;
 	struct status_sentinel	 sentinel;
-	char			*name, *error, *notice, *history_error;
+	char			*name, *error, *notice, *history_error,
+				*role, *active;
 	struct metrics_agent	*ma;	/* names point into st */
 	struct metrics_crew	 mc;
 	char			*timeline;
@@ -77,6 +80,7 @@ struct web {
 	struct snapshot_store	*store;
 	struct render		*render;
 	struct http		*http;
+	struct runview		*runs;		/* GET /_runs/ID */
 	struct pacer		 pacer;
 	uv_timer_t		 pace;		/* a publish held by the pacer */
 	int			 pace_open, pending;
@@ -174,6 +178,8 @@ job_free(struct job *j)
 	free(j->error);
 	free(j->notice);
 	free(j->history_error);
+	free(j->role);
+	free(j->active);
 	free(j->ma);
 	free(j->timeline);
 	free(j->agenda);
@@ -298,6 +304,10 @@ render(struct web *w, size_t n, const struct status_crew *c,
 	j->c.error = j->error;
 	j->c.notice = j->notice;
 	j->c.history_error = j->history_error;
+	j->role = c->role ? xstrdup(c->role) : NULL;
+	j->active = c->active ? xstrdup(c->active) : NULL;
+	j->c.role = j->role;
+	j->c.active = j->active;
 	if (c->sentinel != NULL) {
 		j->sentinel = *c->sentinel;
 		j->c.sentinel = &j->sentinel;
@@ -365,10 +375,10 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	mc->gate_slots = g->slots;
 	mc->gate_used = g->used;
 	mc->gate_waiting = g->nwait;
-	/* Until the daemon holds a fleet (fleet.h, SPEC §12), this keeper
-	 * is the active one. */
-	mc->active = 1;
+	/* SPEC §12: without a lease this keeper is the active one. */
+	mc->active = !status_standby(c);
 	mc->boot_ms = c->boot_ms;
+	mc->version = keeper_version;
 	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
 	    slot != w->tl_slot) {
 		free(w->tl_body);
@@ -825,9 +835,18 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	    WEB_THREAD_AGENTS;
 	publish_now(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(daemon_listen(d), w->store, NULL, err, errlen);
+	if (w->http != NULL)
+		http_set_fence(w->http, daemon_fence_of(d));
 	if (w->http == NULL)
 		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
+	{
+		char *db = xasprintf("%s/keeper.db", daemon_data(d));
+
+		w->runs = runview_new(db, daemon_runlive(d));
+		free(db);
+		http_set_runs(w->http, runview_get, w->runs);
+	}
 	uv_timer_init(w->loop, &w->tick);
 	w->tick.data = w;
 	w->tick_open = 1;
@@ -843,6 +862,8 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 fail:
 	http_stop(w->http);
 	w->http = NULL;
+	runview_free(w->runs);
+	w->runs = NULL;
 	w->stopping = 1;
 	thread_stop(w);
 	return -1;
@@ -859,6 +880,8 @@ web_stop(struct web *w)
 		http_remove_addr(w->http, daemon_data(w->d));
 	http_stop(w->http);
 	w->http = NULL;
+	runview_free(w->runs);
+	w->runs = NULL;
 	if (w->tick_open)
 		uv_close((uv_handle_t *)&w->tick, tick_closed);
 	if (w->pace_open)
