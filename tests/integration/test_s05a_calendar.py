@@ -342,3 +342,53 @@ def test_check_reports_calendar_errors(crew):
     assert "crew.org:10: member 'b' has more than one of :INTERVAL:, " \
         ":SCHEDULE: and SCHEDULED: (give one)" in out
     assert "crew.org:16: unknown time zone 'Mars/Olympus' in :TZ:" in out
+
+
+from test_s10_dashboard import browser  # noqa: E402,F401 (the fixture)
+
+
+def test_dashboard_shows_the_calendar(crew, browser):  # noqa: F811
+    """In headless Chromium: a calendar member's schedule in words with
+    its zone, its next fire as a time of day, and the agenda panel
+    listing the coming fires of both members, the calendar's with its
+    zone's offset."""
+    from conftest import require_module
+    WebDriverWait = require_module("selenium.webdriver.support.ui",
+                                   "python3-selenium").WebDriverWait
+    crew.member("brief", "echo ok", schedule="0 6 * * 1-5", tz=STOCKHOLM)
+    crew.member("slow", "echo ok", interval="8h")
+    crew.write_crew(boot_grace="1h")
+    crew.start()
+    browser.get("http://" + crew.http_addr() + "/")
+
+    def page(d):
+        return d.execute_script("""
+            var out = {agents: {}, agenda: []};
+            document.querySelectorAll('.agent').forEach(function (r) {
+              var s = r.querySelector('[data-role="schedule"]');
+              var f = r.querySelector('[data-role="fires"]');
+              out.agents[r.dataset.agent] = [s ? s.textContent : null,
+                                             f ? f.textContent : null];
+            });
+            document.querySelectorAll('#agenda li').forEach(function (li) {
+              out.agenda.push(li.textContent);
+            });
+            return out;""")
+    got = WebDriverWait(browser, 45, poll_frequency=0.05).until(
+        lambda d: (lambda p: p if p["agenda"] and p["agents"].get(
+            "brief", [None, None])[1] else None)(page(d)))
+    assert got["agents"]["brief"][0] == \
+        "weekdays at 06:00 Europe/Stockholm"
+    assert got["agents"]["slow"] == ["every 8h", None]
+    brief = [t for t in got["agenda"] if "brief" in t]
+    slow = [t for t in got["agenda"] if "slow" in t]
+    assert slow, got["agenda"]
+    # A weekday's 06:00 in Stockholm is at most four days away (Friday
+    # evening to Monday), so the next 24 hours may hold none; when it
+    # does, it is 06:00 at +01:00 or +02:00.
+    for t in brief:
+        assert "06:00 +0" in t, t
+    errors = [e for e in browser.get_log("browser")
+              if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
+    assert crew.stop() == 0
