@@ -64,7 +64,8 @@ PY
 }
 start() {	# start CREW DATA [keep]: the daemon, once its socket exists
 	[ "${3:-}" = keep ] || rm -rf "$2"
-	"$K" run --crew "$1" --repo "$tmp/repo" --data "$2" 2>/dev/null &
+	"$K" run --crew "$1" --repo "$tmp/repo" --data "$2" \
+	    --listen 127.0.0.1:0 2>/dev/null &
 	daemon=$!
 	local t=0
 	until [ -S "$2/keeper.sock" ]; do
@@ -87,6 +88,7 @@ boot() {
 	t0=$(now_ms)
 	start "$1" "$2" "${3:-}"
 	until "$K" status --data "$2" --json > /dev/null 2>&1; do
+		kill -0 "$daemon" 2>/dev/null || { echo "daemon died" >&2; exit 1; }
 		sleep 0.01
 	done
 	t1=$(now_ms)
