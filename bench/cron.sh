@@ -65,7 +65,7 @@ PY
 start() {	# start CREW DATA [keep]: the daemon, once its socket exists
 	[ "${3:-}" = keep ] || rm -rf "$2"
 	"$K" run --crew "$1" --repo "$tmp/repo" --data "$2" \
-	    --listen 127.0.0.1:0 2>/dev/null &
+	    --listen 127.0.0.1:0 2>"$tmp/daemon.log" &
 	daemon=$!
 	local t=0
 	until [ -S "$2/keeper.sock" ]; do
@@ -84,17 +84,19 @@ pct() {
 # boot CREW DATA [keep]: ms from start to the first status answer, then
 # the settled RSS in KiB
 boot() {
-	local t0 t1
+	local t0 t1 r
 	t0=$(now_ms)
 	start "$1" "$2" "${3:-}"
 	until "$K" status --data "$2" --json > /dev/null 2>&1; do
-		kill -0 "$daemon" 2>/dev/null || { echo "daemon died" >&2; exit 1; }
+		kill -0 "$daemon" 2>/dev/null || { echo "daemon died:" >&2
+			tail -3 "$tmp/daemon.log" >&2; exit 1; }
 		sleep 0.01
 	done
 	t1=$(now_ms)
 	sleep 3
-	echo "$((t1 - t0)) $(rss)"
-	stop
+	r=$(rss)
+	stop		# before the answer: the next boot may reuse the data
+	echo "$((t1 - t0)) $r"
 }
 if part scale; then
 echo "== scale: $N members, cron lines in 5 zones against 1h intervals"
