@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from conftest import KEEPER, SHORT_LOOP, ok_def, sh_def, wait_for
 
 
@@ -158,7 +160,9 @@ def test_idle_backoff_doubles_to_cap(crew):
              what="six idle ticks")
     crew.stop(d)
     rows = crew.closed("idle")
-    gaps = [b["scheduled"] - a["ended"] for a, b in zip(rows, rows[1:])]
+    # The default cadence, fixed: each delay counts from when the tick
+    # before was due.
+    gaps = [b["scheduled"] - a["scheduled"] for a, b in zip(rows, rows[1:])]
     want = [100, 200, 400, 400, 400]
     for g, w in zip(gaps, want):
         assert w - 2 <= g < w * 1.5, (gaps, want)
@@ -181,7 +185,7 @@ def test_done_resets_the_streak(crew):
     crew.stop(d)
     rows = crew.closed("f")
     i = [r["outcome"] for r in rows].index("done")
-    gap = rows[i + 1]["scheduled"] - rows[i]["ended"]
+    gap = rows[i + 1]["scheduled"] - rows[i]["scheduled"]
     assert gap < 100, gap        # back to the 20ms base
 
 
@@ -217,18 +221,21 @@ def cadence_rows(crew, cadence):
     return crew.closed("slow")[:4]
 
 
-def test_cadence_counts_from_the_end_of_a_tick(crew):
-    """SPEC 5: the next tick is due INTERVAL after the previous one ended,
-    so a 300 ms run with a 500 ms interval ticks every 800 ms or so."""
-    rows = cadence_rows(crew, None)
+def test_cadence_after_counts_from_the_end_of_a_tick(crew):
+    """#+CADENCE: after (SPEC 5): the next tick is due INTERVAL after the
+    previous one ended, so a 300 ms run with a 500 ms interval ticks every
+    800 ms or so."""
+    rows = cadence_rows(crew, "after")
     for a, b in zip(rows, rows[1:]):
         assert b["scheduled"] >= a["ended"] + 500, (a, b)
 
 
-def test_cadence_fixed_counts_from_the_due_time(crew):
-    """#+CADENCE: fixed (keeper-crew(5)): due INTERVAL after the previous
-    tick was due, however long it took: exactly 500 ms apart."""
-    rows = cadence_rows(crew, "fixed")
+@pytest.mark.parametrize("cadence", ["fixed", None],
+                         ids=["fixed", "default"])
+def test_cadence_fixed_counts_from_the_due_time(crew, cadence):
+    """#+CADENCE: fixed, the default (SPEC 5): due INTERVAL after the
+    previous tick was due, however long it took: exactly 500 ms apart."""
+    rows = cadence_rows(crew, cadence)
     for a, b in zip(rows, rows[1:]):
         assert b["scheduled"] - a["scheduled"] == 500, (a, b)
         assert a["ended"] - a["started"] >= 300
