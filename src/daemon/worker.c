@@ -81,6 +81,12 @@ struct worker {
 	char			*said;
 	int			 said_log;
 	int64_t			 ended_ms;	/* the run's process exited */
+	/* A killed run's output (issue 20 item 9): where the running step
+	 * keeps it in the interpreter (an output event), and what was read
+	 * from there before the kill. */
+	int			 out_fd;
+	struct sb		 rescued;
+	uint64_t		 rescued_total;
 	int64_t			 committed_ms;	/* its commit was made */
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
@@ -538,6 +544,7 @@ timer_closed(uv_handle_t *h)
 	free(w->result);
 	free(w->log);
 	sb_release(&w->logline);
+	sb_release(&w->rescued);
 	free(w->step_now);
 	free(w->said);
 	free(w->error);
@@ -609,7 +616,12 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		w->said_log = strcmp(kind, EVENT_REASON_LOG) == 0;
 		return;
 	}
+	if (strcmp(kind, EVENT_OUTPUT) == 0) {
+		w->out_fd = atoi(text);
+		return;
+	}
 	if (strcmp(kind, EVENT_STEP_BEGIN) == 0) {
+		w->out_fd = -1;
 		free(w->step_now);
 		w->step_now = xstrdup(text);
 		w->step_log_at = w->logseen;
@@ -750,6 +762,58 @@ log_finish(struct worker *w, const struct child_capture *cap,
 	log_flush(w);
 }
 
+/*
+ * The run is about to be killed: what its running step has printed so
+ * far is in the interpreter's temporary file (the output event said
+ * which descriptor), which dies with it. Read a head and a tail of it
+ * through /proc while the process is still there, so the killed run
+ * keeps what it printed (bounded as a capture is).
+ */
+static void
+child_before_kill(struct child *c, pid_t pid, void *arg)
+{
+	struct worker *w = arg;
+	struct stat st;
+	char *path, buf[65536];
+	off_t at = 0, tail;
+	ssize_t n;
+	int fd;
+
+	(void)c;
+	if (w->out_fd < 0)
+		return;
+	path = xasprintf("/proc/%ld/fd/%d", (long)pid, w->out_fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	sb_reset(&w->rescued);
+	w->rescued_total = (uint64_t)st.st_size;
+	tail = st.st_size > CHILD_HEAD + CHILD_TAIL ? st.st_size - CHILD_TAIL :
+	    -1;
+	while (at < st.st_size) {
+		size_t want = sizeof(buf);
+
+		if (tail >= 0 && at < CHILD_HEAD && at + (off_t)want >
+		    CHILD_HEAD)
+			want = (size_t)(CHILD_HEAD - at);
+		if ((n = pread(fd, buf, want, at)) <= 0)
+			break;
+		sb_add(&w->rescued, buf, (size_t)n);
+		at += n;
+		if (tail >= 0 && at == CHILD_HEAD) {
+			sb_addf(&w->rescued, "\n[... %llu bytes skipped ...]\n",
+			    (unsigned long long)(tail - CHILD_HEAD));
+			at = tail;
+		}
+	}
+	close(fd);
+}
+
 /* Why the run that just ended was not done, in words (reason.h). */
 static char *
 run_reason(struct worker *w, const struct child_result *res,
@@ -826,6 +890,9 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	w->said = NULL;
 	w->said_log = 0;
 	w->ended_ms = w->committed_ms = 0;
+	w->out_fd = -1;
+	sb_reset(&w->rescued);
+	w->rescued_total = 0;
 
 	stage_last_run(w);
 	if (stage_reload(w) == -1) {
@@ -1189,7 +1256,7 @@ stage_run(struct worker *w)
 {
 	struct child_opts o;
 	struct child_cbs cb = { child_spawned, on_event, child_exited, w,
-	    child_log };
+	    child_log, child_before_kill };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
@@ -1252,7 +1319,13 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->tok_c = res->tokens_completion;
 	t = child_capture_textn(&res->out, &tlen);
 	free(w->result);
-	w->result = redact_apply(w->rd, t, tlen, &w->result_len);
+	if (res->out.total == 0 && w->rescued.len > 0) {
+		/* Killed before it could hand its result over. */
+		w->result = redact_apply(w->rd, w->rescued.buf,
+		    w->rescued.len, &w->result_len);
+		w->output_bytes = (int64_t)w->rescued_total;
+	} else
+		w->result = redact_apply(w->rd, t, tlen, &w->result_len);
 	free(t);
 	t = child_capture_textn(&res->err, &tlen);
 	free(w->log);

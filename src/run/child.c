@@ -404,6 +404,8 @@ child_kill(struct child *c)
 {
 	if (c->reported || c->pid <= 0)
 		return;
+	if (c->cbs.before_kill && !c->exited)
+		c->cbs.before_kill(c, c->pid, c->cbs.arg);
 	kill_group(c);
 	if (c->run_id && c->data)
 		(void)child_sweep(c->run_id, c->data);

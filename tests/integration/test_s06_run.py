@@ -445,7 +445,8 @@ def test_last_log_line_is_the_failing_steps_own(crew):
 
 
 def test_killed_run_names_its_step_and_keeps_its_log(crew):
-    crew.member("slow", 'echo "about to hang" >&2\nsleep 30', timeout="1s")
+    crew.member("slow", 'echo "done so far"\necho "about to hang" >&2\n'
+                'sleep 30', timeout="1s")
     crew.write_crew()
     r = crew.run_once("slow")
     assert r.returncode == 124, r.stdout + r.stderr
@@ -455,6 +456,9 @@ def test_killed_run_names_its_step_and_keeps_its_log(crew):
     assert row["outcome"] == "killed"
     assert row["error"].startswith(why), row["error"]
     assert row["log"] == "about to hang\n"
+    # issue 20 item 9: a killed run keeps what it printed
+    assert row["output_head"] == "done so far\n"
+    assert row["output_bytes"] == len("done so far\n")
 
 
 def test_log_lines_go_to_keepers_log_tagged(crew):
