@@ -832,6 +832,10 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	(void)signal(SIGPIPE, SIG_IGN);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
+	/* What a run leaves behind is handed to us and killed (child.h). */
+	if (child_reaper_start(d->loop) == -1)
+		log_warnx("event=subreaper-failed msg=%s", log_qv(strerror(
+		    errno)));
 
 	if ((rc = load_config(d, o, &c, err, errlen)) != 0)
 		goto fail;
@@ -902,6 +906,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.live = d->live = runlive_new(),
 		.exec = d->self_exe,
 		.exec_lean = d->exec_lean,
+		.direct = d->exec_lean && o->settings->direct,
 		.gitops = o->settings->gitops,
 		.gitpush = o->settings->gitpush,
 		.due = worker_due,
@@ -1346,6 +1351,7 @@ daemon_free(struct daemon *d)
 		statesync_free(d->sync);
 		child_spawner_free(d->spawner);
 		d->spawner = NULL;
+		child_reaper_stop();
 		uv_run(d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(d->loop);
 		free(d->loop);

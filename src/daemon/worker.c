@@ -17,6 +17,7 @@
 #include "def.h"
 #include "diag.h"
 #include "event.h"
+#include "exec.h"
 #include "filesig.h"
 #include "gate.h"
 #include "gitq.h"
@@ -35,6 +36,7 @@
 #include "statefile.h"
 #include "statesync.h"
 #include "store.h"
+#include "telescan.h"
 #include "utf8.h"
 #include "util.h"
 #include "worker.h"
@@ -107,6 +109,15 @@ struct worker {
 	char			*def_checked;
 	struct file_sig		 def_sig;
 	char			*def_error;
+	/* When the def is one plain sh/bash step: its shell, name and body,
+	 * to run as that shell directly (direct.c); shell NULL otherwise. */
+	const char		*direct_shell;
+	char			*direct_name, *direct_body;
+	/* The tick in flight runs directly: its stdout scanned here. */
+	int			 direct_run;
+	struct telescan		 scan;
+	pcre2_code		*scan_re[2];	/* step, thought */
+	char			*scan_pat[2];	/* what they were compiled from */
 
 	/* What status shows. */
 	int64_t			 last_run_ms, next_tick_ms, run_started_ms;
@@ -148,6 +159,7 @@ struct worker {
 	int			 budget_tripped; /* the tick just ended paused it */
 };
 
+static void	direct_forget(struct worker *);
 static void	stage_last_run(struct worker *);
 static void	load_spec(struct worker *);
 static int	stage_reload(struct worker *);
@@ -560,6 +572,11 @@ timer_closed(uv_handle_t *h)
 	free(w->state_names);
 	free(w->def_checked);
 	free(w->def_error);
+	direct_forget(w);
+	for (int k = 0; k < 2; k++) {
+		pcre2_code_free(w->scan_re[k]);
+		free(w->scan_pat[k]);
+	}
 	lc_pos_release(&w->pos);
 	for (size_t i = 0; i < w->nsteps; i++)
 		free(w->steps[i]);
@@ -981,6 +998,129 @@ stage_reload(struct worker *w)
 	return 0;
 }
 
+/* ---- a one-step shell def, run as that shell (issue 15 item 6) ----
+ *
+ * What the interpreter would do for the def, done from here so that the
+ * two paths give the same outcome, history and telemetry: the step's
+ * begin and end as events, its ::step:: / ::thought:: lines from the
+ * shell's stdout (telescan.h, the interpreter's own scanner), and its
+ * exit as the interpreter reports it (a signal that keeper did not send
+ * is exit status 128+N). NO-WORK, capture, the log (stderr), TIMEOUT and
+ * kills are child.c's, the same for both. */
+
+static void
+direct_forget(struct worker *w)
+{
+	w->direct_shell = NULL;
+	free(w->direct_name);
+	free(w->direct_body);
+	w->direct_name = w->direct_body = NULL;
+}
+
+static void
+direct_learn(struct worker *w, const struct agent_def *def)
+{
+	const char *sh = w->env->direct ? exec_direct_shell(def) : NULL;
+
+	if (sh == NULL)
+		return;
+	w->direct_shell = sh;
+	w->direct_name = xstrdup(def->steps[0].name);
+	w->direct_body = xstrdup(def->steps[0].body);
+}
+
+static void	on_event(struct child *, const char *, const char *, void *);
+
+/* An event as the interpreter would have sent it: through the same line
+ * (cut, newlines turned to spaces) and back. */
+static void
+direct_event(struct worker *w, const char *kind, const char *text,
+    size_t len)
+{
+	char line[EVENT_LINE_MAX];
+	size_t n = event_line(line, kind, text, len), k = strlen(kind) + 1;
+
+	line[n - 1] = '\0';		/* the newline */
+	on_event(w->child, kind, n > k ? line + k : "", w);
+}
+
+static void
+direct_scanned(const char *kind, const char *text, size_t len, void *arg)
+{
+	direct_event(arg, kind, text, len);
+}
+
+/* The crew's patterns (or the defaults) compiled, once per pattern. */
+static int
+direct_patterns(struct worker *w)
+{
+	const char *want[2] = {
+		w->crew->step_pattern ? w->crew->step_pattern :
+		    EXEC_STEP_PATTERN,
+		w->crew->thought_pattern ? w->crew->thought_pattern :
+		    EXEC_THOUGHT_PATTERN,
+	};
+	static const char *const what[2] = { "step", "thought" };
+	char err[256];
+
+	for (int k = 0; k < 2; k++) {
+		if (w->scan_pat[k] && strcmp(w->scan_pat[k], want[k]) == 0 &&
+		    w->scan_re[k])
+			continue;
+		pcre2_code_free(w->scan_re[k]);
+		free(w->scan_pat[k]);
+		w->scan_pat[k] = xstrdup(want[k]);
+		if ((w->scan_re[k] = telescan_compile(want[k], what[k], err,
+		    sizeof(err))) == NULL)
+			return -1;	/* the interpreter says why */
+	}
+	return 0;
+}
+
+static void
+direct_out(struct child *c, const char *buf, size_t len, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	telescan_feed(&w->scan, buf, len, direct_scanned, w);
+}
+
+static void
+direct_begun(struct worker *w)
+{
+	size_t len = strlen(w->direct_name);
+
+	direct_event(w, EVENT_STEP_BEGIN, w->direct_name,
+	    len > 1024 ? 1024 : len);
+}
+
+/* The run is over: the last line scanned, the exit as the interpreter
+ * gives it, and the step's end unless keeper killed the run (the
+ * interpreter, killed with it, would send none). */
+static void
+direct_ended(struct worker *w, struct child_result *res)
+{
+	static const char *const st_name[] = { "ok", "no_work", "failed" };
+	char text[1024 + 64];
+	size_t len = strlen(w->direct_name);
+	int st, n;
+
+	telescan_flush(&w->scan, direct_scanned, w);
+	telescan_release(&w->scan);
+	if (res->spawn_error || res->killed)
+		return;
+	if (!res->exited && res->term_signal > 0) {
+		res->exited = 1;
+		res->exit_code = 128 + res->term_signal;
+		res->term_signal = 0;
+	}
+	st = res->exit_code != 0 ? 2 : child_outcome(res) == OUTCOME_NO_WORK;
+	n = event_step_end_text(text, sizeof(text), w->direct_name,
+	    len > 1024 ? 1024 : len, st_name[st], res->duration_ms);
+	direct_event(w, EVENT_STEP_END, text, (size_t)n);
+}
+
 /* The def must load before anything runs: a broken def is a config error
  * (FILE:LINE, nothing ran), not a failed run. Checked again only when
  * the file changed. */
@@ -1000,11 +1140,13 @@ check_def(struct worker *w)
 	w->def_sig = sig;
 	free(w->def_error);
 	w->def_error = NULL;
+	direct_forget(w);
 	if (def_load(w->def, &def, &dg) == -1) {
 		w->def_error = diag_first_error(&dg);
 		if (w->def_error == NULL)
 			w->def_error = xasprintf("%s: cannot be loaded", w->def);
-	}
+	} else
+		direct_learn(w, def);
 	if (def)
 		def_free(def);
 	diag_release(&dg);
@@ -1166,9 +1308,12 @@ static void
 child_exited(struct child *c, const struct child_result *res, void *arg)
 {
 	struct worker *w = arg;
+	struct child_result r = *res;
 
 	(void)c;
-	stage_outcome(w, res);
+	if (w->direct_run)
+		direct_ended(w, &r);
+	stage_outcome(w, &r);
 }
 
 /* The run exists: at is when it began (the gate wait is behind it). */
@@ -1183,8 +1328,10 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 	if (w->env->store && w->row_id > 0)
 		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
-	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
-	    w->state, w->hits, (long)pid);
+	log_debug("agent=%s event=run state=%s hits=%d pid=%ld%s", w->name,
+	    w->state, w->hits, (long)pid, w->direct_run ? " direct=1" : "");
+	if (w->direct_run)
+		direct_begun(w);
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
@@ -1213,7 +1360,8 @@ build_env(struct worker *w)
 	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
 	env[i++] = xasprintf("KEEPER_REPO=%s", w->env->repo);
 	env[i++] = xasprintf("KEEPER_DATA=%s", w->env->data);
-	env[i++] = xstrdup("KEEPER_EVENT_FD=3");
+	if (!w->direct_run)	/* the interpreter's; steps never see it */
+		env[i++] = xstrdup("KEEPER_EVENT_FD=3");
 	if (cr->step_pattern)
 		env[i++] = xasprintf("KEEPER_STEP_PATTERN=%s",
 		    cr->step_pattern);
@@ -1255,21 +1403,32 @@ static void
 stage_run(struct worker *w)
 {
 	struct child_opts o;
-	struct child_cbs cb = { child_spawned, on_event, child_exited, w,
-	    child_log, child_before_kill };
+	struct child_cbs cb = { child_spawned, on_event, child_exited, NULL,
+	    w, child_log, child_before_kill };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
-	if (w->env->exec_lean)
+	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
+	if (w->direct_run) {
+		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
+		cb.on_out = direct_out;
+		argv[n++] = "keeper-exec";
+		argv[n++] = "--sh";
+		argv[n++] = w->direct_name;
+		argv[n++] = (char *)w->direct_shell;
+		argv[n++] = w->direct_body;
+	} else if (w->env->exec_lean)
 		argv[n++] = "keeper-exec";
 	else {
 		argv[n++] = "keeper";
 		argv[n++] = "exec-def";
 	}
-	argv[n++] = w->def;
-	if (w->state[0]) {
-		argv[n++] = "--state";
-		argv[n++] = w->state;
+	if (!w->direct_run) {
+		argv[n++] = w->def;
+		if (w->state[0]) {
+			argv[n++] = "--state";
+			argv[n++] = w->state;
+		}
 	}
 	argv[n] = NULL;
 	env = build_env(w);
@@ -1292,6 +1451,8 @@ stage_run(struct worker *w)
 	if (runner(w)->start(w->env->loop, &o, &cb, &w->child, err,
 	    sizeof(err)) == -1) {
 		util_strv_free(env);
+		if (w->direct_run)
+			telescan_release(&w->scan);
 		release_slot(w);
 		w->error = access(w->env->repo, F_OK) == -1 ?
 		    spawn_error(w, errno) : xstrdup(err);

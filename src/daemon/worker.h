@@ -93,6 +93,8 @@ struct worker_env {
 	struct child_spawner	*spawner;	/* or NULL: spawn each run */
 	const char		*exec;		/* the def interpreter */
 	int			 exec_lean;	/* exec is keeper-exec */
+	int			 direct;	/* run a one-step shell def as
+						   that shell (keeper-exec --sh) */
 	int			 gitops, gitpush; /* KEEPER_GITOPS, KEEPER_GITPUSH */
 	/* The wall clock in unix ms (NULL: the real one) and how runs are
 	 * started (NULL: child.h): what a test fakes. */

@@ -22,6 +22,7 @@
 #include "event.h"
 #include "exec.h"
 #include "redact.h"
+#include "telescan.h"
 #include "util.h"
 
 #define NAME_MAX_EVENT	1024	/* step names in events are cut here */
@@ -33,12 +34,6 @@ struct out {			/* one step's output */
 	off_t	 size;
 };
 
-struct scan {			/* splits a stream into lines for telemetry */
-	char	 line[EVENT_LINE_MAX];
-	size_t	 len;
-	int	 overflow;	/* line longer than line[]: the rest is dropped */
-};
-
 struct run {
 	const struct agent_def	*def;
 	const struct exec_opts	*o;
@@ -47,9 +42,9 @@ struct run {
 	size_t			 nran;
 	pcre2_code		*step_re;
 	pcre2_code		*thought_re;
-	pcre2_match_data	*md;
 	const char		*tmpdir;
-	struct scan		 scan;
+	struct telescan		 scan;		/* the step's output, for
+						   telemetry */
 	struct redactor		*rd;		/* for event text and errors */
 	int			 sigfd;		/* read end of the SIGCHLD self-pipe */
 	char			*err;

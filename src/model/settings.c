@@ -76,6 +76,8 @@ settings_read(struct settings *s, char *const *envp)
 	s->gitpush = is_one(lookup(envp, "KEEPER_GITPUSH"));
 	v = lookup(envp, "KEEPER_ZYGOTE");
 	s->zygote = v == NULL || strcmp(v, "0") != 0;
+	v = lookup(envp, "KEEPER_DIRECT");
+	s->direct = v == NULL || strcmp(v, "0") != 0;
 	s->test_render_thread = lookup(envp, "KEEPER_TEST_RENDER_THREAD") !=
 	    NULL;
 }

@@ -30,6 +30,9 @@ struct settings {
 	/* Runs: 0 when KEEPER_ZYGOTE=0 (every run spawned, none forked
 	 * by the warm interpreter). */
 	int	 zygote;
+	/* 0 when KEEPER_DIRECT=0: a def that is one sh or bash step runs
+	 * through the interpreter too, not as that shell directly. */
+	int	 direct;
 
 	/* Alerts (keeper(1) ALERTS). */
 	char	*alert_url;		/* KEEPER_ALERT_URL */

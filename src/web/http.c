@@ -128,8 +128,7 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 		body = s->activity;
 		len = s->activity_len;
 	} else if (strcmp(url, "/metrics") == 0) {
-		body = s->metrics;
-		len = s->metrics_len;
+		body = (char *)(uintptr_t)snapshot_metrics(s, &len);
 		type = PROMTEXT_CONTENT_TYPE;
 	} else if (strcmp(url, "/_timeline") == 0) {
 		body = s->timeline;

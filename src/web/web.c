@@ -29,6 +29,7 @@
 #include "store.h"
 #include "tally.h"
 #include "util.h"
+#include "version.h"
 #include "web.h"
 #include "worker.h"
 
@@ -335,6 +336,7 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	 * is the active one. */
 	mc->active = 1;
 	mc->boot_ms = c->boot_ms;
+	mc->version = keeper_version;
 	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
 	    slot != w->tl_slot) {
 		free(w->tl_body);
