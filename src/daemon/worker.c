@@ -695,17 +695,25 @@ static void
 log_emit(struct worker *w, const char *p, size_t n, int to)
 {
 	struct worker_watch *ww, *next;
-	char *clean, *red;
+	char *clean, *red, *text = NULL;
 	size_t k;
 
 	while (n > 0 && p[n - 1] == '\r')
 		n--;
-	/* Most lines are printable ASCII already: no copy to clean them. */
+	/* Most lines are printable ASCII already: no copy to clean them.
+	 * Else the line as history keeps it (valid UTF-8, escapes kept,
+	 * NUL a space) for /_runs/ID, and as one line of plain text for a
+	 * terminal and the journal. */
 	for (k = 0; k < n && p[k] >= 0x20 && p[k] < 0x7f; k++)
 		;
-	clean = k == n ? NULL : utf8_clean(p, n, UTF8_ONELINE, &n);
-	red = redact_apply(w->rd, clean ? clean : p, n, NULL);
-	free(clean);
+	if (k == n)
+		red = redact_apply(w->rd, p, n, NULL);
+	else {
+		text = scrub_log(w, p, n);
+		clean = utf8_clean(text, strlen(text), UTF8_ONELINE, &n);
+		red = redact_apply(w->rd, clean, n, NULL);
+		free(clean);
+	}
 	/* Run-once in this process prints the lines itself: once is
 	 * enough on one terminal. */
 	if ((to & TO_JOURNAL) && !w->env->oneshot)
@@ -716,8 +724,9 @@ log_emit(struct worker *w, const char *p, size_t n, int to)
 			next = ww->next;
 			ww->on_line(ww, "log", red);
 		}
-		runlive_log(w->env->live, w->run_id, red);
+		runlive_log(w->env->live, w->run_id, text ? text : red);
 	}
+	free(text);
 	free(red);
 }
 
@@ -2102,6 +2111,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->git_fail_streak = w->git_fail_streak;
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
+	s->run_id = w->child != NULL && w->run_id[0] ? w->run_id : NULL;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
