@@ -60,6 +60,8 @@ struct agent_status {
 					   "committed ...", an error), or NULL */
 	const char	*schedule_text;	/* the schedule in words ("every
 					   15m"), or NULL */
+	const char	*calendar;	/* a calendar member's schedule as
+					   written (SPEC §5a), else NULL */
 	/* The operator's hands (SPEC §5b). */
 	int		 paused;	/* a pause holds */
 	int64_t		 paused_until_ms; /* when it ends, 0 until resumed */
@@ -94,6 +96,10 @@ struct status_crew {
 					   NULL (a damaged history moved aside) */
 	const char	*history_error;	/* why history writes fail, or NULL */
 	size_t		 history_waiting; /* rows kept to write later */
+	const char	*role;		/* "active" / "standby" with a lease
+					   (SPEC §12), else NULL */
+	const char	*active;	/* the active keeper (JSON text: host,
+					   pid, ...), or NULL */
 };
 
 #define STATUS_WIRE	40	/* lines kept on the merged wire */
@@ -130,6 +136,8 @@ int		 status_paused(const struct agent_status *, int64_t now_ms);
 /* GET /_activity (SPEC §10): {"now","crew","agents","wire","agent"}. */
 json_t		*status_activity(const struct agent_status *, size_t n,
 		    const struct status_crew *, int64_t now_ms);
+/* This keeper is a standby (SPEC §12). */
+int		 status_standby(const struct status_crew *);
 /* GET /_health: {"status":"ok|degraded","agents":{name:verdict}}; *code
  * gets 200 when every agent is ok or paused, else 503. */
 json_t		*status_health_json(const struct agent_status *, size_t n,

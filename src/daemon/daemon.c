@@ -22,12 +22,15 @@
 #include <jansson.h>
 
 #include "child.h"
+#include "clockwatch.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "diag.h"
 #include "dur.h"
+#include "fence.h"
 #include "filesig.h"
 #include "fs.h"
+#include "firing.h"
 #include "gate.h"
 #include "gitq.h"
 #include "log.h"
@@ -43,7 +46,7 @@
 #include "util.h"
 #include "worker.h"
 
-#define DAEMON_OBSERVERS	4
+#define DAEMON_OBSERVERS	6
 
 struct observer {
 	daemon_observer_fn	 fn;
@@ -76,6 +79,8 @@ struct daemon {
 	struct store_ckpt *ckpt_conn;	/* its connection, pool-only */
 	struct gate	 gate;
 	struct worker_env env;		/* lent to every worker */
+	struct firing_zones *zones;	/* calendar members' zones */
+	struct clockwatch *clock;	/* the realtime clock was set */
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
 	size_t		 nworkers;
@@ -95,9 +100,16 @@ struct daemon {
 	uv_signal_t	 sig_term, sig_int, sig_hup;
 	int		 signals;
 	struct ctl	*ctl;		/* keeper.sock */
+
+	/* SPEC §12 (role.h): the fence, and what status says of the role. */
+	const struct fence *fence;
+	char		*role, *active;
+	daemon_forward_fn forward;
+	void		*forward_arg;
 };
 
 static void	reload(struct daemon *, int force);
+static int	has_worker(const struct daemon *, const struct worker *);
 static void	wal_full(void *);
 
 /* ---- observers ---- */
@@ -199,6 +211,12 @@ daemon_store(struct daemon *d)
 	return d->store;
 }
 
+struct statesync *
+daemon_statesync(struct daemon *d)
+{
+	return d->sync;
+}
+
 struct gate *
 daemon_gate(struct daemon *d)
 {
@@ -234,6 +252,66 @@ daemon_status_crew(const struct daemon *d, struct status_crew *c)
 	c->notice = d->notice;
 	c->history_error = d->store != NULL ? store_write_error(d->store,
 	    &c->history_waiting) : NULL;
+	c->role = d->role;
+	c->active = d->active;
+}
+
+/* ---- the fleet's hooks (SPEC §12) ---- */
+
+void
+daemon_fence(struct daemon *d, const struct fence *f, daemon_forward_fn fwd,
+    void *arg)
+{
+	d->fence = f;
+	d->env.fence = f;
+	/* The keeper that takes over starts from origin's work. */
+	if (f != NULL)
+		d->env.gitops = 1;
+	d->forward = fwd;
+	d->forward_arg = arg;
+	gitq_fence(d->git, f);
+}
+
+void
+daemon_set_role(struct daemon *d, const char *role, const char *active)
+{
+	/* A new role is shown at once: a keeper that just went standby
+	 * must not go on saying it is active. */
+	int moved = (role == NULL) != (d->role == NULL) || (role != NULL &&
+	    strcmp(role, d->role) != 0);
+
+	free(d->role);
+	free(d->active);
+	d->role = role ? xstrdup(role) : NULL;
+	d->active = active ? xstrdup(active) : NULL;
+	emit(d, moved ? DAEMON_FLUSH : DAEMON_CHANGED, NULL);
+}
+
+const struct fence *
+daemon_fence_of(const struct daemon *d)
+{
+	return d->fence;
+}
+
+void
+daemon_standby(struct daemon *d)
+{
+	size_t n = d->nworkers;
+	struct worker **ws;
+
+	/* The array may shrink under us (worker_unqueue() may free a
+	 * removed worker): walk a copy, and skip what is gone. */
+	ws = xcalloc(n + 1, sizeof(*ws));
+	memcpy(ws, d->workers, n * sizeof(*ws));
+	for (size_t i = 0; i < n; i++) {
+		if (!has_worker(d, ws[i]))
+			continue;
+		worker_hold(ws[i]);
+		worker_abort(ws[i]);	/* its work goes to a partial ref */
+		if (has_worker(d, ws[i]))
+			worker_unqueue(ws[i]);
+	}
+	free(ws);
 }
 
 /* ---- the lock and boot recovery ---- */
@@ -407,6 +485,14 @@ daemon_upkeep_store(struct daemon *d)
 
 /* ---- the workers ---- */
 
+/* A standby (or a keeper whose lease may have lapsed) arms and starts
+ * nothing. */
+static int
+holding(const struct daemon *d)
+{
+	return d->fence != NULL && !fence_live(d->fence);
+}
+
 static struct worker *
 find_worker(struct daemon *d, const char *name)
 {
@@ -445,6 +531,10 @@ worker_due(struct worker *w, void *arg)
 void
 daemon_tick_now(struct daemon *d, struct worker *w)
 {
+	if (holding(d)) {	/* armed again when it becomes active */
+		worker_hold(w);
+		return;
+	}
 	reload(d, 0);
 	if (!has_worker(d, w) || worker_removed(w))
 		return;
@@ -561,7 +651,7 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 		nw[n] = worker_new(&d->env, nc, m, i, d->redactor);
 		if (d->draining)
 			worker_stop(nw[n]);
-		else if (!d->opts.oneshot && !boot)
+		else if (!d->opts.oneshot && !boot && !holding(d))
 			worker_arm_first(nw[n], now, 0);
 		if (!boot)
 			log_info("agent=%s event=added", m->name);
@@ -892,6 +982,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
 	d->git = gitq_new(d->loop, d->repo);
 	gitq_keep_out(d->git, d->data);
+	d->zones = firing_zones_new(o->settings->tz);
 	d->env = (struct worker_env){
 		.loop = d->loop,
 		.data = d->data,
@@ -909,6 +1000,8 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.direct = d->exec_lean && o->settings->direct,
 		.gitops = o->settings->gitops,
 		.gitpush = o->settings->gitpush,
+		.zones = d->zones,
+		.tz = o->settings->tz,
 		.due = worker_due,
 		.changed = worker_changed,
 		.done = worker_done,
@@ -1000,6 +1093,13 @@ request_run_once(struct daemon *d, struct ctl_client *c, const char *name)
 		ctl_send_text(c, "keeper is shutting down", EXIT_LOCKED);
 		return;
 	}
+	if (holding(d)) {
+		if (d->forward != NULL)
+			d->forward(d, c, name, d->forward_arg);
+		else
+			ctl_send_text(c, "this keeper is standby", EXIT_LOCKED);
+		return;
+	}
 	reload(d, 0);
 	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
 		s = xasprintf("no agent named '%s' in the crew", name);
@@ -1067,6 +1167,14 @@ request_pause(struct daemon *d, struct ctl_client *c, char *args, int pause)
 			goto bad;
 		why = *end == ' ' ? end + 1 : end;
 	}
+	/* A standby's pause would be replaced by the crew's state when it
+	 * becomes active: the active keeper's is the one that counts. */
+	if (holding(d)) {
+		ctl_send_text(c, "this keeper is standby: pause and resume on "
+		    "the active keeper (its address is in /_activity)",
+		    EXIT_LOCKED);
+		return;
+	}
 	reload(d, 0);
 	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
 		s = xasprintf("no agent named '%s' in the crew", name);
@@ -1094,6 +1202,44 @@ bad:
 	ctl_send(c, "error bad pause request\n", 1);
 }
 
+json_t *
+daemon_agenda(struct daemon *d, int64_t now, int64_t until)
+{
+	struct agenda_src *src = xcalloc(d->nworkers + 1, sizeof(*src));
+	size_t n = 0;
+	char err[256];
+	json_t *doc;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		n += worker_agenda_src(d->workers[i], &src[n]);
+	doc = agenda_json(src, n, firing_zone(d->zones, NULL, err,
+	    sizeof(err)), now, until);
+	free(src);
+	return doc;
+}
+
+/* "agenda HOURS": keeper agenda's document, on one line. */
+static void
+request_agenda(struct daemon *d, struct ctl_client *c, const char *arg)
+{
+	char *end, *s;
+	double h = strtod(arg, &end);
+	int64_t now = util_now_ms();
+	json_t *doc;
+
+	if (end == arg || *end != '\0' || !(h >= 0) || h > 24 * 366) {
+		ctl_send(c, "error bad agenda request\n", 1);
+		return;
+	}
+	reload(d, 0);
+	doc = daemon_agenda(d, now, now + (int64_t)(h * 3600000.0));
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	ctl_send(c, s, 0);
+	ctl_send(c, "\n", 1);
+	free(s);
+}
+
 static void
 on_request(struct ctl_client *c, char *line, void *arg)
 {
@@ -1106,6 +1252,8 @@ on_request(struct ctl_client *c, char *line, void *arg)
 		request_pause(d, c, line + 6, 1);
 	} else if (strncmp(line, "resume ", 7) == 0) {
 		request_pause(d, c, line + 7, 0);
+	} else if (strncmp(line, "agenda ", 7) == 0) {
+		request_agenda(d, c, line + 7);
 	} else if (strcmp(line, "status") == 0) {
 		s = status_line(d);
 		ctl_send(c, s, 1);
@@ -1220,6 +1368,16 @@ start_watch(struct daemon *d)
 	free(dir);
 }
 
+/* The realtime clock was set: calendar members re-plan (SPEC §5a). */
+static void
+on_clock_set(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_clock_set(d->workers[i]);
+}
+
 int
 daemon_serve(struct daemon *d)
 {
@@ -1232,8 +1390,9 @@ daemon_serve(struct daemon *d)
 	    sizeof(err))) == NULL)
 		log_warnx("event=control-socket-failed msg=%s", log_qv(err));
 	start_watch(d);
-	for (size_t i = 0; i < d->nworkers; i++)
+	for (size_t i = 0; i < d->nworkers && !holding(d); i++)
 		worker_arm_first(d->workers[i], now, 1);
+	d->clock = clockwatch_start(d->loop, on_clock_set, d);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
 	emit(d, DAEMON_READY, NULL);
@@ -1348,6 +1507,8 @@ daemon_free(struct daemon *d)
 		}
 		ctl_close(d->ctl);
 		d->ctl = NULL;
+		clockwatch_stop(d->clock);
+		d->clock = NULL;
 		statesync_free(d->sync);
 		child_spawner_free(d->spawner);
 		d->spawner = NULL;
@@ -1356,6 +1517,7 @@ daemon_free(struct daemon *d)
 		(void)uv_loop_close(d->loop);
 		free(d->loop);
 	}
+	firing_zones_free(d->zones);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	if (d->repo_lock_fd != -1)
@@ -1369,6 +1531,8 @@ daemon_free(struct daemon *d)
 		crew_free(d->crew);
 	free(d->workers);
 	free(d->crew_error);
+	free(d->role);
+	free(d->active);
 	free(d->notice);
 	free(d->manifest);
 	free(d->repo);

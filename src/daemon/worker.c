@@ -16,10 +16,13 @@
 #include "child.h"
 #include "def.h"
 #include "diag.h"
+#include "dur.h"
 #include "event.h"
 #include "exec.h"
 #include "filesig.h"
+#include "firing.h"
 #include "gate.h"
+#include "fence.h"
 #include "gitq.h"
 #include "lcspec.h"
 #include "lifecycle.h"
@@ -134,7 +137,7 @@ struct worker {
 	char			*shown_error;
 	char			*last_commit;	/* newest commit id, shown */
 	char			*last_git;	/* newest git note, shown */
-	char			 sched_text[64];
+	char			 sched_text[160];
 
 	/* The last finished tick, for worker_last(); missed counts the
 	 * fires the tick in flight recorded as missed. */
@@ -159,6 +162,11 @@ struct worker {
 	int			 retries_made;	/* in this tick's series */
 	int64_t			 tokens_used;	/* in the budget's window */
 	int			 budget_tripped; /* the tick just ended paused it */
+
+	/* Calendar time (SPEC §5a), firing.h. */
+	struct firing		 fire;
+	struct firing_zones	*own_zones;	/* when env has none */
+	char			 agenda_text[40]; /* an interval, as written */
 };
 
 static void	direct_forget(struct worker *);
@@ -184,6 +192,10 @@ static void	describe_schedule(struct worker *);
 static void	arm(struct worker *, int64_t now);
 static void	count_tokens(struct worker *, int64_t now, int64_t *until);
 static int	check_budget(struct worker *, int64_t now);
+static int	cal_bind(struct worker *);
+static void	cal_arm(struct worker *, int64_t now);
+static int	cal_take(struct worker *, int64_t now);
+static void	cal_regular_due(struct worker *, int64_t now);
 
 static const struct worker_runner child_runner = {
 	child_start, child_kill, child_expire, child_free
@@ -245,7 +257,7 @@ params_of(const struct worker *w)
 		.stagger_ms = c->stagger_ms,
 		.backoff_base_ms = c->backoff_base_ms,
 		.backoff_cap_ms = c->backoff_cap_ms,
-		.fixed = c->cadence_fixed,
+		.fixed = w->m ? w->m->cadence_fixed : c->cadence_fixed,
 	};
 	return p;
 }
@@ -308,6 +320,7 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	load_position(w);
 	load_spec(w);		/* status shows START before the first tick */
 	describe_schedule(w);
+	(void)cal_bind(w);
 	count_tokens(w, now_ms(w), NULL);
 	return w;
 }
@@ -318,6 +331,13 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	struct sched_params p = params_of(w);
 	int64_t delay;
 
+	if (w->fire.on) {
+		/* No STAGGER: calendar fires keep their times. */
+		w->fire.hold_until_ms = boot ? now + p.boot_grace_ms : 0;
+		w->retry_next = 0;
+		arm(w, now);
+		return;
+	}
 	if (!boot) {
 		p.boot_grace_ms = 0;
 		p.stagger_ms = 0;
@@ -344,6 +364,11 @@ arm(struct worker *w, int64_t now)
 
 	if (w->m == NULL || w->removed || w->stopped || w->env->oneshot)
 		return;
+	if (w->fire.on && (w->retry_next == 0 || pause_active(&w->pause,
+	    now))) {
+		cal_arm(w, now);
+		return;
+	}
 	if (pause_active(&w->pause, now)) {
 		w->retry_next = 0;	/* a pause ends a retry series */
 		if (w->pause.until_ms == 0) {
@@ -508,7 +533,14 @@ worker_rebind(struct worker *w, const struct crew *c,
 	if (w->removed) {
 		uv_timer_stop(&w->timer);
 		w->next_tick_ms = 0;
+		return;
 	}
+	/* A schedule changed between the calendar and an interval, or
+	 * within the calendar, applies now: the timer was armed by the
+	 * old one. */
+	if (cal_bind(w) && !w->busy && !w->stopped && !w->env->oneshot &&
+	    uv_is_active((uv_handle_t *)&w->timer))
+		worker_arm_first(w, now_ms(w), 0);
 }
 
 void
@@ -527,6 +559,33 @@ worker_unqueue(struct worker *w)
 	gate_cancel(w->env->gate, &w->gw);
 	w->error = xstrdup("shut down while waiting at the gate");
 	tick_finish(w, OUTCOME_INTERRUPTED);
+}
+
+void
+worker_hold(struct worker *w)
+{
+	uv_timer_stop(&w->timer);
+	w->next_tick_ms = 0;
+	w->retry_next = 0;
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+void
+worker_adopt(struct worker *w, int64_t now, long streak)
+{
+	if (w->busy)
+		return;
+	memset(&w->pause, 0, sizeof(w->pause));
+	lc_pos_release(&w->pos);
+	load_position(w);
+	if (w->pos.state[0]) {		/* status shows where it resumes */
+		snprintf(w->state, sizeof(w->state), "%s", w->pos.state);
+		w->hits = w->pos.hits;
+	}
+	if (streak >= 0)
+		w->streak = (int)streak;
+	worker_arm_first(w, now, 0);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
 void
@@ -586,6 +645,8 @@ timer_closed(uv_handle_t *h)
 	free(w->shown_error);
 	sb_release(&w->steprec);
 	redact_free(w->rd);
+	firing_release(&w->fire);
+	firing_zones_free(w->own_zones);
 	free(w);
 }
 
@@ -601,6 +662,169 @@ worker_free(struct worker *w)
 		w->gj = NULL;
 	}
 	uv_close((uv_handle_t *)&w->timer, timer_closed);
+}
+
+/* ---- calendar fires (SPEC §5a): firing.h does the work ---- */
+
+static struct firing_ctx
+cal_ctx(struct worker *w)
+{
+	struct firing_ctx cx = {
+		.data = w->env->data,
+		.name = w->name,
+		.singleton = w->env->singleton,
+		.zones = w->env->zones,
+		.sync = w->env->sync,
+		.store = w->env->store,
+		.pid = w->env->pid,
+	};
+
+	if (cx.zones == NULL) {
+		if (w->own_zones == NULL)
+			w->own_zones = firing_zones_new(w->env->tz);
+		cx.zones = w->own_zones;
+	}
+	return cx;
+}
+
+/* Bind the member's calendar; 1 when it changed (cal_bind() re-plans). */
+static int
+cal_bind(struct worker *w)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	char err[256] = "";
+	int changed;
+
+	changed = firing_bind(&w->fire, &cx, w->crew, w->m, now_ms(w), err,
+	    sizeof(err));
+	if (err[0])
+		log_warnx("agent=%s event=zone-error msg=%s", w->name,
+		    log_qv(err));
+	return changed;
+}
+
+/*
+ * Arm the timer for the member's next fire on the wall clock: a due
+ * fire (a catch-up, after BOOT-GRACE at boot) at once, else the next
+ * one, with the missed ones recorded on the way. In a pause the timer
+ * still wakes at each fire, which is recorded as missed.
+ */
+static void
+cal_arm(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	struct fire_plan p;
+	int paused = pause_active(&w->pause, now);
+	int64_t due;
+
+	if (paused)
+		w->retry_next = 0;
+	w->missed += firing_plan(&w->fire, &cx, now, paused, &p);
+	w->fire.armed_base_ms = FIRE_NONE;
+	if (p.run_base_ms != FIRE_NONE) {
+		due = p.run_at_ms;
+		if (!p.catch_up)
+			w->fire.armed_base_ms = p.run_base_ms;
+		else if (p.next_due_ms < due) {
+			/* The next fire comes before BOOT-GRACE ends. */
+			due = p.next_due_ms;
+			w->fire.armed_base_ms = p.next_base_ms;
+		}
+	} else if (p.next_base_ms != FIRE_NONE) {
+		due = p.next_due_ms;
+		w->fire.armed_base_ms = p.next_base_ms;
+	} else {
+		/* A one-shot timestamp that has fired: nothing more. */
+		uv_timer_stop(&w->timer);
+		w->next_tick_ms = 0;
+		return;
+	}
+	w->next_tick_ms = due;
+	w->regular_due_ms = w->next_tick_ms;
+	/* Health's gap (status.h) before the first fire: until it. */
+	if (w->gap_ms <= 0)
+		w->gap_ms = due > now ? due - now : 1;
+	uv_update_time(w->env->loop);	/* timers count from now */
+	uv_timer_start(&w->timer, timer_cb, due > now ? (uint64_t)(due -
+	    now) : 0, 0);
+}
+
+/* The timer fired: take the fire that is due now, if one is (1). */
+static int
+cal_take(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	struct fire_plan p;
+
+	w->missed += firing_plan(&w->fire, &cx, now, 0, &p);
+	if (p.run_base_ms == FIRE_NONE || p.run_at_ms > now)
+		return 0;
+	firing_take(&w->fire, &cx, &p);
+	w->gap_ms = p.next_due_ms != FIRE_NONE ? p.next_due_ms -
+	    p.run_due_ms : 0;
+	return 1;
+}
+
+/* After a tick: the regular tick is the next fire (a retry's bound). */
+static void
+cal_regular_due(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	int64_t due = firing_next_due(&w->fire, &cx, now);
+
+	w->regular_due_ms = due == FIRE_NONE ? INT64_MAX / 4 : due;
+}
+
+void
+worker_clock_set(struct worker *w)
+{
+	if (!w->fire.on || w->busy || w->removed || w->stopped ||
+	    w->env->oneshot || w->retry_next > 0)
+		return;
+	arm(w, now_ms(w));
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+int
+worker_agenda_src(struct worker *w, struct agenda_src *a)
+{
+	struct sched_params p;
+	int64_t now = now_ms(w);
+
+	memset(a, 0, sizeof(*a));
+	if (w->m == NULL || w->removed)
+		return 0;
+	a->name = w->name;
+	a->paused = pause_active(&w->pause, now);
+	a->paused_until_ms = w->pause.until_ms;
+	if (w->fire.on) {
+		struct firing_ctx cx = cal_ctx(w);
+
+		a->calendar = 1;
+		a->schedule = w->m->schedule;
+		a->sched = &w->fire.sched;
+		a->zone = w->fire.zone;
+		a->jitter_ms = w->fire.jitter_ms;
+		(void)firing_next_due(&w->fire, &cx, now);	/* loads it */
+		a->cursor_ms = w->fire.cursor_ms;
+		/* The armed fire, unless it is a retry's or a pause's. */
+		a->next_ms = w->retry_next == 0 && !w->busy ? w->next_tick_ms :
+		    0;
+		return 1;
+	}
+	p = params_of(w);
+	a->base_ms = sched_base(&p);
+	if (w->m->continuous)
+		snprintf(w->agenda_text, sizeof(w->agenda_text), "continuous");
+	else
+		dur_format(w->m->interval_ms, w->agenda_text,
+		    sizeof(w->agenda_text));
+	a->schedule = w->agenda_text;
+	a->next_ms = w->regular_due_ms > 0 ? w->regular_due_ms :
+	    w->next_tick_ms;
+	if (w->busy)
+		a->next_ms = 0;
+	return 1;
 }
 
 /* ---- live telemetry ---- */
@@ -953,6 +1177,17 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	}
 	if (strcmp(trigger, "schedule") == 0 && w->retry_next > 0)
 		trigger = "retry";
+	else if (w->fire.on && strcmp(trigger, "schedule") == 0) {
+		/* The wall clock decides (a timer early because the clock
+		 * was set back only re-arms). */
+		if (!cal_take(w, now)) {
+			arm(w, now);
+			w->env->changed(w, WORKER_CHANGED, w->env->arg);
+			return 1;
+		}
+		if (w->fire.run_catch_up)
+			trigger = "catch-up";
+	}
 	w->retries_made = strcmp(trigger, "retry") == 0 ? w->retry_next : 0;
 	w->retry_next = 0;
 	w->budget_tripped = 0;
@@ -963,6 +1198,9 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	 * now. */
 	w->scheduled_ms = strcmp(trigger, "run-once") != 0 && w->next_tick_ms ?
 	    w->next_tick_ms : w->tick_ms;
+	if (w->fire.on && (strcmp(trigger, "schedule") == 0 ||
+	    strcmp(trigger, "catch-up") == 0))
+		w->scheduled_ms = w->fire.run_due_ms;
 	uv_timer_stop(&w->timer);
 	w->next_tick_ms = 0;
 	if (ww) {
@@ -1485,6 +1723,17 @@ stage_run(struct worker *w)
 	char *argv[6], **env, err[512];
 	int n = 0;
 
+	/* SPEC §12: a keeper whose lease may have lapsed starts nothing (the
+	 * tick may have waited at the gate while it was lost). */
+	if (!fence_live(w->env->fence)) {
+		release_slot(w);
+		w->error = xstrdup("not started: this keeper's lease lapsed "
+		    "(standby)");
+		log_warnx("agent=%s event=fenced msg=\"run not started\"",
+		    w->name);
+		tick_finish(w, OUTCOME_INTERRUPTED);
+		return;
+	}
 	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
 	if (w->direct_run) {
 		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
@@ -1624,7 +1873,10 @@ git_job(struct worker *w, enum gitq_kind kind)
 	ci.settle_ms = w->env->live_runs(w->env->arg) > 0 ? GIT_SETTLE_MS : 0;
 	ci.detached_commit = c ? c->detached_commit : 0;
 	ci.max_file_size = c ? c->max_commit_size : 0;
-	return gitq_job_new(kind, &ci, w->env->gitpush);
+	if (w->env->fence != NULL)
+		ci.lease = w->env->fence->lease(w->env->fence->arg);
+	/* With a lease every commit goes to origin (SPEC §12). */
+	return gitq_job_new(kind, &ci, w->env->gitpush || w->env->fence);
 }
 
 static void
@@ -1723,6 +1975,18 @@ commit_done(struct gitq_job *j, void *arg)
 		if (j->push && j->push_rc != 0)
 			log_warnx("agent=%s event=push-failed msg=\"%s\"",
 			    w->name, j->push_err);
+		/* SPEC §12: with a lease a run is done only once its commit
+		 * is on origin. The commit stays on the local branch (and
+		 * its partial ref when the lease was lost), never forced. */
+		if (j->push && j->push_rc != 0 && w->env->fence != NULL &&
+		    w->outcome == OUTCOME_DONE) {
+			char *e = xasprintf("commit %.12s not pushed: %s",
+			    j->res.id, j->push_err);
+
+			add_error(w, e);
+			free(e);
+			w->outcome = OUTCOME_FAILED;
+		}
 	} else {
 		char *e;
 
@@ -2060,6 +2324,8 @@ stage_schedule(struct worker *w)
 			w->regular_due_ms = sched_next_due(&p, w->scheduled_ms,
 			    now, delay);
 		}
+		if (w->fire.on)	/* NO-WORK backoff never moves a fire */
+			cal_regular_due(w, now);
 		rp.max = w->m->retry;
 		rp.delay_ms = w->m->retry_delay_ms;
 		/* From when the row says the run ended (keep_last()). */
@@ -2116,6 +2382,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
+	s->calendar = w->fire.on && w->m ? w->m->schedule : NULL;
 	s->paused = pause_active(&w->pause, now_ms(w));
 	if (s->paused) {
 		s->paused_until_ms = w->pause.until_ms;

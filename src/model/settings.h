@@ -22,10 +22,14 @@ struct settings {
 	char	*home;			/* HOME */
 	char	*tmpdir;		/* TMPDIR */
 	char	*path;			/* PATH */
+	/* TZ, the machine's zone for calendar members (SPEC §5a): unlike
+	 * the rest, an empty TZ is kept as "" (it means UTC), NULL unset. */
+	char	*tz;
 
 	/* Git (SPEC §7). */
 	int	 gitops;		/* KEEPER_GITOPS=1 (or WB_GITOPS=1) */
 	int	 gitpush;		/* KEEPER_GITPUSH=1 */
+	char	*lease;			/* KEEPER_LEASE: etcd URLs (SPEC §12) */
 
 	/* Runs: 0 when KEEPER_ZYGOTE=0 (every run spawned, none forked
 	 * by the warm interpreter). */

@@ -55,10 +55,12 @@ struct job {
 	size_t			 n;
 	struct status_crew	 c;
 	struct status_sentinel	 sentinel;
-	char			*name, *error, *notice, *history_error;
+	char			*name, *error, *notice, *history_error,
+				*role, *active;
 	struct metrics_agent	*ma;	/* names point into st */
 	struct metrics_crew	 mc;
 	char			*timeline;
+	char			*agenda;
 	struct render_more	 more;
 	int64_t			 now;
 	uint64_t		 ns;	/* what it took */
@@ -119,6 +121,12 @@ struct web {
 	size_t			 tl_len;
 	uint64_t		 tl_version;
 	int64_t			 tl_slot;
+	/* /_agenda (agenda.h): built again when a next tick moved or the
+	 * minute did, at most once a second. */
+	char			*ag_body;
+	size_t			 ag_len;
+	uint64_t		 ag_key, ag_version;
+	int64_t			 ag_built;
 	uv_work_t		 seed;
 	int			 seed_busy;
 	char			*seed_db;
@@ -170,8 +178,11 @@ job_free(struct job *j)
 	free(j->error);
 	free(j->notice);
 	free(j->history_error);
+	free(j->role);
+	free(j->active);
 	free(j->ma);
 	free(j->timeline);
+	free(j->agenda);
 	free(j);
 }
 
@@ -276,6 +287,12 @@ render(struct web *w, size_t n, const struct status_crew *c,
 	j->more.metrics = j->ma;
 	j->more.crew = &j->mc;
 	j->more.timeline = j->timeline;
+	if (more->agenda != NULL) {
+		j->agenda = xmalloc(more->agenda_len + 1);
+		memcpy(j->agenda, more->agenda, more->agenda_len);
+		j->agenda[more->agenda_len] = '\0';
+		j->more.agenda = j->agenda;
+	}
 	j->c = *c;
 	/* The crew's strings are the loop's: the job takes copies. */
 	j->name = c->name ? xstrdup(c->name) : NULL;
@@ -287,6 +304,10 @@ render(struct web *w, size_t n, const struct status_crew *c,
 	j->c.error = j->error;
 	j->c.notice = j->notice;
 	j->c.history_error = j->history_error;
+	j->role = c->role ? xstrdup(c->role) : NULL;
+	j->active = c->active ? xstrdup(c->active) : NULL;
+	j->c.role = j->role;
+	j->c.active = j->active;
 	if (c->sentinel != NULL) {
 		j->sentinel = *c->sentinel;
 		j->c.sentinel = &j->sentinel;
@@ -311,6 +332,28 @@ sentinel_counts(struct web *w)
 	return w->sentinel ? w->sentinel(w->sentinel_arg) : &none;
 }
 
+/* GET /_agenda's body: the next 24 hours (SPEC §10). */
+static void
+agenda_of(struct web *w, size_t n, int64_t now)
+{
+	uint64_t key = (uint64_t)(now / 60000);
+	json_t *doc;
+
+	for (size_t i = 0; i < n; i++)
+		key = key * 31 + (uint64_t)w->st[i].next_tick_ms +
+		    (uint64_t)w->st[i].paused;
+	if (w->ag_body != NULL && (key == w->ag_key || now - w->ag_built <
+	    1000))
+		return;
+	doc = daemon_agenda(w->d, now, now + 24 * 3600000LL);
+	free(w->ag_body);
+	w->ag_body = status_dump(doc, &w->ag_len);
+	json_decref(doc);
+	w->ag_key = key;
+	w->ag_built = now;
+	w->ag_version++;
+}
+
 /* What the snapshot carries beside the status (render.h): the agents'
  * series and the day's body, built again only when the tally moved or
  * the window's slot did. */
@@ -332,9 +375,8 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	mc->gate_slots = g->slots;
 	mc->gate_used = g->used;
 	mc->gate_waiting = g->nwait;
-	/* Until the daemon holds a fleet (fleet.h, SPEC §12), this keeper
-	 * is the active one. */
-	mc->active = 1;
+	/* SPEC §12: without a lease this keeper is the active one. */
+	mc->active = !status_standby(c);
 	mc->boot_ms = c->boot_ms;
 	mc->version = keeper_version;
 	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
@@ -349,7 +391,11 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	more->crew = mc;
 	more->timeline = w->tl_body;
 	more->timeline_len = w->tl_len;
-	more->version = w->tl_version ^ ((uint64_t)slot << 40);
+	agenda_of(w, n, now);
+	more->agenda = w->ag_body;
+	more->agenda_len = w->ag_len;
+	more->version = w->tl_version ^ ((uint64_t)slot << 40) ^
+	    (w->ag_version << 20);
 }
 
 static void
@@ -548,6 +594,7 @@ web_maybe_free(struct web *w)
 	tally_free(w->tally);
 	free(w->ma);
 	free(w->tl_body);
+	free(w->ag_body);
 	json_decref(w->feed_out);
 	json_decref(w->commits_next);
 	uv_mutex_destroy(&w->mu);
@@ -791,6 +838,8 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	    WEB_THREAD_AGENTS;
 	publish_now(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(daemon_listen(d), w->store, NULL, err, errlen);
+	if (w->http != NULL)
+		http_set_fence(w->http, daemon_fence_of(d));
 	if (w->http == NULL)
 		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));

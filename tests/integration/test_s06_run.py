@@ -375,6 +375,97 @@ def test_output_is_bounded(crew):
     assert len(row["output_head"]) <= 8192
 
 
+# ---- escapees (issue 20 item 2): no process of a run survives it ----
+
+def escapees(tag):
+    """Pids of live `/bin/sleep TAG` processes, wherever they are."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid) as f:
+                cmd = f.read().split("\0")
+        except OSError:
+            continue
+        if cmd[:2] == ["/bin/sleep", tag] and pid_alive(int(pid)):
+            out.append(int(pid))
+    return out
+
+
+def escape_def(crew, name, tag, then):
+    """A def whose one step starts `/bin/sleep TAG` in a new session with
+    an empty environment (nothing in it says it is keeper's), then runs
+    the sh `then`."""
+    return crew.write("agents/%s.org" % name, sh_def(
+        "setsid env -i /bin/sleep %s &\n%s" % (tag, then)))
+
+
+def wait_escapee(tag, proc=None):
+    return wait_for(lambda: escapees(tag) or (
+        proc is not None and proc.poll() is not None and ["gone"]),
+        what="the escapee started")
+
+
+@pytest.mark.parametrize("lang", ["sh", "bash"])
+def test_timeout_kills_an_escapee_with_a_scrubbed_environment(crew, lang):
+    tag = "71.%d" % os.getpid()
+    d = escape_def(crew, "esc", tag, "sleep 30")
+    if lang == "bash":
+        crew.write("agents/esc.org", open(d).read().replace("#+BEGIN_SRC sh",
+                                             "#+BEGIN_SRC bash"))
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
+                              "INTERVAL": "1h"})])
+    p = run_once_started(crew, "esc")
+    (pid,) = wait_escapee(tag, p)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 124, out + err
+    wait_for(lambda: not pid_alive(pid), timeout=5,
+             what="the escapee killed with the run")
+    assert crew.rows("esc")[-1]["outcome"] == "killed"
+
+
+def test_an_escapee_dies_with_a_run_that_ends_on_its_own(crew):
+    tag = "72.%d" % os.getpid()
+    escape_def(crew, "esc", tag, "until pgrep -f 'sleep %s' >/dev/null; "
+               "do sleep 0.01; done; echo ok" % tag)
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "INTERVAL": "1h"})])
+    p = run_once_started(crew, "esc")
+    (pid,) = wait_escapee(tag, p)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, out + err
+    wait_for(lambda: not pid_alive(pid), timeout=5,
+             what="the escapee killed when its run ended")
+
+
+def test_daemon_stop_kills_an_escapee(crew):
+    """SIGTERM drains: the run is killed at its TIMEOUT, and its escapee
+    with it, before the daemon exits."""
+    tag = "73.%d" % os.getpid()
+    escape_def(crew, "esc", tag, "sleep 30")
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
+                              "INTERVAL": "1h"})])
+    d = crew.start()
+    (pid,) = wait_escapee(tag, d)
+    assert crew.stop(d) == 0
+    assert not pid_alive(pid)
+    assert crew.rows("esc")[-1]["outcome"] == "killed"
+
+
+def test_interrupted_run_once_kills_an_escapee(crew):
+    tag = "74.%d" % os.getpid()
+    escape_def(crew, "esc", tag, "sleep 30")
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "1h",
+                              "INTERVAL": "1h"})])
+    p = run_once_started(crew, "esc")
+    (pid,) = wait_escapee(tag, p)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode != 0, out + err
+    wait_for(lambda: not pid_alive(pid), timeout=5,
+             what="the escapee killed with the interrupted run")
+
+
 # ---- the run seen whole (SPEC §6): its log and why it was not done ----
 
 FAILING = """#+TITLE: w
@@ -532,94 +623,3 @@ def test_a_gigabyte_of_stderr_leaves_rss_flat(crew):
              if "agent=loud run=%d event=log" % run in l]
     assert 400 < len(lines) < 520, len(lines)     # 16 KiB of 34-byte lines
     assert crew.stop(p) == 0
-
-
-# ---- escapees (issue 20 item 2): no process of a run survives it ----
-
-def escapees(tag):
-    """Pids of live `/bin/sleep TAG` processes, wherever they are."""
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid) as f:
-                cmd = f.read().split("\0")
-        except OSError:
-            continue
-        if cmd[:2] == ["/bin/sleep", tag] and pid_alive(int(pid)):
-            out.append(int(pid))
-    return out
-
-
-def escape_def(crew, name, tag, then):
-    """A def whose one step starts `/bin/sleep TAG` in a new session with
-    an empty environment (nothing in it says it is keeper's), then runs
-    the sh `then`."""
-    return crew.write("agents/%s.org" % name, sh_def(
-        "setsid env -i /bin/sleep %s &\n%s" % (tag, then)))
-
-
-def wait_escapee(tag, proc=None):
-    return wait_for(lambda: escapees(tag) or (
-        proc is not None and proc.poll() is not None and ["gone"]),
-        what="the escapee started")
-
-
-@pytest.mark.parametrize("lang", ["sh", "bash"])
-def test_timeout_kills_an_escapee_with_a_scrubbed_environment(crew, lang):
-    tag = "71.%d" % os.getpid()
-    d = escape_def(crew, "esc", tag, "sleep 30")
-    if lang == "bash":
-        crew.write("agents/esc.org", open(d).read().replace("#+BEGIN_SRC sh",
-                                             "#+BEGIN_SRC bash"))
-    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
-                              "INTERVAL": "1h"})])
-    p = run_once_started(crew, "esc")
-    (pid,) = wait_escapee(tag, p)
-    out, err = p.communicate(timeout=30)
-    assert p.returncode == 124, out + err
-    wait_for(lambda: not pid_alive(pid), timeout=5,
-             what="the escapee killed with the run")
-    assert crew.rows("esc")[-1]["outcome"] == "killed"
-
-
-def test_an_escapee_dies_with_a_run_that_ends_on_its_own(crew):
-    tag = "72.%d" % os.getpid()
-    escape_def(crew, "esc", tag, "until pgrep -f 'sleep %s' >/dev/null; "
-               "do sleep 0.01; done; echo ok" % tag)
-    crew.write_crew([("esc", {"DEF": "agents/esc.org", "INTERVAL": "1h"})])
-    p = run_once_started(crew, "esc")
-    (pid,) = wait_escapee(tag, p)
-    out, err = p.communicate(timeout=30)
-    assert p.returncode == 0, out + err
-    wait_for(lambda: not pid_alive(pid), timeout=5,
-             what="the escapee killed when its run ended")
-
-
-def test_daemon_stop_kills_an_escapee(crew):
-    """SIGTERM drains: the run is killed at its TIMEOUT, and its escapee
-    with it, before the daemon exits."""
-    tag = "73.%d" % os.getpid()
-    escape_def(crew, "esc", tag, "sleep 30")
-    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
-                              "INTERVAL": "1h"})])
-    d = crew.start()
-    (pid,) = wait_escapee(tag, d)
-    assert crew.stop(d) == 0
-    assert not pid_alive(pid)
-    assert crew.rows("esc")[-1]["outcome"] == "killed"
-
-
-def test_interrupted_run_once_kills_an_escapee(crew):
-    tag = "74.%d" % os.getpid()
-    escape_def(crew, "esc", tag, "sleep 30")
-    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "1h",
-                              "INTERVAL": "1h"})])
-    p = run_once_started(crew, "esc")
-    (pid,) = wait_escapee(tag, p)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
-    assert p.returncode != 0, out + err
-    wait_for(lambda: not pid_alive(pid), timeout=5,
-             what="the escapee killed with the interrupted run")

@@ -384,6 +384,20 @@ echo released
     assert b"step-end wait ok" in seen + out
 
 
+def test_version_names_the_build():
+    """`keeper --version` and `keeper version`: the VERSION file's number,
+    then the commit of the checkout it was built from."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..",
+                           "VERSION")) as f:
+        number = f.read().strip()
+    for arg in ("--version", "version"):
+        r = subprocess.run([KEEPER, arg], capture_output=True, text=True,
+                           timeout=DEADLINE)
+        assert r.returncode == 0 and r.stderr == ""
+        name, version = r.stdout.split()
+        assert name == "keeper" and version.startswith(number + "+g")
+
+
 def test_s9_history_before_any_run(crew):
     """SPEC §9: no history yet is an empty one: no rows, exit 0, [] with
     --json; before the data directory exists, once it does, and once the
@@ -421,17 +435,3 @@ def test_s9_history_keeps_what_was_printed(crew):
                                  str(row["id"]), "--json").stdout)
     assert doc["result"] == row["output_head"]
     assert doc["log"] == "log \ufffd line  two\n"
-
-
-def test_version_names_the_build():
-    """`keeper --version` and `keeper version`: the VERSION file's number,
-    then the commit of the checkout it was built from."""
-    with open(os.path.join(os.path.dirname(__file__), "..", "..",
-                           "VERSION")) as f:
-        number = f.read().strip()
-    for arg in ("--version", "version"):
-        r = subprocess.run([KEEPER, arg], capture_output=True, text=True,
-                           timeout=DEADLINE)
-        assert r.returncode == 0 and r.stderr == ""
-        name, version = r.stdout.split()
-        assert name == "keeper" and version.startswith(number + "+g")
