@@ -1087,7 +1087,10 @@ build_env(struct worker *w)
 		env[i++] = xstrdup(environ[k]);
 	}
 	env[i++] = xasprintf("KEEPER_AGENT=%s", w->name);
-	env[i++] = xasprintf("KEEPER_STATE=%s", w->state);
+	/* A member without a lifecycle has no state: its steps have always
+	 * seen the interpreter's "manual", and a shell run directly too. */
+	env[i++] = xasprintf("KEEPER_STATE=%s", w->state[0] || !w->direct_run ?
+	    w->state : "manual");
 	env[i++] = xasprintf("KEEPER_HITS=%d", w->hits);
 	env[i++] = xasprintf("KEEPER_REPEAT=%d", w->repeat);
 	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
