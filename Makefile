@@ -51,6 +51,12 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 # The dashboard page is compiled into the library (generated, not committed).
 DASH_OBJ := $(B)/gen/dashboard_html.o
 LIB_OBJ += $(DASH_OBJ)
+# The version (lib/version.h): VERSION, and the commit when built from a
+# git checkout, so /metrics and --version name exactly what runs.
+VERSION_STR := $(shell v=$$(cat VERSION); c=$$(git rev-parse --short HEAD 2>/dev/null); \
+  d=$$(git diff --quiet HEAD -- 2>/dev/null || echo .dirty); echo "$$v$${c:++g$$c}$$d")
+VERSION_OBJ := $(B)/gen/version.o
+LIB_OBJ += $(VERSION_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
@@ -73,6 +79,19 @@ $(B)/gen/dashboard_html.c: src/web/dashboard.html
 
 $(DASH_OBJ): $(B)/gen/dashboard_html.c
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# Written again only when the string changes, so a build stays incremental.
+$(B)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#include "version.h"\nconst char keeper_version[] = "%s";\n' \
+	  '$(VERSION_STR)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(VERSION_OBJ): $(B)/gen/version.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+.PHONY: FORCE
+FORCE:
 
 $(B)/liborgparse.a: $(ORG_OBJ)
 	@rm -f $@

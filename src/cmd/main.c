@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "settings.h"
+#include "version.h"
 
 extern char **environ;
 
@@ -21,6 +22,7 @@ static const struct {
 	{ "run-once", cmd_run_once, "one watched tick of an agent now" },
 	{ "status", cmd_status, "agents, positions and next ticks" },
 	{ "history", cmd_history, "the run history" },
+	{ "agenda", cmd_agenda, "every agent's coming fires in time order" },
 	{ "pause", cmd_pause, "stop an agent ticking (--for a while)" },
 	{ "resume", cmd_resume, "let a paused agent tick again" },
 	{ "log", cmd_log, "the commits agents made (the changes feed)" },
@@ -33,6 +35,7 @@ usage(FILE *f)
 	fprintf(f, "usage: keeper COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "  %-10s %s\n", "version", "what this build is (also --version)");
 	fprintf(f, "\n'keeper COMMAND --help' and man keeper(1) tell more\n");
 }
 
@@ -49,6 +52,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("keeper %s\n", keeper_version);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

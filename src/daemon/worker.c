@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include "child.h"
 #include "def.h"
 #include "diag.h"
+#include "dur.h"
 #include "event.h"
 #include "exec.h"
 #include "filesig.h"
+#include "firing.h"
 #include "gate.h"
 #include "gitq.h"
 #include "lcspec.h"
@@ -26,6 +29,8 @@
 #include "log.h"
 #include "nowork.h"
 #include "pause.h"
+#include "reason.h"
+#include "runlive.h"
 #include "redact.h"
 #include "retry.h"
 #include "schedule.h"
@@ -35,6 +40,7 @@
 #include "statesync.h"
 #include "store.h"
 #include "telescan.h"
+#include "utf8.h"
 #include "util.h"
 #include "worker.h"
 
@@ -66,8 +72,21 @@ struct worker {
 	int			 exit_code;
 	int64_t			 started_ms, duration_ms, output_bytes;
 	char			*result;	/* stdout, bounded */
+	size_t			 result_len;	/* it may hold NUL bytes */
 	char			*log;		/* stderr, bounded */
 	char			*error;		/* this tick's error */
+	/* The run's log as it streams (SPEC §6): a line being split, the
+	 * bytes seen, and the step running with where its log began; what
+	 * the interpreter said of a failure (a reason event). */
+	struct sb		 logline;
+	int			 logdrop;	/* in a line past LOG_LINE_MAX */
+	uint64_t		 logseen;
+	char			*step_now;
+	uint64_t		 step_log_at;
+	char			*said;
+	int			 said_log;
+	int64_t			 ended_ms;	/* the run's process exited */
+	int64_t			 committed_ms;	/* its commit was made */
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
 	struct gitq_job		*gj;		/* its git job, queued or out */
@@ -92,7 +111,7 @@ struct worker {
 	const char		*direct_shell;
 	char			*direct_name, *direct_body;
 	/* The tick in flight runs directly: its stdout scanned here. */
-	int			 direct_run;
+	int			 direct_run, direct_began;
 	struct telescan		 scan;
 	pcre2_code		*scan_re[2];	/* step, thought */
 	char			*scan_pat[2];	/* what they were compiled from */
@@ -110,7 +129,7 @@ struct worker {
 	char			*shown_error;
 	char			*last_commit;	/* newest commit id, shown */
 	char			*last_git;	/* newest git note, shown */
-	char			 sched_text[64];
+	char			 sched_text[160];
 
 	/* The last finished tick, for worker_last(); missed counts the
 	 * fires the tick in flight recorded as missed. */
@@ -135,9 +154,15 @@ struct worker {
 	int			 retries_made;	/* in this tick's series */
 	int64_t			 tokens_used;	/* in the budget's window */
 	int			 budget_tripped; /* the tick just ended paused it */
+
+	/* Calendar time (SPEC §5a), firing.h. */
+	struct firing		 fire;
+	struct firing_zones	*own_zones;	/* when env has none */
+	char			 agenda_text[40]; /* an interval, as written */
 };
 
 static void	direct_forget(struct worker *);
+static void	direct_begun(struct worker *);
 static void	stage_last_run(struct worker *);
 static void	load_spec(struct worker *);
 static int	stage_reload(struct worker *);
@@ -160,6 +185,10 @@ static void	describe_schedule(struct worker *);
 static void	arm(struct worker *, int64_t now);
 static void	count_tokens(struct worker *, int64_t now, int64_t *until);
 static int	check_budget(struct worker *, int64_t now);
+static int	cal_bind(struct worker *);
+static void	cal_arm(struct worker *, int64_t now);
+static int	cal_take(struct worker *, int64_t now);
+static void	cal_regular_due(struct worker *, int64_t now);
 
 static const struct worker_runner child_runner = {
 	child_start, child_kill, child_expire, child_free
@@ -193,6 +222,22 @@ scrub(const struct worker *w, const char *text)
 	return redact_apply(w->rd, text, strlen(text), NULL);
 }
 
+/* The log as history keeps it: redacted, and text (a NUL or invalid
+ * UTF-8 from an agent would cut or lose the column). */
+static char *
+scrub_log(const struct worker *w, const char *text, size_t len)
+{
+	size_t n;
+	char *c = utf8_clean(text, len, 0, &n), *r;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i] == '\0')
+			c[i] = ' ';
+	r = redact_apply(w->rd, c, n, NULL);
+	free(c);
+	return r;
+}
+
 static struct sched_params
 params_of(const struct worker *w)
 {
@@ -205,7 +250,7 @@ params_of(const struct worker *w)
 		.stagger_ms = c->stagger_ms,
 		.backoff_base_ms = c->backoff_base_ms,
 		.backoff_cap_ms = c->backoff_cap_ms,
-		.fixed = c->cadence_fixed,
+		.fixed = w->m ? w->m->cadence_fixed : c->cadence_fixed,
 	};
 	return p;
 }
@@ -268,6 +313,7 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	load_position(w);
 	load_spec(w);		/* status shows START before the first tick */
 	describe_schedule(w);
+	(void)cal_bind(w);
 	count_tokens(w, now_ms(w), NULL);
 	return w;
 }
@@ -278,6 +324,13 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	struct sched_params p = params_of(w);
 	int64_t delay;
 
+	if (w->fire.on) {
+		/* No STAGGER: calendar fires keep their times. */
+		w->fire.hold_until_ms = boot ? now + p.boot_grace_ms : 0;
+		w->retry_next = 0;
+		arm(w, now);
+		return;
+	}
 	if (!boot) {
 		p.boot_grace_ms = 0;
 		p.stagger_ms = 0;
@@ -304,6 +357,11 @@ arm(struct worker *w, int64_t now)
 
 	if (w->m == NULL || w->removed || w->stopped || w->env->oneshot)
 		return;
+	if (w->fire.on && (w->retry_next == 0 || pause_active(&w->pause,
+	    now))) {
+		cal_arm(w, now);
+		return;
+	}
 	if (pause_active(&w->pause, now)) {
 		w->retry_next = 0;	/* a pause ends a retry series */
 		if (w->pause.until_ms == 0) {
@@ -468,7 +526,14 @@ worker_rebind(struct worker *w, const struct crew *c,
 	if (w->removed) {
 		uv_timer_stop(&w->timer);
 		w->next_tick_ms = 0;
+		return;
 	}
+	/* A schedule changed between the calendar and an interval, or
+	 * within the calendar, applies now: the timer was armed by the
+	 * old one. */
+	if (cal_bind(w) && !w->busy && !w->stopped && !w->env->oneshot &&
+	    uv_is_active((uv_handle_t *)&w->timer))
+		worker_arm_first(w, now_ms(w), 0);
 }
 
 void
@@ -517,6 +582,9 @@ timer_closed(uv_handle_t *h)
 	free(w->def);
 	free(w->result);
 	free(w->log);
+	sb_release(&w->logline);
+	free(w->step_now);
+	free(w->said);
 	free(w->error);
 	free(w->commit_id);
 	free(w->git_note);
@@ -542,6 +610,8 @@ timer_closed(uv_handle_t *h)
 	free(w->shown_error);
 	sb_release(&w->steprec);
 	redact_free(w->rd);
+	firing_release(&w->fire);
+	firing_zones_free(w->own_zones);
 	free(w);
 }
 
@@ -557,6 +627,169 @@ worker_free(struct worker *w)
 		w->gj = NULL;
 	}
 	uv_close((uv_handle_t *)&w->timer, timer_closed);
+}
+
+/* ---- calendar fires (SPEC §5a): firing.h does the work ---- */
+
+static struct firing_ctx
+cal_ctx(struct worker *w)
+{
+	struct firing_ctx cx = {
+		.data = w->env->data,
+		.name = w->name,
+		.singleton = w->env->singleton,
+		.zones = w->env->zones,
+		.sync = w->env->sync,
+		.store = w->env->store,
+		.pid = w->env->pid,
+	};
+
+	if (cx.zones == NULL) {
+		if (w->own_zones == NULL)
+			w->own_zones = firing_zones_new(w->env->tz);
+		cx.zones = w->own_zones;
+	}
+	return cx;
+}
+
+/* Bind the member's calendar; 1 when it changed (cal_bind() re-plans). */
+static int
+cal_bind(struct worker *w)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	char err[256] = "";
+	int changed;
+
+	changed = firing_bind(&w->fire, &cx, w->crew, w->m, now_ms(w), err,
+	    sizeof(err));
+	if (err[0])
+		log_warnx("agent=%s event=zone-error msg=%s", w->name,
+		    log_qv(err));
+	return changed;
+}
+
+/*
+ * Arm the timer for the member's next fire on the wall clock: a due
+ * fire (a catch-up, after BOOT-GRACE at boot) at once, else the next
+ * one, with the missed ones recorded on the way. In a pause the timer
+ * still wakes at each fire, which is recorded as missed.
+ */
+static void
+cal_arm(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	struct fire_plan p;
+	int paused = pause_active(&w->pause, now);
+	int64_t due;
+
+	if (paused)
+		w->retry_next = 0;
+	w->missed += firing_plan(&w->fire, &cx, now, paused, &p);
+	w->fire.armed_base_ms = FIRE_NONE;
+	if (p.run_base_ms != FIRE_NONE) {
+		due = p.run_at_ms;
+		if (!p.catch_up)
+			w->fire.armed_base_ms = p.run_base_ms;
+		else if (p.next_due_ms < due) {
+			/* The next fire comes before BOOT-GRACE ends. */
+			due = p.next_due_ms;
+			w->fire.armed_base_ms = p.next_base_ms;
+		}
+	} else if (p.next_base_ms != FIRE_NONE) {
+		due = p.next_due_ms;
+		w->fire.armed_base_ms = p.next_base_ms;
+	} else {
+		/* A one-shot timestamp that has fired: nothing more. */
+		uv_timer_stop(&w->timer);
+		w->next_tick_ms = 0;
+		return;
+	}
+	w->next_tick_ms = due;
+	w->regular_due_ms = w->next_tick_ms;
+	/* Health's gap (status.h) before the first fire: until it. */
+	if (w->gap_ms <= 0)
+		w->gap_ms = due > now ? due - now : 1;
+	uv_update_time(w->env->loop);	/* timers count from now */
+	uv_timer_start(&w->timer, timer_cb, due > now ? (uint64_t)(due -
+	    now) : 0, 0);
+}
+
+/* The timer fired: take the fire that is due now, if one is (1). */
+static int
+cal_take(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	struct fire_plan p;
+
+	w->missed += firing_plan(&w->fire, &cx, now, 0, &p);
+	if (p.run_base_ms == FIRE_NONE || p.run_at_ms > now)
+		return 0;
+	firing_take(&w->fire, &cx, &p);
+	w->gap_ms = p.next_due_ms != FIRE_NONE ? p.next_due_ms -
+	    p.run_due_ms : 0;
+	return 1;
+}
+
+/* After a tick: the regular tick is the next fire (a retry's bound). */
+static void
+cal_regular_due(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	int64_t due = firing_next_due(&w->fire, &cx, now);
+
+	w->regular_due_ms = due == FIRE_NONE ? INT64_MAX / 4 : due;
+}
+
+void
+worker_clock_set(struct worker *w)
+{
+	if (!w->fire.on || w->busy || w->removed || w->stopped ||
+	    w->env->oneshot || w->retry_next > 0)
+		return;
+	arm(w, now_ms(w));
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+int
+worker_agenda_src(struct worker *w, struct agenda_src *a)
+{
+	struct sched_params p;
+	int64_t now = now_ms(w);
+
+	memset(a, 0, sizeof(*a));
+	if (w->m == NULL || w->removed)
+		return 0;
+	a->name = w->name;
+	a->paused = pause_active(&w->pause, now);
+	a->paused_until_ms = w->pause.until_ms;
+	if (w->fire.on) {
+		struct firing_ctx cx = cal_ctx(w);
+
+		a->calendar = 1;
+		a->schedule = w->m->schedule;
+		a->sched = &w->fire.sched;
+		a->zone = w->fire.zone;
+		a->jitter_ms = w->fire.jitter_ms;
+		(void)firing_next_due(&w->fire, &cx, now);	/* loads it */
+		a->cursor_ms = w->fire.cursor_ms;
+		/* The armed fire, unless it is a retry's or a pause's. */
+		a->next_ms = w->retry_next == 0 && !w->busy ? w->next_tick_ms :
+		    0;
+		return 1;
+	}
+	p = params_of(w);
+	a->base_ms = sched_base(&p);
+	if (w->m->continuous)
+		snprintf(w->agenda_text, sizeof(w->agenda_text), "continuous");
+	else
+		dur_format(w->m->interval_ms, w->agenda_text,
+		    sizeof(w->agenda_text));
+	a->schedule = w->agenda_text;
+	a->next_ms = w->regular_due_ms > 0 ? w->regular_due_ms :
+	    w->next_tick_ms;
+	if (w->busy)
+		a->next_ms = 0;
+	return 1;
 }
 
 /* ---- live telemetry ---- */
@@ -583,6 +816,21 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 	struct worker_watch *ww, *next;
 
 	(void)c;
+	if (strcmp(kind, EVENT_REASON) == 0 ||
+	    strcmp(kind, EVENT_REASON_LOG) == 0) {
+		/* Said once, in the error and run-once's last line. */
+		free(w->said);
+		w->said = xstrdup(text);
+		w->said_log = strcmp(kind, EVENT_REASON_LOG) == 0;
+		return;
+	}
+	if (strcmp(kind, EVENT_STEP_BEGIN) == 0) {
+		free(w->step_now);
+		w->step_now = xstrdup(text);
+		w->step_log_at = w->logseen;
+		runlive_step_begin(w->env->live, w->run_id, text);
+	} else if (strcmp(kind, EVENT_STEP_END) == 0)
+		runlive_step_end(w->env->live, w->run_id, text);
 	if (strcmp(kind, EVENT_STEP_BEGIN) == 0 ||
 	    strcmp(kind, EVENT_STEP) == 0) {
 		push_step(w, text);
@@ -600,6 +848,146 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		free(t);
 	}
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+/* ---- the run's log ---- */
+
+/*
+ * SPEC §6: the run's standard error is its log. Kept with the run (the
+ * capture's head and tail, child.h), and each line, redacted and made
+ * one clean line, goes to keeper's own log tagged agent= and run= and
+ * to whoever watches the tick (run-once) as a "log" line. Live, that is
+ * the first LOG_LIVE_MAX bytes; past them the lines wait for the run's
+ * end and only the kept tail follows a marker of what was skipped, so
+ * keeper's log and the watcher see what history keeps, and an agent
+ * printing gigabytes costs neither memory nor a flood.
+ */
+#define LOG_LIVE_MAX	CHILD_HEAD
+#define LOG_LINE_MAX	4096	/* longer lines are cut here */
+
+static void
+log_emit(struct worker *w, const char *p, size_t n)
+{
+	struct worker_watch *ww, *next;
+	char *clean, *red;
+
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	clean = utf8_clean(p, n, UTF8_ONELINE, NULL);
+	red = scrub(w, clean);
+	free(clean);
+	/* Run-once in this process prints the lines itself: once is
+	 * enough on one terminal. */
+	if (!w->env->oneshot)
+		log_info("agent=%s run=%s event=log msg=%s", w->name,
+		    w->run_id, log_qv(red));
+	for (ww = w->watchers; ww; ww = next) {
+		next = ww->next;
+		ww->on_line(ww, "log", red);
+	}
+	runlive_log(w->env->live, w->run_id, red);
+	free(red);
+}
+
+/* Split p[0..n) into lines, emitting each one completed. */
+static void
+log_feed(struct worker *w, const char *p, size_t n)
+{
+	const char *nl;
+	size_t take;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		take = nl ? (size_t)(nl - p) : n;
+		if (!w->logdrop) {
+			size_t room = LOG_LINE_MAX - w->logline.len;
+
+			sb_add(&w->logline, p, take < room ? take : room);
+			if (take >= room && nl == NULL)
+				w->logdrop = 1;
+		}
+		if (nl == NULL)
+			return;
+		log_emit(w, w->logline.buf ? w->logline.buf : "",
+		    w->logline.len);
+		sb_reset(&w->logline);
+		w->logdrop = 0;
+		p = nl + 1;
+		n -= take + 1;
+	}
+}
+
+static void
+log_flush(struct worker *w)
+{
+	if (w->logline.len > 0)
+		log_emit(w, w->logline.buf, w->logline.len);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+}
+
+static void
+child_log(struct child *c, const char *p, size_t n, uint64_t off, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	w->logseen = off + n;
+	if (off >= LOG_LIVE_MAX)
+		return;
+	if (n > LOG_LIVE_MAX - off)
+		n = (size_t)(LOG_LIVE_MAX - off);
+	log_feed(w, p, n);
+}
+
+/* The run is over: the rest of what was kept of its log (text, the
+ * capture's), after a marker when the middle was skipped. */
+static void
+log_finish(struct worker *w, const struct child_capture *cap,
+    const char *text, size_t textlen)
+{
+	size_t taillen = cap->twrapped ? CHILD_TAIL : cap->tpos;
+	uint64_t from = cap->total - taillen;
+	char *m;
+
+	if (cap->total > LOG_LIVE_MAX && cap->tail != NULL) {
+		if (from > LOG_LIVE_MAX) {
+			log_flush(w);
+			m = xasprintf("[... %llu bytes skipped ...]",
+			    (unsigned long long)(from - LOG_LIVE_MAX));
+			log_emit(w, m, strlen(m));
+			free(m);
+		} else
+			from = LOG_LIVE_MAX;
+		log_feed(w, text + textlen - (size_t)(cap->total - from),
+		    (size_t)(cap->total - from));
+	}
+	log_flush(w);
+}
+
+/* Why the run that just ended was not done, in words (reason.h). */
+static char *
+run_reason(struct worker *w, const struct child_result *res,
+    const char *log, size_t loglen)
+{
+	struct reason_in in = { 0 };
+	size_t taillen = res->err.twrapped ? CHILD_TAIL : res->err.tpos;
+	char *line, *text;
+
+	line = reason_last_line(log, loglen, reason_log_from(w->step_log_at,
+	    res->err.total, loglen, taillen));
+	in.outcome = w->outcome;
+	in.step = w->step_now;
+	in.said = w->said;
+	in.said_log = w->said_log;
+	in.line = line;
+	in.exited = res->exited;
+	in.exit_code = res->exit_code;
+	in.term_signal = res->term_signal;
+	in.timeout_ms = w->timeout_ms;
+	text = reason_text(&in);
+	free(line);
+	return text;
 }
 
 /* ---- the tick ---- */
@@ -622,6 +1010,17 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	}
 	if (strcmp(trigger, "schedule") == 0 && w->retry_next > 0)
 		trigger = "retry";
+	else if (w->fire.on && strcmp(trigger, "schedule") == 0) {
+		/* The wall clock decides (a timer early because the clock
+		 * was set back only re-arms). */
+		if (!cal_take(w, now)) {
+			arm(w, now);
+			w->env->changed(w, WORKER_CHANGED, w->env->arg);
+			return 1;
+		}
+		if (w->fire.run_catch_up)
+			trigger = "catch-up";
+	}
 	w->retries_made = strcmp(trigger, "retry") == 0 ? w->retry_next : 0;
 	w->retry_next = 0;
 	w->budget_tripped = 0;
@@ -632,6 +1031,9 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	 * now. */
 	w->scheduled_ms = strcmp(trigger, "run-once") != 0 && w->next_tick_ms ?
 	    w->next_tick_ms : w->tick_ms;
+	if (w->fire.on && (strcmp(trigger, "schedule") == 0 ||
+	    strcmp(trigger, "catch-up") == 0))
+		w->scheduled_ms = w->fire.run_due_ms;
 	uv_timer_stop(&w->timer);
 	w->next_tick_ms = 0;
 	if (ww) {
@@ -644,6 +1046,15 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	w->started_ms = w->duration_ms = w->output_bytes = 0;
 	w->tok_p = w->tok_c = -1;
 	sb_reset(&w->steprec);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+	w->logseen = w->step_log_at = 0;
+	free(w->step_now);
+	w->step_now = NULL;
+	free(w->said);
+	w->said = NULL;
+	w->said_log = 0;
+	w->ended_ms = w->committed_ms = 0;
 
 	stage_last_run(w);
 	if (stage_reload(w) == -1) {
@@ -817,16 +1228,37 @@ direct_out(struct child *c, const char *buf, size_t len, void *arg)
 	struct worker *w = arg;
 
 	(void)c;
+	direct_begun(w);
 	telescan_feed(&w->scan, buf, len, direct_scanned, w);
 }
 
+/* The step's begin, once: at the spawn, or before the first output
+ * when that is read first (the spawn is learnt of on the loop later). */
 static void
 direct_begun(struct worker *w)
 {
 	size_t len = strlen(w->direct_name);
 
+	if (w->direct_began)
+		return;
+	w->direct_began = 1;
+
 	direct_event(w, EVENT_STEP_BEGIN, w->direct_name,
 	    len > 1024 ? 1024 : len);
+}
+
+static void
+direct_reason(struct worker *w, const char *fmt, ...)
+{
+	char why[256], *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	text = xasprintf("%s: %s", w->direct_name, why);
+	direct_event(w, EVENT_REASON_LOG, text, strlen(text));
+	free(text);
 }
 
 /* The run is over: the last line scanned, the exit as the interpreter
@@ -844,6 +1276,13 @@ direct_ended(struct worker *w, struct child_result *res)
 	telescan_release(&w->scan);
 	if (res->spawn_error || res->killed)
 		return;
+	/* The interpreter's words for a failed shell step (shstep.c),
+	 * unless the trampoline said why already (it could not exec). */
+	if (w->said == NULL && !res->exited && res->term_signal > 0)
+		direct_reason(w, "killed by signal %d (%s)", res->term_signal,
+		    strsignal(res->term_signal));
+	else if (w->said == NULL && res->exited && res->exit_code != 0)
+		direct_reason(w, "exit status %d", res->exit_code);
 	if (!res->exited && res->term_signal > 0) {
 		res->exited = 1;
 		res->exit_code = 128 + res->term_signal;
@@ -1058,6 +1497,7 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 
 	(void)c;
 	w->started_ms = w->run_started_ms = at;
+	runlive_begin(w->env->live, w->run_id);
 	if (w->env->store && w->row_id > 0)
 		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
@@ -1140,11 +1580,12 @@ stage_run(struct worker *w)
 {
 	struct child_opts o;
 	struct child_cbs cb = { child_spawned, on_event, child_exited, NULL,
-	    w };
+	    w, child_log };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
 	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
+	w->direct_began = 0;
 	if (w->direct_run) {
 		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
 		cb.on_out = direct_out;
@@ -1205,6 +1646,7 @@ stage_run(struct worker *w)
 static void
 stage_outcome(struct worker *w, const struct child_result *res)
 {
+	size_t tlen;
 	char *t;
 
 	w->outcome = child_outcome(res);
@@ -1213,24 +1655,30 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->output_bytes = (int64_t)res->out.total;
 	w->tok_p = res->tokens_prompt;
 	w->tok_c = res->tokens_completion;
-	t = child_capture_text(&res->out);
+	t = child_capture_textn(&res->out, &tlen);
 	free(w->result);
-	w->result = scrub(w, t);
+	w->result = redact_apply(w->rd, t, tlen, &w->result_len);
 	free(t);
-	t = child_capture_text(&res->err);
+	t = child_capture_textn(&res->err, &tlen);
 	free(w->log);
-	w->log = scrub(w, t);
-	free(t);
+	w->log = scrub_log(w, t, tlen);
+	log_finish(w, &res->err, t, tlen);
+	/* SPEC §6: ended is when the process exited, and the duration is
+	 * the span history shows (a fake runner reports no exit time). */
+	w->ended_ms = res->exited_at_ms ? res->exited_at_ms : now_ms(w);
+	if (w->started_ms != 0 && w->ended_ms >= w->started_ms)
+		w->duration_ms = w->ended_ms - w->started_ms;
 	if (res->spawn_error) {
 		w->error = spawn_error(w, res->spawn_error);
 		w->started_ms = 0;
-	} else if (w->outcome == OUTCOME_KILLED)
-		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
-		    w->timeout_ms);
-	else if (w->outcome == OUTCOME_FAILED)
-		w->error = res->exited ? xasprintf("exit status %d",
-		    res->exit_code) : xasprintf("killed by signal %d",
-		    res->term_signal);
+	} else if (w->outcome == OUTCOME_KILLED ||
+	    w->outcome == OUTCOME_FAILED) {
+		char *why = run_reason(w, res, t, tlen);
+
+		w->error = scrub(w, why);
+		free(why);
+	}
+	free(t);
 	runner(w)->free(w->child);
 	w->child = NULL;
 	/* The slot comes back as soon as the run is over, whatever it was. */
@@ -1337,6 +1785,9 @@ commit_done(struct gitq_job *j, void *arg)
 	struct worker *w = arg;
 
 	w->gj = NULL;
+	/* The commit's own time: ended is the run's (SPEC §6). */
+	if (j->rc == 0 && j->res.status != REPO_NO_CHANGE)
+		w->committed_ms = now_ms(w);
 	if (j->rc == 0 && j->res.status == REPO_KEPT) {
 		set_git_note(w, xstrdup(j->res.note));
 	} else if (j->rc != 0) {
@@ -1456,6 +1907,8 @@ tick_finish(struct worker *w, enum outcome o)
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	keep_last(w);
 	stage_record(w);
+	/* The row has it all now: /_runs/ID reads it from history. */
+	runlive_end(w->env->live, w->run_id);
 	/* The run's tokens are in the history now: a spent budget pauses
 	 * the member before its next tick is armed. */
 	if (w->started_ms != 0)
@@ -1482,7 +1935,9 @@ keep_last(struct worker *w)
 	w->last.outcome = w->outcome;
 	w->last.scheduled_ms = w->scheduled_ms;
 	w->last.started_ms = w->started_ms;
-	w->last.ended_ms = now_ms(w);
+	/* A run ended when its process did; a tick without one now. */
+	w->last.ended_ms = w->started_ms && w->ended_ms ? w->ended_ms :
+	    now_ms(w);
 	w->last.duration_ms = w->duration_ms;
 	w->last.tok_p = w->tok_p;
 	w->last.tok_c = w->tok_c;
@@ -1540,6 +1995,8 @@ stage_persist(struct worker *w)
 	free(p);
 }
 
+#define OUTPUT_HEAD_MAX	4096	/* bytes of the result history keeps */
+
 static void
 stage_record(struct worker *w)
 {
@@ -1557,11 +2014,18 @@ stage_record(struct worker *w)
 	r.exit_code = w->exit_code;
 	r.output_bytes = w->output_bytes;
 	if (w->result) {
-		size_t n = strlen(w->result);
+		/* By length: NUL bytes are output too (SPEC §8). */
+		size_t n = w->started_ms ? w->result_len : strlen(w->result);
 
-		head = xstrndup(w->result, n < 4096 ? n : 4096);
+		n = utf8_cut(w->result, n, OUTPUT_HEAD_MAX);
+		head = xmalloc(n + 1);
+		memcpy(head, w->result, n);
+		head[n] = '\0';
 		r.output_head = head;
+		r.output_head_len = n;
 	}
+	r.log = w->log;
+	r.committed_ms = w->committed_ms;
 	r.commit_id = w->commit_id;
 	r.git = w->git_note;
 	r.error = w->error;
@@ -1690,6 +2154,8 @@ stage_schedule(struct worker *w)
 			w->regular_due_ms = sched_next_due(&p, w->scheduled_ms,
 			    now, delay);
 		}
+		if (w->fire.on)	/* NO-WORK backoff never moves a fire */
+			cal_regular_due(w, now);
 		rp.max = w->m->retry;
 		rp.delay_ms = w->m->retry_delay_ms;
 		/* From when the row says the run ended (keep_last()). */
@@ -1745,6 +2211,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
+	s->calendar = w->fire.on && w->m ? w->m->schedule : NULL;
 	s->paused = pause_active(&w->pause, now_ms(w));
 	if (s->paused) {
 		s->paused_until_ms = w->pause.until_ms;

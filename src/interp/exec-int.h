@@ -50,11 +50,20 @@ struct run {
 	char			*err;
 	size_t			 errlen;
 	int			 code;		/* failed step's exit status */
+	/* The failure in the words history keeps (SPEC §6): "STEP: WHY",
+	 * sent as a reason event; why_log when the daemon should add the
+	 * step's last log line (it has the log, we do not). */
+	char			 why[1024];
+	int			 why_log;
 };
 
 /* interp.c: the run's one-line error, in r->err. */
 void	 exec__seterr(struct run *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* interp.c: the failed step's reason, "NAME: " and fmt, in r->why. */
+void	 exec__setwhy(struct run *, size_t i, int log, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
 
 /* telemetry.c: events (redacted) to the event fd, or for people to
  * stderr; and the ::step:: / ::thought:: scan of a step's output. */

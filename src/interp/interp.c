@@ -38,6 +38,47 @@ exec__seterr(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+exec__setwhy(struct run *r, size_t i, int log, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(r->why, sizeof(r->why), "%s: ", r->def->steps[i].name);
+	if (n < 0 || (size_t)n >= sizeof(r->why))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(r->why + n, sizeof(r->why) - (size_t)n, fmt, ap);
+	va_end(ap);
+	r->why_log = log;
+}
+
+/*
+ * The reason event for a failed run: the step's own words when it set
+ * them, else its error with the step named once (errors often start
+ * with `step "NAME": `, which the name in front makes redundant).
+ */
+static void
+send_reason(struct run *r, size_t i)
+{
+	char pre[NAME_MAX_EVENT + 16];
+	const char *e = r->err;
+
+	if (r->o->event_fd < 0)
+		return;
+	if (r->why[0] == '\0' && i < r->def->nsteps) {
+		snprintf(pre, sizeof(pre), "step \"%s\": ",
+		    r->def->steps[i].name);
+		if (strncmp(e, pre, strlen(pre)) == 0)
+			e += strlen(pre);
+		exec__setwhy(r, i, 0, "%s", e[0] ? e : "failed");
+	}
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof(r->why), "%s", e[0] ? e : "failed");
+	exec__emit(r, r->why_log ? EVENT_REASON_LOG : EVENT_REASON, r->why,
+	    strlen(r->why));
+}
+
 static void
 sigchld_handler(int sig)
 {
@@ -204,6 +245,8 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 			    strerror(errno));
 		ret = EXEC_FAILED;
 	}
+	if (ret == EXEC_FAILED)
+		send_reason(&r, r.nran > 0 ? r.nran - 1 : def->nsteps);
 	if (opts->exit_code != NULL)
 		*opts->exit_code = ret == EXEC_FAILED ? (r.code > 0 ? r.code :
 		    1) : 0;

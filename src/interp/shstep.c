@@ -267,6 +267,7 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 		exec__scan_flush(r);
 		exec__seterr(r, "step \"%s\" timed out after %s and was killed",
 		    s->name, dur_format(s->timeout_ms, dbuf, sizeof(dbuf)));
+		exec__setwhy(r, i, 1, "killed at its %s :timeout", dbuf);
 		ret = ST_KILLED;
 		r->code = 124;
 		goto done;
@@ -279,10 +280,13 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	else if (WIFEXITED(st)) {
 		exec__seterr(r, "step \"%s\" exited with status %d", s->name,
 		    WEXITSTATUS(st));
+		exec__setwhy(r, i, 1, "exit status %d", WEXITSTATUS(st));
 		r->code = WEXITSTATUS(st);
 	} else if (WIFSIGNALED(st)) {
 		exec__seterr(r, "step \"%s\" was killed by signal %d (%s)",
 		    s->name, WTERMSIG(st), strsignal(WTERMSIG(st)));
+		exec__setwhy(r, i, 1, "killed by signal %d (%s)",
+		    WTERMSIG(st), strsignal(WTERMSIG(st)));
 		r->code = 128 + WTERMSIG(st);
 	}
 done:

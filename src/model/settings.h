@@ -22,6 +22,9 @@ struct settings {
 	char	*home;			/* HOME */
 	char	*tmpdir;		/* TMPDIR */
 	char	*path;			/* PATH */
+	/* TZ, the machine's zone for calendar members (SPEC §5a): unlike
+	 * the rest, an empty TZ is kept as "" (it means UTC), NULL unset. */
+	char	*tz;
 
 	/* Git (SPEC §7). */
 	int	 gitops;		/* KEEPER_GITOPS=1 (or WB_GITOPS=1) */

@@ -174,6 +174,12 @@ cap_add(struct child_capture *c, const char *p, size_t n)
 char *
 child_capture_text(const struct child_capture *c)
 {
+	return child_capture_textn(c, NULL);
+}
+
+char *
+child_capture_textn(const struct child_capture *c, size_t *len)
+{
 	struct sb sb = { 0 };
 	uint64_t kept;
 
@@ -187,6 +193,8 @@ child_capture_text(const struct child_capture *c)
 			sb_add(&sb, c->tail + c->tpos, CHILD_TAIL - c->tpos);
 		sb_add(&sb, c->tail, c->tpos);
 	}
+	if (len != NULL)
+		*len = sb.len;
 	return sb_detach(&sb);
 }
 
@@ -525,6 +533,16 @@ on_line(const char *kind, const char *text, void *arg)
 		c->cbs.on_event(c, kind, text, c->cbs.arg);
 }
 
+/* The run's standard error is its log (SPEC §6): kept bounded here,
+ * and handed to the owner as it comes (live view, keeper's own log). */
+static void
+log_read(struct child *c, const char *p, size_t n)
+{
+	if (c->cbs.on_log)
+		c->cbs.on_log(c, p, n, c->res.err.total, c->cbs.arg);
+	cap_add(&c->res.err, p, n);
+}
+
 static void
 alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -547,7 +565,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 				    c->cbs.arg);
 		}
 		else if (i == P_ERR)
-			cap_add(&c->res.err, buf->base, (size_t)n);
+			log_read(c, buf->base, (size_t)n);
 		else
 			event_feed(&c->ev, buf->base, (size_t)n, on_line, c);
 		return;
@@ -583,6 +601,7 @@ exit_cb(uv_poll_t *p, int status, int events)
 		return;		/* not yet */
 	live_del(c);
 	c->exited = 1;
+	c->res.exited_at_ms = util_now_ms();	/* ended (SPEC §6) */
 	c->res.exited = si.si_code == CLD_EXITED;
 	c->res.exit_code = si.si_code == CLD_EXITED ? si.si_status : 0;
 	c->res.term_signal = si.si_code == CLD_EXITED ? 0 : si.si_status;

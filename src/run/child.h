@@ -58,6 +58,8 @@ struct child_result {
 	int		 killed;	/* keeper killed it (child_kill(), the
 					   deadline included) */
 	int64_t		 duration_ms;
+	int64_t		 exited_at_ms;	/* unix ms when it was reaped; 0 never
+					   started */
 	struct child_capture out, err;
 	long		 tokens_prompt, tokens_completion;	/* -1 none */
 	int		 spawn_error;	/* errno when it never started */
@@ -92,15 +94,12 @@ struct child_cbs {
 	void	(*on_out)(struct child *, const char *buf, size_t len,
 		    void *arg);
 	void	*arg;
+	/* Optional: each piece of the run's standard error (its log) as it
+	 * is read, at offset bytes into the stream, before it is kept. */
+	void	(*on_log)(struct child *, const char *buf, size_t len,
+		    uint64_t offset, void *arg);
 };
 
-/*
- * Runs forked by a `FILE --zygote` (zygote.h) on this loop, asked without
- * waiting. A zygote that dies is started again for a later run, at most
- * once a second; runs it had not answered fail to start (it may have
- * forked one, which must not run twice). NULL when the zygote cannot
- * start (logged): spawn every run instead.
- */
 /*
  * Make this process a child subreaper and start killing and reaping the
  * orphans runs leave (child.c): call once, on the loop that starts runs,
@@ -111,6 +110,13 @@ struct child_cbs {
 int	 child_reaper_start(uv_loop_t *);
 void	 child_reaper_stop(void);
 
+/*
+ * Runs forked by a `FILE --zygote` (zygote.h) on this loop, asked without
+ * waiting. A zygote that dies is started again for a later run, at most
+ * once a second; runs it had not answered fail to start (it may have
+ * forked one, which must not run twice). NULL when the zygote cannot
+ * start (logged): spawn every run instead.
+ */
 struct child_spawner *child_spawner_new(uv_loop_t *, const char *file);
 /* Ends the zygote; the memory goes once the loop has closed the poll. */
 void	 child_spawner_free(struct child_spawner *);
@@ -129,6 +135,8 @@ void	 child_free(struct child *);
 /* The captured stream as text: head, and when it overflowed a marker and
  * the tail. Caller frees. */
 char	*child_capture_text(const struct child_capture *);
+/* The same, with its length in *len (the text may hold NUL bytes). */
+char	*child_capture_textn(const struct child_capture *, size_t *len);
 /* SPEC §6 outcome from the exit status and the result text (NO-WORK:
  * nowork.h). */
 enum outcome child_outcome(const struct child_result *);

@@ -107,7 +107,7 @@ render_publish(struct render *p, const struct agent_status *as, size_t n,
     const struct status_crew *c, const struct render_more *more, int64_t now)
 {
 	json_t *act, *health, *changes;
-	struct sb key = { 0 }, mb = { 0 };
+	struct sb key = { 0 };
 	struct snapshot *snap;
 	char *ak, *ab, *hb, *cb;
 	size_t akl, al, hl, cl;
@@ -143,15 +143,16 @@ render_publish(struct render *p, const struct agent_status *as, size_t n,
 	cb = status_dump(changes, &cl);
 	snap = snapshot_new(ab, al, hb, hl, code, cb, cl);
 	if (more != NULL) {
-		size_t ml;
-
-		/* Names and numbers only: nothing in it to redact. */
+		/* Names and numbers only: nothing in them to redact. */
 		if (more->metrics != NULL && more->crew != NULL)
-			metrics_render(&mb, more->metrics, n, more->crew);
-		ml = mb.len;
-		snapshot_set_more(snap, sb_detach(&mb), ml, more->timeline ?
+			snapshot_set_series(snap, more->metrics, n,
+			    more->crew);
+		snapshot_set_more(snap, NULL, 0, more->timeline ?
 		    memdup(more->timeline, more->timeline_len) : NULL,
 		    more->timeline_len);
+		if (more->agenda != NULL)
+			snapshot_set_agenda(snap, memdup(more->agenda,
+			    more->agenda_len), more->agenda_len);
 	}
 	snapshot_publish(p->store, snap);
 	rc = 1;

@@ -45,9 +45,11 @@ snapshot_new(char *activity, size_t activity_len, char *health,
 	s->health_code = health_code;
 	s->changes = body_or_empty(changes, &changes_len);
 	s->changes_len = changes_len;
-	s->metrics = xstrdup("");
+	pthread_mutex_init(&s->mu, NULL);
 	s->timeline = xstrdup("{}");
 	s->timeline_len = 2;
+	s->agenda = xstrdup("[]");
+	s->agenda_len = 2;
 	atomic_init(&s->refs, 1);
 	return s;
 }
@@ -63,7 +65,11 @@ snapshot_release(struct snapshot *s)
 	free(s->health);
 	free(s->changes);
 	free(s->metrics);
+	free(s->ma);
+	free(s->ma_names);
+	pthread_mutex_destroy(&s->mu);
 	free(s->timeline);
+	free(s->agenda);
 	free(s);
 }
 
@@ -81,6 +87,60 @@ snapshot_set_more(struct snapshot *s, char *metrics, size_t metrics_len,
 		s->timeline = timeline;
 		s->timeline_len = timeline_len;
 	}
+}
+
+void
+snapshot_set_series(struct snapshot *s, const struct metrics_agent *ma,
+    size_t n, const struct metrics_crew *mc)
+{
+	size_t names = 0, off = 0;
+
+	s->ma = xreallocarray(NULL, n ? n : 1, sizeof(*s->ma));
+	memcpy(s->ma, ma, n * sizeof(*ma));
+	for (size_t i = 0; i < n; i++)
+		names += strlen(ma[i].name) + 1;
+	s->ma_names = xmalloc(names ? names : 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(ma[i].name) + 1;
+
+		memcpy(s->ma_names + off, ma[i].name, l);
+		s->ma[i].name = s->ma_names + off;
+		off += l;
+	}
+	s->nma = n;
+	s->mc = *mc;
+}
+
+const char *
+snapshot_metrics(struct snapshot *s, size_t *len)
+{
+	struct sb b = { 0 };
+
+	pthread_mutex_lock(&s->mu);
+	if (s->metrics == NULL) {
+		if (s->ma != NULL)
+			metrics_render(&b, s->ma, s->nma, &s->mc);
+		s->metrics_len = b.len;
+		s->metrics = b.buf ? sb_detach(&b) : xstrdup("");
+		/* The text serves every later reader; the series are done. */
+		free(s->ma);
+		free(s->ma_names);
+		s->ma = NULL;
+		s->ma_names = NULL;
+	}
+	*len = s->metrics_len;
+	pthread_mutex_unlock(&s->mu);
+	return s->metrics;
+}
+
+void
+snapshot_set_agenda(struct snapshot *s, char *agenda, size_t agenda_len)
+{
+	if (agenda == NULL)
+		return;
+	free(s->agenda);
+	s->agenda = agenda;
+	s->agenda_len = agenda_len;
 }
 
 struct snapshot_store *

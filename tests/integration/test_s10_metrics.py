@@ -116,6 +116,14 @@ def test_live_scrape_every_series_from_boot(crew):
                   label(agent=agent))] > time.time() + 3000
     assert s[("keeper_gate_slots", frozenset())] == 2
     assert s[("keeper_active", frozenset())] == 1
+    # The build named as `keeper --version` names it: VERSION's number
+    # and the commit, never "unknown".
+    version = subprocess.run([KEEPER, "--version"], capture_output=True,
+                             text=True, check=True).stdout.split()[1]
+    with open(os.path.join(os.path.dirname(__file__), "..", "..",
+                           "VERSION")) as f:
+        assert version.startswith(f.read().strip())
+    assert s[("keeper_build_info", label(version=version))] == 1
     # No label but the bounded ones.
     names = {k for key in s for k, _ in key[1]}
     assert names <= {"agent", "outcome", "trigger", "le", "health", "kind",

@@ -154,15 +154,25 @@ test_more_bodies(void **state)
 	    .boot_ms = NOW };
 	struct render_more more = { &ma, &mc, "{\"agents\":{}}", 13, 1 };
 	struct snapshot *s;
+	const char *m;
+	size_t len;
 
 	(void)state;
 	ma.runs[OUTCOME_DONE] = 3;
 	assert_int_equal(render_publish(p, &a, 1, &crew, &more, NOW), 1);
+	/* The series were copied: what the caller changes after the publish
+	 * is not what the snapshot renders. */
+	ma.runs[OUTCOME_DONE] = 9;
+	ma.name = "changed";
 	s = snapshot_acquire(st);
-	assert_non_null(strstr(s->metrics, "\nkeeper_runs_total{agent=\"desk\","
+	m = snapshot_metrics(s, &len);
+	assert_non_null(strstr(m, "\nkeeper_runs_total{agent=\"desk\","
 	    "outcome=\"done\"} 3\n"));
-	assert_non_null(strstr(s->metrics, "\nkeeper_active 1\n"));
-	assert_int_equal(s->metrics_len, strlen(s->metrics));
+	assert_non_null(strstr(m, "\nkeeper_active 1\n"));
+	assert_int_equal(len, strlen(m));
+	/* Rendered once: a second reader gets the same text. */
+	assert_ptr_equal(snapshot_metrics(s, &len), m);
+	ma.name = "desk";
 	assert_string_equal(s->timeline, "{\"agents\":{}}");
 	snapshot_release(s);
 	assert_int_equal(render_publish(p, &a, 1, &crew, &more, NOW + 10), 0);
@@ -170,7 +180,8 @@ test_more_bodies(void **state)
 	more.version = 2;
 	assert_int_equal(render_publish(p, &a, 1, &crew, &more, NOW + 20), 1);
 	s = snapshot_acquire(st);
-	assert_non_null(strstr(s->metrics, "outcome=\"done\"} 4\n"));
+	assert_non_null(strstr(snapshot_metrics(s, &len),
+	    "outcome=\"done\"} 4\n"));
 	snapshot_release(s);
 	render_free(p);
 	snapshot_store_free(st);
