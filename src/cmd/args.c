@@ -16,7 +16,7 @@
 
 enum { O_CREW = 256, O_DEF, O_LIFECYCLE, O_INTERVAL, O_TIMEOUT, O_REPO,
 	O_DATA, O_LISTEN, O_JSON, O_LIMIT, O_HELP, O_BOOT_GRACE, O_FOR,
-	O_WHY, O_RUN, O_HOURS };
+	O_WHY, O_RUN, O_HOURS, O_LEASE };
 
 static const struct option longopts[] = {
 	{ "crew", required_argument, NULL, O_CREW },
@@ -35,6 +35,7 @@ static const struct option longopts[] = {
 	{ "why", required_argument, NULL, O_WHY },
 	{ "run", required_argument, NULL, O_RUN },
 	{ "hours", required_argument, NULL, O_HOURS },
+	{ "lease", required_argument, NULL, O_LEASE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -94,6 +95,7 @@ args_parse(int argc, char **argv, const char *usage, const char *allowed,
 				return -1;
 			}
 			break;
+		case O_LEASE: a->lease = optarg; break;
 		case O_REPO: a->o.repo = optarg; break;
 		case O_DATA: a->o.data = optarg; break;
 		case O_LISTEN: a->o.listen = optarg; break;

@@ -24,6 +24,7 @@ struct args {
 	const char		*why;		/* pause --why */
 	const char		*run;		/* history --run ID */
 	double			 hours;		/* agenda --hours, default 24 */
+	const char		*lease;		/* run --lease URL[,URL...] */
 };
 
 /* The long options a command takes, as a string of these letters. */
@@ -42,6 +43,7 @@ struct args {
 #define ARG_WHY		"n"
 #define ARG_RUN		"o"
 #define ARG_HOURS	"p"
+#define ARG_LEASE	"q"
 
 /* 0 ok, 1 --help shown, -1 usage error (hint printed). allowed is the set
  * of long options this command takes (ARG_* letters). optind is left

@@ -14,13 +14,14 @@
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "role.h"
 #include "upkeep.h"
 #include "web.h"
 
 static const char usage[] =
     "usage: keeper run (--crew FILE | --def FILE [--lifecycle FILE] "
     "[--interval D] [--timeout D] [--boot-grace D]) [--repo DIR] "
-    "[--data DIR] [--listen ADDR:PORT] [-v]\n";
+    "[--data DIR] [--listen ADDR:PORT] [--lease URL[,URL...]] [-v]\n";
 
 int
 cmd_run(int argc, char **argv, const struct settings *settings)
@@ -28,13 +29,15 @@ cmd_run(int argc, char **argv, const struct settings *settings)
 	struct args a;
 	struct daemon *d;
 	struct upkeep *up;
+	struct role *role = NULL;
 	struct web *web;
+	const char *lease;
 	char err[1024];
 	int rc;
 
 	if ((rc = args_parse(argc, argv, usage, ARG_CREW ARG_DEF ARG_LIFECYCLE
 	    ARG_INTERVAL ARG_TIMEOUT ARG_REPO ARG_DATA ARG_LISTEN
-	    ARG_BOOT_GRACE, &a)) != 0)
+	    ARG_BOOT_GRACE ARG_LEASE, &a)) != 0)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	if (optind != argc) {
 		fprintf(stderr, "keeper: unexpected '%s'\n%s", argv[optind],
@@ -55,12 +58,22 @@ cmd_run(int argc, char **argv, const struct settings *settings)
 		fprintf(stderr, "keeper: %s\n", err);
 		return rc;
 	}
+	/* SPEC §12: with a lease the daemon starts standby, fenced before
+	 * anything can tick. */
+	lease = a.lease ? a.lease : settings->lease;
+	if (lease != NULL && (role = role_new(d, lease, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "keeper: --lease: %s\n", err);
+		daemon_free(d);
+		return EXIT_USAGE;
+	}
 	/* Housekeeping first: the daemon's ready goes to it (READY=1), then
 	 * to the plane (http.addr). */
 	up = upkeep_new(d);
 	if (web_start(d, &web, err, sizeof(err)) != 0) {
 		fprintf(stderr, "keeper: %s\n", err);
 		upkeep_close(up);
+		role_close(role);
 		daemon_free(d);
 		return 1;
 	}
@@ -68,6 +81,7 @@ cmd_run(int argc, char **argv, const struct settings *settings)
 	rc = daemon_serve(d);
 	web_stop(web);		/* their handles close in daemon_free() */
 	upkeep_close(up);
+	role_close(role);	/* resigns: a standby takes over at once */
 	daemon_free(d);
 	return rc;
 }

@@ -364,6 +364,26 @@ crew_json(const struct status_crew *c)
 	return o;
 }
 
+/* SPEC §12, with a lease only: "role", and "active", the active
+ * keeper's identity (null while none is known). */
+static void
+role_json(json_t *o, const struct status_crew *c)
+{
+	json_t *a;
+
+	if (c->role == NULL)
+		return;
+	json_object_set_new(o, "role", json_string(c->role));
+	a = c->active ? json_loads(c->active, 0, NULL) : NULL;
+	json_object_set_new(o, "active", a ? a : json_null());
+}
+
+int
+status_standby(const struct status_crew *c)
+{
+	return c->role != NULL && strcmp(c->role, "standby") == 0;
+}
+
 json_t *
 status_activity(const struct agent_status *as, size_t n,
     const struct status_crew *c, int64_t now)
@@ -377,6 +397,7 @@ status_activity(const struct agent_status *as, size_t n,
 	json_object_set_new(o, "crew", crew_json(c));
 	json_object_set_new(o, "agents", agents);
 	json_object_set_new(o, "wire", wire_json(as, n));
+	role_json(o, c);
 	b = busiest(as, n);
 	json_object_set_new(o, "agent", b >= 0 ?
 	    json_deep_copy(json_array_get(agents, (size_t)b)) : json_null());
@@ -408,6 +429,15 @@ status_health_json(const struct agent_status *as, size_t n,
 	json_t *o = json_object(), *agents = json_object();
 	int ok = all_ok(as, n, c, now);
 
+	/* A standby runs nothing by design: its agents' verdicts are the
+	 * active keeper's to give (SPEC §12). It answers 200, "standby". */
+	if (status_standby(c)) {
+		json_object_set_new(o, "status", json_string("standby"));
+		role_json(o, c);
+		*code = 200;
+		return o;
+	}
+	role_json(o, c);
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(agents, as[i].name, json_string(
 		    status_health_name(status_health(&as[i], now, c->boot_ms,

@@ -94,6 +94,10 @@ struct status_crew {
 					   NULL (a damaged history moved aside) */
 	const char	*history_error;	/* why history writes fail, or NULL */
 	size_t		 history_waiting; /* rows kept to write later */
+	const char	*role;		/* "active" / "standby" with a lease
+					   (SPEC §12), else NULL */
+	const char	*active;	/* the active keeper (JSON text: host,
+					   pid, ...), or NULL */
 };
 
 #define STATUS_WIRE	40	/* lines kept on the merged wire */
@@ -130,6 +134,8 @@ int		 status_paused(const struct agent_status *, int64_t now_ms);
 /* GET /_activity (SPEC §10): {"now","crew","agents","wire","agent"}. */
 json_t		*status_activity(const struct agent_status *, size_t n,
 		    const struct status_crew *, int64_t now_ms);
+/* This keeper is a standby (SPEC §12). */
+int		 status_standby(const struct status_crew *);
 /* GET /_health: {"status":"ok|degraded","agents":{name:verdict}}; *code
  * gets 200 when every agent is ok or paused, else 503. */
 json_t		*status_health_json(const struct agent_status *, size_t n,

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "dur.h"
+#include "fence.h"
 #include "filesig.h"
 #include "fs.h"
 #include "firing.h"
@@ -45,7 +46,7 @@
 #include "util.h"
 #include "worker.h"
 
-#define DAEMON_OBSERVERS	4
+#define DAEMON_OBSERVERS	6
 
 struct observer {
 	daemon_observer_fn	 fn;
@@ -99,9 +100,16 @@ struct daemon {
 	uv_signal_t	 sig_term, sig_int, sig_hup;
 	int		 signals;
 	struct ctl	*ctl;		/* keeper.sock */
+
+	/* SPEC §12 (role.h): the fence, and what status says of the role. */
+	const struct fence *fence;
+	char		*role, *active;
+	daemon_forward_fn forward;
+	void		*forward_arg;
 };
 
 static void	reload(struct daemon *, int force);
+static int	has_worker(const struct daemon *, const struct worker *);
 static void	wal_full(void *);
 
 /* ---- observers ---- */
@@ -203,6 +211,12 @@ daemon_store(struct daemon *d)
 	return d->store;
 }
 
+struct statesync *
+daemon_statesync(struct daemon *d)
+{
+	return d->sync;
+}
+
 struct gate *
 daemon_gate(struct daemon *d)
 {
@@ -238,6 +252,66 @@ daemon_status_crew(const struct daemon *d, struct status_crew *c)
 	c->notice = d->notice;
 	c->history_error = d->store != NULL ? store_write_error(d->store,
 	    &c->history_waiting) : NULL;
+	c->role = d->role;
+	c->active = d->active;
+}
+
+/* ---- the fleet's hooks (SPEC §12) ---- */
+
+void
+daemon_fence(struct daemon *d, const struct fence *f, daemon_forward_fn fwd,
+    void *arg)
+{
+	d->fence = f;
+	d->env.fence = f;
+	/* The keeper that takes over starts from origin's work. */
+	if (f != NULL)
+		d->env.gitops = 1;
+	d->forward = fwd;
+	d->forward_arg = arg;
+	gitq_fence(d->git, f);
+}
+
+void
+daemon_set_role(struct daemon *d, const char *role, const char *active)
+{
+	/* A new role is shown at once: a keeper that just went standby
+	 * must not go on saying it is active. */
+	int moved = (role == NULL) != (d->role == NULL) || (role != NULL &&
+	    strcmp(role, d->role) != 0);
+
+	free(d->role);
+	free(d->active);
+	d->role = role ? xstrdup(role) : NULL;
+	d->active = active ? xstrdup(active) : NULL;
+	emit(d, moved ? DAEMON_FLUSH : DAEMON_CHANGED, NULL);
+}
+
+const struct fence *
+daemon_fence_of(const struct daemon *d)
+{
+	return d->fence;
+}
+
+void
+daemon_standby(struct daemon *d)
+{
+	size_t n = d->nworkers;
+	struct worker **ws;
+
+	/* The array may shrink under us (worker_unqueue() may free a
+	 * removed worker): walk a copy, and skip what is gone. */
+	ws = xcalloc(n + 1, sizeof(*ws));
+	memcpy(ws, d->workers, n * sizeof(*ws));
+	for (size_t i = 0; i < n; i++) {
+		if (!has_worker(d, ws[i]))
+			continue;
+		worker_hold(ws[i]);
+		worker_abort(ws[i]);	/* its work goes to a partial ref */
+		if (has_worker(d, ws[i]))
+			worker_unqueue(ws[i]);
+	}
+	free(ws);
 }
 
 /* ---- the lock and boot recovery ---- */
@@ -411,6 +485,14 @@ daemon_upkeep_store(struct daemon *d)
 
 /* ---- the workers ---- */
 
+/* A standby (or a keeper whose lease may have lapsed) arms and starts
+ * nothing. */
+static int
+holding(const struct daemon *d)
+{
+	return d->fence != NULL && !fence_live(d->fence);
+}
+
 static struct worker *
 find_worker(struct daemon *d, const char *name)
 {
@@ -449,6 +531,10 @@ worker_due(struct worker *w, void *arg)
 void
 daemon_tick_now(struct daemon *d, struct worker *w)
 {
+	if (holding(d)) {	/* armed again when it becomes active */
+		worker_hold(w);
+		return;
+	}
 	reload(d, 0);
 	if (!has_worker(d, w) || worker_removed(w))
 		return;
@@ -565,7 +651,7 @@ apply_crew(struct daemon *d, struct crew *nc, int boot)
 		nw[n] = worker_new(&d->env, nc, m, i, d->redactor);
 		if (d->draining)
 			worker_stop(nw[n]);
-		else if (!d->opts.oneshot && !boot)
+		else if (!d->opts.oneshot && !boot && !holding(d))
 			worker_arm_first(nw[n], now, 0);
 		if (!boot)
 			log_info("agent=%s event=added", m->name);
@@ -1007,6 +1093,13 @@ request_run_once(struct daemon *d, struct ctl_client *c, const char *name)
 		ctl_send_text(c, "keeper is shutting down", EXIT_LOCKED);
 		return;
 	}
+	if (holding(d)) {
+		if (d->forward != NULL)
+			d->forward(d, c, name, d->forward_arg);
+		else
+			ctl_send_text(c, "this keeper is standby", EXIT_LOCKED);
+		return;
+	}
 	reload(d, 0);
 	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
 		s = xasprintf("no agent named '%s' in the crew", name);
@@ -1073,6 +1166,14 @@ request_pause(struct daemon *d, struct ctl_client *c, char *args, int pause)
 		if (end == sp + 1 || for_ms < 0 || (*end != ' ' && *end != '\0'))
 			goto bad;
 		why = *end == ' ' ? end + 1 : end;
+	}
+	/* A standby's pause would be replaced by the crew's state when it
+	 * becomes active: the active keeper's is the one that counts. */
+	if (holding(d)) {
+		ctl_send_text(c, "this keeper is standby: pause and resume on "
+		    "the active keeper (its address is in /_activity)",
+		    EXIT_LOCKED);
+		return;
 	}
 	reload(d, 0);
 	if ((w = find_worker(d, name)) == NULL || worker_removed(w)) {
@@ -1289,7 +1390,7 @@ daemon_serve(struct daemon *d)
 	    sizeof(err))) == NULL)
 		log_warnx("event=control-socket-failed msg=%s", log_qv(err));
 	start_watch(d);
-	for (size_t i = 0; i < d->nworkers; i++)
+	for (size_t i = 0; i < d->nworkers && !holding(d); i++)
 		worker_arm_first(d->workers[i], now, 1);
 	d->clock = clockwatch_start(d->loop, on_clock_set, d);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
@@ -1430,6 +1531,8 @@ daemon_free(struct daemon *d)
 		crew_free(d->crew);
 	free(d->workers);
 	free(d->crew_error);
+	free(d->role);
+	free(d->active);
 	free(d->notice);
 	free(d->manifest);
 	free(d->repo);

@@ -118,6 +118,28 @@ int	 daemon_upkeep_store(struct daemon *);
  * for a change the daemon cannot see, such as housekeeping's counts. */
 void	 daemon_changed(struct daemon *);
 
+/*
+ * The fleet's hooks (SPEC §12, role.h). fence: from now on a tick starts,
+ * a run spawns and a commit is pushed only while f is live, and every
+ * commit goes to origin; a run-once asked while it is not goes to fwd
+ * (NULL: refused), which answers the client (ctl_send_text()). role and
+ * active (JSON of the active keeper, or NULL) are what status shows.
+ * standby: stop every timer, kill the runs in flight (they end killed,
+ * their work on partial refs) and end the ticks waiting at the gate.
+ */
+struct ctl_client;
+typedef void (*daemon_forward_fn)(struct daemon *, struct ctl_client *,
+	    const char *name, void *arg);
+struct fence;
+void	 daemon_fence(struct daemon *, const struct fence *,
+	    daemon_forward_fn fwd, void *arg);
+void	 daemon_set_role(struct daemon *, const char *role,
+	    const char *active);
+void	 daemon_standby(struct daemon *);
+/* The fence installed, or NULL (borrowed). */
+const struct fence *daemon_fence_of(const struct daemon *);
+struct statesync *daemon_statesync(struct daemon *);
+
 /* Accessors. */
 uv_loop_t	*daemon_loop(struct daemon *);
 const char	*daemon_data(const struct daemon *);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fence.h"
 #include "gitq.h"
 #include "util.h"
 
@@ -17,7 +18,14 @@ struct gitq {
 	pthread_mutex_t	 open_mu;	/* guards r: opened on the pool */
 	struct repo	*r;		/* NULL until a job opened it */
 	struct gate	 turn;		/* one job on the pool at a time */
+	const struct fence *fence;	/* SPEC §12, or NULL */
 };
+
+void
+gitq_fence(struct gitq *q, const struct fence *f)
+{
+	q->fence = f;
+}
 
 struct gitq *
 gitq_new(uv_loop_t *loop, const char *repo)
@@ -116,6 +124,48 @@ handle(struct gitq *q, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * A commit's push. With a lease (SPEC §12): never from a keeper whose
+ * lease may have lapsed; a rejected push (someone moved origin's branch)
+ * fetches and merges origin when that is clean and pushes again, never
+ * forced; a commit that still did not reach origin is kept on its
+ * partial ref.
+ */
+static void
+push_commit(struct gitq_job *j, struct repo *r)
+{
+	const struct fence *f = j->q->fence;
+	struct repo_integrate_result ir;
+	char e[256];
+
+	if (!fence_live(f)) {
+		j->push_rc = -1;
+		snprintf(j->push_err, sizeof(j->push_err), "this keeper's "
+		    "lease lapsed: it pushes nothing");
+	} else
+		j->push_rc = repo_push(r, j->push_err, sizeof(j->push_err));
+	if (f == NULL || j->push_rc == 0)
+		return;
+	if (fence_live(f) && repo_integrate(r, j->ci.domain, 1, &ir, e,
+	    sizeof(e)) == 0) {
+		if (ir.pushed) {
+			j->push_rc = 0;
+			return;
+		}
+		if (ir.what == REPO_INT_CONFLICT)
+			snprintf(j->push_err, sizeof(j->push_err), "%s",
+			    ir.note);
+	}
+	if (repo_keep_partial(r, j->ci.agent, j->ci.run_id, j->res.id, e,
+	    sizeof(e)) == 0) {
+		size_t n = strlen(j->push_err);
+
+		snprintf(j->push_err + n, sizeof(j->push_err) - n, "; kept "
+		    "on refs/keeper/partial/%s/%s", j->ci.agent,
+		    j->ci.run_id);
+	}
+}
+
 static void
 work(uv_work_t *req)
 {
@@ -130,15 +180,15 @@ work(uv_work_t *req)
 		j->rc = repo_commit(r, &j->ci, &j->res, j->err,
 		    sizeof(j->err));
 		if (j->rc == 0 && j->push && j->res.status == REPO_COMMITTED)
-			j->push_rc = repo_push(r, j->push_err,
-			    sizeof(j->push_err));
+			push_commit(j, r);
 		break;
 	case GITQ_PARTIAL:
 		j->rc = repo_partial(r, &j->ci, &j->res, j->err,
 		    sizeof(j->err));
 		break;
 	case GITQ_INTEGRATE:
-		j->rc = repo_integrate(r, j->ci.domain, j->push, &j->ir,
+		j->rc = repo_integrate(r, j->ci.domain, j->push &&
+		    fence_live(j->q->fence), &j->ir,
 		    j->err, sizeof(j->err));
 		break;
 	}

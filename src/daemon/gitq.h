@@ -61,6 +61,10 @@ void		 gitq_free(struct gitq *);
  * whatever .gitignore says by then. */
 void		 gitq_keep_out(struct gitq *, const char *dir);
 
+/* The fleet's fence (fence.h): pushes only while it is live. */
+struct fence;
+void		 gitq_fence(struct gitq *, const struct fence *);
+
 /* A job of kind about ci, whose strings are copied into the job. */
 struct gitq_job	*gitq_job_new(enum gitq_kind, const struct repo_commit_info *,
 		    int push);

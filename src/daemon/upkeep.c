@@ -334,8 +334,12 @@ observe(struct upkeep *s, struct worker *w, int64_t now)
 	struct alert_input in;
 
 	memset(&as, 0, sizeof(as));
-	worker_status(w, &as);
 	daemon_status_crew(d, &c);
+	/* A standby's members run elsewhere (SPEC §12): their health is the
+	 * active keeper's to alert on. */
+	if (status_standby(&c))
+		return;
+	worker_status(w, &as);
 	in = (struct alert_input){ .agent = worker_name(w),
 	    .health = status_health(&as, now, c.boot_ms, c.grace_ms),
 	    .fail_streak = as.fail_streak > as.git_fail_streak ?

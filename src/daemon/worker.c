@@ -23,6 +23,7 @@
 #include "filesig.h"
 #include "firing.h"
 #include "gate.h"
+#include "fence.h"
 #include "gitq.h"
 #include "lcspec.h"
 #include "lifecycle.h"
@@ -552,6 +553,33 @@ worker_unqueue(struct worker *w)
 	gate_cancel(w->env->gate, &w->gw);
 	w->error = xstrdup("shut down while waiting at the gate");
 	tick_finish(w, OUTCOME_INTERRUPTED);
+}
+
+void
+worker_hold(struct worker *w)
+{
+	uv_timer_stop(&w->timer);
+	w->next_tick_ms = 0;
+	w->retry_next = 0;
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+void
+worker_adopt(struct worker *w, int64_t now, long streak)
+{
+	if (w->busy)
+		return;
+	memset(&w->pause, 0, sizeof(w->pause));
+	lc_pos_release(&w->pos);
+	load_position(w);
+	if (w->pos.state[0]) {		/* status shows where it resumes */
+		snprintf(w->state, sizeof(w->state), "%s", w->pos.state);
+		w->hits = w->pos.hits;
+	}
+	if (streak >= 0)
+		w->streak = (int)streak;
+	worker_arm_first(w, now, 0);
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
 void
@@ -1584,6 +1612,17 @@ stage_run(struct worker *w)
 	char *argv[6], **env, err[512];
 	int n = 0;
 
+	/* SPEC §12: a keeper whose lease may have lapsed starts nothing (the
+	 * tick may have waited at the gate while it was lost). */
+	if (!fence_live(w->env->fence)) {
+		release_slot(w);
+		w->error = xstrdup("not started: this keeper's lease lapsed "
+		    "(standby)");
+		log_warnx("agent=%s event=fenced msg=\"run not started\"",
+		    w->name);
+		tick_finish(w, OUTCOME_INTERRUPTED);
+		return;
+	}
 	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
 	w->direct_began = 0;
 	if (w->direct_run) {
@@ -1718,7 +1757,10 @@ git_job(struct worker *w, enum gitq_kind kind)
 	ci.settle_ms = w->env->live_runs(w->env->arg) > 0 ? GIT_SETTLE_MS : 0;
 	ci.detached_commit = c ? c->detached_commit : 0;
 	ci.max_file_size = c ? c->max_commit_size : 0;
-	return gitq_job_new(kind, &ci, w->env->gitpush);
+	if (w->env->fence != NULL)
+		ci.lease = w->env->fence->lease(w->env->fence->arg);
+	/* With a lease every commit goes to origin (SPEC §12). */
+	return gitq_job_new(kind, &ci, w->env->gitpush || w->env->fence);
 }
 
 static void
@@ -1817,6 +1859,18 @@ commit_done(struct gitq_job *j, void *arg)
 		if (j->push && j->push_rc != 0)
 			log_warnx("agent=%s event=push-failed msg=\"%s\"",
 			    w->name, j->push_err);
+		/* SPEC §12: with a lease a run is done only once its commit
+		 * is on origin. The commit stays on the local branch (and
+		 * its partial ref when the lease was lost), never forced. */
+		if (j->push && j->push_rc != 0 && w->env->fence != NULL &&
+		    w->outcome == OUTCOME_DONE) {
+			char *e = xasprintf("commit %.12s not pushed: %s",
+			    j->res.id, j->push_err);
+
+			add_error(w, e);
+			free(e);
+			w->outcome = OUTCOME_FAILED;
+		}
 	} else {
 		char *e;
 

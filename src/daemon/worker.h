@@ -60,6 +60,7 @@ struct child_cbs;
 struct child_opts;
 struct child_spawner;
 struct firing_zones;
+struct fence;
 struct gate;
 struct gitq;
 struct runlive;
@@ -103,6 +104,10 @@ struct worker_env {
 	 * opens its own, in the machine's zone from tz ($TZ, or NULL). */
 	struct firing_zones	*zones;
 	const char		*tz;
+	/* With a lease (SPEC §12; NULL without): a run starts only while
+	 * the fence is live (else its tick ends interrupted, nothing ran),
+	 * and a done run's commit counts only once pushed to origin. */
+	const struct fence	*fence;
 	/* The wall clock in unix ms (NULL: the real one) and how runs are
 	 * started (NULL: child.h): what a test fakes. */
 	int64_t			(*now)(void *arg);
@@ -205,6 +210,14 @@ void	 worker_pause(struct worker *, int64_t until_ms, const char *why);
  * is the cadence's next after now. */
 int	 worker_resume(struct worker *);
 void	 worker_free(struct worker *);
+/* The fleet's hands (SPEC §12). hold: stop the timer, without stopping
+ * the worker (a standby arms nothing; a tick in flight may still arm it,
+ * and the daemon's fence refuses that tick). adopt: the state files were
+ * replaced by the crew's state from etcd: read them again (streak: the
+ * no-work streak it carried, -1 none) and arm the next tick from them,
+ * mid-cadence. A busy worker keeps its own. */
+void	 worker_hold(struct worker *);
+void	 worker_adopt(struct worker *, int64_t now_ms, long streak);
 
 /* Housekeeping's hooks. The sentinel's facts about this worker; a run past
  * its deadline killed as a timeout; the last run's id (NULL none). */

@@ -210,9 +210,12 @@ nap(struct fleet *f, int64_t ms)
 	uv_mutex_unlock(&f->mu);
 }
 
+static void	drop_puts(struct fleet *);
+
 static void
 became_standby(struct fleet *f, const char *why)
 {
+	drop_puts(f);
 	uv_mutex_lock(&f->mu);
 	if (f->role == FLEET_ACTIVE)
 		log_warnx("event=lease-lost lease=%lld msg=%s",
@@ -325,6 +328,24 @@ campaign(struct fleet *f)
 	return 1;
 }
 
+/* The queue emptied: what a keeper that is not active wrote is its own,
+ * never the crew's (its successor's state must not be overwritten when
+ * it becomes active again). */
+static void
+drop_puts(struct fleet *f)
+{
+	struct table_ent *e;
+	size_t pos = 0;
+
+	uv_mutex_lock(&f->mu);
+	while ((e = table_next(&f->puts, &pos)) != NULL) {
+		free(((struct put *)e->v.ptr)->value);
+		free(e->v.ptr);
+	}
+	table_clear(&f->puts);
+	uv_mutex_unlock(&f->mu);
+}
+
 /* Put name back in the queue after a failed write, unless a newer value
  * came meanwhile. */
 static void
@@ -410,6 +431,15 @@ keep(struct fleet *f)
 			became_standby(f, "etcd says the lease expired");
 			return;
 		}
+		/* Sent after the fence had fallen (this keeper was stopped or
+		 * starved): the loop may already have acted on the loss, and
+		 * a lease that lapsed for it is never taken up again. */
+		if (t >= until) {
+			count(f);
+			(void)etcd_revoke(f->e, lease, err, sizeof(err));
+			became_standby(f, "renewed too late: resigned");
+			return;
+		}
 		if (rc == 0) {
 			uv_mutex_lock(&f->mu);
 			f->live_until = t + ttl * 1000 - f->margin_ms;
@@ -458,8 +488,8 @@ fleet_start(const struct fleet_opts *o, char *err, size_t errlen)
 	f->leader = xasprintf("/keeper/%s/leader", f->crew);
 	f->prefix = xasprintf("/keeper/%s/state/", f->crew);
 	f->ttl_s = (o->ttl_ms + 999) / 1000;
-	if (f->ttl_s < 1)
-		f->ttl_s = 1;
+	if (f->ttl_s < 2)	/* etcd's minimum, about */
+		f->ttl_s = 2;
 	/* Fenced a tenth early (at least 100 ms): clocks drift, a
 	 * keep-alive's answer is late. */
 	f->margin_ms = f->ttl_s * 100 > 100 ? f->ttl_s * 100 : 100;

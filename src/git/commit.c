@@ -104,6 +104,9 @@ repo_message(const struct repo_commit_info *ci)
 	sb_addf(&msg, "Keeper-Run: %s\n", ci->run_id ? ci->run_id : "");
 	if (has_outcome)
 		sb_addf(&msg, "Keeper-Outcome: %s\n", ci->outcome);
+	if (ci->lease != 0)
+		sb_addf(&msg, "Keeper-Lease: %llx\n", (unsigned long long)
+		    ci->lease);
 	return sb_detach(&msg);
 }
 

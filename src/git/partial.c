@@ -254,6 +254,35 @@ done:
 }
 
 int
+repo_keep_partial(struct repo *r, const char *agent, const char *run_id,
+    const char *id, char *err, size_t errlen)
+{
+	git_reference *ref = NULL;
+	git_oid oid;
+	char *refname;
+	int rc = -1;
+
+	if (agent == NULL || !valid_ref_part(agent) || run_id == NULL ||
+	    !valid_ref_part(run_id) || git_oid_fromstr(&oid, id) < 0) {
+		seterr(err, errlen, "partial ref needs an agent name, a run "
+		    "id made of [A-Za-z0-9._-] and a commit");
+		return -1;
+	}
+	if (repo__op_begin(r, "partial", err, errlen) == -1)
+		return -1;
+	refname = xasprintf("refs/keeper/partial/%s/%s", agent, run_id);
+	if (git_reference_create(&ref, r->git, refname, &oid, 1,
+	    "keeper: kept, not pushed") < 0)
+		giterr(err, errlen, "cannot create the partial ref");
+	else
+		rc = 0;
+	git_reference_free(ref);
+	free(refname);
+	repo__op_end(r);
+	return rc;
+}
+
+int
 repo_partial(struct repo *r, const struct repo_commit_info *ci,
     struct repo_result *res, char *err, size_t errlen)
 {

@@ -62,6 +62,10 @@ struct repo_commit_info {
 	 * bytes is not recorded (it stays in the work tree and the result
 	 * names it). 0: no limit. */
 	int64_t		 max_file_size;
+	/* The etcd lease the keeper held when the run started (SPEC §12):
+	 * a Keeper-Lease trailer, so the remote's history says which
+	 * keeper made each commit. 0: none (no fleet). */
+	int64_t		 lease;
 };
 
 /* What repo_commit() and repo_partial() did. */
@@ -126,6 +130,11 @@ int	 repo_commit(struct repo *, const struct repo_commit_info *,
  * the work tree, the index and HEAD untouched. */
 int	 repo_partial(struct repo *, const struct repo_commit_info *,
 	    struct repo_result *, char *err, size_t errlen);
+/* Point refs/keeper/partial/AGENT/RUN at commit id (hex), which is
+ * already made: a commit that could not be pushed (SPEC §12) is kept
+ * there, whatever becomes of the branch. */
+int	 repo_keep_partial(struct repo *, const char *agent,
+	    const char *run_id, const char *id, char *err, size_t errlen);
 
 /* Gitops (SPEC §7). repo_integrate() fetches origin and brings its branch
  * in: fast-forward, else a clean merge commit, else nothing (local work is

@@ -53,6 +53,7 @@ static const struct {
 	{ "MAX-COMMIT-SIZE",	KW_SIZE,  offsetof(struct crew, max_commit_size) },
 	{ "RETRY",		KW_COUNT, offsetof(struct crew, retry) },
 	{ "RETRY-DELAY",	KW_DUR,	  offsetof(struct crew, retry_delay_ms) },
+	{ "LEASE-TTL",		KW_DUR,	  offsetof(struct crew, lease_ttl_ms) },
 	{ "PRIORITIES",		KW_PRIORITIES, 0 },
 	{ "TZ",			KW_TZ,	  offsetof(struct crew, tz) },
 	{ "CATCH-UP",		KW_CATCH_UP, offsetof(struct crew, catch_up_ms) },
@@ -85,7 +86,7 @@ static int
 positive_dur(const char *key)
 {
 	return strcmp(key, "TIMEOUT") == 0 || strcmp(key, "INTERVAL") == 0 ||
-	    strcmp(key, "RETRY-DELAY") == 0;
+	    strcmp(key, "RETRY-DELAY") == 0 || strcmp(key, "LEASE-TTL") == 0;
 }
 
 /*
@@ -857,6 +858,7 @@ crew_new(const char *path)
 	c->backoff_cap_ms = 30 * 60000;
 	c->retention_ms = 90LL * 86400000;
 	c->retry_delay_ms = 60000;
+	c->lease_ttl_ms = 10000;
 	c->prio_highest = 'A';		/* org's defaults: A C B */
 	c->prio_lowest = 'C';
 	c->prio_default = 'B';

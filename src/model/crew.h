@@ -86,6 +86,8 @@ struct crew {
 	int64_t	 retry_delay_ms; /* #+RETRY-DELAY: 1m */
 	char	*tz;		/* #+TZ:, NULL the machine's */
 	int64_t	 catch_up_ms;	/* #+CATCH-UP:, CREW_CATCH_UP_ALL */
+	int64_t	 lease_ttl_ms;	/* #+LEASE-TTL: 10s (SPEC §12; the fleet
+				   raises one under etcd's 2s minimum) */
 	/* #+PRIORITIES: highest lowest default, as org has them: letters'
 	 * codes ('A' = 65) or numbers (prio_numeric), the highest first. */
 	int	 prio_highest, prio_lowest, prio_default;

@@ -40,6 +40,7 @@ static const struct {
 	STR("KEEPER_THOUGHT_PATTERN", thought_pattern),
 	STR("KEEPER_REDACT", redact),
 	STR("KEEPER_TEST_FAULT", test_fault),
+	STR("KEEPER_LEASE", lease),
 };
 
 /* The value of name in envp, or NULL (unset or empty). */

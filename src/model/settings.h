@@ -29,6 +29,7 @@ struct settings {
 	/* Git (SPEC §7). */
 	int	 gitops;		/* KEEPER_GITOPS=1 (or WB_GITOPS=1) */
 	int	 gitpush;		/* KEEPER_GITPUSH=1 */
+	char	*lease;			/* KEEPER_LEASE: etcd URLs (SPEC §12) */
 
 	/* Runs: 0 when KEEPER_ZYGOTE=0 (every run spawned, none forked
 	 * by the warm interpreter). */

@@ -32,6 +32,8 @@ struct statesync {
 	struct job	*batch;		/* owned by the thread while in flight */
 	uv_work_t	 work;
 	int		 inflight;
+	statesync_mirror_fn mirror;
+	void		*mirror_arg;
 };
 
 /*
@@ -218,6 +220,18 @@ statesync_put(struct statesync *s, const char *path, const char *data,
 	j->data[len] = '\0';
 	j->len = len;
 	kick(s);
+	if (s->mirror != NULL) {
+		const char *base = strrchr(path, '/');
+
+		s->mirror(base ? base + 1 : path, data, len, s->mirror_arg);
+	}
+}
+
+void
+statesync_mirror(struct statesync *s, statesync_mirror_fn fn, void *arg)
+{
+	s->mirror = fn;
+	s->mirror_arg = arg;
 }
 
 int

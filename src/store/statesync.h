@@ -29,6 +29,11 @@ struct statesync;
 struct statesync *statesync_new(uv_loop_t *, const char *dir);
 void	 statesync_put(struct statesync *, const char *path,
 	    const char *data, size_t len);
+/* Every put is told to fn as well, with the path's base name (the fleet's
+ * state mirror in etcd, SPEC §12); fn NULL stops it. On the loop. */
+typedef void (*statesync_mirror_fn)(const char *name, const char *data,
+	    size_t len, void *arg);
+void	 statesync_mirror(struct statesync *, statesync_mirror_fn, void *arg);
 /* 1 while a batch is in flight or writes are pending. */
 int	 statesync_busy(const struct statesync *);
 /* Wait for the batch in flight (runs the loop), then write the rest. */

@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 
 #include "door.h"
+#include "fence.h"
 #include "fs.h"
 #include "http.h"
 #include "log.h"
@@ -57,7 +58,14 @@ struct http {
 	/* GET /_runs/ID, set once before requests can name it. */
 	_Atomic(http_run_fn)	 run_fn;
 	void			*run_arg;
+	const struct fence	*fence;		/* SPEC §12, or NULL */
 };
+
+void
+http_set_fence(struct http *h, const struct fence *f)
+{
+	h->fence = f;
+}
 
 /* One /_events stream: the event being sent and the version it carries. */
 struct sse {
@@ -113,6 +121,8 @@ snap_free(void *cls)
 	snapshot_release(cls);
 }
 
+#define ROLE_CHANGING	"{\"role\":\"changing\"}\n"
+
 static enum MHD_Result
 serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 {
@@ -124,6 +134,18 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	char *body;
 	size_t len;
 
+	/* A keeper whose lease lapsed a moment ago (stopped, cut off) has
+	 * not yet published that it is standby: it must not say active. */
+	if (s->role_active && !fence_live(h->fence)) {
+		snapshot_release(s);
+		r = static_response(ROLE_CHANGING, strlen(ROLE_CHANGING),
+		    "application/json");
+		if (r == NULL)
+			return MHD_NO;
+		ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (strcmp(url, "/_activity") == 0) {
 		body = s->activity;
 		len = s->activity_len;

@@ -70,5 +70,9 @@ void		 http_set_runs(struct http *, http_run_fn, void *arg);
  * stopped leaves no address behind that nothing listens on. */
 void		 http_remove_addr(const struct http *, const char *dir);
 void		 http_stop(struct http *);
+/* SPEC §12: a snapshot that says active is served only while f is live
+ * (fence.h; asked on the server's threads). NULL: always. */
+struct fence;
+void		 http_set_fence(struct http *, const struct fence *);
 
 #endif

@@ -142,6 +142,7 @@ render_publish(struct render *p, const struct agent_status *as, size_t n,
 	free(ak);
 	cb = status_dump(changes, &cl);
 	snap = snapshot_new(ab, al, hb, hl, code, cb, cl);
+	snap->role_active = c->role != NULL && strcmp(c->role, "active") == 0;
 	if (more != NULL) {
 		/* Names and numbers only: nothing in them to redact. */
 		if (more->metrics != NULL && more->crew != NULL)

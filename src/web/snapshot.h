@@ -33,6 +33,9 @@ struct snapshot {
 	size_t		 timeline_len;
 	char		*agenda;	/* GET /_agenda (SPEC §10) */
 	size_t		 agenda_len;
+	/* It says this keeper is the active one (SPEC §12): served only
+	 * while the fence still agrees (http_set_fence()). */
+	int		 role_active;
 	/* private */
 	_Atomic int	 refs;
 	/* GET /metrics: the series, rendered into text by the first reader

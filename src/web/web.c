@@ -55,7 +55,8 @@ struct job {
 	size_t			 n;
 	struct status_crew	 c;
 	struct status_sentinel	 sentinel;
-	char			*name, *error, *notice, *history_error;
+	char			*name, *error, *notice, *history_error,
+				*role, *active;
 	struct metrics_agent	*ma;	/* names point into st */
 	struct metrics_crew	 mc;
 	char			*timeline;
@@ -177,6 +178,8 @@ job_free(struct job *j)
 	free(j->error);
 	free(j->notice);
 	free(j->history_error);
+	free(j->role);
+	free(j->active);
 	free(j->ma);
 	free(j->timeline);
 	free(j->agenda);
@@ -301,6 +304,10 @@ render(struct web *w, size_t n, const struct status_crew *c,
 	j->c.error = j->error;
 	j->c.notice = j->notice;
 	j->c.history_error = j->history_error;
+	j->role = c->role ? xstrdup(c->role) : NULL;
+	j->active = c->active ? xstrdup(c->active) : NULL;
+	j->c.role = j->role;
+	j->c.active = j->active;
 	if (c->sentinel != NULL) {
 		j->sentinel = *c->sentinel;
 		j->c.sentinel = &j->sentinel;
@@ -368,9 +375,8 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	mc->gate_slots = g->slots;
 	mc->gate_used = g->used;
 	mc->gate_waiting = g->nwait;
-	/* Until the daemon holds a fleet (fleet.h, SPEC §12), this keeper
-	 * is the active one. */
-	mc->active = 1;
+	/* SPEC §12: without a lease this keeper is the active one. */
+	mc->active = !status_standby(c);
 	mc->boot_ms = c->boot_ms;
 	mc->version = keeper_version;
 	if (w->tl_body == NULL || tally_version(w->tally) != w->tl_version ||
@@ -829,6 +835,8 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	    WEB_THREAD_AGENTS;
 	publish_now(w, 1);	/* no request ever sees an empty snapshot */
 	w->http = http_start(daemon_listen(d), w->store, NULL, err, errlen);
+	if (w->http != NULL)
+		http_set_fence(w->http, daemon_fence_of(d));
 	if (w->http == NULL)
 		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
