@@ -594,8 +594,13 @@ BOTH = {
 }
 
 
+@pytest.mark.parametrize("via", ["run-once", "daemon"])
 @pytest.mark.parametrize("case", sorted(BOTH))
-def test_direct_and_interpreter_give_the_same_run(crew, monkeypatch, case):
+def test_direct_and_interpreter_give_the_same_run(crew, monkeypatch, case,
+                                                  via):
+    """The same one-step def run by the interpreter (KEEPER_DIRECT=0) and
+    as its shell: spawned by run-once alone, or forked by a daemon's
+    zygote."""
     body, props = BOTH[case]
     if body is None:
         # bash not on the run's PATH: both fail to start the step alike
@@ -609,7 +614,14 @@ def test_direct_and_interpreter_give_the_same_run(crew, monkeypatch, case):
     got = {}
     for direct in ("0", "1"):
         monkeypatch.setenv("KEEPER_DIRECT", direct)
+        if via == "daemon":
+            crew.write_crew([("same", dict({"DEF": "agents/same.org",
+                                            "INTERVAL": "1h"}, **props))],
+                            boot_grace="1h")
+            d = crew.start()
         r = crew.run_once("same")
+        if via == "daemon":
+            assert crew.stop(d) == 0
         row = crew.rows("same")[-1]
         got[direct] = dict(normalized(row, r.stdout), code=r.returncode)
     if case == "killed":
