@@ -16,7 +16,7 @@ B=${1:-$root/build}
 N=${CAL_BENCH_N:-10000}
 out=$here/out
 mkdir -p "$out"
-cc -std=c17 -D_GNU_SOURCE -O2 -I"$root/src/core" "$here/calendar_bench.c" \
+cc -std=c17 -D_GNU_SOURCE -O2 -I"$root/src/model" "$here/calendar_bench.c" \
     "$B/libkeeper.a" $(pkg-config --libs icu-uc icu-i18n) \
     -o "$out/calendar_bench"
 from=$(( $(date -u -d 2027-07-01T00:00:00Z +%s) * 1000 ))

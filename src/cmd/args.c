@@ -16,7 +16,7 @@
 
 enum { O_CREW = 256, O_DEF, O_LIFECYCLE, O_INTERVAL, O_TIMEOUT, O_REPO,
 	O_DATA, O_LISTEN, O_JSON, O_LIMIT, O_HELP, O_BOOT_GRACE, O_FOR,
-	O_WHY, O_LEASE };
+	O_WHY, O_RUN, O_HOURS, O_LEASE };
 
 static const struct option longopts[] = {
 	{ "crew", required_argument, NULL, O_CREW },
@@ -33,6 +33,8 @@ static const struct option longopts[] = {
 	{ "boot-grace", required_argument, NULL, O_BOOT_GRACE },
 	{ "for", required_argument, NULL, O_FOR },
 	{ "why", required_argument, NULL, O_WHY },
+	{ "run", required_argument, NULL, O_RUN },
+	{ "hours", required_argument, NULL, O_HOURS },
 	{ "lease", required_argument, NULL, O_LEASE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 }
@@ -47,6 +49,7 @@ args_parse(int argc, char **argv, const char *usage, const char *allowed,
 
 	memset(a, 0, sizeof(*a));
 	a->limit = 20;
+	a->hours = 24;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -81,6 +84,17 @@ args_parse(int argc, char **argv, const char *usage, const char *allowed,
 			a->for_set = 1;
 			break;
 		case O_WHY: a->why = optarg; break;
+		case O_RUN: a->run = optarg; break;
+		case O_HOURS:
+			a->hours = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || !(a->hours > 0) ||
+			    a->hours > 24 * 366) {
+				fprintf(stderr, "keeper: --hours wants a number "
+				    "of hours up to a year, not '%s'\n%s",
+				    optarg, usage);
+				return -1;
+			}
+			break;
 		case O_LEASE: a->lease = optarg; break;
 		case O_REPO: a->o.repo = optarg; break;
 		case O_DATA: a->o.data = optarg; break;

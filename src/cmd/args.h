@@ -22,6 +22,8 @@ struct args {
 	int64_t			 for_ms;	/* pause --for, 0 none */
 	int			 for_set;
 	const char		*why;		/* pause --why */
+	const char		*run;		/* history --run ID */
+	double			 hours;		/* agenda --hours, default 24 */
 	const char		*lease;		/* run --lease URL[,URL...] */
 };
 
@@ -39,7 +41,9 @@ struct args {
 #define ARG_BOOT_GRACE	"l"
 #define ARG_FOR		"m"
 #define ARG_WHY		"n"
-#define ARG_LEASE	"o"
+#define ARG_RUN		"o"
+#define ARG_HOURS	"p"
+#define ARG_LEASE	"q"
 
 /* 0 ok, 1 --help shown, -1 usage error (hint printed). allowed is the set
  * of long options this command takes (ARG_* letters). optind is left

@@ -208,6 +208,27 @@ enqueue_ref(const struct walk_ref *r, void *arg)
 	    r->from, r->line);
 }
 
+/* An llm step that no :model or #+MODEL: covers fails at once wherever
+ * KEEPER_LLM_MODEL is not set (SPEC §6): worth a warning here, where the
+ * environment the daemon will have is unknown. A step behind :if-env is
+ * the operator's to switch on, with the settings it needs (the run says
+ * which at once): no warning, as doctor makes it a note. */
+static void
+check_models(const struct agent_def *df, const char *path, struct diag *d)
+{
+	for (size_t i = 0; i < df->nsteps; i++) {
+		const struct def_step *s = &df->steps[i];
+
+		if (s->lang == DEF_LLM && def_arg(s, "if-env") == NULL &&
+		    (s->model == NULL ||
+		    s->model[0] == '\0') && (df->model == NULL ||
+		    df->model[0] == '\0'))
+			diag_warn(d, path, s->line, "llm step \"%s\" has no "
+			    ":model and the def no #+MODEL:; it fails at once "
+			    "unless KEEPER_LLM_MODEL is set", s->name);
+	}
+}
+
 /* j is a copy: enqueue() may move the job array while we run. */
 static void
 check_one(struct checker *ck, const struct job *j)
@@ -244,7 +265,8 @@ check_one(struct checker *ck, const struct job *j)
 			walk_lifecycle(sp, NULL, enqueue_ref, ck);
 		break;
 	case K_DEF:
-		(void)def_parse(j->path, buf, len, &df, &d);
+		if (def_parse(j->path, buf, len, &df, &d) == 0 && df != NULL)
+			check_models(df, j->path, &d);
 		break;
 	case K_UNKNOWN:
 		break;

@@ -196,8 +196,11 @@ cmd_exec_def(int argc, char **argv, const struct settings *settings)
 			    "done" : "no_work");
 		rc = 0;
 	} else {
-		fprintf(stderr, "keeper exec-def: %s\n", err[0] ? err :
-		    "the run failed");
+		/* Under a daemon the reason went as an event (event.h):
+		 * the log stays the agent's own, its last line the step's. */
+		if (o.event_fd < 0)
+			fprintf(stderr, "keeper exec-def: %s\n", err[0] ? err :
+			    "the run failed");
 		if (o.event_fd < 0)
 			fprintf(stderr, "exec-def: failed\n");
 		/* The failed step's own status, so history shows what the

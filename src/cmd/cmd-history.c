@@ -15,30 +15,20 @@
 #include "settings.h"
 #include "crew.h"
 #include "dur.h"
+#include "rundoc.h"
 #include "store.h"
+#include "utf8.h"
 #include "util.h"
 
 static const char usage[] =
     "usage: keeper history [NAME] [--crew FILE] [--data DIR] [--limit N] "
-    "[--json]\n";
+    "[--json] | keeper history --run ID [--data DIR] [--json]\n";
 
 
 struct hist {
 	int	 json;
 	json_t	*arr;
 };
-
-static json_t *
-jstr(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *
-jms(int64_t v)
-{
-	return v ? json_integer(v) : json_null();
-}
 
 static void
 hist_cb(const struct run_rec *r, void *arg)
@@ -48,42 +38,7 @@ hist_cb(const struct run_rec *r, void *arg)
 	const char *txt = r->error ? r->error : r->output_head;
 
 	if (h->json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "id", json_integer(r->id));
-		json_object_set_new(o, "agent", jstr(r->agent));
-		json_object_set_new(o, "trigger", jstr(r->trigger));
-		json_object_set_new(o, "state", jstr(r->state));
-		json_object_set_new(o, "hits", json_integer(r->hits));
-		json_object_set_new(o, "repeat", json_integer(r->repeat));
-		json_object_set_new(o, "scheduled", jms(r->scheduled_ms));
-		json_object_set_new(o, "started", jms(r->started_ms));
-		json_object_set_new(o, "ended", jms(r->ended_ms));
-		json_object_set_new(o, "duration_ms", r->started_ms ?
-		    json_integer(r->duration_ms) : json_null());
-		json_object_set_new(o, "outcome", r->outcome ?
-		    json_string(outcome_name(r->outcome)) : json_null());
-		json_object_set_new(o, "exit_code", r->exit_code >= 0 ?
-		    json_integer(r->exit_code) : json_null());
-		json_object_set_new(o, "output_bytes",
-		    json_integer(r->output_bytes));
-		json_object_set_new(o, "output_head", jstr(r->output_head));
-		json_object_set_new(o, "commit_id", jstr(r->commit_id));
-		json_object_set_new(o, "git", jstr(r->git));
-		json_object_set_new(o, "error", jstr(r->error));
-		json_object_set_new(o, "delivery", jstr(r->delivery));
-		json_object_set_new(o, "tokens_prompt", r->tokens_prompt >= 0 ?
-		    json_integer(r->tokens_prompt) : json_null());
-		json_object_set_new(o, "tokens_completion",
-		    r->tokens_completion >= 0 ?
-		    json_integer(r->tokens_completion) : json_null());
-		json_object_set_new(o, "steps", jstr(r->steps));
-		json_object_set_new(o, "pid", r->pid ? json_integer(r->pid) :
-		    json_null());
-		json_object_set_new(o, "pgid", r->pgid ?
-		    json_integer(r->pgid) : json_null());
-		json_object_set_new(o, "daemon_pid", json_integer(r->daemon_pid));
-		json_array_append_new(h->arr, o);
+		json_array_append_new(h->arr, rundoc_json(r, 0));
 		return;
 	}
 	args_when(sched, sizeof(sched), r->scheduled_ms);
@@ -97,10 +52,120 @@ hist_cb(const struct run_rec *r, void *arg)
 		snprintf(ex, sizeof(ex), "-");
 	snprintf(first, sizeof(first), "%s", txt ? txt : "");
 	first[strcspn(first, "\n")] = '\0';
+	/* A terminal gets no escapes from an agent's output. */
+	for (char *q = first; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
 	printf("%-6" PRId64 " %-16s %-9s %-12s %4d %-19s %7s %-11s %4s %s\n",
 	    r->id, r->agent, r->trigger ? r->trigger : "",
 	    r->state && *r->state ? r->state : "-", r->hits, sched, dur,
 	    r->outcome ? outcome_name(r->outcome) : "running", ex, first);
+}
+
+/* history --run: one run whole (SPEC §9). */
+struct one {
+	int	 json, found;
+};
+
+static void
+print_block(const char *title, const char *text)
+{
+	char *c;
+	size_t n;
+
+	if (text == NULL || text[0] == '\0')
+		return;
+	/* As text, never as terminal escapes. */
+	c = utf8_clean(text, strlen(text), UTF8_NOCTRL, &n);
+	printf("%s:\n", title);
+	for (const char *p = c; *p;) {
+		size_t k = strcspn(p, "\n");
+
+		printf("  %.*s\n", (int)k, p);
+		p += k;
+		if (*p == '\n')
+			p++;
+	}
+	free(c);
+}
+
+static void
+one_cb(const struct run_rec *r, void *arg)
+{
+	struct one *o = arg;
+	json_t *doc, *steps, *st;
+	char when[32], dur[32];
+	size_t i;
+
+	o->found = 1;
+	doc = rundoc_json(r, 1);
+	if (o->json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+		return;
+	}
+	printf("run %" PRId64 " of %s (%s)\n", r->id, r->agent, r->trigger ?
+	    r->trigger : "schedule");
+	if (r->state && r->state[0])
+		printf("state:    %s %d/%d\n", r->state, r->hits, r->repeat);
+	args_when(when, sizeof(when), r->started_ms ? r->started_ms :
+	    r->scheduled_ms);
+	printf("started:  %s\n", when);
+	if (r->ended_ms) {
+		args_when(when, sizeof(when), r->ended_ms);
+		dur_format(r->duration_ms, dur, sizeof(dur));
+		printf("ended:    %s (%s)\n", when, r->started_ms ? dur : "-");
+	}
+	printf("outcome:  %s", r->outcome ? outcome_name(r->outcome) :
+	    "running");
+	if (r->exit_code >= 0)
+		printf(" (exit %d)", r->exit_code);
+	putchar('\n');
+	if (r->error)
+		print_block("error", r->error);
+	if (r->commit_id)
+		printf("commit:   %s\n", r->commit_id);
+	else if (r->git)
+		printf("git:      %s\n", r->git);
+	steps = json_object_get(doc, "steps");
+	if (json_array_size(steps) > 0) {
+		printf("steps:\n");
+		json_array_foreach(steps, i, st)
+			printf("  %-24s %-8s %6" JSON_INTEGER_FORMAT " ms\n",
+			    json_string_value(json_object_get(st, "name")),
+			    json_string_value(json_object_get(st, "status")),
+			    json_integer_value(json_object_get(st, "ms")));
+	}
+	print_block("result", json_string_value(json_object_get(doc,
+	    "result")));
+	print_block("log", r->log);
+	json_decref(doc);
+}
+
+static int
+show_run(struct store *st, const char *dbp, const char *id, int json)
+{
+	struct one o = { json, 0 };
+	char *end;
+	long long n;
+
+	n = strtoll(id, &end, 10);
+	if (*id == '\0' || *end != '\0' || n <= 0) {
+		fprintf(stderr, "keeper: --run wants a run id, not '%s'\n%s",
+		    id, usage);
+		return EXIT_USAGE;
+	}
+	if (st != NULL && store_run(st, (int64_t)n, one_cb, &o) < 0) {
+		fprintf(stderr, "keeper: %s: cannot read the history: %s\n",
+		    dbp, store_errmsg(st));
+		return 1;
+	}
+	if (!o.found) {
+		fprintf(stderr, "keeper: no run %lld in %s\n", n, dbp);
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -114,7 +179,7 @@ cmd_history(int argc, char **argv, const struct settings *settings)
 	int rc;
 
 	if ((rc = args_parse(argc, argv, usage, ARG_CREW ARG_DATA ARG_JSON
-	    ARG_LIMIT, &a)) != 0)
+	    ARG_LIMIT ARG_RUN, &a)) != 0)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	if (optind < argc)
 		a.name = argv[optind++];
@@ -135,6 +200,10 @@ cmd_history(int argc, char **argv, const struct settings *settings)
 	    store_open(dbp, &st, err, sizeof(err)) == -1) {
 		fprintf(stderr, "keeper: %s\n", err);
 		rc = 1;
+		goto done;
+	}
+	if (a.run != NULL) {
+		rc = show_run(st, dbp, a.run, a.json);
 		goto done;
 	}
 	if (!a.json)

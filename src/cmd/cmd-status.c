@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "diag.h"
 #include "dur.h"
+#include "firing.h"
 #include "lcspec.h"
 #include "lifecycle.h"
 #include "pause.h"
@@ -75,10 +76,30 @@ hands_read(struct agent_status *a, const struct crew_member *m,
 	}
 }
 
+/* A calendar member's NEXT from its cursor file (SPEC §5a). */
+static void
+calendar_next(struct agent_status *a, const struct crew *c,
+    const struct crew_member *m, const char *data, int singleton,
+    struct firing_zones *zs)
+{
+	struct firing f = { 0 };
+	struct firing_ctx cx = { .data = data, .name = m->name,
+	    .singleton = singleton, .zones = zs };
+	int64_t now = util_now_ms(), due;
+	char err[256];
+
+	a->calendar = m->schedule;
+	(void)firing_bind(&f, &cx, c, m, now, err, sizeof(err));
+	if (f.on && (due = firing_next_due(&f, &cx, now)) != FIRE_NONE)
+		a->next_tick_ms = due;
+	firing_release(&f);
+}
+
 static void
 offline_read(struct offline *off, const struct crew *c, const char *data,
-    int singleton)
+    int singleton, const char *tz)
 {
+	struct firing_zones *zs = firing_zones_new(tz);
 	struct store *st = NULL;
 	char *dbp = xasprintf("%s/keeper.db", data), err[512];
 
@@ -116,6 +137,8 @@ offline_read(struct offline *off, const struct crew *c, const char *data,
 			a->no_work_streak = store_streak(st, m->name);
 		}
 		hands_read(a, m, &off->pause[i], st, data, singleton);
+		if (m->calendar)
+			calendar_next(a, c, m, data, singleton, zs);
 		if (m->lifecycle != NULL) {
 			struct diag dg = { 0 };
 			int k;
@@ -136,6 +159,7 @@ offline_read(struct offline *off, const struct crew *c, const char *data,
 	}
 	store_close(st);
 	free(dbp);
+	firing_zones_free(zs);
 }
 
 static void
@@ -303,7 +327,7 @@ cmd_status(int argc, char **argv, const struct settings *settings)
 		return 1;
 	}
 	if (doc == NULL) {
-		offline_read(&off, c, data, a.o.crew == NULL);
+		offline_read(&off, c, data, a.o.crew == NULL, settings->tz);
 		doc = status_cli(off.st, off.n, NULL, 0, data);
 		/* The state files still say where each agent stands; what the
 		 * history would add is missing, and that is said. */

@@ -23,5 +23,6 @@ int	cmd_doctor(int argc, char **argv, const struct settings *);
 int	cmd_log(int argc, char **argv, const struct settings *);
 int	cmd_pause(int argc, char **argv, const struct settings *);
 int	cmd_resume(int argc, char **argv, const struct settings *);
+int	cmd_agenda(int argc, char **argv, const struct settings *);
 
 #endif

@@ -22,6 +22,7 @@ static const struct {
 	{ "run-once", cmd_run_once, "one watched tick of an agent now" },
 	{ "status", cmd_status, "agents, positions and next ticks" },
 	{ "history", cmd_history, "the run history" },
+	{ "agenda", cmd_agenda, "every agent's coming fires in time order" },
 	{ "pause", cmd_pause, "stop an agent ticking (--for a while)" },
 	{ "resume", cmd_resume, "let a paused agent tick again" },
 	{ "log", cmd_log, "the commits agents made (the changes feed)" },

@@ -10,6 +10,11 @@
  *   thought TEXT                a ::thought:: line
  *   usage P C T                 an llm step's prompt, completion and total
  *                               tokens
+ *   reason STEP: WHY            why the run failed, whole (an llm
+ *                               endpoint's answer, a config error)
+ *   reason-log STEP: WHY        why it failed, to be followed by the
+ *                               step's last log line, which only the
+ *                               reader has (a shell step's exit status)
  *
  * A line is at most EVENT_LINE_MAX bytes, newline included: the writer
  * cuts the text at a UTF-8 character boundary to fit, and turns newlines
@@ -32,6 +37,8 @@
 #define EVENT_STEP		"step"
 #define EVENT_THOUGHT		"thought"
 #define EVENT_USAGE		"usage"
+#define EVENT_REASON		"reason"
+#define EVENT_REASON_LOG	"reason-log"
 
 /* ---- writing ---- */
 

@@ -262,6 +262,9 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	json_object_set_new(o, "last_commit", jstr_or_null(a->last_commit));
 	json_object_set_new(o, "git", jstr_or_null(a->git));
 	json_object_set_new(o, "schedule_text", jstr_or_null(a->schedule_text));
+	/* SPEC §5a: the calendar's line or timestamp as written; next_tick
+	 * is then its next fire. */
+	json_object_set_new(o, "calendar", jstr_or_null(a->calendar));
 	return o;
 }
 
@@ -647,6 +650,7 @@ clone_one(struct agent_status *d, const struct agent_status *s,
 	d->last_commit = arena_str(a, s->last_commit);
 	d->git = arena_str(a, s->git);
 	d->schedule_text = arena_str(a, s->schedule_text);
+	d->calendar = arena_str(a, s->calendar);
 	d->paused_why = arena_str(a, s->paused_why);
 	d->priority = arena_str(a, s->priority);
 }

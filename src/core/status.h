@@ -58,6 +58,8 @@ struct agent_status {
 					   "committed ...", an error), or NULL */
 	const char	*schedule_text;	/* the schedule in words ("every
 					   15m"), or NULL */
+	const char	*calendar;	/* a calendar member's schedule as
+					   written (SPEC §5a), else NULL */
 	/* The operator's hands (SPEC §5b). */
 	int		 paused;	/* a pause holds */
 	int64_t		 paused_until_ms; /* when it ends, 0 until resumed */

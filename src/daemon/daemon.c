@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "child.h"
+#include "clockwatch.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "diag.h"
@@ -29,11 +30,13 @@
 #include "fence.h"
 #include "filesig.h"
 #include "fs.h"
+#include "firing.h"
 #include "gate.h"
 #include "gitq.h"
 #include "log.h"
 #include "preflight.h"
 #include "redact.h"
+#include "runlive.h"
 #include "repo.h"
 #include "runids.h"
 #include "sentinel.h"
@@ -67,6 +70,7 @@ struct daemon {
 	int		 lock_fd;
 	int		 repo_lock_fd;	/* one keeper per work tree */
 	struct store	*store;
+	struct runlive	*live;		/* runs in flight (/_runs/ID) */
 	struct statesync *sync;		/* state files, group-committed */
 	struct gitq	*git;		/* commits, partial refs, integration */
 	char		*dbpath;
@@ -75,6 +79,8 @@ struct daemon {
 	struct store_ckpt *ckpt_conn;	/* its connection, pool-only */
 	struct gate	 gate;
 	struct worker_env env;		/* lent to every worker */
+	struct firing_zones *zones;	/* calendar members' zones */
+	struct clockwatch *clock;	/* the realtime clock was set */
 	struct worker	**workers;	/* manifest order; removed-but-busy
 					   ones last */
 	size_t		 nworkers;
@@ -215,6 +221,12 @@ struct gate *
 daemon_gate(struct daemon *d)
 {
 	return &d->gate;
+}
+
+struct runlive *
+daemon_runlive(struct daemon *d)
+{
+	return d->live;
 }
 
 size_t
@@ -910,6 +922,10 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	(void)signal(SIGPIPE, SIG_IGN);
 	d->loop = xmalloc(sizeof(*d->loop));
 	uv_loop_init(d->loop);
+	/* What a run leaves behind is handed to us and killed (child.h). */
+	if (child_reaper_start(d->loop) == -1)
+		log_warnx("event=subreaper-failed msg=%s", log_qv(strerror(
+		    errno)));
 
 	if ((rc = load_config(d, o, &c, err, errlen)) != 0)
 		goto fail;
@@ -966,6 +982,7 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 	gate_init(&d->gate, d->singleton ? 0 : c->concurrency);
 	d->git = gitq_new(d->loop, d->repo);
 	gitq_keep_out(d->git, d->data);
+	d->zones = firing_zones_new(o->settings->tz);
 	d->env = (struct worker_env){
 		.loop = d->loop,
 		.data = d->data,
@@ -977,10 +994,14 @@ daemon_open(const struct daemon_opts *o, struct daemon **out, char *err,
 		.sync = d->sync,
 		.gate = &d->gate,
 		.git = d->git,
+		.live = d->live = runlive_new(),
 		.exec = d->self_exe,
 		.exec_lean = d->exec_lean,
+		.direct = d->exec_lean && o->settings->direct,
 		.gitops = o->settings->gitops,
 		.gitpush = o->settings->gitpush,
+		.zones = d->zones,
+		.tz = o->settings->tz,
 		.due = worker_due,
 		.changed = worker_changed,
 		.done = worker_done,
@@ -1181,6 +1202,44 @@ bad:
 	ctl_send(c, "error bad pause request\n", 1);
 }
 
+json_t *
+daemon_agenda(struct daemon *d, int64_t now, int64_t until)
+{
+	struct agenda_src *src = xcalloc(d->nworkers + 1, sizeof(*src));
+	size_t n = 0;
+	char err[256];
+	json_t *doc;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		n += worker_agenda_src(d->workers[i], &src[n]);
+	doc = agenda_json(src, n, firing_zone(d->zones, NULL, err,
+	    sizeof(err)), now, until);
+	free(src);
+	return doc;
+}
+
+/* "agenda HOURS": keeper agenda's document, on one line. */
+static void
+request_agenda(struct daemon *d, struct ctl_client *c, const char *arg)
+{
+	char *end, *s;
+	double h = strtod(arg, &end);
+	int64_t now = util_now_ms();
+	json_t *doc;
+
+	if (end == arg || *end != '\0' || !(h >= 0) || h > 24 * 366) {
+		ctl_send(c, "error bad agenda request\n", 1);
+		return;
+	}
+	reload(d, 0);
+	doc = daemon_agenda(d, now, now + (int64_t)(h * 3600000.0));
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	ctl_send(c, s, 0);
+	ctl_send(c, "\n", 1);
+	free(s);
+}
+
 static void
 on_request(struct ctl_client *c, char *line, void *arg)
 {
@@ -1193,6 +1252,8 @@ on_request(struct ctl_client *c, char *line, void *arg)
 		request_pause(d, c, line + 6, 1);
 	} else if (strncmp(line, "resume ", 7) == 0) {
 		request_pause(d, c, line + 7, 0);
+	} else if (strncmp(line, "agenda ", 7) == 0) {
+		request_agenda(d, c, line + 7);
 	} else if (strcmp(line, "status") == 0) {
 		s = status_line(d);
 		ctl_send(c, s, 1);
@@ -1307,6 +1368,16 @@ start_watch(struct daemon *d)
 	free(dir);
 }
 
+/* The realtime clock was set: calendar members re-plan (SPEC §5a). */
+static void
+on_clock_set(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->nworkers; i++)
+		worker_clock_set(d->workers[i]);
+}
+
 int
 daemon_serve(struct daemon *d)
 {
@@ -1321,6 +1392,7 @@ daemon_serve(struct daemon *d)
 	start_watch(d);
 	for (size_t i = 0; i < d->nworkers && !holding(d); i++)
 		worker_arm_first(d->workers[i], now, 1);
+	d->clock = clockwatch_start(d->loop, on_clock_set, d);
 	log_info("event=start pid=%ld data=%s repo=%s agents=%zu", d->pid,
 	    log_qv(d->data), log_qv(d->repo), d->nworkers);
 	emit(d, DAEMON_READY, NULL);
@@ -1435,19 +1507,24 @@ daemon_free(struct daemon *d)
 		}
 		ctl_close(d->ctl);
 		d->ctl = NULL;
+		clockwatch_stop(d->clock);
+		d->clock = NULL;
 		statesync_free(d->sync);
 		child_spawner_free(d->spawner);
 		d->spawner = NULL;
+		child_reaper_stop();
 		uv_run(d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(d->loop);
 		free(d->loop);
 	}
+	firing_zones_free(d->zones);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	if (d->repo_lock_fd != -1)
 		close(d->repo_lock_fd);
 	store_ckpt_close(d->ckpt_conn);
 	store_close(d->store);
+	runlive_free(d->live);
 	gitq_free(d->git);
 	redact_free(d->redactor);
 	if (d->crew)

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #include "crew.h"
@@ -151,6 +152,8 @@ const struct crew *daemon_crew(const struct daemon *);
 struct redactor	*daemon_redactor(struct daemon *);
 struct store	*daemon_store(struct daemon *);
 struct gate	*daemon_gate(struct daemon *);
+/* The runs in flight as /_runs/ID shows them (runlive.h; thread-safe). */
+struct runlive	*daemon_runlive(struct daemon *);
 size_t		 daemon_nworkers(const struct daemon *);
 struct worker	*daemon_worker(struct daemon *, size_t i);
 /* The crew-wide facts status shows (name, manifest error, boot, grace);
@@ -159,5 +162,8 @@ void		 daemon_status_crew(const struct daemon *, struct status_crew *);
 
 /* run-once exit status for an outcome (SPEC §9). */
 int	 daemon_exit_for(enum outcome);
+
+/* The agenda (agenda.h) of every worker from now to until_ms. */
+json_t	*daemon_agenda(struct daemon *, int64_t now_ms, int64_t until_ms);
 
 #endif

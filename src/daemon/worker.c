@@ -16,8 +16,11 @@
 #include "child.h"
 #include "def.h"
 #include "diag.h"
+#include "dur.h"
 #include "event.h"
+#include "exec.h"
 #include "filesig.h"
+#include "firing.h"
 #include "gate.h"
 #include "fence.h"
 #include "gitq.h"
@@ -26,6 +29,8 @@
 #include "log.h"
 #include "nowork.h"
 #include "pause.h"
+#include "reason.h"
+#include "runlive.h"
 #include "redact.h"
 #include "retry.h"
 #include "schedule.h"
@@ -34,6 +39,8 @@
 #include "statefile.h"
 #include "statesync.h"
 #include "store.h"
+#include "telescan.h"
+#include "utf8.h"
 #include "util.h"
 #include "worker.h"
 
@@ -65,8 +72,21 @@ struct worker {
 	int			 exit_code;
 	int64_t			 started_ms, duration_ms, output_bytes;
 	char			*result;	/* stdout, bounded */
+	size_t			 result_len;	/* it may hold NUL bytes */
 	char			*log;		/* stderr, bounded */
 	char			*error;		/* this tick's error */
+	/* The run's log as it streams (SPEC §6): a line being split, the
+	 * bytes seen, and the step running with where its log began; what
+	 * the interpreter said of a failure (a reason event). */
+	struct sb		 logline;
+	int			 logdrop;	/* in a line past LOG_LINE_MAX */
+	uint64_t		 logseen;
+	char			*step_now;
+	uint64_t		 step_log_at;
+	char			*said;
+	int			 said_log;
+	int64_t			 ended_ms;	/* the run's process exited */
+	int64_t			 committed_ms;	/* its commit was made */
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
 	struct gitq_job		*gj;		/* its git job, queued or out */
@@ -86,6 +106,15 @@ struct worker {
 	char			*def_checked;
 	struct file_sig		 def_sig;
 	char			*def_error;
+	/* When the def is one plain sh/bash step: its shell, name and body,
+	 * to run as that shell directly (direct.c); shell NULL otherwise. */
+	const char		*direct_shell;
+	char			*direct_name, *direct_body;
+	/* The tick in flight runs directly: its stdout scanned here. */
+	int			 direct_run;
+	struct telescan		 scan;
+	pcre2_code		*scan_re[2];	/* step, thought */
+	char			*scan_pat[2];	/* what they were compiled from */
 
 	/* What status shows. */
 	int64_t			 last_run_ms, next_tick_ms, run_started_ms;
@@ -100,7 +129,7 @@ struct worker {
 	char			*shown_error;
 	char			*last_commit;	/* newest commit id, shown */
 	char			*last_git;	/* newest git note, shown */
-	char			 sched_text[64];
+	char			 sched_text[160];
 
 	/* The last finished tick, for worker_last(); missed counts the
 	 * fires the tick in flight recorded as missed. */
@@ -125,8 +154,14 @@ struct worker {
 	int			 retries_made;	/* in this tick's series */
 	int64_t			 tokens_used;	/* in the budget's window */
 	int			 budget_tripped; /* the tick just ended paused it */
+
+	/* Calendar time (SPEC §5a), firing.h. */
+	struct firing		 fire;
+	struct firing_zones	*own_zones;	/* when env has none */
+	char			 agenda_text[40]; /* an interval, as written */
 };
 
+static void	direct_forget(struct worker *);
 static void	stage_last_run(struct worker *);
 static void	load_spec(struct worker *);
 static int	stage_reload(struct worker *);
@@ -149,6 +184,10 @@ static void	describe_schedule(struct worker *);
 static void	arm(struct worker *, int64_t now);
 static void	count_tokens(struct worker *, int64_t now, int64_t *until);
 static int	check_budget(struct worker *, int64_t now);
+static int	cal_bind(struct worker *);
+static void	cal_arm(struct worker *, int64_t now);
+static int	cal_take(struct worker *, int64_t now);
+static void	cal_regular_due(struct worker *, int64_t now);
 
 static const struct worker_runner child_runner = {
 	child_start, child_kill, child_expire, child_free
@@ -182,6 +221,22 @@ scrub(const struct worker *w, const char *text)
 	return redact_apply(w->rd, text, strlen(text), NULL);
 }
 
+/* The log as history keeps it: redacted, and text (a NUL or invalid
+ * UTF-8 from an agent would cut or lose the column). */
+static char *
+scrub_log(const struct worker *w, const char *text, size_t len)
+{
+	size_t n;
+	char *c = utf8_clean(text, len, 0, &n), *r;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i] == '\0')
+			c[i] = ' ';
+	r = redact_apply(w->rd, c, n, NULL);
+	free(c);
+	return r;
+}
+
 static struct sched_params
 params_of(const struct worker *w)
 {
@@ -194,7 +249,7 @@ params_of(const struct worker *w)
 		.stagger_ms = c->stagger_ms,
 		.backoff_base_ms = c->backoff_base_ms,
 		.backoff_cap_ms = c->backoff_cap_ms,
-		.fixed = c->cadence_fixed,
+		.fixed = w->m ? w->m->cadence_fixed : c->cadence_fixed,
 	};
 	return p;
 }
@@ -257,6 +312,7 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	load_position(w);
 	load_spec(w);		/* status shows START before the first tick */
 	describe_schedule(w);
+	(void)cal_bind(w);
 	count_tokens(w, now_ms(w), NULL);
 	return w;
 }
@@ -267,6 +323,13 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	struct sched_params p = params_of(w);
 	int64_t delay;
 
+	if (w->fire.on) {
+		/* No STAGGER: calendar fires keep their times. */
+		w->fire.hold_until_ms = boot ? now + p.boot_grace_ms : 0;
+		w->retry_next = 0;
+		arm(w, now);
+		return;
+	}
 	if (!boot) {
 		p.boot_grace_ms = 0;
 		p.stagger_ms = 0;
@@ -293,6 +356,11 @@ arm(struct worker *w, int64_t now)
 
 	if (w->m == NULL || w->removed || w->stopped || w->env->oneshot)
 		return;
+	if (w->fire.on && (w->retry_next == 0 || pause_active(&w->pause,
+	    now))) {
+		cal_arm(w, now);
+		return;
+	}
 	if (pause_active(&w->pause, now)) {
 		w->retry_next = 0;	/* a pause ends a retry series */
 		if (w->pause.until_ms == 0) {
@@ -457,7 +525,14 @@ worker_rebind(struct worker *w, const struct crew *c,
 	if (w->removed) {
 		uv_timer_stop(&w->timer);
 		w->next_tick_ms = 0;
+		return;
 	}
+	/* A schedule changed between the calendar and an interval, or
+	 * within the calendar, applies now: the timer was armed by the
+	 * old one. */
+	if (cal_bind(w) && !w->busy && !w->stopped && !w->env->oneshot &&
+	    uv_is_active((uv_handle_t *)&w->timer))
+		worker_arm_first(w, now_ms(w), 0);
 }
 
 void
@@ -533,6 +608,9 @@ timer_closed(uv_handle_t *h)
 	free(w->def);
 	free(w->result);
 	free(w->log);
+	sb_release(&w->logline);
+	free(w->step_now);
+	free(w->said);
 	free(w->error);
 	free(w->commit_id);
 	free(w->git_note);
@@ -546,6 +624,11 @@ timer_closed(uv_handle_t *h)
 	free(w->state_names);
 	free(w->def_checked);
 	free(w->def_error);
+	direct_forget(w);
+	for (int k = 0; k < 2; k++) {
+		pcre2_code_free(w->scan_re[k]);
+		free(w->scan_pat[k]);
+	}
 	lc_pos_release(&w->pos);
 	for (size_t i = 0; i < w->nsteps; i++)
 		free(w->steps[i]);
@@ -553,6 +636,8 @@ timer_closed(uv_handle_t *h)
 	free(w->shown_error);
 	sb_release(&w->steprec);
 	redact_free(w->rd);
+	firing_release(&w->fire);
+	firing_zones_free(w->own_zones);
 	free(w);
 }
 
@@ -568,6 +653,169 @@ worker_free(struct worker *w)
 		w->gj = NULL;
 	}
 	uv_close((uv_handle_t *)&w->timer, timer_closed);
+}
+
+/* ---- calendar fires (SPEC §5a): firing.h does the work ---- */
+
+static struct firing_ctx
+cal_ctx(struct worker *w)
+{
+	struct firing_ctx cx = {
+		.data = w->env->data,
+		.name = w->name,
+		.singleton = w->env->singleton,
+		.zones = w->env->zones,
+		.sync = w->env->sync,
+		.store = w->env->store,
+		.pid = w->env->pid,
+	};
+
+	if (cx.zones == NULL) {
+		if (w->own_zones == NULL)
+			w->own_zones = firing_zones_new(w->env->tz);
+		cx.zones = w->own_zones;
+	}
+	return cx;
+}
+
+/* Bind the member's calendar; 1 when it changed (cal_bind() re-plans). */
+static int
+cal_bind(struct worker *w)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	char err[256] = "";
+	int changed;
+
+	changed = firing_bind(&w->fire, &cx, w->crew, w->m, now_ms(w), err,
+	    sizeof(err));
+	if (err[0])
+		log_warnx("agent=%s event=zone-error msg=%s", w->name,
+		    log_qv(err));
+	return changed;
+}
+
+/*
+ * Arm the timer for the member's next fire on the wall clock: a due
+ * fire (a catch-up, after BOOT-GRACE at boot) at once, else the next
+ * one, with the missed ones recorded on the way. In a pause the timer
+ * still wakes at each fire, which is recorded as missed.
+ */
+static void
+cal_arm(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	struct fire_plan p;
+	int paused = pause_active(&w->pause, now);
+	int64_t due;
+
+	if (paused)
+		w->retry_next = 0;
+	w->missed += firing_plan(&w->fire, &cx, now, paused, &p);
+	w->fire.armed_base_ms = FIRE_NONE;
+	if (p.run_base_ms != FIRE_NONE) {
+		due = p.run_at_ms;
+		if (!p.catch_up)
+			w->fire.armed_base_ms = p.run_base_ms;
+		else if (p.next_due_ms < due) {
+			/* The next fire comes before BOOT-GRACE ends. */
+			due = p.next_due_ms;
+			w->fire.armed_base_ms = p.next_base_ms;
+		}
+	} else if (p.next_base_ms != FIRE_NONE) {
+		due = p.next_due_ms;
+		w->fire.armed_base_ms = p.next_base_ms;
+	} else {
+		/* A one-shot timestamp that has fired: nothing more. */
+		uv_timer_stop(&w->timer);
+		w->next_tick_ms = 0;
+		return;
+	}
+	w->next_tick_ms = due;
+	w->regular_due_ms = w->next_tick_ms;
+	/* Health's gap (status.h) before the first fire: until it. */
+	if (w->gap_ms <= 0)
+		w->gap_ms = due > now ? due - now : 1;
+	uv_update_time(w->env->loop);	/* timers count from now */
+	uv_timer_start(&w->timer, timer_cb, due > now ? (uint64_t)(due -
+	    now) : 0, 0);
+}
+
+/* The timer fired: take the fire that is due now, if one is (1). */
+static int
+cal_take(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	struct fire_plan p;
+
+	w->missed += firing_plan(&w->fire, &cx, now, 0, &p);
+	if (p.run_base_ms == FIRE_NONE || p.run_at_ms > now)
+		return 0;
+	firing_take(&w->fire, &cx, &p);
+	w->gap_ms = p.next_due_ms != FIRE_NONE ? p.next_due_ms -
+	    p.run_due_ms : 0;
+	return 1;
+}
+
+/* After a tick: the regular tick is the next fire (a retry's bound). */
+static void
+cal_regular_due(struct worker *w, int64_t now)
+{
+	struct firing_ctx cx = cal_ctx(w);
+	int64_t due = firing_next_due(&w->fire, &cx, now);
+
+	w->regular_due_ms = due == FIRE_NONE ? INT64_MAX / 4 : due;
+}
+
+void
+worker_clock_set(struct worker *w)
+{
+	if (!w->fire.on || w->busy || w->removed || w->stopped ||
+	    w->env->oneshot || w->retry_next > 0)
+		return;
+	arm(w, now_ms(w));
+	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+int
+worker_agenda_src(struct worker *w, struct agenda_src *a)
+{
+	struct sched_params p;
+	int64_t now = now_ms(w);
+
+	memset(a, 0, sizeof(*a));
+	if (w->m == NULL || w->removed)
+		return 0;
+	a->name = w->name;
+	a->paused = pause_active(&w->pause, now);
+	a->paused_until_ms = w->pause.until_ms;
+	if (w->fire.on) {
+		struct firing_ctx cx = cal_ctx(w);
+
+		a->calendar = 1;
+		a->schedule = w->m->schedule;
+		a->sched = &w->fire.sched;
+		a->zone = w->fire.zone;
+		a->jitter_ms = w->fire.jitter_ms;
+		(void)firing_next_due(&w->fire, &cx, now);	/* loads it */
+		a->cursor_ms = w->fire.cursor_ms;
+		/* The armed fire, unless it is a retry's or a pause's. */
+		a->next_ms = w->retry_next == 0 && !w->busy ? w->next_tick_ms :
+		    0;
+		return 1;
+	}
+	p = params_of(w);
+	a->base_ms = sched_base(&p);
+	if (w->m->continuous)
+		snprintf(w->agenda_text, sizeof(w->agenda_text), "continuous");
+	else
+		dur_format(w->m->interval_ms, w->agenda_text,
+		    sizeof(w->agenda_text));
+	a->schedule = w->agenda_text;
+	a->next_ms = w->regular_due_ms > 0 ? w->regular_due_ms :
+	    w->next_tick_ms;
+	if (w->busy)
+		a->next_ms = 0;
+	return 1;
 }
 
 /* ---- live telemetry ---- */
@@ -594,6 +842,21 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 	struct worker_watch *ww, *next;
 
 	(void)c;
+	if (strcmp(kind, EVENT_REASON) == 0 ||
+	    strcmp(kind, EVENT_REASON_LOG) == 0) {
+		/* Said once, in the error and run-once's last line. */
+		free(w->said);
+		w->said = xstrdup(text);
+		w->said_log = strcmp(kind, EVENT_REASON_LOG) == 0;
+		return;
+	}
+	if (strcmp(kind, EVENT_STEP_BEGIN) == 0) {
+		free(w->step_now);
+		w->step_now = xstrdup(text);
+		w->step_log_at = w->logseen;
+		runlive_step_begin(w->env->live, w->run_id, text);
+	} else if (strcmp(kind, EVENT_STEP_END) == 0)
+		runlive_step_end(w->env->live, w->run_id, text);
 	if (strcmp(kind, EVENT_STEP_BEGIN) == 0 ||
 	    strcmp(kind, EVENT_STEP) == 0) {
 		push_step(w, text);
@@ -611,6 +874,146 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		free(t);
 	}
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
+}
+
+/* ---- the run's log ---- */
+
+/*
+ * SPEC §6: the run's standard error is its log. Kept with the run (the
+ * capture's head and tail, child.h), and each line, redacted and made
+ * one clean line, goes to keeper's own log tagged agent= and run= and
+ * to whoever watches the tick (run-once) as a "log" line. Live, that is
+ * the first LOG_LIVE_MAX bytes; past them the lines wait for the run's
+ * end and only the kept tail follows a marker of what was skipped, so
+ * keeper's log and the watcher see what history keeps, and an agent
+ * printing gigabytes costs neither memory nor a flood.
+ */
+#define LOG_LIVE_MAX	CHILD_HEAD
+#define LOG_LINE_MAX	4096	/* longer lines are cut here */
+
+static void
+log_emit(struct worker *w, const char *p, size_t n)
+{
+	struct worker_watch *ww, *next;
+	char *clean, *red;
+
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	clean = utf8_clean(p, n, UTF8_ONELINE, NULL);
+	red = scrub(w, clean);
+	free(clean);
+	/* Run-once in this process prints the lines itself: once is
+	 * enough on one terminal. */
+	if (!w->env->oneshot)
+		log_info("agent=%s run=%s event=log msg=%s", w->name,
+		    w->run_id, log_qv(red));
+	for (ww = w->watchers; ww; ww = next) {
+		next = ww->next;
+		ww->on_line(ww, "log", red);
+	}
+	runlive_log(w->env->live, w->run_id, red);
+	free(red);
+}
+
+/* Split p[0..n) into lines, emitting each one completed. */
+static void
+log_feed(struct worker *w, const char *p, size_t n)
+{
+	const char *nl;
+	size_t take;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		take = nl ? (size_t)(nl - p) : n;
+		if (!w->logdrop) {
+			size_t room = LOG_LINE_MAX - w->logline.len;
+
+			sb_add(&w->logline, p, take < room ? take : room);
+			if (take >= room && nl == NULL)
+				w->logdrop = 1;
+		}
+		if (nl == NULL)
+			return;
+		log_emit(w, w->logline.buf ? w->logline.buf : "",
+		    w->logline.len);
+		sb_reset(&w->logline);
+		w->logdrop = 0;
+		p = nl + 1;
+		n -= take + 1;
+	}
+}
+
+static void
+log_flush(struct worker *w)
+{
+	if (w->logline.len > 0)
+		log_emit(w, w->logline.buf, w->logline.len);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+}
+
+static void
+child_log(struct child *c, const char *p, size_t n, uint64_t off, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	w->logseen = off + n;
+	if (off >= LOG_LIVE_MAX)
+		return;
+	if (n > LOG_LIVE_MAX - off)
+		n = (size_t)(LOG_LIVE_MAX - off);
+	log_feed(w, p, n);
+}
+
+/* The run is over: the rest of what was kept of its log (text, the
+ * capture's), after a marker when the middle was skipped. */
+static void
+log_finish(struct worker *w, const struct child_capture *cap,
+    const char *text, size_t textlen)
+{
+	size_t taillen = cap->twrapped ? CHILD_TAIL : cap->tpos;
+	uint64_t from = cap->total - taillen;
+	char *m;
+
+	if (cap->total > LOG_LIVE_MAX && cap->tail != NULL) {
+		if (from > LOG_LIVE_MAX) {
+			log_flush(w);
+			m = xasprintf("[... %llu bytes skipped ...]",
+			    (unsigned long long)(from - LOG_LIVE_MAX));
+			log_emit(w, m, strlen(m));
+			free(m);
+		} else
+			from = LOG_LIVE_MAX;
+		log_feed(w, text + textlen - (size_t)(cap->total - from),
+		    (size_t)(cap->total - from));
+	}
+	log_flush(w);
+}
+
+/* Why the run that just ended was not done, in words (reason.h). */
+static char *
+run_reason(struct worker *w, const struct child_result *res,
+    const char *log, size_t loglen)
+{
+	struct reason_in in = { 0 };
+	size_t taillen = res->err.twrapped ? CHILD_TAIL : res->err.tpos;
+	char *line, *text;
+
+	line = reason_last_line(log, loglen, reason_log_from(w->step_log_at,
+	    res->err.total, loglen, taillen));
+	in.outcome = w->outcome;
+	in.step = w->step_now;
+	in.said = w->said;
+	in.said_log = w->said_log;
+	in.line = line;
+	in.exited = res->exited;
+	in.exit_code = res->exit_code;
+	in.term_signal = res->term_signal;
+	in.timeout_ms = w->timeout_ms;
+	text = reason_text(&in);
+	free(line);
+	return text;
 }
 
 /* ---- the tick ---- */
@@ -633,6 +1036,17 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	}
 	if (strcmp(trigger, "schedule") == 0 && w->retry_next > 0)
 		trigger = "retry";
+	else if (w->fire.on && strcmp(trigger, "schedule") == 0) {
+		/* The wall clock decides (a timer early because the clock
+		 * was set back only re-arms). */
+		if (!cal_take(w, now)) {
+			arm(w, now);
+			w->env->changed(w, WORKER_CHANGED, w->env->arg);
+			return 1;
+		}
+		if (w->fire.run_catch_up)
+			trigger = "catch-up";
+	}
 	w->retries_made = strcmp(trigger, "retry") == 0 ? w->retry_next : 0;
 	w->retry_next = 0;
 	w->budget_tripped = 0;
@@ -643,6 +1057,9 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	 * now. */
 	w->scheduled_ms = strcmp(trigger, "run-once") != 0 && w->next_tick_ms ?
 	    w->next_tick_ms : w->tick_ms;
+	if (w->fire.on && (strcmp(trigger, "schedule") == 0 ||
+	    strcmp(trigger, "catch-up") == 0))
+		w->scheduled_ms = w->fire.run_due_ms;
 	uv_timer_stop(&w->timer);
 	w->next_tick_ms = 0;
 	if (ww) {
@@ -655,6 +1072,15 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	w->started_ms = w->duration_ms = w->output_bytes = 0;
 	w->tok_p = w->tok_c = -1;
 	sb_reset(&w->steprec);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+	w->logseen = w->step_log_at = 0;
+	free(w->step_now);
+	w->step_now = NULL;
+	free(w->said);
+	w->said = NULL;
+	w->said_log = 0;
+	w->ended_ms = w->committed_ms = 0;
 
 	stage_last_run(w);
 	if (stage_reload(w) == -1) {
@@ -743,6 +1169,129 @@ stage_reload(struct worker *w)
 	return 0;
 }
 
+/* ---- a one-step shell def, run as that shell (issue 15 item 6) ----
+ *
+ * What the interpreter would do for the def, done from here so that the
+ * two paths give the same outcome, history and telemetry: the step's
+ * begin and end as events, its ::step:: / ::thought:: lines from the
+ * shell's stdout (telescan.h, the interpreter's own scanner), and its
+ * exit as the interpreter reports it (a signal that keeper did not send
+ * is exit status 128+N). NO-WORK, capture, the log (stderr), TIMEOUT and
+ * kills are child.c's, the same for both. */
+
+static void
+direct_forget(struct worker *w)
+{
+	w->direct_shell = NULL;
+	free(w->direct_name);
+	free(w->direct_body);
+	w->direct_name = w->direct_body = NULL;
+}
+
+static void
+direct_learn(struct worker *w, const struct agent_def *def)
+{
+	const char *sh = w->env->direct ? exec_direct_shell(def) : NULL;
+
+	if (sh == NULL)
+		return;
+	w->direct_shell = sh;
+	w->direct_name = xstrdup(def->steps[0].name);
+	w->direct_body = xstrdup(def->steps[0].body);
+}
+
+static void	on_event(struct child *, const char *, const char *, void *);
+
+/* An event as the interpreter would have sent it: through the same line
+ * (cut, newlines turned to spaces) and back. */
+static void
+direct_event(struct worker *w, const char *kind, const char *text,
+    size_t len)
+{
+	char line[EVENT_LINE_MAX];
+	size_t n = event_line(line, kind, text, len), k = strlen(kind) + 1;
+
+	line[n - 1] = '\0';		/* the newline */
+	on_event(w->child, kind, n > k ? line + k : "", w);
+}
+
+static void
+direct_scanned(const char *kind, const char *text, size_t len, void *arg)
+{
+	direct_event(arg, kind, text, len);
+}
+
+/* The crew's patterns (or the defaults) compiled, once per pattern. */
+static int
+direct_patterns(struct worker *w)
+{
+	const char *want[2] = {
+		w->crew->step_pattern ? w->crew->step_pattern :
+		    EXEC_STEP_PATTERN,
+		w->crew->thought_pattern ? w->crew->thought_pattern :
+		    EXEC_THOUGHT_PATTERN,
+	};
+	static const char *const what[2] = { "step", "thought" };
+	char err[256];
+
+	for (int k = 0; k < 2; k++) {
+		if (w->scan_pat[k] && strcmp(w->scan_pat[k], want[k]) == 0 &&
+		    w->scan_re[k])
+			continue;
+		pcre2_code_free(w->scan_re[k]);
+		free(w->scan_pat[k]);
+		w->scan_pat[k] = xstrdup(want[k]);
+		if ((w->scan_re[k] = telescan_compile(want[k], what[k], err,
+		    sizeof(err))) == NULL)
+			return -1;	/* the interpreter says why */
+	}
+	return 0;
+}
+
+static void
+direct_out(struct child *c, const char *buf, size_t len, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)c;
+	telescan_feed(&w->scan, buf, len, direct_scanned, w);
+}
+
+static void
+direct_begun(struct worker *w)
+{
+	size_t len = strlen(w->direct_name);
+
+	direct_event(w, EVENT_STEP_BEGIN, w->direct_name,
+	    len > 1024 ? 1024 : len);
+}
+
+/* The run is over: the last line scanned, the exit as the interpreter
+ * gives it, and the step's end unless keeper killed the run (the
+ * interpreter, killed with it, would send none). */
+static void
+direct_ended(struct worker *w, struct child_result *res)
+{
+	static const char *const st_name[] = { "ok", "no_work", "failed" };
+	char text[1024 + 64];
+	size_t len = strlen(w->direct_name);
+	int st, n;
+
+	telescan_flush(&w->scan, direct_scanned, w);
+	telescan_release(&w->scan);
+	if (res->spawn_error || res->killed)
+		return;
+	if (!res->exited && res->term_signal > 0) {
+		res->exited = 1;
+		res->exit_code = 128 + res->term_signal;
+		res->term_signal = 0;
+	}
+	st = res->exit_code != 0 ? 2 : child_outcome(res) == OUTCOME_NO_WORK;
+	n = event_step_end_text(text, sizeof(text), w->direct_name,
+	    len > 1024 ? 1024 : len, st_name[st], res->duration_ms);
+	direct_event(w, EVENT_STEP_END, text, (size_t)n);
+}
+
 /* The def must load before anything runs: a broken def is a config error
  * (FILE:LINE, nothing ran), not a failed run. Checked again only when
  * the file changed. */
@@ -762,11 +1311,13 @@ check_def(struct worker *w)
 	w->def_sig = sig;
 	free(w->def_error);
 	w->def_error = NULL;
+	direct_forget(w);
 	if (def_load(w->def, &def, &dg) == -1) {
 		w->def_error = diag_first_error(&dg);
 		if (w->def_error == NULL)
 			w->def_error = xasprintf("%s: cannot be loaded", w->def);
-	}
+	} else
+		direct_learn(w, def);
 	if (def)
 		def_free(def);
 	diag_release(&dg);
@@ -928,9 +1479,12 @@ static void
 child_exited(struct child *c, const struct child_result *res, void *arg)
 {
 	struct worker *w = arg;
+	struct child_result r = *res;
 
 	(void)c;
-	stage_outcome(w, res);
+	if (w->direct_run)
+		direct_ended(w, &r);
+	stage_outcome(w, &r);
 }
 
 /* The run exists: at is when it began (the gate wait is behind it). */
@@ -941,11 +1495,14 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 
 	(void)c;
 	w->started_ms = w->run_started_ms = at;
+	runlive_begin(w->env->live, w->run_id);
 	if (w->env->store && w->row_id > 0)
 		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);
-	log_debug("agent=%s event=run state=%s hits=%d pid=%ld", w->name,
-	    w->state, w->hits, (long)pid);
+	log_debug("agent=%s event=run state=%s hits=%d pid=%ld%s", w->name,
+	    w->state, w->hits, (long)pid, w->direct_run ? " direct=1" : "");
+	if (w->direct_run)
+		direct_begun(w);
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 
@@ -974,7 +1531,8 @@ build_env(struct worker *w)
 	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
 	env[i++] = xasprintf("KEEPER_REPO=%s", w->env->repo);
 	env[i++] = xasprintf("KEEPER_DATA=%s", w->env->data);
-	env[i++] = xstrdup("KEEPER_EVENT_FD=3");
+	if (!w->direct_run)	/* the interpreter's; steps never see it */
+		env[i++] = xstrdup("KEEPER_EVENT_FD=3");
 	if (cr->step_pattern)
 		env[i++] = xasprintf("KEEPER_STEP_PATTERN=%s",
 		    cr->step_pattern);
@@ -1016,7 +1574,8 @@ static void
 stage_run(struct worker *w)
 {
 	struct child_opts o;
-	struct child_cbs cb = { child_spawned, on_event, child_exited, w };
+	struct child_cbs cb = { child_spawned, on_event, child_exited, NULL,
+	    w, child_log };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
@@ -1031,16 +1590,27 @@ stage_run(struct worker *w)
 		tick_finish(w, OUTCOME_INTERRUPTED);
 		return;
 	}
-	if (w->env->exec_lean)
+	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
+	if (w->direct_run) {
+		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
+		cb.on_out = direct_out;
+		argv[n++] = "keeper-exec";
+		argv[n++] = "--sh";
+		argv[n++] = w->direct_name;
+		argv[n++] = (char *)w->direct_shell;
+		argv[n++] = w->direct_body;
+	} else if (w->env->exec_lean)
 		argv[n++] = "keeper-exec";
 	else {
 		argv[n++] = "keeper";
 		argv[n++] = "exec-def";
 	}
-	argv[n++] = w->def;
-	if (w->state[0]) {
-		argv[n++] = "--state";
-		argv[n++] = w->state;
+	if (!w->direct_run) {
+		argv[n++] = w->def;
+		if (w->state[0]) {
+			argv[n++] = "--state";
+			argv[n++] = w->state;
+		}
 	}
 	argv[n] = NULL;
 	env = build_env(w);
@@ -1063,6 +1633,8 @@ stage_run(struct worker *w)
 	if (runner(w)->start(w->env->loop, &o, &cb, &w->child, err,
 	    sizeof(err)) == -1) {
 		util_strv_free(env);
+		if (w->direct_run)
+			telescan_release(&w->scan);
 		release_slot(w);
 		w->error = access(w->env->repo, F_OK) == -1 ?
 		    spawn_error(w, errno) : xstrdup(err);
@@ -1079,6 +1651,7 @@ stage_run(struct worker *w)
 static void
 stage_outcome(struct worker *w, const struct child_result *res)
 {
+	size_t tlen;
 	char *t;
 
 	w->outcome = child_outcome(res);
@@ -1087,24 +1660,30 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->output_bytes = (int64_t)res->out.total;
 	w->tok_p = res->tokens_prompt;
 	w->tok_c = res->tokens_completion;
-	t = child_capture_text(&res->out);
+	t = child_capture_textn(&res->out, &tlen);
 	free(w->result);
-	w->result = scrub(w, t);
+	w->result = redact_apply(w->rd, t, tlen, &w->result_len);
 	free(t);
-	t = child_capture_text(&res->err);
+	t = child_capture_textn(&res->err, &tlen);
 	free(w->log);
-	w->log = scrub(w, t);
-	free(t);
+	w->log = scrub_log(w, t, tlen);
+	log_finish(w, &res->err, t, tlen);
+	/* SPEC §6: ended is when the process exited, and the duration is
+	 * the span history shows (a fake runner reports no exit time). */
+	w->ended_ms = res->exited_at_ms ? res->exited_at_ms : now_ms(w);
+	if (w->started_ms != 0 && w->ended_ms >= w->started_ms)
+		w->duration_ms = w->ended_ms - w->started_ms;
 	if (res->spawn_error) {
 		w->error = spawn_error(w, res->spawn_error);
 		w->started_ms = 0;
-	} else if (w->outcome == OUTCOME_KILLED)
-		w->error = xasprintf("killed after the %" PRId64 " ms timeout",
-		    w->timeout_ms);
-	else if (w->outcome == OUTCOME_FAILED)
-		w->error = res->exited ? xasprintf("exit status %d",
-		    res->exit_code) : xasprintf("killed by signal %d",
-		    res->term_signal);
+	} else if (w->outcome == OUTCOME_KILLED ||
+	    w->outcome == OUTCOME_FAILED) {
+		char *why = run_reason(w, res, t, tlen);
+
+		w->error = scrub(w, why);
+		free(why);
+	}
+	free(t);
 	runner(w)->free(w->child);
 	w->child = NULL;
 	/* The slot comes back as soon as the run is over, whatever it was. */
@@ -1214,6 +1793,9 @@ commit_done(struct gitq_job *j, void *arg)
 	struct worker *w = arg;
 
 	w->gj = NULL;
+	/* The commit's own time: ended is the run's (SPEC §6). */
+	if (j->rc == 0 && j->res.status != REPO_NO_CHANGE)
+		w->committed_ms = now_ms(w);
 	if (j->rc == 0 && j->res.status == REPO_KEPT) {
 		set_git_note(w, xstrdup(j->res.note));
 	} else if (j->rc != 0) {
@@ -1345,6 +1927,8 @@ tick_finish(struct worker *w, enum outcome o)
 	w->env->changed(w, WORKER_SETTLED, w->env->arg);
 	keep_last(w);
 	stage_record(w);
+	/* The row has it all now: /_runs/ID reads it from history. */
+	runlive_end(w->env->live, w->run_id);
 	/* The run's tokens are in the history now: a spent budget pauses
 	 * the member before its next tick is armed. */
 	if (w->started_ms != 0)
@@ -1371,7 +1955,9 @@ keep_last(struct worker *w)
 	w->last.outcome = w->outcome;
 	w->last.scheduled_ms = w->scheduled_ms;
 	w->last.started_ms = w->started_ms;
-	w->last.ended_ms = now_ms(w);
+	/* A run ended when its process did; a tick without one now. */
+	w->last.ended_ms = w->started_ms && w->ended_ms ? w->ended_ms :
+	    now_ms(w);
 	w->last.duration_ms = w->duration_ms;
 	w->last.tok_p = w->tok_p;
 	w->last.tok_c = w->tok_c;
@@ -1429,6 +2015,8 @@ stage_persist(struct worker *w)
 	free(p);
 }
 
+#define OUTPUT_HEAD_MAX	4096	/* bytes of the result history keeps */
+
 static void
 stage_record(struct worker *w)
 {
@@ -1446,11 +2034,18 @@ stage_record(struct worker *w)
 	r.exit_code = w->exit_code;
 	r.output_bytes = w->output_bytes;
 	if (w->result) {
-		size_t n = strlen(w->result);
+		/* By length: NUL bytes are output too (SPEC §8). */
+		size_t n = w->started_ms ? w->result_len : strlen(w->result);
 
-		head = xstrndup(w->result, n < 4096 ? n : 4096);
+		n = utf8_cut(w->result, n, OUTPUT_HEAD_MAX);
+		head = xmalloc(n + 1);
+		memcpy(head, w->result, n);
+		head[n] = '\0';
 		r.output_head = head;
+		r.output_head_len = n;
 	}
+	r.log = w->log;
+	r.committed_ms = w->committed_ms;
 	r.commit_id = w->commit_id;
 	r.git = w->git_note;
 	r.error = w->error;
@@ -1579,6 +2174,8 @@ stage_schedule(struct worker *w)
 			w->regular_due_ms = sched_next_due(&p, w->scheduled_ms,
 			    now, delay);
 		}
+		if (w->fire.on)	/* NO-WORK backoff never moves a fire */
+			cal_regular_due(w, now);
 		rp.max = w->m->retry;
 		rp.delay_ms = w->m->retry_delay_ms;
 		/* From when the row says the run ended (keep_last()). */
@@ -1634,6 +2231,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
+	s->calendar = w->fire.on && w->m ? w->m->schedule : NULL;
 	s->paused = pause_active(&w->pause, now_ms(w));
 	if (s->paused) {
 		s->paused_until_ms = w->pause.until_ms;

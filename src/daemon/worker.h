@@ -13,7 +13,8 @@
  *   stage_record     close the history row
  *   stage_publish    update status, tell watchers and the HTTP plane
  *   stage_schedule   arm the timer for the next tick: the regular one, or
- *                    a retry of a failed run (retry.h), past any pause
+ *                    a retry of a failed run (retry.h), past any pause;
+ *                    a calendar member's next fire (firing.h, SPEC §5a)
  *
  * One tick per worker at a time: a run-once that finds the worker mid-tick
  * is refused.
@@ -48,6 +49,7 @@
 
 #include <uv.h>
 
+#include "agenda.h"
 #include "crew.h"
 #include "outcome.h"
 #include "status.h"
@@ -57,9 +59,11 @@ struct child;
 struct child_cbs;
 struct child_opts;
 struct child_spawner;
+struct firing_zones;
 struct fence;
 struct gate;
 struct gitq;
+struct runlive;
 struct redactor;
 struct sentinel_worker;
 struct statesync;
@@ -89,10 +93,17 @@ struct worker_env {
 	struct statesync	*sync;
 	struct gate		*gate;		/* the crew's concurrency gate */
 	struct gitq		*git;
+	struct runlive		*live;		/* runs in flight, or NULL */
 	struct child_spawner	*spawner;	/* or NULL: spawn each run */
 	const char		*exec;		/* the def interpreter */
 	int			 exec_lean;	/* exec is keeper-exec */
+	int			 direct;	/* run a one-step shell def as
+						   that shell (keeper-exec --sh) */
 	int			 gitops, gitpush; /* KEEPER_GITOPS, KEEPER_GITPUSH */
+	/* Calendar members' zones (firing.h), shared; NULL: each worker
+	 * opens its own, in the machine's zone from tz ($TZ, or NULL). */
+	struct firing_zones	*zones;
+	const char		*tz;
 	/* With a lease (SPEC §12; NULL without): a run starts only while
 	 * the fence is live (else its tick ends interrupted, nothing ran),
 	 * and a done run's commit counts only once pushed to origin. */
@@ -132,7 +143,8 @@ struct worker_watch {
 struct worker *worker_new(const struct worker_env *, const struct crew *,
 	    const struct crew_member *, size_t index, struct redactor *);
 /* Arm the first tick after boot (SPEC §5 boot formula). grace 0 and
- * index 0 for a member added by a reload. */
+ * index 0 for a member added by a reload. A calendar member arms its
+ * next fire, or at boot a catch-up after BOOT-GRACE (SPEC §5a). */
 void	 worker_arm_first(struct worker *, int64_t now_ms, int boot);
 /* Start a tick now. trigger: "schedule", "run-once", ... Returns 0, -1
  * when the worker is mid-tick (nothing started), or 1 when a tick other
@@ -151,6 +163,13 @@ const char *worker_name(const struct worker *);
 void	 worker_rebind(struct worker *, const struct crew *,
 	    const struct crew_member *, size_t index, struct redactor *);
 int	 worker_removed(const struct worker *);
+/* The realtime clock was set (clockwatch.h): an idle calendar member
+ * re-plans its fires on the wall clock (SPEC §5a); others ignore it. */
+void	 worker_clock_set(struct worker *);
+/* The member's entry for the agenda (agenda.h): its coming fires or
+ * ticks. Strings and the zone are borrowed from the worker until its
+ * next tick stage or rebind. 0 for a removed member (no entry). */
+int	 worker_agenda_src(struct worker *, struct agenda_src *);
 /* Stop ticking (drain): no new tick is armed; a running one finishes. */
 void	 worker_stop(struct worker *);
 /* Drain: a tick still waiting at the gate ends now, recorded as

@@ -22,6 +22,7 @@
 #include "event.h"
 #include "exec.h"
 #include "redact.h"
+#include "telescan.h"
 #include "util.h"
 
 #define NAME_MAX_EVENT	1024	/* step names in events are cut here */
@@ -33,12 +34,6 @@ struct out {			/* one step's output */
 	off_t	 size;
 };
 
-struct scan {			/* splits a stream into lines for telemetry */
-	char	 line[EVENT_LINE_MAX];
-	size_t	 len;
-	int	 overflow;	/* line longer than line[]: the rest is dropped */
-};
-
 struct run {
 	const struct agent_def	*def;
 	const struct exec_opts	*o;
@@ -47,19 +42,28 @@ struct run {
 	size_t			 nran;
 	pcre2_code		*step_re;
 	pcre2_code		*thought_re;
-	pcre2_match_data	*md;
 	const char		*tmpdir;
-	struct scan		 scan;
+	struct telescan		 scan;		/* the step's output, for
+						   telemetry */
 	struct redactor		*rd;		/* for event text and errors */
 	int			 sigfd;		/* read end of the SIGCHLD self-pipe */
 	char			*err;
 	size_t			 errlen;
 	int			 code;		/* failed step's exit status */
+	/* The failure in the words history keeps (SPEC §6): "STEP: WHY",
+	 * sent as a reason event; why_log when the daemon should add the
+	 * step's last log line (it has the log, we do not). */
+	char			 why[1024];
+	int			 why_log;
 };
 
 /* interp.c: the run's one-line error, in r->err. */
 void	 exec__seterr(struct run *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* interp.c: the failed step's reason, "NAME: " and fmt, in r->why. */
+void	 exec__setwhy(struct run *, size_t i, int log, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
 
 /* telemetry.c: events (redacted) to the event fd, or for people to
  * stderr; and the ::step:: / ::thought:: scan of a step's output. */

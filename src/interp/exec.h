@@ -28,11 +28,15 @@
 #include <stdint.h>
 
 #include "def.h"
+#include "telescan.h"
 #include "util.h"
 
-#define EXEC_STEP_PATTERN	"^::step::(.*)$"
-#define EXEC_THOUGHT_PATTERN	"^::thought::(.*)$"
+#define EXEC_STEP_PATTERN	TELESCAN_STEP_PATTERN
+#define EXEC_THOUGHT_PATTERN	TELESCAN_THOUGHT_PATTERN
 #define EXEC_LLM_TIMEOUT_MS	(2 * 60 * 1000)	/* llm step without :timeout */
+/* A shell step's body travels as one argv string (sh -c BODY); Linux caps
+ * a single argument at 128 KiB. */
+#define EXEC_SHELL_BODY_MAX	(120u * 1024)
 #define EXEC_TEMPLATE_MAX	(8u << 20)	/* bytes one {{placeholder}} may insert */
 
 enum exec_status {
@@ -77,6 +81,18 @@ int	exec_run(const struct agent_def *def, const struct exec_opts *opts,
  * own. Optional; exec_run() compiles what it does not find.
  */
 void	exec_warm(void);
+
+/*
+ * The direct path (direct.c). The shell ("/bin/sh" or "bash") a def that
+ * is one plain sh or bash step runs as, directly; NULL when the def needs
+ * the interpreter (several steps, an llm step, :if-env, :timeout, :dir,
+ * a body over EXEC_SHELL_BODY_MAX).
+ */
+const char *exec_direct_shell(const struct agent_def *);
+/* `keeper-exec --sh NAME SHELL BODY`: become a child subreaper and exec
+ * SHELL -c BODY (SHELL looked up in set's PATH). Returns only when the
+ * exec failed: 1, with the reason on stderr as the interpreter gives it. */
+int	exec_direct_main(int argc, char **argv, const struct settings *set);
 
 /* Pure helpers, exposed for tests. */
 

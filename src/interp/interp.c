@@ -38,6 +38,47 @@ exec__seterr(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+exec__setwhy(struct run *r, size_t i, int log, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(r->why, sizeof(r->why), "%s: ", r->def->steps[i].name);
+	if (n < 0 || (size_t)n >= sizeof(r->why))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(r->why + n, sizeof(r->why) - (size_t)n, fmt, ap);
+	va_end(ap);
+	r->why_log = log;
+}
+
+/*
+ * The reason event for a failed run: the step's own words when it set
+ * them, else its error with the step named once (errors often start
+ * with `step "NAME": `, which the name in front makes redundant).
+ */
+static void
+send_reason(struct run *r, size_t i)
+{
+	char pre[NAME_MAX_EVENT + 16];
+	const char *e = r->err;
+
+	if (r->o->event_fd < 0)
+		return;
+	if (r->why[0] == '\0' && i < r->def->nsteps) {
+		snprintf(pre, sizeof(pre), "step \"%s\": ",
+		    r->def->steps[i].name);
+		if (strncmp(e, pre, strlen(pre)) == 0)
+			e += strlen(pre);
+		exec__setwhy(r, i, 0, "%s", e[0] ? e : "failed");
+	}
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof(r->why), "%s", e[0] ? e : "failed");
+	exec__emit(r, r->why_log ? EVENT_REASON_LOG : EVENT_REASON, r->why,
+	    strlen(r->why));
+}
+
 static void
 sigchld_handler(int sig)
 {
@@ -102,26 +143,6 @@ redactor_from_env(const struct settings *s)
 	return rd;
 }
 
-static pcre2_code *
-compile(const char *pat, const char *what, char *err, size_t errlen)
-{
-	PCRE2_UCHAR msg[256];
-	PCRE2_SIZE off;
-	pcre2_code *re;
-	int ec;
-
-	re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec,
-	    &off, NULL);
-	if (re == NULL) {
-		pcre2_get_error_message(ec, msg, sizeof(msg));
-		snprintf(err, errlen, "bad %s pattern \"%s\": %s at offset %zu",
-		    what, pat, (char *)msg, (size_t)off);
-		return NULL;
-	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);	/* optional */
-	return re;
-}
-
 /* pat compiled, or for none the default: the one exec_warm() compiled
  * when there is one (not to be freed), else dflt compiled now. */
 static pcre2_code *
@@ -130,7 +151,7 @@ pattern(const char *pat, const char *dflt, pcre2_code *warm,
 {
 	if (pat == NULL && warm != NULL)
 		return warm;
-	return compile(pat ? pat : dflt, what, err, errlen);
+	return telescan_compile(pat ? pat : dflt, what, err, errlen);
 }
 
 int
@@ -165,7 +186,7 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 	    warm_thought_re, "thought", err, errlen);
 	if (r.thought_re == NULL)
 		goto done;
-	r.md = pcre2_match_data_create(16, NULL);
+	telescan_init(&r.scan, r.step_re, r.thought_re);
 	r.rd = redactor_from_env(r.set);
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1) {
@@ -197,7 +218,8 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 		s = &def->steps[i];
 		exec__step_begun(&r, s->name);
 		t0 = util_mono_ms();
-		memset(&r.scan, 0, sizeof(r.scan));
+		r.scan.len = 0;
+		r.scan.overflow = 0;
 		if (skipped(&r, i))
 			st = ST_OK;
 		else if (s->lang == DEF_LLM)
@@ -223,6 +245,8 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 			    strerror(errno));
 		ret = EXEC_FAILED;
 	}
+	if (ret == EXEC_FAILED)
+		send_reason(&r, r.nran > 0 ? r.nran - 1 : def->nsteps);
 	if (opts->exit_code != NULL)
 		*opts->exit_code = ret == EXEC_FAILED ? (r.code > 0 ? r.code :
 		    1) : 0;
@@ -247,7 +271,7 @@ done:
 		free(red);
 	}
 	redact_free(r.rd);
-	pcre2_match_data_free(r.md);
+	telescan_release(&r.scan);
 	if (r.step_re != warm_step_re)
 		pcre2_code_free(r.step_re);
 	if (r.thought_re != warm_thought_re)
@@ -261,10 +285,10 @@ exec_warm(void)
 	char err[512];
 
 	if (warm_step_re == NULL)
-		warm_step_re = compile(EXEC_STEP_PATTERN, "step", err,
+		warm_step_re = telescan_compile(EXEC_STEP_PATTERN, "step", err,
 		    sizeof(err));
 	if (warm_thought_re == NULL)
-		warm_thought_re = compile(EXEC_THOUGHT_PATTERN, "thought", err,
-		    sizeof(err));
+		warm_thought_re = telescan_compile(EXEC_THOUGHT_PATTERN,
+		    "thought", err, sizeof(err));
 	redact_warm();
 }

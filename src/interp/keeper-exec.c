@@ -25,7 +25,11 @@ run(int argc, char **argv)
 	int rc;
 
 	settings_read(&s, environ);
-	rc = cmd_exec_def(argc, argv, &s);
+	/* A one-step shell def, run as that shell (direct.c). */
+	if (argc > 1 && strcmp(argv[1], "--sh") == 0)
+		rc = exec_direct_main(argc, argv, &s);
+	else
+		rc = cmd_exec_def(argc, argv, &s);
 	settings_release(&s);
 	return rc;
 }

@@ -255,6 +255,21 @@ llm_error_reason(long status, const char *body, size_t len, char *buf,
 		snprintf(buf, buflen, "HTTP %ld", status);
 }
 
+void
+llm_url_host(const char *url, char *buf, size_t buflen)
+{
+	const char *p = strstr(url, "://"), *at, *end;
+	size_t n;
+
+	p = p ? p + 3 : url;
+	n = strcspn(p, "/?#");
+	end = p + n;
+	/* user:password@host: the password is nobody's business. */
+	if ((at = memchr(p, '@', n)) != NULL)
+		p = at + 1;
+	snprintf(buf, buflen, "%.*s", (int)(end - p), p);
+}
+
 int64_t
 llm_retry_after_ms(const char *v, int64_t now_ms)
 {
@@ -440,6 +455,50 @@ sleep_until(int64_t mono_ms)
 	}
 }
 
+/* "HTTP 500: message" as "HTTP 500 from HOST after N tries: message";
+ * a transport error as "cannot reach HOST after N tries: error". */
+static void
+why_failed(struct llm_reply *rp, const char *host, const char *last)
+{
+	const char *colon = strchr(last, ':');
+	char tries[48];
+
+	snprintf(tries, sizeof(tries), "after %d tr%s", rp->attempts,
+	    rp->attempts == 1 ? "y" : "ies");
+	if (strncmp(last, "HTTP ", 5) == 0 && colon != NULL)
+		snprintf(rp->why, sizeof(rp->why), "%.*s from %s %s%s",
+		    (int)(colon - last), last, host, tries, colon);
+	else if (strncmp(last, "HTTP ", 5) == 0)
+		snprintf(rp->why, sizeof(rp->why), "%s from %s %s", last, host,
+		    tries);
+	else
+		snprintf(rp->why, sizeof(rp->why), "cannot reach %s %s: %s",
+		    host, tries, last);
+}
+
+/* What the watcher sees while we wait: "HTTP 500 from HOST, try 3 in
+ * 4s". */
+static void
+tell_retry(const struct llm_request *rq, const char *host, const char *last,
+    int next, int64_t wait)
+{
+	const char *colon = strchr(last, ':');
+	char t[32], *msg;
+
+	if (rq->on_retry == NULL)
+		return;
+	fmt_ms(wait, t, sizeof(t));
+	if (strncmp(last, "HTTP ", 5) == 0)
+		msg = xasprintf("%.*s from %s, try %d in %s", colon ?
+		    (int)(colon - last) : (int)strlen(last), last, host, next,
+		    t);
+	else
+		msg = xasprintf("cannot reach %s (%s), try %d in %s", host,
+		    last, next, t);
+	rq->on_retry(rq->retry_arg, msg);
+	free(msg);
+}
+
 static void
 timed_out(char *err, size_t errlen, int64_t timeout_ms, int attempts,
     const char *last)
@@ -462,7 +521,7 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 	struct curl_slist *hdrs = NULL;
 	struct xfer x = { 0 };
 	char cerr[CURL_ERROR_SIZE], last[REASON_MAX + 64] = "";
-	char *endpoint = NULL, *body = NULL, *auth = NULL;
+	char *endpoint = NULL, *body = NULL, *auth = NULL, host[256];
 	int64_t deadline, left, wait, ra;
 	CURL *curl = NULL;
 	const struct dlcurl *lc;
@@ -495,6 +554,7 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 		return -1;
 	}
 	endpoint = llm_endpoint(rq->url);
+	llm_url_host(endpoint, host, sizeof(host));
 	body = llm_request_body(rq->model, rq->system, rq->prompt);
 	hdrs = lc->slist_append(hdrs, "Content-Type: application/json");
 	hdrs = lc->slist_append(hdrs, "Accept: application/json");
@@ -588,11 +648,35 @@ llm_chat(const struct llm_request *rq, struct llm_reply *reply, char *err,
 			    reply->attempts, last);
 			goto done;
 		}
+		tell_retry(rq, host, last, reply->attempts + 1, wait);
 		sleep_until(util_mono_ms() + wait);
 	}
 done:
-	if (rc == -1)
+	if (rc == -1) {
 		llm_reply_release(reply);
+		char t[32];
+
+		fmt_ms(rq->timeout_ms, t, sizeof(t));
+		if (strncmp(err, "llm: timed out", 14) == 0 &&
+		    strncmp(last, "HTTP ", 5) == 0) {
+			/* Out of time between answers: the last answer is
+			 * the reason, and the clock why it stopped there. */
+			why_failed(reply, host, last);
+			snprintf(reply->why + strlen(reply->why),
+			    sizeof(reply->why) - strlen(reply->why),
+			    " (out of time: %s)", t);
+		} else if (strncmp(err, "llm: timed out", 14) == 0) {
+			snprintf(reply->why, sizeof(reply->why), "timed out "
+			    "after %s waiting for %s (%d tr%s%s%s)", t, host,
+			    reply->attempts, reply->attempts == 1 ? "y" : "ies",
+			    last[0] ? ", last: " : "", last);
+		} else if (last[0] != '\0' && (reply->http_status < 200 ||
+		    reply->http_status > 299))
+			why_failed(reply, host, last);
+		else
+			snprintf(reply->why, sizeof(reply->why), "%s from %s",
+			    strncmp(err, "llm: ", 5) == 0 ? err + 5 : err, host);
+	}
 	lc->easy_cleanup(curl);
 	lc->slist_free_all(hdrs);
 	sb_release(&x.body);

@@ -26,6 +26,10 @@ struct llm_request {
 	const char	*system;	/* system prompt, or NULL */
 	const char	*prompt;	/* the user message */
 	int64_t		 timeout_ms;	/* whole call incl. retries, > 0 */
+	/* Told before each wait for another attempt, with the words of it
+	 * ("HTTP 500 from HOST, try 3 in 4s"); may be NULL. */
+	void		(*on_retry)(void *arg, const char *text);
+	void		*retry_arg;
 };
 
 struct llm_reply {
@@ -35,6 +39,11 @@ struct llm_reply {
 	long		 total_tokens;
 	long		 http_status;	/* of the last attempt */
 	int		 attempts;
+	/* On failure, the endpoint's answer in the words history keeps
+	 * (SPEC §6): "HTTP 500 from HOST after 3 tries: MESSAGE", "cannot
+	 * reach HOST after 2 tries: ...", "timed out after 2m waiting for
+	 * HOST (...)"; "" on success. */
+	char		 why[512];
 };
 
 /* 0 with reply filled, or -1 with a one-line reason in err ("llm: ...").
@@ -71,6 +80,9 @@ int	llm_parse_reply(const char *body, size_t len, struct llm_reply *,
  * reply, one line, bounded, into buf. */
 void	llm_error_reason(long status, const char *body, size_t len,
 	    char *buf, size_t buflen);
+/* The host (and port, when the URL gives one) of url, without user
+ * information, into buf: "127.0.0.1:8000", "api.example.com". */
+void	llm_url_host(const char *url, char *buf, size_t buflen);
 /* A Retry-After value (delay-seconds or HTTP-date) as a wait in ms from
  * now_ms (wall clock, ms since the epoch); -1 when absent or invalid. */
 int64_t	llm_retry_after_ms(const char *value, int64_t now_ms);

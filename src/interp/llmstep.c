@@ -16,6 +16,22 @@
 #include "settings.h"
 #include "nowork.h"
 
+/* The step and the run, for a retry's telemetry. */
+struct retry_ctx {
+	struct run	*r;
+	const char	*name;
+};
+
+static void
+on_retry(void *arg, const char *text)
+{
+	struct retry_ctx *x = arg;
+	char *msg = xasprintf("%s: %s", x->name, text);
+
+	exec__emit(x->r, EVENT_STEP, msg, strlen(msg));
+	free(msg);
+}
+
 enum step_st
 exec__run_llm(struct run *r, size_t i)
 {
@@ -30,6 +46,7 @@ exec__run_llm(struct run *r, size_t i)
 	char err[1024], usage[80], *u;
 	size_t clen;
 	int n;
+	struct retry_ctx rx = { r, s->name };
 
 	memset(&rep, 0, sizeof(rep));
 	memset(&req, 0, sizeof(req));
@@ -42,6 +59,8 @@ exec__run_llm(struct run *r, size_t i)
 	if (url == NULL) {
 		exec__seterr(r, "step \"%s\": KEEPER_LLM_URL is not set",
 		    s->name);
+		exec__setwhy(r, i, 0, "KEEPER_LLM_URL is not set: set it to "
+		    "the endpoint's .../v1 or .../chat/completions URL");
 		goto done;
 	}
 	req.url = url;
@@ -52,16 +71,22 @@ exec__run_llm(struct run *r, size_t i)
 	if (req.model == NULL || req.model[0] == '\0') {
 		exec__seterr(r, "step \"%s\": no model: set :model, #+MODEL: "
 		    "or KEEPER_LLM_MODEL", s->name);
+		exec__setwhy(r, i, 0, "no model: set :model on the block, "
+		    "#+MODEL: in the def or KEEPER_LLM_MODEL");
 		goto done;
 	}
 	req.system = sys ? system.buf ? system.buf : "" : NULL;
 	req.prompt = prompt.buf ? prompt.buf : "";
 	req.timeout_ms = s->timeout_ms > 0 ? s->timeout_ms :
 	    EXEC_LLM_TIMEOUT_MS;
+	req.on_retry = on_retry;
+	req.retry_arg = &rx;
 	if (llm_chat(&req, &rep, err, sizeof(err)) == -1) {
 		u = redact_apply(r->rd, err, strlen(err), NULL);
 		exec__seterr(r, "step \"%s\": %s", s->name, u);
 		free(u);
+		exec__setwhy(r, i, 0, "%s", rep.why[0] ? rep.why :
+		    strncmp(err, "llm: ", 5) == 0 ? err + 5 : err);
 		goto done;
 	}
 	n = event_usage_text(usage, sizeof(usage), rep.prompt_tokens,

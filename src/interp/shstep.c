@@ -7,9 +7,11 @@
  * deadline reaches every one of them. A step's own :timeout therefore
  * cannot kill a group of the step's own; instead this process is a child
  * subreaper (interp.c sets it): whatever a step leaves behind is
- * reparented here, and at a step's deadline, and again when it ends,
- * every remaining descendant is found in /proc (proc.h) and killed. Only
- * one step runs at a time, so all descendants belong to it.
+ * reparented here, and at a step's deadline, and again when its shell
+ * exits (before the rest of its output is drained: a leftover holding
+ * the pipe must not hold the step), every remaining descendant is found
+ * in /proc (proc.h) and killed. Only one step runs at a time, so all
+ * descendants belong to it.
  *
  * Output. A step's stdout goes through a pipe into its output file
  * (output.c) while its lines are scanned for telemetry (telemetry.c) and
@@ -35,10 +37,6 @@
 #include "nowork.h"
 #include "proc.h"
 #include "settings.h"
-
-/* A shell step's body travels as one argv string (sh -c BODY); Linux caps
- * a single argument at 128 KiB. */
-#define SHELL_BODY_MAX	(120u * 1024)
 
 extern char **environ;
 
@@ -156,6 +154,7 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	struct out *o = &r->outs[i];
 	int outp[2] = { -1, -1 }, in = -1, st = 0, rc;
 	int main_done = 0, eof = 0, timed_out = 0, wrote_err = 0, status = 0;
+	int swept = 0;
 	int64_t deadline = -1, left;
 	struct nowork nw = { 0 };
 	struct pollfd pfd[2];
@@ -164,9 +163,9 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	ssize_t n;
 	pid_t pid, p;
 
-	if (strlen(s->body) > SHELL_BODY_MAX) {
+	if (strlen(s->body) > EXEC_SHELL_BODY_MAX) {
 		exec__seterr(r, "step \"%s\": body over %u bytes; move it "
-		    "into a script in the repo", s->name, SHELL_BODY_MAX);
+		    "into a script in the repo", s->name, EXEC_SHELL_BODY_MAX);
 		return ST_FAILED;
 	}
 	dir = s->dir && s->dir[0] ? util_resolve(r->o->repo, s->dir) :
@@ -206,6 +205,13 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	for (;;) {
 		if (eof && main_done)
 			break;
+		/* The step is over when its shell is: what it left running
+		 * goes now, and so do the pipe ends such leftovers hold (an
+		 * escapee in a session of its own would keep them open). */
+		if (main_done && !swept) {
+			kill_descendants();
+			swept = 1;
+		}
 		left = -1;
 		if (deadline >= 0) {
 			left = deadline - util_mono_ms();
@@ -261,6 +267,7 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 		exec__scan_flush(r);
 		exec__seterr(r, "step \"%s\" timed out after %s and was killed",
 		    s->name, dur_format(s->timeout_ms, dbuf, sizeof(dbuf)));
+		exec__setwhy(r, i, 1, "killed at its %s :timeout", dbuf);
 		ret = ST_KILLED;
 		r->code = 124;
 		goto done;
@@ -273,10 +280,13 @@ exec__run_shell(struct run *r, size_t i, const char *shell)
 	else if (WIFEXITED(st)) {
 		exec__seterr(r, "step \"%s\" exited with status %d", s->name,
 		    WEXITSTATUS(st));
+		exec__setwhy(r, i, 1, "exit status %d", WEXITSTATUS(st));
 		r->code = WEXITSTATUS(st);
 	} else if (WIFSIGNALED(st)) {
 		exec__seterr(r, "step \"%s\" was killed by signal %d (%s)",
 		    s->name, WTERMSIG(st), strsignal(WTERMSIG(st)));
+		exec__setwhy(r, i, 1, "killed by signal %d (%s)",
+		    WTERMSIG(st), strsignal(WTERMSIG(st)));
 		r->code = 128 + WTERMSIG(st);
 	}
 done:

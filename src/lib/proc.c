@@ -215,6 +215,31 @@ proc_children(pid_t pid, pid_t **out)
 	return n;
 }
 
+size_t
+proc_thread_children(pid_t pid, pid_t tid, pid_t **out)
+{
+	struct sb sb = { 0 };
+	size_t n = 0, cap = 0;
+	char path[64];
+
+	if (!children_file())
+		return proc_children(pid, out);
+	*out = NULL;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)pid,
+	    (long)tid);
+	if (slurp(path, &sb) == 0 && sb.len > 0)
+		for (char *p = sb.buf, *end; *p != '\0'; p = end) {
+			long child = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (child > 0)
+				push(out, &n, &cap, (pid_t)child);
+		}
+	sb_release(&sb);
+	return n;
+}
+
 static int
 has(const pid_t *v, size_t n, pid_t p)
 {

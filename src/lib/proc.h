@@ -30,6 +30,12 @@ int	 proc_each(int (*fn)(pid_t pid, void *arg), void *arg);
  * where the kernel has none every process's parent), zombies included;
  * their number. */
 size_t	 proc_children(pid_t pid, pid_t **out);
+/* The children of one thread, tid of process pid (its
+ * /proc/PID/task/TID/children; without the children files, proc_children()
+ * of pid), zombies included; their number. Cheaper than proc_children()
+ * when only that thread's children matter: orphans are handed to a child
+ * subreaper's main thread. */
+size_t	 proc_thread_children(pid_t pid, pid_t tid, pid_t **out);
 /* Every descendant of pid, generation by generation, without zombies
  * (they have exited; their pid only waits for a reaper); their number.
  * From the children files; on a kernel without them, from every

@@ -23,7 +23,7 @@
 
 enum kw_kind { KW_STR, KW_PATH, KW_INT, KW_DUR, KW_REGEX, KW_REDACT,
 	KW_DOMAIN, KW_CADENCE, KW_ALERT, KW_DETACHED, KW_SIZE, KW_COUNT,
-	KW_PRIORITIES };
+	KW_PRIORITIES, KW_TZ, KW_CATCH_UP };
 
 static const struct {
 	const char	*key;
@@ -55,13 +55,16 @@ static const struct {
 	{ "RETRY-DELAY",	KW_DUR,	  offsetof(struct crew, retry_delay_ms) },
 	{ "LEASE-TTL",		KW_DUR,	  offsetof(struct crew, lease_ttl_ms) },
 	{ "PRIORITIES",		KW_PRIORITIES, 0 },
+	{ "TZ",			KW_TZ,	  offsetof(struct crew, tz) },
+	{ "CATCH-UP",		KW_CATCH_UP, offsetof(struct crew, catch_up_ms) },
 };
 #define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
 
 static const char *const member_props[] = {
 	"DEF", "INTERVAL", "LIFECYCLE", "CONTINUOUS", "TIMEOUT", "AUTHOR",
 	"DISABLED", "NOTIFY", "NOTIFY-URL", "RETRY", "RETRY-DELAY",
-	"TOKEN-BUDGET", NULL
+	"TOKEN-BUDGET", "SCHEDULE", "TZ", "CATCH-UP", "JITTER", "CADENCE",
+	NULL
 };
 
 static char *
@@ -247,6 +250,18 @@ parse_alert_urls(struct crew *c, const org_doc *doc, struct diag *d)
 	}
 }
 
+/* :CATCH-UP: and #+CATCH-UP:: a duration (0 never catches up) or
+ * `unlimited`. */
+static int
+catch_up_parse(const char *v, int64_t *ms)
+{
+	if (strcmp(v, "unlimited") == 0) {
+		*ms = CREW_CATCH_UP_ALL;
+		return 0;
+	}
+	return dur_parse(v, ms);
+}
+
 static size_t
 kw_index(const char *key)
 {
@@ -396,6 +411,22 @@ parse_keyword(struct crew *c, const org_keyword *kw, size_t *seen,
 		break;
 	case KW_ALERT:
 		parse_alert_keyword(c, key, val, kw->line, d);
+		break;
+	case KW_TZ:
+		if (!cal_zone_known(val)) {
+			diag_err(d, c->path, kw->line, "unknown time zone '%s' "
+			    "in #+TZ: (expected an IANA name such as "
+			    "Europe/Stockholm)", val);
+			break;
+		}
+		free(c->tz);
+		c->tz = val;
+		val = NULL;
+		break;
+	case KW_CATCH_UP:
+		if (catch_up_parse(val, &c->catch_up_ms) == -1)
+			diag_err(d, c->path, kw->line, "invalid #+CATCH-UP: "
+			    "'%s' (expected a duration, 0 or unlimited)", val);
 		break;
 	case KW_DETACHED:
 	case KW_SIZE:
@@ -579,6 +610,110 @@ member_priority(struct crew *c, const org_heading *hd,
 	prio_name(c, v, m->priority_name, sizeof(m->priority_name));
 }
 
+/* The SCHEDULED: timestamp of heading hd as a calendar schedule. */
+static void
+member_scheduled(struct crew *c, const org_doc *doc, const org_heading *hd,
+    struct crew_member *m, struct diag *d)
+{
+	const org_planning *pl = &doc->plannings[hd->planning];
+	const org_timestamp *ts = &pl->scheduled_ts;
+	struct cal_org o = { 0 };
+	char err[128];
+
+	m->schedule = cfg_strn(pl->scheduled.s, pl->scheduled.len);
+	m->schedule_line = pl->line;
+	if (ts->type != ORG_TS_ACTIVE && ts->type != ORG_TS_ACTIVE_RANGE) {
+		diag_err(d, c->path, pl->line, "SCHEDULED: '%s' is not an "
+		    "active timestamp (expected e.g. <2026-12-05 Sat 06:00 "
+		    "+1d>)", m->schedule);
+		return;
+	}
+	o.year = ts->year_start;
+	o.month = ts->month_start;
+	o.day = ts->day_start;
+	o.hour = ts->hour_start;
+	o.minute = ts->hour_start < 0 ? 0 : ts->minute_start;
+	o.value = ts->repeater_value;
+	o.unit = ts->repeater_unit;
+	o.repeat = ts->repeater_type == ORG_REP_CUMULATE ? CAL_REPEAT_CUMULATE :
+	    ts->repeater_type == ORG_REP_CATCH_UP ? CAL_REPEAT_CATCH_UP :
+	    ts->repeater_type == ORG_REP_RESTART ? CAL_REPEAT_RESTART :
+	    CAL_REPEAT_NONE;
+	if (cal_sched_org(&m->cal, &o, err, sizeof(err)) == -1)
+		diag_err(d, c->path, pl->line, "SCHEDULED: %s", err);
+	else
+		m->calendar = 1;
+}
+
+/*
+ * SPEC §5a: :SCHEDULE: or a SCHEDULED: line instead of :INTERVAL: (one
+ * of the three at most), :TZ:, :CATCH-UP:, :JITTER:; and :CADENCE:.
+ */
+static void
+parse_member_calendar(struct crew *c, const org_doc *doc, long h,
+    struct crew_member *m, struct diag *d)
+{
+	const org_heading *hd = &doc->headings[h];
+	size_t iline = 0, sline = 0, line = 0, pline = 0;
+	char *iv = org_property(doc, h, "INTERVAL", 0, &iline);
+	char *sv = org_property(doc, h, "SCHEDULE", 0, &sline);
+	char *v, err[200];
+	int has_sched = 0;
+
+	if (hd->planning >= 0 &&
+	    doc->plannings[hd->planning].scheduled.s != NULL) {
+		has_sched = 1;
+		pline = doc->plannings[hd->planning].line;
+	}
+	if ((iv != NULL) + (sv != NULL) + has_sched > 1) {
+		diag_err(d, c->path, sv ? sline : pline, "member '%s' has more "
+		    "than one of :INTERVAL:, :SCHEDULE: and SCHEDULED: (give "
+		    "one)", m->name);
+		goto done;
+	}
+	if (sv != NULL) {
+		m->schedule = xstrdup(sv);
+		m->schedule_line = sline;
+		if (cal_sched_parse_cron(&m->cal, sv, err, sizeof(err)) == -1)
+			diag_err(d, c->path, sline, ":SCHEDULE: %s", err);
+		else
+			m->calendar = 1;
+	} else if (has_sched)
+		member_scheduled(c, doc, hd, m, d);
+	if (m->schedule != NULL && m->continuous)
+		diag_err(d, c->path, m->schedule_line, "member '%s' is "
+		    ":CONTINUOUS: and on the calendar (give one)", m->name);
+	if ((v = org_property(doc, h, "TZ", 0, &line)) != NULL) {
+		if (!cal_zone_known(v))
+			diag_err(d, c->path, line, "unknown time zone '%s' in "
+			    ":TZ: (expected an IANA name such as "
+			    "Europe/Stockholm)", v);
+		else {
+			free(m->tz);
+			m->tz = xstrdup(v);
+		}
+		free(v);
+	}
+	if ((v = org_property(doc, h, "CATCH-UP", 0, &line)) != NULL) {
+		if (catch_up_parse(v, &m->catch_up_ms) == -1)
+			diag_err(d, c->path, line, "invalid :CATCH-UP: '%s' "
+			    "(expected a duration, 0 or unlimited)", v);
+		free(v);
+	}
+	(void)member_dur(c, doc, h, "JITTER", &m->jitter_ms, d);
+	if ((v = org_property(doc, h, "CADENCE", 0, &line)) != NULL) {
+		if (strcmp(v, "after") != 0 && strcmp(v, "fixed") != 0)
+			diag_err(d, c->path, line, "invalid :CADENCE: '%s' "
+			    "(expected after or fixed)", v);
+		else
+			m->cadence_fixed = strcmp(v, "fixed") == 0;
+		free(v);
+	}
+done:
+	free(iv);
+	free(sv);
+}
+
 /* Parse level-1 heading h as a member; adds it to c when it is runnable.
  * names/nlines remember the names seen for duplicate detection. */
 static void
@@ -610,6 +745,9 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 	m.timeout_ms = c->timeout_ms;
 	m.retry = c->retry;
 	m.retry_delay_ms = c->retry_delay_ms;
+	m.cadence_fixed = c->cadence_fixed;
+	m.tz = c->tz ? xstrdup(c->tz) : NULL;
+	m.catch_up_ms = c->catch_up_ms;
 	if (hd->title.len == 0) {
 		diag_err(d, c->path, hd->line, "member heading without a name");
 		bad = 1;
@@ -683,6 +821,7 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 		free(v);
 	}
 	parse_member_notify(c, doc, h, &m, d);
+	parse_member_calendar(c, doc, h, &m, d);
 	if (m.def == NULL && !bad)
 		diag_warn(d, c->path, hd->line,
 		    "member '%s' has no :DEF: and is skipped", m.name);
@@ -692,6 +831,8 @@ parse_member(struct crew *c, const org_doc *doc, long h,
 		free(m.def);
 		free(m.lifecycle);
 		free(m.author);
+		free(m.schedule);
+		free(m.tz);
 		alert_dest_release(&m.notify_dests);
 		return;
 	}
@@ -723,6 +864,8 @@ crew_new(const char *path)
 	c->prio_default = 'B';
 	c->author_domain = xstrdup("keeper.invalid");
 	c->max_commit_size = CREW_MAX_COMMIT_SIZE;
+	c->cadence_fixed = 1;		/* SPEC §5: fixed is the default */
+	c->catch_up_ms = CREW_CATCH_UP_ALL;
 	return c;
 }
 
@@ -808,6 +951,8 @@ crew_singleton(const char *def, const char *lifecycle, int64_t interval_ms,
 	m->interval_ms = interval_ms > 0 ? interval_ms : 3600000;
 	m->timeout_ms = c->timeout_ms;
 	m->retry_delay_ms = c->retry_delay_ms;
+	m->cadence_fixed = c->cadence_fixed;
+	m->catch_up_ms = c->catch_up_ms;
 	m->priority = crew_priority_rank(c, c->prio_default);
 	prio_name(c, c->prio_default, m->priority_name,
 	    sizeof(m->priority_name));
@@ -835,6 +980,8 @@ crew_free(struct crew *c)
 		free(c->members[i].def);
 		free(c->members[i].lifecycle);
 		free(c->members[i].author);
+		free(c->members[i].schedule);
+		free(c->members[i].tz);
 		alert_dest_release(&c->members[i].notify_dests);
 	}
 	free(c->members);
@@ -850,6 +997,7 @@ crew_free(struct crew *c)
 	free(c->thought_pattern);
 	alert_dest_release(&c->alerts);
 	free(c->alert_chat);
+	free(c->tz);
 	free(c);
 }
 
@@ -876,6 +1024,15 @@ crew_member_schedule_text(const struct crew *c, const struct crew_member *m,
 {
 	char d[32];
 
+	if (m->calendar) {
+		/* The zone is named only when the member has one of its
+		 * own or the crew's: the machine's is the reader's too. */
+		size_t n = (size_t)cal_describe(&m->cal, NULL, buf, len);
+
+		if (m->tz != NULL && n < len)
+			snprintf(buf + n, len - n, " %s", m->tz);
+		return buf;
+	}
 	if (m->continuous)
 		snprintf(buf, len, "continuous, %s breather",
 		    dur_format(c->breather_ms, d, sizeof(d)));

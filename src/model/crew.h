@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "alertdest.h"
+#include "calendar.h"
 #include "diag.h"
 #include "outcome.h"
 
@@ -20,6 +21,7 @@
 #define CREW_MAX_COMMIT_SIZE	(50LL * 1024 * 1024)	/* per file */
 #define CREW_RETRY_MAX	100	/* :RETRY: at most */
 #define CREW_PRIORITY_MAX 64	/* org's own bound on a numeric priority */
+#define CREW_CATCH_UP_ALL INT64_MAX	/* #+CATCH-UP: default, unlimited */
 
 /* :NOTIFY: which runs' results a member sends (keeper-crew(5)). */
 enum crew_notify {
@@ -50,6 +52,15 @@ struct crew_member {
 	char	 priority_name[4]; /* as org writes it: "A", "7" */
 	int64_t	 token_budget;	/* :TOKEN-BUDGET: N/D: N tokens, 0 none */
 	int64_t	 token_window_ms; /* and D */
+	int	 cadence_fixed;	/* :CADENCE:, default the crew's */
+	/* Calendar time (SPEC §5a, keeper-crew(5) CALENDAR TIME). */
+	int	 calendar;	/* 1: :SCHEDULE: or SCHEDULED:, in cal */
+	struct cal_sched cal;
+	char	*schedule;	/* the schedule as written, or NULL */
+	size_t	 schedule_line;
+	char	*tz;		/* :TZ:, else #+TZ:, NULL the machine's */
+	int64_t	 catch_up_ms;	/* :CATCH-UP:, default the crew's */
+	int64_t	 jitter_ms;	/* :JITTER:, 0 none */
 };
 
 struct crew_redact {
@@ -70,9 +81,11 @@ struct crew {
 	int64_t	 backoff_base_ms; /* #+BACKOFF-BASE: 60s */
 	int64_t	 backoff_cap_ms;  /* #+BACKOFF-CAP: 30m */
 	int64_t	 retention_ms;	/* #+RETENTION: 90d */
-	int	 cadence_fixed;	/* #+CADENCE: fixed (not SPEC: keeper-crew(5)) */
+	int	 cadence_fixed;	/* #+CADENCE: fixed, the default (SPEC §5) */
 	int	 retry;		/* #+RETRY: 0, the members' default */
 	int64_t	 retry_delay_ms; /* #+RETRY-DELAY: 1m */
+	char	*tz;		/* #+TZ:, NULL the machine's */
+	int64_t	 catch_up_ms;	/* #+CATCH-UP:, CREW_CATCH_UP_ALL */
 	int64_t	 lease_ttl_ms;	/* #+LEASE-TTL: 10s (SPEC §12; the fleet
 				   raises one under etcd's 2s minimum) */
 	/* #+PRIORITIES: highest lowest default, as org has them: letters'
@@ -105,7 +118,8 @@ const struct crew_member *crew_find(const struct crew *, const char *name);
 /* 1 when a run that came to outcome sends its result under notify. */
 int	 crew_notify_wants(enum crew_notify, enum outcome);
 /* The member's schedule in words for people ("every 15m", "continuous,
- * 45s breather") into buf; returns buf. */
+ * 45s breather", "weekdays at 06:00 Europe/Stockholm") into buf;
+ * returns buf. */
 char	*crew_member_schedule_text(const struct crew *,
 	    const struct crew_member *, char *buf, size_t len);
 /* The gate rank of a priority value (a letter's code or a number) in c's

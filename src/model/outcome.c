@@ -15,6 +15,7 @@ static const char *const names[] = {
 	[OUTCOME_DREAMED] = "dreamed",
 	[OUTCOME_ERROR] = "error",
 	[OUTCOME_INTERRUPTED] = "interrupted",
+	[OUTCOME_MISSED] = "missed",
 };
 
 const char *

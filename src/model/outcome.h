@@ -14,7 +14,10 @@ enum outcome {
 	OUTCOME_GATED,
 	OUTCOME_DREAMED,
 	OUTCOME_ERROR,
-	OUTCOME_INTERRUPTED
+	OUTCOME_INTERRUPTED,
+	OUTCOME_MISSED		/* a calendar fire that did not run (SPEC §5a);
+				   never a tick's: the per-outcome tables of
+				   runs stop at OUTCOME_INTERRUPTED */
 };
 
 const char	*outcome_name(enum outcome);	/* "done", ...; "" for NONE */

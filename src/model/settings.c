@@ -77,6 +77,13 @@ settings_read(struct settings *s, char *const *envp)
 	s->gitpush = is_one(lookup(envp, "KEEPER_GITPUSH"));
 	v = lookup(envp, "KEEPER_ZYGOTE");
 	s->zygote = v == NULL || strcmp(v, "0") != 0;
+	v = lookup(envp, "KEEPER_DIRECT");
+	s->direct = v == NULL || strcmp(v, "0") != 0;
+	for (char *const *e = envp; e && *e; e++)
+		if (strncmp(*e, "TZ=", 3) == 0) {
+			s->tz = xstrdup(*e + 3);
+			break;
+		}
 	s->test_render_thread = lookup(envp, "KEEPER_TEST_RENDER_THREAD") !=
 	    NULL;
 }
@@ -92,5 +99,6 @@ settings_release(struct settings *s)
 {
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*(char **)((char *)s + strs[i].off));
+	free(s->tz);
 	memset(s, 0, sizeof(*s));
 }

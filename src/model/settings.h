@@ -22,6 +22,9 @@ struct settings {
 	char	*home;			/* HOME */
 	char	*tmpdir;		/* TMPDIR */
 	char	*path;			/* PATH */
+	/* TZ, the machine's zone for calendar members (SPEC §5a): unlike
+	 * the rest, an empty TZ is kept as "" (it means UTC), NULL unset. */
+	char	*tz;
 
 	/* Git (SPEC §7). */
 	int	 gitops;		/* KEEPER_GITOPS=1 (or WB_GITOPS=1) */
@@ -31,6 +34,9 @@ struct settings {
 	/* Runs: 0 when KEEPER_ZYGOTE=0 (every run spawned, none forked
 	 * by the warm interpreter). */
 	int	 zygote;
+	/* 0 when KEEPER_DIRECT=0: a def that is one sh or bash step runs
+	 * through the interpreter too, not as that shell directly. */
+	int	 direct;
 
 	/* Alerts (keeper(1) ALERTS). */
 	char	*alert_url;		/* KEEPER_ALERT_URL */

@@ -23,10 +23,26 @@
  * the pool remains the path when the zygote cannot take the request; a
  * zygote that died is started again for a later run.
  *
- * We do not set PR_SET_CHILD_SUBREAPER on the daemon: orphans would become
- * its children and need a reaper of their own. Escaped grandchildren are
- * found by the environment they inherit instead (child_sweep()); exec-def
- * is a subreaper for its own steps.
+ * No process of a run survives it (SPEC §6), whatever it did to leave:
+ * a new session, a cleared environment, a parent that died. Two things
+ * the kernel offers make that hold without cgroups:
+ *  - The run's leader is a child subreaper (keeper-exec sets it, and so
+ *    does the direct shell's trampoline before its exec), so while the
+ *    run lives every process it started stays below its leader. A kill
+ *    (the TIMEOUT, a drain, run-once interrupted) takes that tree whole
+ *    before it signals anything (kill_tree()): the group and then every
+ *    descendant are stopped with SIGSTOP until a walk finds no new one
+ *    (a stopped process cannot fork, nor reap a child whose pid could
+ *    then be reused), and only then all are killed, by pidfd.
+ *  - The process that starts runs (the daemon, run-once) is a child
+ *    subreaper too (child_reaper_start()): whatever a leader leaves
+ *    behind when it exits is handed to us, not to init. A child of ours
+ *    that is no run and no zygote is such an orphan: it is killed with
+ *    its tree and reaped (sweep()). Never while a spawn is in flight,
+ *    whose child we could not tell from an orphan yet.
+ * A process that escapes while keeper itself is SIGKILLed is beyond
+ * this; at the next boot the run's group and its environment are swept
+ * (child_sweep()).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -37,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +71,8 @@ enum { P_OUT, P_ERR, P_EV, P_N };
 
 struct child {
 	uv_loop_t		*loop;
+	struct child		*lnext, **lprev; /* reaper.live, while it is
+						    our unreaped child */
 	pid_t			 pid;
 	int			 pidfd;
 	uv_poll_t		 poll;		/* on pidfd: the exit */
@@ -63,6 +82,7 @@ struct child {
 	struct child_spawner	*spawner;	/* waiting for its answer */
 	struct child		*qnext;		/* ... behind this one */
 	int			 spawn_err;
+	int			 counted;	/* in reaper.pending */
 	int			 freed;
 	int64_t			 timeout_ms;
 	uv_pipe_t		 pipes[P_N];
@@ -81,6 +101,7 @@ struct child {
 
 struct child_spawner {
 	uv_loop_t		*loop;
+	struct child_spawner	*snext;		/* reaper.spawners */
 	char			*file;		/* keeper-exec */
 	struct zygote		*z;		/* NULL while there is none */
 	pid_t			 zpid;
@@ -91,6 +112,21 @@ struct child_spawner {
 };
 
 #define ZYGOTE_RESTART_MS	1000	/* at most one start a second */
+
+/* The orphan reaper: one per process (child subreaping is a property of
+ * the process), on the loop that starts runs. */
+static struct {
+	int			 on;
+	uv_timer_t		 timer;		/* sweeps again while dirty */
+	int			 pending;	/* spawns whose pid is unknown */
+	int			 dirty;		/* orphans may be left */
+	struct child		*live;		/* runs not yet reaped */
+	struct child_spawner	*spawners;
+} reaper;
+
+#define REAPER_RETRY_MS	20
+
+static void	sweep_cb(uv_timer_t *);
 
 /* One read buffer for every pipe: reads are handled synchronously on the
  * loop thread, so sharing it keeps a running child's cost to its capture. */
@@ -138,6 +174,12 @@ cap_add(struct child_capture *c, const char *p, size_t n)
 char *
 child_capture_text(const struct child_capture *c)
 {
+	return child_capture_textn(c, NULL);
+}
+
+char *
+child_capture_textn(const struct child_capture *c, size_t *len)
+{
 	struct sb sb = { 0 };
 	uint64_t kept;
 
@@ -151,6 +193,8 @@ child_capture_text(const struct child_capture *c)
 			sb_add(&sb, c->tail + c->tpos, CHILD_TAIL - c->tpos);
 		sb_add(&sb, c->tail, c->tpos);
 	}
+	if (len != NULL)
+		*len = sb.len;
 	return sb_detach(&sb);
 }
 
@@ -174,6 +218,195 @@ child_outcome(const struct child_result *r)
 	if (r->out.head && nowork_match(r->out.head, r->out.hlen))
 		return OUTCOME_NO_WORK;
 	return OUTCOME_DONE;
+}
+
+/* ---- the run's tree and the orphans ------------------------------------ */
+
+struct tree {
+	pid_t	*pid;
+	int	*fd;
+	size_t	 n, cap;
+};
+
+static int
+tree_has(const struct tree *t, pid_t p)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->pid[i] == p)
+			return 1;
+	return 0;
+}
+
+/* Stop p and remember it by pidfd; 1 when it is new. */
+static int
+tree_stop(struct tree *t, pid_t p)
+{
+	int fd;
+
+	if (p <= 1 || tree_has(t, p))
+		return 0;
+	if ((fd = (int)syscall(SYS_pidfd_open, p, 0)) == -1)
+		return 0;	/* gone already */
+	(void)syscall(SYS_pidfd_send_signal, fd, SIGSTOP, NULL, 0);
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->pid = xreallocarray(t->pid, t->cap, sizeof(*t->pid));
+		t->fd = xreallocarray(t->fd, t->cap, sizeof(*t->fd));
+	}
+	t->pid[t->n] = p;
+	t->fd[t->n++] = fd;
+	return 1;
+}
+
+#define TREE_ROUNDS	64
+
+/*
+ * SIGKILL root, its process group when it leads one, and every
+ * descendant, whatever session or environment each has: stopped first,
+ * round after round until two walks find nothing new, then killed. The
+ * rounds are bounded: a tree that keeps growing past them is killed as
+ * far as it was seen, and what a stopped parent forked last is the
+ * orphan sweep's.
+ */
+static void
+kill_tree(pid_t root, int group)
+{
+	struct tree t = { 0 };
+	pid_t *d;
+	size_t n;
+	int quiet = 0, added;
+
+	if (root <= 1)
+		return;
+	if (group)
+		(void)kill(-root, SIGSTOP);
+	(void)tree_stop(&t, root);
+	for (int round = 0; round < TREE_ROUNDS && quiet < 2; round++) {
+		added = 0;
+		n = proc_descendants(root, &d);
+		for (size_t i = 0; i < n; i++)
+			added += tree_stop(&t, d[i]);
+		free(d);
+		quiet = added ? 0 : quiet + 1;
+	}
+	if (group)
+		(void)kill(-root, SIGKILL);
+	for (size_t i = 0; i < t.n; i++) {
+		(void)syscall(SYS_pidfd_send_signal, t.fd[i], SIGKILL, NULL,
+		    0);
+		close(t.fd[i]);
+	}
+	free(t.pid);
+	free(t.fd);
+}
+
+static int
+known(pid_t p)
+{
+	for (struct child *c = reaper.live; c != NULL; c = c->lnext)
+		if (c->pid == p)
+			return 1;
+	for (struct child_spawner *s = reaper.spawners; s != NULL;
+	    s = s->snext)
+		if (s->z != NULL && s->zpid == p)
+			return 1;
+	return 0;
+}
+
+/*
+ * Our children that are no run of ours and no zygote are what runs left
+ * behind: kill the live ones with their trees, reap the dead. Orphans
+ * are handed to the main thread, so its children are all we read. The
+ * killed are reaped by the next sweep, which the timer brings while any
+ * is left.
+ */
+static void
+sweep(void)
+{
+	pid_t *v, self = getpid();
+	size_t n;
+	int left = 0;
+	char st;
+
+	if (!reaper.on)
+		return;
+	if (reaper.pending > 0) {
+		reaper.dirty = 1;	/* the last spawn to land sweeps */
+		return;
+	}
+	n = proc_thread_children(self, self, &v);
+	for (size_t i = 0; i < n; i++) {
+		if (known(v[i]))
+			continue;
+		st = proc_state(v[i]);
+		if (st == 'Z' || st == 'X') {
+			if (waitpid(v[i], NULL, WNOHANG) == 0)
+				left++;
+			continue;
+		}
+		if (st == '\0')
+			continue;
+		log_debug("event=orphan-killed pid=%ld", (long)v[i]);
+		kill_tree(v[i], 0);
+		left++;
+	}
+	free(v);
+	reaper.dirty = left > 0;
+	if (reaper.dirty && !uv_is_active((uv_handle_t *)&reaper.timer))
+		uv_timer_start(&reaper.timer, sweep_cb,
+		    REAPER_RETRY_MS, 0);
+}
+
+static void
+sweep_cb(uv_timer_t *t)
+{
+	(void)t;
+	sweep();
+}
+
+int
+child_reaper_start(uv_loop_t *loop)
+{
+	if (reaper.on)
+		return 0;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+		return -1;
+	uv_timer_init(loop, &reaper.timer);
+	uv_unref((uv_handle_t *)&reaper.timer);
+	reaper.on = 1;
+	return 0;
+}
+
+void
+child_reaper_stop(void)
+{
+	if (!reaper.on)
+		return;
+	reaper.pending = 0;	/* no spawn lands after this */
+	sweep();
+	uv_close((uv_handle_t *)&reaper.timer, NULL);
+	reaper.on = 0;
+	reaper.dirty = 0;
+}
+
+static void
+live_add(struct child *c)
+{
+	if ((c->lnext = reaper.live) != NULL)
+		c->lnext->lprev = &c->lnext;
+	reaper.live = c;
+	c->lprev = &reaper.live;
+}
+
+static void
+live_del(struct child *c)
+{
+	if (c->lprev == NULL)
+		return;
+	if ((*c->lprev = c->lnext) != NULL)
+		c->lnext->lprev = c->lprev;
+	c->lnext = NULL;
+	c->lprev = NULL;
 }
 
 /* What child_sweep() looks for, and the buffer it reads each
@@ -246,6 +479,7 @@ on_close(uv_handle_t *h)
 		c->pidfd = -1;
 	}
 	if (--c->handles == 0) {
+		live_del(c);
 		cap_release(&c->res.out);
 		cap_release(&c->res.err);
 		free(c->run_id);
@@ -299,6 +533,16 @@ on_line(const char *kind, const char *text, void *arg)
 		c->cbs.on_event(c, kind, text, c->cbs.arg);
 }
 
+/* The run's standard error is its log (SPEC §6): kept bounded here,
+ * and handed to the owner as it comes (live view, keeper's own log). */
+static void
+log_read(struct child *c, const char *p, size_t n)
+{
+	if (c->cbs.on_log)
+		c->cbs.on_log(c, p, n, c->res.err.total, c->cbs.arg);
+	cap_add(&c->res.err, p, n);
+}
+
 static void
 alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -314,10 +558,14 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	int i = (int)((uv_pipe_t *)s - c->pipes);
 
 	if (n > 0) {
-		if (i == P_OUT)
+		if (i == P_OUT) {
 			cap_add(&c->res.out, buf->base, (size_t)n);
+			if (c->cbs.on_out)
+				c->cbs.on_out(c, buf->base, (size_t)n,
+				    c->cbs.arg);
+		}
 		else if (i == P_ERR)
-			cap_add(&c->res.err, buf->base, (size_t)n);
+			log_read(c, buf->base, (size_t)n);
 		else
 			event_feed(&c->ev, buf->base, (size_t)n, on_line, c);
 		return;
@@ -351,13 +599,17 @@ exit_cb(uv_poll_t *p, int status, int events)
 		return;
 	if (si.si_pid == 0 && errno != ECHILD)
 		return;		/* not yet */
+	live_del(c);
 	c->exited = 1;
+	c->res.exited_at_ms = util_now_ms();	/* ended (SPEC §6) */
 	c->res.exited = si.si_code == CLD_EXITED;
 	c->res.exit_code = si.si_code == CLD_EXITED ? si.si_status : 0;
 	c->res.term_signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
 	/* The def is over: nothing of its group outlives the tick, and the
 	 * pipes reach EOF even when a straggler still held them. */
 	kill_group(c);
+	/* What it left outside its group was handed to us as it died. */
+	sweep();
 	uv_poll_stop(p);
 	uv_close((uv_handle_t *)p, on_close);
 	maybe_report(c);
@@ -385,9 +637,15 @@ child_kill(struct child *c)
 {
 	if (c->reported || c->pid <= 0)
 		return;
-	kill_group(c);
+	c->res.killed = 1;
+	if (c->exited)
+		kill_group(c);
+	else
+		kill_tree(c->pid, 1);
 	if (c->run_id && c->data)
 		(void)child_sweep(c->run_id, c->data);
+	/* The tree's members die with their parents: they come to us. */
+	sweep();
 }
 
 pid_t
@@ -466,6 +724,14 @@ spawned(struct child *c)
 	for (int i = 0; i < P_N; i++) {
 		close(c->wfd[i]);
 		c->wfd[i] = -1;
+	}
+	if (c->pid > 0)
+		live_add(c);
+	if (c->counted) {
+		c->counted = 0;
+		if (reaper.pending > 0 && --reaper.pending == 0 &&
+		    reaper.dirty)
+			sweep();
 	}
 	if (c->spawn_err) {
 		c->res.spawn_error = c->spawn_err;
@@ -553,6 +819,10 @@ child_start(uv_loop_t *loop, const struct child_opts *o,
 	c->work.data = c;
 	c->start_ms = util_mono_ms();
 	*out = c;
+	if (reaper.on) {
+		reaper.pending++;	/* until spawned() */
+		c->counted = 1;
+	}
 	if (o->spawner != NULL && spawner_ask(o->spawner, c, o) == 0)
 		return 0;
 	/* The pool thread needs its own copies: o is the caller's. */
@@ -699,6 +969,8 @@ child_spawner_new(uv_loop_t *loop, const char *file)
 		free(s);
 		return NULL;
 	}
+	s->snext = reaper.spawners;
+	reaper.spawners = s;
 	return s;
 }
 
@@ -709,6 +981,12 @@ child_spawner_free(struct child_spawner *s)
 
 	if (s == NULL)
 		return;
+	for (struct child_spawner **pp = &reaper.spawners; *pp != NULL;
+	    pp = &(*pp)->snext)
+		if (*pp == s) {
+			*pp = s->snext;
+			break;
+		}
 	/* Runs still waiting are the loop's to end; they no longer wait
 	 * here. */
 	for (c = s->head; c != NULL; c = c->qnext)

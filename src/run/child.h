@@ -11,11 +11,13 @@
  * MS`, `step TEXT`, `thought TEXT`, `usage P C T`: the protocol is
  * event.h's), handed to on_event as they arrive.
  *
- * The wall clock (timeout_ms) kills the whole group with SIGKILL, and then
- * every process that still carries the run's KEEPER_RUN_ID and KEEPER_DATA
- * in its environment (a grandchild that called setsid() has left the group
- * but not its environment). When the def exits on its own, whatever is
- * left of its group is killed too: a tick is over when its def is.
+ * The wall clock (timeout_ms) kills the run's whole tree with SIGKILL: its
+ * group and every descendant, in whatever session (child.c says how), and
+ * every process that still carries the run's KEEPER_RUN_ID and
+ * KEEPER_DATA in its environment. When the def exits on its own, whatever
+ * is left of its group, and whatever it left outside it (handed to us as
+ * child subreaper, child_reaper_start()), is killed too: a tick is over
+ * when its def is.
  *
  * Ownership: child_start() allocates; on_exit is called once, after which
  * the caller calls child_free() (handles close asynchronously and the
@@ -53,7 +55,11 @@ struct child_result {
 	int		 exit_code;
 	int		 term_signal;	/* 0 unless killed by a signal */
 	int		 timed_out;	/* keeper killed it at the deadline */
+	int		 killed;	/* keeper killed it (child_kill(), the
+					   deadline included) */
 	int64_t		 duration_ms;
+	int64_t		 exited_at_ms;	/* unix ms when it was reaped; 0 never
+					   started */
 	struct child_capture out, err;
 	long		 tokens_prompt, tokens_completion;	/* -1 none */
 	int		 spawn_error;	/* errno when it never started */
@@ -83,7 +89,15 @@ struct child_cbs {
 		    void *arg);
 	void	(*on_exit)(struct child *, const struct child_result *,
 		    void *arg);
+	/* Optional: the run's stdout as it is read, besides its capture
+	 * (the daemon scans a shell it runs directly for telemetry). */
+	void	(*on_out)(struct child *, const char *buf, size_t len,
+		    void *arg);
 	void	*arg;
+	/* Optional: each piece of the run's standard error (its log) as it
+	 * is read, at offset bytes into the stream, before it is kept. */
+	void	(*on_log)(struct child *, const char *buf, size_t len,
+		    uint64_t offset, void *arg);
 };
 
 /*
@@ -93,6 +107,16 @@ struct child_cbs {
  * forked one, which must not run twice). NULL when the zygote cannot
  * start (logged): spawn every run instead.
  */
+/*
+ * Make this process a child subreaper and start killing and reaping the
+ * orphans runs leave (child.c): call once, on the loop that starts runs,
+ * before the first. -1 with errno when the kernel refuses (then what a
+ * run leaves behind outside its tree may outlive it). child_reaper_stop()
+ * kills what is left and closes its handle, before the loop's last run.
+ */
+int	 child_reaper_start(uv_loop_t *);
+void	 child_reaper_stop(void);
+
 struct child_spawner *child_spawner_new(uv_loop_t *, const char *file);
 /* Ends the zygote; the memory goes once the loop has closed the poll. */
 void	 child_spawner_free(struct child_spawner *);
@@ -111,6 +135,8 @@ void	 child_free(struct child *);
 /* The captured stream as text: head, and when it overflowed a marker and
  * the tail. Caller frees. */
 char	*child_capture_text(const struct child_capture *);
+/* The same, with its length in *len (the text may hold NUL bytes). */
+char	*child_capture_textn(const struct child_capture *, size_t *len);
 /* SPEC §6 outcome from the exit status and the result text (NO-WORK:
  * nowork.h). */
 enum outcome child_outcome(const struct child_result *);

@@ -17,7 +17,8 @@ char *
 statefile_path(const char *data, enum statefile_kind k, const char *name)
 {
 	const char *base = k == SF_LAST_RUN ? "keeper-last-run" :
-	    k == SF_POS ? "lifecycle-pos" : "pause";
+	    k == SF_POS ? "lifecycle-pos" : k == SF_LAST_FIRE ?
+	    "keeper-last-fire" : "pause";
 
 	if (name == NULL)
 		return xasprintf("%s/%s", data, base);
@@ -69,6 +70,52 @@ statefile_read_last_run(const char *path, int64_t *ms, char *err,
 		*ms = (int64_t)llround(v * 1000.0);
 		rc = 0;
 	}
+	free(buf);
+	return rc;
+}
+
+int
+statefile_format_last_fire(int64_t ms, uint64_t sig, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%" PRId64 ".%03d %016" PRIx64 "\n",
+	    ms / 1000, (int)(ms % 1000), sig);
+}
+
+int
+statefile_read_last_fire(const char *path, int64_t *ms, uint64_t *sig,
+    char *err, size_t errlen)
+{
+	char *buf, *end, *e2;
+	size_t len;
+	double v;
+	int rc = 2;
+
+	if ((buf = util_read_file(path, &len)) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return 2;
+	}
+	errno = 0;
+	v = strtod(buf, &end);
+	if (end != buf && errno == 0 && isfinite(v) && v >= 0 && v <= 1e13 &&
+	    memchr(buf, 0, len) == NULL) {
+		*sig = 0;
+		while (*end == ' ')
+			end++;
+		if (*end != '\n' && *end != '\0') {
+			*sig = strtoull(end, &e2, 16);
+			end = e2;
+		}
+		while (*end == ' ' || *end == '\n' || *end == '\r')
+			end++;
+		if (*end == '\0') {
+			*ms = (int64_t)llround(v * 1000.0);
+			rc = 0;
+		}
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "%s: not a unix time, ignored", path);
 	free(buf);
 	return rc;
 }

@@ -19,11 +19,16 @@
 #include "lifecycle.h"
 #include "pause.h"
 
-enum statefile_kind { SF_LAST_RUN, SF_POS, SF_PAUSE };
+enum statefile_kind { SF_LAST_RUN, SF_POS, SF_PAUSE, SF_LAST_FIRE };
 
-/* DATA/keeper-last-run-NAME, DATA/lifecycle-pos-NAME or DATA/pause-NAME;
- * NAME NULL is the singleton form (keeper-last-run, lifecycle-pos). A
- * pause is always named after its member, singleton or not. */
+/* DATA/keeper-last-run-NAME, DATA/lifecycle-pos-NAME, DATA/pause-NAME or
+ * DATA/keeper-last-fire-NAME; NAME NULL is the singleton form
+ * (keeper-last-run, lifecycle-pos, keeper-last-fire). A pause is always
+ * named after its member, singleton or not. The last-fire file is a
+ * calendar member's cursor (fire.h): the schedule's instant of the
+ * newest fire run or recorded as missed, as unix seconds like the
+ * last-run file's, then the schedule's signature in hex (a cursor kept
+ * under another schedule is not this one's). */
 char	*statefile_path(const char *data, enum statefile_kind,
 	    const char *name);
 /* The last-run text for ms ("1700000000.123\n") into buf; its length. */
@@ -35,6 +40,13 @@ int	 statefile_write_last_run(const char *path, int64_t ms, char *err,
  * alone. */
 int	 statefile_read_last_run(const char *path, int64_t *ms, char *err,
 	    size_t errlen);
+/* "SECONDS.MMM SIG\n" into buf; its length. */
+int	 statefile_format_last_fire(int64_t ms, uint64_t sig, char *buf,
+	    size_t len);
+/* Same returns as statefile_read_last_run(); *sig 0 when the file has
+ * none. */
+int	 statefile_read_last_fire(const char *path, int64_t *ms, uint64_t *sig,
+	    char *err, size_t errlen);
 int	 statefile_write_pos(const char *path, const struct lc_pos *,
 	    char *err, size_t errlen);
 /* Same returns as statefile_read_last_run(); pos is empty unless 0. */

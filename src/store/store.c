@@ -80,10 +80,11 @@ static const char schema[] =
 #define COLS "id, agent, trigger, state, hits, repeat, scheduled, started, " \
     "ended, duration_ms, outcome, exit_code, output_bytes, output_head, " \
     "commit_id, error, tokens_prompt, tokens_completion, steps, pid, pgid, " \
-    "daemon_pid, git, delivery"
+    "daemon_pid, git, delivery, committed"
 
 enum { S_BEGIN, S_STARTED, S_END, S_RECORD, S_RECORD_ID, S_OPEN,
-	S_INTERRUPT, S_HIST, S_HIST_ALL, S_DREAM, S_STREAK, S_TOKENS, S_N };
+	S_INTERRUPT, S_HIST, S_HIST_ALL, S_DREAM, S_STREAK, S_TOKENS, S_ONE,
+	S_N };
 
 static const char *const sql[S_N] = {
 	[S_BEGIN] = "INSERT INTO runs (id, agent, trigger, state, hits, "
@@ -95,19 +96,22 @@ static const char *const sql[S_N] = {
 	    "started = ?5, ended = ?6, duration_ms = ?7, outcome = ?8, "
 	    "exit_code = ?9, output_bytes = ?10, output_head = ?11, "
 	    "commit_id = ?12, error = ?13, tokens_prompt = ?14, "
-	    "tokens_completion = ?15, steps = ?16, git = ?17 WHERE id = ?1",
+	    "tokens_completion = ?15, steps = ?16, git = ?17, log = ?18, "
+	    "committed = ?19 WHERE id = ?1",
 	[S_RECORD] = "INSERT INTO runs (id, agent, trigger, state, hits, "
 	    "repeat, scheduled, started, ended, duration_ms, outcome, "
 	    "exit_code, output_bytes, output_head, commit_id, error, "
-	    "tokens_prompt, tokens_completion, steps, daemon_pid, git) VALUES "
+	    "tokens_prompt, tokens_completion, steps, daemon_pid, git, log, "
+	    "committed) VALUES "
 	    "(" NEXT_ID ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-	    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
 	[S_RECORD_ID] = "INSERT INTO runs (agent, trigger, state, hits, "
 	    "repeat, scheduled, started, ended, duration_ms, outcome, "
 	    "exit_code, output_bytes, output_head, commit_id, error, "
-	    "tokens_prompt, tokens_completion, steps, daemon_pid, git, id) "
+	    "tokens_prompt, tokens_completion, steps, daemon_pid, git, log, "
+	    "committed, id) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
 	[S_OPEN] = "SELECT " COLS " FROM runs WHERE outcome IS NULL",
 	[S_INTERRUPT] = "UPDATE runs SET outcome = 'interrupted', ended = ?1, "
 	    "duration_ms = CASE WHEN started IS NULL THEN NULL "
@@ -131,6 +135,9 @@ static const char *const sql[S_N] = {
 	    "max(coalesce(tokens_completion, 0), 0) FROM runs "
 	    "WHERE agent = ?1 AND ended > ?2 AND "
 	    "(tokens_prompt > 0 OR tokens_completion > 0) ORDER BY ended DESC",
+	/* One run whole (history --run, /_runs/ID): its log too, which the
+	 * lists leave out. */
+	[S_ONE] = "SELECT " COLS ", log FROM runs WHERE id = ?1",
 };
 
 #define WAL_PAGES	1000	/* checkpoint once the WAL holds this many */
@@ -156,7 +163,7 @@ struct store {
 /* A closed row that waits: its own copies of the strings. */
 struct pending {
 	struct run_rec	 r;
-	char		*s[9];
+	char		*s[10];
 };
 
 /* SQLite's word that the file itself is damaged (not busy, not full). */
@@ -278,6 +285,12 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	    NULL, NULL, NULL);
 	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN delivery TEXT",
 	    NULL, NULL, NULL);
+	/* ... and from before the log and the commit's own time (SPEC §6,
+	 * §8). */
+	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN log TEXT",
+	    NULL, NULL, NULL);
+	(void)sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN committed "
+	    "INTEGER", NULL, NULL, NULL);
 	/* Checkpoints fsync: never let one happen inside a commit on the
 	 * loop thread (wal_hook). */
 	sqlite3_wal_autocheckpoint(s->db, 0);
@@ -539,7 +552,12 @@ bind_result(sqlite3_stmt *st, int first, const struct run_rec *r)
 	else
 		sqlite3_bind_null(st, first + 4);
 	sqlite3_bind_int64(st, first + 5, r->output_bytes);
-	bind_text(st, first + 6, r->output_head);
+	/* By its length: an agent's output may hold NUL bytes. */
+	if (r->output_head && r->output_head_len > 0)
+		sqlite3_bind_text(st, first + 6, r->output_head,
+		    (int)r->output_head_len, SQLITE_TRANSIENT);
+	else
+		bind_text(st, first + 6, r->output_head);
 	bind_text(st, first + 7, r->commit_id);
 	bind_text(st, first + 8, r->error);
 	if (r->tokens_prompt >= 0 || r->tokens_completion >= 0) {
@@ -550,6 +568,8 @@ bind_result(sqlite3_stmt *st, int first, const struct run_rec *r)
 	/* git sits after daemon_pid in S_RECORD (?20), after steps in S_END
 	 * (?17). */
 	bind_text(st, first == 5 ? 17 : 20, r->git);
+	bind_text(st, first == 5 ? 18 : 21, r->log);
+	bind_ms(st, first == 5 ? 19 : 22, r->committed_ms);
 }
 
 static int64_t	record(struct store *, const struct run_rec *, int64_t id);
@@ -561,7 +581,7 @@ static void
 keep(struct store *s, const struct run_rec *r)
 {
 	struct pending *p;
-	const char **f[9];
+	const char **f[10];
 	size_t k = 0;
 
 	if (s->npend == STORE_PENDING_MAX) {
@@ -584,9 +604,18 @@ keep(struct store *s, const struct run_rec *r)
 	f[k++] = &p->r.git;
 	f[k++] = &p->r.error;
 	f[k++] = &p->r.steps;
+	f[k++] = &p->r.log;
 	for (size_t i = 0; i < k; i++)
 		if (*f[i] != NULL)
 			*f[i] = p->s[i] = xstrdup(*f[i]);
+	/* The head may hold NUL bytes: its copy goes by its length. */
+	if (r->output_head != NULL && r->output_head_len > 0) {
+		free(p->s[3]);
+		p->s[3] = xmalloc(r->output_head_len + 1);
+		memcpy(p->s[3], r->output_head, r->output_head_len);
+		p->s[3][r->output_head_len] = '\0';
+		p->r.output_head = p->s[3];
+	}
 }
 
 int
@@ -662,7 +691,7 @@ record(struct store *s, const struct run_rec *r, int64_t id)
 	bind_result(st, 7, r);
 	sqlite3_bind_int64(st, 19, r->daemon_pid);
 	if (id > 0)
-		sqlite3_bind_int64(st, 21, id);
+		sqlite3_bind_int64(st, 23, id);
 	if (step_reset(s, st) == -1) {
 		wrote(s, 0);
 		return -1;
@@ -709,6 +738,7 @@ read_row(sqlite3_stmt *st, struct run_rec *r)
 	    sqlite3_column_int(st, 11);
 	r->output_bytes = sqlite3_column_int64(st, 12);
 	r->output_head = col_text(st, 13);
+	r->output_head_len = (size_t)sqlite3_column_bytes(st, 13);
 	r->commit_id = col_text(st, 14);
 	r->error = col_text(st, 15);
 	r->tokens_prompt = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 :
@@ -721,6 +751,9 @@ read_row(sqlite3_stmt *st, struct run_rec *r)
 	r->daemon_pid = (long)sqlite3_column_int64(st, 21);
 	r->git = col_text(st, 22);
 	r->delivery = col_text(st, 23);
+	r->committed_ms = sqlite3_column_int64(st, 24);
+	if (sqlite3_column_count(st) > 25)
+		r->log = col_text(st, 25);
 }
 
 static int
@@ -753,6 +786,13 @@ store_interrupt_open(struct store *s, int64_t now_ms, store_row_cb cb,
 	if (step_reset(s, s->st[S_INTERRUPT]) == -1)
 		return -1;
 	return n;
+}
+
+int
+store_run(struct store *s, int64_t id, store_row_cb cb, void *arg)
+{
+	sqlite3_bind_int64(s->st[S_ONE], 1, id);
+	return each_row(s, s->st[S_ONE], cb, arg);
 }
 
 int

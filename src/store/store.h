@@ -42,7 +42,8 @@ struct run_rec {
 	enum outcome	 outcome;	/* NONE while open */
 	int		 exit_code;	/* -1 when none */
 	int64_t		 output_bytes;
-	const char	*output_head;	/* redacted */
+	const char	*output_head;	/* redacted; may hold NUL bytes */
+	size_t		 output_head_len; /* its bytes (0: strlen) */
 	const char	*commit_id;
 	const char	*git;		/* "no change", a partial ref, a git
 					   error..., or NULL */
@@ -52,6 +53,10 @@ struct run_rec {
 					   store_note_delivery()) */
 	long		 tokens_prompt, tokens_completion;
 	const char	*steps;		/* step names and statuses, one a line */
+	const char	*log;		/* the run's stderr, kept and redacted
+					   (read back by store_run() only) */
+	int64_t		 committed_ms;	/* when its commit or partial ref was
+					   made, 0 none */
 	long		 pid, pgid;
 	long		 daemon_pid;
 };
@@ -97,6 +102,9 @@ int64_t	 store_record(struct store *, const struct run_rec *);
  * or -1. */
 int	 store_interrupt_open(struct store *, int64_t now_ms, store_row_cb,
 	    void *);
+/* Run id whole, with its log: cb once, and 1; 0 for no such run, -1 on
+ * error. */
+int	 store_run(struct store *, int64_t id, store_row_cb, void *);
 /* Newest first; agent NULL means all. */
 int	 store_history(struct store *, const char *agent, int limit,
 	    store_row_cb, void *);

@@ -55,6 +55,9 @@ struct http {
 	atomic_uint		 nsse;
 	struct MHD_Response	*dashboard, *not_found, *bad_method;
 	struct MHD_Response	*too_many, *bad_request;
+	/* GET /_runs/ID, set once before requests can name it. */
+	_Atomic(http_run_fn)	 run_fn;
+	void			*run_arg;
 	const struct fence	*fence;		/* SPEC §12, or NULL */
 };
 
@@ -152,6 +155,9 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	} else if (strcmp(url, "/_timeline") == 0) {
 		body = s->timeline;
 		len = s->timeline_len;
+	} else if (strcmp(url, "/_agenda") == 0) {
+		body = s->agenda;
+		len = s->agenda_len;
 	} else if (strcmp(url, "/_health") == 0) {
 		body = s->health;
 		len = s->health_len;
@@ -169,6 +175,45 @@ serve_snapshot(struct http *h, struct MHD_Connection *c, const char *url)
 	}
 	common_headers(r, type);
 	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+void
+http_set_runs(struct http *h, http_run_fn fn, void *arg)
+{
+	h->run_arg = arg;
+	atomic_store(&h->run_fn, fn);
+}
+
+static void
+free_body(void *cls)
+{
+	free(cls);
+}
+
+/* GET /_runs/ID: the lookup answers 200 with a body, else 404. */
+static enum MHD_Result
+serve_run(struct http *h, struct MHD_Connection *c, const char *id)
+{
+	http_run_fn fn = atomic_load(&h->run_fn);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+
+	if (fn == NULL || id[0] == '\0' || strspn(id, "0123456789") !=
+	    strlen(id) || strlen(id) > 18 || fn(h->run_arg, id, &body,
+	    &len) != 0)
+		return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, h->not_found);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(len, body,
+	    free_body, body);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	common_headers(r, "application/json");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -317,10 +362,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_queue_response(c, MHD_HTTP_OK, h->dashboard);
 	if (strcmp(url, "/_activity") == 0 || strcmp(url, "/_health") == 0 ||
 	    strcmp(url, "/_changes") == 0 || strcmp(url, "/metrics") == 0 ||
-	    strcmp(url, "/_timeline") == 0)
+	    strcmp(url, "/_timeline") == 0 || strcmp(url, "/_agenda") == 0)
 		return serve_snapshot(h, c, url);
 	if (strcmp(url, "/_events") == 0)
 		return serve_events(h, c);
+	if (strncmp(url, "/_runs/", 7) == 0)
+		return serve_run(h, c, url + 7);
 	return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, h->not_found);
 }
 

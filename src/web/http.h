@@ -10,6 +10,8 @@
  *   GET /_timeline   the last day of runs and gate use (JSON)
  *   GET /metrics     Prometheus text format 0.0.4
  *   GET /_events     Server-Sent Events: the activity on each publish
+ *   GET /_runs/ID    one run whole, from the lookup web.c sets (the one
+ *                    request answered outside the snapshot: history)
  *
  * HEAD works wherever GET does; other methods get 405, other paths 404;
  * a GET or HEAD that announces a body, and bytes that cannot begin an
@@ -58,6 +60,12 @@ const char	*http_addr(const struct http *);
 /* Atomically writes http_addr() and a newline to DIR/http.addr. */
 int		 http_write_addr(const struct http *, const char *dir,
 		    char *err, size_t errlen);
+/* GET /_runs/ID: fn is called on a connection thread with the id (digits
+ * only) and answers 0 with a malloc'd JSON body in *body, *len (taken),
+ * or -1 for 404. Thread-safe as fn is. */
+typedef int (*http_run_fn)(void *arg, const char *id, char **body,
+    size_t *len);
+void		 http_set_runs(struct http *, http_run_fn, void *arg);
 /* Removes DIR/http.addr when it still names http_addr(): a plane that
  * stopped leaves no address behind that nothing listens on. */
 void		 http_remove_addr(const struct http *, const char *dir);

@@ -151,6 +151,9 @@ render_publish(struct render *p, const struct agent_status *as, size_t n,
 		snapshot_set_more(snap, NULL, 0, more->timeline ?
 		    memdup(more->timeline, more->timeline_len) : NULL,
 		    more->timeline_len);
+		if (more->agenda != NULL)
+			snapshot_set_agenda(snap, memdup(more->agenda,
+			    more->agenda_len), more->agenda_len);
 	}
 	snapshot_publish(p->store, snap);
 	rc = 1;

@@ -36,7 +36,9 @@ struct render_more {
 	const struct metrics_crew *crew;
 	const char	*timeline;
 	size_t		 timeline_len;
-	uint64_t	 version;
+	const char	*agenda;	/* /_agenda's body, or NULL */
+	size_t		 agenda_len;
+	uint64_t	 version;	/* of all of these */
 };
 
 /* Builds and publishes a snapshot, unless nothing but the clock changed

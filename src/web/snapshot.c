@@ -48,6 +48,8 @@ snapshot_new(char *activity, size_t activity_len, char *health,
 	pthread_mutex_init(&s->mu, NULL);
 	s->timeline = xstrdup("{}");
 	s->timeline_len = 2;
+	s->agenda = xstrdup("[]");
+	s->agenda_len = 2;
 	atomic_init(&s->refs, 1);
 	return s;
 }
@@ -67,6 +69,7 @@ snapshot_release(struct snapshot *s)
 	free(s->ma_names);
 	pthread_mutex_destroy(&s->mu);
 	free(s->timeline);
+	free(s->agenda);
 	free(s);
 }
 
@@ -128,6 +131,16 @@ snapshot_metrics(struct snapshot *s, size_t *len)
 	*len = s->metrics_len;
 	pthread_mutex_unlock(&s->mu);
 	return s->metrics;
+}
+
+void
+snapshot_set_agenda(struct snapshot *s, char *agenda, size_t agenda_len)
+{
+	if (agenda == NULL)
+		return;
+	free(s->agenda);
+	s->agenda = agenda;
+	s->agenda_len = agenda_len;
 }
 
 struct snapshot_store *

@@ -31,6 +31,8 @@ struct snapshot {
 	size_t		 changes_len;
 	char		*timeline;	/* GET /_timeline */
 	size_t		 timeline_len;
+	char		*agenda;	/* GET /_agenda (SPEC §10) */
+	size_t		 agenda_len;
 	/* It says this keeper is the active one (SPEC §12): served only
 	 * while the fence still agrees (http_set_fence()). */
 	int		 role_active;
@@ -75,6 +77,9 @@ void			 snapshot_set_series(struct snapshot *,
 /* The /metrics body, rendered from the series on first use; it lives
  * as long as the reader's reference. */
 const char		*snapshot_metrics(struct snapshot *, size_t *len);
+/* Gives snap its /_agenda body (taken; NULL: "[]"). */
+void			 snapshot_set_agenda(struct snapshot *, char *agenda,
+			    size_t agenda_len);
 /* Makes snap current, gives it the next version and wakes waiters. */
 void			 snapshot_publish(struct snapshot_store *,
 			    struct snapshot *);

@@ -24,6 +24,7 @@
 #include "redact.h"
 #include "render.h"
 #include "repo.h"
+#include "runview.h"
 #include "settings.h"
 #include "store.h"
 #include "tally.h"
@@ -59,6 +60,7 @@ struct job {
 	struct metrics_agent	*ma;	/* names point into st */
 	struct metrics_crew	 mc;
 	char			*timeline;
+	char			*agenda;
 	struct render_more	 more;
 	int64_t			 now;
 	uint64_t		 ns;	/* what it took */
@@ -78,6 +80,7 @@ struct web {
 	struct snapshot_store	*store;
 	struct render		*render;
 	struct http		*http;
+	struct runview		*runs;		/* GET /_runs/ID */
 	struct pacer		 pacer;
 	uv_timer_t		 pace;		/* a publish held by the pacer */
 	int			 pace_open, pending;
@@ -118,6 +121,12 @@ struct web {
 	size_t			 tl_len;
 	uint64_t		 tl_version;
 	int64_t			 tl_slot;
+	/* /_agenda (agenda.h): built again when a next tick moved or the
+	 * minute did, at most once a second. */
+	char			*ag_body;
+	size_t			 ag_len;
+	uint64_t		 ag_key, ag_version;
+	int64_t			 ag_built;
 	uv_work_t		 seed;
 	int			 seed_busy;
 	char			*seed_db;
@@ -173,6 +182,7 @@ job_free(struct job *j)
 	free(j->active);
 	free(j->ma);
 	free(j->timeline);
+	free(j->agenda);
 	free(j);
 }
 
@@ -277,6 +287,12 @@ render(struct web *w, size_t n, const struct status_crew *c,
 	j->more.metrics = j->ma;
 	j->more.crew = &j->mc;
 	j->more.timeline = j->timeline;
+	if (more->agenda != NULL) {
+		j->agenda = xmalloc(more->agenda_len + 1);
+		memcpy(j->agenda, more->agenda, more->agenda_len);
+		j->agenda[more->agenda_len] = '\0';
+		j->more.agenda = j->agenda;
+	}
 	j->c = *c;
 	/* The crew's strings are the loop's: the job takes copies. */
 	j->name = c->name ? xstrdup(c->name) : NULL;
@@ -316,6 +332,28 @@ sentinel_counts(struct web *w)
 	return w->sentinel ? w->sentinel(w->sentinel_arg) : &none;
 }
 
+/* GET /_agenda's body: the next 24 hours (SPEC §10). */
+static void
+agenda_of(struct web *w, size_t n, int64_t now)
+{
+	uint64_t key = (uint64_t)(now / 60000);
+	json_t *doc;
+
+	for (size_t i = 0; i < n; i++)
+		key = key * 31 + (uint64_t)w->st[i].next_tick_ms +
+		    (uint64_t)w->st[i].paused;
+	if (w->ag_body != NULL && (key == w->ag_key || now - w->ag_built <
+	    1000))
+		return;
+	doc = daemon_agenda(w->d, now, now + 24 * 3600000LL);
+	free(w->ag_body);
+	w->ag_body = status_dump(doc, &w->ag_len);
+	json_decref(doc);
+	w->ag_key = key;
+	w->ag_built = now;
+	w->ag_version++;
+}
+
 /* What the snapshot carries beside the status (render.h): the agents'
  * series and the day's body, built again only when the tally moved or
  * the window's slot did. */
@@ -353,7 +391,11 @@ more_of(struct web *w, size_t n, const struct status_crew *c, int64_t now,
 	more->crew = mc;
 	more->timeline = w->tl_body;
 	more->timeline_len = w->tl_len;
-	more->version = w->tl_version ^ ((uint64_t)slot << 40);
+	agenda_of(w, n, now);
+	more->agenda = w->ag_body;
+	more->agenda_len = w->ag_len;
+	more->version = w->tl_version ^ ((uint64_t)slot << 40) ^
+	    (w->ag_version << 20);
 }
 
 static void
@@ -551,6 +593,7 @@ web_maybe_free(struct web *w)
 	tally_free(w->tally);
 	free(w->ma);
 	free(w->tl_body);
+	free(w->ag_body);
 	json_decref(w->feed_out);
 	json_decref(w->commits_next);
 	uv_mutex_destroy(&w->mu);
@@ -797,6 +840,13 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 	if (w->http == NULL)
 		goto fail;
 	log_info("event=http-listen addr=%s", http_addr(w->http));
+	{
+		char *db = xasprintf("%s/keeper.db", daemon_data(d));
+
+		w->runs = runview_new(db, daemon_runlive(d));
+		free(db);
+		http_set_runs(w->http, runview_get, w->runs);
+	}
 	uv_timer_init(w->loop, &w->tick);
 	w->tick.data = w;
 	w->tick_open = 1;
@@ -812,6 +862,8 @@ web_start(struct daemon *d, struct web **out, char *err, size_t errlen)
 fail:
 	http_stop(w->http);
 	w->http = NULL;
+	runview_free(w->runs);
+	w->runs = NULL;
 	w->stopping = 1;
 	thread_stop(w);
 	return -1;
@@ -828,6 +880,8 @@ web_stop(struct web *w)
 		http_remove_addr(w->http, daemon_data(w->d));
 	http_stop(w->http);
 	w->http = NULL;
+	runview_free(w->runs);
+	w->runs = NULL;
 	if (w->tick_open)
 		uv_close((uv_handle_t *)&w->tick, tick_closed);
 	if (w->pace_open)

@@ -271,6 +271,17 @@ def exec_def(defpath, cwd, *args, env=None, cmd=None, events=False,
     return read_events(r, p)
 
 
+def reason_of(events):
+    """The reason event of a failed run (event.h: `reason TEXT` or
+    `reason-log TEXT`) as bytes: under an event fd the interpreter tells
+    why there, not on its standard error, which is the agent's log."""
+    for e in events:
+        kind, _, text = e.partition(" ")
+        if kind in ("reason", "reason-log"):
+            return text.encode()
+    return b""
+
+
 # Both interpreters of a def: keeper's own exec-def (libcurl linked) and
 # keeper-exec, which opens libcurl only when an llm step runs.
 INTERPRETERS = {

@@ -14,7 +14,8 @@ import select
 import subprocess
 import time
 
-from conftest import DEADLINE, KEEPER, clean_env, exec_def, write_def
+from conftest import (DEADLINE, KEEPER, clean_env, exec_def, reason_of,
+                      write_def)
 
 def test_steps_chain_through_stdin(tmp_path, repo):
     d = write_def(tmp_path, """#+TITLE: chain
@@ -61,11 +62,15 @@ touch later-ran
     res, events = exec_def(d, repo, events=True)
     assert res.returncode == 3      # the failed step's own status
     assert not (repo / "later-ran").exists()
-    assert b'step "check" exited with status 3' in res.stderr
+    # Under an event fd the reason is an event; the daemon adds the
+    # step's last log line (keeper(1) ERRORS).
+    assert reason_of(events) == b"check: exit status 3"
+    assert events[-1] == "reason-log check: exit status 3"
+    assert b"exit" not in res.stderr
     assert res.stdout == b"partial\n"
     assert events[0] == "step-begin check"
     assert events[1].startswith("step-end check failed ")
-    assert len(events) == 2
+    assert len(events) == 3     # begin, end, the reason
 
 
 def test_no_work_ends_the_def(tmp_path, repo):
@@ -233,11 +238,11 @@ touch later-ran
 """)
     res, events = exec_def(d, repo, events=True)
     assert res.returncode == 124    # timeout(1)'s convention
-    assert b'step "stuck" timed out after 2s and was killed' in res.stderr
+    assert reason_of(events) == b"stuck: killed at its 2s :timeout"
     assert not (repo / "later-ran").exists()
     assert events[0] == "step-begin stuck"
     assert "step about to hang" in events
-    assert events[-1].startswith("step-end stuck killed ")
+    assert events[-2].startswith("step-end stuck killed ")
     for f in ("bg.pid", "setsid.pid"):
         pid = int((repo / f).read_text())
         assert not proc_alive(pid), f"{f}: {pid} survived"

@@ -15,7 +15,7 @@ import json
 import re
 import socket
 
-from conftest import clean_env, exec_def, write_def
+from conftest import clean_env, exec_def, reason_of, write_def
 from fake_openai import Response, chat_reply, error_body
 
 SECRET_KEY = "sk-proj-Zq8TESTkeyDoNotLeak0123456789abcdef"
@@ -195,8 +195,9 @@ def test_error_reply_is_not_retried_and_key_is_redacted(tmp_path, repo,
     res, events = run_def(tmp_path, repo, one_step(), llm_env(fake_llm),
                           events=True)
     assert res.returncode == 1
-    err = res.stderr.decode()
-    assert "llm: HTTP 401: Incorrect API key provided: [REDACTED]." in err
+    err = reason_of(events).decode()
+    assert re.fullmatch(r"ask: HTTP 401 from 127\.0\.0\.1:\d+ after 1 try: "
+                        r"Incorrect API key provided: \[REDACTED\]\.", err), err
     assert SECRET_KEY not in err
     assert not any(SECRET_KEY in e for e in events)
     assert len(fake_llm.requests) == 1
@@ -366,9 +367,11 @@ def test_model_from_def_then_environment(tmp_path, repo, fake_llm,
     assert fake_llm.requests[-1].json["model"] == "env-model"
     env = env_for(fake_llm)
     del env["KEEPER_LLM_MODEL"]
-    res, _ = run_def(tmp_path, repo, text, env, events=True, cmd=interpreter)
+    res, events = run_def(tmp_path, repo, text, env, events=True,
+                          cmd=interpreter)
     assert res.returncode == 1
-    assert b"no model" in res.stderr
+    assert reason_of(events) == (b"ask: no model: set :model on the block, "
+                                 b"#+MODEL: in the def or KEEPER_LLM_MODEL")
     assert len(fake_llm.requests) == 2
 
 
@@ -408,11 +411,12 @@ touch after-ran
                           events=True, cmd=interpreter)
     assert res.returncode == 1
     assert not (repo / "after-ran").exists()
-    lines = [l for l in res.stderr.decode().splitlines() if 'step "ask"' in l]
-    assert len(lines) == 1, res.stderr
-    assert "400" in lines[0] or "bad model" in lines[0]
+    why = reason_of(events).decode()
+    assert why.startswith("ask: HTTP 400 from 127.0.0.1:"), events
+    assert "bad model [REDACTED]" in why
+    assert "sk-leak-0123456789abcdefghijkl" not in "\n".join(events)
     assert b"sk-leak-0123456789abcdefghijkl" not in res.stderr
-    assert events[-1].startswith("step-end ask failed ")
+    assert events[-2].startswith("step-end ask failed ")
     assert not any(e.startswith("usage") for e in events)
 
 
@@ -421,7 +425,8 @@ def test_no_url_fails_clearly(tmp_path, repo, interpreter):
     res, events = run_def(tmp_path, repo, text, env_for(None),
                           events=True, cmd=interpreter)
     assert res.returncode == 1
-    assert b'step "ask": KEEPER_LLM_URL is not set' in res.stderr
+    assert reason_of(events).startswith(b"ask: KEEPER_LLM_URL is not set: "
+                                        b"set it to")
 
 
 def test_unknown_placeholder_fails_before_asking(tmp_path, repo, fake_llm,
@@ -439,15 +444,17 @@ echo x
 echo y
 #+END_SRC
 """
-    res, _ = run_def(tmp_path, repo, text, env_for(fake_llm),
-                     events=True, cmd=interpreter)
+    res, events = run_def(tmp_path, repo, text, env_for(fake_llm),
+                          events=True, cmd=interpreter)
     assert res.returncode == 1
-    assert b"{{two}} names a step that has not run yet" in res.stderr
+    why = reason_of(events)
+    assert why.startswith(b"ask: ") and \
+        b"{{two}} names a step that has not run yet" in why, events
     text = text.replace("{{two}}", "{{nowhere}}")
-    res, _ = run_def(tmp_path, repo, text, env_for(fake_llm),
-                     events=True, cmd=interpreter)
+    res, events = run_def(tmp_path, repo, text, env_for(fake_llm),
+                          events=True, cmd=interpreter)
     assert res.returncode == 1
-    assert b"unknown placeholder {{nowhere}}" in res.stderr
+    assert b"unknown placeholder {{nowhere}}" in reason_of(events)
     assert fake_llm.requests == []
 
 
@@ -480,3 +487,73 @@ sed 's/^/> /'
     assert res.returncode == 0, res.stderr
     assert res.stdout == b"> REWRITE: COMPOSED TEXT\n"
     assert "usage 11 7 18" in events
+
+
+# ---- why an llm step failed, through the daemon's path (SPEC §6) ----
+
+NARRATE = """#+TITLE: story
+* gather
+#+BEGIN_SRC sh
+echo "facts"
+#+END_SRC
+* narrate
+#+BEGIN_SRC llm%s
+Tell {{prev}}
+#+END_SRC
+"""
+
+
+def story_crew(crew, block_args=""):
+    crew.write("agents/story.org", NARRATE % block_args)
+    crew.write("crew.org", "#+TITLE: t\n#+REPO: repo\n"
+               "* story\n:PROPERTIES:\n:DEF: agents/story.org\n:END:\n")
+
+
+def test_retries_are_telemetry_while_they_wait(crew, fake_llm):
+    fake_llm.script(Response(500, error_body("the model is napping")),
+                    Response(200, chat_reply("a story", usage=(1, 2, 3))))
+    story_crew(crew, " :timeout 20s")
+    r = crew.keeper("run-once", "story", "--crew", crew.crew, "--data",
+                    crew.data, env=llm_env(fake_llm))
+    assert r.returncode == 0, r.stdout + r.stderr
+    host = "127.0.0.1:%d" % fake_llm.port
+    # told before the wait, among the steps
+    assert "story: step narrate: HTTP 500 from %s, try 2 in 500ms" % host \
+        in r.stdout.splitlines(), r.stdout
+    (row,) = crew.closed("story")
+    assert row["outcome"] == "done" and row["error"] is None
+
+
+def test_endpoint_answer_is_the_error(crew, fake_llm):
+    fake_llm.script(Response(500, error_body("the model is napping")))
+    story_crew(crew, " :timeout 2s")
+    r = crew.keeper("run-once", "story", "--crew", crew.crew, "--data",
+                    crew.data, env=llm_env(fake_llm))
+    assert r.returncode == 1, r.stdout + r.stderr
+    (row,) = crew.closed("story")
+    tries = len(fake_llm.requests)
+    assert tries >= 2
+    why = ("narrate: HTTP 500 from 127.0.0.1:%d after %d tries: the model "
+           "is napping (out of time: 2s)" % (fake_llm.port, tries))
+    assert row["error"] == why, row["error"]
+    assert r.stdout.splitlines()[-1].endswith(": " + why), r.stdout
+
+
+def test_no_model_fails_at_once_with_the_fix(crew, fake_llm):
+    story_crew(crew)
+    env = llm_env(fake_llm)
+    del env["KEEPER_LLM_MODEL"]
+    r = crew.keeper("run-once", "story", "--crew", crew.crew, "--data",
+                    crew.data, env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    why = ("narrate: no model: set :model on the block, #+MODEL: in the "
+           "def or KEEPER_LLM_MODEL")
+    (row,) = crew.closed("story")
+    assert row["error"] == why
+    assert r.stdout.splitlines()[-1].endswith(": " + why), r.stdout
+    assert fake_llm.requests == []
+    # keeper check says so before anything runs
+    c = crew.keeper("check", crew.path("agents/story.org"))
+    assert c.returncode == 0
+    assert 'agents/story.org:7: warning: llm step "narrate" has no :model' \
+        in c.stderr, c.stderr

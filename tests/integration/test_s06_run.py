@@ -9,6 +9,7 @@ interpreter linked without git, sqlite, the HTTP server or libcurl
 (opened only for an llm step), forked from the daemon's warm zygote, and
 keeper's own exec-def when keeper-exec is not installed. The steps of a
 def are in test_s06_def.py, llm steps in test_s06_llm.py."""
+import json
 import os
 import shutil
 import signal
@@ -372,3 +373,240 @@ def test_output_is_bounded(crew):
     row = crew.rows("loud")[-1]
     assert row["output_bytes"] == 300000000 + 1 + 8
     assert len(row["output_head"]) <= 8192
+
+
+# ---- escapees (issue 20 item 2): no process of a run survives it ----
+
+def escapees(tag):
+    """Pids of live `/bin/sleep TAG` processes, wherever they are."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid) as f:
+                cmd = f.read().split("\0")
+        except OSError:
+            continue
+        if cmd[:2] == ["/bin/sleep", tag] and pid_alive(int(pid)):
+            out.append(int(pid))
+    return out
+
+
+def escape_def(crew, name, tag, then):
+    """A def whose one step starts `/bin/sleep TAG` in a new session with
+    an empty environment (nothing in it says it is keeper's), then runs
+    the sh `then`."""
+    return crew.write("agents/%s.org" % name, sh_def(
+        "setsid env -i /bin/sleep %s &\n%s" % (tag, then)))
+
+
+def wait_escapee(tag, proc=None):
+    return wait_for(lambda: escapees(tag) or (
+        proc is not None and proc.poll() is not None and ["gone"]),
+        what="the escapee started")
+
+
+@pytest.mark.parametrize("lang", ["sh", "bash"])
+def test_timeout_kills_an_escapee_with_a_scrubbed_environment(crew, lang):
+    tag = "71.%d" % os.getpid()
+    d = escape_def(crew, "esc", tag, "sleep 30")
+    if lang == "bash":
+        crew.write("agents/esc.org", open(d).read().replace("#+BEGIN_SRC sh",
+                                             "#+BEGIN_SRC bash"))
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
+                              "INTERVAL": "1h"})])
+    p = run_once_started(crew, "esc")
+    (pid,) = wait_escapee(tag, p)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 124, out + err
+    wait_for(lambda: not pid_alive(pid), timeout=5,
+             what="the escapee killed with the run")
+    assert crew.rows("esc")[-1]["outcome"] == "killed"
+
+
+def test_an_escapee_dies_with_a_run_that_ends_on_its_own(crew):
+    tag = "72.%d" % os.getpid()
+    escape_def(crew, "esc", tag, "until pgrep -f 'sleep %s' >/dev/null; "
+               "do sleep 0.01; done; echo ok" % tag)
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "INTERVAL": "1h"})])
+    p = run_once_started(crew, "esc")
+    (pid,) = wait_escapee(tag, p)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, out + err
+    wait_for(lambda: not pid_alive(pid), timeout=5,
+             what="the escapee killed when its run ended")
+
+
+def test_daemon_stop_kills_an_escapee(crew):
+    """SIGTERM drains: the run is killed at its TIMEOUT, and its escapee
+    with it, before the daemon exits."""
+    tag = "73.%d" % os.getpid()
+    escape_def(crew, "esc", tag, "sleep 30")
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
+                              "INTERVAL": "1h"})])
+    d = crew.start()
+    (pid,) = wait_escapee(tag, d)
+    assert crew.stop(d) == 0
+    assert not pid_alive(pid)
+    assert crew.rows("esc")[-1]["outcome"] == "killed"
+
+
+def test_interrupted_run_once_kills_an_escapee(crew):
+    tag = "74.%d" % os.getpid()
+    escape_def(crew, "esc", tag, "sleep 30")
+    crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "1h",
+                              "INTERVAL": "1h"})])
+    p = run_once_started(crew, "esc")
+    (pid,) = wait_escapee(tag, p)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode != 0, out + err
+    wait_for(lambda: not pid_alive(pid), timeout=5,
+             what="the escapee killed with the interrupted run")
+
+
+# ---- the run seen whole (SPEC §6): its log and why it was not done ----
+
+FAILING = """#+TITLE: w
+* prepare
+#+BEGIN_SRC sh
+echo "preparing" >&2
+echo ready
+#+END_SRC
+* work
+#+BEGIN_SRC sh
+cat > /dev/null
+echo "half done"
+echo "warming up" >&2
+echo "fatal: cannot reach the database" >&2
+exit 2
+#+END_SRC
+"""
+
+
+def one_run(crew, run_id, *extra):
+    r = crew.keeper("history", "--data", crew.data, "--run", str(run_id),
+                    *extra)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_failed_step_says_why_in_words(crew):
+    crew.write("agents/w.org", FAILING)
+    crew.write_crew([("w", {"DEF": "agents/w.org"})])
+    r = crew.run_once("w")
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    why = "work: exit status 2: fatal: cannot reach the database"
+    # run-once: the agent's log lines live, among the steps, marked as
+    # its own; the reason in words last
+    assert lines[-1] == "w: failed (%s ms): %s" % (
+        lines[-1].split("(")[1].split(" ")[0], why), lines
+    assert lines.index("w: log preparing") < \
+        lines.index("w: step-begin work") < \
+        lines.index("w: log fatal: cannot reach the database") < \
+        lines.index([l for l in lines if l.startswith(
+            "w: step-end work failed")][0])
+    (row,) = crew.closed("w")
+    assert row["error"] == why
+    assert row["log"] == ("preparing\nwarming up\n"
+                          "fatal: cannot reach the database\n")
+    assert row["output_head"] == "half done\n"
+    doc = json.loads(one_run(crew, row["id"], "--json").stdout)
+    assert doc["error"] == why and doc["log"] == row["log"]
+    assert doc["running"] is False
+    assert [(s["name"], s["status"]) for s in doc["steps"]] == \
+        [("prepare", "ok"), ("work", "failed")]
+    assert doc["result"] == "half done\n"
+    text = one_run(crew, row["id"]).stdout
+    assert "error:\n  " + why in text
+    assert "log:\n  preparing\n  warming up\n" in text
+
+
+def test_last_log_line_is_the_failing_steps_own(crew):
+    # work prints nothing on stderr: prepare's line is not its reason
+    crew.write("agents/w.org", FAILING.replace(
+        'echo "warming up" >&2\necho "fatal: cannot reach the database" '
+        '>&2\n', ""))
+    crew.write_crew([("w", {"DEF": "agents/w.org"})])
+    assert crew.run_once("w").returncode == 1
+    (row,) = crew.closed("w")
+    assert row["error"] == "work: exit status 2"
+
+
+def test_killed_run_names_its_step_and_keeps_its_log(crew):
+    crew.member("slow", 'echo "about to hang" >&2\nsleep 30', timeout="1s")
+    crew.write_crew()
+    r = crew.run_once("slow")
+    assert r.returncode == 124, r.stdout + r.stderr
+    why = "run: killed after the 1000 ms timeout: about to hang"
+    assert r.stdout.splitlines()[-1].endswith(": " + why), r.stdout
+    (row,) = crew.closed("slow")
+    assert row["outcome"] == "killed"
+    assert row["error"].startswith(why), row["error"]
+    assert row["log"] == "about to hang\n"
+
+
+def test_log_lines_go_to_keepers_log_tagged(crew):
+    crew.member("talker", 'echo "line one" >&2\necho "line two" >&2\n'
+                'echo out')
+    crew.write_crew()
+    p = crew.start()
+    wait_for(lambda: crew.closed("talker"), what="a run")
+    (row,) = crew.closed("talker")[:1]
+    log = crew.log(p)
+    tag = "agent=talker run=%d event=log" % row["id"]
+    assert tag + ' msg="line one"' in log, log
+    assert tag + ' msg="line two"' in log, log
+    assert crew.stop(p) == 0
+
+
+def test_history_spans_never_overlap_beyond_concurrency(crew):
+    for i in range(4):
+        crew.member("a%d" % i, "sleep 0.5", interval="1h")
+    crew.write_crew(concurrency="2")
+    p = crew.start()
+    wait_for(lambda: len(crew.closed()) >= 4, timeout=30, what="4 runs")
+    assert crew.stop(p) == 0
+    rows = crew.closed()
+    assert all(r["outcome"] == "done" for r in rows), rows
+    for r in rows:
+        assert r["duration_ms"] == r["ended"] - r["started"], r
+    # at every start, how many spans (started, ended] hold that moment
+    for r in rows:
+        live = [o for o in rows if o["started"] <= r["started"] < o["ended"]]
+        assert len(live) <= 2, (r, live)
+
+
+def rss_kb(pid, key="VmHWM"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for %d" % (key, pid))
+
+
+def test_a_gigabyte_of_stderr_leaves_rss_flat(crew):
+    # 1 GiB of log lines, and a small warm-up run to measure from
+    crew.member("loud", 'if [ -e go ]; then yes "a line of the log, over '
+                'and over" | head -c 1073741824 >&2; fi; echo fine')
+    crew.write_crew()
+    p = crew.start()
+    wait_for(lambda: crew.closed("loud"), what="the warm-up run")
+    before = rss_kb(p.pid)
+    open(os.path.join(crew.repo, "go"), "w").close()
+    r = subprocess.run([KEEPER, "run-once", "loud", "--crew", crew.crew,
+                        "--data", crew.data], capture_output=True,
+                       text=True, timeout=300, cwd=crew.root)
+    assert r.returncode == 0, r.stderr
+    rows = crew.closed("loud")
+    assert len(rows) == 2
+    after = rss_kb(p.pid)
+    assert after - before < 32 * 1024, (before, after)
+    assert len(rows[-1]["log"]) < 256 * 1024
+    assert "bytes skipped ...]" in rows[-1]["log"]
+    # keeper's own log and the watcher get what history keeps, not 1 GiB
+    assert len(r.stdout) < 512 * 1024
+    assert len(crew.log(p)) < 512 * 1024
+    assert crew.stop(p) == 0

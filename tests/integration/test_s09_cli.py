@@ -9,6 +9,7 @@ import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -395,3 +396,42 @@ def test_version_names_the_build():
         assert r.returncode == 0 and r.stderr == ""
         name, version = r.stdout.split()
         assert name == "keeper" and version.startswith(number + "+g")
+
+
+def test_s9_history_before_any_run(crew):
+    """SPEC §9: no history yet is an empty one: no rows, exit 0, [] with
+    --json; before the data directory exists, once it does, and once the
+    database exists without a row."""
+    for step in ("no dir", "empty dir", "empty db"):
+        if step == "empty dir":
+            os.makedirs(crew.data)
+        if step == "empty db":
+            sqlite3.connect(os.path.join(crew.data, "keeper.db")).close()
+        r = crew.keeper("history", "--data", crew.data, "--json")
+        assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "[]", ""), \
+            step
+        r = crew.keeper("history", "--data", crew.data)
+        assert r.returncode == 0 and r.stderr == "", step
+        assert len(r.stdout.splitlines()) <= 1, step    # the header only
+    r = crew.keeper("history", "--data", crew.data, "--run", "1")
+    assert r.returncode == 1 and "no run 1" in r.stderr
+    r = crew.keeper("history", "--data", crew.data, "--run", "one")
+    assert r.returncode == 64
+
+
+def test_s9_history_keeps_what_was_printed(crew):
+    """Issue 20 item 9: NUL bytes and invalid UTF-8 in a run's output
+    and log cut nothing and drop no key: cleaned as /_activity cleans."""
+    crew.member("odd", r"printf 'before\000after \377\376 end\n'; "
+                r"printf 'log \377 line\000 two\n' >&2")
+    crew.write_crew()
+    assert crew.run_once("odd").returncode == 0
+    rows = json.loads(crew.keeper("history", "--data", crew.data,
+                                  "--json").stdout)
+    (row,) = rows
+    assert row["output_head"] == "before\0after \ufffd\ufffd end\n"
+    assert row["output_bytes"] == len(b"before\0after \377\376 end\n")
+    doc = json.loads(crew.keeper("history", "--data", crew.data, "--run",
+                                 str(row["id"]), "--json").stdout)
+    assert doc["result"] == row["output_head"]
+    assert doc["log"] == "log \ufffd line  two\n"

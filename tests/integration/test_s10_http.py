@@ -652,3 +652,60 @@ def test_timeline_has_the_days_runs(crew):
     assert [a["schedule_text"] for a in act["agents"]] == ["every 200ms",
                                                            "every 300ms"]
     assert crew.stop(p) == 0
+
+
+def test_runs_id_shows_a_run_whole_and_live(crew):
+    """GET /_runs/ID (SPEC §10): a failed run as history --run has it,
+    a running one live (its steps and log so far), 404 for others."""
+    crew.write("agents/w.org", """#+TITLE: w
+* first
+#+BEGIN_SRC sh
+echo "first says hello" >&2
+#+END_SRC
+* wait
+#+BEGIN_SRC sh
+echo "waiting for go" >&2
+while [ ! -e go ]; do sleep 0.05; done
+echo "fatal: no luck" >&2
+exit 3
+#+END_SRC
+""")
+    crew.write_crew([("w", {"DEF": "agents/w.org", "INTERVAL": "1h"})])
+    p = crew.start()
+    addr = crew.http_addr()
+
+    def live():
+        st, _, body = http_get(addr, "/_runs/1")
+        if st != 200:
+            return None
+        doc = json.loads(body)
+        return doc if "waiting for go" in doc["log"] else None
+    doc = wait_for(live, what="the live run")
+    assert doc["running"] is True and doc["outcome"] is None
+    assert doc["step"] == "wait"
+    assert [s["name"] for s in doc["steps"]] == ["first"]
+    assert doc["log"] == "first says hello\nwaiting for go\n"
+    open(os.path.join(crew.repo, "go"), "w").close()
+    wait_for(lambda: crew.closed("w"), what="the run's end")
+    st, headers, body = http_get(addr, "/_runs/1")
+    assert st == 200
+    assert headers["Content-Type"] == "application/json"
+    doc = json.loads(body)
+    want = json.loads(crew.keeper("history", "--data", crew.data, "--run",
+                                  "1", "--json").stdout)
+    assert doc == want
+    assert doc["running"] is False and doc["outcome"] == "failed"
+    # (the go file is its work: kept on a partial ref, said after)
+    assert doc["error"].startswith("wait: exit status 3: fatal: no luck; "
+                                   "partial "), doc["error"]
+    assert doc["log"].endswith("fatal: no luck\n")
+    assert doc["duration_ms"] == doc["ended"] - doc["started"]
+    for key in ("id", "agent", "trigger", "state", "started", "ended",
+                "duration_ms", "outcome", "error", "steps", "result",
+                "log", "committed"):
+        assert key in doc, key
+    for path in ("/_runs/2", "/_runs/0", "/_runs/x", "/_runs/",
+                 "/_runs/1/more", "/_runs/99999999999999999999"):
+        assert http_get(addr, path)[0] == 404, path
+    assert http_get(addr, "/_runs/1", "POST")[0] == 405
+    assert crew.stop(p) == 0

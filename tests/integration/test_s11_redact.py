@@ -84,3 +84,45 @@ echo "::thought::password=hunter2hunter2 and ticket ZX-1234-QQ"
     assert "step calling with [REDACTED]" in events
     # The result is the agent's own output: not keeper's to rewrite.
     assert b"sk-live0123456789abcdefghijklmnop" in res.stdout
+
+
+def test_secrets_on_stderr_are_redacted_everywhere(crew):
+    """The run's log (its stderr) is published too: history's log and
+    error, history --run, run-once's live lines, /_runs/ID and keeper's
+    own log never show a secret the agent printed there."""
+    lines = BUILTINS + ["house SEKRIT-77"]
+    body = "".join("echo '%s' >&2\n" % l for l in lines) + \
+        "echo 'fatal: cannot log in with token=tok123456789' >&2\nexit 4"
+    crew.write("agents/leak.org", sh_def(body))
+    crew.write("crew.org", "#+TITLE: t\n#+BOOT-GRACE: 0\n"
+               "#+REDACT: SEKRIT-[0-9]+\n"
+               "* leak\n:PROPERTIES:\n:DEF: agents/leak.org\n"
+               ":INTERVAL: 1h\n:END:\n")
+    p = crew.start()
+    addr = crew.http_addr()
+    wait_for(lambda: crew.closed("leak"), what="the scheduled run")
+    once = crew.run_once("leak")
+    assert once.returncode == 1
+    rows = crew.closed("leak")
+    assert len(rows) == 2
+    for row in rows:
+        assert row["error"] == ("run: exit status 4: fatal: cannot log in "
+                                "with token=[REDACTED]"), row["error"]
+        assert row["log"].count("[REDACTED]") == len(lines) + 1, row["log"]
+    assert secret_part(BUILTINS[0]) not in once.stderr
+    bodies = [once.stdout]
+    for row in rows:
+        bodies += [repr(row), http_get(addr, "/_runs/%d" % row["id"])[2]
+                   .decode()]
+        for extra in ((), ("--json",)):
+            bodies.append(crew.keeper("history", "--data", crew.data,
+                                      "--run", str(row["id"]),
+                                      *extra).stdout)
+    crew.stop(p)
+    bodies.append(crew.log(p))
+    assert "agent=leak run=%d event=log" % rows[0]["id"] in bodies[-1]
+    assert "leak: log " in once.stdout
+    for b in bodies:
+        assert "[REDACTED]" in b, b[:500]
+        for s in lines + ["token=tok123456789"]:
+            assert secret_part(s) not in b, (s, b[:2000])

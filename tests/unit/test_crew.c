@@ -569,7 +569,8 @@ test_cadence(void **state)
 
 	(void)state;
 	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
-	assert_int_equal(c->cadence_fixed, 0);		/* SPEC: after */
+	assert_int_equal(c->cadence_fixed, 1);		/* SPEC §5: fixed */
+	assert_int_equal(c->members[0].cadence_fixed, 1);
 	crew_free(c);
 	c = parse("crew.org", "#+CADENCE: fixed\n", &d);
 	assert_int_equal(c->cadence_fixed, 1);
@@ -828,6 +829,132 @@ test_priorities_keyword(void **state)
 	crew_free(c);
 }
 
+/* SPEC §5a: the two calendar forms, the zones, catch-up and jitter. */
+static void
+test_calendar(void **state)
+{
+	const char *text =
+	    "#+TZ: Europe/Stockholm\n"
+	    "#+CATCH-UP: 6h\n"
+	    "* cron\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":SCHEDULE: 0 6 * * 1-5\n"
+	    ":JITTER: 5m\n"
+	    ":END:\n"
+	    "* org\n"
+	    "SCHEDULED: <2026-12-05 Sat 06:00 +1d>\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":TZ: America/New_York\n"
+	    ":CATCH-UP: 0\n"
+	    ":END:\n"
+	    "* daily\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":SCHEDULE: @daily\n"
+	    ":CATCH-UP: unlimited\n"
+	    ":CADENCE: after\n"
+	    ":END:\n"
+	    "* plain\n"
+	    ":PROPERTIES:\n"
+	    ":DEF: a.org\n"
+	    ":END:\n";
+	struct diag d = { 0 };
+	struct crew *c;
+	char buf[128];
+
+	(void)state;
+	c = parse("crew.org", text, &d);
+	assert_int_equal(d.nerrors, 0);
+	assert_int_equal(c->nmembers, 4);
+	assert_string_equal(c->tz, "Europe/Stockholm");
+	assert_int_equal(c->catch_up_ms, 6 * 3600000LL);
+	assert_true(c->members[0].calendar);
+	assert_int_equal(c->members[0].cal.kind, CAL_CRON);
+	assert_string_equal(c->members[0].schedule, "0 6 * * 1-5");
+	assert_int_equal(c->members[0].schedule_line, 6);
+	assert_string_equal(c->members[0].tz, "Europe/Stockholm");
+	assert_int_equal(c->members[0].jitter_ms, 300000);
+	assert_int_equal(c->members[0].catch_up_ms, 6 * 3600000LL);
+	assert_string_equal(crew_member_schedule_text(c, &c->members[0], buf,
+	    sizeof(buf)), "weekdays at 06:00 Europe/Stockholm");
+	assert_true(c->members[1].calendar);
+	assert_int_equal(c->members[1].cal.kind, CAL_ORG);
+	assert_int_equal(c->members[1].cal.org.year, 2026);
+	assert_int_equal(c->members[1].cal.org.hour, 6);
+	assert_int_equal(c->members[1].cal.org.repeat, CAL_REPEAT_CUMULATE);
+	assert_int_equal(c->members[1].cal.org.unit, 'd');
+	assert_string_equal(c->members[1].schedule,
+	    "<2026-12-05 Sat 06:00 +1d>");
+	assert_int_equal(c->members[1].schedule_line, 10);
+	assert_string_equal(c->members[1].tz, "America/New_York");
+	assert_int_equal(c->members[1].catch_up_ms, 0);
+	assert_int_equal(c->members[2].catch_up_ms, CREW_CATCH_UP_ALL);
+	assert_int_equal(c->members[2].cadence_fixed, 0);
+	assert_false(c->members[3].calendar);
+	assert_null(c->members[3].schedule);
+	assert_int_equal(c->members[3].interval_ms, 3600000);
+	crew_free(c);
+	/* Defaults: the machine's zone, unlimited catch-up, no jitter. */
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n"
+	    ":SCHEDULE: 30 2 * * *\n:END:\n", &d);
+	assert_null(c->tz);
+	assert_null(c->members[0].tz);
+	assert_int_equal(c->members[0].catch_up_ms, CREW_CATCH_UP_ALL);
+	assert_int_equal(c->members[0].jitter_ms, 0);
+	crew_free(c);
+	/* A date without a time means 00:00. */
+	c = parse("crew.org", "* a\nSCHEDULED: <2026-12-05 Sat>\n"
+	    ":PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_int_equal(c->members[0].cal.org.hour, -1);
+	assert_int_equal(c->members[0].cal.org.repeat, CAL_REPEAT_NONE);
+	crew_free(c);
+	assert_int_equal(d.nerrors, 0);
+	diag_release(&d);
+}
+
+static void
+test_calendar_errors(void **state)
+{
+	(void)state;
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:SCHEDULE: 0 25 * * *\n"
+	    ":END:\n", "crew.org:4: :SCHEDULE: field 2 (hour): 25 is out of "
+	    "range 0-23");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:INTERVAL: 1h\n"
+	    ":SCHEDULE: @daily\n:END:\n", "crew.org:5: member 'a' has more "
+	    "than one of :INTERVAL:, :SCHEDULE: and SCHEDULED: (give one)");
+	expect_error("* a\nSCHEDULED: <2026-12-05 Sat 06:00>\n:PROPERTIES:\n"
+	    ":DEF: a.org\n:INTERVAL: 1h\n:END:\n", "crew.org:2: member 'a' "
+	    "has more than one of :INTERVAL:, :SCHEDULE: and SCHEDULED: "
+	    "(give one)");
+	expect_error("* a\nSCHEDULED: <2026-02-30 Mon 06:00>\n:PROPERTIES:\n"
+	    ":DEF: a.org\n:END:\n", "crew.org:2: SCHEDULED: 2026-02-30 is "
+	    "not a date");
+	expect_error("* a\nSCHEDULED: [2026-12-05 Sat 06:00]\n:PROPERTIES:\n"
+	    ":DEF: a.org\n:END:\n", "crew.org:2: SCHEDULED: "
+	    "'[2026-12-05 Sat 06:00]' is not an active timestamp (expected "
+	    "e.g. <2026-12-05 Sat 06:00 +1d>)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:SCHEDULE: @daily\n"
+	    ":TZ: Mars/Olympus\n:END:\n", "crew.org:5: unknown time zone "
+	    "'Mars/Olympus' in :TZ: (expected an IANA name such as "
+	    "Europe/Stockholm)");
+	expect_error("#+TZ: Europe/Stokholm\n", "crew.org:1: unknown time "
+	    "zone 'Europe/Stokholm' in #+TZ: (expected an IANA name such as "
+	    "Europe/Stockholm)");
+	expect_error("#+CATCH-UP: forever\n", "crew.org:1: invalid "
+	    "#+CATCH-UP: 'forever' (expected a duration, 0 or unlimited)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:SCHEDULE: @daily\n"
+	    ":JITTER: lots\n:END:\n",
+	    "crew.org:5: invalid duration 'lots' for :JITTER:");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:SCHEDULE: @daily\n"
+	    ":CONTINUOUS: t\n:END:\n", "crew.org:4: member 'a' is "
+	    ":CONTINUOUS: and on the calendar (give one)");
+	expect_error("* a\n:PROPERTIES:\n:DEF: a.org\n:CADENCE: drift\n"
+	    ":END:\n", "crew.org:4: invalid :CADENCE: 'drift' (expected "
+	    "after or fixed)");
+}
+
 static void
 test_hands_errors(void **state)
 {
@@ -890,6 +1017,8 @@ main(void)
 		cmocka_unit_test(test_lease_ttl),
 		cmocka_unit_test(test_priorities_keyword),
 		cmocka_unit_test(test_hands_errors),
+		cmocka_unit_test(test_calendar),
+		cmocka_unit_test(test_calendar_errors),
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_keywords),

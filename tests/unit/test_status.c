@@ -160,7 +160,8 @@ two_agents(struct agent_status a[2])
 	"\"paused\":null,\"retry\":null,\"priority\":null,\"tokens\":null," \
 	"\"fail_streak\":0," \
 	"\"gap\":60000,\"run_started\":null,\"error\":null," \
-	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"}"
+	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"," \
+	"\"calendar\":null}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
 	"\"lifecycle\":{\"state\":\"wake_add\",\"hits\":1,\"repeat\":3," \
 	"\"states\":[\"wake_add\",\"rem\"]}," \
@@ -171,7 +172,7 @@ two_agents(struct agent_status a[2])
 	"\"tokens\":null,\"fail_streak\":0,\"gap\":60000," \
 	"\"run_started\":999999992000," \
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
-	"\"git\":\"no change\",\"schedule_text\":null}"
+	"\"git\":\"no change\",\"schedule_text\":null,\"calendar\":null}"
 
 /* two_agents() as /_activity shows them at NOW. */
 #define TWO_AGENTS "{\"now\":1000000000000," \

@@ -335,14 +335,14 @@ name_from_file(const char *path, char *out, size_t cap)
 }
 
 /*
- * The machine's zone name as glibc finds it: $TZ, else /etc/localtime
+ * The machine's zone name as glibc finds it: tz ($TZ, which settings.c
+ * read), else /etc/localtime
  * (a link into the zoneinfo tree on Debian; a copy is named by
  * /etc/timezone, else ICU's own search of the tree), else UTC.
  */
 static void
-machine_zone(char *out, size_t cap)
+machine_zone(const char *tz, char *out, size_t cap)
 {
-	const char *tz = getenv("TZ");
 	UErrorCode st = U_ZERO_ERROR;
 	UChar host[ZONE_NAME_MAX];
 	FILE *f;
@@ -382,18 +382,38 @@ machine_zone(char *out, size_t cap)
 }
 
 struct cal_zone *
-cal_zone_open(const char *name, char *err, size_t errlen)
+cal_zone_open_machine(const char *tz, char *err, size_t errlen)
 {
 	char found[ZONE_NAME_MAX * 2];
+
+	machine_zone(tz, found, sizeof found);
+	return cal_zone_open(found, err, errlen);
+}
+
+int
+cal_zone_known(const char *name)
+{
+	UChar id[ZONE_NAME_MAX], canon[ZONE_NAME_MAX];
+	UErrorCode st = U_ZERO_ERROR;
+	UBool system = 0;
+
+	if (strlen(name) < ZONE_NAME_MAX &&
+	    ascii_to_uchar(name, id, ZONE_NAME_MAX) == 0)
+		ucal_getCanonicalTimeZoneID(id, -1, canon, ZONE_NAME_MAX,
+		    &system, &st);
+	return U_SUCCESS(st) && system;
+}
+
+struct cal_zone *
+cal_zone_open(const char *name, char *err, size_t errlen)
+{
 	UChar id[ZONE_NAME_MAX], canon[ZONE_NAME_MAX];
 	UErrorCode st = U_ZERO_ERROR;
 	UBool system = 0;
 	struct cal_zone *z;
 
-	if (name == NULL) {
-		machine_zone(found, sizeof found);
-		name = found;
-	}
+	if (name == NULL)
+		return cal_zone_open_machine(NULL, err, errlen);
 	/*
 	 * ucal_open() maps an id it does not know to GMT without a word
 	 * (Etc/Unknown in ICU's terms), so ask first whether the id is one

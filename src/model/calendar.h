@@ -1,7 +1,10 @@
 /*
- * calendar (prefix cal_): time zones and calendar fires, SPEC §5a. Pure
- * but for cal_zone_open(NULL), which reads $TZ and /etc/localtime to
- * find the machine's zone: no clock is read, `after` is an argument.
+ * calendar (prefix cal_): time zones and calendar schedules, SPEC §5a. A
+ * model module, as dur and cron are, so the crew loader can check zones
+ * and schedules. Pure but for cal_zone_open_machine(), which reads
+ * /etc/localtime to find the machine's zone when $TZ (handed in by the
+ * caller, from settings.c) is unset: no clock or environment variable is
+ * read, `after` is an argument.
  *
  * Zones come from ICU's C calendar API (ucal), not from glibc's TZ
  * switching: ICU takes the zone as an argument and each UCalendar is its
@@ -67,15 +70,24 @@
 struct cal_zone;
 
 /*
- * Open the IANA zone name ("Europe/Stockholm"), or the machine's zone
- * when name is NULL: $TZ when set, as glibc reads it (a zone name, with
- * or without a leading ':', or a path into a zoneinfo directory; empty
- * means UTC), else the zone /etc/localtime names, else UTC. POSIX rule
- * strings in $TZ ("CET-1CEST,M3.5.0,M10.5.0/3") are not zones and are
- * refused. NULL with `unknown time zone 'Mars/Olympus'` in err when ICU
- * does not know the zone (ICU itself would silently use GMT).
+ * Open the IANA zone name ("Europe/Stockholm"); NULL is the machine's
+ * zone with TZ unset (cal_zone_open_machine(NULL)). NULL with `unknown
+ * time zone 'Mars/Olympus'` in err when ICU does not know the zone (ICU
+ * itself would silently use GMT).
  */
 struct cal_zone	*cal_zone_open(const char *name, char *err, size_t errlen);
+/*
+ * The machine's zone: tz is $TZ's value as settings.c read it (NULL when
+ * unset), read as glibc reads it (a zone name, with or without a leading
+ * ':', or a path into a zoneinfo directory; empty means UTC); unset, the
+ * zone /etc/localtime names, else UTC. POSIX rule strings
+ * ("CET-1CEST,M3.5.0,M10.5.0/3") are not zones and are refused.
+ */
+struct cal_zone	*cal_zone_open_machine(const char *tz, char *err,
+		    size_t errlen);
+/* 1 when name is a zone of the IANA database as ICU has it (the crew
+ * loader's check; cheaper than opening it). */
+int		 cal_zone_known(const char *name);
 void		 cal_zone_free(struct cal_zone *);
 /* The zone's name as given, or as found for the machine's zone. */
 const char	*cal_zone_name(const struct cal_zone *);
