@@ -432,6 +432,7 @@ status_health_json(const struct agent_status *as, size_t n,
 	/* A standby runs nothing by design: its agents' verdicts are the
 	 * active keeper's to give (SPEC §12). It answers 200, "standby". */
 	if (status_standby(c)) {
+		json_decref(agents);
 		json_object_set_new(o, "status", json_string("standby"));
 		role_json(o, c);
 		*code = 200;
