@@ -438,13 +438,13 @@ status_health_json(const struct agent_status *as, size_t n,
 		*code = 200;
 		return o;
 	}
-	role_json(o, c);
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(agents, as[i].name, json_string(
 		    status_health_name(status_health(&as[i], now, c->boot_ms,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	role_json(o, c);
 	for (size_t i = 0; i < n; i++) {
 		const char *why = status_health_why(&as[i]);
 
