@@ -323,6 +323,13 @@ def test_agenda_without_a_daemon(crew):
                         crew.data], capture_output=True, text=True,
                        timeout=30, env=dict(os.environ, **env))
     assert "2026-01-11T02:30:00+01:00 night" in p.stdout
+    # keeper status without a daemon: a calendar member's NEXT is known.
+    p = subprocess.run([KEEPER, "status", "--crew", crew.crew, "--data",
+                        crew.data, "--json"], capture_output=True,
+                       text=True, timeout=30, env=dict(os.environ, **env))
+    doc = json.loads(p.stdout)
+    assert doc["agents"][0]["next_tick"] == utc(2026, 1, 11, 1, 30)
+    assert doc["agents"][0]["calendar"] == CRON_DAILY
 
 
 def test_check_reports_calendar_errors(crew):
