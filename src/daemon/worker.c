@@ -2417,6 +2417,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
 	s->calendar = w->fire.on && w->m ? w->m->schedule : NULL;
+	s->missed_waiting = w->missed;
 	s->paused = pause_active(&w->pause, now_ms(w));
 	if (s->paused) {
 		s->paused_until_ms = w->pause.until_ms;
