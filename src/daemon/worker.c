@@ -586,6 +586,7 @@ worker_adopt(struct worker *w, int64_t now, long streak)
 	}
 	if (streak >= 0)
 		w->streak = (int)streak;
+	w->fire.loaded = 0;	/* the calendar's cursor, imported too */
 	worker_arm_first(w, now, 0);
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
