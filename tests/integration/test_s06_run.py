@@ -580,7 +580,11 @@ def test_history_spans_never_overlap_beyond_concurrency(crew):
     assert all(r["outcome"] == "done" for r in rows), rows
     for r in rows:
         assert r["duration_ms"] == r["ended"] - r["started"], r
-        assert r["commit_id"] and r["committed"] >= r["ended"], r
+        # (a file touched while another run is live may wait for a
+        # later commit: keeper(1) GIT)
+        if r["commit_id"]:
+            assert r["committed"] >= r["ended"], r
+    assert any(r["commit_id"] for r in rows), rows
     # at every start, how many spans (started, ended] hold that moment
     for r in rows:
         live = [o for o in rows if o["started"] <= r["started"] < o["ended"]]
