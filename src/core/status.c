@@ -258,6 +258,9 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	json_object_set_new(o, "gap", json_integer(a->expected_gap_ms));
 	json_object_set_new(o, "run_started",
 	    jtime(a->running ? a->run_started_ms : 0));
+	/* The run in flight, for GET /_runs/ID. */
+	json_object_set_new(o, "run_id", jstr_or_null(a->running ?
+	    a->run_id : NULL));
 	json_object_set_new(o, "error", jstr_or_null(a->error));
 	json_object_set_new(o, "last_commit", jstr_or_null(a->last_commit));
 	json_object_set_new(o, "git", jstr_or_null(a->git));
@@ -432,18 +435,19 @@ status_health_json(const struct agent_status *as, size_t n,
 	/* A standby runs nothing by design: its agents' verdicts are the
 	 * active keeper's to give (SPEC §12). It answers 200, "standby". */
 	if (status_standby(c)) {
+		json_decref(agents);
 		json_object_set_new(o, "status", json_string("standby"));
 		role_json(o, c);
 		*code = 200;
 		return o;
 	}
-	role_json(o, c);
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(agents, as[i].name, json_string(
 		    status_health_name(status_health(&as[i], now, c->boot_ms,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	role_json(o, c);
 	for (size_t i = 0; i < n; i++) {
 		const char *why = status_health_why(&as[i]);
 

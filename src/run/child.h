@@ -98,6 +98,9 @@ struct child_cbs {
 	 * is read, at offset bytes into the stream, before it is kept. */
 	void	(*on_log)(struct child *, const char *buf, size_t len,
 		    uint64_t offset, void *arg);
+	/* Optional: the run is about to be killed (timeout, drain, abort),
+	 * its process still there to read from. */
+	void	(*before_kill)(struct child *, pid_t pid, void *arg);
 };
 
 /*

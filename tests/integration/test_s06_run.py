@@ -723,7 +723,8 @@ def test_last_log_line_is_the_failing_steps_own(crew):
 
 
 def test_killed_run_names_its_step_and_keeps_its_log(crew):
-    crew.member("slow", 'echo "about to hang" >&2\nsleep 30', timeout="1s")
+    crew.member("slow", 'echo "done so far"\necho "about to hang" >&2\n'
+                'sleep 30', timeout="1s")
     crew.write_crew()
     r = crew.run_once("slow")
     assert r.returncode == 124, r.stdout + r.stderr
@@ -733,6 +734,9 @@ def test_killed_run_names_its_step_and_keeps_its_log(crew):
     assert row["outcome"] == "killed"
     assert row["error"].startswith(why), row["error"]
     assert row["log"] == "about to hang\n"
+    # issue 20 item 9: a killed run keeps what it printed
+    assert row["output_head"] == "done so far\n"
+    assert row["output_bytes"] == len("done so far\n")
 
 
 def test_log_lines_go_to_keepers_log_tagged(crew):
@@ -793,7 +797,16 @@ def test_a_gigabyte_of_stderr_leaves_rss_flat(crew):
     assert after - before < 32 * 1024, (before, after)
     assert len(rows[-1]["log"]) < 256 * 1024
     assert "bytes skipped ...]" in rows[-1]["log"]
-    # keeper's own log and the watcher get what history keeps, not 1 GiB
+    # the watcher gets what history keeps, not 1 GiB; keeper's own log
+    # (the journal) its first and last 8 KiB, and where the rest is
     assert len(r.stdout) < 512 * 1024
-    assert len(crew.log(p)) < 512 * 1024
+    log = crew.log(p)
+    assert len(log) < 64 * 1024
+    run = rows[-1]["id"]
+    assert ("agent=loud run=%d event=log msg=\"[... " % run) in log
+    assert ("bytes of the log are not in keeper's log: keeper history "
+            "--run %d has them ...]" % run) in log
+    lines = [l for l in log.splitlines()
+             if "agent=loud run=%d event=log" % run in l]
+    assert 400 < len(lines) < 520, len(lines)     # 16 KiB of 34-byte lines
     assert crew.stop(p) == 0

@@ -137,6 +137,7 @@ two_agents(struct agent_status a[2])
 	a[1] = idle_agent("wren");
 	a[1].running = 1;
 	a[1].run_started_ms = NOW - 8 * SEC;
+	a[1].run_id = "7";
 	a[1].last_commit = "0123abcd";
 	a[1].git = "no change";
 	a[1].next_tick_ms = 0;
@@ -159,7 +160,8 @@ two_agents(struct agent_status a[2])
 	"\"no_work_streak\":2,\"health\":\"ok\",\"health_why\":null," \
 	"\"paused\":null,\"retry\":null,\"priority\":null,\"tokens\":null," \
 	"\"fail_streak\":0," \
-	"\"gap\":60000,\"run_started\":null,\"error\":null," \
+	"\"gap\":60000,\"run_started\":null,\"run_id\":null," \
+	"\"error\":null," \
 	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"," \
 	"\"calendar\":null}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
@@ -170,7 +172,7 @@ two_agents(struct agent_status a[2])
 	"\"last_outcome\":null,\"no_work_streak\":0,\"health\":\"ok\"," \
 	"\"health_why\":null,\"paused\":null,\"retry\":null,\"priority\":null," \
 	"\"tokens\":null,\"fail_streak\":0,\"gap\":60000," \
-	"\"run_started\":999999992000," \
+	"\"run_started\":999999992000,\"run_id\":\"7\"," \
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
 	"\"git\":\"no change\",\"schedule_text\":null,\"calendar\":null}"
 
@@ -358,6 +360,45 @@ test_health_json(void **state)
 	assert_json(status_health_json(NULL, 0, &crew, NOW, &code),
 	    "{\"status\":\"ok\",\"agents\":{}}");
 	assert_int_equal(code, 200);
+}
+
+/* SPEC §12: with a lease /_health says the role and who is active; a
+ * standby answers 200 whatever its members look like (they run
+ * elsewhere), an active keeper as always. */
+static void
+test_health_json_roles(void **state)
+{
+	struct agent_status a[2];
+	struct status_crew c = crew;
+	json_t *act;
+	int code = 0;
+
+	(void)state;
+	two_agents(a);
+	a[0].fail_streak = 4;
+	c.role = "standby";
+	c.active = "{\"host\":\"b\",\"pid\":7}";
+	assert_json(status_health_json(a, 2, &c, NOW, &code),
+	    "{\"status\":\"standby\",\"role\":\"standby\",\"active\":"
+	    "{\"host\":\"b\",\"pid\":7}}");
+	assert_int_equal(code, 200);
+	assert_true(status_standby(&c));
+	c.role = "active";
+	c.active = NULL;
+	assert_json(status_health_json(a, 2, &c, NOW, &code),
+	    "{\"status\":\"degraded\",\"agents\":{\"desk\":\"failing\","
+	    "\"wren\":\"ok\"},\"role\":\"active\",\"active\":null}");
+	assert_int_equal(code, 503);
+	assert_false(status_standby(&c));
+	act = status_activity(a, 2, &c, NOW);
+	assert_string_equal(json_string_value(json_object_get(act, "role")),
+	    "active");
+	json_decref(act);
+	/* Without a lease: neither key, as before. */
+	act = status_activity(a, 2, &crew, NOW);
+	assert_null(json_object_get(act, "role"));
+	assert_null(json_object_get(act, "active"));
+	json_decref(act);
 }
 
 static void
@@ -652,6 +693,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_thresholds),
+		cmocka_unit_test(test_health_json_roles),
 		cmocka_unit_test(test_health_slack),
 		cmocka_unit_test(test_health_never),
 		cmocka_unit_test(test_health_next),
