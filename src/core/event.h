@@ -15,6 +15,9 @@
  *   reason-log STEP: WHY        why it failed, to be followed by the
  *                               step's last log line, which only the
  *                               reader has (a shell step's exit status)
+ *   output FD                   the running step's output is in the
+ *                               writer's descriptor FD: the reader takes
+ *                               it from there when it kills the run
  *
  * A line is at most EVENT_LINE_MAX bytes, newline included: the writer
  * cuts the text at a UTF-8 character boundary to fit, and turns newlines
@@ -39,6 +42,7 @@
 #define EVENT_USAGE		"usage"
 #define EVENT_REASON		"reason"
 #define EVENT_REASON_LOG	"reason-log"
+#define EVENT_OUTPUT		"output"
 
 /* ---- writing ---- */
 

@@ -258,6 +258,9 @@ agent_json(const struct agent_status *a, const struct status_crew *c,
 	json_object_set_new(o, "gap", json_integer(a->expected_gap_ms));
 	json_object_set_new(o, "run_started",
 	    jtime(a->running ? a->run_started_ms : 0));
+	/* The run in flight, for GET /_runs/ID. */
+	json_object_set_new(o, "run_id", jstr_or_null(a->running ?
+	    a->run_id : NULL));
 	json_object_set_new(o, "error", jstr_or_null(a->error));
 	json_object_set_new(o, "last_commit", jstr_or_null(a->last_commit));
 	json_object_set_new(o, "git", jstr_or_null(a->git));

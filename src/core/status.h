@@ -52,6 +52,8 @@ struct agent_status {
 					   partial ref) failed; git says why */
 	int64_t		 expected_gap_ms; /* the delay it last scheduled */
 	int64_t		 run_started_ms;  /* when running */
+	const char	*run_id;	/* the run in flight (its history id),
+					   or NULL */
 	const char	*error;		/* config error shown, or NULL */
 	const char	*last_commit;	/* newest commit id it made, or NULL */
 	const char	*git;		/* what git did last ("no change",

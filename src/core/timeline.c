@@ -68,6 +68,79 @@ slot_at(struct timeline *t, int64_t index)
 	return &t->v[i];
 }
 
+/* error cut to TIMELINE_ERROR_MAX at a character boundary, or NULL. */
+static char *
+cut_error(const char *e)
+{
+	size_t len;
+
+	if (e == NULL || *e == '\0')
+		return NULL;
+	len = strlen(e);
+	if (len > TIMELINE_ERROR_MAX) {
+		len = TIMELINE_ERROR_MAX;
+		while (len > 0 && ((unsigned char)e[len] & 0xc0) == 0x80)
+			len--;
+	}
+	return xstrndup(e, len);
+}
+
+static void
+add_recent(struct timeline *t, const struct timeline_run *r)
+{
+	struct timeline_recent *e = &t->recent[t->recent_next];
+
+	if (t->nrecent == TIMELINE_RECENT)
+		free(e->error);
+	else
+		t->nrecent++;
+	memset(e, 0, sizeof(*e));
+	snprintf(e->run, sizeof(e->run), "%s", r->run_id);
+	snprintf(e->trigger, sizeof(e->trigger), "%s", r->trigger ?
+	    r->trigger : "");
+	e->outcome = r->outcome;
+	e->at_ms = r->at_ms;
+	e->duration_ms = r->duration_ms;
+	e->error = cut_error(r->error);
+	t->recent_next = (t->recent_next + 1) % TIMELINE_RECENT;
+}
+
+/* Newest first by when they began: history's seed and the runs that end
+ * meanwhile may arrive in either order. */
+static int
+recent_cmp(const void *a, const void *b)
+{
+	const struct timeline_recent *x = *(const struct timeline_recent *const *)a;
+	const struct timeline_recent *y = *(const struct timeline_recent *const *)b;
+
+	return x->at_ms < y->at_ms ? 1 : x->at_ms > y->at_ms ? -1 :
+	    strcmp(y->run, x->run);
+}
+
+static json_t *
+recent_json(const struct timeline *t)
+{
+	const struct timeline_recent *v[TIMELINE_RECENT];
+	json_t *a = json_array(), *e;
+
+	for (size_t i = 0; i < t->nrecent; i++)
+		v[i] = &t->recent[i];
+	qsort(v, t->nrecent, sizeof(v[0]), recent_cmp);
+	for (size_t i = 0; i < t->nrecent; i++) {
+		e = json_pack("{s:s, s:s, s:I, s:s}", "id", v[i]->run,
+		    "trigger", v[i]->trigger, "at", (json_int_t)v[i]->at_ms,
+		    "outcome", outcome_name(v[i]->outcome));
+		json_object_set_new(e, "duration_ms", v[i]->duration_ms >= 0 ?
+		    json_integer(v[i]->duration_ms) : json_null());
+		json_object_set_new(e, "error", v[i]->error ?
+		    json_string(v[i]->error) : json_null());
+		if (v[i]->error && json_object_get(e, "error") == NULL)
+			json_object_set_new(e, "error", json_string("?"));
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
 /* The run a person is shown for a slot: the newest failure, else the
  * newest run. */
 static int
@@ -124,6 +197,8 @@ timeline_add(struct timeline *t, const struct timeline_run *r, int64_t now)
 		}
 	}
 	s->n[r->outcome]++;
+	if (r->run_id != NULL && r->run_id[0] != '\0')
+		add_recent(t, r);
 	if (r->duration_ms >= 0) {
 		t->spark[t->spark_next] = r->duration_ms;
 		t->spark_next = (t->spark_next + 1) % TIMELINE_SPARK;
@@ -135,6 +210,8 @@ timeline_add(struct timeline *t, const struct timeline_run *r, int64_t now)
 void
 timeline_release(struct timeline *t)
 {
+	for (size_t i = 0; i < t->nrecent; i++)
+		free(t->recent[i].error);
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].shown_error);
 	free(t->v);
@@ -178,6 +255,7 @@ timeline_json(const struct timeline *t)
 		    t->spark[(first + i) % TIMELINE_SPARK]));
 	json_object_set_new(o, "strip", strip);
 	json_object_set_new(o, "spark", spark);
+	json_object_set_new(o, "recent", recent_json(t));
 	return o;
 }
 

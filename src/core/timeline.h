@@ -32,6 +32,7 @@
 #define TIMELINE_WINDOW_MS	(TIMELINE_SLOTS * TIMELINE_SLOT_MS)
 #define TIMELINE_SPARK		48	/* durations kept for the sparkline */
 #define TIMELINE_ERROR_MAX	300	/* bytes of a shown run's error */
+#define TIMELINE_RECENT		10	/* runs listed when an agent is opened */
 
 /* One finished tick, as history has it. */
 struct timeline_run {
@@ -40,6 +41,15 @@ struct timeline_run {
 	int64_t		 at_ms;		/* started, else when it was due */
 	int64_t		 duration_ms;	/* -1: nothing ran */
 	const char	*error;		/* or NULL */
+	const char	*trigger;	/* "schedule", ...; or NULL */
+};
+
+/* One of an agent's last runs, as the dashboard lists them. */
+struct timeline_recent {
+	char		 run[24], trigger[16];
+	enum outcome	 outcome;
+	int64_t		 at_ms, duration_ms;
+	char		*error;
 };
 
 struct timeline_slot {
@@ -57,6 +67,8 @@ struct timeline {
 	size_t		 n, cap;
 	int64_t		 spark[TIMELINE_SPARK];	/* ms, a ring */
 	size_t		 nspark, spark_next;
+	struct timeline_recent recent[TIMELINE_RECENT];	/* a ring */
+	size_t		 nrecent, recent_next;
 };
 
 /* Count run in its slot; slots that left the window at now go. */
@@ -66,7 +78,9 @@ void	 timeline_add(struct timeline *, const struct timeline_run *,
 int	 timeline_trim(struct timeline *, int64_t now_ms);
 void	 timeline_release(struct timeline *);
 /* {"strip":[{"t","n":{OUTCOME:count...},"run":{"id","outcome","at",
- * "duration_ms","error"}}...],"spark":[ms...]}, oldest first. */
+ * "duration_ms","error"}}...],"spark":[ms...]}, oldest first, and
+ * "recent":[{"id","trigger","at","outcome","duration_ms","error"}...],
+ * the last TIMELINE_RECENT runs with a history row, newest first. */
 json_t	*timeline_json(const struct timeline *);
 
 /* The crew's gate, slot by slot: the share of slot time its runs held,

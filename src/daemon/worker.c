@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,11 +82,19 @@ struct worker {
 	struct sb		 logline;
 	int			 logdrop;	/* in a line past LOG_LINE_MAX */
 	uint64_t		 logseen;
+	uint64_t		 line_at;	/* where the line being split began */
+	uint64_t		 jdone;		/* the journal has the log to here */
 	char			*step_now;
 	uint64_t		 step_log_at;
 	char			*said;
 	int			 said_log;
 	int64_t			 ended_ms;	/* the run's process exited */
+	/* A killed run's output (issue 20 item 9): where the running step
+	 * keeps it in the interpreter (an output event), and what was read
+	 * from there before the kill. */
+	int			 out_fd;
+	struct sb		 rescued;
+	uint64_t		 rescued_total;
 	int64_t			 committed_ms;	/* its commit was made */
 	char			*commit_id;	/* set by stage_commit */
 	char			*git_note;	/* what git did this tick */
@@ -111,7 +120,7 @@ struct worker {
 	const char		*direct_shell;
 	char			*direct_name, *direct_body;
 	/* The tick in flight runs directly: its stdout scanned here. */
-	int			 direct_run;
+	int			 direct_run, direct_began;
 	struct telescan		 scan;
 	pcre2_code		*scan_re[2];	/* step, thought */
 	char			*scan_pat[2];	/* what they were compiled from */
@@ -162,6 +171,7 @@ struct worker {
 };
 
 static void	direct_forget(struct worker *);
+static void	direct_begun(struct worker *);
 static void	stage_last_run(struct worker *);
 static void	load_spec(struct worker *);
 static int	stage_reload(struct worker *);
@@ -609,6 +619,7 @@ timer_closed(uv_handle_t *h)
 	free(w->result);
 	free(w->log);
 	sb_release(&w->logline);
+	sb_release(&w->rescued);
 	free(w->step_now);
 	free(w->said);
 	free(w->error);
@@ -850,7 +861,12 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 		w->said_log = strcmp(kind, EVENT_REASON_LOG) == 0;
 		return;
 	}
+	if (strcmp(kind, EVENT_OUTPUT) == 0) {
+		w->out_fd = atoi(text);
+		return;
+	}
 	if (strcmp(kind, EVENT_STEP_BEGIN) == 0) {
+		w->out_fd = -1;
 		free(w->step_now);
 		w->step_now = xstrdup(text);
 		w->step_log_at = w->logseen;
@@ -881,43 +897,84 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
 /*
  * SPEC §6: the run's standard error is its log. Kept with the run (the
  * capture's head and tail, child.h), and each line, redacted and made
- * one clean line, goes to keeper's own log tagged agent= and run= and
- * to whoever watches the tick (run-once) as a "log" line. Live, that is
- * the first LOG_LIVE_MAX bytes; past them the lines wait for the run's
- * end and only the kept tail follows a marker of what was skipped, so
- * keeper's log and the watcher see what history keeps, and an agent
- * printing gigabytes costs neither memory nor a flood.
+ * one clean line, goes to whoever watches the tick (run-once) as a "log"
+ * line, to /_runs/ID while it runs (runlive.h) and to keeper's own log
+ * tagged agent= and run=.
+ *
+ * Live, the watchers get the first LOG_LIVE_MAX bytes; past them the
+ * lines wait for the run's end and only the kept tail follows a marker
+ * of what was skipped: they see what history keeps. Keeper's own log
+ * (the journal) gets less: the first JOURNAL_HEAD bytes of lines live
+ * and the last JOURNAL_TAIL at the end, with a marker that says where
+ * the rest is. A line in the journal costs a write and its share of
+ * the journal's rate limit; bench/runlog.sh measured the whole kept log
+ * there at 0.3x the ticks/s of runs whose stderr goes nowhere.
  */
 #define LOG_LIVE_MAX	CHILD_HEAD
 #define LOG_LINE_MAX	4096	/* longer lines are cut here */
+#define JOURNAL_HEAD	(8 * 1024)
+#define JOURNAL_TAIL	(8 * 1024)
+
+enum { TO_JOURNAL = 1, TO_WATCHERS = 2 };
 
 static void
-log_emit(struct worker *w, const char *p, size_t n)
+log_emit(struct worker *w, const char *p, size_t n, int to)
 {
 	struct worker_watch *ww, *next;
-	char *clean, *red;
+	char *clean, *red, *text = NULL;
+	size_t k;
 
 	while (n > 0 && p[n - 1] == '\r')
 		n--;
-	clean = utf8_clean(p, n, UTF8_ONELINE, NULL);
-	red = scrub(w, clean);
-	free(clean);
+	/* Most lines are printable ASCII already: no copy to clean them.
+	 * Else the line as history keeps it (valid UTF-8, escapes kept,
+	 * NUL a space) for /_runs/ID, and as one line of plain text for a
+	 * terminal and the journal. */
+	for (k = 0; k < n && p[k] >= 0x20 && p[k] < 0x7f; k++)
+		;
+	if (k == n)
+		red = redact_apply(w->rd, p, n, NULL);
+	else {
+		text = scrub_log(w, p, n);
+		clean = utf8_clean(text, strlen(text), UTF8_ONELINE, &n);
+		red = redact_apply(w->rd, clean, n, NULL);
+		free(clean);
+	}
 	/* Run-once in this process prints the lines itself: once is
 	 * enough on one terminal. */
-	if (!w->env->oneshot)
+	if ((to & TO_JOURNAL) && !w->env->oneshot)
 		log_info("agent=%s run=%s event=log msg=%s", w->name,
 		    w->run_id, log_qv(red));
-	for (ww = w->watchers; ww; ww = next) {
-		next = ww->next;
-		ww->on_line(ww, "log", red);
+	if (to & TO_WATCHERS) {
+		for (ww = w->watchers; ww; ww = next) {
+			next = ww->next;
+			ww->on_line(ww, "log", red);
+		}
+		runlive_log(w->env->live, w->run_id, text ? text : red);
 	}
-	runlive_log(w->env->live, w->run_id, red);
+	free(text);
 	free(red);
 }
 
-/* Split p[0..n) into lines, emitting each one completed. */
+/* The line being split is complete (or the stream ended): emit it, to
+ * the journal too when it began in the journal's head. */
 static void
-log_feed(struct worker *w, const char *p, size_t n)
+log_line_done(struct worker *w, uint64_t end, int to)
+{
+	if (w->line_at < JOURNAL_HEAD && (to & TO_JOURNAL))
+		w->jdone = end;
+	else
+		to &= ~TO_JOURNAL;
+	log_emit(w, w->logline.buf ? w->logline.buf : "", w->logline.len, to);
+	sb_reset(&w->logline);
+	w->logdrop = 0;
+	w->line_at = end;
+}
+
+/* Split p[0..n), the stream's bytes from offset at, into lines, emitting
+ * each one completed. */
+static void
+log_feed(struct worker *w, const char *p, size_t n, uint64_t at, int to)
 {
 	const char *nl;
 	size_t take;
@@ -934,22 +991,11 @@ log_feed(struct worker *w, const char *p, size_t n)
 		}
 		if (nl == NULL)
 			return;
-		log_emit(w, w->logline.buf ? w->logline.buf : "",
-		    w->logline.len);
-		sb_reset(&w->logline);
-		w->logdrop = 0;
+		at += take + 1;
+		log_line_done(w, at, to);
 		p = nl + 1;
 		n -= take + 1;
 	}
-}
-
-static void
-log_flush(struct worker *w)
-{
-	if (w->logline.len > 0)
-		log_emit(w, w->logline.buf, w->logline.len);
-	sb_reset(&w->logline);
-	w->logdrop = 0;
 }
 
 static void
@@ -963,11 +1009,52 @@ child_log(struct child *c, const char *p, size_t n, uint64_t off, void *arg)
 		return;
 	if (n > LOG_LIVE_MAX - off)
 		n = (size_t)(LOG_LIVE_MAX - off);
-	log_feed(w, p, n);
+	log_feed(w, p, n, off, TO_JOURNAL | TO_WATCHERS);
 }
 
-/* The run is over: the rest of what was kept of its log (text, the
- * capture's), after a marker when the middle was skipped. */
+/* The journal's tail: the lines of the last JOURNAL_TAIL bytes it has not
+ * had, after a marker when some were left out. */
+static void
+journal_tail(struct worker *w, const struct child_capture *cap,
+    const char *text, size_t textlen)
+{
+	size_t taillen = cap->twrapped ? CHILD_TAIL : cap->tpos, pos, k;
+	uint64_t from = cap->total > JOURNAL_TAIL ? cap->total - JOURNAL_TAIL :
+	    0;
+	char *m;
+
+	if (from <= w->jdone)
+		from = w->jdone;
+	else {
+		m = xasprintf("[... %llu bytes of the log are not in keeper's "
+		    "log: keeper history --run %s has them ...]",
+		    (unsigned long long)(from - w->jdone), w->run_id);
+		log_emit(w, m, strlen(m), TO_JOURNAL);
+		free(m);
+	}
+	if (from >= cap->total)
+		return;
+	pos = reason_log_from(from, cap->total, textlen, taillen);
+	/* Mid-line: that line's start is not ours to show. */
+	if (from != w->jdone && pos > 0 && text[pos - 1] != '\n') {
+		while (pos < textlen && text[pos] != '\n')
+			pos++;
+		pos++;
+	}
+	while (pos < textlen) {
+		k = pos;
+		while (k < textlen && text[k] != '\n')
+			k++;
+		if (k > pos || k < textlen)
+			log_emit(w, text + pos, k - pos < LOG_LINE_MAX ? k - pos :
+			    LOG_LINE_MAX, TO_JOURNAL);
+		pos = k + 1;
+	}
+}
+
+/* The run is over: for the watchers the rest of what was kept of its
+ * log (text, the capture's), after a marker when the middle was
+ * skipped; the journal's tail. */
 static void
 log_finish(struct worker *w, const struct child_capture *cap,
     const char *text, size_t textlen)
@@ -978,17 +1065,73 @@ log_finish(struct worker *w, const struct child_capture *cap,
 
 	if (cap->total > LOG_LIVE_MAX && cap->tail != NULL) {
 		if (from > LOG_LIVE_MAX) {
-			log_flush(w);
+			if (w->logline.len > 0)
+				log_line_done(w, LOG_LIVE_MAX, TO_WATCHERS |
+				    TO_JOURNAL);
 			m = xasprintf("[... %llu bytes skipped ...]",
 			    (unsigned long long)(from - LOG_LIVE_MAX));
-			log_emit(w, m, strlen(m));
+			log_emit(w, m, strlen(m), TO_WATCHERS);
 			free(m);
 		} else
 			from = LOG_LIVE_MAX;
 		log_feed(w, text + textlen - (size_t)(cap->total - from),
-		    (size_t)(cap->total - from));
+		    (size_t)(cap->total - from), from, TO_WATCHERS);
 	}
-	log_flush(w);
+	if (w->logline.len > 0)
+		log_line_done(w, cap->total, TO_WATCHERS | TO_JOURNAL);
+	journal_tail(w, cap, text, textlen);
+}
+
+/*
+ * The run is about to be killed: what its running step has printed so
+ * far is in the interpreter's temporary file (the output event said
+ * which descriptor), which dies with it. Read a head and a tail of it
+ * through /proc while the process is still there, so the killed run
+ * keeps what it printed (bounded as a capture is).
+ */
+static void
+child_before_kill(struct child *c, pid_t pid, void *arg)
+{
+	struct worker *w = arg;
+	struct stat st;
+	char *path, buf[65536];
+	off_t at = 0, tail;
+	ssize_t n;
+	int fd;
+
+	(void)c;
+	if (w->out_fd < 0)
+		return;
+	path = xasprintf("/proc/%ld/fd/%d", (long)pid, w->out_fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	sb_reset(&w->rescued);
+	w->rescued_total = (uint64_t)st.st_size;
+	tail = st.st_size > CHILD_HEAD + CHILD_TAIL ? st.st_size - CHILD_TAIL :
+	    -1;
+	while (at < st.st_size) {
+		size_t want = sizeof(buf);
+
+		if (tail >= 0 && at < CHILD_HEAD && at + (off_t)want >
+		    CHILD_HEAD)
+			want = (size_t)(CHILD_HEAD - at);
+		if ((n = pread(fd, buf, want, at)) <= 0)
+			break;
+		sb_add(&w->rescued, buf, (size_t)n);
+		at += n;
+		if (tail >= 0 && at == CHILD_HEAD) {
+			sb_addf(&w->rescued, "\n[... %llu bytes skipped ...]\n",
+			    (unsigned long long)(tail - CHILD_HEAD));
+			at = tail;
+		}
+	}
+	close(fd);
 }
 
 /* Why the run that just ended was not done, in words (reason.h). */
@@ -1074,13 +1217,16 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	sb_reset(&w->steprec);
 	sb_reset(&w->logline);
 	w->logdrop = 0;
-	w->logseen = w->step_log_at = 0;
+	w->logseen = w->step_log_at = w->line_at = w->jdone = 0;
 	free(w->step_now);
 	w->step_now = NULL;
 	free(w->said);
 	w->said = NULL;
 	w->said_log = 0;
 	w->ended_ms = w->committed_ms = 0;
+	w->out_fd = -1;
+	sb_reset(&w->rescued);
+	w->rescued_total = 0;
 
 	stage_last_run(w);
 	if (stage_reload(w) == -1) {
@@ -1254,16 +1400,37 @@ direct_out(struct child *c, const char *buf, size_t len, void *arg)
 	struct worker *w = arg;
 
 	(void)c;
+	direct_begun(w);
 	telescan_feed(&w->scan, buf, len, direct_scanned, w);
 }
 
+/* The step's begin, once: at the spawn, or before the first output
+ * when that is read first (the spawn is learnt of on the loop later). */
 static void
 direct_begun(struct worker *w)
 {
 	size_t len = strlen(w->direct_name);
 
+	if (w->direct_began)
+		return;
+	w->direct_began = 1;
+
 	direct_event(w, EVENT_STEP_BEGIN, w->direct_name,
 	    len > 1024 ? 1024 : len);
+}
+
+static void
+direct_reason(struct worker *w, const char *fmt, ...)
+{
+	char why[256], *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	text = xasprintf("%s: %s", w->direct_name, why);
+	direct_event(w, EVENT_REASON_LOG, text, strlen(text));
+	free(text);
 }
 
 /* The run is over: the last line scanned, the exit as the interpreter
@@ -1281,6 +1448,13 @@ direct_ended(struct worker *w, struct child_result *res)
 	telescan_release(&w->scan);
 	if (res->spawn_error || res->killed)
 		return;
+	/* The interpreter's words for a failed shell step (shstep.c),
+	 * unless the trampoline said why already (it could not exec). */
+	if (w->said == NULL && !res->exited && res->term_signal > 0)
+		direct_reason(w, "killed by signal %d (%s)", res->term_signal,
+		    strsignal(res->term_signal));
+	else if (w->said == NULL && res->exited && res->exit_code != 0)
+		direct_reason(w, "exit status %d", res->exit_code);
 	if (!res->exited && res->term_signal > 0) {
 		res->exited = 1;
 		res->exit_code = 128 + res->term_signal;
@@ -1525,7 +1699,10 @@ build_env(struct worker *w)
 		env[i++] = xstrdup(environ[k]);
 	}
 	env[i++] = xasprintf("KEEPER_AGENT=%s", w->name);
-	env[i++] = xasprintf("KEEPER_STATE=%s", w->state);
+	/* A member without a lifecycle has no state: its steps have always
+	 * seen the interpreter's "manual", and a shell run directly too. */
+	env[i++] = xasprintf("KEEPER_STATE=%s", w->state[0] || !w->direct_run ?
+	    w->state : "manual");
 	env[i++] = xasprintf("KEEPER_HITS=%d", w->hits);
 	env[i++] = xasprintf("KEEPER_REPEAT=%d", w->repeat);
 	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
@@ -1575,7 +1752,7 @@ stage_run(struct worker *w)
 {
 	struct child_opts o;
 	struct child_cbs cb = { child_spawned, on_event, child_exited, NULL,
-	    w, child_log };
+	    w, child_log, child_before_kill };
 	char *argv[6], **env, err[512];
 	int n = 0;
 
@@ -1591,6 +1768,7 @@ stage_run(struct worker *w)
 		return;
 	}
 	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
+	w->direct_began = 0;
 	if (w->direct_run) {
 		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
 		cb.on_out = direct_out;
@@ -1662,7 +1840,13 @@ stage_outcome(struct worker *w, const struct child_result *res)
 	w->tok_c = res->tokens_completion;
 	t = child_capture_textn(&res->out, &tlen);
 	free(w->result);
-	w->result = redact_apply(w->rd, t, tlen, &w->result_len);
+	if (res->out.total == 0 && w->rescued.len > 0) {
+		/* Killed before it could hand its result over. */
+		w->result = redact_apply(w->rd, w->rescued.buf,
+		    w->rescued.len, &w->result_len);
+		w->output_bytes = (int64_t)w->rescued_total;
+	} else
+		w->result = redact_apply(w->rd, t, tlen, &w->result_len);
 	free(t);
 	t = child_capture_textn(&res->err, &tlen);
 	free(w->log);
@@ -2227,6 +2411,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->git_fail_streak = w->git_fail_streak;
 	s->expected_gap_ms = w->gap_ms;
 	s->run_started_ms = w->run_started_ms;
+	s->run_id = w->child != NULL && w->run_id[0] ? w->run_id : NULL;
 	s->error = w->shown_error ? w->shown_error : w->spec_error;
 	s->last_commit = w->last_commit;
 	s->git = w->last_git;

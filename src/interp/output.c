@@ -35,8 +35,19 @@ tmpfile_open(struct run *r)
 int
 exec__out_write(struct run *r, struct out *o, const char *buf, size_t n)
 {
-	if (o->fd == -1 && (o->fd = tmpfile_open(r)) == -1)
-		return -1;
+	if (o->fd == -1) {
+		char fd[16];
+
+		if ((o->fd = tmpfile_open(r)) == -1)
+			return -1;
+		/* A run killed at its TIMEOUT never copies its result:
+		 * the daemon reads what the step printed from here. */
+		if (r->o->event_fd >= 0) {
+			int k = snprintf(fd, sizeof(fd), "%d", o->fd);
+
+			exec__emit(r, EVENT_OUTPUT, fd, (size_t)k);
+		}
+	}
 	if (fs_write_all(o->fd, buf, n) == -1)
 		return -1;
 	o->size += (off_t)n;

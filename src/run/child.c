@@ -637,6 +637,8 @@ child_kill(struct child *c)
 {
 	if (c->reported || c->pid <= 0)
 		return;
+	if (c->cbs.before_kill && !c->exited)
+		c->cbs.before_kill(c, c->pid, c->cbs.arg);
 	c->res.killed = 1;
 	if (c->exited)
 		kill_group(c);

@@ -101,7 +101,7 @@ tally_tick(struct tally *t, const char *agent, const struct tally_run *l,
 	struct timeline_run r = { .run_id = l->run_id, .outcome = l->outcome,
 	    .at_ms = l->started_ms ? l->started_ms : l->scheduled_ms,
 	    .duration_ms = l->started_ms ? l->duration_ms : -1,
-	    .error = l->error };
+	    .error = l->error, .trigger = l->trigger };
 	int trig = metrics_trigger_parse(l->trigger ? l->trigger : "");
 
 	if (l->outcome > OUTCOME_NONE && l->outcome <= OUTCOME_INTERRUPTED)

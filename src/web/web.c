@@ -69,7 +69,7 @@ struct job {
 /* The history of the last day, read on the pool at start for the
  * dashboard (tally_seed()): plain copies of the rows. */
 struct seed_row {
-	char			*agent, *run_id, *error;
+	char			*agent, *run_id, *error, *trigger;
 	enum outcome		 outcome;
 	int64_t			 scheduled_ms, started_ms, duration_ms;
 };
@@ -576,6 +576,7 @@ seed_rows_free(struct web *w)
 		free(w->seed_rows[i].agent);
 		free(w->seed_rows[i].run_id);
 		free(w->seed_rows[i].error);
+		free(w->seed_rows[i].trigger);
 	}
 	free(w->seed_rows);
 	w->seed_rows = NULL;
@@ -745,6 +746,7 @@ seed_row(const struct run_rec *r, void *arg)
 	s->agent = xstrdup(r->agent);
 	s->run_id = xasprintf("%lld", (long long)r->id);
 	s->error = r->error ? xstrdup(r->error) : NULL;
+	s->trigger = r->trigger ? xstrdup(r->trigger) : NULL;
 	s->outcome = r->outcome;
 	s->scheduled_ms = r->scheduled_ms;
 	s->started_ms = r->started_ms;
@@ -787,7 +789,8 @@ seed_done(uv_work_t *req, int status)
 		struct timeline_run r = { .run_id = s->run_id,
 		    .outcome = s->outcome, .at_ms = s->started_ms ?
 		    s->started_ms : s->scheduled_ms,
-		    .duration_ms = s->duration_ms, .error = s->error };
+		    .duration_ms = s->duration_ms, .error = s->error,
+		    .trigger = s->trigger };
 
 		tally_seed(w->tally, s->agent, &r, s->started_ms, gated, now);
 	}

@@ -249,8 +249,12 @@ def read_events(fd, proc):
     with os.fdopen(fd, "rb") as f:
         ev = f.read()
     out, err = proc.communicate(timeout=DEADLINE)
+    # `output FD` lines are plumbing for a kill (event.h), not telemetry:
+    # the run tests see their effect (a killed run keeps its output).
+    lines = [e for e in ev.decode().splitlines()
+             if not e.startswith("output ")]
     return (subprocess.CompletedProcess(proc.args, proc.returncode, out,
-                                        err), ev.decode().splitlines())
+                                        err), lines)
 
 
 def exec_def(defpath, cwd, *args, env=None, cmd=None, events=False,

@@ -311,3 +311,131 @@ def test_dashboard_day(day, browser, width):
     errors = [e for e in browser.get_log("browser")
               if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []
+
+
+HOSTILE = "</script><img src=x onerror=\"window.__pwned=1\">"
+
+
+@pytest.fixture
+def runs_crew(crew):
+    """inj ticks at boot: its first step says hostile things on its log
+    and in its name, its second waits for the gate file, prints more and
+    fails; calm has a finished run to list."""
+    root = pathlib.Path(crew.root)
+    gate = root / "gate"
+    (root / "inj.org").write_text(f"""#+TITLE: inj
+* look {HOSTILE}
+#+begin_src sh
+printf '%s \\033[31mred\\033[0m\\n' '{HOSTILE}' >&2
+echo "looked"
+#+end_src
+* wait
+#+begin_src sh
+cat > /dev/null
+echo "waiting for the gate" >&2
+i=0; while [ ! -e {gate} ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done
+echo 'result {HOSTILE}'
+echo "fatal: the gate opened onto nothing" >&2
+exit 3
+#+end_src
+""")
+    agent_def(root / "calm.org")
+    crew.write("crew.org", """#+TITLE: runs
+#+BOOT-GRACE: 50ms
+#+STAGGER: 0
+* calm
+:PROPERTIES:
+:DEF: calm.org
+:INTERVAL: 1h
+:END:
+* inj
+:PROPERTIES:
+:DEF: inj.org
+:INTERVAL: 1h
+:END:
+""")
+    proc = crew.start()
+    yield {"url": "http://" + crew.http_addr() + "/", "gate": gate,
+           "crew": crew}
+    gate.touch()
+    assert crew.stop(proc, timeout=30) == 0
+
+
+def run_view(drv):
+    return drv.execute_script("""
+        var v = document.getElementById('runview');
+        if (v.hidden) return null;
+        function t(role) {
+          var e = v.querySelector('[data-role="' + role + '"]');
+          return e ? e.textContent : null;
+        }
+        return { title: document.getElementById('runtitle').textContent,
+                 state: document.getElementById('runstate').textContent,
+                 steps: t('steps'), result: t('result'), log: t('log'),
+                 error: t('error'), imgs: v.querySelectorAll('img').length,
+                 scripts: document.querySelectorAll('script').length };""")
+
+
+def test_dashboard_shows_an_agents_runs_and_one_run_live(runs_crew, browser):
+    WebDriverWait = require_module("selenium.webdriver.support.ui",
+                                   "python3-selenium").WebDriverWait
+    crew = runs_crew["crew"]
+    wait_for(lambda: crew.closed("calm"), what="calm's run")
+    browser.get(runs_crew["url"])
+    wait = WebDriverWait(browser, 45, poll_frequency=0.05)
+    wait.until(lambda d: (row(d, "inj") or {}).get("running") == "true")
+    (calm,) = crew.closed("calm")
+
+    def click(selector):
+        browser.execute_script(
+            "document.querySelector(arguments[0]).click();", selector)
+
+    # An agent opened: its runs, the one in flight first.
+    click('.agent[data-agent="calm"] [data-role="open"]')
+    wait.until(lambda d: d.execute_script(
+        "return document.querySelectorAll('.agent[data-agent=\"calm\"] "
+        "tr.run').length") == 1)
+    cols = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.agent[data-agent="
+        "\"calm\"] tr.run td')).map(function (e) { return e.textContent; "
+        "});")
+    assert cols[0] == str(calm["id"])
+    assert cols[2] == "schedule" and cols[3] == "done"
+    assert cols[4] == took(calm["duration_ms"])
+    click('.agent[data-agent="inj"] [data-role="open"]')
+    wait.until(lambda d: d.execute_script(
+        "var r = document.querySelector('.agent[data-agent=\"inj\"] "
+        "tr.run'); return r && r.dataset.run;"))
+    inj_id = browser.execute_script(
+        "return document.querySelector('.agent[data-agent=\"inj\"] "
+        "tr.run').dataset.run;")
+    click('.agent[data-agent="inj"] tr.run')
+    # Live while it runs: the first step done, the log so far.
+    wait.until(lambda d: (run_view(d) or {}).get("log") and
+               "waiting for the gate" in run_view(d)["log"])
+    v = run_view(browser)
+    assert v["title"] == "Run %s · inj" % inj_id
+    assert v["state"] == "running · wait"
+    assert ("look " + HOSTILE) in v["steps"]
+    # ANSI escapes as text: the escape character in caret notation
+    assert v["log"].startswith(HOSTILE + " ^[[31mred^[[0m\n"), v["log"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-run-live.png"))
+    runs_crew["gate"].touch()
+    wait.until(lambda d: (run_view(d) or {}).get("state") == "failed")
+    v = run_view(browser)
+    (row_,) = crew.closed("inj")
+    assert v["error"] == row_["error"]
+    assert v["error"].startswith("wait: exit status 3: fatal: the gate "
+                                 "opened onto nothing")
+    assert v["result"] == "result " + HOSTILE + "\n"
+    assert v["log"] == row_["log"].replace("\x1b", "^[")
+    assert "fatal: the gate opened onto nothing" in v["log"]
+    # Shown as text, never obeyed: no element made from the agent's words.
+    assert v["imgs"] == 0
+    assert v["scripts"] == 1
+    assert browser.execute_script("return window.__pwned === undefined")
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-run.png"))
+    errors = [e for e in browser.get_log("browser")
+              if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []

@@ -137,6 +137,7 @@ two_agents(struct agent_status a[2])
 	a[1] = idle_agent("wren");
 	a[1].running = 1;
 	a[1].run_started_ms = NOW - 8 * SEC;
+	a[1].run_id = "7";
 	a[1].last_commit = "0123abcd";
 	a[1].git = "no change";
 	a[1].next_tick_ms = 0;
@@ -159,7 +160,8 @@ two_agents(struct agent_status a[2])
 	"\"no_work_streak\":2,\"health\":\"ok\",\"health_why\":null," \
 	"\"paused\":null,\"retry\":null,\"priority\":null,\"tokens\":null," \
 	"\"fail_streak\":0," \
-	"\"gap\":60000,\"run_started\":null,\"error\":null," \
+	"\"gap\":60000,\"run_started\":null,\"run_id\":null," \
+	"\"error\":null," \
 	"\"last_commit\":null,\"git\":null,\"schedule_text\":\"every 1m\"," \
 	"\"calendar\":null}"
 #define WREN "{\"name\":\"wren\",\"running\":true,\"queue_place\":null," \
@@ -170,7 +172,7 @@ two_agents(struct agent_status a[2])
 	"\"last_outcome\":null,\"no_work_streak\":0,\"health\":\"ok\"," \
 	"\"health_why\":null,\"paused\":null,\"retry\":null,\"priority\":null," \
 	"\"tokens\":null,\"fail_streak\":0,\"gap\":60000," \
-	"\"run_started\":999999992000," \
+	"\"run_started\":999999992000,\"run_id\":\"7\"," \
 	"\"error\":null,\"last_commit\":\"0123abcd\"," \
 	"\"git\":\"no change\",\"schedule_text\":null,\"calendar\":null}"
 

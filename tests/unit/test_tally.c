@@ -109,9 +109,10 @@ test_counts_and_series(void **state)
 	    "1799999100000,\"n\":{\"done\":1,\"failed\":1,\"gated\":1},"
 	    "\"run\":{\"id\":\"2\",\"outcome\":\"failed\",\"at\":1799999999100,"
 	    "\"duration_ms\":30,\"error\":\"work: the password is "
-	    "[REDACTED]\"}}],\"spark\":[2000,30]}"));
+	    "[REDACTED]\"}}],\"spark\":[2000,30],\"recent\":[{\"id\":"));
 	assert_null(strstr(body, "hunter2"));
-	assert_non_null(strstr(body, "\"wren\":{\"strip\":[],\"spark\":[]}"));
+	assert_non_null(strstr(body, "\"wren\":{\"strip\":[],\"spark\":[],"
+	    "\"recent\":[]}"));
 	assert_non_null(strstr(body, "\"gate\":{\"slots\":2,\"strip\":[{\"t\":"
 	    "1799999100000,\"busy_ms\":2030,"));
 	free(body);
@@ -146,7 +147,7 @@ test_seed_draws_only(void **state)
 	body = tally_timeline(t, &st, 1, 1, NOW + 86400000, NULL, NULL,
 	    &len);
 	assert_non_null(strstr(body, "\"desk\":{\"strip\":[],\"spark\":"
-	    "[900000]}"));
+	    "[900000],\"recent\":[{\"id\":\"9\","));
 	free(body);
 	tally_free(t);
 }

@@ -59,7 +59,18 @@ test_slots_and_shown_run(void **state)
 	    "{\"t\":1800000900000,\"n\":{\"gated\":1},"
 	    "\"run\":{\"id\":\"4\",\"outcome\":\"gated\","
 	    "\"at\":1800000900010,\"duration_ms\":null,\"error\":null}}],"
-	    "\"spark\":[200,300,100]}");
+	    "\"spark\":[200,300,100],"
+	    /* the last runs, newest first, for an agent opened */
+	    "\"recent\":["
+	    "{\"id\":\"4\",\"trigger\":\"\",\"at\":1800000900010,"
+	    "\"outcome\":\"gated\",\"duration_ms\":null,\"error\":null},"
+	    "{\"id\":\"3\",\"trigger\":\"\",\"at\":1800000009000,"
+	    "\"outcome\":\"done\",\"duration_ms\":100,\"error\":null},"
+	    "{\"id\":\"2\",\"trigger\":\"\",\"at\":1800000005000,"
+	    "\"outcome\":\"failed\",\"duration_ms\":300,"
+	    "\"error\":\"work: exit status 2\"},"
+	    "{\"id\":\"1\",\"trigger\":\"\",\"at\":1800000001000,"
+	    "\"outcome\":\"done\",\"duration_ms\":200,\"error\":null}]}");
 	free(s);
 	/* A newer failure replaces the shown one; a newer done does not. */
 	add(&t, "5", OUTCOME_KILLED, T0 + 9900, 900, "killed after the 900 "
