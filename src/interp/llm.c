@@ -666,9 +666,13 @@ done:
 			    sizeof(reply->why) - strlen(reply->why),
 			    " (out of time: %s)", t);
 		} else if (strncmp(err, "llm: timed out", 14) == 0) {
-			snprintf(reply->why, sizeof(reply->why), "timed out "
-			    "after %s waiting for %s (%d tr%s%s%s)", t, host,
-			    reply->attempts, reply->attempts == 1 ? "y" : "ies",
+			/* Bounded so the whole fits why: a long host or last
+			 * answer is cut, the reason's head says what
+			 * happened. */
+			snprintf(reply->why, sizeof(reply->why),
+			    "timed out after %s waiting for %.100s (%d tr%s%s"
+			    "%.300s)", t, host, reply->attempts,
+			    reply->attempts == 1 ? "y" : "ies",
 			    last[0] ? ", last: " : "", last);
 		} else if (last[0] != '\0' && (reply->http_status < 200 ||
 		    reply->http_status > 299))
