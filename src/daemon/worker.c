@@ -1344,6 +1344,9 @@ stage_reload(struct worker *w)
  * is exit status 128+N). NO-WORK, capture, the log (stderr), TIMEOUT and
  * kills are child.c's, the same for both. */
 
+#define DIRECT_NAME_MAX	1024	/* a step name in an event, as the
+				   interpreter cuts it (exec-int.h) */
+
 static void
 direct_forget(struct worker *w)
 {
@@ -1433,9 +1436,8 @@ direct_begun(struct worker *w)
 	if (w->direct_began)
 		return;
 	w->direct_began = 1;
-
 	direct_event(w, EVENT_STEP_BEGIN, w->direct_name,
-	    len > 1024 ? 1024 : len);
+	    len > DIRECT_NAME_MAX ? DIRECT_NAME_MAX : len);
 }
 
 static void
@@ -1459,7 +1461,7 @@ static void
 direct_ended(struct worker *w, struct child_result *res)
 {
 	static const char *const st_name[] = { "ok", "no_work", "failed" };
-	char text[1024 + 64];
+	char text[DIRECT_NAME_MAX + 64];
 	size_t len = strlen(w->direct_name);
 	int st, n;
 
@@ -1481,7 +1483,8 @@ direct_ended(struct worker *w, struct child_result *res)
 	}
 	st = res->exit_code != 0 ? 2 : child_outcome(res) == OUTCOME_NO_WORK;
 	n = event_step_end_text(text, sizeof(text), w->direct_name,
-	    len > 1024 ? 1024 : len, st_name[st], res->duration_ms);
+	    len > DIRECT_NAME_MAX ? DIRECT_NAME_MAX : len, st_name[st],
+	    res->duration_ms);
 	direct_event(w, EVENT_STEP_END, text, (size_t)n);
 }
 

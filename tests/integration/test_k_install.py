@@ -50,7 +50,10 @@ def test_installed_keeper_runs_defs_through_libexec(tmp_path):
     make_install(dest, "/usr")
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    # Two steps: a def that is one sh step runs as that shell, with no
+    # interpreter to find (keeper(1) RUNNING AGENTS).
     (tmp_path / "who.org").write_text(
+        "* first\n#+BEGIN_SRC sh\ntrue\n#+END_SRC\n"
         "* who\n#+BEGIN_SRC sh\n"
         "readlink /proc/$PPID/exe > who.txt\n#+END_SRC\n")
     (tmp_path / "crew.org").write_text(

@@ -102,6 +102,17 @@ children_and_descendants(void)
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0], grandkid);
 	free(v);
+	/* One thread's: ours are the main thread's (no thread here made
+	 * any), kid's its own. */
+	n = proc_thread_children(getpid(), getpid(), &v);
+	assert_int_equal(n, 2);
+	assert_true(has(v, n, kid));
+	assert_true(has(v, n, zombie));
+	free(v);
+	n = proc_thread_children(kid, kid, &v);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0], grandkid);
+	free(v);
 	assert_int_equal(proc_children(grandkid, &v), 0);
 	assert_null(v);
 
