@@ -456,6 +456,16 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
     late = [r for r in second.rows() if r["started"] and
             r["started"] > stopped_at]
     assert not late, ("started a run after its lease lapsed", late)
+    # A run in flight when it was stopped ends once it is continued: its
+    # commit is not pushed (the run is not done) and is kept on its
+    # partial ref.
+    for r in second.rows():
+        if r["started"] and r["started"] < stopped_at < (r["ended"] or 0):
+            assert r["outcome"] != "done", r
+            if r["commit_id"]:
+                assert git(second.repo, "rev-parse", "refs/keeper/partial/"
+                           "%s/%s" % (r["agent"], r["id"])) == \
+                    r["commit_id"], r
     mine = {str(r["id"]) for r in second.rows()}
     assert all(x not in mine for x in remote_runs(f)[:len(remote_runs(f)) -
                                                        pushed_before]), \
