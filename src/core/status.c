@@ -571,6 +571,9 @@ status_cli(const struct agent_status *as, size_t n,
 			json_object_set_new(o, "error", jstr(a->error));
 		if (a->thought)
 			json_object_set_new(o, "thought", jstr(a->thought));
+		/* SPEC §5a: next_tick is then the calendar's next fire. */
+		if (a->calendar)
+			json_object_set_new(o, "calendar", jstr(a->calendar));
 		/* What git could not do for its last runs (a detached HEAD,
 		 * a foreign lock): said before it makes the agent failing. */
 		if (a->git_fail_streak > 0 && a->git != NULL)

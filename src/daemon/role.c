@@ -99,7 +99,7 @@ static const char *
 state_file_member(const char *name)
 {
 	static const char *const kinds[] = { "keeper-last-run",
-	    "lifecycle-pos", "pause" };
+	    "lifecycle-pos", "pause", "keeper-last-fire" };
 	size_t n;
 
 	if (strchr(name, '/') != NULL || name[0] == '.')

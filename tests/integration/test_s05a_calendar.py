@@ -133,6 +133,8 @@ def test_restart_after_three_days_down(crew):
              what="the catch-up")
     wait_for(lambda: status_next(crew, "night") == utc(2026, 1, 14, 1, 30),
              what="the next fire armed")
+    wait_for(lambda: 'keeper_missed_fires_total{agent="night"} 2' in
+             crew.get("/metrics")[2].decode(), what="the missed in /metrics")
     assert crew.stop() == 0
     assert summary(cal_rows(crew, "night")) == [
         ("schedule", "done", utc(2026, 1, 10, 1, 30)),
@@ -149,6 +151,9 @@ def test_catch_up_zero_runs_none(crew):
     down_three_days(crew, catch_up="0")
     wait_for(lambda: status_next(crew, "night") == utc(2026, 1, 14, 1, 30),
              what="the next fire armed")
+    # Counted at once, with no tick to carry them (SPEC §10).
+    wait_for(lambda: 'keeper_missed_fires_total{agent="night"} 3' in
+             crew.get("/metrics")[2].decode(), what="the missed in /metrics")
     assert crew.stop() == 0
     assert summary(cal_rows(crew, "night")) == [
         ("schedule", "done", utc(2026, 1, 10, 1, 30)),
@@ -323,6 +328,13 @@ def test_agenda_without_a_daemon(crew):
                         crew.data], capture_output=True, text=True,
                        timeout=30, env=dict(os.environ, **env))
     assert "2026-01-11T02:30:00+01:00 night" in p.stdout
+    # keeper status without a daemon: a calendar member's NEXT is known.
+    p = subprocess.run([KEEPER, "status", "--crew", crew.crew, "--data",
+                        crew.data, "--json"], capture_output=True,
+                       text=True, timeout=30, env=dict(os.environ, **env))
+    doc = json.loads(p.stdout)
+    assert doc["agents"][0]["next_tick"] == utc(2026, 1, 11, 1, 30)
+    assert doc["agents"][0]["calendar"] == CRON_DAILY
 
 
 def test_check_reports_calendar_errors(crew):
