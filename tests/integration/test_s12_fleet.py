@@ -558,8 +558,17 @@ def test_etcd_restart_keeps_one_active(fleet_factory):
     f = fleet_factory([("a", {"INTERVAL": "1s"})])
     f.start()
     stop_sampling = f.sample()
-    f.wait_active(10)
+    first = f.wait_active(10)
+    standby = [k for k in f.keepers if k is not first][0]
     f.etcd.stop()
+    # Nobody to ask: a standby's run-once says so (exit 75) and runs
+    # nothing itself.
+    r = subprocess.run([KEEPER, "run-once", "a", "--crew", f.crew, "--data",
+                        standby.data], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 75, (r.stdout, r.stderr)
+    assert "cannot ask the active keeper" in r.stdout + r.stderr
+    assert not standby.rows()
     f.etcd.start()
     a = f.wait_active(TAKEOVER + 5)
     t0 = time.time() * 1000
