@@ -456,6 +456,16 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
     late = [r for r in second.rows() if r["started"] and
             r["started"] > stopped_at]
     assert not late, ("started a run after its lease lapsed", late)
+    # A run in flight when it was stopped ends once it is continued: its
+    # commit is not pushed (the run is not done) and is kept on its
+    # partial ref.
+    for r in second.rows():
+        if r["started"] and r["started"] < stopped_at < (r["ended"] or 0):
+            assert r["outcome"] != "done", r
+            if r["commit_id"]:
+                assert git(second.repo, "rev-parse", "refs/keeper/partial/"
+                           "%s/%s" % (r["agent"], r["id"])) == \
+                    r["commit_id"], r
     mine = {str(r["id"]) for r in second.rows()}
     assert all(x not in mine for x in remote_runs(f)[:len(remote_runs(f)) -
                                                        pushed_before]), \
@@ -548,8 +558,17 @@ def test_etcd_restart_keeps_one_active(fleet_factory):
     f = fleet_factory([("a", {"INTERVAL": "1s"})])
     f.start()
     stop_sampling = f.sample()
-    f.wait_active(10)
+    first = f.wait_active(10)
+    standby = [k for k in f.keepers if k is not first][0]
     f.etcd.stop()
+    # Nobody to ask: a standby's run-once says so (exit 75) and runs
+    # nothing itself.
+    r = subprocess.run([KEEPER, "run-once", "a", "--crew", f.crew, "--data",
+                        standby.data], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 75, (r.stdout, r.stderr)
+    assert "cannot ask the active keeper" in r.stdout + r.stderr
+    assert not standby.rows()
     f.etcd.start()
     a = f.wait_active(TAKEOVER + 5)
     t0 = time.time() * 1000
