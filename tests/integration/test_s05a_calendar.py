@@ -406,3 +406,31 @@ def test_dashboard_shows_the_calendar(crew, browser):  # noqa: F811
               if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []
     assert crew.stop() == 0
+
+
+from test_s12_fleet import TAKEOVER, fleet_factory  # noqa: E402,F401
+
+
+def test_a_failover_never_runs_a_fire_twice(fleet_factory):  # noqa: F811
+    """Three keepers on one crew (SPEC §12) with a minutely member, on
+    the real clock: the active keeper runs a fire and is killed at once.
+    The keeper that takes over has the calendar's cursor with the role:
+    it does not run that fire again (as a catch-up), and runs the next
+    minute's."""
+    f = fleet_factory([("c", {"SCHEDULE": "* * * * *", "TZ": "UTC"})])
+    f.start()
+    a = f.wait_active(10)
+
+    def done(k):
+        return [r for r in k.rows() if r["agent"] == "c" and
+                r["outcome"] == "done"]
+    wait_for(lambda: done(a), 75, 0.1, "a fire on the active keeper")
+    fired = done(a)[0]["scheduled"]
+    a.kill9()
+    b = f.wait_active(TAKEOVER, exclude=(a,))
+    wait_for(lambda: done(b), 75, 0.1, "the next fire on the new one")
+    ran = [r["scheduled"] for k in f.keepers for r in k.rows()
+           if r["agent"] == "c" and r["started"]]
+    assert len(ran) == len(set(ran)), ("a fire ran twice", ran)
+    assert all(r["scheduled"] > fired for r in done(b)), (fired, done(b))
+    assert done(b)[0]["scheduled"] % 60000 == 0
