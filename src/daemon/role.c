@@ -38,6 +38,7 @@ struct role {
 	_Atomic int	 ready;		/* active, state imported */
 	int		 importing;	/* our own writes: not mirrored */
 	int64_t		 run_floor;	/* highest run id put */
+	uint64_t	 became;	/* the fleet's activations imported */
 	/* Members that were mid-tick when this keeper became active (a run
 	 * killed when it last lost the lease, its partial commit): adopted
 	 * when that tick ends, name -> streak + 1 (0: none known). */
@@ -232,11 +233,22 @@ sync_role(struct role *r)
 {
 	int live = fleet_live(r->f);
 	int64_t until, wait;
+	uint64_t requests, became;
 	char *act;
 
 	if (r->closing)
 		return;
+	/* Lost and won again before the loop heard of it: another keeper
+	 * may have run the crew meanwhile. Standby first, then active
+	 * again from the crew's state. */
+	fleet_counters(r->f, &requests, &became);
+	if (live && atomic_load(&r->ready) && became != r->became) {
+		atomic_store(&r->ready, 0);
+		forward_serve(r->fw, 0);
+		daemon_standby(r->d);
+	}
 	if (live && !atomic_load(&r->ready)) {
+		r->became = became;
 		import_state(r);
 		atomic_store(&r->ready, 1);
 		log_info("event=role role=active lease=%" PRIx64,
@@ -349,8 +361,8 @@ role_new(struct daemon *d, const char *urls, char *err, size_t errlen)
 	char *id;
 
 	if (ttl < ROLE_TTL_MIN_MS) {
-		log_warnx("event=lease-ttl-raised from_ms=%" PRId64 " to_ms=%d "
-		    "msg=\"etcd grants no shorter lease\"", ttl,
+		log_warnx("event=lease-ttl-raised from_ms=%" PRId64
+		    " to_ms=%d msg=\"etcd grants no shorter lease\"", ttl,
 		    ROLE_TTL_MIN_MS);
 		ttl = ROLE_TTL_MIN_MS;
 	}

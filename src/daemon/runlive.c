@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "redact.h"
 #include "runlive.h"
 #include "util.h"
 
@@ -15,6 +16,7 @@ struct entry {
 	char		*id;
 	struct sb	 steps, log;
 	char		*current;
+	struct redactor	*rd;		/* referenced, or NULL */
 	int		 full;		/* the log reached RUNLIVE_LOG_MAX */
 	struct entry	*next;
 };
@@ -38,6 +40,7 @@ entry_free(struct entry *e)
 {
 	free(e->id);
 	free(e->current);
+	redact_free(e->rd);
 	sb_release(&e->steps);
 	sb_release(&e->log);
 	free(e);
@@ -74,7 +77,7 @@ find(struct runlive *l, const char *id, int unlink)
 }
 
 void
-runlive_begin(struct runlive *l, const char *id)
+runlive_begin(struct runlive *l, const char *id, struct redactor *rd)
 {
 	struct entry *e, *old;
 
@@ -82,6 +85,7 @@ runlive_begin(struct runlive *l, const char *id)
 		return;
 	e = xcalloc(1, sizeof(*e));
 	e->id = xstrdup(id);
+	e->rd = rd ? redact_ref(rd) : NULL;
 	uv_mutex_lock(&l->mu);
 	if ((old = find(l, id, 1)) != NULL)
 		entry_free(old);
@@ -122,10 +126,9 @@ runlive_step_end(struct runlive *l, const char *id, const char *text)
 }
 
 void
-runlive_log(struct runlive *l, const char *id, const char *line)
+runlive_log(struct runlive *l, const char *id, const char *line, size_t n)
 {
 	struct entry *e;
-	size_t n = strlen(line);
 
 	if (l == NULL)
 		return;
@@ -159,7 +162,10 @@ int
 runlive_get(struct runlive *l, const char *id, char **steps, char **current,
     char **log)
 {
+	struct redactor *rd = NULL;
 	struct entry *e;
+	char *raw = NULL;
+	size_t n = 0;
 	int found = 0;
 
 	*steps = *current = *log = NULL;
@@ -171,8 +177,16 @@ runlive_get(struct runlive *l, const char *id, char **steps, char **current,
 		*steps = xstrndup(e->steps.buf ? e->steps.buf : "",
 		    e->steps.len);
 		*current = xstrdup(e->current ? e->current : "");
-		*log = xstrndup(e->log.buf ? e->log.buf : "", e->log.len);
+		raw = xstrndup(e->log.buf ? e->log.buf : "", e->log.len);
+		n = e->log.len;
+		rd = e->rd ? redact_ref(e->rd) : NULL;
 	}
 	uv_mutex_unlock(&l->mu);
+	/* Outside the lock: the loop never waits for a reader's matching. */
+	if (found) {
+		*log = redact_apply(rd, raw, n, NULL);
+		free(raw);
+		redact_free(rd);
+	}
 	return found;
 }

@@ -8,8 +8,13 @@
  * Thread-safe: workers write on the loop thread, HTTP threads read. A
  * run's entry goes when its row is closed (runlive_end()).
  *
+ * The log is kept as the run printed it (cleaned to valid UTF-8) and
+ * redacted when it is read, with the redactor the run began with: a line
+ * costs a pattern match only when someone asks for it.
+ *
  * Ownership: runlive_new() allocates, runlive_free() frees every entry;
- * strings passed in are copied; runlive_get() hands out copies.
+ * strings passed in are copied, the redactor referenced (redact_ref())
+ * until the entry goes; runlive_get() hands out copies.
  */
 #ifndef KEEPER_RUNLIVE_H
 #define KEEPER_RUNLIVE_H
@@ -22,20 +27,23 @@ struct runlive;
 
 struct runlive	*runlive_new(void);
 void		 runlive_free(struct runlive *);
-/* A run began; an entry with the same id is replaced. */
-void		 runlive_begin(struct runlive *, const char *run_id);
+/* A run began; an entry with the same id is replaced. rd redacts its
+ * log when read (NULL: the built-in patterns). */
+struct redactor;
+void		 runlive_begin(struct runlive *, const char *run_id,
+		    struct redactor *rd);
 /* A step began (name), or ended ("NAME STATUS MS", the step-end text). */
 void		 runlive_step_begin(struct runlive *, const char *run_id,
 		    const char *name);
 void		 runlive_step_end(struct runlive *, const char *run_id,
 		    const char *text);
-/* One log line, redacted already. */
+/* One log line, line[0..len), not yet redacted. */
 void		 runlive_log(struct runlive *, const char *run_id,
-		    const char *line);
+		    const char *line, size_t len);
 void		 runlive_end(struct runlive *, const char *run_id);
 /* 1 with copies (caller frees) of the steps text ("NAME STATUS MS"
- * lines), the step running ("" none) and the log so far, or 0 when the
- * run is not in flight. */
+ * lines), the step running ("" none) and the log so far, redacted, or 0
+ * when the run is not in flight. */
 int		 runlive_get(struct runlive *, const char *run_id,
 		    char **steps, char **current, char **log);
 

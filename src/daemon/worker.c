@@ -234,14 +234,25 @@ scrub(const struct worker *w, const char *text)
 /* The log as history keeps it: redacted, and text (a NUL or invalid
  * UTF-8 from an agent would cut or lose the column). */
 static char *
-scrub_log(const struct worker *w, const char *text, size_t len)
+clean_log(const char *text, size_t len, size_t *outlen)
 {
 	size_t n;
-	char *c = utf8_clean(text, len, 0, &n), *r;
+	char *c = utf8_clean(text, len, 0, &n);
 
 	for (size_t i = 0; i < n; i++)
 		if (c[i] == '\0')
 			c[i] = ' ';
+	if (outlen != NULL)
+		*outlen = n;
+	return c;
+}
+
+static char *
+scrub_log(const struct worker *w, const char *text, size_t len)
+{
+	size_t n;
+	char *c = clean_log(text, len, &n), *r;
+
 	r = redact_apply(w->rd, c, n, NULL);
 	free(c);
 	return r;
@@ -922,8 +933,9 @@ static void
 log_emit(struct worker *w, const char *p, size_t n, int to)
 {
 	struct worker_watch *ww, *next;
-	char *clean, *red, *text = NULL;
-	size_t k;
+	char *one = NULL, *red, *text = NULL;
+	size_t k, tn;
+	int journal;
 
 	while (n > 0 && p[n - 1] == '\r')
 		n--;
@@ -933,26 +945,32 @@ log_emit(struct worker *w, const char *p, size_t n, int to)
 	 * terminal and the journal. */
 	for (k = 0; k < n && p[k] >= 0x20 && p[k] < 0x7f; k++)
 		;
-	if (k == n)
-		red = redact_apply(w->rd, p, n, NULL);
-	else {
-		text = scrub_log(w, p, n);
-		clean = utf8_clean(text, strlen(text), UTF8_ONELINE, &n);
-		red = redact_apply(w->rd, clean, n, NULL);
-		free(clean);
-	}
+	tn = n;
+	if (k != n)
+		text = clean_log(p, n, &tn);
+	/* /_runs/ID redacts what it serves (runlive.h): a line nobody
+	 * reads costs no pattern match. */
+	if (to & TO_WATCHERS)
+		runlive_log(w->env->live, w->run_id, text ? text : p, tn);
 	/* Run-once in this process prints the lines itself: once is
 	 * enough on one terminal. */
-	if ((to & TO_JOURNAL) && !w->env->oneshot)
+	journal = (to & TO_JOURNAL) && !w->env->oneshot;
+	if (!journal && (!(to & TO_WATCHERS) || w->watchers == NULL)) {
+		free(text);
+		return;
+	}
+	if (text != NULL)
+		one = utf8_clean(text, tn, UTF8_ONELINE, &tn);
+	red = redact_apply(w->rd, one ? one : p, tn, NULL);
+	free(one);
+	if (journal)
 		log_info("agent=%s run=%s event=log msg=%s", w->name,
 		    w->run_id, log_qv(red));
-	if (to & TO_WATCHERS) {
+	if (to & TO_WATCHERS)
 		for (ww = w->watchers; ww; ww = next) {
 			next = ww->next;
 			ww->on_line(ww, "log", red);
 		}
-		runlive_log(w->env->live, w->run_id, text ? text : red);
-	}
 	free(text);
 	free(red);
 }
@@ -1670,7 +1688,7 @@ child_spawned(struct child *c, pid_t pid, int64_t at, void *arg)
 
 	(void)c;
 	w->started_ms = w->run_started_ms = at;
-	runlive_begin(w->env->live, w->run_id);
+	runlive_begin(w->env->live, w->run_id, w->rd);
 	if (w->env->store && w->row_id > 0)
 		(void)store_started(w->env->store, w->row_id, w->started_ms,
 		    (long)pid, (long)pid);

@@ -754,8 +754,11 @@ def test_log_lines_go_to_keepers_log_tagged(crew):
 
 
 def test_history_spans_never_overlap_beyond_concurrency(crew):
+    # each run leaves a file: its commit comes after it ended, timed in
+    # its own column, and holds no gate slot
     for i in range(4):
-        crew.member("a%d" % i, "sleep 0.5", interval="1h")
+        crew.member("a%d" % i, "sleep 0.5; echo %d > a%d.txt" % (i, i),
+                    interval="1h")
     crew.write_crew(concurrency="2")
     p = crew.start()
     wait_for(lambda: len(crew.closed()) >= 4, timeout=30, what="4 runs")
@@ -764,6 +767,11 @@ def test_history_spans_never_overlap_beyond_concurrency(crew):
     assert all(r["outcome"] == "done" for r in rows), rows
     for r in rows:
         assert r["duration_ms"] == r["ended"] - r["started"], r
+        # (a file touched while another run is live may wait for a
+        # later commit: keeper(1) GIT)
+        if r["commit_id"]:
+            assert r["committed"] >= r["ended"], r
+    assert any(r["commit_id"] for r in rows), rows
     # at every start, how many spans (started, ended] hold that moment
     for r in rows:
         live = [o for o in rows if o["started"] <= r["started"] < o["ended"]]

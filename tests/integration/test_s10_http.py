@@ -660,7 +660,7 @@ def test_runs_id_shows_a_run_whole_and_live(crew):
     crew.write("agents/w.org", """#+TITLE: w
 * first
 #+BEGIN_SRC sh
-echo "first says hello" >&2
+echo "first says hello with token=abcdef123456" >&2
 #+END_SRC
 * wait
 #+BEGIN_SRC sh
@@ -684,7 +684,9 @@ exit 3
     assert doc["running"] is True and doc["outcome"] is None
     assert doc["step"] == "wait"
     assert [s["name"] for s in doc["steps"]] == ["first"]
-    assert doc["log"] == "first says hello\nwaiting for go\n"
+    # redacted live too
+    assert doc["log"] == ("first says hello with token=[REDACTED]\n"
+                          "waiting for go\n")
     open(os.path.join(crew.repo, "go"), "w").close()
     wait_for(lambda: crew.closed("w"), what="the run's end")
     st, headers, body = http_get(addr, "/_runs/1")
