@@ -58,7 +58,7 @@ struct fire_plan {
 	int64_t		 missed[FIRE_MISSED_MAX];
 	size_t		 nmissed;
 	uint64_t	 nmissed_all;
-	int64_t		 missed_cursor_ms; /* newest missed base, or FIRE_NONE */
+	int64_t		 missed_cursor_ms; /* newest missed base, FIRE_NONE */
 	/* The first fire after the ones above (after run_base_ms when one
 	 * runs, else after the newest due): FIRE_NONE when there is none. */
 	int64_t		 next_base_ms, next_due_ms;

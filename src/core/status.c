@@ -435,18 +435,19 @@ status_health_json(const struct agent_status *as, size_t n,
 	/* A standby runs nothing by design: its agents' verdicts are the
 	 * active keeper's to give (SPEC §12). It answers 200, "standby". */
 	if (status_standby(c)) {
+		json_decref(agents);
 		json_object_set_new(o, "status", json_string("standby"));
 		role_json(o, c);
 		*code = 200;
 		return o;
 	}
-	role_json(o, c);
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(agents, as[i].name, json_string(
 		    status_health_name(status_health(&as[i], now, c->boot_ms,
 		    c->grace_ms))));
 	json_object_set_new(o, "status", json_string(ok ? "ok" : "degraded"));
 	json_object_set_new(o, "agents", agents);
+	role_json(o, c);
 	for (size_t i = 0; i < n; i++) {
 		const char *why = status_health_why(&as[i]);
 
@@ -570,6 +571,9 @@ status_cli(const struct agent_status *as, size_t n,
 			json_object_set_new(o, "error", jstr(a->error));
 		if (a->thought)
 			json_object_set_new(o, "thought", jstr(a->thought));
+		/* SPEC §5a: next_tick is then the calendar's next fire. */
+		if (a->calendar)
+			json_object_set_new(o, "calendar", jstr(a->calendar));
 		/* What git could not do for its last runs (a detached HEAD,
 		 * a foreign lock): said before it makes the agent failing. */
 		if (a->git_fail_streak > 0 && a->git != NULL)

@@ -62,6 +62,9 @@ struct agent_status {
 					   15m"), or NULL */
 	const char	*calendar;	/* a calendar member's schedule as
 					   written (SPEC §5a), else NULL */
+	unsigned	 missed_waiting; /* fires recorded as missed since its
+					   last tick ended, which that tick's
+					   end does not count (metrics) */
 	/* The operator's hands (SPEC §5b). */
 	int		 paused;	/* a pause holds */
 	int64_t		 paused_until_ms; /* when it ends, 0 until resumed */

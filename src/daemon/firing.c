@@ -213,8 +213,9 @@ firing_plan(struct firing *f, const struct firing_ctx *cx, int64_t now,
 		return 0;
 	why = missed_why(f, p, paused);
 	if (p->nmissed_all > p->nmissed)
-		log_warnx("agent=%s event=missed count=%" PRIu64 " recorded=%zu "
-		    "msg=\"only the newest missed fires get a history row\"",
+		log_warnx("agent=%s event=missed count=%" PRIu64
+		    " recorded=%zu msg=\"only the newest missed fires get a "
+		    "history row\"",
 		    cx->name, p->nmissed_all, p->nmissed);
 	else
 		log_warnx("agent=%s event=missed count=%zu msg=%s", cx->name,

@@ -282,6 +282,7 @@ ask_work(uv_work_t *req)
 	struct etcd *e;
 	json_t *o;
 	int64_t pickup = util_mono_ms() + a->f->pickup_ms;
+	const char *t;
 	char err[256], *v;
 	int found, picked = 0;
 
@@ -303,11 +304,10 @@ ask_work(uv_work_t *req)
 		if (etcd_get(e, a->done_key, &kv, &found, NULL, err,
 		    sizeof(err)) == 0 && found) {
 			o = json_loadb(kv.value, kv.vlen, 0, NULL);
-			a->exit_status = (int)json_integer_value(json_object_get(
-			    o, "exit"));
-			a->text = xstrdup(o && json_string_value(json_object_get(
-			    o, "text")) ? json_string_value(json_object_get(o,
-			    "text")) : "");
+			t = json_string_value(json_object_get(o, "text"));
+			a->exit_status = (int)json_integer_value(
+			    json_object_get(o, "exit"));
+			a->text = xstrdup(t ? t : "");
 			json_decref(o);
 			etcd_kv_release(&kv);
 			(void)etcd_delete(e, a->done_key, err, sizeof(err));

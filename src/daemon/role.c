@@ -38,6 +38,13 @@ struct role {
 	_Atomic int	 ready;		/* active, state imported */
 	int		 importing;	/* our own writes: not mirrored */
 	int64_t		 run_floor;	/* highest run id put */
+	uint64_t	 became;	/* the fleet's activations imported */
+	/* Members that were mid-tick when this keeper became active (a run
+	 * killed when it last lost the lease, its partial commit): adopted
+	 * when that tick ends, name -> streak + 1 (0: none known). */
+	struct table	 pending;
+	struct fleet_state *st;		/* the imported state, while pending */
+	size_t		 nst;
 	uv_timer_t	 timer;
 	int		 open_handles;
 	int		 closing;
@@ -57,15 +64,23 @@ role_lease(void *arg)
 	return fleet_lease(((struct role *)arg)->f);
 }
 
+static const char *state_file_member(const char *);
+
 /* Every state file the daemon writes goes to etcd as well, while this
  * keeper is the active one. */
 static void
 mirror(const char *name, const char *data, size_t len, void *arg)
 {
 	struct role *r = arg;
+	const char *m;
 
-	if (atomic_load(&r->ready) && !r->importing)
-		fleet_put(r->f, name, data, len);
+	/* A tick that began before this keeper became active writes this
+	 * keeper's old state, never the crew's. */
+	if (!atomic_load(&r->ready) || r->importing || ((m =
+	    state_file_member(name)) != NULL && *m != '\0' &&
+	    table_get(&r->pending, m) != NULL))
+		return;
+	fleet_put(r->f, name, data, len);
 }
 
 static void
@@ -77,69 +92,102 @@ put_floor(struct role *r)
 	fleet_put(r->f, RUN_IDS, buf, (size_t)n);
 }
 
-/* A state name from etcd that this keeper may write into its data
- * directory: one of the state files, nothing else. */
-static int
-state_file_name(const char *name)
+/* The member a state file is of: the name after its kind's prefix, ""
+ * for the singleton's forms; NULL when name is no state file this
+ * keeper may write into its data directory. */
+static const char *
+state_file_member(const char *name)
 {
-	static const char *const prefixes[] = { "keeper-last-run",
-	    "lifecycle-pos", "pause-" };
+	static const char *const kinds[] = { "keeper-last-run",
+	    "lifecycle-pos", "pause", "keeper-last-fire" };
+	size_t n;
 
 	if (strchr(name, '/') != NULL || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-			return 1;
-	return 0;
+		return NULL;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		n = strlen(kinds[i]);
+		if (strncmp(name, kinds[i], n) != 0)
+			continue;
+		if (name[n] == '\0')
+			return name + n;
+		if (name[n] == '-')
+			return name + n + 1;
+	}
+	return NULL;
 }
 
-/* The state the last active keeper left replaces ours: files first (the
- * workers read them), the streaks and the run id floor, then every
- * member armed from it. */
-static void
-import_state(struct role *r)
+/* Write the imported state files (only member's, when not NULL): now,
+ * for the workers to read, and through the group commit, so that no
+ * older write pending there lands after them. */
+static size_t
+write_state(struct role *r, const char *member)
 {
 	struct daemon *d = r->d;
-	struct statesync *sync = daemon_statesync(d);
-	struct fleet_state *st;
-	struct table streaks = { .flags = TABLE_COPY };
-	struct table_ent *e;
-	size_t n = 0, files = 0;
-	int64_t now = util_now_ms(), floor;
+	const char *m;
 	char *path, err[256];
-	int added;
+	size_t files = 0;
 
-	st = fleet_take_state(r->f, &n);
 	r->importing = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(st[i].name, STREAK_PREFIX,
-		    strlen(STREAK_PREFIX)) == 0) {
-			e = table_put(&streaks, st[i].name +
-			    strlen(STREAK_PREFIX), &added);
-			e->v.num = strtoul(st[i].value, NULL, 10);
+	for (size_t i = 0; i < r->nst; i++) {
+		if ((m = state_file_member(r->st[i].name)) == NULL ||
+		    (member != NULL && *m != '\0' && strcmp(m, member) != 0))
 			continue;
-		}
-		if (strcmp(st[i].name, RUN_IDS) == 0) {
-			floor = strtoll(st[i].value, NULL, 10);
-			if (floor > r->run_floor)
-				r->run_floor = floor;
-			continue;
-		}
-		if (!state_file_name(st[i].name))
-			continue;
-		path = xasprintf("%s/%s", daemon_data(d), st[i].name);
-		/* Now, for the workers to read; and through the group
-		 * commit, so that no older write pending there lands
-		 * after it. */
-		if (fs_write_atomic(path, st[i].value, st[i].len, err,
+		path = xasprintf("%s/%s", daemon_data(d), r->st[i].name);
+		if (fs_write_atomic(path, r->st[i].value, r->st[i].len, err,
 		    sizeof(err)) == -1)
 			log_warnx("event=lease-state-write-failed msg=%s",
 			    log_qv(err));
-		statesync_put(sync, path, st[i].value, st[i].len);
+		statesync_put(daemon_statesync(d), path, r->st[i].value,
+		    r->st[i].len);
 		free(path);
 		files++;
 	}
 	r->importing = 0;
+	return files;
+}
+
+/* The imported state is kept while a member that was mid-tick has not
+ * been adopted. */
+static void
+drop_state(struct role *r)
+{
+	if (r->pending.n > 0)
+		return;
+	fleet_state_free(r->st, r->nst);
+	r->st = NULL;
+	r->nst = 0;
+}
+
+/* The state the last active keeper left replaces ours: files first (the
+ * workers read them), the streaks and the run id floor, then every
+ * member armed from it. A member mid-tick (a run killed when this keeper
+ * last lost the lease, finishing) is adopted when that tick ends. */
+static void
+import_state(struct role *r)
+{
+	struct daemon *d = r->d;
+	struct table streaks = { .flags = TABLE_COPY };
+	struct table_ent *e, *p;
+	size_t files;
+	int64_t now = util_now_ms(), floor;
+	int added;
+
+	table_clear(&r->pending);
+	fleet_state_free(r->st, r->nst);
+	r->st = fleet_take_state(r->f, &r->nst);
+	for (size_t i = 0; i < r->nst; i++) {
+		if (strncmp(r->st[i].name, STREAK_PREFIX,
+		    strlen(STREAK_PREFIX)) == 0) {
+			e = table_put(&streaks, r->st[i].name +
+			    strlen(STREAK_PREFIX), &added);
+			e->v.num = strtoul(r->st[i].value, NULL, 10);
+		} else if (strcmp(r->st[i].name, RUN_IDS) == 0) {
+			floor = strtoll(r->st[i].value, NULL, 10);
+			if (floor > r->run_floor)
+				r->run_floor = floor;
+		}
+	}
+	files = write_state(r, NULL);
 	/* Run ids are unique across the keepers: past every id the crew
 	 * is known to have used, and past the runs the last active keeper
 	 * may have started without saying so (it died mid-run, or before
@@ -156,12 +204,17 @@ import_state(struct role *r)
 		struct worker *w = daemon_worker(d, i);
 
 		e = table_get(&streaks, worker_name(w));
+		if (worker_busy(w)) {
+			p = table_put(&r->pending, worker_name(w), &added);
+			p->v.num = e ? e->v.num + 1 : 0;
+			continue;
+		}
 		worker_adopt(w, now, e ? (long)e->v.num : -1);
 	}
-	log_info("event=lease-state-imported files=%zu streaks=%zu",
-	    files, streaks.n);
+	log_info("event=lease-state-imported files=%zu streaks=%zu "
+	    "mid_tick=%zu", files, streaks.n, r->pending.n);
 	table_release(&streaks);
-	fleet_state_free(st, n);
+	drop_state(r);
 }
 
 static void	sync_role(struct role *);
@@ -180,11 +233,22 @@ sync_role(struct role *r)
 {
 	int live = fleet_live(r->f);
 	int64_t until, wait;
+	uint64_t requests, became;
 	char *act;
 
 	if (r->closing)
 		return;
+	/* Lost and won again before the loop heard of it: another keeper
+	 * may have run the crew meanwhile. Standby first, then active
+	 * again from the crew's state. */
+	fleet_counters(r->f, &requests, &became);
+	if (live && atomic_load(&r->ready) && became != r->became) {
+		atomic_store(&r->ready, 0);
+		forward_serve(r->fw, 0);
+		daemon_standby(r->d);
+	}
 	if (live && !atomic_load(&r->ready)) {
+		r->became = became;
 		import_state(r);
 		atomic_store(&r->ready, 1);
 		log_info("event=role role=active lease=%" PRIx64,
@@ -227,6 +291,7 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
 	struct role *r = arg;
 	struct agent_status s;
 	struct worker_last l;
+	struct table_ent *e;
 	char name[256], buf[32];
 	int64_t id;
 	int n;
@@ -234,6 +299,17 @@ on_daemon(struct daemon *d, enum daemon_event ev, struct worker *w,
 	(void)d;
 	if (ev != DAEMON_TICK_DONE || w == NULL || !atomic_load(&r->ready))
 		return;
+	/* Its tick began before this keeper became active: its schedule
+	 * (a killed run's backoff) is not the crew's. */
+	if ((e = table_get(&r->pending, worker_name(w))) != NULL) {
+		long streak = (long)e->v.num - 1;
+
+		(void)table_del(&r->pending, worker_name(w));
+		(void)write_state(r, worker_name(w));
+		worker_adopt(w, util_now_ms(), streak);
+		drop_state(r);
+		return;
+	}
 	worker_status(w, &s);
 	snprintf(name, sizeof(name), STREAK_PREFIX "%s", worker_name(w));
 	n = snprintf(buf, sizeof(buf), "%d\n", s.no_work_streak);
@@ -285,12 +361,13 @@ role_new(struct daemon *d, const char *urls, char *err, size_t errlen)
 	char *id;
 
 	if (ttl < ROLE_TTL_MIN_MS) {
-		log_warnx("event=lease-ttl-raised from_ms=%" PRId64 " to_ms=%d "
-		    "msg=\"etcd grants no shorter lease\"", ttl,
+		log_warnx("event=lease-ttl-raised from_ms=%" PRId64
+		    " to_ms=%d msg=\"etcd grants no shorter lease\"", ttl,
 		    ROLE_TTL_MIN_MS);
 		ttl = ROLE_TTL_MIN_MS;
 	}
 	r->d = d;
+	r->pending.flags = TABLE_COPY;
 	r->fence = (struct fence){ role_live, role_lease, r };
 	id = identity(d);
 	memset(&o, 0, sizeof(o));
@@ -332,8 +409,11 @@ closed(uv_handle_t *h)
 {
 	struct role *r = h->data;
 
-	if (--r->open_handles == 0)
+	if (--r->open_handles == 0) {
+		table_release(&r->pending);
+		fleet_state_free(r->st, r->nst);
 		free(r);
+	}
 }
 
 void

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ struct worker {
 	const char		*direct_shell;
 	char			*direct_name, *direct_body;
 	/* The tick in flight runs directly: its stdout scanned here. */
-	int			 direct_run;
+	int			 direct_run, direct_began;
 	struct telescan		 scan;
 	pcre2_code		*scan_re[2];	/* step, thought */
 	char			*scan_pat[2];	/* what they were compiled from */
@@ -170,6 +171,7 @@ struct worker {
 };
 
 static void	direct_forget(struct worker *);
+static void	direct_begun(struct worker *);
 static void	stage_last_run(struct worker *);
 static void	load_spec(struct worker *);
 static int	stage_reload(struct worker *);
@@ -595,6 +597,7 @@ worker_adopt(struct worker *w, int64_t now, long streak)
 	}
 	if (streak >= 0)
 		w->streak = (int)streak;
+	w->fire.loaded = 0;	/* the calendar's cursor, imported too */
 	worker_arm_first(w, now, 0);
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
@@ -1416,16 +1419,37 @@ direct_out(struct child *c, const char *buf, size_t len, void *arg)
 	struct worker *w = arg;
 
 	(void)c;
+	direct_begun(w);
 	telescan_feed(&w->scan, buf, len, direct_scanned, w);
 }
 
+/* The step's begin, once: at the spawn, or before the first output
+ * when that is read first (the spawn is learnt of on the loop later). */
 static void
 direct_begun(struct worker *w)
 {
 	size_t len = strlen(w->direct_name);
 
+	if (w->direct_began)
+		return;
+	w->direct_began = 1;
+
 	direct_event(w, EVENT_STEP_BEGIN, w->direct_name,
 	    len > 1024 ? 1024 : len);
+}
+
+static void
+direct_reason(struct worker *w, const char *fmt, ...)
+{
+	char why[256], *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	text = xasprintf("%s: %s", w->direct_name, why);
+	direct_event(w, EVENT_REASON_LOG, text, strlen(text));
+	free(text);
 }
 
 /* The run is over: the last line scanned, the exit as the interpreter
@@ -1443,6 +1467,13 @@ direct_ended(struct worker *w, struct child_result *res)
 	telescan_release(&w->scan);
 	if (res->spawn_error || res->killed)
 		return;
+	/* The interpreter's words for a failed shell step (shstep.c),
+	 * unless the trampoline said why already (it could not exec). */
+	if (w->said == NULL && !res->exited && res->term_signal > 0)
+		direct_reason(w, "killed by signal %d (%s)", res->term_signal,
+		    strsignal(res->term_signal));
+	else if (w->said == NULL && res->exited && res->exit_code != 0)
+		direct_reason(w, "exit status %d", res->exit_code);
 	if (!res->exited && res->term_signal > 0) {
 		res->exited = 1;
 		res->exit_code = 128 + res->term_signal;
@@ -1687,7 +1718,10 @@ build_env(struct worker *w)
 		env[i++] = xstrdup(environ[k]);
 	}
 	env[i++] = xasprintf("KEEPER_AGENT=%s", w->name);
-	env[i++] = xasprintf("KEEPER_STATE=%s", w->state);
+	/* A member without a lifecycle has no state: its steps have always
+	 * seen the interpreter's "manual", and a shell run directly too. */
+	env[i++] = xasprintf("KEEPER_STATE=%s", w->state[0] || !w->direct_run ?
+	    w->state : "manual");
 	env[i++] = xasprintf("KEEPER_HITS=%d", w->hits);
 	env[i++] = xasprintf("KEEPER_REPEAT=%d", w->repeat);
 	env[i++] = xasprintf("KEEPER_RUN_ID=%s", w->run_id);
@@ -1753,6 +1787,7 @@ stage_run(struct worker *w)
 		return;
 	}
 	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
+	w->direct_began = 0;
 	if (w->direct_run) {
 		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
 		cb.on_out = direct_out;
@@ -2401,6 +2436,7 @@ worker_status(const struct worker *w, struct agent_status *s)
 	s->git = w->last_git;
 	s->schedule_text = w->sched_text[0] ? w->sched_text : NULL;
 	s->calendar = w->fire.on && w->m ? w->m->schedule : NULL;
+	s->missed_waiting = w->missed;
 	s->paused = pause_active(&w->pause, now_ms(w));
 	if (s->paused) {
 		s->paused_until_ms = w->pause.until_ms;

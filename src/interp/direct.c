@@ -16,9 +16,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "exec.h"
 #include "fs.h"
 #include "settings.h"
@@ -45,7 +47,8 @@ exec_direct_shell(const struct agent_def *def)
 int
 exec_direct_main(int argc, char **argv, const struct settings *set)
 {
-	char path[PATH_MAX], *args[4];
+	char path[PATH_MAX], *args[4], line[EVENT_LINE_MAX], *why;
+	size_t n;
 	int rc;
 
 	if (argc != 5) {
@@ -66,8 +69,14 @@ exec_direct_main(int argc, char **argv, const struct settings *set)
 		execve(path, args, environ);
 		rc = errno;
 	}
-	/* As the interpreter says it (shstep.c). */
-	fprintf(stderr, "keeper exec-def: step \"%s\": cannot run %s: %s\n",
-	    argv[2], argv[3], strerror(rc));
+	/* As the interpreter says it (interp.c): a reason event to the
+	 * daemon, or a line for people. */
+	why = xasprintf("%s: cannot run %s: %s", argv[2], argv[3],
+	    strerror(rc));
+	n = event_line(line, EVENT_REASON, why, strlen(why));
+	if (fcntl(3, F_GETFD) == -1 || fs_write_all(3, line, n) == -1)
+		fprintf(stderr, "keeper exec-def: step \"%s\": cannot run "
+		    "%s: %s\n", argv[2], argv[3], strerror(rc));
+	free(why);
 	return 1;
 }

@@ -104,13 +104,6 @@ struct child_cbs {
 };
 
 /*
- * Runs forked by a `FILE --zygote` (zygote.h) on this loop, asked without
- * waiting. A zygote that dies is started again for a later run, at most
- * once a second; runs it had not answered fail to start (it may have
- * forked one, which must not run twice). NULL when the zygote cannot
- * start (logged): spawn every run instead.
- */
-/*
  * Make this process a child subreaper and start killing and reaping the
  * orphans runs leave (child.c): call once, on the loop that starts runs,
  * before the first. -1 with errno when the kernel refuses (then what a
@@ -120,6 +113,13 @@ struct child_cbs {
 int	 child_reaper_start(uv_loop_t *);
 void	 child_reaper_stop(void);
 
+/*
+ * Runs forked by a `FILE --zygote` (zygote.h) on this loop, asked without
+ * waiting. A zygote that dies is started again for a later run, at most
+ * once a second; runs it had not answered fail to start (it may have
+ * forked one, which must not run twice). NULL when the zygote cannot
+ * start (logged): spawn every run instead.
+ */
 struct child_spawner *child_spawner_new(uv_loop_t *, const char *file);
 /* Ends the zygote; the memory goes once the loop has closed the poll. */
 void	 child_spawner_free(struct child_spawner *);

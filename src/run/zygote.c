@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -21,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "event.h"
+#include "fs.h"
 #include "util.h"
 #include "zygote.h"
 
@@ -248,6 +252,98 @@ become_run(char **argv, int argc, char **env, int dirfd, const int fds[3])
 	_exit(rc);
 }
 
+/*
+ * A direct run (`keeper-exec --sh NAME SHELL BODY`, interp/direct.c)
+ * execs its shell at once, so it does not need a copy of the zygote:
+ * it is cloned with CLONE_VM | CLONE_VFORK, as posix_spawn does, sharing
+ * our memory until its exec (we wait meanwhile), which spares the copy
+ * of the page tables, the faults on every page either side writes after
+ * it and the teardown of the copy at the exec: most of what a run cost
+ * before its shell started. The child makes system calls only, on a
+ * stack of its own; what it does is what become_run() and
+ * exec_direct_main() do for the run. A failed exec is reported by the
+ * zygote, as the interpreter would report it (a reason event), and the
+ * run exits 1.
+ */
+struct vrun {
+	const char	*path;		/* the shell, looked up */
+	char		*args[4];	/* SHELL -c BODY */
+	char		**env;
+	int		 dirfd;
+	const int	*fds;
+	volatile int	 err;		/* the exec's errno */
+};
+
+static char vstack[64 * 1024] __attribute__((aligned(16)));
+
+static int
+vrun_child(void *arg)
+{
+	struct vrun *v = arg;
+	int null;
+
+	(void)setsid();
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(v->fds[0], 1) == -1 ||
+	    dup2(v->fds[1], 2) == -1 ||
+	    (v->dirfd != -1 && fchdir(v->dirfd) == -1)) {
+		v->err = errno;
+		_exit(1);
+	}
+	/* The event pipe is the interpreter's: the shell does not get it. */
+	(void)close_range(3, ~0U, 0);
+	/* Kept across the exec: the shell holds its run's tree. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	execve(v->path, v->args, v->env);
+	v->err = errno;
+	_exit(1);
+}
+
+/* The value of NAME in env, or NULL. */
+static const char *
+env_value(char **env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *env != NULL; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+/* Clone and exec a direct run: its pid, or -1 with errno when it could
+ * not be cloned; 0 when it is not one, or its shell is not found (the
+ * slow path says so). */
+static long
+vrun_start(char **argv, int argc, char **env, int dirfd, const int fds[3])
+{
+	char path[PATH_MAX], line[EVENT_LINE_MAX], why[1024];
+	struct vrun v;
+	size_t n;
+	long pid;
+
+	if (argc != 5 || strcmp(argv[1], "--sh") != 0 ||
+	    fs_which(argv[3], env_value(env, "PATH"), path, sizeof(path)) != 0)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	v.path = path;
+	v.args[0] = argv[3];
+	v.args[1] = "-c";
+	v.args[2] = argv[4];
+	v.env = env;
+	v.dirfd = dirfd;
+	v.fds = fds;
+	pid = clone(vrun_child, vstack + sizeof(vstack), CLONE_VM |
+	    CLONE_VFORK | CLONE_PARENT, &v);
+	if (pid > 0 && v.err != 0) {
+		snprintf(why, sizeof(why), "%s: cannot run %s: %s", argv[2],
+		    argv[3], strerror(v.err));
+		n = event_line(line, EVENT_REASON, why, strlen(why));
+		(void)fs_write_all(fds[2], line, n);
+	}
+	return pid > 0 ? pid : -1;
+}
+
 /* Split a request into cwd, argv and env (pointers into buf). */
 static int
 parse(char *buf, size_t len, char **cwd, char ***argv, int *argc,
@@ -359,11 +455,13 @@ zygote_serve(int fd, zygote_run_fn fn)
 			free(argv);
 			goto next;
 		}
-		memset(&ca, 0, sizeof(ca));
-		ca.flags = CLONE_PARENT;	/* the daemon's child, not ours */
-		pid = syscall(SYS_clone3, &ca, sizeof(ca));
-		if (pid == 0)
-			become_run(argv, argc, env, dirfd, fds);
+		if ((pid = vrun_start(argv, argc, env, dirfd, fds)) == 0) {
+			memset(&ca, 0, sizeof(ca));
+			ca.flags = CLONE_PARENT; /* the daemon's child, not ours */
+			pid = syscall(SYS_clone3, &ca, sizeof(ca));
+			if (pid == 0)
+				become_run(argv, argc, env, dirfd, fds);
+		}
 		answer(fd, pid > 0 ? (pid_t)pid : 0, pid > 0 ? 0 : errno);
 		if (dirfd != -1)
 			close(dirfd);

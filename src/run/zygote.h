@@ -10,7 +10,9 @@
  * child exactly as a posix_spawn'ed one is (pidfd, waitid, the process
  * group it leads), and the daemon's reaping, timeouts and kills do not
  * change. The zygote itself holds no state between runs and never waits
- * for one.
+ * for one. A direct run (a one-step shell def, `keeper-exec --sh`) is
+ * cloned sharing the zygote's memory until it execs its shell (vfork
+ * style, zygote.c), so it costs no copy of the zygote at all.
  *
  * Requests do not wait for the zygote: zygote_send() queues one in the
  * socket and returns, and the answers are read with zygote_recv() when

@@ -10,12 +10,15 @@
  * previous content, and its inode is reused by the next write) and syncs
  * the directory once. Writes to the same path
  * coalesce (the newest content wins), so the cost per batch is flat in
- * the number of files. A crash can lose at most the writes of the batch
- * in flight; it can never leave a torn file.
+ * the number of files, and a batch starts at most every 25 ms so that a
+ * busy crew's writes share one. A crash can lose at most the writes of
+ * the batch in flight and of those 25 ms; it can never leave a torn
+ * file.
  *
  * Ownership: statesync_put() copies path and content. statesync_flush()
  * (used at shutdown) writes whatever is pending synchronously on the
- * caller's thread.
+ * caller's thread. statesync_free() flushes; the memory goes once the
+ * loop has closed the pacing timer (run it once more).
  */
 #ifndef KEEPER_STATESYNC_H
 #define KEEPER_STATESYNC_H

@@ -165,7 +165,9 @@ tally_metrics(struct tally *t, const struct agent_status *st, size_t n,
 		m->last_run_ms = st[i].last_run_ms;
 		m->next_run_ms = st[i].next_tick_ms;
 		m->health = status_health(&st[i], now, boot, grace);
-		m->missed_fires = e->missed;
+		/* Fires missed outside a tick (at boot with CATCH-UP 0, in a
+		 * pause) count now, not at the next tick's end. */
+		m->missed_fires = e->missed + st[i].missed_waiting;
 		m->commits = e->commits;
 		m->tokens_prompt = e->tok_p;
 		m->tokens_completion = e->tok_c;

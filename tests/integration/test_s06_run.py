@@ -20,11 +20,14 @@ import pytest
 from conftest import KEEPER, KEEPER_EXEC, ok_def, pid_alive, sh_def, wait_for
 
 # The def records its interpreter (the step's parent): binary, parent,
-# command line.
-WHO = sh_def("readlink /proc/$PPID/exe > who.txt\n"
-             "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
-             "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt\n"
-             "echo \"${LD_BIND_NOW-unset}\" > bind.txt")
+# command line. Two steps, so that it has one (a def that is one sh step
+# runs as that shell directly: test_s06_direct.py).
+WHO = sh_def("true") + ("* who\n#+BEGIN_SRC sh\n"
+                        "readlink /proc/$PPID/exe > who.txt\n"
+                        "awk '{ print $4 }' /proc/$PPID/stat >> who.txt\n"
+                        "tr '\\0' ' ' < /proc/$PPID/cmdline >> who.txt\n"
+                        "echo \"${LD_BIND_NOW-unset}\" > bind.txt\n"
+                        "#+END_SRC\n")
 
 
 def interpreter_of(crew, keeper=KEEPER, daemon=None):
@@ -408,7 +411,9 @@ def wait_escapee(tag, proc=None):
 
 
 @pytest.mark.parametrize("lang", ["sh", "bash"])
-def test_timeout_kills_an_escapee_with_a_scrubbed_environment(crew, lang):
+@pytest.mark.parametrize("direct", ["1", "0"])
+def test_timeout_kills_an_escapee_with_a_scrubbed_environment(crew, monkeypatch, direct, lang):
+    monkeypatch.setenv("KEEPER_DIRECT", direct)  # both paths
     tag = "71.%d" % os.getpid()
     d = escape_def(crew, "esc", tag, "sleep 30")
     if lang == "bash":
@@ -425,22 +430,28 @@ def test_timeout_kills_an_escapee_with_a_scrubbed_environment(crew, lang):
     assert crew.rows("esc")[-1]["outcome"] == "killed"
 
 
-def test_an_escapee_dies_with_a_run_that_ends_on_its_own(crew):
+@pytest.mark.parametrize("direct", ["1", "0"])
+def test_an_escapee_dies_with_a_run_that_ends_on_its_own(crew, monkeypatch, direct):
+    monkeypatch.setenv("KEEPER_DIRECT", direct)  # both paths
     tag = "72.%d" % os.getpid()
-    escape_def(crew, "esc", tag, "until pgrep -f 'sleep %s' >/dev/null; "
-               "do sleep 0.01; done; echo ok" % tag)
+    go = crew.path("go")
+    escape_def(crew, "esc", tag, "until [ -e %s ]; do sleep 0.01; done; "
+               "echo ok" % go)
     crew.write_crew([("esc", {"DEF": "agents/esc.org", "INTERVAL": "1h"})])
     p = run_once_started(crew, "esc")
     (pid,) = wait_escapee(tag, p)
+    open(go, "w").close()
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, out + err
     wait_for(lambda: not pid_alive(pid), timeout=5,
              what="the escapee killed when its run ended")
 
 
-def test_daemon_stop_kills_an_escapee(crew):
+@pytest.mark.parametrize("direct", ["1", "0"])
+def test_daemon_stop_kills_an_escapee(crew, monkeypatch, direct):
     """SIGTERM drains: the run is killed at its TIMEOUT, and its escapee
     with it, before the daemon exits."""
+    monkeypatch.setenv("KEEPER_DIRECT", direct)  # both paths
     tag = "73.%d" % os.getpid()
     escape_def(crew, "esc", tag, "sleep 30")
     crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "2s",
@@ -452,7 +463,9 @@ def test_daemon_stop_kills_an_escapee(crew):
     assert crew.rows("esc")[-1]["outcome"] == "killed"
 
 
-def test_interrupted_run_once_kills_an_escapee(crew):
+@pytest.mark.parametrize("direct", ["1", "0"])
+def test_interrupted_run_once_kills_an_escapee(crew, monkeypatch, direct):
+    monkeypatch.setenv("KEEPER_DIRECT", direct)  # both paths
     tag = "74.%d" % os.getpid()
     escape_def(crew, "esc", tag, "sleep 30")
     crew.write_crew([("esc", {"DEF": "agents/esc.org", "TIMEOUT": "1h",
@@ -464,6 +477,180 @@ def test_interrupted_run_once_kills_an_escapee(crew):
     assert p.returncode != 0, out + err
     wait_for(lambda: not pid_alive(pid), timeout=5,
              what="the escapee killed with the interrupted run")
+
+
+# ---- a def that is one sh/bash step runs as that shell (issue 15) ----
+
+# The step records who it is and who runs it: its own binary, its pid,
+# group and session, its parent's binary, and every command of its
+# session (the run's tree).
+SELF = ("readlink /proc/$$/exe > %(r)s/self.txt\n"
+        "ps -o pid=,pgid=,sid= -p $$ >> %(r)s/self.txt\n"
+        "readlink /proc/$PPID/exe >> %(r)s/self.txt\n"
+        "ps -o args= -s $(ps -o sid= -p $$) >> %(r)s/self.txt\n"
+        "echo ran")
+
+
+def self_report(crew):
+    with open(crew.path("self.txt")) as f:
+        exe, ids, parent, *tree = f.read().splitlines()
+    return exe, [int(x) for x in ids.split()], parent, tree
+
+
+@pytest.mark.parametrize("lang", ["sh", "bash"])
+@pytest.mark.parametrize("via", ["run-once", "daemon"])
+def test_one_step_def_runs_as_its_shell(crew, lang, via):
+    """No interpreter: the shell is the run's leader (pid = pgid = sid,
+    the history's pid), its parent is keeper itself, and nothing in the
+    run's session is keeper-exec; spawned (run-once) or forked by the
+    zygote (daemon)."""
+    body = sh_def(SELF % {"r": crew.root})
+    if lang == "bash":
+        body = body.replace("#+BEGIN_SRC sh", "#+BEGIN_SRC bash")
+    crew.write("agents/me.org", body)
+    crew.write_crew([("me", {"DEF": "agents/me.org", "INTERVAL": "1h"})],
+                    boot_grace="1h")
+    if via == "daemon":
+        d = crew.start()
+        assert zygotes(d.pid)
+    r = crew.run_once("me")
+    assert r.returncode == 0, r.stdout + r.stderr
+    exe, (pid, pgid, sid), parent, tree = self_report(crew)
+    assert os.path.basename(exe) in (("dash", "sh") if lang == "sh" else
+                                     ("bash",)), exe
+    assert pid == pgid == sid
+    assert parent == os.path.realpath(KEEPER)
+    assert not [t for t in tree if "keeper-exec" in t], tree
+    row = crew.rows("me")[-1]
+    assert row["pid"] == pid and row["outcome"] == "done"
+    if via == "daemon":
+        assert "direct=1" in crew.log(d)
+        assert crew.stop(d) == 0
+
+
+def test_defs_that_need_the_interpreter_keep_it(crew):
+    """Two steps, an llm step, or a step with :timeout, :dir or :if-env:
+    the interpreter runs them, the shell is its child."""
+    two = sh_def("true") + "* me\n#+BEGIN_SRC sh\n%s\n#+END_SRC\n" % (
+        SELF % {"r": crew.root})
+    crew.write("agents/two.org", two)
+    one_timeout = sh_def(SELF % {"r": crew.root}).replace(
+        "#+BEGIN_SRC sh", "#+BEGIN_SRC sh :timeout 1m")
+    crew.write("agents/tmo.org", one_timeout)
+    crew.write_crew([("two", {"DEF": "agents/two.org"}),
+                     ("tmo", {"DEF": "agents/tmo.org"})])
+    for name in ("two", "tmo"):
+        r = crew.run_once(name)
+        assert r.returncode == 0, r.stdout + r.stderr
+        exe, (pid, pgid, sid), parent, tree = self_report(crew)
+        assert parent == os.path.realpath(KEEPER_EXEC), (name, parent)
+        assert pgid == sid != pid
+        assert any("keeper-exec" in t for t in tree), tree
+
+
+def test_keeper_direct_0_runs_one_step_defs_through_the_interpreter(
+        crew, monkeypatch):
+    crew.write("agents/me.org", sh_def(SELF % {"r": crew.root}))
+    crew.write_crew([("me", {"DEF": "agents/me.org"})])
+    monkeypatch.setenv("KEEPER_DIRECT", "0")
+    r = crew.run_once("me")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert self_report(crew)[2] == os.path.realpath(KEEPER_EXEC)
+
+
+def normalized(row, out):
+    """What must be the same whichever path ran the def: the history
+    row's outcome, exit status, error, result and steps (without their
+    times, with the run id as ID), and run-once's lines (without
+    times)."""
+    import re
+    rid = str(row["id"])
+    head = (row["output_head"] or "").replace("KEEPER_RUN_ID=" + rid,
+                                              "KEEPER_RUN_ID=ID")
+    steps = [" ".join(s.split()[:-1]) for s in
+             (row["steps"] or "").splitlines()]
+    lines = [re.sub(r" \(\d+ ms\)", "", re.sub(r"(step-end .*) \d+$",
+                                               r"\1", line))
+             for line in out.splitlines()]
+    return {"outcome": row["outcome"], "exit_code": row["exit_code"],
+            "error": row["error"], "output_head": head,
+            "output_bytes": row["output_bytes"], "steps": steps,
+            "log": row["log"],
+            "tokens": (row["tokens_prompt"], row["tokens_completion"]),
+            "run-once": lines}
+
+
+BOTH = {
+    "done": ("echo hello; echo done-line", {}),
+    "no_work": ("echo '  no-work: quiet day'", {}),
+    "failed": ("echo partial; echo 'fatal: no db' >&2; exit 2", {}),
+    "signal": ("echo before; kill -9 $$", {}),
+    "killed": ("echo started; sleep 30", {"TIMEOUT": "1s"}),
+    "telemetry": ("echo '::step::first'; echo '::thought::hmm'; "
+                  "printf '::step::last'", {}),
+    "stdin": ("wc -c; ls /proc/$$/fd | tr '\\n' ' '", {}),
+    "environment": ("env | LC_ALL=C sort | grep -v '^_='; echo \"$0\"", {}),
+    "missing bash": (None, {}),
+}
+
+
+@pytest.mark.parametrize("via", ["run-once", "daemon"])
+@pytest.mark.parametrize("case", sorted(BOTH))
+def test_direct_and_interpreter_give_the_same_run(crew, monkeypatch, case,
+                                                  via):
+    """The same one-step def run by the interpreter (KEEPER_DIRECT=0) and
+    as its shell: spawned by run-once alone, or forked by a daemon's
+    zygote."""
+    body, props = BOTH[case]
+    if body is None:
+        # bash not on the run's PATH: both fail to start the step alike
+        text = sh_def("echo x").replace("#+BEGIN_SRC sh", "#+BEGIN_SRC bash")
+        monkeypatch.setenv("PATH", "/nonexistent")
+    else:
+        text = sh_def(body)
+    crew.write("agents/same.org", text)
+    crew.write_crew([("same", dict({"DEF": "agents/same.org",
+                                    "INTERVAL": "1h"}, **props))])
+    got = {}
+    for direct in ("0", "1"):
+        monkeypatch.setenv("KEEPER_DIRECT", direct)
+        if via == "daemon":
+            crew.write_crew([("same", dict({"DEF": "agents/same.org",
+                                            "INTERVAL": "1h"}, **props))],
+                            boot_grace="1h")
+            d = crew.start()
+        r = crew.run_once("same")
+        if via == "daemon":
+            assert crew.stop(d) == 0
+        row = crew.rows("same")[-1]
+        got[direct] = dict(normalized(row, r.stdout), code=r.returncode)
+    if case == "killed":
+        # The interpreter keeps a step's output in a file until the step
+        # ends, so a killed run's result is lost; the shell's streams.
+        assert (got["0"]["output_head"], got["1"]["output_head"]) == (
+            "", "started\n")
+        for g in got.values():
+            del g["output_head"], g["output_bytes"]
+    assert got["0"] == got["1"]
+    if case == "failed":
+        assert got["1"]["exit_code"] == 2
+        assert got["1"]["error"] == "run: exit status 2: fatal: no db"
+        assert got["1"]["log"] == "fatal: no db\n"
+    if case == "signal":
+        assert got["1"]["exit_code"] == 137
+        assert got["1"]["error"] == "run: killed by signal 9 (Killed)"
+    if case == "missing bash":
+        assert got["1"]["error"].startswith("run: cannot run bash: "), got
+    if case == "killed":
+        assert got["1"]["outcome"] == "killed"
+    if case == "telemetry":
+        assert "same: step first" in got["1"]["run-once"]
+        assert "same: thought hmm" in got["1"]["run-once"]
+        assert "same: step last" in got["1"]["run-once"]
+    if case == "stdin":
+        assert got["1"]["output_head"].split()[:4] == ["0", "0", "1", "2"]
+    if case == "no_work":
+        assert got["1"]["outcome"] == "no_work"
 
 
 # ---- the run seen whole (SPEC §6): its log and why it was not done ----

@@ -201,10 +201,11 @@ class Keeper:
 
     def activity(self):
         """/_activity, or None when it does not answer (dead, stopped)."""
-        if self.p is None or self.p.poll() is not None or not self.addr():
+        addr = self.addr()
+        if self.p is None or self.p.poll() is not None or not addr:
             return None
         try:
-            st, _, body = http_get(self.addr(), "/_activity", timeout=0.5)
+            st, _, body = http_get(addr, "/_activity", timeout=0.5)
         except (OSError, TypeError):
             return None
         return json.loads(body) if st == 200 else None
@@ -552,8 +553,12 @@ def test_etcd_restart_keeps_one_active(fleet_factory):
     f.etcd.start()
     a = f.wait_active(TAKEOVER + 5)
     t0 = time.time() * 1000
-    wait_for(lambda: any(r["outcome"] == "done" and r["started"] > t0
-                         for r in a.rows()), 15, 0.1, "runs after restart")
+    try:
+        wait_for(lambda: any(r["outcome"] == "done" and r["started"] > t0
+                             for r in a.rows()), 15, 0.1,
+                 "runs after restart")
+    except AssertionError:
+        raise AssertionError((a.rows()[-3:], a.log()[-4000:]))
     stop_sampling()
     assert not f.two_active(), f.two_active()[:5]
     check_ledger(f)

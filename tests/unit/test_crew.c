@@ -774,6 +774,28 @@ test_hands(void **state)
 	crew_free(c);
 }
 
+/* SPEC §12: the lease's TTL, 10s unless the crew says; never zero (the
+ * fleet raises one under etcd's 2 s minimum, keeper(1) FAILOVER). */
+static void
+test_lease_ttl(void **state)
+{
+	struct diag d = { 0 };
+	struct crew *c;
+
+	(void)state;
+	c = parse("crew.org", "* a\n:PROPERTIES:\n:DEF: a.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->lease_ttl_ms, 10000);
+	crew_free(c);
+	c = parse("crew.org", "#+LEASE-TTL: 3s\n* a\n:PROPERTIES:\n"
+	    ":DEF: a.org\n:END:\n", &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->lease_ttl_ms, 3000);
+	crew_free(c);
+	expect_error("#+LEASE-TTL: 0\n* a\n:PROPERTIES:\n:DEF: a.org\n"
+	    ":END:\n", "crew.org:1: #+LEASE-TTL: must be more than zero");
+}
+
 /* #+PRIORITIES: is org's own (highest lowest default), letters or
  * numbers; a member without a cookie has the default. */
 static void
@@ -992,6 +1014,7 @@ main(void)
 		cmocka_unit_test(test_git_keywords),
 		cmocka_unit_test(test_cadence),
 		cmocka_unit_test(test_hands),
+		cmocka_unit_test(test_lease_ttl),
 		cmocka_unit_test(test_priorities_keyword),
 		cmocka_unit_test(test_hands_errors),
 		cmocka_unit_test(test_calendar),

@@ -197,6 +197,14 @@ test_message(void **state)
 	assert_string_equal(m, "wren: killed: hello\n\nKeeper-Agent: wren\n"
 	    "Keeper-Run: r42\nKeeper-Outcome: killed\n");
 	free(m);
+
+	/* SPEC §12: the lease the keeper held, in hex as etcd shows it. */
+	ci.outcome = NULL;
+	ci.lease = 0x694d8d1f2a3b4c5dLL;
+	m = repo_message(&ci);
+	assert_string_equal(m, "wren: hello\n\nKeeper-Agent: wren\n"
+	    "Keeper-Run: r42\nKeeper-Lease: 694d8d1f2a3b4c5d\n");
+	free(m);
 }
 
 static void

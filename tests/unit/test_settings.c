@@ -46,8 +46,9 @@ switches(void **state)
 	char g0[] = "KEEPER_GITOPS=0", w1[] = "WB_GITOPS=1";
 	char g1[] = "KEEPER_GITOPS=1", p1[] = "KEEPER_GITPUSH=1";
 	char z0[] = "KEEPER_ZYGOTE=0", t[] = "KEEPER_TEST_RENDER_THREAD=1";
+	char l[] = "KEEPER_LEASE=http://127.0.0.1:2379,http://10.0.0.2:2379";
 	char *old[] = { w1, NULL }, *both[] = { g0, w1, NULL };
-	char *on[] = { g1, p1, z0, t, NULL };
+	char *on[] = { g1, p1, z0, t, l, NULL };
 	struct settings s;
 
 	(void)state;
@@ -62,9 +63,12 @@ switches(void **state)
 	assert_int_equal(s.gitpush, 1);
 	assert_int_equal(s.zygote, 0);
 	assert_int_equal(s.test_render_thread, 1);
+	assert_string_equal(s.lease,
+	    "http://127.0.0.1:2379,http://10.0.0.2:2379");
 	settings_release(&s);
 	settings_read(&s, NULL);
 	assert_int_equal(s.zygote, 1);
+	assert_null(s.lease);
 	settings_release(&s);
 }
 

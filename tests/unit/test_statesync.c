@@ -96,7 +96,8 @@ batches_and_coalesces(void **state)
 	put_now(s, bad, "z", 1);
 	free(bad);
 	statesync_free(s);
-	uv_loop_close(&loop);
+	uv_run(&loop, UV_RUN_DEFAULT);	/* the pacing timer closes */
+	assert_int_equal(uv_loop_close(&loop), 0);
 	assert_non_null(d = opendir(dir));
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
@@ -141,7 +142,8 @@ shorter_content_is_cut(void **state)
 	put_now(s, a, "a longer line than any before\n", 30);
 	expect("a", "a longer line than any before\n");
 	statesync_free(s);
-	uv_loop_close(&loop);
+	uv_run(&loop, UV_RUN_DEFAULT);	/* the pacing timer closes */
+	assert_int_equal(uv_loop_close(&loop), 0);
 	t = xasprintf("rm -rf '%s'", dir);
 	assert_int_equal(system(t), 0);
 	free(t);
@@ -181,6 +183,59 @@ many_files_coalesce(void **state)
 		}
 	}
 	statesync_free(s);
+	uv_run(&loop, UV_RUN_DEFAULT);	/* the pacing timer closes */
+	assert_int_equal(uv_loop_close(&loop), 0);
+	t = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(t), 0);
+	free(t);
+}
+
+/* SPEC §12: every put is told to the mirror, by base name, as it is
+ * made; none once the mirror is removed. */
+struct seen {
+	char	 name[64], data[64];
+	int	 n;
+};
+
+static void
+saw(const char *name, const char *data, size_t len, void *arg)
+{
+	struct seen *s = arg;
+
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->data, sizeof(s->data), "%.*s", (int)len, data);
+	s->n++;
+}
+
+static void
+mirror_sees_every_put(void **state)
+{
+	uv_loop_t loop;
+	struct statesync *s;
+	struct seen seen = { 0 };
+	char *p, *t;
+
+	(void)state;
+	strcpy(dir, "/tmp/keeper-ss-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	uv_loop_init(&loop);
+	s = statesync_new(&loop, dir);
+	statesync_mirror(s, saw, &seen);
+	p = xasprintf("%s/lifecycle-pos-wren", dir);
+	statesync_put(s, p, "wake_add 2\n", 11);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.name, "lifecycle-pos-wren");
+	assert_string_equal(seen.data, "wake_add 2\n");
+	statesync_put(s, p, "wake_add 3\n", 11);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.data, "wake_add 3\n");
+	statesync_mirror(s, NULL, NULL);
+	statesync_put(s, p, "wake_add 4\n", 11);
+	assert_int_equal(seen.n, 2);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	expect("lifecycle-pos-wren", "wake_add 4\n");
+	free(p);
+	statesync_free(s);
 	uv_loop_close(&loop);
 	t = xasprintf("rm -rf '%s'", dir);
 	assert_int_equal(system(t), 0);
@@ -194,6 +249,7 @@ main(void)
 		cmocka_unit_test(batches_and_coalesces),
 		cmocka_unit_test(shorter_content_is_cut),
 		cmocka_unit_test(many_files_coalesce),
+		cmocka_unit_test(mirror_sees_every_put),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -362,6 +362,45 @@ test_health_json(void **state)
 	assert_int_equal(code, 200);
 }
 
+/* SPEC §12: with a lease /_health says the role and who is active; a
+ * standby answers 200 whatever its members look like (they run
+ * elsewhere), an active keeper as always. */
+static void
+test_health_json_roles(void **state)
+{
+	struct agent_status a[2];
+	struct status_crew c = crew;
+	json_t *act;
+	int code = 0;
+
+	(void)state;
+	two_agents(a);
+	a[0].fail_streak = 4;
+	c.role = "standby";
+	c.active = "{\"host\":\"b\",\"pid\":7}";
+	assert_json(status_health_json(a, 2, &c, NOW, &code),
+	    "{\"status\":\"standby\",\"role\":\"standby\",\"active\":"
+	    "{\"host\":\"b\",\"pid\":7}}");
+	assert_int_equal(code, 200);
+	assert_true(status_standby(&c));
+	c.role = "active";
+	c.active = NULL;
+	assert_json(status_health_json(a, 2, &c, NOW, &code),
+	    "{\"status\":\"degraded\",\"agents\":{\"desk\":\"failing\","
+	    "\"wren\":\"ok\"},\"role\":\"active\",\"active\":null}");
+	assert_int_equal(code, 503);
+	assert_false(status_standby(&c));
+	act = status_activity(a, 2, &c, NOW);
+	assert_string_equal(json_string_value(json_object_get(act, "role")),
+	    "active");
+	json_decref(act);
+	/* Without a lease: neither key, as before. */
+	act = status_activity(a, 2, &crew, NOW);
+	assert_null(json_object_get(act, "role"));
+	assert_null(json_object_get(act, "active"));
+	json_decref(act);
+}
+
 static void
 test_changes_json(void **state)
 {
@@ -654,6 +693,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_thresholds),
+		cmocka_unit_test(test_health_json_roles),
 		cmocka_unit_test(test_health_slack),
 		cmocka_unit_test(test_health_never),
 		cmocka_unit_test(test_health_next),

@@ -794,6 +794,147 @@ budget_pauses_until_the_window_allows(void **state)
 	assert_int_equal(st.tokens_used, 60);
 }
 
+
+/* ---- calendar members (SPEC §5a) ---- */
+
+#define TW_MIN	60000LL
+#define TW_DAY	(24 * 60 * TW_MIN)
+/* T0 is 2027-01-15 08:00 UTC: the daily 08:30 is half an hour away. */
+#define FIRE0	(T0 + 30 * TW_MIN)
+
+/* A calendar member fires at its time on the fake wall clock, recorded
+ * with its due time; a timer early by the clock (set back) only re-arms;
+ * NO-WORK backoff does not move the next fire. */
+static void
+calendar_fires_on_time(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	struct rows rs = { 0 };
+
+	load_crew(f, "", ":SCHEDULE: 30 8 * * *\n:TZ: UTC\n");
+	start(f);
+	worker_arm_first(f->w, T0, 1);
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, FIRE0);	/* no BOOT-GRACE */
+	assert_string_equal(st.calendar, "30 8 * * *");
+	assert_string_equal(st.schedule_text, "every day at 08:30 UTC");
+	f->clock = FIRE0 - 5;		/* the clock was set back a little */
+	assert_int_equal(worker_tick(f->w, "schedule", NULL), 1);
+	assert_int_equal(f->runs, 0);
+	f->clock = FIRE0 + 3;
+	f->result = "NO-WORK: nothing\n";
+	tick(f, "schedule");
+	assert_int_equal(f->runs, 1);
+	worker_status(f->w, &st);
+	assert_int_equal(st.last_outcome, OUTCOME_NO_WORK);
+	assert_int_equal(st.next_tick_ms, FIRE0 + TW_DAY);
+	assert_true(store_history(f->store, "a", 8, row_cb, &rs) >= 0);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.trigger[0], "schedule");
+	assert_int_equal(rs.r[0].scheduled_ms, FIRE0);
+	rows_release(&rs);
+	/* Twice in a row at the same time: the fire has been taken. */
+	assert_int_equal(worker_tick(f->w, "schedule", NULL), 1);
+	assert_int_equal(f->runs, 1);
+}
+
+/* Down three days: at boot the two older fires get missed rows and the
+ * newest runs once as catch-up after BOOT-GRACE. */
+static void
+calendar_catch_up_after_downtime(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	struct rows rs = { 0 };
+	int64_t boot;
+
+	load_crew(f, "#+BOOT-GRACE: 1m\n", ":SCHEDULE: 30 8 * * *\n"
+	    ":TZ: UTC\n");
+	start(f);
+	worker_arm_first(f->w, T0, 1);
+	f->clock = FIRE0;
+	tick(f, "schedule");
+	worker_free(f->w);
+	statesync_flush(f->sync);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	boot = FIRE0 + 3 * TW_DAY + 90 * TW_MIN;		/* 10:00, day 4 */
+	f->clock = boot;
+	start(f);
+	worker_arm_first(f->w, boot, 1);
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, boot + TW_MIN);
+	assert_true(store_history(f->store, "a", 8, row_cb, &rs) >= 0);
+	assert_int_equal(rs.n, 3);
+	assert_int_equal(rs.r[0].outcome, OUTCOME_MISSED);
+	assert_int_equal(rs.r[0].scheduled_ms, FIRE0 + 2 * TW_DAY);
+	assert_int_equal(rs.r[1].scheduled_ms, FIRE0 + TW_DAY);
+	assert_int_equal(rs.r[1].started_ms, 0);
+	rows_release(&rs);
+	f->clock = boot + TW_MIN;
+	tick(f, "schedule");
+	assert_int_equal(f->runs, 2);
+	assert_string_equal(f->last.trigger, "catch-up");
+	assert_int_equal(f->last.scheduled_ms, FIRE0 + 3 * TW_DAY);
+	assert_int_equal(f->last.missed, 2);
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, FIRE0 + 4 * TW_DAY);
+}
+
+/* A fire in a pause is recorded as missed, and not caught up after it. */
+static void
+calendar_pause_misses(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+	struct rows rs = { 0 };
+
+	load_crew(f, "", ":SCHEDULE: 30 8 * * *\n:TZ: UTC\n");
+	start(f);
+	worker_arm_first(f->w, T0, 1);
+	worker_pause(f->w, 0, "freeze");
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, FIRE0);	/* wakes to record */
+	f->clock = FIRE0;
+	assert_int_equal(worker_tick(f->w, "schedule", NULL), 1);
+	assert_true(store_history(f->store, "a", 8, row_cb, &rs) >= 0);
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(rs.r[0].outcome, OUTCOME_MISSED);
+	rows_release(&rs);
+	f->clock = FIRE0 + 3 * TW_MIN;
+	assert_int_equal(worker_resume(f->w), 1);
+	worker_status(f->w, &st);
+	assert_int_equal(st.next_tick_ms, FIRE0 + TW_DAY);
+	assert_int_equal(f->runs, 0);
+}
+
+/* A failed fire is retried between fires; the retry is no fire. */
+static void
+calendar_retry_between_fires(void **state)
+{
+	struct fix *f = *state;
+	struct agent_status st;
+
+	load_crew(f, "", ":SCHEDULE: 30 8 * * *\n:TZ: UTC\n:RETRY: 1\n"
+	    ":RETRY-DELAY: 10m\n");
+	f->exit_code = 1;
+	f->run_ms = 1000;
+	start(f);
+	worker_arm_first(f->w, T0, 1);
+	f->clock = FIRE0;
+	tick(f, "schedule");
+	worker_status(f->w, &st);
+	assert_int_equal(st.retry_attempt, 1);
+	assert_int_equal(st.next_tick_ms, FIRE0 + 1000 + 10 * TW_MIN);
+	f->clock = st.next_tick_ms;
+	f->exit_code = 0;
+	tick(f, "schedule");
+	assert_string_equal(f->last.trigger, "retry");
+	worker_status(f->w, &st);
+	assert_int_equal(st.retry_attempt, 0);
+	assert_int_equal(st.next_tick_ms, FIRE0 + TW_DAY);
+}
+
 int
 main(void)
 {
@@ -828,6 +969,14 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    budget_pauses_until_the_window_allows, setup, teardown),
+		cmocka_unit_test_setup_teardown(calendar_fires_on_time, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    calendar_catch_up_after_downtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(calendar_pause_misses, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(calendar_retry_between_fires,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
