@@ -221,8 +221,25 @@ store_checkpoint(struct store_ckpt **c, const char *path)
 	}
 	/* nlog -1: the checkpoint did not run at all. */
 	if (sqlite3_wal_checkpoint_v2((*c)->db, NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) == SQLITE_OK && nlog != -1)
-		return 0;
+	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt) != SQLITE_OK || nlog == -1)
+		goto fail;
+	/*
+	 * A passive checkpoint never makes the WAL start over: the next
+	 * writer does that, and only when no reader is in the WAL at that
+	 * moment. A busy crew (hundreds of ticks a second) watched by a
+	 * reader (an operator's history, /_runs) can miss that moment for
+	 * ever, and the WAL grows. Once it is twice its threshold and
+	 * all copied, a RESTART waits for the readers to leave it, briefly:
+	 * it holds writers back meanwhile, so it gives up after 10 ms and
+	 * is tried again at the next checkpoint.
+	 */
+	if (nlog >= 2 * WAL_PAGES && nckpt == nlog) {
+		sqlite3_busy_timeout((*c)->db, 10);
+		(void)sqlite3_wal_checkpoint_v2((*c)->db, NULL,
+		    SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		sqlite3_busy_timeout((*c)->db, 1000);
+	}
+	return 0;
 fail:
 	/* A fresh connection next time: this one may be the cause. */
 	store_ckpt_close(*c);
