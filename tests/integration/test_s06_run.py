@@ -572,12 +572,16 @@ def normalized(row, out):
     lines = [re.sub(r" \(\d+ ms\)", "", re.sub(r"(step-end .*) \d+$",
                                                r"\1", line))
              for line in out.splitlines()]
+    # The log's lines and the steps come on two pipes, read as they
+    # come: each in its order, not against each other.
+    logged = [line for line in lines if ": log " in line]
     return {"outcome": row["outcome"], "exit_code": row["exit_code"],
             "error": row["error"], "output_head": head,
             "output_bytes": row["output_bytes"], "steps": steps,
             "log": row["log"],
             "tokens": (row["tokens_prompt"], row["tokens_completion"]),
-            "run-once": lines}
+            "run-once": [line for line in lines if line not in logged],
+            "run-once log": logged}
 
 
 BOTH = {
