@@ -136,13 +136,15 @@ status_health_next(const struct agent_status *a, int64_t now, int64_t boot,
 	return next;
 }
 
-static json_t *
-jstrn(const char *s, size_t len)
+json_t *
+status_json_str(const char *s, size_t len)
 {
 	json_t *v;
 	char *c;
 	size_t n;
 
+	if (s == NULL)
+		return json_null();
 	/* Agent output need not be UTF-8, but JSON must be: the common,
 	 * valid case costs no copy. */
 	if ((v = json_stringn(s, len)) != NULL)
@@ -156,7 +158,7 @@ jstrn(const char *s, size_t len)
 static json_t *
 jstr(const char *s)
 {
-	return s != NULL ? jstrn(s, strlen(s)) : json_null();
+	return status_json_str(s, s != NULL ? strlen(s) : 0);
 }
 
 /* An empty string means "none" in the structs; null on the plane. */

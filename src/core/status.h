@@ -162,6 +162,10 @@ json_t		*status_cli(const struct agent_status *, size_t n,
 /* Pass every string value (not keys) in v through fn, in place. This is
  * the one place served text is redacted; fn NULL does nothing. */
 void		 status_redact_json(json_t *v, status_redact_fn fn, void *arg);
+/* s[0..len) as a JSON string, its invalid UTF-8 cleaned as every served
+ * body cleans it (utf8_clean); null for NULL. The one rule for text an
+ * agent wrote, in status documents and history rows alike. */
+json_t		*status_json_str(const char *s, size_t len);
 /* Compact one-line JSON text (no newline inside: SSE-safe); caller frees. */
 char		*status_dump(const json_t *, size_t *len);
 /* A deep copy of n statuses in one block, released with free(): nothing

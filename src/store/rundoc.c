@@ -5,31 +5,14 @@
 #include <string.h>
 
 #include "rundoc.h"
+#include "status.h"
 #include "utf8.h"
 #include "util.h"
-
-json_t *
-rundoc_str(const char *s, size_t len)
-{
-	json_t *v;
-	char *c;
-	size_t n;
-
-	if (s == NULL)
-		return json_null();
-	/* The common, valid case costs no copy. */
-	if ((v = json_stringn(s, len)) != NULL)
-		return v;
-	c = utf8_clean(s, len, 0, &n);
-	v = json_stringn(c, n);
-	free(c);
-	return v != NULL ? v : json_string("");
-}
 
 static json_t *
 jstr(const char *s)
 {
-	return rundoc_str(s, s ? strlen(s) : 0);
+	return status_json_str(s, s ? strlen(s) : 0);
 }
 
 static json_t *
@@ -55,9 +38,9 @@ step_of(const char *line, size_t len)
 	if (st == line)
 		return NULL;
 	o = json_object();
-	json_object_set_new(o, "name", rundoc_str(line, (size_t)(st - 1 -
+	json_object_set_new(o, "name", status_json_str(line, (size_t)(st - 1 -
 	    line)));
-	json_object_set_new(o, "status", rundoc_str(st, (size_t)(ms - 1 -
+	json_object_set_new(o, "status", status_json_str(st, (size_t)(ms - 1 -
 	    st)));
 	json_object_set_new(o, "ms", json_integer(strtoll(ms, NULL, 10)));
 	return o;
@@ -103,7 +86,7 @@ rundoc_json(const struct run_rec *r, int whole)
 	json_object_set_new(o, "exit_code", r->exit_code >= 0 ?
 	    json_integer(r->exit_code) : json_null());
 	json_object_set_new(o, "output_bytes", json_integer(r->output_bytes));
-	json_object_set_new(o, "output_head", rundoc_str(r->output_head, hl));
+	json_object_set_new(o, "output_head", status_json_str(r->output_head, hl));
 	json_object_set_new(o, "commit_id", jstr(r->commit_id));
 	json_object_set_new(o, "committed", jms(r->committed_ms));
 	json_object_set_new(o, "git", jstr(r->git));
@@ -125,7 +108,7 @@ rundoc_json(const struct run_rec *r, int whole)
 	json_object_set_new(o, "running", json_boolean(r->outcome ==
 	    OUTCOME_NONE));
 	json_object_set_new(o, "steps", rundoc_steps(r->steps));
-	json_object_set_new(o, "result", rundoc_str(r->output_head, hl));
+	json_object_set_new(o, "result", status_json_str(r->output_head, hl));
 	json_object_set_new(o, "log", r->log ? jstr(r->log) : json_string(""));
 	return o;
 }

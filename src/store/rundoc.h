@@ -21,7 +21,5 @@
 json_t	*rundoc_json(const struct run_rec *, int whole);
 /* steps text ("NAME STATUS MS" lines) as that list. */
 json_t	*rundoc_steps(const char *steps);
-/* A string as JSON, cleaned; null for NULL. */
-json_t	*rundoc_str(const char *s, size_t len);
 
 #endif

@@ -61,8 +61,8 @@ overlay_live(struct runview *v, const char *id, json_t *doc)
 	if (!runlive_get(v->live, id, &steps, &current, &log))
 		return;
 	json_object_set_new(doc, "steps", rundoc_steps(steps));
-	json_object_set_new(doc, "step", rundoc_str(current, strlen(current)));
-	json_object_set_new(doc, "log", rundoc_str(log, strlen(log)));
+	json_object_set_new(doc, "step", status_json_str(current, strlen(current)));
+	json_object_set_new(doc, "log", status_json_str(log, strlen(log)));
 	free(steps);
 	free(current);
 	free(log);
