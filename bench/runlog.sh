@@ -52,9 +52,16 @@ measure() {	# measure NAME DEF: one line of results
 	local d="$tmp/d-$1" c0 c1 t0 t1 cpu0 cpu1 rss logb
 	crew "$tmp/$1.crew.org" "$2"
 	"$K" run --crew "$tmp/$1.crew.org" --repo "$tmp/repo" --data "$d" \
-	    2>"$tmp/$1.log" &
+	    --listen 127.0.0.1:0 2>"$tmp/$1.log" &
 	daemon=$!
-	until [ -S "$d/keeper.sock" ]; do sleep 0.01; done
+	until [ -S "$d/keeper.sock" ]; do
+		kill -0 "$daemon" 2>/dev/null || {
+			echo "runlog.sh: the daemon exited:" >&2
+			cat "$tmp/$1.log" >&2
+			exit 1
+		}
+		sleep 0.01
+	done
 	sleep 1
 	c0=$(q "$d" "select count(*) from runs where outcome not null")
 	t0=$(now_ms); cpu0=$(cpu_of "$daemon")

@@ -1023,6 +1023,10 @@ child_log(struct child *c, const char *p, size_t n, uint64_t off, void *arg)
 	struct worker *w = arg;
 
 	(void)c;
+	/* A shell run directly has its step begin before its first byte,
+	 * of the log as of its output: that log is the step's. */
+	if (w->direct_run)
+		direct_begun(w);
 	w->logseen = off + n;
 	if (off >= LOG_LIVE_MAX)
 		return;
