@@ -277,7 +277,7 @@ test_hostile_requests(void **state)
 	assert_still_answers(f->port);
 }
 
-/* Reads from fd until buf holds needle (or the 5 s timeout). */
+/* Reads from fd until buf holds needle (or the 30 s timeout). */
 static int
 read_until(int fd, struct sb *b, const char *needle)
 {
