@@ -2,8 +2,8 @@
 # The cost of keeping a run's log (SPEC §6, keeper(1) THE LOG): ticks/s
 # and CPU of agents that print 1 MiB of stderr each, side by side with
 # the same agents whose stderr goes to /dev/null, in one run. The kept
-# log is the head and tail (128 KiB), redacted and stored; the first 64
-# KiB of lines also go to keeper's own log.
+# log is the head and tail (128 KiB), redacted and stored; the lines of
+# its first and last 8 KiB also go to keeper's own log.
 # usage: bench/runlog.sh BUILD_DIR     (BENCH_SECS=10 BENCH_AGENTS=20)
 set -euo pipefail
 B=${1:-build}
