@@ -14,6 +14,7 @@ twice (the history rows of the three data directories, by agent and
 scheduled time), the remote's branch has every done run's commit exactly
 once, and `git fsck` is clean.
 """
+import base64
 import json
 import os
 import select
@@ -25,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -155,6 +157,16 @@ class Etcd:
             self.p.terminate()
             self.p.wait(10)
         self.log.close()
+
+    def get(self, key):
+        """The value of key (bytes), or None, through the JSON gateway."""
+        body = json.dumps({"key": base64.b64encode(key.encode()).decode()})
+        rq = urllib.request.Request(
+            "http://127.0.0.1:%d/v3/kv/range" % self.client,
+            data=body.encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(rq, timeout=5) as r:
+            kvs = json.load(r).get("kvs") or []
+        return base64.b64decode(kvs[0]["value"]) if kvs else None
 
 
 class Keeper:
@@ -539,6 +551,15 @@ def test_position_and_pause_move_with_the_role(fleet_factory):
              "p paused")
     hits = [x for x in a.activity()["agents"]
             if x["name"] == "a"][0]["lifecycle"]["hits"]
+
+    # State reaches etcd a few milliseconds after the local file (keeper(1)
+    # FAILOVER says what a kill in that window loses): what moves is what
+    # is there, so wait until the pause and this position are.
+    def mirrored():
+        pos = f.etcd.get("/keeper/t/state/lifecycle-pos-a")
+        return (f.etcd.get("/keeper/t/state/pause-p") is not None and
+                pos is not None and int(pos.split()[1]) >= hits)
+    wait_for(mirrored, 5, 0.02, "the pause and the position in etcd")
     a.kill9()
     b = f.wait_active(TAKEOVER, exclude=(a,))
     ag = {x["name"]: x for x in b.activity()["agents"]}
