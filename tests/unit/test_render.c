@@ -152,7 +152,8 @@ test_more_bodies(void **state)
 	struct metrics_agent ma = { .name = "desk", .health = HEALTH_OK };
 	struct metrics_crew mc = { .gate_slots = 2, .active = 1,
 	    .boot_ms = NOW };
-	struct render_more more = { &ma, &mc, "{\"agents\":{}}", 13, 1 };
+	struct render_more more = { .metrics = &ma, .crew = &mc,
+	    .timeline = "{\"agents\":{}}", .timeline_len = 13, .version = 1 };
 	struct snapshot *s;
 	const char *m;
 	size_t len;

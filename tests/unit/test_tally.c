@@ -130,7 +130,7 @@ test_seed_draws_only(void **state)
 	struct agent_status st = status_of("desk");
 	struct metrics_agent m;
 	struct timeline_run r = { "9", OUTCOME_KILLED, NOW - 3600000, 900000,
-	    "killed after the 900000 ms timeout" };
+	    "killed after the 900000 ms timeout", NULL };
 	size_t len;
 	char *body;
 

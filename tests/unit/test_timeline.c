@@ -32,7 +32,7 @@ static void
 add(struct timeline *t, const char *id, enum outcome o, int64_t at,
     int64_t dur, const char *err, int64_t now)
 {
-	struct timeline_run r = { id, o, at, dur, err };
+	struct timeline_run r = { id, o, at, dur, err, NULL };
 
 	timeline_add(t, &r, now);
 }
