@@ -121,7 +121,9 @@ struct worker {
 	char			*direct_name, *direct_body;
 	/* The tick in flight runs directly: its stdout scanned here. */
 	int			 direct_run, direct_began;
-	struct telescan		 scan;
+	/* Allocated for a direct run only: its line buffer is 4 KiB, and a
+	 * crew may hold 10,000 workers that are not running. */
+	struct telescan		*scan;
 	pcre2_code		*scan_re[2];	/* step, thought */
 	char			*scan_pat[2];	/* what they were compiled from */
 
@@ -169,6 +171,17 @@ struct worker {
 	struct firing_zones	*own_zones;	/* when env has none */
 	char			 agenda_text[40]; /* an interval, as written */
 };
+
+/* A direct run's stdout scanner, gone with the run. */
+static void
+scan_free(struct worker *w)
+{
+	if (w->scan == NULL)
+		return;
+	telescan_release(w->scan);
+	free(w->scan);
+	w->scan = NULL;
+}
 
 static void	direct_forget(struct worker *);
 static void	direct_begun(struct worker *);
@@ -648,6 +661,7 @@ timer_closed(uv_handle_t *h)
 	free(w->def_checked);
 	free(w->def_error);
 	direct_forget(w);
+	scan_free(w);
 	for (int k = 0; k < 2; k++) {
 		pcre2_code_free(w->scan_re[k]);
 		free(w->scan_pat[k]);
@@ -1427,7 +1441,7 @@ direct_out(struct child *c, const char *buf, size_t len, void *arg)
 
 	(void)c;
 	direct_begun(w);
-	telescan_feed(&w->scan, buf, len, direct_scanned, w);
+	telescan_feed(w->scan, buf, len, direct_scanned, w);
 }
 
 /* The step's begin, once: at the spawn, or before the first output
@@ -1469,8 +1483,8 @@ direct_ended(struct worker *w, struct child_result *res)
 	size_t len = strlen(w->direct_name);
 	int st, n;
 
-	telescan_flush(&w->scan, direct_scanned, w);
-	telescan_release(&w->scan);
+	telescan_flush(w->scan, direct_scanned, w);
+	scan_free(w);
 	if (res->spawn_error || res->killed)
 		return;
 	/* The interpreter's words for a failed shell step (shstep.c),
@@ -1796,7 +1810,8 @@ stage_run(struct worker *w)
 	w->direct_run = w->direct_shell != NULL && direct_patterns(w) == 0;
 	w->direct_began = 0;
 	if (w->direct_run) {
-		telescan_init(&w->scan, w->scan_re[0], w->scan_re[1]);
+		w->scan = xcalloc(1, sizeof(*w->scan));
+		telescan_init(w->scan, w->scan_re[0], w->scan_re[1]);
 		cb.on_out = direct_out;
 		argv[n++] = "keeper-exec";
 		argv[n++] = "--sh";
@@ -1837,8 +1852,7 @@ stage_run(struct worker *w)
 	if (runner(w)->start(w->env->loop, &o, &cb, &w->child, err,
 	    sizeof(err)) == -1) {
 		util_strv_free(env);
-		if (w->direct_run)
-			telescan_release(&w->scan);
+		scan_free(w);
 		release_slot(w);
 		w->error = access(w->env->repo, F_OK) == -1 ?
 		    spawn_error(w, errno) : xstrdup(err);
