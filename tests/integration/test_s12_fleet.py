@@ -410,6 +410,8 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
     standby = [k for k in f.keepers if k is not first]
     act = first.activity()
     assert act["active"]["pid"] == first.p.pid
+    # The address it bound, not the --listen 127.0.0.1:0 it was given.
+    assert act["active"]["listen"] == first.addr(), act["active"]
     for k in standby:
         # Who to ask: the standby learns it from the leader key.
         a = wait_for(lambda: (lambda a: a if a and a.get("active") else
@@ -417,6 +419,7 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
                      "the standby names the active keeper")
         assert a["role"] == "standby"
         assert a["active"]["pid"] == first.p.pid
+        assert a["active"]["listen"] == first.addr(), a["active"]
         st, _, body = http_get(k.addr(), "/_health")
         assert st == 200 and json.loads(body)["status"] == "standby"
         _, _, m = http_get(k.addr(), "/metrics")
