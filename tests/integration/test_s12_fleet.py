@@ -14,6 +14,7 @@ twice (the history rows of the three data directories, by agent and
 scheduled time), the remote's branch has every done run's commit exactly
 once, and `git fsck` is clean.
 """
+import base64
 import json
 import os
 import select
@@ -590,6 +591,49 @@ def test_position_and_pause_move_with_the_role(fleet_factory):
     assert first["hits"] >= hits, (first, hits)     # mid-cadence
     assert not [x for x in b.rows() if x["agent"] == "p" and
                 x["started"]], "the pause did not move"
+
+
+def etcd_value(fleet, key):
+    """The value of key in etcd (its JSON gateway), or None."""
+    import urllib.request
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()})
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/v3/kv/range" % fleet.etcd.client,
+        data=body.encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        kvs = json.loads(r.read()).get("kvs") or []
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def test_takeover_keeps_the_backed_off_delay(fleet_factory):
+    # INTERVAL 500ms, no work every tick: 1 s, 2 s, 4 s, then 8 s (the
+    # cap) between ticks. The keeper that takes over after the fourth
+    # waits the 8 s from it, not INTERVAL (which would run at once).
+    f = fleet_factory([("idle", {"INTERVAL": "500ms"})],
+                      backoff_base="1s", backoff_cap="8s")
+    with open(os.path.join(os.path.dirname(f.crew), "agents",
+                           "idle.org"), "w") as fh:
+        fh.write(sh_def("echo NO-WORK"))
+    f.start()
+    a = f.wait_active(10)
+
+    def idle():
+        return [r for r in a.rows() if r["agent"] == "idle" and
+                r["outcome"] == "no_work"]
+    wait_for(lambda: len(idle()) >= 4, 30, 0.05, "four idle ticks")
+    # The streak is in etcd before the kill (the put follows the tick).
+    wait_for(lambda: etcd_value(f, "/keeper/t/state/no-work-streak-idle")
+             == "%d\n" % len(idle()), 5, 0.02, "the streak in etcd")
+    last = idle()[-1]
+    assert len(idle()) == 4, idle()
+    a.kill9()
+    b = f.wait_active(TAKEOVER, exclude=(a,))
+    wait_for(lambda: [r for r in b.rows() if r["agent"] == "idle"], 20,
+             0.1, "idle ticks on the new keeper")
+    first = [r for r in b.rows() if r["agent"] == "idle"][0]
+    gap = first["scheduled"] - last["scheduled"]
+    assert gap >= 8000 - 200, (gap, last, first, b.log()[-2000:])
+    assert first["outcome"] == "no_work", first
 
 
 def test_etcd_restart_keeps_one_active(fleet_factory):
