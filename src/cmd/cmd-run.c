@@ -78,6 +78,7 @@ cmd_run(int argc, char **argv, const struct settings *settings)
 		return 1;
 	}
 	web_set_sentinel(web, upkeep_sentinel, up);
+	role_set_listen(role, web_addr(web));	/* then it campaigns */
 	rc = daemon_serve(d);
 	web_stop(web);		/* their handles close in daemon_free() */
 	upkeep_close(up);

@@ -43,27 +43,47 @@ sched_first_delay(const struct sched_params *p, int64_t now_ms,
 }
 
 int64_t
-sched_next_delay(const struct sched_params *p, enum outcome o, int *streak)
+sched_streak_delay(const struct sched_params *p, int streak)
 {
 	int64_t base = sched_base(p), cap = clamp(p->backoff_cap_ms);
-	int64_t b = clamp(p->backoff_base_ms), d;
+	int64_t d = clamp(p->backoff_base_ms);
 
+	if (streak <= 0)
+		return base;
+	/* BACKOFF-BASE * 2^(streak-1), saturating at the cap. */
+	for (int i = 1; i < streak && d < cap; i++)
+		d = d > SCHED_MAX / 2 ? SCHED_MAX : d * 2;
+	if (d > cap)
+		d = cap;
+	return d > base ? d : base;
+}
+
+int64_t
+sched_resume_delay(const struct sched_params *p, int64_t now_ms,
+    int64_t last_run_ms, int streak)
+{
+	int64_t gap = sched_streak_delay(p, streak), elapsed;
+
+	if (last_run_ms == SCHED_NEVER)
+		return 0;
+	/* A last run in the future (clock stepped back) counts as just now. */
+	elapsed = now_ms > last_run_ms ? now_ms - last_run_ms : 0;
+	return elapsed >= gap ? 0 : gap - elapsed;
+}
+
+int64_t
+sched_next_delay(const struct sched_params *p, enum outcome o, int *streak)
+{
 	switch (o) {
 	case OUTCOME_DONE:
 		*streak = 0;
-		return base;
+		return sched_base(p);
 	case OUTCOME_NO_WORK:
 		if (*streak < 1 << 20)
 			(*streak)++;
-		/* BACKOFF-BASE * 2^(streak-1), saturating at the cap. */
-		d = b;
-		for (int i = 1; i < *streak && d < cap; i++)
-			d = d > SCHED_MAX / 2 ? SCHED_MAX : d * 2;
-		if (d > cap)
-			d = cap;
-		return d > base ? d : base;
+		return sched_streak_delay(p, *streak);
 	default:
-		return base;
+		return sched_base(p);
 	}
 }
 

@@ -32,6 +32,15 @@ int64_t	sched_base(const struct sched_params *);
  * max(BOOT-GRACE, base - (now - last_run)) + index * STAGGER. */
 int64_t	sched_first_delay(const struct sched_params *, int64_t now_ms,
 	    int64_t last_run_ms, size_t index);
+/* The delay a no-work streak of streak calls for (SPEC §5): base when
+ * it is 0, else max(base, min(BACKOFF-CAP, BACKOFF-BASE * 2^(streak-1))). */
+int64_t	sched_streak_delay(const struct sched_params *, int streak);
+/* First delay of a keeper that took the crew over (SPEC §12), from the
+ * imported last run and no-work streak: what is left of
+ * sched_streak_delay() since last_run_ms, 0 when it has passed (the tick
+ * missed in the handover, caught up at once). No boot grace, no stagger. */
+int64_t	sched_resume_delay(const struct sched_params *, int64_t now_ms,
+	    int64_t last_run_ms, int streak);
 /* Delay after a tick with outcome o; *streak is the no-work streak and is
  * updated (done resets it, no_work increments it). */
 int64_t	sched_next_delay(const struct sched_params *, enum outcome o,

@@ -334,7 +334,7 @@ forward(struct daemon *d, struct ctl_client *c, const char *name, void *arg)
 
 /* What the leader key holds while this keeper is active: who to ask. */
 static char *
-identity(struct daemon *d)
+identity(struct daemon *d, const char *listen)
 {
 	char host[256];
 	json_t *o;
@@ -344,8 +344,8 @@ identity(struct daemon *d)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
 	o = json_pack("{s:s, s:I, s:s, s:s}", "host", host, "pid",
-	    (json_int_t)daemon_pid(d), "listen", daemon_listen(d) ?
-	    daemon_listen(d) : "", "data", daemon_data(d));
+	    (json_int_t)daemon_pid(d), "listen", listen ? listen : "",
+	    "data", daemon_data(d));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -369,13 +369,14 @@ role_new(struct daemon *d, const char *urls, char *err, size_t errlen)
 	r->d = d;
 	r->pending.flags = TABLE_COPY;
 	r->fence = (struct fence){ role_live, role_lease, r };
-	id = identity(d);
+	id = identity(d, daemon_listen(d));
 	memset(&o, 0, sizeof(o));
 	o.loop = daemon_loop(d);
 	o.urls = urls;
 	o.crew = c->title ? c->title : "keeper";
 	o.ttl_ms = ttl;
 	o.identity = id;
+	o.wait_identity = 1;	/* role_set_listen(): the bound address */
 	o.changed = on_fleet;
 	o.arg = r;
 	/* Fenced before the fleet's thread can make us active. */
@@ -402,6 +403,18 @@ role_new(struct daemon *d, const char *urls, char *err, size_t errlen)
 	log_info("event=lease-start urls=%s crew=%s ttl_ms=%" PRId64,
 	    log_qv(urls), log_qv(o.crew), ttl);
 	return r;
+}
+
+void
+role_set_listen(struct role *r, const char *addr)
+{
+	char *id;
+
+	if (r == NULL)
+		return;
+	id = identity(r->d, addr);
+	fleet_set_identity(r->f, id);
+	free(id);
 }
 
 static void

@@ -42,6 +42,10 @@ struct role;
  * the fleet cannot start (no endpoint in urls). */
 struct role	*role_new(struct daemon *, const char *urls, char *err,
 		    size_t errlen);
+/* The address the HTTP plane bound (127.0.0.1:0 becomes its port): the
+ * leader key names it. The fleet campaigns only once this is given
+ * (role_close() before it is fine). */
+void		 role_set_listen(struct role *, const char *addr);
 void		 role_close(struct role *);
 
 #endif

@@ -351,6 +351,8 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	return w;
 }
 
+static void	arm_in(struct worker *, int64_t now, int64_t delay);
+
 void
 worker_arm_first(struct worker *w, int64_t now, int boot)
 {
@@ -370,6 +372,13 @@ worker_arm_first(struct worker *w, int64_t now, int boot)
 	}
 	delay = sched_first_delay(&p, now, w->last_run_ms ? w->last_run_ms :
 	    SCHED_NEVER, boot ? w->index : 0);
+	arm_in(w, now, delay);
+}
+
+/* The next regular tick delay from now, any retry dropped. */
+static void
+arm_in(struct worker *w, int64_t now, int64_t delay)
+{
 	w->gap_ms = delay;
 	w->regular_due_ms = now + delay;
 	w->retry_next = 0;
@@ -611,7 +620,15 @@ worker_adopt(struct worker *w, int64_t now, long streak)
 	if (streak >= 0)
 		w->streak = (int)streak;
 	w->fire.loaded = 0;	/* the calendar's cursor, imported too */
-	worker_arm_first(w, now, 0);
+	if (w->fire.on) {
+		worker_arm_first(w, now, 0);
+	} else {
+		/* The imported streak's backed-off delay, not INTERVAL. */
+		struct sched_params p = params_of(w);
+
+		arm_in(w, now, sched_resume_delay(&p, now, w->last_run_ms ?
+		    w->last_run_ms : SCHED_NEVER, w->streak));
+	}
 	w->env->changed(w, WORKER_CHANGED, w->env->arg);
 }
 

@@ -44,6 +44,7 @@ struct fleet {
 	uv_cond_t	 cv;
 	/* Under mu. */
 	int		 quit;
+	int		 have_identity;		/* campaigns may start */
 	_Atomic int	 stop_watch;
 	enum fleet_role	 role;
 	char		*active;
@@ -263,8 +264,8 @@ campaign(struct fleet *f)
 	struct etcd_kv holder;
 	struct collect c = { 0 };
 	int64_t lease, ttl, rev, t0;
-	char err[512];
-	int created;
+	char err[512], *id;
+	int created, r;
 
 	t0 = util_mono_ms();
 	count(f);
@@ -274,14 +275,20 @@ campaign(struct fleet *f)
 		return 0;
 	}
 	count(f);
-	if (etcd_create(f->e, f->leader, f->identity, strlen(f->identity),
-	    lease, &created, &holder, &rev, err, sizeof(err)) != 0) {
+	uv_mutex_lock(&f->mu);
+	id = xstrdup(f->identity);
+	uv_mutex_unlock(&f->mu);
+	r = etcd_create(f->e, f->leader, id, strlen(id), lease, &created,
+	    &holder, &rev, err, sizeof(err));
+	if (r != 0) {
+		free(id);
 		count(f);
 		(void)etcd_revoke(f->e, lease, err, sizeof(err));
 		nap(f, FLEET_RETRY_MS);
 		return 0;
 	}
 	if (!created) {
+		free(id);
 		count(f);
 		(void)etcd_revoke(f->e, lease, err, sizeof(err));
 		uv_mutex_lock(&f->mu);
@@ -304,6 +311,7 @@ campaign(struct fleet *f)
 		/* Without the state it would start from scratch: resign and
 		 * try again rather than run from a stale position. */
 		log_warnx("event=lease-state-unreadable msg=%s", log_qv(err));
+		free(id);
 		fleet_state_free(c.v, c.n);
 		count(f);
 		(void)etcd_revoke(f->e, lease, err, sizeof(err));
@@ -316,7 +324,7 @@ campaign(struct fleet *f)
 	f->lease_rev = rev;
 	f->live_until = t0 + ttl * 1000 - f->margin_ms;
 	free(f->active);
-	f->active = xstrdup(f->identity);
+	f->active = id;		/* what the key holds */
 	fleet_state_free(f->state, f->nstate);
 	f->state = c.v;
 	f->nstate = c.n;
@@ -462,6 +470,10 @@ run(void *arg)
 	char err[512];
 	int64_t lease;
 
+	uv_mutex_lock(&f->mu);
+	while (!f->have_identity && !f->quit)
+		uv_cond_wait(&f->cv, &f->mu);
+	uv_mutex_unlock(&f->mu);
 	while (!quitting(f)) {
 		if (campaign(f))
 			keep(f);
@@ -482,6 +494,7 @@ fleet_start(const struct fleet_opts *o, char *err, size_t errlen)
 	f->urls = xstrdup(o->urls);
 	f->crew = xstrdup(o->crew);
 	f->identity = xstrdup(o->identity ? o->identity : "{}");
+	f->have_identity = !o->wait_identity;
 	f->o.urls = f->urls;
 	f->o.crew = f->crew;
 	f->o.identity = f->identity;
@@ -546,6 +559,18 @@ closed(uv_handle_t *h)
 	free(f->leader);
 	free(f->prefix);
 	free(f);
+}
+
+void
+fleet_set_identity(struct fleet *f, const char *identity)
+{
+	uv_mutex_lock(&f->mu);
+	free(f->identity);
+	f->identity = xstrdup(identity);
+	f->o.identity = f->identity;
+	f->have_identity = 1;
+	uv_cond_broadcast(&f->cv);
+	uv_mutex_unlock(&f->mu);
 }
 
 void

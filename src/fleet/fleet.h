@@ -50,6 +50,9 @@ struct fleet_opts {
 					   seconds, etcd's unit) */
 	const char	*identity;	/* what the leader key holds while we
 					   are active (JSON: host, pid, ...) */
+	/* Campaign only once fleet_set_identity() has given the final
+	 * identity (the HTTP plane binds after the lease starts). */
+	int		 wait_identity;
 	/* On the loop: the role, or the active keeper's identity, changed. */
 	void		(*changed)(struct fleet *, void *arg);
 	void		*arg;
@@ -68,6 +71,9 @@ void		 fleet_stop(struct fleet *);
 
 /* Loop thread. */
 enum fleet_role	 fleet_role(struct fleet *);
+/* Replaces the identity the leader key will hold (copied; any thread)
+ * and lets a wait_identity fleet campaign. */
+void		 fleet_set_identity(struct fleet *, const char *identity);
 /* The active keeper's identity (ours when active), or NULL when none is
  * known; malloc'd copy. */
 char		*fleet_active(struct fleet *);

@@ -249,6 +249,25 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (atomic_load(&h->stopping))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		s = snapshot_acquire(h->store);
+		/* The fence of serve_snapshot(): a snapshot that says active
+		 * while the lease has lapsed is held back, and the stream
+		 * waits (keep-alives) for the next one, the standby's. */
+		if (s->role_active && !fence_live(h->fence) &&
+		    (!e->started || s->version > e->seen)) {
+			uint64_t held = s->version;
+
+			snapshot_release(s);
+			r = snapshot_wait(h->store, held, SSE_SLICE_MS);
+			if (r < 0 || atomic_load(&h->stopping))
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			if (util_mono_ms() - e->sent_ms >=
+			    (int64_t)h->lim.keepalive_ms) {
+				e->buf = xstrdup(": keep-alive\n\n");
+				e->len = strlen(e->buf);
+				e->sent_ms = util_mono_ms();
+			}
+			continue;
+		}
 		if (!e->started || s->version > e->seen) {
 			if (!e->started)
 				sb_adds(&b, "retry: 2000\n");

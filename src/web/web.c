@@ -891,3 +891,9 @@ web_stop(struct web *w)
 		uv_close((uv_handle_t *)&w->pace, pace_closed);
 	thread_stop(w);
 }
+
+const char *
+web_addr(const struct web *w)
+{
+	return http_addr(w->http);
+}

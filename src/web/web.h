@@ -24,6 +24,8 @@ struct web;
 typedef const struct status_sentinel *(*web_sentinel_fn)(void *arg);
 
 int	 web_start(struct daemon *, struct web **, char *err, size_t errlen);
+/* The address the HTTP plane bound (host:port, the port resolved). */
+const char *web_addr(const struct web *);
 void	 web_set_sentinel(struct web *, web_sentinel_fn, void *arg);
 void	 web_stop(struct web *);
 

@@ -422,6 +422,8 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
     standby = [k for k in f.keepers if k is not first]
     act = first.activity()
     assert act["active"]["pid"] == first.p.pid
+    # The address it bound, not the --listen 127.0.0.1:0 it was given.
+    assert act["active"]["listen"] == first.addr(), act["active"]
     for k in standby:
         # Who to ask: the standby learns it from the leader key.
         a = wait_for(lambda: (lambda a: a if a and a.get("active") else
@@ -429,6 +431,7 @@ def test_one_active_and_takeover_after_kill_stop_and_cut(fleet_factory):
                      "the standby names the active keeper")
         assert a["role"] == "standby"
         assert a["active"]["pid"] == first.p.pid
+        assert a["active"]["listen"] == first.addr(), a["active"]
         st, _, body = http_get(k.addr(), "/_health")
         assert st == 200 and json.loads(body)["status"] == "standby"
         _, _, m = http_get(k.addr(), "/metrics")
@@ -506,14 +509,17 @@ def test_twenty_failovers_nothing_twice_nothing_lost(fleet_factory):
     deadline = time.monotonic() + float(os.environ.get(
         "KEEPER_TEST_FAILOVER_BUDGET", "120"))
     n = 0
+    windows = []        # (killed, next active seen), wall-clock ms
     while n < 20 and time.monotonic() < deadline:
         a = f.wait_active(TAKEOVER + 2)
         before = len([r for r in a.rows() if r["outcome"] == "done"])
         wait_for(lambda: len([r for r in a.rows()
                               if r["outcome"] == "done"]) > before, 15, 0.1,
                  "a run on the active keeper")
+        killed = time.time() * 1000
         a.kill9()
         f.wait_active(TAKEOVER, exclude=(a,))
+        windows.append((killed, time.time() * 1000))
         a.start()
         n += 1
     stop_sampling()
@@ -525,6 +531,38 @@ def test_twenty_failovers_nothing_twice_nothing_lost(fleet_factory):
         k.stop()
     rows = check_ledger(f)
     assert len([r for r in rows if r["outcome"] == "done"]) >= n
+    check_cadence(rows, {"a": 1000, "b": 2000}, windows)
+
+
+def check_cadence(rows, intervals, windows, slack=1500):
+    """At most one due tick per failover is missed and then caught up:
+    by agent and scheduled time over the three data dirs, every gap
+    between two ticks is the INTERVAL (fixed cadence; a tick that
+    overran it is followed at once) except across a failover, where the
+    successor's first tick comes as soon as it is active (or at the
+    cadence, when that is later), one tick, never a burst of the slots
+    the outage skipped."""
+    for agent, every in intervals.items():
+        ts = sorted((r["scheduled"], r) for r in rows
+                    if r["agent"] == agent and r["trigger"] == "schedule")
+        ticks = [t for t, _ in ts]
+        assert len(ticks) > len(windows), (agent, ticks)
+        for (x, rx), (y, ry) in zip(ts, ts[1:]):
+            ended = rx["ended"] or x
+            if y - x <= every + slack or y - ended <= slack:
+                continue        # on cadence, or right after an overrun
+            across = [(k, t) for k, t in windows if x <= k + slack and
+                      y >= k]
+            assert across, ("a tick missed with no failover", agent, x, y,
+                            rx, ry)
+            k, t = across[0]
+            assert y <= max(t, x + every) + slack, (
+                "not caught up at takeover", agent, x, y, k, t)
+        for k, t in windows:
+            # The slots the outage skipped are not replayed as a burst.
+            burst = [y for y in ticks if k < y <= t + slack]
+            assert len(burst) <= 1 + int(slack // every), (
+                "a burst after the failover", agent, k, t, burst)
 
 
 def test_position_and_pause_move_with_the_role(fleet_factory):
@@ -573,6 +611,49 @@ def test_position_and_pause_move_with_the_role(fleet_factory):
     assert first["hits"] >= hits, (first, hits)     # mid-cadence
     assert not [x for x in b.rows() if x["agent"] == "p" and
                 x["started"]], "the pause did not move"
+
+
+def etcd_value(fleet, key):
+    """The value of key in etcd (its JSON gateway), or None."""
+    import urllib.request
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()})
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/v3/kv/range" % fleet.etcd.client,
+        data=body.encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        kvs = json.loads(r.read()).get("kvs") or []
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def test_takeover_keeps_the_backed_off_delay(fleet_factory):
+    # INTERVAL 500ms, no work every tick: 1 s, 2 s, 4 s, then 8 s (the
+    # cap) between ticks. The keeper that takes over after the fourth
+    # waits the 8 s from it, not INTERVAL (which would run at once).
+    f = fleet_factory([("idle", {"INTERVAL": "500ms"})],
+                      backoff_base="1s", backoff_cap="8s")
+    with open(os.path.join(os.path.dirname(f.crew), "agents",
+                           "idle.org"), "w") as fh:
+        fh.write(sh_def("echo NO-WORK"))
+    f.start()
+    a = f.wait_active(10)
+
+    def idle():
+        return [r for r in a.rows() if r["agent"] == "idle" and
+                r["outcome"] == "no_work"]
+    wait_for(lambda: len(idle()) >= 4, 30, 0.05, "four idle ticks")
+    # The streak is in etcd before the kill (the put follows the tick).
+    wait_for(lambda: etcd_value(f, "/keeper/t/state/no-work-streak-idle")
+             == "%d\n" % len(idle()), 5, 0.02, "the streak in etcd")
+    last = idle()[-1]
+    assert len(idle()) == 4, idle()
+    a.kill9()
+    b = f.wait_active(TAKEOVER, exclude=(a,))
+    wait_for(lambda: [r for r in b.rows() if r["agent"] == "idle"], 20,
+             0.1, "idle ticks on the new keeper")
+    first = [r for r in b.rows() if r["agent"] == "idle"][0]
+    gap = first["scheduled"] - last["scheduled"]
+    assert gap >= 8000 - 200, (gap, last, first, b.log()[-2000:])
+    assert first["outcome"] == "no_work", first
 
 
 def test_etcd_restart_keeps_one_active(fleet_factory):

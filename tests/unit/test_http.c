@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "door.h"
+#include "fence.h"
 #include "http.h"
 #include "snapshot.h"
 #include "util.h"
@@ -320,6 +322,76 @@ test_events(void **state)
 	close(fd);
 	sb_release(&b);
 	assert_still_answers(f->port);
+}
+
+static atomic_int lease_live;
+
+static int
+fake_live(void *arg)
+{
+	(void)arg;
+	return atomic_load(&lease_live);
+}
+
+static void
+publish_role(struct snapshot_store *st, const char *activity, int active)
+{
+	struct snapshot *s = snapshot_new(xstrdup(activity), strlen(activity),
+	    xstrdup("{}"), 2, 200, xstrdup("{\"commits\":[]}"), 14);
+
+	s->role_active = active;
+	snapshot_publish(st, s);
+}
+
+/* Two keep-alives in a row (each its own chunk), and no hidden. */
+static void
+read_quiet(int fd, struct sb *b, const char *hidden)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		sb_release(b);
+		*b = (struct sb){ 0 };
+		assert_int_equal(read_until(fd, b, ": keep-alive\n\n"), 0);
+		assert_null(strstr(b->buf, hidden));
+	}
+}
+
+/* SPEC §12: a stream never carries "active" once the lease lapsed. */
+static void
+test_events_fenced(void **state)
+{
+	struct fixture *f = *state;
+	struct fence fe = { fake_live, NULL, NULL };
+	const char *req = "GET /_events HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sb b = { 0 };
+	int fd;
+
+	atomic_store(&lease_live, 0);
+	http_set_fence(f->http, &fe);
+	publish_role(f->store, "{\"role\":\"active\",\"n\":1}", 1);
+	fd = dial(f->port);
+	send_all(fd, req, strlen(req));
+	/* Held back from the first event: keep-alives only. */
+	read_quiet(fd, &b, "\"active\"");
+	/* The standby's snapshot goes out at once. */
+	publish_role(f->store, "{\"role\":\"standby\"}", 0);
+	assert_int_equal(read_until(fd, &b,
+	    "event: activity\ndata: {\"role\":\"standby\"}\n\n"), 0);
+	/* Active again with a live lease: sent. Then one more active
+	 * snapshot after a lapse: held, and the stream stays quiet. */
+	atomic_store(&lease_live, 1);
+	publish_role(f->store, "{\"role\":\"active\",\"n\":2}", 1);
+	assert_int_equal(read_until(fd, &b, "\"n\":2}\n\n"), 0);
+	atomic_store(&lease_live, 0);
+	publish_role(f->store, "{\"role\":\"active\",\"n\":3}", 1);
+	read_quiet(fd, &b, "\"n\":3");
+	/* The lease renewed: the held snapshot follows. */
+	atomic_store(&lease_live, 1);
+	assert_int_equal(read_until(fd, &b, "\"n\":3}\n\n"), 0);
+	close(fd);
+	sb_release(&b);
+	http_set_fence(f->http, NULL);
 }
 
 static void
@@ -708,6 +780,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_requests, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup_small,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_events_fenced, setup_small,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_open_stream,
 		    setup, teardown),

@@ -70,6 +70,36 @@ first_continuous(void **state)
 	assert_int_equal(sched_first_delay(&p, now, now - 15 * M, 0), 0);
 }
 
+/* SPEC §12: a keeper that takes over counts the imported streak's
+ * backed-off delay from the last run, not INTERVAL. */
+static void
+resume_backed_off(void **state)
+{
+	struct sched_params p = params();
+	int64_t now = 100000 * S;
+	int streak = 0;
+
+	(void)state;
+	assert_int_equal(sched_streak_delay(&p, 0), 15 * M);
+	assert_int_equal(sched_streak_delay(&p, 1), 15 * M);
+	assert_int_equal(sched_streak_delay(&p, 5), 16 * M);
+	assert_int_equal(sched_streak_delay(&p, 6), 30 * M);
+	assert_int_equal(sched_streak_delay(&p, 1 << 20), 30 * M);
+	/* The same numbers sched_next_delay() gives streak by streak. */
+	for (int k = 1; k <= 12; k++)
+		assert_int_equal(sched_next_delay(&p, OUTCOME_NO_WORK,
+		    &streak), sched_streak_delay(&p, k));
+	assert_int_equal(sched_resume_delay(&p, now, now - 5 * M, 0), 10 * M);
+	assert_int_equal(sched_resume_delay(&p, now, now - 5 * M, 5), 11 * M);
+	assert_int_equal(sched_resume_delay(&p, now, now - 5 * M, 6), 25 * M);
+	assert_int_equal(sched_resume_delay(&p, now, now - 31 * M, 6), 0);
+	assert_int_equal(sched_resume_delay(&p, now, SCHED_NEVER, 6), 0);
+	assert_int_equal(sched_resume_delay(&p, now, now + 5 * M, 6), 30 * M);
+	p.continuous = 1;	/* base is BREATHER: the backoff still rules */
+	assert_int_equal(sched_resume_delay(&p, now, now - 10 * S, 3),
+	    230 * S);
+}
+
 static void
 next_done_and_other(void **state)
 {
@@ -174,6 +204,7 @@ main(void)
 		cmocka_unit_test(first_no_last_run),
 		cmocka_unit_test(first_resumes_cadence),
 		cmocka_unit_test(first_continuous),
+		cmocka_unit_test(resume_backed_off),
 		cmocka_unit_test(next_done_and_other),
 		cmocka_unit_test(next_backoff_doubles_to_cap),
 		cmocka_unit_test(next_overflow_safe),
