@@ -232,6 +232,7 @@ worker(void *arg)
 				report(q, &req, ALERT_QUEUE_RETRYING, attempt,
 				    why);
 			q->st.retry_delay_ms = delay;
+			q->st.last_delay_ms = delay;
 			log_warnx("event=alert_retry id=%s dest=%s attempt=%d "
 			    "delay_ms=%" PRId64 " why=%s", req.id,
 			    log_qv(q->name), attempt, delay, log_qv(why));

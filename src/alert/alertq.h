@@ -63,6 +63,8 @@ struct alert_queue_stats {
 	uint64_t	 expired;	/* waited max_age_ms, given up */
 	size_t		 queued;
 	int64_t		 retry_delay_ms; /* the head's wait now, 0 none */
+	int64_t		 last_delay_ms;	/* the wait chosen at the last
+					 * failure, kept once it is over */
 };
 
 /* NULL with err filled when the thread cannot start. */

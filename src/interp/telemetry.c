@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "exec-int.h"
 #include "fs.h"
@@ -39,6 +41,25 @@ exec__emit(struct run *r, const char *kind, const char *text, size_t len)
 	free(red);
 }
 
+/*
+ * Until the reader has taken what is in the pipe fd (a pipe's FIONREAD
+ * counts its unread bytes from either end); not a pipe, at once. Capped
+ * at STEP_SYNC_MS: a reader that stopped must not stop the run.
+ */
+#define STEP_SYNC_MS	2000
+
+static void
+wait_taken(int fd)
+{
+	int n;
+
+	for (int i = 0; i < STEP_SYNC_MS * 5; i++) {
+		if (ioctl(fd, FIONREAD, &n) == -1 || n == 0)
+			return;
+		usleep(200);
+	}
+}
+
 void
 exec__step_begun(struct run *r, const char *name)
 {
@@ -46,9 +67,17 @@ exec__step_begun(struct run *r, const char *name)
 
 	if (len > NAME_MAX_EVENT)
 		len = NAME_MAX_EVENT;
-	if (r->o->event_fd >= 0)
+	if (r->o->event_fd >= 0) {
+		/* The log (stderr) and the events are two pipes the daemon
+		 * reads as they come, and it splits the log by step where
+		 * step-begin arrives: the last step's log read before its
+		 * step-begin lost a failure its reason. So the earlier
+		 * steps' log is taken before step-begin is sent, and
+		 * step-begin before the step may write. */
+		wait_taken(2);
 		exec__emit(r, EVENT_STEP_BEGIN, name, len);
-	else
+		wait_taken(r->o->event_fd);
+	} else
 		fprintf(stderr, "== %.*s\n", (int)len, name);
 }
 

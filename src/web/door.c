@@ -211,6 +211,17 @@ door_counted(struct door *d, const struct sockaddr *sa, int opened)
 	pthread_mutex_unlock(&d->mu);
 }
 
+unsigned
+door_open(struct door *d)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->total;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
 /* ---- connections ---- */
 
 static void

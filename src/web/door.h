@@ -65,6 +65,9 @@ int		 door_start(struct door *, int listen_fd, char *err,
  * passed it, from addr: its per-address slot. Any thread. */
 void		 door_counted(struct door *, const struct sockaddr *,
 		    int opened);
+/* The connections that hold a slot now: held by the door or counted
+ * open by the server (answered ones draining hold none). Any thread. */
+unsigned	 door_open(struct door *);
 void		 door_stop(struct door *);
 void		 door_free(struct door *);
 

@@ -632,6 +632,12 @@ http_addr(const struct http *h)
 	return h->addr;
 }
 
+unsigned
+http_open_connections(struct http *h)
+{
+	return door_open(h->door);
+}
+
 int
 http_write_addr(const struct http *h, const char *dir, char *err,
     size_t errlen)

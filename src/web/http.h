@@ -57,6 +57,10 @@ struct http	*http_start(const char *listen, struct snapshot_store *,
 		    const struct http_limits *, char *err, size_t errlen);
 /* The address actually bound, e.g. "127.0.0.1:41233". */
 const char	*http_addr(const struct http *);
+/* Connections holding a slot now (the door's held ones and the
+ * server's open ones). A served connection's slot comes back when the
+ * server reaps it, a moment after its client saw it closed. */
+unsigned	 http_open_connections(struct http *);
 /* Atomically writes http_addr() and a newline to DIR/http.addr. */
 int		 http_write_addr(const struct http *, const char *dir,
 		    char *err, size_t errlen);

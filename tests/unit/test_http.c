@@ -670,11 +670,27 @@ assert_closed_by_server(int fd)
 	assert_int_equal(n, 0);
 }
 
+/* Waits (up to 30 s) until the server holds exactly n slots. */
+static void
+wait_open(struct http *h, unsigned n)
+{
+	int64_t deadline = util_mono_ms() + 30000;
+
+	while (http_open_connections(h) != n && util_mono_ms() < deadline)
+		usleep(1000);
+	assert_int_equal(http_open_connections(h), n);
+}
+
 /*
  * Idle sockets dropped after the connection timeout kept their
  * per-address slot a while longer, locking the operator's own curl out.
  * A socket that never sent a byte gives its slot back before it is
  * closed: the request right after must be served, first try.
+ *
+ * Each round starts once the last round's request is reaped (a served
+ * slot comes back a moment after the client saw the close: counted, it
+ * made the fourth idle socket the one refused, and the fifth taken), and
+ * dials the fifth once the door holds the four.
  */
 static void
 test_idle_sockets_free_their_slot(void **state)
@@ -684,8 +700,10 @@ test_idle_sockets_free_their_slot(void **state)
 	char *r;
 
 	for (int round = 0; round < 3; round++) {
+		wait_open(f->http, 0);
 		for (int i = 0; i < 4; i++)
 			fds[i] = dial(f->port);
+		wait_open(f->http, 4);
 		/* The address is full: the next one is told so. */
 		extra = dial(f->port);
 		{
