@@ -43,49 +43,17 @@ statefile_write_last_run(const char *path, int64_t ms, char *err,
 	return fs_write_atomic(path, buf, (size_t)n, err, errlen);
 }
 
-int
-statefile_read_last_run(const char *path, int64_t *ms, char *err,
+/*
+ * The last-run and last-fire files: a unix time in seconds with its
+ * fraction, then (last-fire only) a hex signature, then white space.
+ * 1 when the file is missing, 2 with err filled when it cannot be read
+ * or is not that; 0 with *ms (and *sig, 0 when absent) set.
+ */
+static int
+read_time_file(const char *path, int64_t *ms, uint64_t *sig, char *err,
     size_t errlen)
 {
 	char *buf, *end;
-	size_t len;
-	double v;
-	int rc;
-
-	if ((buf = util_read_file(path, &len)) == NULL) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return 2;
-	}
-	errno = 0;
-	v = strtod(buf, &end);
-	while (*end == ' ' || *end == '\n' || *end == '\t' || *end == '\r')
-		end++;
-	if (end == buf || *end != '\0' || errno != 0 || !isfinite(v) ||
-	    v < 0 || v > 1e13 || memchr(buf, 0, len) != NULL) {
-		snprintf(err, errlen, "%s: not a unix time, ignored", path);
-		rc = 2;
-	} else {
-		*ms = (int64_t)llround(v * 1000.0);
-		rc = 0;
-	}
-	free(buf);
-	return rc;
-}
-
-int
-statefile_format_last_fire(int64_t ms, uint64_t sig, char *buf, size_t len)
-{
-	return snprintf(buf, len, "%" PRId64 ".%03d %016" PRIx64 "\n",
-	    ms / 1000, (int)(ms % 1000), sig);
-}
-
-int
-statefile_read_last_fire(const char *path, int64_t *ms, uint64_t *sig,
-    char *err, size_t errlen)
-{
-	char *buf, *end, *e2;
 	size_t len;
 	double v;
 	int rc = 2;
@@ -100,17 +68,24 @@ statefile_read_last_fire(const char *path, int64_t *ms, uint64_t *sig,
 	v = strtod(buf, &end);
 	if (end != buf && errno == 0 && isfinite(v) && v >= 0 && v <= 1e13 &&
 	    memchr(buf, 0, len) == NULL) {
-		*sig = 0;
-		while (*end == ' ')
+		uint64_t h = 0;
+
+		while (*end == ' ' || *end == '\t')
 			end++;
-		if (*end != '\n' && *end != '\0') {
-			*sig = strtoull(end, &e2, 16);
+		if (sig != NULL && *end != '\n' && *end != '\r' &&
+		    *end != '\0') {
+			char *e2;
+
+			h = strtoull(end, &e2, 16);
 			end = e2;
 		}
-		while (*end == ' ' || *end == '\n' || *end == '\r')
+		while (*end == ' ' || *end == '\n' || *end == '\t' ||
+		    *end == '\r')
 			end++;
 		if (*end == '\0') {
 			*ms = (int64_t)llround(v * 1000.0);
+			if (sig != NULL)
+				*sig = h;
 			rc = 0;
 		}
 	}
@@ -118,6 +93,27 @@ statefile_read_last_fire(const char *path, int64_t *ms, uint64_t *sig,
 		snprintf(err, errlen, "%s: not a unix time, ignored", path);
 	free(buf);
 	return rc;
+}
+
+int
+statefile_read_last_run(const char *path, int64_t *ms, char *err,
+    size_t errlen)
+{
+	return read_time_file(path, ms, NULL, err, errlen);
+}
+
+int
+statefile_format_last_fire(int64_t ms, uint64_t sig, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%" PRId64 ".%03d %016" PRIx64 "\n",
+	    ms / 1000, (int)(ms % 1000), sig);
+}
+
+int
+statefile_read_last_fire(const char *path, int64_t *ms, uint64_t *sig,
+    char *err, size_t errlen)
+{
+	return read_time_file(path, ms, sig, err, errlen);
 }
 
 int

@@ -94,6 +94,42 @@ last_run(void **state)
 	free(p);
 }
 
+/* The calendar's cursor: the last-run format, then the schedule's
+ * signature in hex (absent in a file from before it). */
+static void
+last_fire(void **state)
+{
+	char *p = statefile_path(dir, SF_LAST_FIRE, "a");
+	char err[256], buf[64];
+	int64_t ms = -7;
+	uint64_t sig = 9;
+	int n;
+
+	(void)state;
+	assert_int_equal(statefile_read_last_fire(p, &ms, &sig, err,
+	    sizeof(err)), 1);
+	n = statefile_format_last_fire(1700000000123LL, 0xabcdefULL, buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "1700000000.123 0000000000abcdef\n");
+	put(p, buf);
+	assert_true(n > 0);
+	assert_int_equal(statefile_read_last_fire(p, &ms, &sig, err,
+	    sizeof(err)), 0);
+	assert_int_equal(ms, 1700000000123LL);
+	assert_true(sig == 0xabcdefULL);
+	put(p, "1700000000.5\n");
+	assert_int_equal(statefile_read_last_fire(p, &ms, &sig, err,
+	    sizeof(err)), 0);
+	assert_int_equal(ms, 1700000000500LL);
+	assert_true(sig == 0);
+	ms = -7;
+	put(p, "1700000000 abc junk");
+	assert_int_equal(statefile_read_last_fire(p, &ms, &sig, err,
+	    sizeof(err)), 2);
+	assert_int_equal(ms, -7);
+	free(p);
+}
+
 static void
 pos(void **state)
 {
@@ -179,6 +215,7 @@ main(void)
 		cmocka_unit_test(paths),
 		cmocka_unit_test(pause_file),
 		cmocka_unit_test(last_run),
+		cmocka_unit_test(last_fire),
 		cmocka_unit_test(pos),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
