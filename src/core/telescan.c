@@ -33,6 +33,7 @@ telescan_init(struct telescan *t, pcre2_code *step, pcre2_code *thought)
 	t->re[0] = step;
 	t->re[1] = thought;
 	t->md = pcre2_match_data_create(16, NULL);
+	lines_init(&t->lines, EVENT_LINE_MAX);
 }
 
 void
@@ -40,6 +41,7 @@ telescan_release(struct telescan *t)
 {
 	pcre2_match_data_free(t->md);
 	t->md = NULL;
+	lines_release(&t->lines);
 }
 
 static void
@@ -67,42 +69,37 @@ match(struct telescan *t, const char *line, size_t len, telescan_fn fn,
 	}
 }
 
+static void
+line_done(const char *line, size_t len, size_t end, void *arg)
+{
+	struct telescan *t = arg;
+
+	(void)end;
+	match(t, line, len, t->fn, t->arg);
+}
+
 void
 telescan_feed(struct telescan *t, const char *p, size_t len, telescan_fn fn,
     void *arg)
 {
-	const char *nl;
-	size_t take;
-
-	while (len > 0) {
-		nl = memchr(p, '\n', len);
-		take = nl ? (size_t)(nl - p) : len;
-		if (!t->overflow) {
-			if (take > sizeof(t->line) - t->len) {
-				memcpy(t->line + t->len, p,
-				    sizeof(t->line) - t->len);
-				t->len = sizeof(t->line);
-				t->overflow = 1;
-			} else {
-				memcpy(t->line + t->len, p, take);
-				t->len += take;
-			}
-		}
-		if (nl == NULL)
-			return;
-		match(t, t->line, t->len, fn, arg);
-		t->len = 0;
-		t->overflow = 0;
-		p = nl + 1;
-		len -= take + 1;
-	}
+	t->fn = fn;
+	t->arg = arg;
+	lines_feed(&t->lines, p, len, line_done, t);
 }
 
 void
 telescan_flush(struct telescan *t, telescan_fn fn, void *arg)
 {
-	if (t->len > 0)
-		match(t, t->line, t->len, fn, arg);
-	t->len = 0;
-	t->overflow = 0;
+	const char *line;
+	size_t len = lines_pending(&t->lines, &line);
+
+	if (len > 0)
+		match(t, line, len, fn, arg);
+	lines_reset(&t->lines);
+}
+
+void
+telescan_reset(struct telescan *t)
+{
+	lines_reset(&t->lines);
 }

@@ -11,7 +11,7 @@
  *
  * Pure: nothing here does I/O. Ownership: the compiled patterns are the
  * caller's (borrowed by telescan_init() until telescan_release()); the
- * scanner's match data is its own.
+ * scanner's match data and line buffer are its own.
  */
 #ifndef KEEPER_TELESCAN_H
 #define KEEPER_TELESCAN_H
@@ -24,6 +24,7 @@
 #include <pcre2.h>
 
 #include "event.h"
+#include "lines.h"
 
 #define TELESCAN_STEP_PATTERN		"^::step::(.*)$"
 #define TELESCAN_THOUGHT_PATTERN	"^::thought::(.*)$"
@@ -36,9 +37,9 @@ typedef void (*telescan_fn)(const char *kind, const char *text, size_t len,
 struct telescan {
 	pcre2_code		*re[2];		/* step, thought: borrowed */
 	pcre2_match_data	*md;
-	char			 line[EVENT_LINE_MAX];
-	size_t			 len;
-	int			 overflow;	/* the rest of a long line */
+	struct lines		 lines;		/* of EVENT_LINE_MAX bytes */
+	telescan_fn		 fn;		/* while a feed runs */
+	void			*arg;
 };
 
 /* pat compiled (and JIT-compiled when the platform can), or NULL with a
@@ -53,6 +54,8 @@ void	 telescan_feed(struct telescan *, const char *, size_t, telescan_fn,
 /* The stream ended (or a step did): a last line without its newline
  * counts too. The scanner is ready for a new stream. */
 void	 telescan_flush(struct telescan *, telescan_fn, void *arg);
+/* A new stream (a step begins): a partial line before it is forgotten. */
+void	 telescan_reset(struct telescan *);
 void	 telescan_release(struct telescan *);
 
 #endif

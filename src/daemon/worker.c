@@ -27,6 +27,7 @@
 #include "gitq.h"
 #include "lcspec.h"
 #include "lifecycle.h"
+#include "lines.h"
 #include "log.h"
 #include "nowork.h"
 #include "pause.h"
@@ -46,6 +47,8 @@
 #include "worker.h"
 
 extern char **environ;
+
+#define LOG_LINE_MAX	4096	/* a log line longer is cut here */
 
 struct worker {
 	const struct worker_env	*env;
@@ -79,8 +82,7 @@ struct worker {
 	/* The run's log as it streams (SPEC §6): a line being split, the
 	 * bytes seen, and the step running with where its log began; what
 	 * the interpreter said of a failure (a reason event). */
-	struct sb		 logline;
-	int			 logdrop;	/* in a line past LOG_LINE_MAX */
+	struct lines		 logline;	/* of LOG_LINE_MAX bytes */
 	uint64_t		 logseen;
 	uint64_t		 line_at;	/* where the line being split began */
 	uint64_t		 jdone;		/* the journal has the log to here */
@@ -341,6 +343,7 @@ worker_new(const struct worker_env *env, const struct crew *c,
 	w->index = index;
 	w->rd = redact_ref(rd);
 	w->row_id = -1;
+	lines_init(&w->logline, LOG_LINE_MAX);
 	uv_timer_init(env->loop, &w->timer);
 	w->timer.data = w;
 	load_position(w);
@@ -660,7 +663,7 @@ timer_closed(uv_handle_t *h)
 	free(w->def);
 	free(w->result);
 	free(w->log);
-	sb_release(&w->logline);
+	lines_release(&w->logline);
 	sb_release(&w->rescued);
 	free(w->step_now);
 	free(w->said);
@@ -954,7 +957,6 @@ on_event(struct child *c, const char *kind, const char *text, void *arg)
  * there at 0.3x the ticks/s of runs whose stderr goes nowhere.
  */
 #define LOG_LIVE_MAX	CHILD_HEAD
-#define LOG_LINE_MAX	4096	/* longer lines are cut here */
 #define JOURNAL_HEAD	(8 * 1024)
 #define JOURNAL_TAIL	(8 * 1024)
 
@@ -1015,10 +1017,28 @@ log_line_done(struct worker *w, uint64_t end, int to)
 		w->jdone = end;
 	else
 		to &= ~TO_JOURNAL;
-	log_emit(w, w->logline.buf ? w->logline.buf : "", w->logline.len, to);
-	sb_reset(&w->logline);
-	w->logdrop = 0;
+	const char *line;
+	size_t len = lines_pending(&w->logline, &line);
+
+	log_emit(w, line, len, to);
+	lines_reset(&w->logline);
 	w->line_at = end;
+}
+
+struct log_feed {
+	struct worker	*w;
+	uint64_t	 at;	/* the stream's offset of the chunk */
+	int		 to;
+};
+
+static void
+log_line(const char *line, size_t len, size_t end, void *arg)
+{
+	struct log_feed *f = arg;
+
+	(void)line;
+	(void)len;
+	log_line_done(f->w, f->at + end, f->to);
 }
 
 /* Split p[0..n), the stream's bytes from offset at, into lines, emitting
@@ -1026,26 +1046,9 @@ log_line_done(struct worker *w, uint64_t end, int to)
 static void
 log_feed(struct worker *w, const char *p, size_t n, uint64_t at, int to)
 {
-	const char *nl;
-	size_t take;
+	struct log_feed f = { w, at, to };
 
-	while (n > 0) {
-		nl = memchr(p, '\n', n);
-		take = nl ? (size_t)(nl - p) : n;
-		if (!w->logdrop) {
-			size_t room = LOG_LINE_MAX - w->logline.len;
-
-			sb_add(&w->logline, p, take < room ? take : room);
-			if (take >= room && nl == NULL)
-				w->logdrop = 1;
-		}
-		if (nl == NULL)
-			return;
-		at += take + 1;
-		log_line_done(w, at, to);
-		p = nl + 1;
-		n -= take + 1;
-	}
+	lines_feed(&w->logline, p, n, log_line, &f);
 }
 
 static void
@@ -1269,8 +1272,7 @@ worker_tick(struct worker *w, const char *trigger, struct worker_watch *ww)
 	w->started_ms = w->duration_ms = w->output_bytes = 0;
 	w->tok_p = w->tok_c = -1;
 	sb_reset(&w->steprec);
-	sb_reset(&w->logline);
-	w->logdrop = 0;
+	lines_reset(&w->logline);
 	w->logseen = w->step_log_at = w->line_at = w->jdone = 0;
 	free(w->step_now);
 	w->step_now = NULL;

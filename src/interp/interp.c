@@ -218,8 +218,7 @@ exec_run(const struct agent_def *def, const struct exec_opts *opts,
 		s = &def->steps[i];
 		exec__step_begun(&r, s->name);
 		t0 = util_mono_ms();
-		r.scan.len = 0;
-		r.scan.overflow = 0;
+		telescan_reset(&r.scan);
 		if (skipped(&r, i))
 			st = ST_OK;
 		else if (s->lang == DEF_LLM)
