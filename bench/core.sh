@@ -17,16 +17,8 @@ if part lateness && ! $PY -c 'import apscheduler' 2>/dev/null; then
 	echo "core.sh: python3-apscheduler is missing (make bench installs it)" >&2
 	exit 1
 fi
-tmp=$(mktemp -d /tmp/kbench.XXXXXX)
-daemon=
-cleanup() {
-	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
-		kill -KILL "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_tmp bench
 
 cc -O2 -o "$tmp/spawn_loop" "$here/spawn_loop.c"
 printf '* run\n#+BEGIN_SRC sh\ntrue\n#+END_SRC\n' > "$tmp/true.org"
@@ -61,7 +53,7 @@ start() {	# start CREW DATA: runs the daemon, waits for its socket
 }
 
 stop() {
-	kill -TERM "$daemon"; wait "$daemon" || true; daemon=
+	bench_stop
 }
 
 now_ms() { date +%s%3N; }

@@ -20,16 +20,8 @@ if part lateness && ! $PY -c 'import apscheduler' 2>/dev/null; then
 	echo "cron.sh: python3-apscheduler is missing (make bench installs it)" >&2
 	exit 1
 fi
-tmp=$(mktemp -d /tmp/kcron.XXXXXX)
-daemon=
-cleanup() {
-	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
-		kill -KILL "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_tmp cron
 printf '* run\n#+BEGIN_SRC sh\ntrue\n#+END_SRC\n' > "$tmp/true.org"
 mkdir -p "$tmp/repo"
 git init -q "$tmp/repo"
@@ -73,7 +65,7 @@ start() {	# start CREW DATA [keep]: the daemon, once its socket exists
 		[ $t -lt 6000 ] || { echo "daemon did not start" >&2; exit 1; }
 	done
 }
-stop() { kill -TERM "$daemon"; wait "$daemon" || true; daemon=; }
+stop() { bench_stop; }
 now_ms() { date +%s%3N; }
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$daemon/status"; }
 pct() {

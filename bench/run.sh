@@ -5,7 +5,7 @@ B=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
 for s in "$here"/*.sh; do
-	[ "$(basename "$s")" = run.sh ] && continue
+	case $(basename "$s") in run.sh | lib.sh) continue ;; esac
 	echo "== $(basename "$s" .sh)"
 	bash "$s" "$B" || rc=1
 done

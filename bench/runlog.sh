@@ -11,16 +11,8 @@ case $B in /*) ;; *) B=$(pwd)/$B ;; esac
 K=$B/keeper
 SECS=${BENCH_SECS:-10}
 N=${BENCH_AGENTS:-20}
-tmp=$(mktemp -d /tmp/krunlog.XXXXXX)
-daemon=
-cleanup() {
-	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
-		kill -KILL "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_tmp runlog
 mkdir -p "$tmp/repo"
 git init -q "$tmp/repo"
 line='an agent saying what it does, one line of its log, 64 bytes long'
@@ -69,7 +61,7 @@ measure() {	# measure NAME DEF: one line of results
 	c1=$(q "$d" "select count(*) from runs where outcome not null")
 	t1=$(now_ms); cpu1=$(cpu_of "$daemon")
 	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
-	kill -TERM "$daemon"; wait "$daemon" || true; daemon=
+	bench_stop
 	logb=$(q "$d" "select coalesce(avg(length(log)), 0) from runs
 	    where outcome = 'done'")
 	awk -v n="$1" -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" \
