@@ -6,8 +6,10 @@ lint clean."""
 import os
 import random
 import re
+import shutil
 import stat
 import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -72,8 +74,8 @@ Summarise {{Gather}} for {{agent}}.
 """
 
 
-def run(*args, cwd=None, **kw):
-    p = subprocess.run([KEEPER, "check", *args], cwd=cwd,
+def run(*args, cwd=None, keeper=KEEPER, **kw):
+    p = subprocess.run([keeper, "check", *args], cwd=cwd,
                        capture_output=True, text=True,
                        errors="replace", timeout=60, **kw)
     assert p.returncode >= 0, f"killed by signal {-p.returncode}: {p.stderr}"
@@ -364,15 +366,25 @@ def test_fifo_is_refused_without_blocking(tmp_path):
 
 def test_unreadable(tmp_path):
     # Root reads a mode-000 file anyway: as root, the check runs as
-    # nobody (it opens u.org relative to the directory it was started in).
-    nobody = {"user": 65534, "group": 65534, "extra_groups": []} \
-        if os.geteuid() == 0 else {}
+    # nobody (it opens u.org relative to the directory it was started in),
+    # from a copy of keeper that nobody may run: the checkout may sit in a
+    # directory only root can enter (a clean clone in `mktemp -d`).
+    keeper, nobody, bindir = KEEPER, {}, None
+    if os.geteuid() == 0:
+        nobody = {"user": 65534, "group": 65534, "extra_groups": []}
+        bindir = tempfile.mkdtemp(prefix="keeper-bin.")
+        os.chmod(bindir, 0o755)
+        keeper = os.path.join(bindir, "keeper")
+        shutil.copy(KEEPER, keeper)
+        os.chmod(keeper, 0o755)
     f = write(tmp_path, "u.org", DEF)
     f.chmod(0)
     try:
-        p = run("u.org", cwd=tmp_path, **nobody)
+        p = run("u.org", cwd=tmp_path, keeper=keeper, **nobody)
     finally:
         f.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        if bindir:
+            shutil.rmtree(bindir)
     assert p.returncode == 65
     assert p.stderr == "u.org: cannot open: Permission denied\n"
 
