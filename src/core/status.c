@@ -655,6 +655,7 @@ clone_one(struct agent_status *d, const struct agent_status *s,
 	for (size_t i = 0; i < s->nsteps; i++)
 		d->steps[i].text = arena_str(a, s->steps[i].text);
 	d->thought = arena_str(a, s->thought);
+	d->run_id = arena_str(a, s->run_id);
 	d->error = arena_str(a, s->error);
 	d->last_commit = arena_str(a, s->last_commit);
 	d->git = arena_str(a, s->git);

@@ -204,7 +204,7 @@ test_clone_is_deep(void **state)
 	struct agent_status a[2], *c;
 	struct lc_state ls[2] = { { .name = NULL }, { .name = NULL } };
 	struct lc_spec spec = { .states = ls, .nstates = 2 };
-	char *buf[9];
+	char *buf[10];
 
 	(void)state;
 	two_agents(a);
@@ -217,6 +217,7 @@ test_clone_is_deep(void **state)
 	buf[6] = strdup("wake_add");
 	buf[7] = strdup("rem");
 	buf[8] = strdup("every 1m");
+	buf[9] = strdup("7");		/* the run in flight's id */
 	a[0].name = buf[0];
 	a[0].schedule_text = buf[8];
 	a[0].thought = buf[1];
@@ -224,13 +225,14 @@ test_clone_is_deep(void **state)
 	a[1].last_commit = buf[3];
 	a[1].git = buf[4];
 	a[1].state = buf[5];
+	a[1].run_id = buf[9];
 	/* wren's states come from its spec, as worker_status() may give. */
 	ls[0].name = buf[6];
 	ls[1].name = buf[7];
 	a[1].states = NULL;
 	a[1].spec = &spec;
 	c = status_clone(a, 2);
-	for (size_t i = 0; i < 9; i++) {
+	for (size_t i = 0; i < 10; i++) {
 		memset(buf[i], 'X', strlen(buf[i]));
 		free(buf[i]);
 	}
