@@ -14,28 +14,7 @@
 
 #include "agenda.h"
 
-#define MIN	60000LL
-#define HOUR	(60 * MIN)
-
-static int64_t
-utc(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-	    .tm_hour = h, .tm_min = mi };
-
-	return (int64_t)timegm(&tm) * 1000;
-}
-
-static struct cal_zone *
-zone(const char *name)
-{
-	char err[128] = "";
-	struct cal_zone *z = cal_zone_open(name, err, sizeof err);
-
-	if (z == NULL)
-		fail_msg("%s: %s", name, err);
-	return z;
-}
+#include "testcal.h"
 
 static const char *
 field(json_t *arr, size_t i, const char *key)

@@ -29,29 +29,7 @@
 
 #include "calendar.h"
 
-#define MIN	60000LL
-#define HOUR	(60 * MIN)
-#define DAY	(24 * HOUR)
-
-static int64_t
-utc(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-	    .tm_hour = h, .tm_min = mi };
-
-	return (int64_t)timegm(&tm) * 1000;
-}
-
-static struct cal_zone *
-zone(const char *name)
-{
-	char err[128] = "";
-	struct cal_zone *z = cal_zone_open(name, err, sizeof err);
-
-	if (z == NULL)
-		fail_msg("zone %s: %s", name, err);
-	return z;
-}
+#include "testcal.h"
 
 static struct cal_sched
 cron(const char *expr)

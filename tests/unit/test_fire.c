@@ -15,19 +15,7 @@
 
 #include "fire.h"
 
-#define SEC	1000LL
-#define MIN	(60 * SEC)
-#define HOUR	(60 * MIN)
-#define DAY	(24 * HOUR)
-
-static int64_t
-utc(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-	    .tm_hour = h, .tm_min = mi };
-
-	return (int64_t)timegm(&tm) * 1000;
-}
+#include "testcal.h"
 
 struct fx {
 	struct cal_zone	*z;
